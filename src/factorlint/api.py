@@ -1,0 +1,58 @@
+"""Linting a set of paths end to end: discover, read, lint each file, then the project pass."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Callable, Optional
+
+from factorlint.discovery import discover
+from factorlint.engine.names import module_name_for
+from factorlint.engine.project import build_report
+from factorlint.engine.runner import PARSE_ERROR, lint_file
+from factorlint.knowledge import Knowledge, default_knowledge
+from factorlint.model import Diagnostic, FileResult, Report
+
+READ_ERROR = "TFA0001"
+
+
+def read_and_lint(source_path: Path, relative: str, settings, knowledge: Knowledge) -> FileResult:
+    """Read one file's bytes (never importing or running it) and lint them."""
+    try:
+        size = source_path.stat().st_size
+        if size > settings.max_file_bytes:
+            result = FileResult(path=relative)
+            result.diagnostics.append(
+                Diagnostic(
+                    READ_ERROR, relative,
+                    f"File skipped: {size:,} bytes is over max-file-bytes ({settings.max_file_bytes:,})",
+                )
+            )
+            return result
+        data = source_path.read_bytes()
+    except OSError as exc:
+        result = FileResult(path=relative)
+        result.diagnostics.append(
+            Diagnostic(PARSE_ERROR, relative, f"File could not be read: {exc.strerror or exc}")
+        )
+        return result
+    module_name, package = module_name_for(source_path.absolute())
+    return lint_file(
+        relative, data, settings, module_name=module_name, package=package, knowledge=knowledge
+    )
+
+
+def lint_paths(
+    paths: list[Path],
+    settings,
+    *,
+    knowledge: Optional[Knowledge] = None,
+    progress: Optional[Callable[[int, int], None]] = None,
+) -> Report:
+    knowledge = knowledge or default_knowledge()
+    files = discover(paths, settings)
+    results = []
+    for number, source in enumerate(files, 1):
+        results.append(read_and_lint(source.path, source.relative, settings, knowledge))
+        if progress is not None:
+            progress(number, len(files))
+    return build_report(str(settings.root), results, knowledge, settings)

@@ -1,0 +1,1 @@
+"""Rules, one per module, grouped by factor (``f02``, ``f08`` ...), security and analysis."""

@@ -1,0 +1,90 @@
+"""What every rule is: metadata, documentation, examples and a visitor over one file.
+
+A rule module holds one :class:`Rule` subclass. Its docstring follows ruff's template (What it
+does / Why is this bad? / Example / Use instead / Fix safety / Options / References). Its
+``invalid`` examples mark each line that must be reported with ``# expect: CODE``; its ``valid``
+and ``near_miss`` examples must stay silent. One parametrised test runs them all. An example is a
+source string, or a dict of file name to source for a multi-file project.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Callable, ClassVar, Literal, Optional, Union
+
+import libcst as cst
+
+from factorlint.model import Confidence, Severity
+
+Example = Union[str, dict[str, str]]
+
+
+@dataclass(frozen=True)
+class RuleMeta:
+    code: str
+    name: str
+    factor: Optional[int]  # 1-13; None for security (TFS) and analysis (TFA00) rules
+    severity: Severity
+    confidence: Confidence
+    summary: str  # one line: what the finding means
+    fix_advice: str  # one or two sentences: the concrete change
+    fix: Literal["none", "sometimes", "always"] = "none"
+    status: Literal["stable", "preview"] = "stable"
+    since: str = "0.1.0"
+
+    @property
+    def default_enabled(self) -> bool:
+        return self.confidence != "low" and self.status == "stable"
+
+    @property
+    def group(self) -> str:
+        """The selector prefix of the rule's family: TFA02, TFS, TFA00."""
+        if self.code.startswith("TFS"):
+            return "TFS"
+        return self.code[:5]
+
+
+@dataclass
+class RawFinding:
+    """A finding before positions are resolved (positions cost a pass; only files with findings pay)."""
+
+    meta: RuleMeta
+    node: cst.CSTNode
+    message: str
+    requires_llm: tuple[str, ...] = ()
+    severity: Optional[Severity] = None
+    fix_message: Optional[str] = None
+
+
+class Rule:
+    meta: ClassVar[RuleMeta]
+    invalid: ClassVar[list[Example]] = []
+    valid: ClassVar[list[Example]] = []
+    near_miss: ClassVar[list[Example]] = []
+
+    def __init__(self, ctx, sink: Callable[[RawFinding], None]) -> None:
+        self.ctx = ctx
+        self._sink = sink
+
+    @property
+    def settings(self):
+        return self.ctx.settings
+
+    def report(
+        self,
+        node: cst.CSTNode,
+        message: Optional[str] = None,
+        *,
+        requires_llm: tuple[str, ...] = (),
+        severity: Optional[Severity] = None,
+        fix_message: Optional[str] = None,
+    ) -> None:
+        self._sink(
+            RawFinding(self.meta, node, message or self.meta.summary, requires_llm, severity, fix_message)
+        )
+
+    @classmethod
+    def documentation(cls) -> str:
+        import inspect
+
+        return inspect.cleandoc(cls.__doc__ or "")

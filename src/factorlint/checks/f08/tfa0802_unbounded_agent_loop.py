@@ -1,0 +1,235 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from factorlint.checks.base import Rule, RuleMeta
+
+
+class UnboundedAgentLoop(Rule):
+    """## What it does
+    Finds hand-written agent loops with no step bound: a loop that calls a model (directly or
+    through one of your wrapper functions), feeds the result back into the next call, and can
+    only end when the model says so.
+
+    ## Why is this bad?
+    Factor 8 (own your control flow) asks you to own the loop, and owning it means bounding it.
+    A model that never answers "done", or keeps calling a failing tool, turns the loop into a
+    runaway: it burns tokens and money until something outside kills the process. A bound with
+    an escalation path turns that into a handled event.
+
+    A loop counts as bounded when it is a `for` over a finite iterable, a `while` whose test
+    compares a counter the body moves, or when a `break`/`return`/`raise` is guarded by a
+    counter, a clock or a budget. A break the model decides (`if step.intent == "done": break`)
+    ends the loop but does not bound it.
+
+    ## Example
+    ```python
+    while True:
+        step = determine_next_step(thread)
+        thread.append(step)
+        if step.intent == "done_for_now":
+            break
+        thread.append(execute(step))
+    ```
+
+    ## Use instead
+    ```python
+    MAX_STEPS = 12
+    for _ in range(MAX_STEPS):
+        step = determine_next_step(thread)
+        thread.append(step)
+        if step.intent == "done_for_now":
+            break
+        thread.append(execute(step))
+    else:
+        escalate_to_human(thread, reason="step budget exhausted")
+    ```
+
+    ## Fix safety
+    No automatic fix: choosing the budget and the escalation is a product decision.
+
+    ## Options
+    - `max-steps`: the budget suggested in the message (default 20).
+    - `bounded-by`: functions that enforce a bound inside the loop (`["myapp.guard.step"]`).
+    - `budget-name-pattern`: names that count as a budget in a guarded exit.
+
+    ## References
+    - https://github.com/humanlayer/12-factor-agents/blob/main/content/factor-08-own-your-control-flow.md
+    - OWASP LLM10: Unbounded Consumption
+    """
+
+    meta = RuleMeta(
+        code="TFA0802",
+        name="unbounded-agent-loop",
+        factor=8,
+        severity="error",
+        confidence="high",
+        summary="Agent loop has no step bound: only the model decides when it stops",
+        fix_advice=(
+            "Bound the loop: `for _ in range(MAX_STEPS):` (or a counter checked in the loop) with an "
+            "`else:` branch that escalates to a human or raises when the budget is exhausted."
+        ),
+    )
+
+    invalid = [
+        """
+from openai import OpenAI
+client = OpenAI()
+
+def run(messages):
+    while True:  # expect: TFA0802
+        reply = client.chat.completions.create(model="gpt-4o", messages=messages)
+        messages.append(reply.choices[0].message)
+        if reply.choices[0].finish_reason == "stop":
+            break
+""",
+        """
+import anthropic as ant
+
+class Bot:
+    def __init__(self):
+        self.client = ant.Anthropic()
+        self.history = []
+
+    def loop(self):
+        while not self.finished():  # expect: TFA0802
+            msg = self.client.messages.create(model="m", max_tokens=100, messages=self.history)
+            self.history.append({"role": "assistant", "content": msg.content})
+""",
+        {
+            "llm.py": """
+from openai import OpenAI as Client
+client = Client()
+
+def determine_next_step(thread):
+    return client.chat.completions.create(model="m", messages=thread)
+""",
+            "agent.py": """
+from llm import determine_next_step
+
+def handle(thread):
+    while True:  # expect: TFA0802
+        step = determine_next_step(thread)
+        thread.append(step)
+        if step.intent == "done":
+            return thread
+""",
+        },
+        """
+from langchain_openai import ChatOpenAI
+llm = ChatOpenAI(model="gpt-4o")
+queue = ["start"]
+
+def crawl():
+    for item in queue:  # expect: TFA0802
+        answer = llm.invoke(item)
+        queue.append(answer.content)
+""",
+    ]
+    valid = [
+        """
+from openai import OpenAI
+client = OpenAI()
+
+def run(messages, max_steps=10):
+    for _ in range(max_steps):
+        reply = client.chat.completions.create(model="gpt-4o", messages=messages)
+        messages.append(reply.choices[0].message)
+""",
+        """
+from openai import OpenAI
+client = OpenAI()
+
+def run(messages):
+    steps = 0
+    while True:
+        steps += 1
+        if steps > 12:
+            raise RuntimeError("step budget exhausted")
+        reply = client.chat.completions.create(model="gpt-4o", messages=messages)
+        messages.append(reply.choices[0].message)
+""",
+        """
+from openai import OpenAI
+client = OpenAI()
+
+def run(messages):
+    turn = 0
+    while turn < 8:
+        reply = client.chat.completions.create(model="gpt-4o", messages=messages)
+        messages.append(reply.choices[0].message)
+        turn += 1
+""",
+        """
+import time
+from openai import OpenAI
+client = OpenAI()
+
+def run(messages):
+    started = time.monotonic()
+    while True:
+        reply = client.chat.completions.create(model="gpt-4o", messages=messages)
+        messages.append(reply.choices[0].message)
+        if time.monotonic() - started > 60:
+            break
+""",
+    ]
+    near_miss = [
+        # A map-style loop: each call is independent, nothing is fed back.
+        """
+from openai import OpenAI
+client = OpenAI()
+
+def summarise(docs):
+    out = []
+    while True:
+        doc = next_doc()
+        if doc is None:
+            break
+        out.append(client.chat.completions.create(model="m", messages=[{"role": "user", "content": doc}]))
+""",
+        # A console loop that never calls a model.
+        """
+def repl(history):
+    while True:
+        line = input("> ")
+        history.append(line)
+        if line == "quit":
+            break
+""",
+        # The loop calls a project function that turns out not to reach any model.
+        {
+            "helpers.py": """
+def fetch(page):
+    return page + 1
+""",
+            "crawler.py": """
+from helpers import fetch
+
+def crawl(pages):
+    while True:
+        pages.append(fetch(pages))
+        if len(pages) > 3:
+            pass
+""",
+        },
+        # A name that merely looks like a client, bound to nothing we know.
+        """
+def run(client, messages):
+    while True:
+        reply = client.chat.completions.create(model="m", messages=messages)
+        messages.append(reply)
+""",
+    ]
+
+    def visit_While(self, node: cst.While) -> None:
+        self._check(node)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._check(node)
+
+    def _check(self, node) -> None:
+        info = self.ctx.loops.analyse(node)
+        if not info.llm_calls or info.bounded:
+            return
+        self.report(node, requires_llm=info.requires)

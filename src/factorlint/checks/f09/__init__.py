@@ -1,0 +1,1 @@
+"""Rules of this group: one rule per module."""

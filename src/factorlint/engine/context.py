@@ -1,0 +1,253 @@
+"""FileContext: one parsed file and what its names mean.
+
+Name resolution is a cheap import-alias map plus receiver bindings (see :mod:`prescan`), not
+LibCST's scope and qualified-name providers, which cost several times the parse.
+
+Resolved names are strings. An instance of ``T`` is written ``T()``, so ``client = OpenAI()`` then
+``client.chat.completions.create`` resolves to ``openai.OpenAI().chat.completions.create``.
+Names rooted in the project (``app.llm.client``, ``agent.determine_next_step``) resolve to their
+module path; whether they reach a model is settled in the project pass.
+"""
+
+from __future__ import annotations
+
+import builtins
+import functools
+import sys
+from typing import Optional
+
+import libcst as cst
+
+from factorlint.engine.names import dotted_name
+from factorlint.engine.prescan import Prescan, prescan
+from factorlint.knowledge import Knowledge
+
+_BUILTINS = frozenset(dir(builtins))
+_STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) | {"__future__", "typing_extensions"}
+_OPTIONAL_WRAPPERS = frozenset({"typing.Optional", "typing.Annotated", "typing_extensions.Annotated"})
+
+
+class FileContext:
+    def __init__(
+        self,
+        path: str,
+        module: cst.Module,
+        source: str,
+        module_name: str,
+        package: str,
+        knowledge: Knowledge,
+        settings,
+    ) -> None:
+        self.path = path
+        self.module = module
+        self.source = source
+        self.module_name = module_name
+        self.package = package
+        self.knowledge = knowledge
+        self.settings = settings
+        self.scan: Prescan = prescan(module, package)
+        self.imports = self.scan.imports
+        self.module_bindings: dict[str, str] = {}
+        self.class_bindings: dict[str, dict[str, str]] = {}
+        self.local_bindings: dict[int, dict[str, str]] = {}
+        # Traversal state, kept current by the batched visitor.
+        self.function_stack: list[cst.FunctionDef] = []
+        self.class_stack: list[cst.ClassDef] = []
+        self.loop_stack: list[cst.CSTNode] = []
+        self._resolve_bindings()
+        self.relevant = self._is_relevant()
+        from factorlint.engine.recognisers import Recognisers
+
+        self.recognise = Recognisers(self)
+
+    @functools.cached_property
+    def loops(self):
+        """The shared loop analyser (one analysis per loop, whatever the number of rules asking)."""
+        from factorlint.engine.loops import LoopAnalyser
+
+        return LoopAnalyser(self)
+
+    # -- bindings ---------------------------------------------------------------------------
+
+    def _resolve_bindings(self) -> None:
+        for function, name, annotation in self.scan.annotations:
+            type_qn = self.annotation_type(annotation)
+            if type_qn is not None:
+                self.local_bindings.setdefault(id(function), {})[name] = type_qn
+        for pending in self.scan.pending:
+            self.function_stack = [pending.function] if pending.function is not None else []
+            self._current_class_qualname = pending.class_qualname
+            type_qn = self.instance_type_of(pending.value)
+            if type_qn is None:
+                continue
+            if pending.target.startswith("self."):
+                if pending.class_qualname is not None:
+                    attr = pending.target[5:]
+                    self.class_bindings.setdefault(pending.class_qualname, {})[attr] = type_qn
+            elif pending.function is not None:
+                self.local_bindings.setdefault(id(pending.function), {})[pending.target] = type_qn
+            elif pending.class_qualname is not None:
+                self.class_bindings.setdefault(pending.class_qualname, {})[pending.target] = type_qn
+            else:
+                self.module_bindings[pending.target] = type_qn
+        self.function_stack = []
+        self._current_class_qualname = None
+
+    def annotation_type(self, annotation: cst.BaseExpression) -> Optional[str]:
+        """The type an annotation names, looking through Optional[...] and ``X | None``."""
+        if isinstance(annotation, cst.SimpleString):
+            return None
+        if isinstance(annotation, cst.BinaryOperation) and isinstance(
+            annotation.operator, cst.BitOr
+        ):
+            for side in (annotation.left, annotation.right):
+                if not (isinstance(side, cst.Name) and side.value == "None"):
+                    return self.annotation_type(side)
+            return None
+        if isinstance(annotation, cst.Subscript):
+            if self.qualname(annotation.value) in _OPTIONAL_WRAPPERS and annotation.slice:
+                first = annotation.slice[0].slice
+                if isinstance(first, cst.Index):
+                    return self.annotation_type(first.value)
+            return None
+        qn = self.qualname(annotation)
+        if qn is None or qn.startswith("builtins.") or qn.split(".", 1)[0] in _STDLIB:
+            return None
+        return qn
+
+    def instance_type_of(self, value: cst.BaseExpression) -> Optional[str]:
+        """The type QN of the object an expression evaluates to, when it is a known call."""
+        if isinstance(value, cst.Await):
+            value = value.expression
+        if isinstance(value, cst.Call):
+            callee = self.qualname(value.func)
+            return self.type_of_call(callee) if callee is not None else None
+        if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.BitOr):
+            # LCEL: ``prompt | llm | parser`` keeps the model's type for recognition.
+            for side in (value.left, value.right):
+                side_type = self.instance_type_of(side)
+                if side_type is not None and self.knowledge_client(side_type) is not None:
+                    return side_type
+            return None
+        qn = self.qualname(value)
+        if qn is not None and qn.endswith("()"):
+            return qn[:-2]
+        return None
+
+    def type_of_call(self, callee: str) -> str:
+        """What calling ``callee`` returns: the same instance for chain methods, else ``callee``."""
+        if "()." in callee:
+            receiver, member = callee.rsplit("().", 1)
+            client = self.knowledge_client(receiver)
+            if client is not None and (
+                member in client.chain_methods or member in client.structured_chain_methods
+            ):
+                return receiver
+            agent = self.knowledge.agent_constructors.first(receiver)
+            if agent is not None and member in agent[1].chain_methods:
+                return receiver
+        return callee
+
+    def knowledge_client(self, type_qn: str):
+        return self.knowledge.client_constructors.first(
+            type_qn
+        ) or self.knowledge.client_factories.first(type_qn)
+
+    # -- resolution -------------------------------------------------------------------------
+
+    def qualname(self, node: cst.BaseExpression) -> Optional[str]:
+        """The resolved dotted name of an expression, or None when it cannot be known."""
+        if isinstance(node, cst.Name):
+            return self._resolve_name(node.value)
+        if isinstance(node, cst.Attribute):
+            if isinstance(node.value, cst.Name) and node.value.value == "self":
+                return self._resolve_self_attribute(node.attr.value)
+            base = self.qualname(node.value)
+            return f"{base}.{node.attr.value}" if base is not None else None
+        if isinstance(node, cst.Call):
+            callee = self.qualname(node.func)
+            return self.type_of_call(callee) + "()" if callee is not None else None
+        if isinstance(node, cst.Await):
+            return self.qualname(node.expression)
+        if isinstance(node, (cst.BinaryOperation, cst.Subscript)):
+            type_qn = self.instance_type_of(node) if isinstance(node, cst.BinaryOperation) else None
+            return type_qn + "()" if type_qn is not None else None
+        return None
+
+    def _resolve_name(self, name: str) -> Optional[str]:
+        for function in reversed(self.function_stack):
+            bound = self.local_bindings.get(id(function), {}).get(name)
+            if bound is not None:
+                return bound + "()"
+        bound = self.module_bindings.get(name)
+        if bound is not None:
+            return bound + "()"
+        imported = self.imports.get(name)
+        if imported is not None:
+            return imported
+        if name in self.scan.module_functions or name in self.scan.classes:
+            return f"{self.module_name}.{name}"
+        if name in _BUILTINS and name not in self.scan.module_assigned:
+            return f"builtins.{name}"
+        return None
+
+    def _resolve_self_attribute(self, attr: str) -> Optional[str]:
+        class_qualname = self.current_class_qualname()
+        if class_qualname is None:
+            return None
+        for candidate in self._class_and_bases(class_qualname):
+            bound = self.class_bindings.get(candidate, {}).get(attr)
+            if bound is not None:
+                return bound + "()"
+            if attr in self.scan.methods.get(candidate, {}):
+                return f"{self.module_name}.{candidate}.{attr}"
+        return None
+
+    def _class_and_bases(self, class_qualname: str) -> list[str]:
+        """The class and the bases defined in this file (for ``self`` look-ups)."""
+        seen = [class_qualname]
+        for base in self.scan.class_bases.get(class_qualname, []):
+            name = dotted_name(base)
+            if name in self.scan.classes and name not in seen:
+                seen.append(name)
+        return seen
+
+    def current_class_qualname(self) -> Optional[str]:
+        if self.function_stack:
+            owner = self.scan.class_of_function.get(id(self.function_stack[-1]))
+            if owner is not None:
+                return owner
+            # A nested def or lambda inside a method still sees the method's ``self``.
+            for function in reversed(self.function_stack):
+                owner = self.scan.class_of_function.get(id(function))
+                if owner is not None:
+                    return owner
+        return getattr(self, "_current_class_qualname", None)
+
+    def function_qualname(self, function: cst.FunctionDef) -> str:
+        return f"{self.module_name}.{self.scan.function_qualnames.get(id(function), function.name.value)}"
+
+    def current_function_qualname(self) -> Optional[str]:
+        return self.function_qualname(self.function_stack[-1]) if self.function_stack else None
+
+    # -- classification ---------------------------------------------------------------------
+
+    def is_external(self, qualname: str) -> bool:
+        """Names from the standard library, builtins or a known framework (never project code)."""
+        root = qualname.split(".", 1)[0]
+        return root == "builtins" or root in _STDLIB or self.knowledge.is_framework_module(qualname)
+
+    def is_project_candidate(self, qualname: str) -> bool:
+        """Could this name be a function of the scanned project (resolved in the project pass)?"""
+        return not self.is_external(qualname)
+
+    def _is_relevant(self) -> bool:
+        roots = self.knowledge._package_roots
+        extra = tuple(getattr(self.settings, "llm_functions", ()) or ())
+        for module in self.scan.imported_modules:
+            if module.split(".", 1)[0] in roots:
+                return True
+        return bool(extra)
+
+    def code_for(self, node: cst.CSTNode) -> str:
+        return self.module.code_for_node(node)

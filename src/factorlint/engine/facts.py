@@ -1,0 +1,47 @@
+"""The facts a file contributes to the project pass, gathered during the batched visit."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from factorlint.model import FileFacts, FunctionFacts
+
+
+class FactsCollector:
+    """Which functions make a model call, and what else they call (for the wrapper fixpoint)."""
+
+    def __init__(self, ctx) -> None:
+        self.ctx = ctx
+        self.facts = FileFacts(module=ctx.module_name, relevant=ctx.relevant)
+        self.facts.imports = sorted(set(ctx.scan.imported_modules))
+        prefix = ctx.module_name + "."
+        self.facts.bindings = {prefix + name: qn for name, qn in ctx.module_bindings.items()}
+        self.facts.aliases = {prefix + name: qn for name, qn in ctx.imports.items()}
+
+    def _current(self) -> FunctionFacts | None:
+        if not self.ctx.function_stack:
+            return None
+        function = self.ctx.function_stack[-1]
+        qualname = self.ctx.function_qualname(function)
+        facts = self.facts.functions.get(qualname)
+        if facts is None:
+            facts = FunctionFacts(qualname=qualname, line=0)
+            self.facts.functions[qualname] = facts
+        return facts
+
+    def visit_Call(self, node: cst.Call) -> None:
+        llm = self.ctx.recognise.llm_call(node)
+        if llm is None:
+            return
+        if llm.certain:
+            self.facts.llm_call_count += 1
+        current = self._current()
+        if current is None:
+            return
+        if llm.certain:
+            current.calls_llm = True
+        elif llm.qualname not in current.callees:
+            current.callees.append(llm.qualname)
+
+    def result(self) -> FileFacts:
+        return self.facts

@@ -1,0 +1,314 @@
+"""Agent loops: loops that call a model and feed its results back, and whether they are bounded.
+
+A loop is an agent loop when its body (nested functions excluded) calls a model, directly or
+through a wrapper, and some value that reaches that call's arguments (or its receiver) is changed
+in the body: ``messages.append(...)``, ``thread = step(thread)``, ``self.history += [...]``. That
+feedback condition tells agent loops from map-style loops (``for doc in docs: summarise(doc)``)
+and retry loops.
+
+A loop is bounded by a ``for`` over a finite iterable, a ``while`` test on a counter the body moves,
+or a ``break``/``return``/``raise`` guarded by a counter, a clock or a budget. A break the model
+decides (``if step.intent == "done": break``) ends the loop but does not bound it.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Optional, Union
+
+import libcst as cst
+
+from factorlint.engine.names import dotted_name
+from factorlint.engine.recognisers import LLMCall
+
+Loop = Union[cst.While, cst.For]
+
+_MUTATORS = frozenset(
+    {"append", "extend", "insert", "add", "update", "appendleft", "extendleft", "add_message",
+     "add_messages", "add_event", "append_event", "push", "put", "setdefault"}
+)
+_UNBOUNDED_ITERATORS = frozenset({"itertools.count", "itertools.cycle"})
+_CLOCKS = frozenset(
+    {"time.time", "time.monotonic", "time.perf_counter", "time.time_ns", "time.monotonic_ns",
+     "datetime.datetime.now", "datetime.datetime.utcnow", "asyncio.get_event_loop().time"}
+)
+DEFAULT_BUDGET_PATTERN = (
+    r"(?i)(^|_)(budget|tokens?|cost|steps|turns|iterations|iters|attempts|errors|retries|tries"
+    r"|deadline|remaining|limit|count|counter|elapsed|timeout)($|_)|^(max|num|n)_"
+)
+
+
+@dataclass
+class LoopInfo:
+    node: Loop
+    llm_calls: list[LLMCall] = field(default_factory=list)  # calls with feedback
+    bounded: bool = False
+    bound_reason: str = ""
+
+    @property
+    def requires(self) -> tuple[str, ...]:
+        """Empty when a certain model call has feedback; else the candidates to settle later."""
+        if any(c.certain for c in self.llm_calls):
+            return ()
+        return tuple(sorted({q for c in self.llm_calls for q in c.requires}))
+
+
+class _BodyScan(cst.CSTVisitor):
+    """Calls, mutated paths, counters and guarded exits in a loop body, nested defs skipped."""
+
+    def __init__(self) -> None:
+        self.calls: list[cst.Call] = []
+        self.mutated: set[str] = set()
+        self.counters: set[str] = set()
+        self.exit_guards: list[cst.BaseExpression] = []
+        self._if_tests: list[cst.BaseExpression] = []
+
+    def visit_FunctionDef(self, node) -> bool:
+        return False
+
+    def visit_Lambda(self, node) -> bool:
+        return False
+
+    def visit_ClassDef(self, node) -> bool:
+        return False
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.calls.append(node)
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value in _MUTATORS:
+            path = dotted_name(node.func.value)
+            if path:
+                self.mutated.add(path)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        path = _target_path(node.target)
+        if path:
+            self.mutated.add(path)
+            if isinstance(node.operator, (cst.AddAssign, cst.SubtractAssign)):
+                self.counters.add(path)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            subscripted = isinstance(target.target, cst.Subscript)
+            for path in _assigned_paths(target.target):
+                # ``x[k] = v`` accumulates; ``x = f(x)`` carries x forward; ``x = next_doc()``
+                # merely rebinds and is not feedback.
+                if subscripted or path in _paths_in(node.value):
+                    self.mutated.add(path)
+                if _is_step(path, node.value):
+                    self.counters.add(path)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        path = _target_path(node.target)
+        if path and node.value is not None and path in _paths_in(node.value):
+            self.mutated.add(path)
+
+    def visit_If(self, node: cst.If) -> None:
+        self._if_tests.append(node.test)
+
+    def leave_If(self, node: cst.If) -> None:
+        self._if_tests.pop()
+
+    def _exit(self) -> None:
+        if self._if_tests:
+            self.exit_guards.append(self._if_tests[-1])
+
+    def visit_Break(self, node) -> None:
+        self._exit()
+
+    def visit_Return(self, node) -> None:
+        self._exit()
+
+    def visit_Raise(self, node) -> None:
+        self._exit()
+
+
+def _target_path(target: cst.BaseExpression) -> Optional[str]:
+    if isinstance(target, cst.Subscript):
+        return dotted_name(target.value)
+    return dotted_name(target)
+
+
+def _assigned_paths(target: cst.BaseExpression) -> list[str]:
+    if isinstance(target, (cst.Tuple, cst.List)):
+        paths = []
+        for element in target.elements:
+            paths.extend(_assigned_paths(element.value))
+        return paths
+    path = _target_path(target)
+    return [path] if path else []
+
+
+def _is_step(path: str, value: cst.BaseExpression) -> bool:
+    """``n = n + 1`` / ``n = n - 1``."""
+    return (
+        isinstance(value, cst.BinaryOperation)
+        and isinstance(value.operator, (cst.Add, cst.Subtract))
+        and dotted_name(value.left) == path
+    )
+
+
+def _paths_in(node: cst.CSTNode) -> set[str]:
+    """Every Name/Attribute path read inside an expression, with its prefixes."""
+    found: set[str] = set()
+
+    class _Collect(cst.CSTVisitor):
+        def visit_Attribute(self, attr: cst.Attribute) -> bool:
+            path = dotted_name(attr)
+            if path is not None:
+                found.add(path)
+                return False
+            return True
+
+        def visit_Name(self, name: cst.Name) -> None:
+            found.add(name.value)
+
+    node.visit(_Collect())
+    return found
+
+
+def _related(read: str, written: str) -> bool:
+    return (
+        read == written
+        or written.startswith(read + ".")
+        or read.startswith(written + ".")
+    )
+
+
+class LoopAnalyser:
+    def __init__(self, ctx) -> None:
+        self.ctx = ctx
+        self.recognise = ctx.recognise
+        pattern = getattr(ctx.settings, "budget_name_pattern", None) or DEFAULT_BUDGET_PATTERN
+        self.budget_names = re.compile(pattern)
+        self._cache: dict[int, LoopInfo] = {}
+
+    def analyse(self, loop: Loop) -> LoopInfo:
+        cached = self._cache.get(id(loop))
+        if cached is not None:
+            return cached
+        info = LoopInfo(loop)
+        scan = _BodyScan()
+        loop.body.visit(scan)
+        if isinstance(loop, cst.While):
+            loop.test.visit(scan)  # a call in the test (``while not done(agent)``) counts too
+        for call in scan.calls:
+            llm = self.recognise.llm_call(call)
+            if llm is None or self.recognise.handoff(call) is not None:
+                continue
+            if self._has_feedback(call, scan.mutated, loop):
+                info.llm_calls.append(llm)
+        if info.llm_calls:
+            info.bounded, info.bound_reason = self._bound(loop, scan)
+        self._cache[id(loop)] = info
+        return info
+
+    def _has_feedback(self, call: cst.Call, mutated: set[str], loop: Loop) -> bool:
+        if not mutated:
+            return False
+        if isinstance(loop, cst.For):
+            # ``for item in queue: ... queue.append(...)``: the loop variable carries the feedback.
+            iterated = dotted_name(loop.iter)
+            if iterated is not None and any(_related(iterated, w) for w in mutated):
+                mutated = mutated | {p for p in _assigned_paths(loop.target)}
+        read: set[str] = set()
+        for arg in call.args:
+            read |= _paths_in(arg.value)
+        if isinstance(call.func, cst.Attribute):
+            receiver = dotted_name(call.func.value)
+            if receiver:
+                read.add(receiver)
+        return any(_related(r, w) for r in read for w in mutated)
+
+    def _bound(self, loop: Loop, scan: _BodyScan) -> tuple[bool, str]:
+        if isinstance(loop, cst.For):
+            reason = self._for_bound(loop, scan)
+            if reason:
+                return True, reason
+        elif self._test_bounds(loop.test, scan.counters):
+            return True, "the loop test compares a counter the body moves"
+        for guard in scan.exit_guards:
+            reason = self._guard_bounds(guard, scan.counters)
+            if reason:
+                return True, reason
+        bounded_by = getattr(self.ctx.settings, "bounded_by", ()) or ()
+        if bounded_by:
+            import fnmatch
+
+            for call in scan.calls:
+                qualname = self.ctx.qualname(call.func)
+                if qualname and any(fnmatch.fnmatchcase(qualname, p) for p in bounded_by):
+                    return True, f"{qualname} enforces the bound (bounded-by)"
+        return False, ""
+
+    def _for_bound(self, loop: cst.For, scan: _BodyScan) -> str:
+        iterable = loop.iter
+        if isinstance(iterable, cst.Call):
+            qualname = self.ctx.qualname(iterable.func) or ""
+            if qualname in _UNBOUNDED_ITERATORS:
+                return ""
+            if qualname == "itertools.repeat" and len(iterable.args) < 2:
+                return ""
+            if qualname == "builtins.iter" and len(iterable.args) == 2:
+                return ""
+        path = dotted_name(iterable)
+        if path is not None and path in scan.mutated:
+            return ""  # iterating a list the body appends to
+        return "a for loop over a finite iterable"
+
+    def _test_bounds(self, test: cst.BaseExpression, counters: set[str]) -> bool:
+        if isinstance(test, cst.BooleanOperation):
+            if isinstance(test.operator, cst.And):
+                return self._test_bounds(test.left, counters) or self._test_bounds(test.right, counters)
+            return self._test_bounds(test.left, counters) and self._test_bounds(test.right, counters)
+        if isinstance(test, cst.Comparison):
+            operands = [test.left, *(c.comparator for c in test.comparisons)]
+            ordered = any(
+                isinstance(c.operator, (cst.LessThan, cst.LessThanEqual, cst.GreaterThan,
+                                        cst.GreaterThanEqual, cst.NotEqual))
+                for c in test.comparisons
+            )
+            return ordered and any(dotted_name(o) in counters for o in operands)
+        if isinstance(test, cst.Name) or isinstance(test, cst.Attribute):
+            return dotted_name(test) in counters  # ``while remaining:`` counting down
+        return False
+
+    def _guard_bounds(self, guard: cst.BaseExpression, counters: set[str]) -> str:
+        if self._test_bounds(guard, counters):
+            return "an exit guarded by a counter the body moves"
+        for compare in _compares_in(guard):
+            for operand in [compare.left, *(c.comparator for c in compare.comparisons)]:
+                for call in _calls_in(operand):
+                    if (self.ctx.qualname(call.func) or "") in _CLOCKS:
+                        return "an exit guarded by a time budget"
+                for path in _paths_in(operand):
+                    last = path.rsplit(".", 1)[-1]
+                    if self.budget_names.search(last):
+                        return f"an exit guarded by a budget ({path})"
+        for call in _calls_in(guard):
+            name = dotted_name(call.func)
+            if name and self.budget_names.search(name.rsplit(".", 1)[-1]):
+                return f"an exit guarded by a budget check ({name})"
+        return ""
+
+
+def _compares_in(node: cst.CSTNode) -> list[cst.Comparison]:
+    found: list[cst.Comparison] = []
+
+    class _Collect(cst.CSTVisitor):
+        def visit_Comparison(self, compare: cst.Comparison) -> None:
+            found.append(compare)
+
+    node.visit(_Collect())
+    return found
+
+
+def _calls_in(node: cst.CSTNode) -> list[cst.Call]:
+    found: list[cst.Call] = []
+
+    class _Collect(cst.CSTVisitor):
+        def visit_Call(self, call: cst.Call) -> None:
+            found.append(call)
+
+    node.visit(_Collect())
+    return found

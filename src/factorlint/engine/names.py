@@ -1,0 +1,93 @@
+"""Small helpers about dotted names: module names of files, relative imports, attribute chains."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import libcst as cst
+
+
+def dotted_name(node: cst.BaseExpression) -> Optional[str]:
+    """``a.b.c`` for a Name/Attribute chain, else None."""
+    parts = []
+    while isinstance(node, cst.Attribute):
+        parts.append(node.attr.value)
+        node = node.value
+    if not isinstance(node, cst.Name):
+        return None
+    parts.append(node.value)
+    return ".".join(reversed(parts))
+
+
+def module_name_for(path: Path) -> tuple[str, str]:
+    """The importable module name of ``path`` and the package its relative imports start from.
+
+    Walks up while the folder is a package (has ``__init__.py``), as Python's import system would
+    see it from the first folder that is not one. ``src/app/llm.py`` in a package ``app`` gives
+    ``("app.llm", "app")``; a script beside no ``__init__.py`` gives its stem and no package.
+    """
+    parts = [] if path.name == "__init__.py" else [path.stem]
+    folder = path.parent
+    while (folder / "__init__.py").is_file() and folder.name.isidentifier():
+        parts.append(folder.name)
+        if folder.parent == folder:
+            break
+        folder = folder.parent
+    parts.reverse()
+    name = ".".join(parts) or path.stem
+    if path.name == "__init__.py":
+        return name, name
+    package = name.rsplit(".", 1)[0] if "." in name else ""
+    return name, package
+
+
+def resolve_relative(node: cst.ImportFrom, package: str) -> Optional[str]:
+    """The absolute module an ``ImportFrom`` names ("" when relative beyond the top)."""
+    module = dotted_name(node.module) if node.module is not None else None
+    if node.module is not None and module is None:
+        return None
+    level = len(node.relative)
+    if level == 0:
+        return module
+    base_parts = package.split(".") if package else []
+    if level - 1 > len(base_parts):
+        return ""
+    base_parts = base_parts[: len(base_parts) - (level - 1)]
+    if module:
+        base_parts.append(module)
+    return ".".join(base_parts)
+
+
+def literal_string(node: cst.BaseExpression) -> Optional[str]:
+    """The value of a plain or implicitly concatenated string literal (not f-strings)."""
+    if isinstance(node, cst.SimpleString):
+        try:
+            value = node.evaluated_value
+        except Exception:  # noqa: BLE001 - malformed escapes in scanned code
+            return None
+        return value if isinstance(value, str) else None
+    if isinstance(node, cst.ConcatenatedString):
+        left = literal_string(node.left)
+        right = literal_string(node.right)
+        if left is None or right is None:
+            return None
+        return left + right
+    return None
+
+
+def string_literal_text(node: cst.BaseExpression) -> Optional[str]:
+    """The literal text of a string, f-string or concatenation (f-string holes left out)."""
+    if isinstance(node, cst.SimpleString):
+        return literal_string(node)
+    if isinstance(node, cst.FormattedString):
+        return "".join(
+            part.value for part in node.parts if isinstance(part, cst.FormattedStringText)
+        )
+    if isinstance(node, cst.ConcatenatedString):
+        left = string_literal_text(node.left)
+        right = string_literal_text(node.right)
+        if left is None or right is None:
+            return None
+        return left + right
+    return None

@@ -1,0 +1,165 @@
+"""The project pass: cross-file facts, then suppressions and fingerprints, into one Report.
+
+From every file's facts it computes which project functions call a model, directly or through
+other project functions (a fixpoint bounded by ``wrapper-depth``), and which module-level names
+hold a client. Findings whose ``requires_llm`` names none of those are dropped: a ``while True``
+loop around ``helpers.fetch(page)`` is not an agent loop unless ``fetch`` reaches a model.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import hashlib
+from collections import defaultdict
+from typing import Optional
+
+from factorlint.engine.recognisers import match_llm_qualname
+from factorlint.engine.suppressions import without_codes
+from factorlint.knowledge import Knowledge
+from factorlint.model import Edit, Finding, FileResult, Fix, Report
+
+UNUSED_SUPPRESSION = "TFA0002"
+
+
+class ProjectIndex:
+    def __init__(self, results: list[FileResult], knowledge: Knowledge, settings) -> None:
+        self.knowledge = knowledge
+        self.functions = {}
+        self.bindings: dict[str, str] = {}
+        self.aliases: dict[str, str] = {}
+        for result in results:
+            facts = result.facts
+            if facts is None:
+                continue
+            self.functions.update(facts.functions)
+            self.bindings.update(facts.bindings)
+            self.aliases.update(facts.aliases)
+        patterns = tuple(getattr(settings, "llm_functions", ()) or ())
+        self.llm_functions: set[str] = {
+            name for name, f in self.functions.items()
+            if f.calls_llm or any(fnmatch.fnmatchcase(name, p) for p in patterns)
+        }
+        depth = getattr(settings, "wrapper_depth", 3)
+        for _ in range(depth):
+            added = {
+                name for name, f in self.functions.items()
+                if name not in self.llm_functions and any(self.reaches_llm(c) for c in f.callees)
+            }
+            if not added:
+                break
+            self.llm_functions |= added
+
+    def reaches_llm(self, qualname: str, _depth: int = 0) -> bool:
+        """Is ``qualname`` (as resolved in some file) a model call or a project LLM function?"""
+        if _depth > 6:
+            return False
+        if qualname in self.llm_functions:
+            return True
+        plain = qualname.replace("().", ".")
+        if plain != qualname and plain in self.llm_functions:
+            return True  # ``app.Agent().ask`` -> method ``app.Agent.ask``
+        if match_llm_qualname(self.knowledge, qualname) is not None:
+            return True
+        rewritten = self._rewrite(qualname)
+        return rewritten is not None and self.reaches_llm(rewritten, _depth + 1)
+
+    def _rewrite(self, qualname: str) -> Optional[str]:
+        """Replace the longest prefix that is a bound name or a re-export by what it stands for."""
+        parts = qualname.split(".")
+        for cut in range(len(parts), 0, -1):
+            prefix = ".".join(parts[:cut])
+            rest = ".".join(parts[cut:])
+            bare = prefix[:-2] if prefix.endswith("()") else prefix
+            if bare in self.bindings:
+                head = self.bindings[bare] + "()"
+            elif bare in self.aliases and self.aliases[bare] != bare:
+                head = self.aliases[bare] + ("()" if prefix.endswith("()") else "")
+            else:
+                continue
+            return f"{head}.{rest}" if rest else head
+        return None
+
+
+def build_report(root: str, results: list[FileResult], knowledge: Knowledge, settings) -> Report:
+    index = ProjectIndex(results, knowledge, settings)
+    kept: list[Finding] = []
+    suppressed: list[Finding] = []
+    diagnostics = []
+    for result in sorted(results, key=lambda r: r.path):
+        diagnostics.extend(result.diagnostics)
+        standing = [
+            f for f in result.findings
+            if not f.requires_llm or any(index.reaches_llm(q) for q in f.requires_llm)
+        ]
+        visible, hidden = _apply_suppressions(result, standing)
+        suppressed.extend(hidden)
+        kept.extend(visible)
+        if UNUSED_SUPPRESSION in _enabled(result.path, settings):
+            kept.extend(_unused_suppressions(result, settings))
+    _fingerprint(kept)
+    _fingerprint(suppressed)
+    kept.sort(key=lambda f: (f.path, f.line, f.column, f.code))
+    return Report(root=root, files=results, findings=kept, diagnostics=diagnostics, suppressed=suppressed)
+
+
+def _enabled(path: str, settings) -> set[str]:
+    from factorlint.engine.runner import enabled_for
+
+    return enabled_for(path, settings)
+
+
+def _apply_suppressions(result: FileResult, findings: list[Finding]) -> tuple[list[Finding], list[Finding]]:
+    if not result.suppressions:
+        return findings, []
+    visible, hidden = [], []
+    for finding in findings:
+        match = next((s for s in result.suppressions if s.matches(finding.code, finding.line)), None)
+        if match is None:
+            visible.append(finding)
+            continue
+        for selector in match.codes:
+            if finding.code.startswith(selector):
+                match.used.add(selector)
+        finding.suppressed = match.reason or "suppressed"
+        hidden.append(finding)
+    return visible, hidden
+
+
+def _unused_suppressions(result: FileResult, settings) -> list[Finding]:
+    enabled = _enabled(result.path, settings)
+    findings = []
+    for suppression in result.suppressions:
+        unused = [
+            code for code in suppression.codes
+            if code not in suppression.used and any(c.startswith(code) for c in enabled)
+        ]
+        if not unused:
+            continue
+        whole = len(unused) == len(suppression.codes)
+        message = (
+            f"Unused suppression: {', '.join(unused)} "
+            f"{'does' if len(unused) == 1 else 'do'} not match any finding here"
+        )
+        edit = Edit(suppression.line, suppression.column, suppression.line, suppression.end_column,
+                    "" if whole else without_codes(suppression.comment, unused))
+        findings.append(
+            Finding(
+                code=UNUSED_SUPPRESSION, name="unused-suppression", factor=None, severity="advice",
+                confidence="high", path=result.path, line=suppression.line, column=suppression.column,
+                end_line=suppression.line, end_column=suppression.end_column, message=message,
+                fix=Fix("safe", "Remove the unused suppression" if whole else f"Remove {', '.join(unused)} from the comment", (edit,)),
+                snippet=suppression.comment,
+            )
+        )
+    return findings
+
+
+def _fingerprint(findings: list[Finding]) -> None:
+    """Rule + path + normalised node text + occurrence: stable under edits elsewhere in the file."""
+    seen: dict[tuple, int] = defaultdict(int)
+    for finding in sorted(findings, key=lambda f: (f.path, f.line, f.column, f.code)):
+        key = (finding.code, finding.path, finding.snippet)
+        occurrence = seen[key]
+        seen[key] += 1
+        digest = hashlib.sha256(f"{finding.code}|{finding.path}|{finding.snippet}|{occurrence}".encode())
+        finding.fingerprint = digest.hexdigest()[:16]

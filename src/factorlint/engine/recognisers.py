@@ -1,0 +1,216 @@
+"""The recognisers every rule shares: model calls, framework agents and hand-offs, retry helpers.
+
+Each answers from resolved names (see :class:`FileContext`) and the knowledge tables, never from
+the text of the code. Loops and prompts have modules of their own (:mod:`loops`, :mod:`prompts`).
+"""
+
+from __future__ import annotations
+
+import fnmatch
+from dataclasses import dataclass
+from typing import Optional
+
+import libcst as cst
+
+from factorlint.knowledge import AgentSpec, BoundSpec, CallSpec, ClientSpec, Framework, RetrySpec
+
+
+@dataclass(frozen=True)
+class LLMCall:
+    node: cst.Call
+    qualname: str
+    client: Optional[ClientSpec]
+    spec: Optional[CallSpec]
+    requires: tuple[str, ...] = ()  # empty: certainly a model call; else settled in the project pass
+
+    @property
+    def certain(self) -> bool:
+        return not self.requires
+
+    @property
+    def structured(self) -> bool:
+        if self.spec is None:
+            return False
+        if self.spec.always_structured:
+            return True
+        return any(
+            keyword_arg(self.node, kw) is not None
+            for kw in (*self.spec.structured_keywords, *self.spec.tools_keywords)
+        )
+
+
+@dataclass(frozen=True)
+class AgentConstruct:
+    node: cst.Call
+    qualname: str
+    framework: Framework
+    spec: AgentSpec
+
+
+@dataclass(frozen=True)
+class Handoff:
+    """A call after which a framework runs the model/tool loop."""
+
+    node: cst.Call
+    qualname: str
+    framework_name: str
+    agent_name: str
+    bound: Optional[BoundSpec]  # a bound passed to this call
+    agent_type: Optional[str]  # the agent's constructor QN when the receiver is an agent object
+    spec: Optional[AgentSpec] = None
+    step_control_keywords: tuple[str, ...] = ()
+
+
+def keyword_arg(call: cst.Call, name: str) -> Optional[cst.Arg]:
+    for arg in call.args:
+        if arg.keyword is not None and arg.keyword.value == name:
+            return arg
+    return None
+
+
+def has_star_kwargs(call: cst.Call) -> bool:
+    return any(arg.star == "**" for arg in call.args)
+
+
+def positional_arg(call: cst.Call, index: int) -> Optional[cst.Arg]:
+    positional = [a for a in call.args if a.keyword is None and not a.star]
+    return positional[index] if index < len(positional) else None
+
+
+def is_none(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Name) and node.value == "None"
+
+
+def _member_matches(methods: list[str], member: str) -> bool:
+    for method in methods:
+        if method == member:
+            return True
+        if "*" in method and method.count(".") == member.count(".") and fnmatch.fnmatchcase(
+            member, method
+        ):
+            return True
+    return False
+
+
+class Recognisers:
+    def __init__(self, ctx) -> None:
+        self.ctx = ctx
+        self.knowledge = ctx.knowledge
+        self._llm_cache: dict[int, Optional[LLMCall]] = {}
+
+    # -- model calls ------------------------------------------------------------------------
+
+    def match_llm_qualname(self, qualname: str) -> Optional[tuple[ClientSpec, CallSpec]]:
+        """Is this resolved callee a model call according to the knowledge tables?"""
+        return match_llm_qualname(self.knowledge, qualname)
+
+    def llm_call(self, call: cst.Call) -> Optional[LLMCall]:
+        key = id(call)
+        if key in self._llm_cache:
+            return self._llm_cache[key]
+        result = self._llm_call(call)
+        self._llm_cache[key] = result
+        return result
+
+    def _llm_call(self, call: cst.Call) -> Optional[LLMCall]:
+        qualname = self.ctx.qualname(call.func)
+        if qualname is None:
+            return None
+        matched = self.match_llm_qualname(qualname)
+        if matched is not None:
+            return LLMCall(call, qualname, matched[0], matched[1])
+        if not self.ctx.is_project_candidate(qualname):
+            return None
+        extra = getattr(self.ctx.settings, "llm_functions", ()) or ()
+        if any(fnmatch.fnmatchcase(qualname, pattern) for pattern in extra):
+            return LLMCall(call, qualname, None, None)
+        client, spec = self._guess_spec(qualname)
+        return LLMCall(call, qualname, client, spec, requires=(qualname,))
+
+    def _guess_spec(self, qualname: str) -> tuple[Optional[ClientSpec], Optional[CallSpec]]:
+        """For ``app.llm.client.messages.create``: which SDK call would this be if it is one?"""
+        parts = qualname.replace("()", "").split(".")
+        for start in range(1, len(parts)):
+            member = ".".join(parts[start:])
+            for client in self.knowledge.clients_with_member(member):
+                if member.count(".") >= 1:  # a bare ``invoke`` is too weak to guess from
+                    return client, self.knowledge.call_spec(client, member)
+        return None, None
+
+    # -- framework agents -------------------------------------------------------------------
+
+    def agent_construct(self, call: cst.Call) -> Optional[AgentConstruct]:
+        qualname = self.ctx.qualname(call.func)
+        if qualname is None:
+            return None
+        found = self.knowledge.agent_constructors.first(qualname)
+        if found is None:
+            return None
+        return AgentConstruct(call, qualname, found[0], found[1])
+
+    def handoff(self, call: cst.Call) -> Optional[Handoff]:
+        qualname = self.ctx.qualname(call.func)
+        if qualname is None:
+            return None
+        found = self.knowledge.handoff_functions.first(qualname)
+        if found is not None:
+            framework, spec = found
+            return Handoff(
+                call, qualname, framework.name, spec.name, spec.bound, None, None,
+                tuple(spec.step_control_keywords),
+            )
+        if qualname.endswith("()"):
+            receiver, member = qualname[:-2], "__call__"
+        elif "()." in qualname:
+            receiver, member = qualname.rsplit("().", 1)
+        else:
+            return self._sdk_loop(call, qualname)
+        agent = self.knowledge.agent_constructors.first(receiver)
+        if agent is not None:
+            framework, spec = agent
+            runs = member in spec.run_methods or (member == "__call__" and spec.call_runs)
+            if runs and spec.owns_loop:
+                return Handoff(call, qualname, framework.name, spec.name, spec.run_bound, receiver, spec)
+            return None
+        return self._sdk_loop(call, qualname)
+
+    def _sdk_loop(self, call: cst.Call, qualname: str) -> Optional[Handoff]:
+        matched = self.match_llm_qualname(qualname)
+        if matched is not None and matched[1].owns_loop:
+            return Handoff(call, qualname, matched[0].kind, qualname.rsplit(".", 1)[-1], matched[1].bound, None)
+        return None
+
+    # -- retries ----------------------------------------------------------------------------
+
+    def retry_decorator(self, decorator: cst.Decorator) -> Optional[tuple[RetrySpec, Optional[cst.Call]]]:
+        expr = decorator.decorator
+        call = expr if isinstance(expr, cst.Call) else None
+        qualname = self.ctx.qualname(call.func if call is not None else expr)
+        if qualname is None:
+            return None
+        spec = self.knowledge.retry_decorators.first(qualname)
+        return (spec, call) if spec is not None else None
+
+    def retry_constructor(self, call: cst.Call) -> Optional[RetrySpec]:
+        qualname = self.ctx.qualname(call.func)
+        return self.knowledge.retry_constructors.first(qualname) if qualname else None
+
+
+def match_llm_qualname(knowledge, qualname: str) -> Optional[tuple[ClientSpec, CallSpec]]:
+    if "()." in qualname:
+        receiver, member = qualname.rsplit("().", 1)
+        client = knowledge.client_constructors.first(receiver) or knowledge.client_factories.first(
+            receiver
+        )
+        if client is not None:
+            for spec in client.calls:
+                if _member_matches(spec.methods, member):
+                    return client, spec
+        return None
+    for module, client in knowledge.client_modules.items():
+        if qualname.startswith(module + "."):
+            member = qualname[len(module) + 1 :]
+            for spec in client.calls:
+                if _member_matches(spec.methods, member):
+                    return client, spec
+    return None

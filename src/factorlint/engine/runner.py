@@ -1,0 +1,160 @@
+"""``lint_file``: one file's bytes in, its findings, diagnostics and facts out.
+
+A pure function of (path, bytes, settings): the CLI, the tests and any future pool, cache or
+editor server call it the same way. Cross-file questions (is this imported helper a wrapper around
+a model call?) are left open in ``Finding.requires_llm`` and settled by :mod:`project`.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import traceback
+from pathlib import PurePosixPath
+from typing import Optional
+
+import libcst as cst
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from factorlint.checks.base import RawFinding
+from factorlint.checks.registry import all_rules
+from factorlint.engine.context import FileContext
+from factorlint.engine.facts import FactsCollector
+from factorlint.engine.source import decode_source
+from factorlint.engine.suppressions import find_suppressions
+from factorlint.knowledge import Knowledge, default_knowledge
+from factorlint.model import Diagnostic, Finding, Fix, FileResult
+
+PARSE_ERROR = "TFA0001"
+INTERNAL_ERROR = "TFA0003"
+_SNIPPET_LIMIT = 400
+
+
+def enabled_for(path: str, settings) -> set[str]:
+    """The rules that run on ``path`` once per-file ignores are applied."""
+    codes = set(settings.enabled)
+    for pattern, selectors in settings.per_file_ignores:
+        if _path_matches(path, pattern):
+            codes = {c for c in codes if not any(c.startswith(s.upper()) for s in selectors)}
+    return codes
+
+
+def _path_matches(path: str, pattern: str) -> bool:
+    pure = PurePosixPath(path)
+    return (
+        fnmatch.fnmatchcase(path, pattern)
+        or pure.match(pattern)
+        or fnmatch.fnmatchcase(pure.name, pattern)
+    )
+
+
+def file_role(path: str) -> str:
+    parts = PurePosixPath(path).parts
+    name = parts[-1] if parts else path
+    lowered = [p.lower() for p in parts[:-1]]
+    if (
+        any(p in ("tests", "test", "testing") for p in lowered)
+        or name.startswith("test_")
+        or name.endswith("_test.py")
+        or name == "conftest.py"
+    ):
+        return "test"
+    if any(p in ("examples", "example", "samples", "demo", "demos", "cookbook", "docs") for p in lowered):
+        return "example"
+    return "app"
+
+
+def lint_file(
+    path: str,
+    data: bytes,
+    settings,
+    *,
+    module_name: str,
+    package: str,
+    knowledge: Optional[Knowledge] = None,
+) -> FileResult:
+    knowledge = knowledge or default_knowledge()
+    result = FileResult(path=path, role=file_role(path))
+    decoded = decode_source(data)
+    if decoded.text is None:
+        result.diagnostics.append(Diagnostic(PARSE_ERROR, path, f"File could not be decoded: {decoded.error}"))
+        return result
+    text = decoded.text
+    result.lines = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
+    try:
+        module = cst.parse_module(text)
+    except cst.ParserSyntaxError as exc:
+        result.diagnostics.append(
+            Diagnostic(PARSE_ERROR, path, f"File could not be parsed: {exc.message}", exc.raw_line, exc.raw_column + 1)
+        )
+        return result
+    except RecursionError:
+        result.diagnostics.append(Diagnostic(PARSE_ERROR, path, "File could not be parsed: nesting too deep"))
+        return result
+
+    raw: list[RawFinding] = []
+    try:
+        ctx = FileContext(path, module, text, module_name, package, knowledge, settings)
+        codes = enabled_for(path, settings)
+        rules = [rule(ctx, raw.append) for rule in all_rules() if rule.meta.code in codes]
+        facts = FactsCollector(ctx)
+
+        def on_error(visitor, exc: BaseException) -> None:
+            name = getattr(getattr(visitor, "meta", None), "code", type(visitor).__name__)
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            result.diagnostics.append(
+                Diagnostic(
+                    INTERNAL_ERROR,
+                    path,
+                    f"Internal error in rule {name}: {type(exc).__name__}: {exc} "
+                    f"({PurePosixPath(where.filename).name}:{where.lineno}); the other rules ran",
+                )
+            )
+
+        from factorlint.engine.visitor import BatchedVisitor
+
+        module.visit(BatchedVisitor(ctx, [facts, *rules], on_error))
+        result.facts = facts.result()
+    except RecursionError:
+        result.diagnostics.append(
+            Diagnostic(PARSE_ERROR, path, "File could not be analysed: nesting too deep")
+        )
+        return result
+    if raw:
+        result.findings = _resolve_positions(module, raw, path)
+    result.suppressions = find_suppressions(text)
+    return result
+
+
+def _resolve_positions(module: cst.Module, raw: list[RawFinding], path: str) -> list[Finding]:
+    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    findings = []
+    seen: set[tuple] = set()
+    for item in raw:
+        where = positions.get(item.node)
+        if where is None:
+            continue
+        key = (item.meta.code, where.start.line, where.start.column, item.message)
+        if key in seen:
+            continue
+        seen.add(key)
+        snippet = " ".join(module.code_for_node(item.node).split())[:_SNIPPET_LIMIT]
+        meta = item.meta
+        findings.append(
+            Finding(
+                code=meta.code,
+                name=meta.name,
+                factor=meta.factor,
+                severity=item.severity or meta.severity,
+                confidence=meta.confidence,
+                path=path,
+                line=where.start.line,
+                column=where.start.column + 1,
+                end_line=where.end.line,
+                end_column=where.end.column + 1,
+                message=item.message,
+                fix=Fix("display-only", item.fix_message or meta.fix_advice),
+                snippet=snippet,
+                requires_llm=item.requires_llm,
+            )
+        )
+    return findings

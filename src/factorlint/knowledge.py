@@ -1,0 +1,404 @@
+"""Knowledge as data: the factors and, per framework, what its calls mean.
+
+The tables live in the top-level ``rules/`` folder of the source tree and ship inside the wheel as
+``factorlint/_knowledge``. They are validated by pydantic when loaded, so a broken table is a clear
+:class:`KnowledgeError` naming the file and the field, never a crash deep inside a rule.
+
+Qualified-name patterns use ``fnmatch`` syntax where ``*`` also crosses dots, so
+``langchain_*.Chat*`` matches both ``langchain_openai.ChatOpenAI`` and
+``langchain_community.chat_models.ChatOllama``.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import functools
+import re
+import sys
+from importlib import resources
+from pathlib import Path
+from typing import Literal, Optional
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+
+if sys.version_info >= (3, 11):
+    import tomllib
+else:  # pragma: no cover - exercised on Python 3.10 only
+    import tomli as tomllib
+
+
+class KnowledgeError(Exception):
+    """A knowledge table could not be read or does not follow the schema."""
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+# --------------------------------------------------------------------------------------------
+# factors.toml
+
+
+class Factor(_Strict):
+    number: int = Field(ge=1, le=13)
+    code: str  # "F08"
+    title: str
+    summary: str
+    url: str
+    weight: float = Field(gt=0)
+
+
+class SecuritySection(_Strict):
+    title: str
+    summary: str
+
+
+class FactorTable(_Strict):
+    factors: list[Factor]
+    security: SecuritySection
+
+
+# --------------------------------------------------------------------------------------------
+# frameworks/*.toml
+
+
+class CallSpec(_Strict):
+    """Member calls on a client (or module) that send a request to a model."""
+
+    methods: list[str]  # member paths after the receiver: "chat.completions.create"
+    prompt_keywords: list[str] = []  # keywords whose value is prompt text: system, instructions
+    message_keywords: list[str] = []  # keywords holding a message list: messages, input
+    prompt_positional: Optional[int] = None  # positional argument that is the prompt/messages
+    tools_keywords: list[str] = []
+    structured_keywords: list[str] = []  # response_format, text_format, output_format, ...
+    always_structured: bool = False  # the call returns typed output whatever its arguments
+    owns_loop: bool = False  # the SDK runs the model/tool loop itself (Anthropic tool_runner)
+    bound: Optional["BoundSpec"] = None
+
+
+class ClientSpec(_Strict):
+    """A kind of object whose methods call a model (an SDK client, a chat model)."""
+
+    kind: str
+    constructors: list[str] = []  # QN patterns whose call returns this kind
+    factories: list[str] = []  # functions returning this kind (instructor.from_openai, init_chat_model)
+    modules: list[str] = []  # modules used directly as a client: "openai", "litellm"
+    chain_methods: list[str] = []  # methods returning the same kind (with_options, bind_tools)
+    structured_chain_methods: list[str] = []  # methods returning a structured-output runnable
+    retry_keyword: Optional[str] = None  # constructor keyword holding the SDK's own retry count
+    default_retries: Optional[int] = None
+    calls: list[CallSpec]
+
+
+class VersionedDefault(_Strict):
+    versions: str = ""  # a PEP 440 specifier set; "" for every version
+    value: Optional[int] = None  # None: no bound at all
+    source: str = ""
+
+
+class BoundSpec(_Strict):
+    """The parameter that bounds a framework's loop and its default."""
+
+    parameter: str
+    where: Literal["constructor", "call", "config"] = "constructor"
+    alternatives: list[str] = []  # other parameters that also bound the run (max_execution_time)
+    config_key: Optional[str] = None  # with where="config": the key inside ``config={...}``
+    defaults: list[VersionedDefault] = []
+    none_disables: bool = True  # passing None removes the bound
+    effectively_unbounded_above: Optional[int] = None
+    distribution: Optional[str] = None  # PyPI name whose version selects the default
+
+    def default_for(self, version: Optional[str]) -> tuple[Optional[VersionedDefault], bool]:
+        """The default for ``version`` and whether the choice was certain.
+
+        With an unknown version the answer is the newest range, and ``certain`` is False when the
+        ranges disagree.
+        """
+        if not self.defaults:
+            return None, True
+        values = {d.value for d in self.defaults}
+        if version is not None:
+            from packaging.specifiers import InvalidSpecifier, SpecifierSet
+            from packaging.version import InvalidVersion, Version
+
+            try:
+                parsed = Version(version)
+                for entry in self.defaults:
+                    if not entry.versions or parsed in SpecifierSet(entry.versions):
+                        return entry, True
+            except (InvalidVersion, InvalidSpecifier):
+                pass
+        return self.defaults[-1], len(values) == 1
+
+
+class PromptOwnerSpec(_Strict):
+    """Where a framework agent takes its prompt, and whether it writes one when none is given."""
+
+    keywords: list[str] = []  # prompt text keywords (system_prompt, instructions, system_message)
+    override_keywords: list[str] = []  # keywords that replace the framework's own template
+    framework_default: bool = False  # omitting every override leaves a framework-written prompt
+    default_description: str = ""
+
+
+class AgentSpec(_Strict):
+    """A framework construct that runs the model/tool loop on the developer's behalf."""
+
+    name: str
+    constructors: list[str]
+    run_methods: list[str] = []  # methods that hand the loop to the framework
+    chain_methods: list[str] = []  # methods returning the same construct (compile, with_config)
+    call_runs: bool = False  # calling the instance itself runs the loop (dspy modules)
+    owns_loop: bool = True  # False for developer-owned graphs (StateGraph)
+    bound: Optional[BoundSpec] = None
+    run_bound: Optional[BoundSpec] = None  # a bound passed to the run call instead
+    prompt: Optional[PromptOwnerSpec] = None
+    tools_keywords: list[str] = ["tools"]
+    step_control_keywords: list[str] = []  # keywords that give step-level control
+    step_control_methods: list[str] = []  # methods that give step-level control (iter)
+    memory_keywords: list[str] = []
+    checkpointer_keywords: list[str] = []
+    approval_keywords: list[str] = []
+
+
+class HandoffSpec(_Strict):
+    """A function (not a method of an agent object) that runs an agent's loop."""
+
+    name: str
+    functions: list[str]
+    bound: Optional[BoundSpec] = None
+    step_control_keywords: list[str] = []
+
+
+class RetrySpec(_Strict):
+    """A retry helper and what bounds it."""
+
+    name: str
+    decorators: list[str] = []  # usable bare (@retry) or called (@retry(...))
+    constructors: list[str] = []  # Retrying(...) objects
+    stop_keywords: list[str]  # any of them present bounds the retry
+    unbounded_values: list[str] = []  # QNs that explicitly mean "forever" (tenacity.stop_never)
+    bare_is_unbounded: bool = True
+    exception_keyword: Optional[str] = None  # retry= / exception=
+    exception_positional: Optional[int] = None
+    exception_default_is_everything: bool = True
+    everything_values: list[str] = ["builtins.Exception", "builtins.BaseException"]
+    exception_filters: list[str] = []  # wrappers whose argument lists exception types
+
+
+class RemotePromptSpec(_Strict):
+    functions: list[str]
+    pin_separator: Optional[str] = None  # "owner/name:commit" pins with ":"
+    pin_keywords: list[str] = []
+
+
+class PromptBuilderSpec(_Strict):
+    """Calls that build a prompt from text (SystemMessage, PromptTemplate.from_template)."""
+
+    functions: list[str]
+    keywords: list[str] = []  # keywords holding prompt text
+    positional: Optional[int] = None  # positional argument holding prompt text
+    message_tuples_positional: Optional[int] = None  # [("system", text), ...] lists
+
+
+class ToolDecoratorSpec(_Strict):
+    decorators: list[str] = []
+    base_classes: list[str] = []
+    approval_keywords: list[str] = []
+
+
+class ComponentSpec(_Strict):
+    """Classes with a role other rules look for: memory, checkpointers, approval middleware."""
+
+    role: Literal["memory", "checkpointer", "approval", "interrupt", "code_executor"]
+    names: list[str]
+    persistent: Optional[bool] = None  # checkpointers: does state survive the process?
+
+
+class Framework(_Strict):
+    name: str
+    title: str
+    packages: list[str]  # import roots that make a module agent-relevant
+    distribution: Optional[str] = None
+    clients: list[ClientSpec] = []
+    agents: list[AgentSpec] = []
+    handoffs: list[HandoffSpec] = []
+    retries: list[RetrySpec] = []
+    remote_prompts: list[RemotePromptSpec] = []
+    prompt_builders: list[PromptBuilderSpec] = []
+    tools: list[ToolDecoratorSpec] = []
+    components: list[ComponentSpec] = []
+
+    @field_validator("packages")
+    @classmethod
+    def _packages_are_dotted_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not re.fullmatch(r"[A-Za-z_][\w.]*", name):
+                raise ValueError(f"not an import name: {name!r}")
+        return value
+
+
+CallSpec.model_rebuild()
+
+
+# --------------------------------------------------------------------------------------------
+# Loading and indexes
+
+
+def _knowledge_root() -> Path:
+    """The installed ``_knowledge`` folder, or the source tree's ``rules/`` in a checkout."""
+    installed = resources.files("factorlint") / "_knowledge"
+    if installed.is_dir():
+        return Path(str(installed))
+    source_tree = Path(__file__).resolve().parents[2] / "rules"
+    if source_tree.is_dir():
+        return source_tree
+    raise KnowledgeError("factorlint's knowledge tables are missing from the installation")
+
+
+def _load_toml(path: Path) -> dict:
+    try:
+        with path.open("rb") as handle:
+            return tomllib.load(handle)
+    except (OSError, tomllib.TOMLDecodeError) as exc:
+        raise KnowledgeError(f"{path.name}: {exc}") from None
+
+
+def _validation_message(path: Path, exc: ValidationError) -> str:
+    first = exc.errors()[0]
+    where = ".".join(str(part) for part in first["loc"])
+    return f"{path.name}: {where}: {first['msg']}"
+
+
+def qn_matches(pattern: str, qualname: str) -> bool:
+    if "*" not in pattern and "?" not in pattern and "[" not in pattern:
+        return pattern == qualname
+    return fnmatch.fnmatchcase(qualname, pattern)
+
+
+class _PatternIndex:
+    """Exact names in a dict, glob patterns in a list: most look-ups are a single dict hit."""
+
+    def __init__(self) -> None:
+        self.exact: dict[str, list] = {}
+        self.globs: list[tuple[str, object]] = []
+
+    def add(self, pattern: str, value: object) -> None:
+        if any(ch in pattern for ch in "*?["):
+            self.globs.append((pattern, value))
+        else:
+            self.exact.setdefault(pattern, []).append(value)
+
+    def get(self, qualname: str) -> list:
+        found = list(self.exact.get(qualname, ()))
+        for pattern, value in self.globs:
+            if fnmatch.fnmatchcase(qualname, pattern):
+                found.append(value)
+        return found
+
+    def first(self, qualname: str):
+        found = self.get(qualname)
+        return found[0] if found else None
+
+
+class Knowledge:
+    """All tables, with the indexes the recognisers query."""
+
+    def __init__(self, factors: FactorTable, frameworks: list[Framework]) -> None:
+        self.factors = factors
+        self.frameworks = frameworks
+        self.factor_by_number = {f.number: f for f in factors.factors}
+        self.packages: set[str] = set()
+        self.client_constructors = _PatternIndex()  # QN -> ClientSpec
+        self.client_factories = _PatternIndex()
+        self.client_modules: dict[str, ClientSpec] = {}
+        self.clients_by_kind: dict[str, ClientSpec] = {}
+        self.agent_constructors = _PatternIndex()  # QN -> (Framework, AgentSpec)
+        self.handoff_functions = _PatternIndex()  # QN -> (Framework, HandoffSpec)
+        self.retry_decorators = _PatternIndex()  # QN -> RetrySpec
+        self.retry_constructors = _PatternIndex()
+        self.remote_prompts = _PatternIndex()  # QN -> RemotePromptSpec
+        self.prompt_builders = _PatternIndex()  # QN -> PromptBuilderSpec
+        self.tool_decorators = _PatternIndex()  # QN -> ToolDecoratorSpec
+        self.tool_base_classes = _PatternIndex()
+        self.components = _PatternIndex()  # QN -> ComponentSpec
+        self.distribution_of_package: dict[str, str] = {}
+        for framework in frameworks:
+            self._index(framework)
+
+    def _index(self, fw: Framework) -> None:
+        self.packages.update(fw.packages)
+        if fw.distribution:
+            for package in fw.packages:
+                self.distribution_of_package[package] = fw.distribution
+        for client in fw.clients:
+            self.clients_by_kind[client.kind] = client
+            for pattern in client.constructors:
+                self.client_constructors.add(pattern, client)
+            for pattern in client.factories:
+                self.client_factories.add(pattern, client)
+            for module in client.modules:
+                self.client_modules[module] = client
+        for agent in fw.agents:
+            for pattern in agent.constructors:
+                self.agent_constructors.add(pattern, (fw, agent))
+        for handoff in fw.handoffs:
+            for pattern in handoff.functions:
+                self.handoff_functions.add(pattern, (fw, handoff))
+        for retry in fw.retries:
+            for pattern in retry.decorators:
+                self.retry_decorators.add(pattern, retry)
+            for pattern in retry.constructors:
+                self.retry_constructors.add(pattern, retry)
+        for remote in fw.remote_prompts:
+            for pattern in remote.functions:
+                self.remote_prompts.add(pattern, remote)
+        for builder in fw.prompt_builders:
+            for pattern in builder.functions:
+                self.prompt_builders.add(pattern, builder)
+        for tools in fw.tools:
+            for pattern in tools.decorators:
+                self.tool_decorators.add(pattern, tools)
+            for pattern in tools.base_classes:
+                self.tool_base_classes.add(pattern, tools)
+        for component in fw.components:
+            for pattern in component.names:
+                self.components.add(pattern, component)
+
+    def is_framework_module(self, qualname: str) -> bool:
+        root = qualname.split(".", 1)[0]
+        return root in self._package_roots
+
+    @functools.cached_property
+    def _package_roots(self) -> frozenset[str]:
+        return frozenset(p.split(".", 1)[0] for p in self.packages)
+
+    def call_spec(self, client: ClientSpec, member_path: str) -> Optional[CallSpec]:
+        for spec in client.calls:
+            if member_path in spec.methods:
+                return spec
+        return None
+
+    def clients_with_member(self, member_path: str) -> list[ClientSpec]:
+        """Client kinds that have ``member_path`` as a model call (for unresolved receivers)."""
+        return [c for c in self.clients_by_kind.values() if self.call_spec(c, member_path)]
+
+
+def load_knowledge(root: Optional[Path] = None) -> Knowledge:
+    root = root or _knowledge_root()
+    factors_path = root / "factors.toml"
+    try:
+        factors = FactorTable.model_validate(_load_toml(factors_path))
+    except ValidationError as exc:
+        raise KnowledgeError(_validation_message(factors_path, exc)) from None
+    frameworks = []
+    for path in sorted((root / "frameworks").glob("*.toml")):
+        try:
+            frameworks.append(Framework.model_validate(_load_toml(path)))
+        except ValidationError as exc:
+            raise KnowledgeError(_validation_message(path, exc)) from None
+    return Knowledge(factors, frameworks)
+
+
+@functools.lru_cache(maxsize=1)
+def default_knowledge() -> Knowledge:
+    return load_knowledge()

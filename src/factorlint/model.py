@@ -1,0 +1,117 @@
+"""The data every stage passes on: findings, diagnostics, per-file facts and the whole report.
+
+These are plain dataclasses: cheap to build in the hot path and picklable for the process pool.
+The JSON reporter turns them into the versioned, pydantic-validated output schema.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Optional
+
+Severity = Literal["error", "warning", "advice"]
+Confidence = Literal["high", "medium", "low"]
+Applicability = Literal["safe", "unsafe", "display-only"]
+
+SEVERITY_RANK = {"error": 3, "warning": 2, "advice": 1}
+
+
+@dataclass(frozen=True)
+class Edit:
+    """Replace the text between two 1-based (line, column) positions."""
+
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    content: str
+
+
+@dataclass(frozen=True)
+class Fix:
+    applicability: Applicability
+    message: str
+    edits: tuple[Edit, ...] = ()
+
+
+@dataclass
+class Finding:
+    code: str
+    name: str
+    factor: Optional[int]
+    severity: Severity
+    confidence: Confidence
+    path: str  # relative to the scanned root, '/'-separated
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+    message: str
+    fix: Optional[Fix] = None
+    snippet: str = ""  # normalised source text of the flagged node (fingerprints, reports)
+    # The finding stands only if one of these names turns out, in the project pass, to be a model
+    # call or a function that makes one (a wrapper defined in this file or another).
+    requires_llm: tuple[str, ...] = ()
+    suppressed: Optional[str] = None  # why, when a suppression comment silenced it
+    fingerprint: str = ""
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """Something about the analysis itself: a file that could not be read or parsed."""
+
+    code: str
+    path: str
+    message: str
+    line: Optional[int] = None
+    column: Optional[int] = None
+
+
+@dataclass
+class FunctionFacts:
+    """What the project pass needs to know about one function, without its syntax tree."""
+
+    qualname: str
+    line: int
+    calls_llm: bool = False  # makes a model call resolved in this file
+    callees: list[str] = field(default_factory=list)  # qualified names of calls it makes
+
+
+@dataclass
+class FileFacts:
+    module: str
+    relevant: bool = False  # imports an LLM or agent framework
+    imports: list[str] = field(default_factory=list)  # modules it imports (resolved, absolute)
+    functions: dict[str, FunctionFacts] = field(default_factory=dict)
+    bindings: dict[str, str] = field(default_factory=dict)  # module-level name -> type QN
+    aliases: dict[str, str] = field(default_factory=dict)  # module-level import -> what it names
+    llm_call_count: int = 0
+
+
+@dataclass
+class FileResult:
+    path: str
+    findings: list[Finding] = field(default_factory=list)
+    diagnostics: list[Diagnostic] = field(default_factory=list)
+    facts: Optional[FileFacts] = None
+    lines: int = 0
+    role: Literal["app", "test", "example"] = "app"
+    skipped: bool = False  # prefiltered: nothing in it can reach agent code
+    suppressions: list = field(default_factory=list)  # engine.suppressions.Suppression
+
+
+@dataclass
+class Report:
+    root: str
+    files: list[FileResult]
+    findings: list[Finding]
+    diagnostics: list[Diagnostic]
+    suppressed: list[Finding] = field(default_factory=list)
+
+    @property
+    def files_scanned(self) -> int:
+        return len(self.files)
+
+    @property
+    def lines_scanned(self) -> int:
+        return sum(f.lines for f in self.files)

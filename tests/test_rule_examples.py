@@ -1,0 +1,48 @@
+"""Every rule's own examples: invalid ones fire exactly where marked, the others stay silent."""
+
+from __future__ import annotations
+
+import pytest
+
+from factorlint.checks.registry import all_rules
+from helpers import expected_findings, run_example
+
+
+def _cases(kind: str):
+    for rule in all_rules():
+        for number, example in enumerate(getattr(rule, kind)):
+            yield pytest.param(rule, example, id=f"{rule.meta.code}-{kind}-{number}")
+
+
+@pytest.mark.parametrize(("rule", "example"), list(_cases("invalid")))
+def test_invalid_examples_fire(rule, example, tmp_path):
+    files, report = run_example(tmp_path, example, {rule.meta.code})
+    assert not report.diagnostics, report.diagnostics
+    found = {(f.path, f.line, f.code) for f in report.findings if f.code == rule.meta.code}
+    expected = {e for e in expected_findings(files) if e[2] == rule.meta.code}
+    assert expected, "an invalid example must mark at least one '# expect: CODE' line"
+    assert found == expected
+
+
+@pytest.mark.parametrize(("rule", "example"), list(_cases("valid")) + list(_cases("near_miss")))
+def test_valid_and_near_miss_examples_are_silent(rule, example, tmp_path):
+    files, report = run_example(tmp_path, example, {rule.meta.code})
+    assert not report.diagnostics, report.diagnostics
+    found = [(f.path, f.line, f.message) for f in report.findings if f.code == rule.meta.code]
+    assert found == []
+
+
+def test_every_rule_has_examples_of_each_kind():
+    for rule in all_rules():
+        if rule.meta.code.startswith("TFA00"):
+            continue
+        assert rule.invalid, rule.meta.code
+        assert rule.valid, rule.meta.code
+        assert rule.near_miss, rule.meta.code
+
+
+def test_every_rule_documents_the_template_sections():
+    for rule in all_rules():
+        doc = rule.documentation()
+        for heading in ("## What it does", "## Why is this bad?", "## Example", "## Use instead", "## Fix safety"):
+            assert heading in doc, (rule.meta.code, heading)

@@ -8,6 +8,7 @@ from pathlib import Path
 
 from factorlint.api import lint_paths
 from factorlint.config import Settings
+from factorlint.versions import detect_versions
 
 EXPECT = re.compile(r"#\s*expect:\s*(?P<codes>[A-Z0-9_, ]+)")
 
@@ -36,6 +37,7 @@ def expected_findings(files: dict[str, str]) -> set[tuple[str, int, str]]:
 
 
 def settings_for(root: Path, enabled: set[str], **overrides) -> Settings:
+    overrides.setdefault("versions", detect_versions(root))
     return Settings(root=root, config_path=None, enabled=set(enabled), **overrides)
 
 

@@ -30,6 +30,10 @@ def _kebab(name: str) -> str:
     return name.replace("_", "-")
 
 
+# Modules whose purpose is to hold prompt text (TFA0203 does not flag inline prompts in them).
+DEFAULT_PROMPT_MODULES = ("prompts", "*.prompts", "*_prompts", "prompt", "*.prompt")
+
+
 class FileConfig(BaseModel):
     """What a configuration file may say."""
 
@@ -53,7 +57,7 @@ class FileConfig(BaseModel):
     llm_functions: list[str] = []
     bounded_by: list[str] = []
     budget_name_pattern: Optional[str] = None
-    prompt_modules: list[str] = ["prompts", "*.prompts", "*_prompts", "prompt", "*.prompt"]
+    prompt_modules: list[str] = list(DEFAULT_PROMPT_MODULES)
 
     @field_validator("select", "ignore", "extend_select")
     @classmethod
@@ -120,7 +124,7 @@ class Settings:
     llm_functions: tuple[str, ...] = ()
     bounded_by: tuple[str, ...] = ()
     budget_name_pattern: Optional[str] = None
-    prompt_modules: tuple[str, ...] = ()
+    prompt_modules: tuple[str, ...] = DEFAULT_PROMPT_MODULES
     versions: dict[str, str] = field(default_factory=dict)
 
 

@@ -49,6 +49,7 @@ class Finding:
     message: str
     fix: Optional[Fix] = None
     snippet: str = ""  # normalised source text of the flagged node (fingerprints, reports)
+    source_line: str = ""  # the first source line of the flagged node, as written
     # The finding stands only if one of these names turns out, in the project pass, to be a model
     # call or a function that makes one (a wrapper defined in this file or another).
     requires_llm: tuple[str, ...] = ()

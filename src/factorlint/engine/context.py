@@ -129,6 +129,8 @@ class FileContext:
                 if side_type is not None and self.knowledge_client(side_type) is not None:
                     return side_type
             return None
+        if not isinstance(value, (cst.Name, cst.Attribute)):
+            return None
         qn = self.qualname(value)
         if qn is not None and qn.endswith("()"):
             return qn[:-2]
@@ -169,8 +171,8 @@ class FileContext:
             return self.type_of_call(callee) + "()" if callee is not None else None
         if isinstance(node, cst.Await):
             return self.qualname(node.expression)
-        if isinstance(node, (cst.BinaryOperation, cst.Subscript)):
-            type_qn = self.instance_type_of(node) if isinstance(node, cst.BinaryOperation) else None
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
+            type_qn = self.instance_type_of(node)
             return type_qn + "()" if type_qn is not None else None
         return None
 

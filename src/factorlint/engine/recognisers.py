@@ -59,6 +59,7 @@ class Handoff:
     agent_type: Optional[str]  # the agent's constructor QN when the receiver is an agent object
     spec: Optional[AgentSpec] = None
     step_control_keywords: tuple[str, ...] = ()
+    owns_loop: bool = True  # False for developer-owned graphs, which still take a run bound
 
 
 def keyword_arg(call: cst.Call, name: str) -> Optional[cst.Arg]:
@@ -169,8 +170,11 @@ class Recognisers:
         if agent is not None:
             framework, spec = agent
             runs = member in spec.run_methods or (member == "__call__" and spec.call_runs)
-            if runs and spec.owns_loop:
-                return Handoff(call, qualname, framework.name, spec.name, spec.run_bound, receiver, spec)
+            if runs:
+                return Handoff(
+                    call, qualname, framework.name, spec.name, spec.run_bound, receiver, spec,
+                    owns_loop=spec.owns_loop,
+                )
             return None
         return self._sdk_loop(call, qualname)
 

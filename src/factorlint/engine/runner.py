@@ -120,12 +120,14 @@ def lint_file(
         )
         return result
     if raw:
-        result.findings = _resolve_positions(module, raw, path)
+        result.findings = _resolve_positions(module, raw, path, text.splitlines())
     result.suppressions = find_suppressions(text)
     return result
 
 
-def _resolve_positions(module: cst.Module, raw: list[RawFinding], path: str) -> list[Finding]:
+def _resolve_positions(
+    module: cst.Module, raw: list[RawFinding], path: str, lines: list[str]
+) -> list[Finding]:
     positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
     findings = []
     seen: set[tuple] = set()
@@ -154,6 +156,7 @@ def _resolve_positions(module: cst.Module, raw: list[RawFinding], path: str) -> 
                 message=item.message,
                 fix=Fix("display-only", item.fix_message or meta.fix_advice),
                 snippet=snippet,
+                source_line=lines[where.start.line - 1] if where.start.line <= len(lines) else "",
                 requires_llm=item.requires_llm,
             )
         )

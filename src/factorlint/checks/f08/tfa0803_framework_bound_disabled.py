@@ -1,0 +1,144 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from factorlint.checks.base import Rule, RuleMeta
+from factorlint.checks.f08._agents import bound_checks, record_call
+
+
+class FrameworkBoundDisabled(Rule):
+    """## What it does
+    Finds framework agents whose step bound is switched off (`max_iterations=None`,
+    `max_turns=None`, `float("inf")`), set absurdly high, or left out where the framework's own
+    default is no bound at all: AutoGen AgentChat teams without `max_turns` or a termination
+    condition, Anthropic's `tool_runner` without `max_iterations`, a LangGraph graph run without
+    `recursion_limit` on langgraph 1.0.6 or later (the default went from 25 to 10000).
+
+    ## Why is this bad?
+    Factor 8 (own your control flow): the framework runs the loop and only its bound stops a model
+    that never says "done". LangChain added `max_iterations` because agents got stuck looping
+    (langchain-ai/langchain#336); AutoGen's docs warn a team "will run indefinitely" without a
+    termination condition.
+
+    ## Example
+    ```python
+    Runner.run_sync(agent, task, max_turns=None)
+    ```
+
+    ## Use instead
+    ```python
+    Runner.run_sync(agent, task, max_turns=8)  # and catch MaxTurnsExceeded to escalate
+    ```
+
+    ## Fix safety
+    No automatic fix yet; the fix message names the library's documented default.
+
+    ## Options
+    None. The version of the framework is read from the project's lock files or pins.
+
+    ## References
+    - https://github.com/humanlayer/12-factor-agents/blob/main/content/factor-08-own-your-control-flow.md
+    - langchain-ai/langgraph#6676 (default recursion limit raised to 10000)
+    """
+
+    meta = RuleMeta(
+        code="TFA0803",
+        name="framework-bound-disabled-or-absent",
+        factor=8,
+        severity="error",
+        confidence="high",
+        summary="The framework's step bound is disabled or absent, so the agent loop is unbounded",
+        fix_advice="Pass an explicit, small step bound to the framework and handle the error it raises when exceeded.",
+    )
+
+    invalid = [
+        """
+from langchain.agents import AgentExecutor
+
+executor = AgentExecutor(agent=agent, tools=tools, max_iterations=None)  # expect: TFA0803
+""",
+        """
+from agents import Runner
+
+async def go(agent, task):
+    return await Runner.run(agent, task, max_turns=None)  # expect: TFA0803
+""",
+        """
+from autogen_agentchat.teams import RoundRobinGroupChat
+
+team = RoundRobinGroupChat([writer, critic])  # expect: TFA0803
+""",
+        {
+            "requirements.txt": "langgraph==1.0.6\n",
+            "app.py": """
+from langgraph.prebuilt import create_react_agent
+
+agent = create_react_agent(model, tools)
+agent.invoke({"messages": msgs})  # expect: TFA0803
+""",
+        },
+    ]
+    valid = [
+        """
+from langchain.agents import AgentExecutor
+executor = AgentExecutor(agent=agent, tools=tools, max_iterations=10)
+""",
+        """
+from agents import Runner
+Runner.run_sync(agent, "task", max_turns=8)
+""",
+        """
+from autogen_agentchat.teams import RoundRobinGroupChat
+team = RoundRobinGroupChat([writer, critic], max_turns=6)
+""",
+        """
+from langchain.agents import AgentExecutor
+executor = AgentExecutor(agent=agent, tools=tools, max_iterations=None, max_execution_time=60)
+""",
+    ]
+    near_miss = [
+        # A default that is finite is TFA0804's business, not this rule's.
+        """
+from agents import Runner
+Runner.run_sync(agent, "task")
+""",
+        # ``None`` on a parameter that is not the bound.
+        """
+from langchain.agents import AgentExecutor
+executor = AgentExecutor(agent=agent, tools=tools, max_iterations=5, callbacks=None)
+""",
+        # A LangGraph graph with an explicit recursion limit, on a version where the default is large.
+        {
+            "requirements.txt": "langgraph==1.0.6\n",
+            "app.py": """
+from langgraph.prebuilt import create_react_agent
+
+agent = create_react_agent(model, tools)
+agent.invoke({"messages": msgs}, config={"recursion_limit": 25})
+""",
+        },
+        # Options passed through **kwargs cannot be judged.
+        """
+from langchain.agents import AgentExecutor
+executor = AgentExecutor(agent=agent, tools=tools, **options)
+""",
+    ]
+
+    def visit_Call(self, node: cst.Call) -> None:
+        record_call(self.ctx, node)
+
+    def leave_Module(self, node: cst.Module) -> None:
+        for label, check in bound_checks(self.ctx):
+            parameter = check.spec.parameter
+            if check.state == "disabled":
+                self.report(check.node, f"`{parameter}=None` removes the step bound of {label}: the loop is unbounded")
+            elif check.state == "too_large":
+                self.report(check.node, f"`{parameter}` of {label} is so large it bounds nothing")
+            elif check.state == "absent_unbounded" and check.certain:
+                default = check.describe_default()
+                where = f" (version {check.version})" if check.version else ""
+                self.report(
+                    check.node,
+                    f"{label} runs without `{parameter}` and its default{where} is {default.split('=', 1)[-1]}: "
+                    "the loop is effectively unbounded",
+                )

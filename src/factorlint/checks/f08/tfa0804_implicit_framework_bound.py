@@ -1,0 +1,131 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from factorlint.checks.base import Rule, RuleMeta
+from factorlint.checks.f08._agents import bound_checks, record_call
+
+
+class ImplicitFrameworkBound(Rule):
+    """## What it does
+    Finds framework agents that rely on the framework's default step bound instead of setting
+    one: `AgentExecutor` without `max_iterations` (15), CrewAI `Agent` without `max_iter` (25),
+    smolagents without `max_steps` (20), `Runner.run` without `max_turns` (10), LlamaIndex agents
+    without `max_iterations` (20), `dspy.ReAct` without `max_iters` (10), and LangGraph graphs
+    without `recursion_limit` when the project does not pin the langgraph version.
+
+    ## Why is this bad?
+    Factor 8 (own your control flow): the budget of your agent is a product decision, and the
+    default is not yours. Defaults change between releases: LangGraph's recursion limit went
+    from 25 to 10000 in January 2026 (langchain-ai/langgraph#6676), which silently removed the
+    bound from every graph that relied on it.
+
+    ## Example
+    ```python
+    analyst = Agent(role="Analyst", goal="Find churn drivers", backstory="...", tools=tools)
+    ```
+
+    ## Use instead
+    ```python
+    analyst = Agent(role="Analyst", goal="Find churn drivers", backstory="...", tools=tools,
+                    max_iter=10, max_execution_time=120)
+    ```
+
+    ## Fix safety
+    No automatic fix yet; the message names the default to make explicit.
+
+    ## Options
+    None. The framework version is read from the project's lock files or pins.
+
+    ## References
+    - https://github.com/humanlayer/12-factor-agents/blob/main/content/factor-08-own-your-control-flow.md
+    - langchain-ai/langgraph#6676
+    """
+
+    meta = RuleMeta(
+        code="TFA0804",
+        name="implicit-framework-bound",
+        factor=8,
+        severity="advice",
+        confidence="high",
+        summary="The agent relies on the framework's default step bound",
+        fix_advice="Set the step bound explicitly (the message names the parameter and today's default).",
+    )
+
+    invalid = [
+        """
+from crewai import Agent
+
+analyst = Agent(role="Analyst", goal="Find churn", backstory="Data scientist", tools=[])  # expect: TFA0804
+""",
+        """
+from agents import Runner
+
+result = Runner.run_sync(agent, "task")  # expect: TFA0804
+""",
+        """
+from langgraph.graph import StateGraph
+
+graph = StateGraph(dict).compile()
+graph.invoke({"messages": []})  # expect: TFA0804
+""",
+        """
+import smolagents as sa
+
+agent = sa.CodeAgent(tools=[], model=model)  # expect: TFA0804
+agent.run("task")
+""",
+    ]
+    valid = [
+        """
+from crewai import Agent
+analyst = Agent(role="Analyst", goal="Find churn", backstory="Data scientist", tools=[], max_iter=8)
+""",
+        """
+from smolagents import CodeAgent
+agent = CodeAgent(tools=[], model=model)
+agent.run("task", max_steps=6)
+""",
+        """
+from langchain.agents import AgentExecutor
+executor = AgentExecutor(agent=agent, tools=tools, max_iterations=10)
+""",
+    ]
+    near_miss = [
+        # Explicitly unbounded is TFA0803's business.
+        """
+from langchain.agents import AgentExecutor
+executor = AgentExecutor(agent=agent, tools=tools, max_iterations=None)
+""",
+        # A pinned langgraph where the default is huge: TFA0803 reports it, not this rule.
+        {
+            "requirements.txt": "langgraph==1.1.0\n",
+            "app.py": """
+from langgraph.graph import StateGraph
+
+graph = StateGraph(dict).compile()
+graph.invoke({"messages": []})
+""",
+        },
+        # A class named Agent that is not CrewAI's.
+        """
+class Agent:
+    def __init__(self, role):
+        self.role = role
+
+a = Agent(role="x")
+""",
+    ]
+
+    def visit_Call(self, node: cst.Call) -> None:
+        record_call(self.ctx, node)
+
+    def leave_Module(self, node: cst.Module) -> None:
+        for label, check in bound_checks(self.ctx):
+            if check.state == "absent_default" or (check.state == "absent_unbounded" and not check.certain):
+                note = "" if check.certain else " (the default changed across versions and none is pinned here)"
+                self.report(
+                    check.node,
+                    f"{label} relies on the implicit default {check.describe_default()}{note}",
+                    fix_message=f"Pass `{check.spec.parameter}=` explicitly with the budget you want.",
+                )

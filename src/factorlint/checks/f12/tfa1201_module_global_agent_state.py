@@ -1,0 +1,242 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from factorlint.checks.base import Rule, RuleMeta
+from factorlint.engine.names import dotted_name
+
+_MUTABLE_FACTORIES = frozenset(
+    {"builtins.list", "builtins.dict", "builtins.set", "collections.deque", "collections.defaultdict",
+     "collections.OrderedDict", "collections.Counter", "queue.Queue", "asyncio.Queue"}
+)
+_MUTATORS = frozenset(
+    {"append", "extend", "insert", "update", "pop", "popleft", "clear", "add", "remove", "discard",
+     "setdefault", "appendleft", "extendleft", "put", "put_nowait", "__setitem__"}
+)
+
+
+class ModuleGlobalAgentState(Rule):
+    """## What it does
+    Finds module-level mutable objects (`HISTORY = []`, `SESSIONS = {}`, a `deque()`) changed by
+    a function that calls a model, and `global` statements in such functions.
+
+    ## Why is this bad?
+    Factor 12 (make your agent a stateless reducer) and factor 5 (unify execution state): the
+    conversation lives beside the thread instead of in it. It cannot be saved, resumed, replayed
+    or tested step by step, and in a server it leaks between users and breaks as soon as there
+    are two worker processes.
+
+    ## Example
+    ```python
+    HISTORY: list[dict] = []
+
+    def chat(user_msg: str) -> str:
+        HISTORY.append({"role": "user", "content": user_msg})
+        reply = client.chat.completions.create(model=M, messages=HISTORY)
+        ...
+    ```
+
+    ## Use instead
+    ```python
+    def step(thread: Thread, event: Event) -> Thread:
+        thread = thread.with_event(event)
+        next_step = determine_next_step(render(thread))
+        return thread.with_event(next_step)
+    ```
+
+    ## Fix safety
+    No automatic fix.
+
+    ## Options
+    None. Names containing `cache` are left alone (memoisation is not agent state).
+
+    ## References
+    - https://github.com/humanlayer/12-factor-agents/blob/main/content/factor-12-stateless-reducer.md
+    """
+
+    meta = RuleMeta(
+        code="TFA1201",
+        name="module-global-agent-state",
+        factor=12,
+        severity="warning",
+        confidence="high",
+        summary="Module-level state is changed by agent code: hidden state outside the thread",
+        fix_advice=(
+            "Pass the thread (messages, events) in and return the new one; persist it by id "
+            "(a database, a file) instead of keeping it in a module global."
+        ),
+    )
+
+    invalid = [
+        """
+from openai import OpenAI
+client = OpenAI()
+HISTORY: list[dict] = []
+
+def chat(user_msg):
+    HISTORY.append({"role": "user", "content": user_msg})  # expect: TFA1201
+    reply = client.chat.completions.create(model="m", messages=HISTORY)
+    return reply
+""",
+        """
+import anthropic as ant
+from collections import defaultdict
+sessions = defaultdict(list)
+client = ant.Anthropic()
+
+def answer(user, text):
+    sessions[user] += [text]  # expect: TFA1201
+    return client.messages.create(model="m", max_tokens=10, messages=sessions[user])
+""",
+        {
+            "llm.py": """
+from openai import OpenAI
+client = OpenAI()
+
+def complete(messages):
+    return client.chat.completions.create(model="m", messages=messages)
+""",
+            "bot.py": """
+from llm import complete
+turns = 0
+memory = {}
+
+def respond(user, text):
+    global turns  # expect: TFA1201
+    turns += 1
+    memory[user] = text  # expect: TFA1201
+    return complete([{"role": "user", "content": text}])
+""",
+        },
+    ]
+    valid = [
+        """
+from openai import OpenAI
+client = OpenAI()
+
+def chat(thread, user_msg):
+    thread = [*thread, {"role": "user", "content": user_msg}]
+    reply = client.chat.completions.create(model="m", messages=thread)
+    return thread + [reply.choices[0].message]
+""",
+        # A module-level constant is not state.
+        """
+from openai import OpenAI
+client = OpenAI()
+ALLOWED_TOOLS = ("search", "lookup")
+DEFAULTS = {"model": "m"}
+
+def chat(messages):
+    return client.chat.completions.create(messages=messages, **DEFAULTS)
+""",
+        # A local list that shadows nothing global.
+        """
+from openai import OpenAI
+client = OpenAI()
+
+def chat(user_msg):
+    history = []
+    history.append({"role": "user", "content": user_msg})
+    return client.chat.completions.create(model="m", messages=history)
+""",
+    ]
+    near_miss = [
+        # A global mutated by a function that never reaches a model.
+        """
+REGISTRY = {}
+
+def register(name, fn):
+    REGISTRY[name] = fn
+""",
+        # A cache is memoisation, not conversation state.
+        """
+from openai import OpenAI
+client = OpenAI()
+_embedding_cache = {}
+
+def ask(q):
+    _embedding_cache[q] = len(q)
+    return client.chat.completions.create(model="m", messages=[{"role": "user", "content": q}])
+""",
+        # A local variable of the same name as a global list.
+        """
+from openai import OpenAI
+client = OpenAI()
+history = []
+
+def chat(user_msg):
+    history = [{"role": "user", "content": user_msg}]
+    history.append({"role": "system", "content": "x"})
+    return client.chat.completions.create(model="m", messages=history)
+""",
+    ]
+
+    def __init__(self, ctx, sink) -> None:
+        super().__init__(ctx, sink)
+        self._mutable_globals = {
+            name for name, value in ctx.scan.module_constants.items()
+            if self._is_mutable(value) and "cache" not in name.lower()
+        }
+        self._frames: list[dict] = []
+
+    def _is_mutable(self, value: cst.BaseExpression) -> bool:
+        if isinstance(value, (cst.List, cst.Dict, cst.Set, cst.ListComp, cst.DictComp, cst.SetComp)):
+            return True
+        if isinstance(value, cst.Call):
+            return self.ctx.qualname(value.func) in _MUTABLE_FACTORIES
+        return False
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._frames.append({"mutations": [], "globals": [], "declared": set(), "locals": set(),
+                             "llm": [], "certain": False})
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        frame = self._frames.pop()
+        if not frame["llm"] and not frame["certain"]:
+            return
+        requires = () if frame["certain"] else tuple(sorted(set(frame["llm"])))
+        for statement in frame["globals"]:
+            self.report(statement, "`global` in a function that calls a model: agent state kept in a module global", requires_llm=requires)
+        for name, target in frame["mutations"]:
+            if name in frame["locals"] and name not in frame["declared"]:
+                continue
+            self.report(
+                target,
+                f"`{name}` is module-level state changed by a function that calls a model",
+                requires_llm=requires,
+            )
+
+    def visit_Global(self, node: cst.Global) -> None:
+        if self._frames:
+            self._frames[-1]["declared"].update(n.name.value for n in node.names)
+            self._frames[-1]["globals"].append(node)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if not self._frames:
+            return
+        frame = self._frames[-1]
+        llm = self.ctx.recognise.llm_call(node)
+        if llm is not None:
+            if llm.certain:
+                frame["certain"] = True
+            else:
+                frame["llm"].extend(llm.requires)
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value in _MUTATORS:
+            self._mutation(dotted_name(node.func.value), node)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if not self._frames:
+            return
+        for target in node.targets:
+            if isinstance(target.target, cst.Subscript):
+                self._mutation(dotted_name(target.target.value), target.target)
+            elif isinstance(target.target, cst.Name):
+                self._frames[-1]["locals"].add(target.target.value)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        target = node.target.value if isinstance(node.target, cst.Subscript) else node.target
+        self._mutation(dotted_name(target), node)
+
+    def _mutation(self, name, node) -> None:
+        if self._frames and name in self._mutable_globals:
+            self._frames[-1]["mutations"].append((name, node))

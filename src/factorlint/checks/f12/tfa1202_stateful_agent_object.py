@@ -1,0 +1,278 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from factorlint.checks.base import Rule, RuleMeta
+from factorlint.engine.names import dotted_name
+
+_MUTATORS = frozenset({"append", "extend", "insert", "update", "add", "setdefault", "appendleft"})
+
+
+class StatefulAgentObject(Rule):
+    """## What it does
+    Finds agent classes that keep the conversation on `self`: a method calls a model with
+    `self.messages` (or another attribute) and a method other than `__init__` appends to it, so
+    every call changes the object instead of returning a new thread. Reported as a warning when
+    an instance lives at module level (shared by every request), else as advice.
+
+    ## Why is this bad?
+    Factor 12 (make your agent a stateless reducer): the step function should take the thread and
+    return the next one. State hidden in a long-lived object cannot be saved, resumed, forked or
+    replayed, and leaks between users when the object is shared.
+
+    ## Example
+    ```python
+    class Bot:
+        def __init__(self):
+            self.messages = []
+
+        def ask(self, text):
+            self.messages.append({"role": "user", "content": text})
+            return client.chat.completions.create(model=M, messages=self.messages)
+    ```
+
+    ## Use instead
+    ```python
+    def ask(thread: Thread, text: str) -> Thread:
+        thread = thread.with_event(Event("user", text))
+        reply = client.chat.completions.create(model=M, messages=render(thread))
+        return thread.with_event(Event("assistant", reply.choices[0].message.content))
+    ```
+
+    ## Fix safety
+    No automatic fix.
+
+    ## Options
+    None.
+
+    ## References
+    - https://github.com/humanlayer/12-factor-agents/blob/main/content/factor-12-stateless-reducer.md
+    """
+
+    meta = RuleMeta(
+        code="TFA1202",
+        name="stateful-agent-object",
+        factor=12,
+        severity="advice",
+        confidence="medium",
+        summary="The agent object mutates its own conversation state across calls",
+        fix_advice=(
+            "Make the step a function of the thread: take the thread (or load it by id), return a "
+            "new one, and persist it outside the object."
+        ),
+    )
+
+    invalid = [
+        """
+from openai import OpenAI
+
+class Bot:
+    def __init__(self):
+        self.client = OpenAI()
+        self.messages = []
+
+    def ask(self, text):
+        self.messages.append({"role": "user", "content": text})  # expect: TFA1202
+        return self.client.chat.completions.create(model="m", messages=self.messages)
+""",
+        """
+import anthropic
+
+client = anthropic.Anthropic()
+
+class Agent:
+    def __init__(self):
+        self.history = []
+
+    def step(self):
+        reply = client.messages.create(model="m", max_tokens=50, messages=self.history)
+        self.history += [{"role": "assistant", "content": reply.content}]  # expect: TFA1202
+        return reply
+
+agent = Agent()
+""",
+        {
+            "llm.py": """
+from openai import OpenAI
+client = OpenAI()
+
+def complete(messages):
+    return client.chat.completions.create(model="m", messages=messages)
+""",
+            "assistant.py": """
+from llm import complete
+
+class Assistant:
+    def __init__(self):
+        self.turns = []
+
+    def reply(self, text):
+        self.turns.append(text)  # expect: TFA1202
+        return complete(self.turns)
+""",
+        },
+    ]
+    valid = [
+        """
+from openai import OpenAI
+
+class Bot:
+    def __init__(self):
+        self.client = OpenAI()
+
+    def ask(self, thread, text):
+        thread = [*thread, {"role": "user", "content": text}]
+        reply = self.client.chat.completions.create(model="m", messages=thread)
+        return thread + [reply.choices[0].message]
+""",
+        # Initialising state in __init__ only.
+        """
+from openai import OpenAI
+
+class Bot:
+    def __init__(self, system):
+        self.client = OpenAI()
+        self.messages = [{"role": "system", "content": system}]
+
+    def ask(self, text):
+        return self.client.chat.completions.create(model="m", messages=self.messages + [text])
+""",
+        """
+from openai import OpenAI
+
+class Recorder:
+    def __init__(self):
+        self.client = OpenAI()
+        self.log = []
+
+    def ask(self, text):
+        answer = self.client.chat.completions.create(model="m", messages=[{"role": "user", "content": text}])
+        return answer
+""",
+    ]
+    near_miss = [
+        # Mutates an attribute that never reaches the model (a metrics list).
+        """
+from openai import OpenAI
+
+class Bot:
+    def __init__(self):
+        self.client = OpenAI()
+        self.latencies = []
+
+    def ask(self, text):
+        answer = self.client.chat.completions.create(model="m", messages=[{"role": "user", "content": text}])
+        self.latencies.append(1.0)
+        return answer
+""",
+        # A class that keeps a list but calls no model.
+        """
+class Stack:
+    def __init__(self):
+        self.items = []
+
+    def push(self, x):
+        self.items.append(x)
+        return self.render(self.items)
+
+    def render(self, items):
+        return str(items)
+""",
+        # A wrapper that looks like a model call but reaches none.
+        {
+            "helpers.py": """
+def complete(messages):
+    return len(messages)
+""",
+            "assistant.py": """
+from helpers import complete
+
+class Counter:
+    def __init__(self):
+        self.turns = []
+
+    def reply(self, text):
+        self.turns.append(text)
+        return complete(self.turns)
+""",
+        },
+    ]
+
+    def __init__(self, ctx, sink) -> None:
+        super().__init__(ctx, sink)
+        self._classes: list[dict] = []
+
+    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+        self._classes.append({"fed": set(), "mutations": [], "certain": False, "requires": set()})
+
+    def leave_ClassDef(self, node: cst.ClassDef) -> None:
+        state = self._classes.pop()
+        if not state["fed"] or not (state["certain"] or state["requires"]):
+            return
+        class_qn = f"{self.ctx.module_name}.{node.name.value}"
+        shared = class_qn in self.ctx.module_bindings.values()
+        requires = () if state["certain"] else tuple(sorted(state["requires"]))
+        reported: set[str] = set()
+        for path, target in state["mutations"]:
+            fed = next((f for f in state["fed"] if path == f or path.startswith(f + ".")), None)
+            if fed is None or fed in reported:
+                continue
+            reported.add(fed)
+            where = "a module-level instance shares it across requests" if shared else "the object carries it between calls"
+            self.report(
+                target,
+                f"`{node.name.value}` keeps agent state in `{fed}` and changes it across calls ({where})",
+                requires_llm=requires,
+                severity="warning" if shared else None,
+            )
+
+    def _in_method(self) -> bool:
+        return bool(self._classes) and bool(self.ctx.function_stack) and self.ctx.current_class_qualname() is not None
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if not self._in_method():
+            return
+        state = self._classes[-1]
+        llm = self.ctx.recognise.llm_call(node)
+        if llm is not None:
+            fed = {p for arg in node.args for p in _self_paths(arg.value)}
+            if fed:
+                state["fed"].update(fed)
+                if llm.certain:
+                    state["certain"] = True
+                else:
+                    state["requires"].update(llm.requires)
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value in _MUTATORS:
+            self._mutation(node.func.value, node)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        if self._in_method():
+            target = node.target.value if isinstance(node.target, cst.Subscript) else node.target
+            self._mutation(target, node)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if self._in_method():
+            for target in node.targets:
+                if isinstance(target.target, cst.Subscript):
+                    self._mutation(target.target.value, target.target)
+
+    def _mutation(self, target: cst.BaseExpression, node: cst.CSTNode) -> None:
+        path = dotted_name(target)
+        function = self.ctx.function_stack[-1]
+        if path and path.startswith("self.") and function.name.value != "__init__":
+            self._classes[-1]["mutations"].append((path, node))
+
+
+def _self_paths(expr: cst.BaseExpression) -> set[str]:
+    found: set[str] = set()
+
+    class _Collect(cst.CSTVisitor):
+        def visit_Attribute(self, attr: cst.Attribute) -> bool:
+            path = dotted_name(attr)
+            if path and path.startswith("self.") and path.count(".") >= 1:
+                found.add(".".join(path.split(".")[:2]))
+                return False
+            return True
+
+    expr.visit(_Collect())
+    return found

@@ -1,0 +1,202 @@
+"""The command line: parses flags into settings, runs, prints, and picks the exit code.
+
+Exit codes: 0 no findings (after suppressions and ``--exit-zero``), 1 findings or a file that
+could not be analysed, 2 a usage, configuration or internal error (one line on stderr; the
+traceback only with ``-v``).
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+from typing import Optional
+
+import click
+
+from factorlint import __version__
+
+OUTPUT_FORMATS = ("full", "concise", "json")
+
+
+class UsageFailure(click.ClickException):
+    exit_code = 2
+
+    def show(self, file=None) -> None:
+        click.echo(f"factorlint: {self.message}", err=True)
+
+
+def _split(values: tuple[str, ...]) -> list[str]:
+    out: list[str] = []
+    for value in values:
+        out.extend(part.strip() for part in value.split(",") if part.strip())
+    return out
+
+
+def _common_options(function):
+    options = [
+        click.option("--select", multiple=True, help="Rule codes or prefixes to enable (replaces the default set)."),
+        click.option("--ignore", multiple=True, help="Rule codes or prefixes to disable."),
+        click.option("--extend-select", multiple=True, help="Rule codes or prefixes to enable on top of the selection."),
+        click.option("--per-file-ignores", multiple=True, metavar="PATTERN:CODES", help="Ignore rules for files matching a glob."),
+        click.option("--exclude", multiple=True, help="Replace the default excludes."),
+        click.option("--extend-exclude", multiple=True, help="Exclude more paths."),
+        click.option("--force-exclude", is_flag=True, help="Apply excludes to paths named on the command line too."),
+        click.option("--config", type=click.Path(path_type=Path), help="Use this configuration file."),
+        click.option("--isolated", is_flag=True, help="Ignore all configuration files."),
+        click.option("-o", "--output-file", type=click.Path(path_type=Path), help="Write the report to a file."),
+        click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings."),
+        click.option("-q", "--quiet", is_flag=True, help="Print findings only, no summary."),
+        click.option("-v", "--verbose", is_flag=True, help="Show tracebacks for internal errors."),
+    ]
+    for option in reversed(options):
+        function = option(function)
+    return function
+
+
+def _settings(paths: list[Path], kw: dict):
+    from factorlint.config import Overrides, resolve_settings
+
+    root = paths[0] if len(paths) == 1 and paths[0].is_dir() else Path(".")
+    overrides = Overrides(
+        config=kw["config"],
+        isolated=kw["isolated"],
+        select=_split(kw["select"]) or None,
+        ignore=_split(kw["ignore"]),
+        extend_select=_split(kw["extend_select"]),
+        per_file_ignores=list(kw["per_file_ignores"]),
+        exclude=_split(kw["exclude"]) or None,
+        extend_exclude=_split(kw["extend_exclude"]),
+        force_exclude=kw["force_exclude"],
+    )
+    return resolve_settings(root, overrides)
+
+
+def _run(paths: tuple[Path, ...], kw: dict, progress: bool = False):
+    from factorlint.api import lint_paths
+    from factorlint.config import ConfigError
+    from factorlint.discovery import DiscoveryError
+    from factorlint.knowledge import KnowledgeError
+
+    targets = list(paths) or [Path(".")]
+    for target in targets:
+        if not target.exists():
+            raise UsageFailure(f"{target}: no such file or directory")
+    try:
+        settings = _settings(targets, kw)
+        return lint_paths(targets, settings), settings
+    except (ConfigError, DiscoveryError, KnowledgeError) as exc:
+        raise UsageFailure(str(exc)) from None
+
+
+def _emit(text: str, output_file: Optional[Path]) -> None:
+    if output_file is None:
+        click.echo(text, nl=False)
+        return
+    try:
+        output_file.write_text(text, encoding="utf-8")
+    except OSError as exc:
+        raise UsageFailure(f"{output_file}: cannot write: {exc.strerror or exc}") from None
+
+
+def _guard(function):
+    """Turn unexpected exceptions into one line and exit 2 (a traceback only with -v)."""
+    import functools
+
+    @functools.wraps(function)
+    def wrapper(*args, **kwargs):
+        try:
+            return function(*args, **kwargs)
+        except (click.ClickException, click.exceptions.Exit, click.exceptions.Abort, SystemExit):
+            raise
+        except KeyboardInterrupt:
+            click.echo("factorlint: interrupted", err=True)
+            sys.exit(130)
+        except Exception as exc:  # noqa: BLE001 - the last line of defence
+            if kwargs.get("verbose"):
+                import traceback
+
+                traceback.print_exc()
+            click.echo(f"factorlint: internal error: {type(exc).__name__}: {exc}", err=True)
+            sys.exit(2)
+
+    return wrapper
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="factorlint")
+def main() -> None:
+    """Static analysis of Python AI-agent code against the 12-Factor Agents practices."""
+
+
+@main.command()
+@click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
+@click.option("--output-format", type=click.Choice(OUTPUT_FORMATS), default="full", show_default=True)
+@click.option("--statistics", is_flag=True, help="Show a count per rule instead of each finding.")
+@_common_options
+@_guard
+def check(paths, output_format, statistics, **kw):
+    """Lint PATHS (default: the current folder): the gate for pre-commit and CI."""
+    report, _ = _run(paths, kw)
+    color = kw["output_file"] is None and sys.stdout.isatty()
+    if statistics:
+        from factorlint.reporters import statistics as stats
+
+        text = stats.render(report)
+    elif kw["quiet"] and output_format in ("full", "concise"):
+        from factorlint.reporters.concise import finding_lines
+
+        text = "".join(line + "\n" for line in finding_lines(report))
+    else:
+        from factorlint.reporters import render
+
+        text = render(report, output_format, color=color)
+    _emit(text, kw["output_file"])
+    failed = bool(report.findings or report.diagnostics)
+    sys.exit(1 if failed and not kw["exit_zero"] else 0)
+
+
+@main.command()
+@click.argument("path", required=False, type=click.Path(path_type=Path))
+@click.option("--output-format", type=click.Choice(OUTPUT_FORMATS), default="full", show_default=True)
+@_common_options
+@_guard
+def audit(path, output_format, **kw):
+    """Review the agent architecture of PATH (default: the current folder), factor by factor."""
+    report, _ = _run((path,) if path else (), kw)
+    color = kw["output_file"] is None and sys.stdout.isatty()
+    if output_format == "json":
+        from factorlint.reporters import render
+
+        text = render(report, "json")
+    elif output_format == "concise":
+        from factorlint.reporters import render
+
+        text = render(report, "concise")
+    else:
+        from factorlint.reporters import audit as audit_reporter
+
+        text = audit_reporter.render(report, color=color)
+    _emit(text, kw["output_file"])
+    sys.exit(0)
+
+
+@main.command()
+@click.argument("code", required=False)
+@click.option("--all", "show_all", is_flag=True, help="Document every rule.")
+@click.option("--output-format", type=click.Choice(("text", "json")), default="text", show_default=True)
+@_guard
+def rule(code, show_all, output_format):
+    """Show the documentation of rule CODE (a code like TFA0802 or a name like unbounded-agent-loop)."""
+    from factorlint.reporters.rules import render_rules
+    from factorlint.checks.registry import all_rules, rule_for
+
+    if show_all:
+        rules = list(all_rules())
+    elif code:
+        found = rule_for(code)
+        if found is None:
+            raise UsageFailure(f"unknown rule {code!r} (see `factorlint rule --all`)")
+        rules = [found]
+    else:
+        raise UsageFailure("give a rule code, or --all")
+    click.echo(render_rules(rules, output_format, detailed=not show_all or output_format == "json"), nl=False)

@@ -1,0 +1,33 @@
+"""``path:line:col: CODE message``, one finding a line (what editors and grep expect)."""
+
+from __future__ import annotations
+
+from factorlint.model import Report
+
+
+def finding_lines(report: Report) -> list[str]:
+    lines = [
+        f"{d.path}:{d.line or 1}:{d.column or 1}: {d.code} {d.message}" for d in report.diagnostics
+    ]
+    lines += [f"{f.path}:{f.line}:{f.column}: {f.code} {f.message}" for f in report.findings]
+    return lines
+
+
+def summary_line(report: Report) -> str:
+    count = len(report.findings)
+    parts = [f"Found {count} finding{'s' if count != 1 else ''}"]
+    if report.diagnostics:
+        n = len(report.diagnostics)
+        parts.append(f"{n} file{'s' if n != 1 else ''} not analysed")
+    if report.suppressed:
+        parts.append(f"{len(report.suppressed)} suppressed")
+    text = ", ".join(parts)
+    if not report.findings and not report.diagnostics:
+        text = "All checks passed"
+    return f"{text} ({report.files_scanned} files, {report.lines_scanned:,} lines)."
+
+
+def render(report: Report, **_) -> str:
+    lines = finding_lines(report)
+    lines.append(summary_line(report))
+    return "\n".join(lines) + "\n"

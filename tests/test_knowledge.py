@@ -21,7 +21,8 @@ RULES = Path(__file__).resolve().parents[1] / "rules"
 EXPECTED_TABLES = {
     "anthropic", "autogen", "autogen_agentchat", "backoff", "baml", "cohere", "crewai", "dspy",
     "google_genai", "groq", "instructor", "langchain", "langgraph", "litellm", "llama_index",
-    "mistral", "ollama", "openai", "openai_agents", "pydantic_ai", "smolagents", "tenacity",
+    "langchain_prompts", "mistral", "ollama", "openai", "openai_agents", "pydantic_ai", "smolagents",
+    "tenacity",
 }
 
 

@@ -54,7 +54,7 @@ class LoopInfo:
         return tuple(sorted({q for c in self.llm_calls for q in c.requires}))
 
 
-class _BodyScan(cst.CSTVisitor):
+class BodyScan(cst.CSTVisitor):
     """Calls, mutated paths, counters and guarded exits in a loop body, nested defs skipped."""
 
     def __init__(self) -> None:
@@ -93,14 +93,14 @@ class _BodyScan(cst.CSTVisitor):
             for path in _assigned_paths(target.target):
                 # ``x[k] = v`` accumulates; ``x = f(x)`` carries x forward; ``x = next_doc()``
                 # merely rebinds and is not feedback.
-                if subscripted or path in _paths_in(node.value):
+                if subscripted or path in paths_in(node.value):
                     self.mutated.add(path)
                 if _is_step(path, node.value):
                     self.counters.add(path)
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         path = _target_path(node.target)
-        if path and node.value is not None and path in _paths_in(node.value):
+        if path and node.value is not None and path in paths_in(node.value):
             self.mutated.add(path)
 
     def visit_If(self, node: cst.If) -> None:
@@ -148,7 +148,7 @@ def _is_step(path: str, value: cst.BaseExpression) -> bool:
     )
 
 
-def _paths_in(node: cst.CSTNode) -> set[str]:
+def paths_in(node: cst.CSTNode) -> set[str]:
     """Every Name/Attribute path read inside an expression, with its prefixes."""
     found: set[str] = set()
 
@@ -167,7 +167,7 @@ def _paths_in(node: cst.CSTNode) -> set[str]:
     return found
 
 
-def _related(read: str, written: str) -> bool:
+def related(read: str, written: str) -> bool:
     return (
         read == written
         or written.startswith(read + ".")
@@ -188,7 +188,7 @@ class LoopAnalyser:
         if cached is not None:
             return cached
         info = LoopInfo(loop)
-        scan = _BodyScan()
+        scan = BodyScan()
         loop.body.visit(scan)
         if isinstance(loop, cst.While):
             loop.test.visit(scan)  # a call in the test (``while not done(agent)``) counts too
@@ -199,7 +199,7 @@ class LoopAnalyser:
             if self._has_feedback(call, scan.mutated, loop):
                 info.llm_calls.append(llm)
         if info.llm_calls:
-            info.bounded, info.bound_reason = self._bound(loop, scan)
+            info.bounded, info.bound_reason = self.bound(loop, scan)
         self._cache[id(loop)] = info
         return info
 
@@ -209,18 +209,18 @@ class LoopAnalyser:
         if isinstance(loop, cst.For):
             # ``for item in queue: ... queue.append(...)``: the loop variable carries the feedback.
             iterated = dotted_name(loop.iter)
-            if iterated is not None and any(_related(iterated, w) for w in mutated):
+            if iterated is not None and any(related(iterated, w) for w in mutated):
                 mutated = mutated | {p for p in _assigned_paths(loop.target)}
         read: set[str] = set()
         for arg in call.args:
-            read |= _paths_in(arg.value)
+            read |= paths_in(arg.value)
         if isinstance(call.func, cst.Attribute):
             receiver = dotted_name(call.func.value)
             if receiver:
                 read.add(receiver)
-        return any(_related(r, w) for r in read for w in mutated)
+        return any(related(r, w) for r in read for w in mutated)
 
-    def _bound(self, loop: Loop, scan: _BodyScan) -> tuple[bool, str]:
+    def bound(self, loop: Loop, scan: BodyScan) -> tuple[bool, str]:
         if isinstance(loop, cst.For):
             reason = self._for_bound(loop, scan)
             if reason:
@@ -241,7 +241,7 @@ class LoopAnalyser:
                     return True, f"{qualname} enforces the bound (bounded-by)"
         return False, ""
 
-    def _for_bound(self, loop: cst.For, scan: _BodyScan) -> str:
+    def _for_bound(self, loop: cst.For, scan: BodyScan) -> str:
         iterable = loop.iter
         if isinstance(iterable, cst.Call):
             qualname = self.ctx.qualname(iterable.func) or ""
@@ -281,7 +281,7 @@ class LoopAnalyser:
                 for call in _calls_in(operand):
                     if (self.ctx.qualname(call.func) or "") in _CLOCKS:
                         return "an exit guarded by a time budget"
-                for path in _paths_in(operand):
+                for path in paths_in(operand):
                     last = path.rsplit(".", 1)[-1]
                     if self.budget_names.search(last):
                         return f"an exit guarded by a budget ({path})"

@@ -138,18 +138,27 @@ def call_prompt_sites(ctx, call: cst.Call, spec) -> list[PromptSite]:
     for keyword in spec.message_keywords:
         arg = keyword_arg(call, keyword)
         if arg is not None:
-            if string_literal_text(arg.value) is not None:
-                sites.append(_site(ctx, arg.value, f"{keyword}="))
-            else:
-                sites.extend(_message_sites(ctx, arg.value, keyword))
+            sites.extend(_text_or_message_sites(ctx, arg.value, f"{keyword}=", keyword))
     if spec.prompt_positional is not None:
         arg = positional_arg(call, spec.prompt_positional)
         if arg is not None:
-            if string_literal_text(arg.value) is not None:
-                sites.append(_site(ctx, arg.value, "prompt"))
-            else:
-                sites.extend(_message_sites(ctx, arg.value, "messages"))
+            sites.extend(_text_or_message_sites(ctx, arg.value, "prompt", "messages"))
     return sites
+
+
+def _text_or_message_sites(
+    ctx, value: cst.BaseExpression, text_where: str, list_where: str
+) -> list[PromptSite]:
+    """A value that is either the prompt text itself or a list of messages.
+
+    A list or tuple is read message by message. Anything else is text: a literal, or a literal
+    behind a wrapper (``textwrap.dedent(...)``, ``"...".format(...)``), a constant or a file.
+    A value of unknown origin (``messages=history``) is not a site: it is most often a list.
+    """
+    if isinstance(value, (cst.List, cst.Tuple)):
+        return _message_sites(ctx, value, list_where)
+    site = _site(ctx, value, text_where)
+    return [site] if site.kind != "dynamic" else []
 
 
 def agent_prompt_sites(ctx, call: cst.Call, prompt_spec) -> list[PromptSite]:

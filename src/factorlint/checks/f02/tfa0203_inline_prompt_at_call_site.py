@@ -1,0 +1,331 @@
+from __future__ import annotations
+
+import fnmatch
+import functools
+
+import libcst as cst
+
+from factorlint.checks.base import Rule, RuleMeta
+from factorlint.engine.prompts import (
+    PromptSite,
+    agent_prompt_sites,
+    builder_sites,
+    call_prompt_sites,
+    is_inline_prompt,
+)
+
+
+class InlinePromptAtCallSite(Rule):
+    '''## What it does
+    Finds long prompts written inline in the call that uses them: a `system="""..."""` of a
+    model call, a `{"role": "system", "content": "..."}` message, an agent's `instructions=` or
+    `backstory=`, a `SystemMessage(...)` or `ChatPromptTemplate.from_messages([...])` whose text
+    is a literal of at least `inline-prompt-min-chars` characters (default 200) or three lines.
+
+    Prompts held in a module-level constant, read from a file or a template, or written in BAML
+    are not reported; neither are literals in a module whose purpose is to hold prompts
+    (`prompts.py`, `app/prompts.py`, `agent_prompts.py`: see `prompt-modules`).
+
+    ## Why is this bad?
+    Factor 2 (own your prompts) treats prompts as code: named, reviewed, versioned and tested.
+    A paragraph of instructions buried in the argument list of an API call has no name a test
+    can import, is diffed as noise inside unrelated changes, and tends to be copied with small
+    edits from one call site to the next until nobody knows which version the agent runs.
+
+    ## Example
+    ```python
+    resp = client.messages.create(model=MODEL, max_tokens=1024, messages=msgs, system="""You are a
+    deployment assistant. Always check the environment first. Never deploy to production without
+    approval. ...""")
+    ```
+
+    ## Use instead
+    ```python
+    DEPLOY_SYSTEM = Path("prompts/deploy_system.md").read_text()  # reviewed and unit-tested
+
+    resp = client.messages.create(model=MODEL, max_tokens=1024, messages=msgs, system=DEPLOY_SYSTEM)
+    ```
+
+    ## Fix safety
+    The fix is shown, not applied. Moving the literal to a module-level `UPPER_SNAKE` constant
+    keeps the string identical (safe); moving it to a file you load changes packaging (the file
+    must ship with the package).
+
+    ## Options
+    - `inline-prompt-min-chars`: the literal size from which a prompt counts as long (default 200).
+    - `prompt-modules`: module-name patterns exempt from this rule (default `prompts`,
+      `*.prompts`, `*_prompts`, `prompt`, `*.prompt`); modules inside such a package are exempt too.
+
+    ## References
+    - https://github.com/humanlayer/12-factor-agents/blob/main/content/factor-02-own-your-prompts.md
+    '''
+
+    meta = RuleMeta(
+        code="TFA0203",
+        name="inline-prompt-at-call-site",
+        factor=2,
+        severity="warning",
+        confidence="high",
+        summary="Long prompt written inline at the call site: it has no name to review or test",
+        fix_advice=(
+            "Move the text to a named module-level constant or a prompt file loaded by path, and "
+            "give it a test."
+        ),
+    )
+
+    invalid = [
+        '''
+import anthropic
+
+client = anthropic.Anthropic()
+
+def deploy(msgs):
+    return client.messages.create(model="claude-sonnet-4-5", max_tokens=1024, messages=msgs, system="""  # expect: TFA0203
+You are a deployment assistant for the platform team.
+Always check the environment first.
+Never deploy to production without an approval from a human.
+""")
+''',
+        # An aliased module, a client kept on self, a long instruction in a user message.
+        '''
+import anthropic as ant
+
+class Triage:
+    def __init__(self):
+        self.client = ant.Anthropic()
+
+    def run(self, ticket):
+        return self.client.messages.create(
+            model="claude-sonnet-4-5",
+            max_tokens=512,
+            messages=[
+                {
+                    "role": "user",
+                    "content": (
+                        "You triage support tickets for the billing team. Classify the ticket as "  # expect: TFA0203
+                        "refund, invoice, plan change or other, quote the sentence that decided it, "
+                        "and never promise a refund: only a human approves refunds. Ticket follows."
+                    ),
+                },
+                {"role": "user", "content": ticket},
+            ],
+        )
+''',
+        '''
+from openai import OpenAI as Client
+
+client = Client()
+
+def answer(question):
+    return client.chat.completions.create(
+        model="gpt-4o",
+        messages=[
+            {"role": "system", "content": "You answer questions about our API.\\nCite the docs page.\\nSay 'I don't know' when unsure."},  # expect: TFA0203
+            {"role": "user", "content": question},
+        ],
+    )
+''',
+        '''
+from langchain_core.prompts import ChatPromptTemplate
+
+prompt = ChatPromptTemplate.from_messages([
+    ("system", """You are a careful SQL analyst.  # expect: TFA0203
+Only write SELECT statements.
+Explain every join you use."""),
+    ("human", "{question}"),
+])
+''',
+        '''
+from crewai import Agent
+
+analyst = Agent(
+    role="Analyst",
+    goal="Find churn drivers",
+    backstory=(
+        "A veteran data scientist who has spent ten years in subscription businesses, distrusts "  # expect: TFA0203
+        "vanity metrics, always segments by cohort before drawing conclusions, and writes short "
+        "reports that a busy executive can read in two minutes."
+    ),
+    system_template=SYSTEM_TEMPLATE,
+)
+''',
+        # A wrapped literal is still inline: textwrap.dedent(...).format(...).
+        '''
+import textwrap
+from langchain_openai import ChatOpenAI
+
+llm = ChatOpenAI(model="gpt-4o")
+
+def review(diff):
+    return llm.invoke(textwrap.dedent(  # expect: TFA0203
+        """
+        You review code diffs for security problems.
+        Report each problem with the file and line.
+        Diff:
+        {diff}
+        """
+    ).format(diff=diff))
+''',
+        # A client imported from another module of the project.
+        {
+            "llm.py": """
+from openai import OpenAI
+
+client = OpenAI()
+""",
+            "agent.py": '''
+from llm import client
+
+def plan(goal):
+    return client.responses.create(
+        model="gpt-4.1",
+        instructions="""You plan the next step of a deployment.  # expect: TFA0203
+Return one step at a time.
+Stop when the goal is reached.""",
+        input=goal,
+    )
+''',
+        },
+    ]
+    valid = [
+        '''
+import anthropic
+
+SYSTEM = """You are a deployment assistant for the platform team.
+Always check the environment first.
+Never deploy to production without an approval from a human.
+"""
+client = anthropic.Anthropic()
+
+def deploy(msgs):
+    return client.messages.create(model="claude-sonnet-4-5", max_tokens=1024, messages=msgs, system=SYSTEM)
+''',
+        '''
+from pathlib import Path
+from openai import OpenAI
+
+client = OpenAI()
+
+def answer(question):
+    return client.responses.create(
+        model="gpt-4.1", instructions=Path("prompts/answer.md").read_text(), input=question
+    )
+''',
+        # A module whose purpose is to hold prompts.
+        {
+            "prompts.py": '''
+from langchain_core.messages import SystemMessage
+
+TRIAGE = SystemMessage(content="""You triage support tickets.
+Classify them as refund, invoice or other.
+Never promise a refund.""")
+''',
+            "agent.py": """
+from prompts import TRIAGE
+""",
+        },
+        # The prompt lives in baml_src/*.baml; the argument is data.
+        '''
+from baml_client import b
+
+def extract(resume_text):
+    return b.ExtractResume("""Jane Doe
+Senior engineer, ten years of Python.
+Led the payments platform migration.""")
+''',
+    ]
+    near_miss = [
+        # A short user message with an interpolated document.
+        """
+from openai import OpenAI
+
+client = OpenAI()
+
+def summarise(doc):
+    return client.chat.completions.create(
+        model="gpt-4o-mini", messages=[{"role": "user", "content": f"Summarise: {doc}"}]
+    )
+""",
+        # A long string handed to a function that is not a model call.
+        """
+import logging
+
+logger = logging.getLogger(__name__)
+logger.info(
+    "Starting the nightly reconciliation job for every billing account in every region; this "
+    "can take several minutes and will page the on-call engineer if any account fails to "
+    "reconcile after three attempts, so keep an eye on the dashboard."
+)
+""",
+        # A module of the project whose `client` turns out not to be a model client.
+        {
+            "store.py": """
+client = make_database_client()
+""",
+            "jobs.py": '''
+from store import client
+
+def archive(ticket):
+    return client.messages.create(ticket=ticket, system="""archived by the nightly job
+reason: inactive for 90 days
+owner: billing""")
+''',
+        },
+        # Embeddings are not a prompt.
+        """
+from openai import OpenAI
+
+client = OpenAI()
+vec = client.embeddings.create(model="text-embedding-3-small", input="line one\\nline two\\nline three")
+""",
+    ]
+
+    def __init__(self, ctx, sink) -> None:
+        super().__init__(ctx, sink)
+        # id(value node) -> (site, requires): a site certain from one call wins over the same
+        # site seen only through a candidate model call.
+        self._found: dict[int, tuple[PromptSite, tuple[str, ...]]] = {}
+
+    @functools.cached_property
+    def _exempt(self) -> bool:
+        patterns = tuple(getattr(self.settings, "prompt_modules", ()) or ())
+        parts = self.ctx.module_name.split(".")
+        prefixes = [".".join(parts[: i + 1]) for i in range(len(parts))]
+        return any(fnmatch.fnmatchcase(name, p) for name in prefixes for p in patterns)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if self._exempt:
+            return
+        min_chars = self.settings.inline_prompt_min_chars
+        for site, requires in self._sites(node):
+            if not is_inline_prompt(site, min_chars):
+                continue
+            known = self._found.get(id(site.node))
+            if known is None or (known[1] and not requires):
+                self._found[id(site.node)] = (site, requires)
+
+    def _sites(self, node: cst.Call) -> list[tuple[PromptSite, tuple[str, ...]]]:
+        llm = self.ctx.recognise.llm_call(node)
+        if llm is not None and llm.spec is not None:
+            return [(s, llm.requires) for s in call_prompt_sites(self.ctx, node, llm.spec)]
+        agent = self.ctx.recognise.agent_construct(node)
+        if agent is not None and agent.spec.prompt is not None:
+            return [(s, ()) for s in agent_prompt_sites(self.ctx, node, agent.spec.prompt)]
+        return [(s, ()) for s in builder_sites(self.ctx, node)]
+
+    def leave_Module(self, node: cst.Module) -> None:
+        min_chars = self.settings.inline_prompt_min_chars
+        for site, requires in self._found.values():
+            size = f"{site.text_chars} characters" if site.text_chars >= min_chars else (
+                f"{site.text_lines} lines"
+            )
+            where = f"`{site.where}`" if any(c in site.where for c in "=[(") else (
+                f"the {site.where} argument"
+            )
+            self.report(
+                site.node,
+                f"Prompt written inline at {where} ({size}): give it a name "
+                "(a module-level constant or a prompt file) so it can be reviewed and tested.",
+                requires_llm=requires,
+            )
+        self._found.clear()

@@ -1,0 +1,280 @@
+from __future__ import annotations
+
+import libcst as cst
+
+from factorlint.checks.base import Rule, RuleMeta
+from factorlint.engine import errors, retries
+
+
+class RetryOnEverything(Rule):
+    """## What it does
+    Finds retries of model calls that retry on every exception: a tenacity `@retry` or
+    `Retrying(...)` with no `retry=` argument (tenacity then retries any `Exception`) or with
+    `retry_if_exception_type(Exception)`, a backoff `on_exception(..., Exception)`, and
+    hand-written retry loops whose `except Exception:` (or bare `except:`) goes round again.
+    A retry only counts when the retried code reaches a model, directly or through your own
+    wrapper functions.
+
+    ## Why is this bad?
+    Factor 9 (compact errors into the context window) separates transient failures, worth a
+    retry, from errors the agent must see and handle. An authentication error, a
+    `BadRequestError`, a context-length error or a validation error fails the same way on every
+    attempt: retrying it burns time and quota, and hides the one error message that would let the
+    loop (or a human) fix the problem.
+
+    ## Example
+    ```python
+    @retry(stop=stop_after_attempt(5))
+    def ask(messages):
+        return client.messages.create(model=M, max_tokens=1024, messages=messages)
+    ```
+
+    ## Use instead
+    ```python
+    @retry(
+        stop=stop_after_attempt(5),
+        retry=retry_if_exception_type(
+            (anthropic.RateLimitError, anthropic.APIConnectionError, anthropic.InternalServerError)
+        ),
+        reraise=True,
+    )
+    def ask(messages):
+        return client.messages.create(model=M, max_tokens=1024, messages=messages)
+    ```
+
+    ## Fix safety
+    No automatic fix: which errors are transient depends on the provider.
+
+    ## Options
+    None.
+
+    ## References
+    - https://github.com/humanlayer/12-factor-agents/blob/main/content/factor-09-compact-errors.md
+    - https://tenacity.readthedocs.io/en/latest/#whether-to-retry
+    """
+
+    meta = RuleMeta(
+        code="TFA0902",
+        name="retry-on-everything",
+        factor=9,
+        severity="warning",
+        confidence="high",
+        summary="Retry of a model call retries every exception, not only transient ones",
+        fix_advice=(
+            "Retry only transient errors: `retry=retry_if_exception_type((RateLimitError, "
+            "APIConnectionError, APITimeoutError))` (tenacity), those types as backoff's exception "
+            "argument, or `except RateLimitError:` in a hand-written loop."
+        ),
+    )
+
+    invalid = [
+        """
+import anthropic
+from tenacity import retry, stop_after_attempt
+
+client = anthropic.Anthropic()
+
+@retry(stop=stop_after_attempt(5))  # expect: TFA0902
+def ask(messages):
+    return client.messages.create(model="m", max_tokens=1024, messages=messages)
+""",
+        """
+import backoff
+import tenacity as t
+from openai import OpenAI
+
+client = OpenAI()
+
+@t.retry(stop=t.stop_after_attempt(3), retry=t.retry_if_exception_type(Exception))  # expect: TFA0902
+def ask(messages):
+    return client.chat.completions.create(model="gpt-4o", messages=messages)
+
+@backoff.on_exception(backoff.expo, (ValueError, Exception), max_tries=3)  # expect: TFA0902
+def ask_again(messages):
+    return client.chat.completions.create(model="gpt-4o", messages=messages)
+""",
+        """
+import time
+from openai import OpenAI
+
+client = OpenAI()
+
+def ask(messages):
+    for attempt in range(3):
+        try:
+            return client.chat.completions.create(model="gpt-4o", messages=messages)
+        except Exception:  # expect: TFA0902
+            time.sleep(2 ** attempt)
+    raise RuntimeError("model unavailable")
+
+def ask_quietly(messages):
+    for attempt in range(3):
+        try:
+            reply = client.chat.completions.create(model="gpt-4o", messages=messages)
+        except:  # expect: TFA0902
+            continue
+        break
+""",
+        {
+            "llm.py": """
+import litellm
+
+def complete(messages):
+    return litellm.completion(model="gpt-4o", messages=messages)
+""",
+            "agent.py": """
+from tenacity import Retrying, stop_after_attempt
+from llm import complete
+
+def next_step(thread):
+    for attempt in Retrying(stop=stop_after_attempt(3)):  # expect: TFA0902
+        with attempt:
+            return complete(thread)
+""",
+        },
+    ]
+    valid = [
+        """
+import openai
+from tenacity import retry, retry_if_exception_type, stop_after_attempt
+
+client = openai.OpenAI()
+
+@retry(
+    stop=stop_after_attempt(3),
+    retry=retry_if_exception_type((openai.RateLimitError, openai.APIConnectionError)),
+    reraise=True,
+)
+def ask(messages):
+    return client.chat.completions.create(model="gpt-4o", messages=messages)
+""",
+        """
+import backoff
+from anthropic import Anthropic, APIConnectionError, RateLimitError
+
+client = Anthropic()
+
+@backoff.on_exception(backoff.expo, (RateLimitError, APIConnectionError), max_tries=5)
+def ask(messages):
+    return client.messages.create(model="m", max_tokens=1024, messages=messages)
+""",
+        """
+import time
+import openai
+
+client = openai.OpenAI()
+
+def ask(messages):
+    for attempt in range(3):
+        try:
+            return client.chat.completions.create(model="gpt-4o", messages=messages)
+        except (openai.RateLimitError, openai.APITimeoutError):
+            time.sleep(2 ** attempt)
+    raise RuntimeError("model unavailable")
+""",
+    ]
+    near_miss = [
+        # The retried function reads a database, not a model.
+        """
+import openai
+from tenacity import retry, stop_after_attempt
+
+@retry(stop=stop_after_attempt(3))
+def load(conn, thread_id):
+    return conn.execute("select body from threads where id = ?", (thread_id,)).fetchone()
+""",
+        # A batch loop that skips failed documents is not a retry: nothing is tried again.
+        """
+from openai import OpenAI
+
+client = OpenAI()
+
+def summarise(docs):
+    out = []
+    for doc in docs:
+        try:
+            out.append(client.responses.create(model="gpt-4o", input=doc))
+        except Exception:
+            continue
+    return out
+""",
+        # `except Exception:` that re-raises ends the loop; a project function without a model call.
+        {
+            "cache.py": """
+def read(key):
+    return {"key": key}
+""",
+            "agent.py": """
+import tenacity
+from openai import OpenAI
+from cache import read
+
+client = OpenAI()
+
+def ask(messages):
+    while True:
+        try:
+            return client.chat.completions.create(model="gpt-4o", messages=messages)
+        except Exception as exc:
+            raise RuntimeError("model call failed") from exc
+
+@tenacity.retry(stop=tenacity.stop_after_attempt(3))
+def cached(key):
+    return read(key)
+""",
+        },
+    ]
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        for site in retries.decorator_sites(self.ctx, node):
+            self._check_site(site)
+
+    def visit_For(self, node: cst.For) -> None:
+        site = retries.loop_site(self.ctx, node)
+        if site is not None:
+            self._check_site(site)
+        self._check_loop(node)
+
+    def visit_While(self, node: cst.While) -> None:
+        self._check_loop(node)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        scope = self.ctx.function_stack[-1].body if self.ctx.function_stack else self.ctx.module
+        site = retries.assigned_site(self.ctx, node, scope)
+        if site is not None:
+            self._check_site(site)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        site = retries.applied_site(self.ctx, node)
+        if site is not None:
+            self._check_site(site)
+
+    def _check_site(self, site: retries.RetrySite) -> None:
+        reason = retries.catches_everything(self.ctx, site)
+        if reason is None:
+            return
+        self.report(
+            site.node,
+            f"{site.label} {reason} retries a model call on every exception, including errors "
+            "that fail the same way each time (authentication, bad request, context length)",
+            requires_llm=site.requires,
+        )
+
+    def _check_loop(self, node) -> None:
+        found = retries.retry_loop(self.ctx, node)
+        if found is None:
+            return
+        for handler in found.handlers:
+            if not errors.catches_everything(self.ctx, handler):
+                continue
+            caught = errors.caught_label(self.ctx, handler)
+            self.report(
+                handler,
+                f"Hand-written retry loop: {caught} retries the model call on every error, "
+                "including ones that fail the same way each time",
+                requires_llm=found.requires,
+                fix_message=(
+                    "Catch only transient errors here (`except (RateLimitError, APIConnectionError):`) "
+                    "and let the others propagate to the agent loop."
+                ),
+            )

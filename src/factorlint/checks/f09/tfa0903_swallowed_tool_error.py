@@ -1,0 +1,307 @@
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+from factorlint.checks.base import Rule, RuleMeta
+from factorlint.engine import errors, retries
+from factorlint.engine.loops import LoopInfo
+
+
+class SwallowedToolError(Rule):
+    """## What it does
+    Finds `except` handlers inside an agent loop that drop the error: the handler only passes,
+    continues, sleeps or logs (`logger.*`, `logging.*`, `print`). It neither records the error in
+    the history the loop sends to the model, nor re-raises, nor leaves the loop.
+
+    ## Why is this bad?
+    Factor 9 (compact errors into the context window) says a failed tool call should become a
+    short event in the thread, so the model can see what went wrong and correct itself, with a
+    counter that escalates after a few consecutive failures. A swallowed error leaves the model
+    blind: it asks for the same failing call again, or carries on as if it had succeeded, and the
+    only trace is a log line nobody reads during the run.
+
+    ## Example
+    ```python
+    while True:
+        step = determine_next_step(thread)
+        try:
+            thread.append(execute(step))
+        except Exception:
+            logger.exception("tool failed")
+            continue
+    ```
+
+    ## Use instead
+    ```python
+    while True:
+        step = determine_next_step(thread)
+        try:
+            thread.append(execute(step))
+            consecutive_errors = 0
+        except ToolError as e:
+            consecutive_errors += 1
+            thread.append({"type": "error", "data": format_error(e, max_chars=800)})
+            if consecutive_errors >= 3:
+                return escalate(thread, reason="3 consecutive tool errors")
+    ```
+
+    ## Fix safety
+    No automatic fix: what to record and when to escalate is for the agent's author.
+
+    ## Options
+    None.
+
+    ## References
+    - https://github.com/humanlayer/12-factor-agents/blob/main/content/factor-09-compact-errors.md
+    """
+
+    meta = RuleMeta(
+        code="TFA0903",
+        name="swallowed-tool-error",
+        factor=9,
+        severity="warning",
+        confidence="medium",
+        summary="An error inside the agent loop is dropped: the model never sees it",
+        fix_advice=(
+            "Append a compact error event to the loop's history (the list the model reads), count "
+            "consecutive failures, and escalate or re-raise past a small limit."
+        ),
+    )
+
+    invalid = [
+        """
+import logging
+from openai import OpenAI
+
+client = OpenAI()
+logger = logging.getLogger(__name__)
+TOOLS = {}
+
+def run(messages, tools):
+    for _ in range(10):
+        reply = client.chat.completions.create(model="gpt-4o", messages=messages, tools=tools)
+        messages.append(reply.choices[0].message)
+        for call in reply.choices[0].message.tool_calls or []:
+            try:
+                result = TOOLS[call.function.name](call.function.arguments)
+                messages.append({"role": "tool", "tool_call_id": call.id, "content": result})
+            except Exception:  # expect: TFA0903
+                logger.exception("tool failed")
+                continue
+""",
+        """
+import anthropic
+
+class Bot:
+    def __init__(self, tools):
+        self.client = anthropic.Anthropic()
+        self.history = []
+        self.tools = tools
+
+    def loop(self):
+        while True:
+            msg = self.client.messages.create(model="m", max_tokens=512, messages=self.history)
+            self.history.append({"role": "assistant", "content": msg.content})
+            if msg.stop_reason == "end_turn":
+                return msg
+            try:
+                self.history.append({"role": "user", "content": self.tools.run(msg)})
+            except:  # expect: TFA0903
+                print("tool error")
+""",
+        # The loop calls a wrapper from another file; the handler is a one-liner.
+        {
+            "llm.py": """
+import litellm
+
+def determine_next_step(thread):
+    return litellm.completion(model="gpt-4o", messages=thread)
+""",
+            "agent.py": """
+import time
+from llm import determine_next_step
+from tools import execute
+
+def handle(thread):
+    while len(thread) < 40:
+        step = determine_next_step(thread)
+        thread.append(step)
+        try:
+            thread.append(execute(step))
+        except ValueError: pass  # expect: TFA0903
+        except TimeoutError:  # expect: TFA0903
+            time.sleep(1)
+""",
+            "tools.py": """
+def execute(step):
+    return {"role": "tool", "content": str(step)}
+""",
+        },
+    ]
+    valid = [
+        # The error goes back into the messages the model reads.
+        """
+from openai import OpenAI
+
+client = OpenAI()
+
+def run(messages, execute):
+    for _ in range(10):
+        reply = client.chat.completions.create(model="gpt-4o", messages=messages)
+        messages.append(reply.choices[0].message)
+        try:
+            messages.append({"role": "user", "content": execute(reply)})
+        except Exception as exc:
+            messages.append({"role": "user", "content": f"error: {type(exc).__name__}: {exc}"[:800]})
+""",
+        # Re-raising, or leaving the loop, hands the error to someone who can act on it.
+        """
+import logging
+from openai import OpenAI
+
+client = OpenAI()
+
+def run(messages, execute):
+    for _ in range(10):
+        reply = client.chat.completions.create(model="gpt-4o", messages=messages)
+        messages.append(reply.choices[0].message)
+        try:
+            messages.append(execute(reply))
+        except PermissionError:
+            logging.exception("tool refused")
+            raise
+        except TimeoutError:
+            return escalate(messages, "tool timed out")
+""",
+        # factor-09's pattern: record the error, count failures, escalate past a limit.
+        """
+from openai import OpenAI
+
+client = OpenAI()
+
+def run(thread, execute):
+    consecutive_errors = 0
+    while True:
+        step = client.chat.completions.create(model="gpt-4o", messages=thread)
+        thread.append(step)
+        try:
+            thread.append(execute(step))
+            consecutive_errors = 0
+        except Exception as e:
+            consecutive_errors += 1
+            thread.append({"role": "user", "content": str(e)[:800]})
+            if consecutive_errors >= 3:
+                break
+""",
+    ]
+    near_miss = [
+        # A batch loop is not an agent loop: nothing is fed back to the model.
+        """
+import logging
+from openai import OpenAI
+
+client = OpenAI()
+
+def summarise(docs, store):
+    for doc in docs:
+        try:
+            store.save(client.responses.create(model="gpt-4o", input=doc))
+        except Exception:
+            logging.warning("skipped %s", doc)
+""",
+        # A local parse with a default (standard library only), and a control-flow exception.
+        """
+from openai import OpenAI
+
+client = OpenAI()
+
+def run(messages, ticker):
+    for _ in range(10):
+        reply = client.chat.completions.create(model="gpt-4o", messages=messages)
+        messages.append(reply.choices[0].message)
+        try:
+            budget = int(reply.choices[0].message.content)
+        except ValueError:
+            pass
+        try:
+            next(ticker)
+        except StopIteration:
+            pass
+""",
+        # The handler records the error through a helper (one call deep).
+        """
+from openai import OpenAI
+
+client = OpenAI()
+
+def record_error(thread, exc):
+    thread.append({"role": "user", "content": f"error: {exc}"})
+
+def run(thread, execute):
+    for _ in range(10):
+        step = client.chat.completions.create(model="gpt-4o", messages=thread)
+        thread.append(step)
+        try:
+            thread.append(execute(step))
+        except Exception as exc:
+            record_error(thread, exc)
+            continue
+""",
+    ]
+
+    def __init__(self, ctx, sink) -> None:
+        super().__init__(ctx, sink)
+        self._loop_depth: list[int] = [0]  # ctx.loop_stack length where each function starts
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._loop_depth.append(len(self.ctx.loop_stack))
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._loop_depth.pop()
+
+    def visit_Try(self, node: cst.Try) -> None:
+        self._check(node)
+
+    def visit_TryStar(self, node: cst.TryStar) -> None:
+        self._check(node)
+
+    def _check(self, node) -> None:
+        info = self._agent_loop()
+        if info is None or not self._runs_tool_or_model(node):
+            return
+        for handler in node.handlers:
+            actions = errors.drops_error(self.ctx, handler)
+            if actions is None:
+                continue
+            feedback = errors.feedback_path(info)
+            history = f"`{feedback}`" if feedback else "the history the model reads"
+            self.report(
+                handler,
+                f"{errors.caught_label(self.ctx, handler)} in the agent loop only {actions}: the "
+                "error never reaches the model, so it cannot correct the call",
+                requires_llm=info.requires,
+                fix_message=(
+                    f"Append a short error event to {history} (type, truncated message, a hint), "
+                    "count consecutive failures, and escalate or re-raise after about 3."
+                ),
+            )
+
+    def _agent_loop(self) -> Optional[LoopInfo]:
+        """The innermost enclosing agent loop of the current function."""
+        for loop in reversed(self.ctx.loop_stack[self._loop_depth[-1]:]):
+            info = self.ctx.loops.analyse(loop)
+            if info.llm_calls:
+                return info
+        return None
+
+    def _runs_tool_or_model(self, node) -> bool:
+        """Does the try run more than standard-library code (a tool, a model, a dispatch)?"""
+        for call in retries.calls_in(node.body):
+            if self.ctx.recognise.llm_call(call) is not None:
+                return True
+            qualname = self.ctx.qualname(call.func)
+            if qualname is None or self.ctx.knowledge.is_framework_module(qualname):
+                return True
+        return False

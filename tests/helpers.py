@@ -45,3 +45,80 @@ def run_example(root: Path, example, enabled: set[str], **overrides):
     files = write_example(root, example)
     report = lint_paths([root], settings_for(root, enabled, **overrides))
     return files, report
+
+
+# --- the command line, run in-process ------------------------------------------------------------
+
+# An agent loop with no step bound: exactly one TFA0802 (unbounded-agent-loop), on line 5.
+AGENT = '''\
+from openai import OpenAI
+client = OpenAI()
+
+def run(messages):
+    while True:
+        reply = client.chat.completions.create(model="m", messages=messages)
+        messages.append(reply.choices[0].message)
+'''
+AGENT_LOOP_LINE = 5
+
+# Module-level history changed by a function that calls a model: one TFA1201 (factor 12), line 6.
+STATEFUL = '''\
+from openai import OpenAI
+client = OpenAI()
+HISTORY = []
+
+def chat(user_msg):
+    HISTORY.append({"role": "user", "content": user_msg})
+    return client.chat.completions.create(model="m", messages=HISTORY)
+'''
+
+# Code with nothing to report.
+CLEAN = '''\
+def add(a, b):
+    return a + b
+'''
+
+
+def write(root: Path, files: dict[str, str | bytes]) -> None:
+    """Write ``files`` (relative name -> text or bytes) under ``root``."""
+    for name, content in files.items():
+        path = root / name
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+
+
+def invoke(*args: str):
+    """``factorlint ARGS`` in-process; returns click's Result (exit_code, stdout, stderr)."""
+    from click.testing import CliRunner
+
+    from factorlint.cli import main
+
+    return CliRunner().invoke(main, [str(a) for a in args], catch_exceptions=False)
+
+
+def check_json(*args: str) -> tuple[int, dict]:
+    """``factorlint check --output-format json ARGS``: the exit code and the parsed report."""
+    import json
+
+    result = invoke("check", "--output-format", "json", *args)
+    assert result.exit_code in (0, 1), (result.exit_code, result.stderr)
+    return result.exit_code, json.loads(result.stdout)
+
+
+def codes(report: dict) -> list[tuple[str, str, int]]:
+    """(path, code, line) of each finding of a JSON report, in report order."""
+    return [(f["path"], f["code"], f["line"]) for f in report["findings"]]
+
+
+def assert_one_line_error(result, *fragments: str) -> None:
+    """Exit 2 with one line on stderr that starts ``factorlint:`` and contains ``fragments``."""
+    assert result.exit_code == 2, (result.exit_code, result.stdout, result.stderr)
+    lines = result.stderr.splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("factorlint:"), lines[0]
+    assert "Traceback" not in result.stderr + result.stdout
+    for fragment in fragments:
+        assert fragment in lines[0], (fragment, lines[0])

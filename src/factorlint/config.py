@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Optional
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -37,7 +37,8 @@ DEFAULT_PROMPT_MODULES = ("prompts", "*.prompts", "*_prompts", "prompt", "*.prom
 class FileConfig(BaseModel):
     """What a configuration file may say."""
 
-    model_config = ConfigDict(extra="forbid", alias_generator=_kebab, populate_by_name=True)
+    # Kebab-case only: `max_steps` is an unknown key, as in ruff (no second spelling to drift apart).
+    model_config = ConfigDict(extra="forbid", alias_generator=_kebab)
 
     extend: Optional[str] = None
     select: Optional[list[str]] = None
@@ -58,6 +59,14 @@ class FileConfig(BaseModel):
     bounded_by: list[str] = []
     budget_name_pattern: Optional[str] = None
     prompt_modules: list[str] = list(DEFAULT_PROMPT_MODULES)
+    # The (select, ignore, extend-select) of each file in an ``extend`` chain, base first: ruff
+    # applies them in turn rather than letting the child's ``ignore`` replace the base's.
+    _layers: Optional[list[tuple]] = PrivateAttr(default=None)
+
+    def selection_layers(self) -> list[tuple]:
+        if self._layers is not None:
+            return self._layers
+        return [(self.select, self.ignore, self.extend_select)]
 
     @field_validator("select", "ignore", "extend_select")
     @classmethod
@@ -169,14 +178,18 @@ def load_file_config(path: Path, _seen: Optional[set[Path]] = None) -> FileConfi
             return FileConfig()
         raise ConfigError(f"{path}: no configuration found")
     base: dict = {}
+    base_layers: list[tuple] = []
     if "extend" in table:
         extended = (path.parent / str(table["extend"])).resolve()
         if not extended.is_file():
             raise ConfigError(f"{path}: extend: {table['extend']} does not exist")
-        base = load_file_config(extended, seen).model_dump(by_alias=True, exclude_unset=True)
+        base_config = load_file_config(extended, seen)
+        base_layers = base_config.selection_layers()
+        base = base_config.model_dump(by_alias=True, exclude_unset=True)
         base.pop("extend", None)
     try:
-        return FileConfig.model_validate({**base, **table})
+        config = FileConfig.model_validate({**base, **table})
+        own = FileConfig.model_validate({k: v for k, v in table.items() if k != "extend"})
     except ValidationError as exc:
         error = exc.errors()[0]
         key = ".".join(str(part) for part in error["loc"]) or "(table)"
@@ -184,6 +197,8 @@ def load_file_config(path: Path, _seen: Optional[set[Path]] = None) -> FileConfi
         if error["type"] == "extra_forbidden":
             message = "unknown key"
         raise ConfigError(f"{path}: {key}: {message}") from None
+    config._layers = [*base_layers, (own.select, own.ignore, own.extend_select)]
+    return config
 
 
 @dataclass
@@ -202,7 +217,7 @@ class Overrides:
 
 
 def resolve_settings(root: Path, overrides: Overrides) -> Settings:
-    from factorlint.checks.registry import is_known_selector, select_rules
+    from factorlint.checks.registry import is_known_selector, resolve_selection
 
     config_path: Optional[Path] = None
     file_config = FileConfig()
@@ -219,11 +234,8 @@ def resolve_settings(root: Path, overrides: Overrides) -> Settings:
     for selector in [*(overrides.select or []), *overrides.ignore, *overrides.extend_select]:
         if not is_known_selector(selector):
             raise ConfigError(f"unknown rule selector {selector!r}")
-    select = overrides.select if overrides.select is not None else file_config.select
-    enabled = select_rules(
-        select,
-        [*file_config.ignore, *overrides.ignore],
-        [*file_config.extend_select, *overrides.extend_select],
+    enabled = resolve_selection(
+        [*file_config.selection_layers(), (overrides.select, overrides.ignore, overrides.extend_select)]
     )
     per_file = [(pattern, codes) for pattern, codes in file_config.per_file_ignores.items()]
     for item in overrides.per_file_ignores:

@@ -25,9 +25,17 @@ class SourceFile:
     relative: str  # '/'-separated, relative to the scanned root
 
 
+def _resolve(path: Path) -> Path:
+    """``path.resolve()``, or the absolute path for a symlink loop (RuntimeError before 3.13)."""
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):
+        return Path(os.path.abspath(path))
+
+
 def _relative(path: Path, root: Path) -> str:
     try:
-        return path.resolve().relative_to(root.resolve()).as_posix()
+        return _resolve(path).relative_to(_resolve(root)).as_posix()
     except ValueError:
         return path.as_posix()
 
@@ -105,16 +113,16 @@ def discover(paths: list[Path], settings) -> list[SourceFile]:
             found.setdefault(relative, SourceFile(given, relative))
             continue
         ignores = _GitIgnores(settings.respect_gitignore)
-        _git_root_ignores(given.resolve(), ignores)
+        _git_root_ignores(_resolve(given), ignores)
         for folder, dirs, files in os.walk(given, followlinks=False):
             current = Path(folder)
-            if current.resolve() != given.resolve():
-                ignores.load(current)
+            if _resolve(current) != _resolve(given):
+                ignores.load(_resolve(current))  # absolute, like the paths it is matched against
             kept_dirs = []
             for name in sorted(dirs):
                 child = current / name
                 relative = _relative(child, root)
-                if _excluded(relative, patterns) or ignores.ignored(child.resolve(), True):
+                if _excluded(relative, patterns) or ignores.ignored(_resolve(child), True):
                     continue
                 kept_dirs.append(name)
             dirs[:] = kept_dirs
@@ -123,7 +131,7 @@ def discover(paths: list[Path], settings) -> list[SourceFile]:
                     continue
                 child = current / name
                 relative = _relative(child, root)
-                if _excluded(relative, patterns) or ignores.ignored(child.resolve(), False):
+                if _excluded(relative, patterns) or ignores.ignored(_resolve(child), False):
                     continue
                 found.setdefault(relative, SourceFile(child, relative))
     return sorted(found.values(), key=lambda f: f.relative)

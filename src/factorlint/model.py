@@ -86,6 +86,7 @@ class FileFacts:
     functions: dict[str, FunctionFacts] = field(default_factory=dict)
     bindings: dict[str, str] = field(default_factory=dict)  # module-level name -> type QN
     aliases: dict[str, str] = field(default_factory=dict)  # module-level import -> what it names
+    classes: dict[str, list[str]] = field(default_factory=dict)  # class QN -> base QNs
     llm_call_count: int = 0
 
 

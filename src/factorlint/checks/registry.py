@@ -55,37 +55,58 @@ def is_known_selector(selector: str) -> bool:
     return any(selector_matches(selector, rule.meta.code) for rule in all_rules())
 
 
+Layer = tuple  # (select or None, ignore, extend_select): one configuration file or the command line
+
+
+def _specificity(selector: str) -> int:
+    selector = selector.strip().upper()
+    return 0 if selector == "ALL" else len(selector)
+
+
+def _turns_on(selector: str, rule: type[Rule]) -> bool:
+    """A selector enables a matching rule; an opt-in rule only when named by its full code."""
+    return selector_matches(selector, rule.meta.code) and (
+        rule.meta.default_enabled or selector.strip().upper() == rule.meta.code
+    )
+
+
+def resolve_selection(layers: Iterable[Layer]) -> set[str]:
+    """The enabled codes after applying each layer in turn, as ruff does.
+
+    The first layer starts from the default set: every stable rule of high or medium confidence.
+    Within a layer the more specific selector wins (``--ignore TFA08 --select TFA0802`` keeps
+    TFA0802); at equal specificity ``ignore`` wins. A layer that has ``select`` replaces what the
+    earlier layers chose (a command-line ``--select`` overrides the configuration's ``ignore``);
+    a layer without it only adds (``extend-select``) and removes (``ignore``). A family selector
+    (``TFA03``, ``ALL``) never turns on an opt-in (low-confidence or preview) rule.
+    """
+    rules = all_rules()
+    chosen = {rule.meta.code for rule in rules if rule.meta.default_enabled}
+    for select, ignore, extend_select in layers:
+        selects = [*(select or []), *extend_select]
+        ignores = list(ignore)
+        updates: dict[str, bool] = {}
+        for level in sorted({_specificity(s) for s in [*selects, *ignores]}):
+            for selector in selects:
+                if _specificity(selector) == level:
+                    updates.update((r.meta.code, True) for r in rules if _turns_on(selector, r))
+            for selector in ignores:
+                if _specificity(selector) == level:
+                    updates.update(
+                        (r.meta.code, False) for r in rules if selector_matches(selector, r.meta.code)
+                    )
+        if select is not None:
+            chosen = {code for code, on in updates.items() if on}
+        else:
+            chosen |= {code for code, on in updates.items() if on}
+            chosen -= {code for code, on in updates.items() if not on}
+    return chosen
+
+
 def select_rules(
     select: Iterable[str] | None,
     ignore: Iterable[str] = (),
     extend_select: Iterable[str] = (),
 ) -> set[str]:
-    """The codes enabled by ruff-style selection.
-
-    Without ``select`` the default set is every stable rule of high or medium confidence. An
-    explicit selector that names a low-confidence rule by its full code turns it on; a family
-    selector (``TFA03``, ``ALL``) does not, so opt-in rules stay opt-in.
-    """
-    chosen: set[str] = set()
-    rules = all_rules()
-    selectors = list(select) if select is not None else None
-    for rule in rules:
-        code = rule.meta.code
-        if selectors is None:
-            if rule.meta.default_enabled:
-                chosen.add(code)
-            continue
-        for selector in selectors:
-            if selector_matches(selector, code) and (
-                rule.meta.default_enabled or selector.strip().upper() == code
-            ):
-                chosen.add(code)
-    for selector in extend_select:
-        for rule in rules:
-            if selector_matches(selector, rule.meta.code) and (
-                rule.meta.default_enabled or selector.strip().upper() == rule.meta.code
-            ):
-                chosen.add(rule.meta.code)
-    for selector in ignore:
-        chosen = {code for code in chosen if not selector_matches(selector, code)}
-    return chosen
+    """The codes enabled by one layer of ruff-style selection (see :func:`resolve_selection`)."""
+    return resolve_selection([(select, ignore, extend_select)])

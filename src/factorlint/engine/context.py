@@ -74,6 +74,22 @@ class FileContext:
             type_qn = self.annotation_type(annotation)
             if type_qn is not None:
                 self.local_bindings.setdefault(id(function), {})[name] = type_qn
+        for class_qualname, attr, annotation in self.scan.attribute_annotations:
+            type_qn = self.annotation_type(annotation)
+            if type_qn is not None:
+                self.class_bindings.setdefault(class_qualname, {})[attr] = type_qn
+        self.return_types: dict[str, str] = {}
+        for function_id, annotation in self.scan.returns.items():
+            type_qn = self.annotation_type(annotation)
+            if type_qn is not None:
+                qualname = self.scan.function_qualnames.get(function_id)
+                if qualname is not None:
+                    self.return_types[f"{self.module_name}.{qualname}"] = type_qn
+        self.property_qualnames = {
+            f"{self.module_name}.{self.scan.function_qualnames[i]}"
+            for i in self.scan.properties
+            if i in self.scan.function_qualnames
+        }
         for pending in self.scan.pending:
             self.function_stack = [pending.function] if pending.function is not None else []
             self._current_class_qualname = pending.class_qualname
@@ -138,6 +154,9 @@ class FileContext:
 
     def type_of_call(self, callee: str) -> str:
         """What calling ``callee`` returns: the same instance for chain methods, else ``callee``."""
+        annotated = self.return_types.get(callee)
+        if annotated is not None:
+            return annotated
         if "()." in callee:
             receiver, member = callee.rsplit("().", 1)
             client = self.knowledge_client(receiver)
@@ -202,8 +221,22 @@ class FileContext:
             if bound is not None:
                 return bound + "()"
             if attr in self.scan.methods.get(candidate, {}):
-                return f"{self.module_name}.{candidate}.{attr}"
+                method = f"{self.module_name}.{candidate}.{attr}"
+                if method in self.property_qualnames and method in self.return_types:
+                    return self.return_types[method] + "()"
+                return method
+        if self.scan.class_bases.get(class_qualname):
+            # Inherited from a base defined elsewhere: settled by the project pass's class graph.
+            return f"{self.module_name}.{class_qualname}.{attr}"
         return None
+
+    def class_bases_resolved(self) -> dict[str, list[str]]:
+        """Each class of this module with its bases' qualified names (for the project pass)."""
+        resolved = {}
+        for class_qualname, bases in self.scan.class_bases.items():
+            names = [self.qualname(base) for base in bases]
+            resolved[f"{self.module_name}.{class_qualname}"] = [n for n in names if n]
+        return resolved
 
     def _class_and_bases(self, class_qualname: str) -> list[str]:
         """The class and the bases defined in this file (for ``self`` look-ups)."""

@@ -17,6 +17,12 @@ class FactsCollector:
         prefix = ctx.module_name + "."
         self.facts.bindings = {prefix + name: qn for name, qn in ctx.module_bindings.items()}
         self.facts.aliases = {prefix + name: qn for name, qn in ctx.imports.items()}
+        # A function's annotated return type stands for its result: ``get_client() -> OpenAI``.
+        self.facts.bindings.update(ctx.return_types)
+        for class_qualname, attrs in ctx.class_bindings.items():
+            for attr, type_qn in attrs.items():
+                self.facts.bindings[f"{prefix}{class_qualname}.{attr}"] = type_qn
+        self.facts.classes = ctx.class_bases_resolved()
 
     def _current(self) -> FunctionFacts | None:
         if not self.ctx.function_stack:

@@ -41,6 +41,10 @@ class Prescan:
     function_qualnames: dict[int, str] = field(default_factory=dict)  # id(def) -> qualname in module
     pending: list[PendingBinding] = field(default_factory=list)
     annotations: list[tuple[cst.FunctionDef, str, cst.BaseExpression]] = field(default_factory=list)
+    # ``llm: ChatOpenAI`` in a class body, ``self.llm: ChatOpenAI = ...``: (class, attr, annotation)
+    attribute_annotations: list[tuple[str, str, cst.BaseExpression]] = field(default_factory=list)
+    returns: dict[int, cst.BaseExpression] = field(default_factory=dict)  # id(def) -> annotation
+    properties: set[int] = field(default_factory=set)  # id(def) of @property methods
     module_constants: dict[str, cst.BaseExpression] = field(default_factory=dict)  # NAME -> value
     module_assigned: set[str] = field(default_factory=set)
 
@@ -91,6 +95,16 @@ def _scan_function(stmt, out: Prescan, package, class_qualname, prefix) -> None:
         out.class_of_function[id(stmt)] = class_qualname
     elif not prefix:
         out.module_functions[stmt.name.value] = stmt
+    if stmt.returns is not None:
+        out.returns[id(stmt)] = stmt.returns.annotation
+    for decorator in stmt.decorators:
+        if isinstance(decorator.decorator, cst.Name) and decorator.decorator.value in (
+            "property", "cached_property"
+        ) or (
+            isinstance(decorator.decorator, cst.Attribute)
+            and decorator.decorator.attr.value == "cached_property"
+        ):
+            out.properties.add(id(stmt))
     params = stmt.params
     for param in (*params.posonly_params, *params.params, *params.kwonly_params):
         if param.annotation is not None:
@@ -127,6 +141,11 @@ def _scan_small(small, out: Prescan, package, function, class_qualname) -> None:
                 local = alias.asname.name.value
             out.imports[local] = f"{base}.{name}" if base else name
     elif isinstance(small, (cst.Assign, cst.AnnAssign)):
+        if isinstance(small, cst.AnnAssign) and class_qualname is not None:
+            name = _target_name(small.target)
+            if name is not None and (function is None or name.startswith("self.")):
+                attr = name[5:] if name.startswith("self.") else name
+                out.attribute_annotations.append((class_qualname, attr, small.annotation.annotation))
         value = small.value
         if value is None:
             return

@@ -27,6 +27,7 @@ class ProjectIndex:
         self.functions = {}
         self.bindings: dict[str, str] = {}
         self.aliases: dict[str, str] = {}
+        self.bases: dict[str, list[str]] = {}
         for result in results:
             facts = result.facts
             if facts is None:
@@ -34,6 +35,11 @@ class ProjectIndex:
             self.functions.update(facts.functions)
             self.bindings.update(facts.bindings)
             self.aliases.update(facts.aliases)
+            self.bases.update(facts.classes)
+        self.subclasses: dict[str, list[str]] = defaultdict(list)
+        for cls, bases in self.bases.items():
+            for base in bases:
+                self.subclasses[self._canonical(base)].append(cls)
         patterns = tuple(getattr(settings, "llm_functions", ()) or ())
         self.llm_functions: set[str] = {
             name for name, f in self.functions.items()
@@ -49,6 +55,33 @@ class ProjectIndex:
                 break
             self.llm_functions |= added
 
+    def _canonical(self, qualname: str, _depth: int = 0) -> str:
+        """Follow re-exports: ``pkg.Agent`` imported in pkg/__init__.py from ``pkg.core``."""
+        while qualname in self.aliases and self.aliases[qualname] != qualname and _depth < 8:
+            qualname = self.aliases[qualname]
+            _depth += 1
+        return qualname
+
+    def _related_classes(self, cls: str) -> list[str]:
+        """The class, its ancestors (inherited methods) and descendants (overrides), no siblings."""
+        related = [cls]
+        for graph in (lambda c: [self._canonical(b) for b in self.bases.get(c, [])],
+                      lambda c: self.subclasses.get(c, [])):
+            todo = [cls]
+            while todo and len(related) < 64:
+                for nxt in graph(todo.pop()):
+                    if nxt not in related:
+                        related.append(nxt)
+                        todo.append(nxt)
+        return related
+
+    def _method_reaches_llm(self, plain: str) -> bool:
+        cls, _, member = plain.rpartition(".")
+        cls = self._canonical(cls)
+        if cls not in self.bases:
+            return False  # only project classes: never fan out from pydantic.BaseModel
+        return any(f"{c}.{member}" in self.llm_functions for c in self._related_classes(cls))
+
     def reaches_llm(self, qualname: str, _depth: int = 0) -> bool:
         """Is ``qualname`` (as resolved in some file) a model call or a project LLM function?"""
         if _depth > 6:
@@ -60,8 +93,21 @@ class ProjectIndex:
             return True  # ``app.Agent().ask`` -> method ``app.Agent.ask``
         if match_llm_qualname(self.knowledge, qualname) is not None:
             return True
+        if "." in plain and self._method_reaches_llm(plain):
+            return True
         rewritten = self._rewrite(qualname)
         return rewritten is not None and self.reaches_llm(rewritten, _depth + 1)
+
+    def _binding(self, name: str) -> Optional[str]:
+        if name in self.bindings:
+            return self.bindings[name]
+        cls, _, attr = name.rpartition(".")
+        cls = self._canonical(cls)
+        if cls in self.bases:
+            for related in self._related_classes(cls):
+                if f"{related}.{attr}" in self.bindings:
+                    return self.bindings[f"{related}.{attr}"]
+        return None
 
     def _rewrite(self, qualname: str) -> Optional[str]:
         """Replace the longest prefix that is a bound name or a re-export by what it stands for."""
@@ -70,7 +116,10 @@ class ProjectIndex:
             prefix = ".".join(parts[:cut])
             rest = ".".join(parts[cut:])
             bare = prefix[:-2] if prefix.endswith("()") else prefix
-            if bare in self.bindings:
+            bound = self._binding(bare.replace("().", "."))
+            if bound is not None:
+                head = bound + "()"
+            elif bare in self.bindings:
                 head = self.bindings[bare] + "()"
             elif bare in self.aliases and self.aliases[bare] != bare:
                 head = self.aliases[bare] + ("()" if prefix.endswith("()") else "")
@@ -135,13 +184,13 @@ def _unused_suppressions(result: FileResult, settings) -> list[Finding]:
         ]
         if not unused:
             continue
-        whole = len(unused) == len(suppression.codes)
+        remaining = without_codes(suppression.comment, unused)
+        whole = remaining == ""
         message = (
             f"Unused suppression: {', '.join(unused)} "
             f"{'does' if len(unused) == 1 else 'do'} not match any finding here"
         )
-        edit = Edit(suppression.line, suppression.column, suppression.line, suppression.end_column,
-                    "" if whole else without_codes(suppression.comment, unused))
+        edit = _removal_edit(suppression, remaining)
         findings.append(
             Finding(
                 code=UNUSED_SUPPRESSION, name="unused-suppression", factor=None, severity="advice",
@@ -152,6 +201,18 @@ def _unused_suppressions(result: FileResult, settings) -> list[Finding]:
             )
         )
     return findings
+
+
+def _removal_edit(suppression, remaining: str) -> Edit:
+    """Replace the comment by what is left of it; with nothing left, remove it cleanly: the
+    whitespace before a trailing comment, or the whole line of a comment on a line of its own."""
+    line = suppression.line
+    if remaining:
+        return Edit(line, suppression.column, line, suppression.end_column, remaining)
+    if suppression.own_line and suppression.line_has_newline:
+        return Edit(line, 1, line + 1, 1, "")
+    start = 1 if suppression.own_line else suppression.space_before
+    return Edit(line, start, line, suppression.end_column, "")
 
 
 def _fingerprint(findings: list[Finding]) -> None:

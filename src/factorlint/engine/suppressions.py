@@ -34,6 +34,9 @@ class Suppression:
     reason: str
     comment: str
     used: set[str] = field(default_factory=set)
+    own_line: bool = False  # nothing but whitespace before the comment on its line
+    space_before: int = 0  # 1-based column where the whitespace before the comment starts
+    line_has_newline: bool = True
 
     def matches(self, code: str, line: int) -> bool:
         if not (self.file_level or line == self.target_line):
@@ -58,10 +61,16 @@ def find_suppressions(text: str) -> list[Suppression]:
     except (tokenize.TokenError, SyntaxError, IndentationError):
         return found
     code_line_set = set(code_lines)
+    source_lines = io.StringIO(text).readlines()  # split as tokenize splits
     for line, column, comment in comments:
         suppression = _parse(comment, line, column)
         if suppression is None:
             continue
+        source = source_lines[line - 1] if line <= len(source_lines) else ""
+        before = source[:column]
+        suppression.own_line = not before.strip()
+        suppression.space_before = len(before.rstrip()) + 1
+        suppression.line_has_newline = source.endswith(("\n", "\r"))
         if line not in code_line_set and not suppression.file_level:
             following = [n for n in code_lines if n > line]
             suppression.target_line = following[0] if following else line
@@ -95,11 +104,28 @@ def _parse(comment: str, line: int, column: int) -> Suppression | None:
 
 
 def without_codes(comment: str, codes: list[str]) -> str:
-    """The comment with ``codes`` taken out of its code list (for the unused-suppression fix)."""
+    """The comment with ``codes`` taken out (for the unused-suppression fix).
+
+    Other tools' codes stay (``# noqa: E501, TFA0802`` becomes ``# noqa: E501``), and so does any
+    other comment text (``# type: ignore  # factorlint: ignore[X]`` becomes ``# type: ignore``).
+    Returns ``""`` when nothing of the comment is left.
+    """
     drop = {code.upper() for code in codes}
     match = _DIRECTIVE.search(comment) or _NOQA.search(comment)
     if match is None:
         return comment
-    kept = [c for c in re.split(r"[\s,]+", match.group("codes").strip()) if c and c.upper() not in drop]
-    start, end = match.span("codes")
-    return comment[:start] + ", ".join(kept) + comment[end:]
+    listed = [c for c in re.split(r"[\s,]+", match.group("codes").strip()) if c]
+    kept = [c for c in listed if c.upper() not in drop]
+    if kept:
+        start, end = match.span("codes")
+        return comment[:start] + ", ".join(kept) + comment[end:]
+    # Nothing left to suppress: drop the directive, its reason and the '#' that introduced it.
+    before = comment[: match.start()].rstrip()
+    before = before[:-1].rstrip() if before.endswith("#") else before
+    after = comment[match.end():]
+    if match.re is _NOQA:
+        after = re.sub(r"^\s*--[^#]*", "", after)  # a noqa's reason
+    after = after.strip()
+    if after and not after.startswith("#"):
+        after = "# " + after
+    return "  ".join(part for part in (before, after) if part)

@@ -24,7 +24,8 @@ def summary_line(report: Report) -> str:
     text = ", ".join(parts)
     if not report.findings and not report.diagnostics:
         text = "All checks passed"
-    return f"{text} ({report.files_scanned} files, {report.lines_scanned:,} lines)."
+    files, lines = report.files_scanned, report.lines_scanned
+    return f"{text} ({files} file{'s' if files != 1 else ''}, {lines:,} line{'s' if lines != 1 else ''})."
 
 
 def render(report: Report, **_) -> str:

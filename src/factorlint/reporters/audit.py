@@ -47,7 +47,7 @@ def render(report: Report, knowledge=None, color: bool = False, width: int = 110
     table.add_column("Factor")
     table.add_column("Title")
     for severity in ("error", "warning", "advice"):
-        table.add_column(severity.capitalize() + "s", justify="right", style=SEVERITY_STYLE[severity])
+        table.add_column({"error": "Errors", "warning": "Warnings", "advice": "Advice"}[severity], justify="right", style=SEVERITY_STYLE[severity])
     for factor in knowledge.factors.factors:
         counts = Counter(f.severity for f in groups.get(factor.number, []))
         table.add_row(factor.code, factor.title, *(str(counts.get(s, 0) or "-") for s in ("error", "warning", "advice")))

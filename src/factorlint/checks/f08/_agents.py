@@ -57,6 +57,13 @@ def record_call(ctx, call: cst.Call) -> None:
     agents.record(ctx, call)
 
 
+def handoff_label(handoff) -> str:
+    """``StateGraph().ainvoke`` / ``Runner.run_sync``: what the reader sees in the code."""
+    if handoff.agent_type:
+        return f"`{handoff.agent_type.rsplit('.', 1)[-1]}.{handoff.qualname.rsplit('.', 1)[-1]}`"
+    return "`" + ".".join(handoff.qualname.replace("()", "").split(".")[-2:]) + "`"
+
+
 def bound_checks(ctx):
     """Every step-bound question in the file: (node to report, agent label, BoundCheck)."""
     from factorlint.engine.bounds import check_bound
@@ -72,7 +79,7 @@ def bound_checks(ctx):
             continue
         if spec.run_bound is not None and construct.qualname in agents.run_bounded_types:
             continue  # bounded where it runs (smolagents ``run(max_steps=...)``)
-        label = f"{construct.framework.name} {spec.name}"
+        label = f"{construct.framework.title} `{construct.qualname.rsplit('.', 1)[-1]}`"
         checks.append((label, check_bound(ctx, construct.node, spec.bound, construct.framework.distribution)))
     for handoff in agents.handoffs:
         if handoff.bound is None:
@@ -83,12 +90,9 @@ def bound_checks(ctx):
 
             if keyword_arg(handoff.node, handoff.bound.parameter) is None:
                 continue
-        framework = ctx.knowledge
-        distribution = None
-        for fw in framework.frameworks:
-            if fw.name == handoff.framework_name:
-                distribution = fw.distribution
-        label = f"{handoff.framework_name} {handoff.agent_name}"
+        framework = next((fw for fw in ctx.knowledge.frameworks if fw.name == handoff.framework_name), None)
+        distribution = framework.distribution if framework is not None else None
+        label = f"{framework.title if framework else handoff.framework_name} {handoff_label(handoff)}"
         checks.append((label, check_bound(ctx, handoff.node, handoff.bound, distribution)))
     ctx._bound_checks = checks
     return checks

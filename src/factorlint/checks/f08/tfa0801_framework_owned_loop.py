@@ -3,7 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.checks.f08._agents import file_agents, record_call
+from factorlint.checks.f08._agents import file_agents, handoff_label, record_call
 from factorlint.engine.recognisers import keyword_arg
 
 
@@ -151,7 +151,8 @@ def kickoff(crew):
                 handoff.agent_type in agents.step_controlled_types
                 or any(keyword_arg(handoff.node, kw) is not None for kw in handoff.step_control_keywords)
             )
-            where = f"{handoff.framework_name}: {handoff.agent_name}"
+            framework = next((fw for fw in self.ctx.knowledge.frameworks if fw.name == handoff.framework_name), None)
+            where = f"{framework.title if framework else handoff.framework_name} {handoff_label(handoff)}"
             if controlled:
                 self.report(
                     handoff.node,

@@ -28,6 +28,11 @@ _MUTATORS = frozenset(
     {"append", "extend", "insert", "add", "update", "appendleft", "extendleft", "add_message",
      "add_messages", "add_event", "append_event", "push", "put", "setdefault"}
 )
+CONSOLE_INPUTS = frozenset(
+    {"builtins.input", "getpass.getpass", "click.prompt", "typer.prompt", "rich.prompt.Prompt.ask",
+     "rich.prompt.Confirm.ask", "prompt_toolkit.prompt", "prompt_toolkit.PromptSession().prompt",
+     "questionary.text", "inquirer.prompt", "sys.stdin.readline"}
+)
 _UNBOUNDED_ITERATORS = frozenset({"itertools.count", "itertools.cycle"})
 _CLOCKS = frozenset(
     {"time.time", "time.monotonic", "time.perf_counter", "time.time_ns", "time.monotonic_ns",
@@ -45,6 +50,7 @@ class LoopInfo:
     llm_calls: list[LLMCall] = field(default_factory=list)  # calls with feedback
     bounded: bool = False
     bound_reason: str = ""
+    human_gated: bool = False  # each iteration waits for a person at the console
 
     @property
     def requires(self) -> tuple[str, ...]:
@@ -62,6 +68,7 @@ class BodyScan(cst.CSTVisitor):
         self.mutated: set[str] = set()
         self.counters: set[str] = set()
         self.exit_guards: list[cst.BaseExpression] = []
+        self.rebound: set[str] = set()  # names given a fresh value each iteration (``x = []``)
         self._if_tests: list[cst.BaseExpression] = []
 
     def visit_FunctionDef(self, node) -> bool:
@@ -95,6 +102,8 @@ class BodyScan(cst.CSTVisitor):
                 # merely rebinds and is not feedback.
                 if subscripted or path in paths_in(node.value):
                     self.mutated.add(path)
+                elif "." not in path:
+                    self.rebound.add(path)
                 if _is_step(path, node.value):
                     self.counters.add(path)
 
@@ -196,14 +205,23 @@ class LoopAnalyser:
             llm = self.recognise.llm_call(call)
             if llm is None or self.recognise.handoff(call) is not None:
                 continue
-            if self._has_feedback(call, scan.mutated, loop):
+            if self._has_feedback(call, scan.mutated, loop, scan.rebound):
                 info.llm_calls.append(llm)
         if info.llm_calls:
-            info.bounded, info.bound_reason = self.bound(loop, scan)
+            info.human_gated = any(
+                (self.ctx.qualname(call.func) or "") in CONSOLE_INPUTS for call in scan.calls
+            )
+            if info.human_gated:
+                # A chat REPL: a person answers every turn, so the model cannot run away.
+                info.bounded, info.bound_reason = True, "each iteration waits for console input"
+            else:
+                info.bounded, info.bound_reason = self.bound(loop, scan)
         self._cache[id(loop)] = info
         return info
 
-    def _has_feedback(self, call: cst.Call, mutated: set[str], loop: Loop) -> bool:
+    def _has_feedback(self, call: cst.Call, mutated: set[str], loop: Loop, rebound: set[str] = frozenset()) -> bool:
+        # A value rebuilt from scratch in each iteration carries nothing to the next one.
+        mutated = {w for w in mutated if w.split(".", 1)[0] not in rebound}
         if not mutated:
             return False
         if isinstance(loop, cst.For):

@@ -213,6 +213,30 @@ def crawl(pages):
             pass
 """,
         },
+        # A chat REPL: every turn waits for a person, so the model cannot run away.
+        """
+from openai import OpenAI
+client = OpenAI()
+
+def chat(messages):
+    while True:
+        text = input("> ")
+        messages.append({"role": "user", "content": text})
+        reply = client.chat.completions.create(model="m", messages=messages)
+        messages.append(reply.choices[0].message)
+""",
+        # A value rebuilt in every iteration carries nothing to the next one.
+        """
+import litellm
+
+def poll(kernel):
+    while True:
+        params = {"model": "m", "messages": [{"role": "user", "content": kernel.read()}]}
+        params["temperature"] = 0
+        litellm.completion(**params)
+        if kernel.done():
+            break
+""",
         # A name that merely looks like a client, bound to nothing we know.
         """
 def run(client, messages):

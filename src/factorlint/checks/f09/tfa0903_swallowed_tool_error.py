@@ -292,7 +292,7 @@ def run(thread, execute):
         """The innermost enclosing agent loop of the current function."""
         for loop in reversed(self.ctx.loop_stack[self._loop_depth[-1]:]):
             info = self.ctx.loops.analyse(loop)
-            if info.llm_calls:
+            if info.llm_calls and not info.human_gated:  # a chat REPL's try is about the console
                 return info
         return None
 

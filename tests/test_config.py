@@ -105,11 +105,6 @@ def test_config_above_the_scanned_folder_is_found(project):
     assert _found("src/pkg") == set()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="config is looked up from the current directory when the paths are files "
-    "(cli._settings uses Path('.') as the root), not from the files' own folders as ruff does",
-)
 def test_config_next_to_a_file_named_on_the_command_line(project):
     write(project, {"sub/pyproject.toml": _pyproject('ignore = ["TFA0802"]'), "sub/agent.py": AGENT})
     assert _found("sub/agent.py") == set()

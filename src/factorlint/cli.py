@@ -68,7 +68,11 @@ def _settings(paths: list[Path], kw: dict):
         extend_exclude=_split(kw["extend_exclude"]),
         force_exclude=kw["force_exclude"],
     )
-    return resolve_settings(root, overrides)
+    import os
+
+    folders = [str((p if p.is_dir() else p.parent).resolve()) for p in paths]
+    config_start = Path(os.path.commonpath(folders)) if folders else root
+    return resolve_settings(root, overrides, config_start)
 
 
 def _run(paths: tuple[Path, ...], kw: dict, progress: bool = False):

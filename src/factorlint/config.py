@@ -51,6 +51,8 @@ class FileConfig(BaseModel):
     respect_gitignore: bool = True
     max_steps: int = Field(20, ge=1)
     max_tools: int = Field(12, ge=1)
+    max_intents: int = Field(12, ge=1)
+    max_prompt_chars: int = Field(12_000, ge=1)
     max_retries_threshold: int = Field(10, ge=0)
     inline_prompt_min_chars: int = Field(200, ge=1)
     max_file_bytes: int = Field(5_000_000, ge=1)
@@ -126,6 +128,8 @@ class Settings:
     force_exclude: bool = False
     max_steps: int = 20
     max_tools: int = 12
+    max_intents: int = 12
+    max_prompt_chars: int = 12_000
     max_retries_threshold: int = 10
     inline_prompt_min_chars: int = 200
     max_file_bytes: int = 5_000_000
@@ -216,7 +220,9 @@ class Overrides:
     force_exclude: bool = False
 
 
-def resolve_settings(root: Path, overrides: Overrides) -> Settings:
+def resolve_settings(root: Path, overrides: Overrides, config_start: Optional[Path] = None) -> Settings:
+    """Settings for a run over ``root``; configuration is looked up from ``config_start``
+    (the folder holding every target) or from ``root``."""
     from factorlint.checks.registry import is_known_selector, resolve_selection
 
     config_path: Optional[Path] = None
@@ -227,7 +233,7 @@ def resolve_settings(root: Path, overrides: Overrides) -> Settings:
         config_path = overrides.config
         file_config = load_file_config(overrides.config)
     elif not overrides.isolated:
-        config_path = find_config(root)
+        config_path = find_config(config_start or root)
         if config_path is not None:
             file_config = load_file_config(config_path)
 
@@ -266,6 +272,8 @@ def resolve_settings(root: Path, overrides: Overrides) -> Settings:
         force_exclude=overrides.force_exclude,
         max_steps=file_config.max_steps,
         max_tools=file_config.max_tools,
+        max_intents=file_config.max_intents,
+        max_prompt_chars=file_config.max_prompt_chars,
         max_retries_threshold=file_config.max_retries_threshold,
         inline_prompt_min_chars=file_config.inline_prompt_min_chars,
         max_file_bytes=file_config.max_file_bytes,

@@ -74,6 +74,16 @@ class CallSpec(_Strict):
     always_structured: bool = False  # the call returns typed output whatever its arguments
     owns_loop: bool = False  # the SDK runs the model/tool loop itself (Anthropic tool_runner)
     bound: Optional["BoundSpec"] = None
+    tool_choice_keywords: list[str] = []  # keywords that can force the model to call a named tool
+
+
+class ToolBindingSpec(_Strict):
+    """A chain method that binds tools to a model (LangChain ``bind_tools``)."""
+
+    methods: list[str]
+    tools_keywords: list[str] = ["tools"]
+    tools_positional: Optional[int] = 0
+    tool_choice_keywords: list[str] = []
 
 
 class ClientSpec(_Strict):
@@ -88,6 +98,7 @@ class ClientSpec(_Strict):
     retry_keyword: Optional[str] = None  # constructor keyword holding the SDK's own retry count
     default_retries: Optional[int] = None
     calls: list[CallSpec]
+    tool_bindings: list[ToolBindingSpec] = []
 
 
 class VersionedDefault(_Strict):
@@ -107,6 +118,9 @@ class BoundSpec(_Strict):
     none_disables: bool = True  # passing None removes the bound
     effectively_unbounded_above: Optional[int] = None
     distribution: Optional[str] = None  # PyPI name whose version selects the default
+    # When the bound is passed as an object (``usage_limits=UsageLimits(request_limit=100)``): the
+    # keyword of that object's constructor that holds the number.
+    value_keyword: Optional[str] = None
 
     def default_for(self, version: Optional[str]) -> tuple[Optional[VersionedDefault], bool]:
         """The default for ``version`` and whether the choice was certain.

@@ -36,9 +36,32 @@ def read_and_lint(source_path: Path, relative: str, settings, knowledge: Knowled
         )
         return result
     module_name, package = module_name_for(source_path.absolute())
-    return lint_file(
+    result = lint_file(
         relative, data, settings, module_name=module_name, package=package, knowledge=knowledge
     )
+    result.disk_path = str(source_path)
+    return result
+
+
+def apply_fixes(report: Report, *, unsafe: bool, write: bool) -> tuple[Report, list]:
+    """Fix what can be fixed; return the findings that remain and each file's outcome."""
+    from factorlint.engine.fixes import fix_file, fixable
+
+    by_path: dict[str, list] = {}
+    for finding in fixable(report.findings, unsafe):
+        by_path.setdefault(finding.path, []).append(finding)
+    disk = {f.path: f.disk_path for f in report.files}
+    outcomes = []
+    fixed_ids: set[int] = set()
+    for path, findings in sorted(by_path.items()):
+        outcome = fix_file(Path(disk.get(path) or path), path, findings, write=write)
+        outcomes.append(outcome)
+        if outcome.error:
+            report.diagnostics.append(Diagnostic("TFA0004", path, f"Fix not applied: {outcome.error}"))
+        fixed_ids.update(id(f) for f in outcome.applied)
+    if write:
+        report.findings = [f for f in report.findings if id(f) not in fixed_ids]
+    return report, outcomes
 
 
 def lint_paths(

@@ -136,11 +136,31 @@ def main() -> None:
 @click.argument("paths", nargs=-1, type=click.Path(path_type=Path))
 @click.option("--output-format", type=click.Choice(OUTPUT_FORMATS), default="full", show_default=True)
 @click.option("--statistics", is_flag=True, help="Show a count per rule instead of each finding.")
+@click.option("--fix", is_flag=True, help="Apply safe fixes (files are rewritten atomically, only if they still parse).")
+@click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff, also apply fixes that may change behaviour.")
+@click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; change nothing.")
 @_common_options
 @_guard
-def check(paths, output_format, statistics, **kw):
+def check(paths, output_format, statistics, fix, unsafe_fixes, diff, **kw):
     """Lint PATHS (default: the current folder): the gate for pre-commit and CI."""
     report, _ = _run(paths, kw)
+    if diff:
+        from factorlint.api import apply_fixes
+        from factorlint.engine.fixes import unified_diff
+
+        report, outcomes = apply_fixes(report, unsafe=unsafe_fixes, write=False)
+        text = "".join(unified_diff(o.path, o.original, o.fixed) for o in outcomes if o.applied)
+        count = sum(len(o.applied) for o in outcomes)
+        click.echo(text, nl=False)
+        click.echo(f"Would fix {count} finding{'s' if count != 1 else ''}.", err=True)
+        sys.exit(1 if count and not kw["exit_zero"] else 0)
+    if fix:
+        from factorlint.api import apply_fixes
+
+        report, outcomes = apply_fixes(report, unsafe=unsafe_fixes, write=True)
+        count = sum(len(o.applied) for o in outcomes)
+        if count:
+            click.echo(f"Fixed {count} finding{'s' if count != 1 else ''}.", err=True)
     color = kw["output_file"] is None and sys.stdout.isatty()
     if statistics:
         from factorlint.reporters import statistics as stats

@@ -93,6 +93,7 @@ class FileFacts:
 @dataclass
 class FileResult:
     path: str
+    disk_path: str = ""  # where it was read from (for --fix)
     findings: list[Finding] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     facts: Optional[FileFacts] = None

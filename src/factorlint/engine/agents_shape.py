@@ -1,0 +1,530 @@
+"""The shape of an agent, for the factor-10 and factor-13 rules: its tools, its step limits, its
+prompt text and the tool it is forced to call first.
+
+Values are followed through one level of names: a module-level assignment, a local variable
+assigned exactly once in the enclosing function, a parameter's default, or a ``self.x`` set once in
+its class. Counts are lower bounds: an element whose size cannot be known (``*plugin_tools`` from
+elsewhere) adds nothing, so "more than N" is only said when it is certain.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Optional
+
+import libcst as cst
+
+from factorlint.engine.names import dotted_name, literal_string
+from factorlint.engine.recognisers import keyword_arg, positional_arg
+
+_TEXT_WRAPPERS = frozenset({"format", "format_map", "strip", "lstrip", "rstrip"})
+_TEXT_FUNCTIONS = frozenset({"textwrap.dedent", "inspect.cleandoc", "builtins.str"})
+# tool_choice values that name a mode, not a tool (OpenAI, Anthropic, LangChain bind_tools).
+TOOL_CHOICE_MODES = frozenset({"auto", "none", "required", "any"})
+
+
+# -- following names ----------------------------------------------------------------------------
+
+
+def _assignments(ctx) -> dict:
+    """(scope id, target) -> every value assigned to it; scope 0 is the module, a class's
+    qualname holds its body attributes and ``self.x`` assignments."""
+    index = getattr(ctx, "_shape_assignments", None)
+    if index is None:
+        index = {}
+        for pending in ctx.scan.pending:
+            if pending.target.startswith("self.") and pending.class_qualname is not None:
+                key = (pending.class_qualname, pending.target[5:])
+            elif pending.function is not None:
+                key = (id(pending.function), pending.target)
+            elif pending.class_qualname is not None:
+                key = (pending.class_qualname, pending.target)
+            else:
+                key = (0, pending.target)
+            index.setdefault(key, []).append(pending.value)
+        ctx._shape_assignments = index
+    return index
+
+
+def _parameter_default(function: cst.FunctionDef, name: str) -> tuple[bool, Optional[cst.BaseExpression]]:
+    params = function.params
+    for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+        if param.name.value == name:
+            return True, param.default
+    for star in (params.star_arg, params.star_kwarg):
+        if isinstance(star, cst.Param) and star.name.value == name:
+            return True, None
+    return False, None
+
+
+def resolve(ctx, expr: cst.BaseExpression, *, defaults: bool = False) -> Optional[cst.BaseExpression]:
+    """The one value a name stands for, or None when it has none or several.
+
+    With ``defaults`` a parameter stands for its default value.
+    """
+    index = _assignments(ctx)
+    if isinstance(expr, cst.Name):
+        for function in reversed(ctx.function_stack):
+            values = index.get((id(function), expr.value))
+            if values:
+                return values[0] if len(values) == 1 else None
+            is_param, default = _parameter_default(function, expr.value)
+            if is_param:
+                return default if defaults else None
+        values = index.get((0, expr.value))
+        if values:
+            return values[-1] if len(values) == 1 else None
+        return None
+    if isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name) and expr.value.value in ("self", "cls"):
+        owner = ctx.current_class_qualname()
+        if owner is not None:
+            values = index.get((owner, expr.attr.value))
+            if values and len(values) == 1:
+                return values[0]
+    return None
+
+
+def int_value(ctx, expr: cst.BaseExpression, _depth: int = 0) -> Optional[tuple[int, str]]:
+    """A whole number an expression certainly holds, with the name it came through ("" if literal)."""
+    if isinstance(expr, cst.Integer):
+        try:
+            return int(expr.evaluated_value), ""
+        except ValueError:
+            return None
+    if _depth > 3 or not isinstance(expr, (cst.Name, cst.Attribute)):
+        return None
+    value = resolve(ctx, expr, defaults=True)
+    if value is None:
+        return None
+    found = int_value(ctx, value, _depth + 1)
+    if found is None:
+        return None
+    return found[0], found[1] or (dotted_name(expr) or "")
+
+
+# -- counting tools ------------------------------------------------------------------------------
+
+
+def count_items(ctx, expr: cst.BaseExpression, _depth: int = 0) -> tuple[int, bool]:
+    """How many items a list expression holds at least, and whether that count is exact."""
+    if _depth > 4:
+        return 0, False
+    if isinstance(expr, (cst.List, cst.Tuple, cst.Set)):
+        total, exact = 0, True
+        for element in expr.elements:
+            if isinstance(element, cst.StarredElement):
+                n, e = count_items(ctx, element.value, _depth + 1)
+                total, exact = total + n, exact and e
+            else:
+                total += 1
+        return total, exact
+    if isinstance(expr, cst.Dict):
+        total, exact = 0, True
+        for element in expr.elements:
+            if isinstance(element, cst.StarredDictElement):
+                n, e = count_items(ctx, element.value, _depth + 1)
+                total, exact = total + n, exact and e
+            else:
+                total += 1
+        return total, exact
+    if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add):
+        left, right = count_items(ctx, expr.left, _depth + 1), count_items(ctx, expr.right, _depth + 1)
+        return left[0] + right[0], left[1] and right[1]
+    if isinstance(expr, (cst.ListComp, cst.SetComp)):
+        inner = expr.for_in
+        n, exact = count_items(ctx, inner.iter, _depth + 1)
+        if inner.ifs or inner.inner_for_in is not None:
+            return 0, False
+        return n, exact
+    if isinstance(expr, cst.Call) and ctx.qualname(expr.func) in ("builtins.list", "builtins.tuple") and expr.args:
+        return count_items(ctx, expr.args[0].value, _depth + 1)
+    if isinstance(expr, (cst.Name, cst.Attribute)):
+        value = resolve(ctx, expr)
+        if value is not None:
+            return count_items(ctx, value, _depth + 1)
+    return 0, False
+
+
+@dataclass
+class ToolSite:
+    """A call that hands a model (or an agent) its tools."""
+
+    call: cst.Call
+    label: str
+    lists: list[tuple[str, cst.BaseExpression]] = field(default_factory=list)  # (keyword, value)
+    requires: tuple[str, ...] = ()
+    agent_type: Optional[str] = None
+    tool_choice: list[tuple[cst.BaseExpression, bool]] = field(default_factory=list)  # (value, strings name tools)
+
+
+def _short(qualname: str) -> str:
+    return ".".join(qualname.replace("()", "").split(".")[-3:])
+
+
+def tool_site(ctx, call: cst.Call) -> Optional[ToolSite]:
+    """The tool lists an agent constructor, a model call or a ``bind_tools`` call receives."""
+    construct = ctx.recognise.agent_construct(call)
+    if construct is not None:
+        site = ToolSite(call, f"{construct.framework.title} `{construct.qualname.rsplit('.', 1)[-1]}`",
+                        agent_type=construct.qualname)
+        for keyword in construct.spec.tools_keywords:
+            arg = keyword_arg(call, keyword)
+            if arg is not None:
+                site.lists.append((keyword, arg.value))
+        return site
+    llm = ctx.recognise.llm_call(call)
+    if llm is not None and llm.spec is not None:
+        site = ToolSite(call, f"`{_short(llm.qualname)}`", requires=llm.requires)
+        for keyword in llm.spec.tools_keywords:
+            arg = keyword_arg(call, keyword)
+            if arg is not None:
+                site.lists.append((keyword, arg.value))
+        for keyword in llm.spec.tool_choice_keywords:
+            arg = keyword_arg(call, keyword)
+            if arg is not None:
+                site.tool_choice.append((arg.value, False))
+        return site
+    qualname = ctx.qualname(call.func)
+    if qualname is None or "()." not in qualname:
+        return None
+    receiver, member = qualname.rsplit("().", 1)
+    client = ctx.knowledge_client(receiver)
+    if client is None:
+        return None
+    for binding in client.tool_bindings:
+        if member not in binding.methods:
+            continue
+        site = ToolSite(call, f"`{_short(receiver)}.{member}`")
+        arg = next((keyword_arg(call, k) for k in binding.tools_keywords if keyword_arg(call, k)), None)
+        if arg is None and binding.tools_positional is not None:
+            arg = positional_arg(call, binding.tools_positional)
+        if arg is not None:
+            site.lists.append(("tools", arg.value))
+        for keyword in binding.tool_choice_keywords:
+            choice = keyword_arg(call, keyword)
+            if choice is not None:
+                site.tool_choice.append((choice.value, True))
+        return site
+    return None
+
+
+# -- tool names ------------------------------------------------------------------------------------
+
+
+def _dict_get(node: cst.Dict, key: str) -> Optional[cst.BaseExpression]:
+    for element in node.elements:
+        if isinstance(element, cst.DictElement) and literal_string(element.key) == key:
+            return element.value
+    return None
+
+
+def _schema_name(node: cst.Dict) -> Optional[str]:
+    """``{"type": "function", "function": {"name": X}}``, ``{"name": X, ...}``."""
+    function = _dict_get(node, "function")
+    if isinstance(function, cst.Dict):
+        return literal_string(_dict_get(function, "name") or cst.Name("None"))
+    name = _dict_get(node, "name")
+    return literal_string(name) if name is not None else None
+
+
+def _decorated_name(function: cst.FunctionDef) -> Optional[str]:
+    """``@tool("lookup")`` / ``@function_tool(name_override="lookup")``: a renamed tool."""
+    for decorator in function.decorators:
+        call = decorator.decorator
+        if not isinstance(call, cst.Call):
+            continue
+        for arg in call.args:
+            if arg.keyword is None or arg.keyword.value in ("name", "name_override"):
+                text = literal_string(arg.value)
+                if text:
+                    return text
+    return None
+
+
+def tool_names(ctx, expr: cst.BaseExpression, _depth: int = 0) -> tuple[set[str], bool]:
+    """The names the model sees for the tools in a list, and whether every one was known."""
+    if _depth > 4:
+        return set(), False
+    if isinstance(expr, (cst.List, cst.Tuple, cst.Set)):
+        names, complete = set(), True
+        for element in expr.elements:
+            found, known = tool_names(ctx, element.value, _depth + 1) if isinstance(
+                element, cst.StarredElement
+            ) else _element_name(ctx, element.value)
+            names |= found
+            complete = complete and known
+        return names, complete
+    if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add):
+        left, right = tool_names(ctx, expr.left, _depth + 1), tool_names(ctx, expr.right, _depth + 1)
+        return left[0] | right[0], left[1] and right[1]
+    if isinstance(expr, (cst.Name, cst.Attribute)):
+        value = resolve(ctx, expr)
+        if value is not None:
+            return tool_names(ctx, value, _depth + 1)
+    return set(), False
+
+
+def _element_name(ctx, value: cst.BaseExpression) -> tuple[set[str], bool]:
+    if isinstance(value, cst.Dict):
+        name = _schema_name(value)
+        return ({name}, True) if name else (set(), False)
+    if isinstance(value, cst.Name):
+        function = ctx.scan.module_functions.get(value.value)
+        if function is not None:
+            return {_decorated_name(function) or value.value}, True
+        return {value.value}, False  # an imported function, or an object named after its tool
+    if isinstance(value, cst.Attribute):
+        return {value.attr.value}, False
+    if isinstance(value, cst.Call):
+        for keyword in ("name", "name_override"):
+            arg = keyword_arg(value, keyword)
+            if arg is not None and literal_string(arg.value):
+                return {literal_string(arg.value)}, True
+        first = positional_arg(value, 0)
+        if first is not None and isinstance(first.value, cst.Name):
+            return _element_name(ctx, first.value)[0], False
+    return set(), False
+
+
+# -- prompt text -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class PromptText:
+    text: str
+    node: cst.BaseExpression  # the literal (or the constant's value) holding the text
+    constant: Optional[str] = None  # the module-level name it came through
+
+
+def prompt_text(ctx, expr: cst.BaseExpression, _depth: int = 0) -> Optional[PromptText]:
+    """The literal text of a prompt value: a literal, a wrapped literal, or a name bound to one.
+
+    f-string holes are kept as ``{}``; a concatenation with an unknown part keeps the known parts.
+    """
+    if _depth > 4:
+        return None
+    if isinstance(expr, cst.SimpleString):
+        text = literal_string(expr)
+        return PromptText(text, expr) if text is not None else None
+    if isinstance(expr, cst.FormattedString):
+        parts = [p.value if isinstance(p, cst.FormattedStringText) else "{}" for p in expr.parts]
+        return PromptText("".join(parts), expr)
+    if isinstance(expr, cst.ConcatenatedString):
+        left, right = prompt_text(ctx, expr.left, _depth + 1), prompt_text(ctx, expr.right, _depth + 1)
+        if left is None or right is None:
+            return None
+        return PromptText(left.text + right.text, expr)
+    if isinstance(expr, cst.BinaryOperation):
+        if isinstance(expr.operator, cst.Modulo):
+            return prompt_text(ctx, expr.left, _depth + 1)
+        if isinstance(expr.operator, cst.Add):
+            left, right = prompt_text(ctx, expr.left, _depth + 1), prompt_text(ctx, expr.right, _depth + 1)
+            if left is None and right is None:
+                return None
+            text = (left.text if left else "{}") + (right.text if right else "{}")
+            return PromptText(text, expr)
+        return None
+    if isinstance(expr, cst.Call):
+        qualname = ctx.qualname(expr.func) or ""
+        if qualname in _TEXT_FUNCTIONS and expr.args:
+            return prompt_text(ctx, expr.args[0].value, _depth + 1)
+        if isinstance(expr.func, cst.Attribute) and expr.func.attr.value in _TEXT_WRAPPERS:
+            return prompt_text(ctx, expr.func.value, _depth + 1)
+        return None
+    if isinstance(expr, cst.Name):
+        value = resolve(ctx, expr)
+        if value is None:
+            return None
+        found = prompt_text(ctx, value, _depth + 1)
+        if found is None:
+            return None
+        module_level = (0, expr.value) in _assignments(ctx) and not any(
+            (id(f), expr.value) in _assignments(ctx) for f in ctx.function_stack
+        )
+        return PromptText(found.text, found.node, found.constant or (expr.value if module_level else None))
+    return None
+
+
+def prompt_values(ctx, call: cst.Call) -> list[tuple[str, cst.BaseExpression, tuple[str, ...]]]:
+    """Every prompt value handed to a model call, an agent constructor or a prompt builder:
+    (where, value, requires). A ``messages=`` name bound once to a list literal is read too."""
+    from factorlint.engine import prompts
+
+    llm = ctx.recognise.llm_call(call)
+    if llm is not None and llm.spec is not None:
+        sites = prompts.call_prompt_sites(ctx, call, llm.spec)
+        seen = {id(s.node) for s in sites}
+        for keyword in llm.spec.message_keywords:
+            arg = keyword_arg(call, keyword)
+            if arg is not None and isinstance(arg.value, cst.Name):
+                value = resolve(ctx, arg.value)
+                if isinstance(value, (cst.List, cst.Tuple)):
+                    sites.extend(s for s in prompts._message_sites(ctx, value, f"{keyword}=")
+                                 if id(s.node) not in seen)
+        return [(s.where, s.node, llm.requires) for s in sites]
+    agent = ctx.recognise.agent_construct(call)
+    if agent is not None:
+        if agent.spec.prompt is None:
+            return []
+        return [(s.where, s.node, ()) for s in prompts.agent_prompt_sites(ctx, call, agent.spec.prompt)]
+    return [(s.where, s.node, ()) for s in prompts.builder_sites(ctx, call)]
+
+
+# -- forced tool choice -----------------------------------------------------------------------------
+
+
+def forced_tool(ctx, value: cst.BaseExpression, strings_name_tools: bool) -> Optional[tuple[str, bool]]:
+    """The tool a ``tool_choice`` value forces ("" when named by a variable), and whether the
+    forcing is conditional (``FORCED if first else "auto"``)."""
+    if isinstance(value, cst.IfExp):
+        for branch in (value.body, value.orelse):
+            found = forced_tool(ctx, branch, strings_name_tools)
+            if found is not None:
+                return found[0], True
+        return None
+    if isinstance(value, (cst.Name, cst.Attribute)):
+        resolved = resolve(ctx, value)
+        return forced_tool(ctx, resolved, strings_name_tools) if resolved is not None else None
+    text = literal_string(value)
+    if text is not None:
+        if strings_name_tools and text.strip().lower() not in TOOL_CHOICE_MODES and text.strip():
+            return text, False
+        return None
+    if not isinstance(value, cst.Dict):
+        return None
+    kind = literal_string(_dict_get(value, "type") or cst.Name("None"))
+    if kind not in ("function", "tool"):
+        return None
+    function = _dict_get(value, "function")
+    name = _dict_get(function, "name") if isinstance(function, cst.Dict) else _dict_get(value, "name")
+    if name is None:
+        return None
+    return literal_string(name) or "", False
+
+
+# -- hand-written step limits ---------------------------------------------------------------------
+
+_ORDERED = (cst.LessThan, cst.LessThanEqual, cst.GreaterThan, cst.GreaterThanEqual)
+
+
+@dataclass(frozen=True)
+class StepLimit:
+    node: cst.BaseExpression  # the number, or the name holding it
+    value: int
+    via: str  # the name the number came through ("" for a literal)
+
+
+def loop_step_limits(ctx, loop) -> list[StepLimit]:
+    """The step limits a bounded agent loop states: ``range(N)``, ``while turn < N``, a guarded
+    ``if steps >= N: break``."""
+    from factorlint.engine.loops import BodyScan
+
+    limits: list[StepLimit] = []
+    if isinstance(loop, cst.For):
+        limit = _range_limit(ctx, loop.iter)
+        if limit is not None:
+            limits.append(limit)
+    scan = BodyScan()
+    loop.body.visit(scan)
+    steppers = _unit_counters(loop.body)
+    tests = list(scan.exit_guards)
+    if isinstance(loop, cst.While):
+        tests.insert(0, loop.test)
+    for test in tests:
+        for compare in _comparisons(test):
+            if not any(isinstance(c.operator, _ORDERED) for c in compare.comparisons):
+                continue
+            operands = [compare.left, *(c.comparator for c in compare.comparisons)]
+            names = [dotted_name(o) or "" for o in operands]
+            if not any(n in steppers or _STEP_NAMES.search(n.rsplit(".", 1)[-1]) for n in names if n):
+                continue
+            for operand, name in zip(operands, names):
+                if name in steppers or (name and _STEP_NAMES.search(name.rsplit(".", 1)[-1]) and not name.isupper()
+                                        and not name.rsplit(".", 1)[-1].startswith("max")):
+                    continue
+                found = int_value(ctx, operand)
+                if found is not None:
+                    limits.append(StepLimit(operand, found[0], found[1]))
+                    break
+    return limits
+
+
+# Counters that count steps (not tokens, seconds or characters).
+_STEP_NAMES = re.compile(
+    r"(?i)(^|_)(steps?|turns?|iters?|iterations?|rounds?|loops?|cycles?|hops?|step_count|turn_count)($|_)"
+)
+
+
+def _unit_counters(body: cst.CSTNode) -> set[str]:
+    """Names the body moves by exactly one: ``i += 1``, ``turn = turn + 1``."""
+    found: set[str] = set()
+
+    class _Collect(cst.CSTVisitor):
+        def visit_FunctionDef(self, node) -> bool:
+            return False
+
+        def visit_Lambda(self, node) -> bool:
+            return False
+
+        def visit_AugAssign(self, node: cst.AugAssign) -> None:
+            if isinstance(node.operator, (cst.AddAssign, cst.SubtractAssign)) and _is_one(node.value):
+                path = dotted_name(node.target)
+                if path:
+                    found.add(path)
+
+        def visit_Assign(self, node: cst.Assign) -> None:
+            value = node.value
+            if (
+                len(node.targets) == 1
+                and isinstance(value, cst.BinaryOperation)
+                and isinstance(value.operator, (cst.Add, cst.Subtract))
+                and _is_one(value.right)
+            ):
+                path = dotted_name(node.targets[0].target)
+                if path and dotted_name(value.left) == path:
+                    found.add(path)
+
+    body.visit(_Collect())
+    return found
+
+
+def _is_one(node: cst.BaseExpression) -> bool:
+    return isinstance(node, cst.Integer) and node.value == "1"
+
+
+def _range_limit(ctx, iterable: cst.BaseExpression) -> Optional[StepLimit]:
+    if not isinstance(iterable, cst.Call):
+        return None
+    qualname = ctx.qualname(iterable.func)
+    if qualname == "builtins.enumerate" and iterable.args:
+        return _range_limit(ctx, iterable.args[0].value)
+    args = [a for a in iterable.args if a.keyword is None and not a.star]
+    if qualname == "itertools.islice" and len(args) == 2:
+        stop = args[1].value
+        found = int_value(ctx, stop)
+        return StepLimit(stop, found[0], found[1]) if found else None
+    if qualname != "builtins.range" or not 1 <= len(args) <= 2:
+        return None
+    stop = args[-1].value
+    found = int_value(ctx, stop)
+    if found is None:
+        return None
+    start = int_value(ctx, args[0].value) if len(args) == 2 else (0, "")
+    if start is None:
+        return None
+    return StepLimit(stop, found[0] - start[0], found[1])
+
+
+def _comparisons(node: cst.CSTNode) -> list[cst.Comparison]:
+    found: list[cst.Comparison] = []
+
+    class _Collect(cst.CSTVisitor):
+        def visit_Comparison(self, compare: cst.Comparison) -> None:
+            found.append(compare)
+
+        def visit_Lambda(self, node) -> bool:
+            return False
+
+    node.visit(_Collect())
+    return found

@@ -17,7 +17,7 @@ import re
 import sys
 from importlib import resources
 from pathlib import Path
-from typing import Literal, Optional
+from typing import Literal, Optional, Union
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
@@ -172,6 +172,7 @@ class AgentSpec(_Strict):
     memory_keywords: list[str] = []
     checkpointer_keywords: list[str] = []
     approval_keywords: list[str] = []
+    human_input: Optional[HumanInputSpec] = None
 
 
 class HandoffSpec(_Strict):
@@ -215,17 +216,73 @@ class PromptBuilderSpec(_Strict):
 
 
 class ToolDecoratorSpec(_Strict):
-    decorators: list[str] = []
+    decorators: list[str] = []  # also wrapper calls that take the function: Tool(fn), from_defaults(fn)
     base_classes: list[str] = []
     approval_keywords: list[str] = []
+    # The framework writes the tool's description from the function's docstring unless one of
+    # ``description_keywords`` is given to the decorator.
+    description_from_docstring: bool = False
+    description_keywords: list[str] = []
+    name_keywords: list[str] = []  # keywords that rename the tool (name_override=, name=)
 
 
 class ComponentSpec(_Strict):
-    """Classes with a role other rules look for: memory, checkpointers, approval middleware."""
+    """Classes with a role other rules look for: memory, checkpointers, approval middleware.
 
-    role: Literal["memory", "checkpointer", "approval", "interrupt", "code_executor"]
+    ``console_input`` names calls that block on a person typing at the console (``input``,
+    ``click.prompt``).
+    """
+
+    role: Literal["memory", "checkpointer", "approval", "interrupt", "code_executor", "console_input"]
     names: list[str]
     persistent: Optional[bool] = None  # checkpointers: does state survive the process?
+    # approval components: the keyword whose dict keys name the gated tools (interrupt_on=);
+    # an approval component without one gates every tool it is given to.
+    tools_keyword: Optional[str] = None
+
+
+class HumanInputSpec(_Strict):
+    """How a framework agent asks a person, and when that means the console or an approval.
+
+    The value of ``keyword`` (or ``default`` when it is omitted) is compared with the lists:
+    ``console_values`` read the console with the framework's default handler, ``approval_values``
+    make a person confirm each step. ``console_if_absent``: omitting the keyword reads the console
+    (autogen_agentchat ``UserProxyAgent`` without ``input_func=``). ``replaced_by`` names calls
+    that install another handler for the whole process (CrewAI ``set_provider``).
+    """
+
+    keyword: str
+    default: Optional[Union[bool, str]] = None
+    console_values: list[Union[bool, str]] = []
+    approval_values: list[Union[bool, str]] = []
+    console_if_absent: bool = False
+    replaced_by: list[str] = []
+
+
+class SideEffectSpec(_Strict):
+    """Calls that change the world outside the program (a shell, a file, a payment, an email).
+
+    ``names`` are callee QN patterns. ``methods`` match a method name on any receiver, and only
+    together with ``argument_pattern``: a regular expression the literal string argument at
+    ``argument_position`` (or ``argument_keyword=``) must match, e.g. SQL that writes.
+    """
+
+    label: str  # what it does, for messages: "runs a shell command"
+    names: list[str] = []
+    methods: list[str] = []
+    argument_pattern: Optional[str] = None
+    argument_position: int = 0
+    argument_keyword: Optional[str] = None
+
+    @field_validator("argument_pattern")
+    @classmethod
+    def _compiles(cls, value: Optional[str]) -> Optional[str]:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a regular expression: {exc}") from None
+        return value
 
 
 class Framework(_Strict):
@@ -241,6 +298,7 @@ class Framework(_Strict):
     prompt_builders: list[PromptBuilderSpec] = []
     tools: list[ToolDecoratorSpec] = []
     components: list[ComponentSpec] = []
+    side_effects: list[SideEffectSpec] = []
 
     @field_validator("packages")
     @classmethod
@@ -335,6 +393,9 @@ class Knowledge:
         self.tool_decorators = _PatternIndex()  # QN -> ToolDecoratorSpec
         self.tool_base_classes = _PatternIndex()
         self.components = _PatternIndex()  # QN -> ComponentSpec
+        self.side_effect_calls = _PatternIndex()  # QN -> SideEffectSpec
+        self.side_effect_methods: dict[str, list[SideEffectSpec]] = {}  # method -> specs
+        self.tool_frameworks: dict[int, Framework] = {}  # id(ToolDecoratorSpec) -> Framework
         self.distribution_of_package: dict[str, str] = {}
         for framework in frameworks:
             self._index(framework)
@@ -370,6 +431,7 @@ class Knowledge:
             for pattern in builder.functions:
                 self.prompt_builders.add(pattern, builder)
         for tools in fw.tools:
+            self.tool_frameworks[id(tools)] = fw
             for pattern in tools.decorators:
                 self.tool_decorators.add(pattern, tools)
             for pattern in tools.base_classes:
@@ -377,6 +439,12 @@ class Knowledge:
         for component in fw.components:
             for pattern in component.names:
                 self.components.add(pattern, component)
+        for effect in fw.side_effects:
+            for pattern in effect.names:
+                self.side_effect_calls.add(pattern, effect)
+            if effect.argument_pattern is not None:
+                for method in effect.methods:
+                    self.side_effect_methods.setdefault(method, []).append(effect)
 
     def is_framework_module(self, qualname: str) -> bool:
         root = qualname.split(".", 1)[0]

@@ -129,9 +129,13 @@ def _encoding_of(data: bytes) -> str:
         return "utf-8"
 
 
+def _writable(path: Path) -> bool:
+    return os.access(path, os.W_OK)
+
+
 def write_atomically(path: Path, text: str, original_bytes: bytes) -> Optional[str]:
     """Write ``text`` over ``path`` via a temporary file and a rename; None on success."""
-    if not os.access(path, os.W_OK):
+    if not _writable(path):
         return "is read-only; not fixed"
     encoding = _encoding_of(original_bytes)
     bom = original_bytes.startswith(b"\xef\xbb\xbf") and encoding == "utf-8-sig"

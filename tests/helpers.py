@@ -50,13 +50,14 @@ def run_example(root: Path, example, enabled: set[str], **overrides):
 # --- the command line, run in-process ------------------------------------------------------------
 
 # An agent loop with no step bound: exactly one TFA0802 (unbounded-agent-loop), on line 5.
+# It passes tools (no TFA0104, prose each turn) and a window of the history (no TFA0302).
 AGENT = '''\
 from openai import OpenAI
 client = OpenAI()
 
-def run(messages):
+def run(messages, tools):
     while True:
-        reply = client.chat.completions.create(model="m", messages=messages)
+        reply = client.chat.completions.create(model="m", messages=messages[-20:], tools=tools)
         messages.append(reply.choices[0].message)
 '''
 AGENT_LOOP_LINE = 5

@@ -23,6 +23,9 @@ EXPECTED_TABLES = {
     "google_genai", "groq", "instructor", "langchain", "langgraph", "litellm", "llama_index",
     "langchain_prompts", "mistral", "ollama", "openai", "openai_agents", "pydantic_ai", "smolagents",
     "tenacity",
+    "security_sinks", "secrets",
+    "web",
+    "side_effects", "humanlayer",
 }
 
 

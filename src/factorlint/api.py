@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import stat
 from pathlib import Path
 from typing import Callable, Optional
 
@@ -18,7 +19,14 @@ READ_ERROR = "TFA0001"
 def read_and_lint(source_path: Path, relative: str, settings, knowledge: Knowledge) -> FileResult:
     """Read one file's bytes (never importing or running it) and lint them."""
     try:
-        size = source_path.stat().st_size
+        info = source_path.stat()
+        size = info.st_size
+        if not stat.S_ISREG(info.st_mode):
+            result = FileResult(path=relative)
+            result.diagnostics.append(
+                Diagnostic(READ_ERROR, relative, "File skipped: not a regular file (a FIFO, socket or device)")
+            )
+            return result
         if size > settings.max_file_bytes:
             result = FileResult(path=relative)
             result.diagnostics.append(

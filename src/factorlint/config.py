@@ -59,8 +59,18 @@ class FileConfig(BaseModel):
     wrapper_depth: int = Field(3, ge=1, le=10)
     llm_functions: list[str] = []
     bounded_by: list[str] = []
+    # Decorators (QN patterns) that gate a tool behind a person's approval, for TFA0703.
+    approval_decorators: list[str] = []
     budget_name_pattern: Optional[str] = None
     prompt_modules: list[str] = list(DEFAULT_PROMPT_MODULES)
+    # Factor 11: your own webhook verification functions or middleware (QN globs), for TFA1103.
+    webhook_verifiers: list[str] = []
+    # Factor 6: LangGraph Platform / `langgraph dev` injects the checkpointer (silences TFA0603).
+    langgraph_platform: bool = False
+    # Factor 3: functions that trim or summarise a history (names or QN globs), added to the
+    # built-in name fragments (trim, compact, summar, window, truncate, prune, squash).
+    compaction_functions: list[str] = []
+    max_steps_for_context: int = Field(20, ge=1)
     # The (select, ignore, extend-select) of each file in an ``extend`` chain, base first: ruff
     # applies them in turn rather than letting the child's ``ignore`` replace the base's.
     _layers: Optional[list[tuple]] = PrivateAttr(default=None)
@@ -136,8 +146,13 @@ class Settings:
     wrapper_depth: int = 3
     llm_functions: tuple[str, ...] = ()
     bounded_by: tuple[str, ...] = ()
+    approval_decorators: tuple[str, ...] = ()
     budget_name_pattern: Optional[str] = None
     prompt_modules: tuple[str, ...] = DEFAULT_PROMPT_MODULES
+    webhook_verifiers: tuple[str, ...] = ()
+    langgraph_platform: bool = False
+    compaction_functions: tuple[str, ...] = ()
+    max_steps_for_context: int = 20
     versions: dict[str, str] = field(default_factory=dict)
 
 
@@ -280,7 +295,12 @@ def resolve_settings(root: Path, overrides: Overrides, config_start: Optional[Pa
         wrapper_depth=file_config.wrapper_depth,
         llm_functions=tuple(file_config.llm_functions),
         bounded_by=tuple(file_config.bounded_by),
+        approval_decorators=tuple(file_config.approval_decorators),
         budget_name_pattern=file_config.budget_name_pattern,
         prompt_modules=tuple(file_config.prompt_modules),
+        webhook_verifiers=tuple(file_config.webhook_verifiers),
+        langgraph_platform=file_config.langgraph_platform,
+        compaction_functions=tuple(file_config.compaction_functions),
+        max_steps_for_context=file_config.max_steps_for_context,
         versions=detect_versions(scan_dir, project_root),
     )

@@ -34,8 +34,9 @@ def _resolve(path: Path) -> Path:
 
 
 def _relative(path: Path, root: Path) -> str:
+    """The path as found (a symlink keeps its own name), relative to the scanned root."""
     try:
-        return _resolve(path).relative_to(_resolve(root)).as_posix()
+        return (_resolve(path.parent) / path.name).relative_to(_resolve(root)).as_posix()
     except ValueError:
         return path.as_posix()
 

@@ -75,6 +75,17 @@ class CallSpec(_Strict):
     owns_loop: bool = False  # the SDK runs the model/tool loop itself (Anthropic tool_runner)
     bound: Optional["BoundSpec"] = None
     tool_choice_keywords: list[str] = []  # keywords that can force the model to call a named tool
+    # Keywords that chain the call to conversation state the vendor keeps on its servers
+    # (OpenAI Responses ``previous_response_id=``, ``conversation=``): factor 5.
+    state_keywords: list[str] = []
+    # Attribute paths of the call's result that are SDK objects rather than plain data: "" is the
+    # result itself, "choices[].message" its first choice's message ([] stands for any index).
+    sdk_object_paths: list[str] = []
+    # Attribute paths of the call's result that hold the reply's free text ("" the result itself,
+    # "choices[].message.content"), and the name of each tool the model asked for
+    # ("choices[].message.tool_calls[].function.name"); [] stands for any index or element.
+    text_paths: list[str] = []
+    tool_name_paths: list[str] = []
 
 
 class ToolBindingSpec(_Strict):
@@ -99,6 +110,9 @@ class ClientSpec(_Strict):
     default_retries: Optional[int] = None
     calls: list[CallSpec]
     tool_bindings: list[ToolBindingSpec] = []
+    # Member calls that write the conversation into a record the vendor holds (the Assistants
+    # API's ``beta.threads.create`` / ``beta.threads.messages.create``); fnmatch patterns.
+    vendor_state_methods: list[str] = []
 
 
 class VersionedDefault(_Strict):
@@ -173,6 +187,12 @@ class AgentSpec(_Strict):
     checkpointer_keywords: list[str] = []
     approval_keywords: list[str] = []
     human_input: Optional[HumanInputSpec] = None
+    interrupt_keywords: list[str] = []  # keywords that pause the run (interrupt_before/after)
+    # The chain method that takes ``checkpointer_keywords`` and ``interrupt_keywords`` when the
+    # constructor does not (StateGraph(...).compile(checkpointer=...)).
+    checkpointer_method: Optional[str] = None
+    # The memory the framework builds when none is passed to the run (LlamaIndex: ChatMemoryBuffer).
+    default_memory: Optional[str] = None
 
 
 class HandoffSpec(_Strict):
@@ -182,6 +202,7 @@ class HandoffSpec(_Strict):
     functions: list[str]
     bound: Optional[BoundSpec] = None
     step_control_keywords: list[str] = []
+    state_keywords: list[str] = []  # keywords that keep the conversation on the vendor's servers
 
 
 class RetrySpec(_Strict):
@@ -224,6 +245,10 @@ class ToolDecoratorSpec(_Strict):
     description_from_docstring: bool = False
     description_keywords: list[str] = []
     name_keywords: list[str] = []  # keywords that rename the tool (name_override=, name=)
+    # Parameter types the framework fills in rather than the model (RunContext, RunnableConfig);
+    # also matched inside ``Annotated[..., InjectedToolArg]``.
+    context_types: list[str] = []
+    context_parameters: list[str] = []  # parameter names the framework fills in (run_manager)
 
 
 class ComponentSpec(_Strict):
@@ -233,12 +258,23 @@ class ComponentSpec(_Strict):
     ``click.prompt``).
     """
 
-    role: Literal["memory", "checkpointer", "approval", "interrupt", "code_executor", "console_input"]
+    role: Literal[
+        "memory", "checkpointer", "approval", "interrupt", "code_executor", "console_input",
+        "vendor_state", "webhook_verifier",
+    ]
     names: list[str]
     persistent: Optional[bool] = None  # checkpointers: does state survive the process?
+    # Non-persistent checkpointers that become persistent when given a location
+    # (agents.SQLiteSession(session_id, db_path=...)): the keyword and its position.
+    persistent_keywords: list[str] = []
+    persistent_positional: Optional[int] = None
     # approval components: the keyword whose dict keys name the gated tools (interrupt_on=);
     # an approval component without one gates every tool it is given to.
     tools_keyword: Optional[str] = None
+    # code_executor components: where the code runs. "none": on the host, as the program's user;
+    # "restricted": an in-process interpreter with an import allow-list; "sandbox": a container,
+    # a VM or a remote service. Unknown (None) is treated as "none" by the security rules.
+    isolation: Optional[Literal["none", "restricted", "sandbox"]] = None
 
 
 class HumanInputSpec(_Strict):
@@ -285,6 +321,141 @@ class SideEffectSpec(_Strict):
         return value
 
 
+class WebRouteSpec(_Strict):
+    """What makes a function an entry point that something outside the program triggers.
+
+    ``decorators`` (QN patterns: ``fastapi.FastAPI().post``) mark the decorated function;
+    ``functions`` register a handler passed as an argument (``django.urls.path(route, view)``);
+    ``base_classes`` make the ``handler_methods`` of a subclass handlers (Django ``View.post``).
+    """
+
+    kind: Literal["http", "websocket", "event", "queue", "schedule", "cli"] = "http"
+    decorators: list[str] = []
+    functions: list[str] = []
+    handler_positional: Optional[int] = None  # registration calls: the handler argument
+    handler_keywords: list[str] = []
+    path_positional: Optional[int] = None  # the route path argument (decorator or registration)
+    path_keywords: list[str] = []
+    base_classes: list[str] = []
+    handler_methods: list[str] = []
+
+
+class SinkSpec(_Strict):
+    """A call that is dangerous when a value the model chose reaches one of its arguments (TFS rules).
+
+    ``kind`` says what the call does with the value: ``code`` runs it as Python, ``shell`` hands it
+    to a shell, ``sql`` sends it to a database, ``deserialise`` unpickles it, ``fetch`` requests it
+    as a URL. ``arguments`` / ``keywords`` carry the dangerous value. The call is a sink only when
+    ``when_keyword`` has one of ``when_values`` (``shell=True``), or, with ``argv_shell``, when an
+    argv list starts with a shell and its command flag (``["bash", "-c", cmd]``); it is not one
+    when ``safe_keyword`` (or ``safe_positional``) names one of ``safe_values``
+    (``Loader=yaml.SafeLoader``). ``interpolation_only``: only a value built into a larger string
+    counts (an f-string, ``+``, ``.format``, ``%``), as for SQL.
+    """
+
+    kind: Literal["code", "shell", "sql", "deserialise", "fetch"]
+    names: list[str]
+    label: str = ""  # how messages name it: "eval()", "a shell"
+    arguments: list[int] = [0]
+    keywords: list[str] = []
+    when_keyword: Optional[str] = None
+    when_values: list[str] = ["True"]
+    argv_shell: bool = False
+    safe_keyword: Optional[str] = None
+    safe_positional: Optional[int] = None
+    safe_values: list[str] = []
+    interpolation_only: bool = False
+    source: str = ""
+
+
+class SanitiserSpec(_Strict):
+    """Calls whose result no longer carries the model's text for some sinks (shlex.quote, int)."""
+
+    names: list[str]
+    kinds: list[str] = []  # sink kinds it protects; empty: every kind
+
+
+class UnsafeSettingSpec(_Strict):
+    """A keyword that lets model-written code or commands run without isolation (TFS004).
+
+    The keyword's value is unsafe when it is one of ``values`` (``True``, ``"unsafe"``), when it is
+    a list holding one of ``elements`` (a module, or the module followed by ``.``; ``"*"``), or,
+    with ``dict_key``, when that key of a dict literal has one of ``values``
+    (``code_execution_config={"use_docker": False}``). ``sandbox_keyword`` with one of
+    ``sandbox_values`` (``executor_type="docker"``), or any of ``sandbox_keywords`` present,
+    moves the execution out of the process and makes the setting harmless.
+    """
+
+    name: str
+    callables: list[str]
+    keyword: str
+    positional: Optional[int] = None
+    values: list[Union[bool, str]] = []
+    elements: list[str] = []
+    dict_key: Optional[str] = None
+    sandbox_keyword: Optional[str] = None
+    sandbox_default: Optional[str] = None  # the value when the keyword is omitted
+    sandbox_values: list[str] = []
+    sandbox_keywords: list[str] = []
+    severity: Literal["error", "warning"] = "error"
+    description: str
+    source: str = ""
+
+
+class SecretPatternSpec(_Strict):
+    """A credential format that is never a placeholder (an OpenAI key, a Slack token)."""
+
+    name: str
+    pattern: str
+    source: str = ""
+
+    @field_validator("pattern")
+    @classmethod
+    def _compiles(cls, value: str) -> str:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
+        return value
+
+
+class SecuritySpec(_Strict):
+    """Facts for the agent-security rules (TFS): sinks, sanitisers, code execution, secrets.
+
+    ``propagators`` are functions outside the standard library whose result carries their
+    argument's text (``yaml.safe_load``); ``propagating_methods`` are methods that do so whatever
+    the receiver (``Model.model_validate_json``). ``tool_methods`` are the methods of a tool base
+    class subclass that receive the model's arguments (``_run``, ``forward``).
+    ``credential_keywords`` hold a credential when passed to a framework call;
+    ``credential_names`` (a regular expression) name variables and environment variables that
+    hold one; ``placeholder_pattern`` matches literals that are clearly not a real credential.
+    """
+
+    sinks: list[SinkSpec] = []
+    sanitisers: list[SanitiserSpec] = []
+    propagators: list[str] = []
+    propagating_methods: list[str] = []
+    shell_programs: list[str] = []
+    shell_flags: list[str] = []
+    tool_methods: list[str] = []
+    unsafe_settings: list[UnsafeSettingSpec] = []
+    secret_patterns: list[SecretPatternSpec] = []
+    credential_keywords: list[str] = []
+    credential_names: Optional[str] = None
+    placeholder_pattern: Optional[str] = None
+    generic_secret_min_length: int = 20
+
+    @field_validator("credential_names", "placeholder_pattern")
+    @classmethod
+    def _compiles(cls, value: Optional[str]) -> Optional[str]:
+        if value is not None:
+            try:
+                re.compile(value)
+            except re.error as exc:
+                raise ValueError(f"not a regular expression: {exc}") from None
+        return value
+
+
 class Framework(_Strict):
     name: str
     title: str
@@ -299,6 +470,8 @@ class Framework(_Strict):
     tools: list[ToolDecoratorSpec] = []
     components: list[ComponentSpec] = []
     side_effects: list[SideEffectSpec] = []
+    web_routes: list[WebRouteSpec] = []
+    security: Optional[SecuritySpec] = None
 
     @field_validator("packages")
     @classmethod
@@ -396,6 +569,23 @@ class Knowledge:
         self.side_effect_calls = _PatternIndex()  # QN -> SideEffectSpec
         self.side_effect_methods: dict[str, list[SideEffectSpec]] = {}  # method -> specs
         self.tool_frameworks: dict[int, Framework] = {}  # id(ToolDecoratorSpec) -> Framework
+        self.route_decorators = _PatternIndex()  # QN -> WebRouteSpec
+        self.route_functions = _PatternIndex()  # QN -> WebRouteSpec
+        self.route_base_classes = _PatternIndex()  # QN -> WebRouteSpec
+        # Agent security (TFS rules): merged from every table's [security] section.
+        self.sinks = _PatternIndex()  # QN -> SinkSpec
+        self.sanitisers = _PatternIndex()  # QN -> SanitiserSpec
+        self.taint_propagators = _PatternIndex()  # QN -> True
+        self.propagating_methods: set[str] = set()
+        self.shell_programs: set[str] = set()
+        self.shell_flags: set[str] = set()
+        self.tool_methods: set[str] = set()
+        self.unsafe_settings = _PatternIndex()  # QN -> UnsafeSettingSpec
+        self.secret_patterns: list[SecretPatternSpec] = []
+        self.credential_keywords: set[str] = set()
+        self.credential_names: list[str] = []  # regular expressions
+        self.placeholder_patterns: list[str] = []  # regular expressions
+        self.generic_secret_min_length = 20
         self.distribution_of_package: dict[str, str] = {}
         for framework in frameworks:
             self._index(framework)
@@ -445,6 +635,40 @@ class Knowledge:
             if effect.argument_pattern is not None:
                 for method in effect.methods:
                     self.side_effect_methods.setdefault(method, []).append(effect)
+        for route in fw.web_routes:
+            for pattern in route.decorators:
+                self.route_decorators.add(pattern, route)
+            for pattern in route.functions:
+                self.route_functions.add(pattern, route)
+            for pattern in route.base_classes:
+                self.route_base_classes.add(pattern, route)
+        if fw.security is not None:
+            self._index_security(fw.security)
+
+    def _index_security(self, sec: SecuritySpec) -> None:
+        for sink in sec.sinks:
+            for pattern in sink.names:
+                self.sinks.add(pattern, sink)
+        for sanitiser in sec.sanitisers:
+            for pattern in sanitiser.names:
+                self.sanitisers.add(pattern, sanitiser)
+        for pattern in sec.propagators:
+            self.taint_propagators.add(pattern, True)
+        self.propagating_methods.update(sec.propagating_methods)
+        self.shell_programs.update(sec.shell_programs)
+        self.shell_flags.update(sec.shell_flags)
+        self.tool_methods.update(sec.tool_methods)
+        for setting in sec.unsafe_settings:
+            for pattern in setting.callables:
+                self.unsafe_settings.add(pattern, setting)
+        self.secret_patterns.extend(sec.secret_patterns)
+        self.credential_keywords.update(sec.credential_keywords)
+        if sec.credential_names:
+            self.credential_names.append(sec.credential_names)
+        if sec.placeholder_pattern:
+            self.placeholder_patterns.append(sec.placeholder_pattern)
+        if sec.secret_patterns or sec.credential_keywords:
+            self.generic_secret_min_length = sec.generic_secret_min_length
 
     def is_framework_module(self, qualname: str) -> bool:
         root = qualname.split(".", 1)[0]

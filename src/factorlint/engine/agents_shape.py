@@ -131,7 +131,7 @@ def count_items(ctx, expr: cst.BaseExpression, _depth: int = 0) -> tuple[int, bo
     if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add):
         left, right = count_items(ctx, expr.left, _depth + 1), count_items(ctx, expr.right, _depth + 1)
         return left[0] + right[0], left[1] and right[1]
-    if isinstance(expr, (cst.ListComp, cst.SetComp)):
+    if isinstance(expr, (cst.ListComp, cst.SetComp, cst.DictComp)):
         inner = expr.for_in
         n, exact = count_items(ctx, inner.iter, _depth + 1)
         if inner.ifs or inner.inner_for_in is not None:
@@ -243,7 +243,8 @@ def _decorated_name(function: cst.FunctionDef) -> Optional[str]:
 
 
 def tool_names(ctx, expr: cst.BaseExpression, _depth: int = 0) -> tuple[set[str], bool]:
-    """The names the model sees for the tools in a list, and whether every one was known."""
+    """The names the model sees for the tools in a list, and whether every element gave one
+    (a plain name in the list counts as the tool's name)."""
     if _depth > 4:
         return set(), False
     if isinstance(expr, (cst.List, cst.Tuple, cst.Set)):
@@ -273,9 +274,10 @@ def _element_name(ctx, value: cst.BaseExpression) -> tuple[set[str], bool]:
         function = ctx.scan.module_functions.get(value.value)
         if function is not None:
             return {_decorated_name(function) or value.value}, True
-        return {value.value}, False  # an imported function, or an object named after its tool
+        # An imported function, or an object named after its tool: taken as the tool's name.
+        return {value.value}, True
     if isinstance(value, cst.Attribute):
-        return {value.attr.value}, False
+        return {value.attr.value}, True
     if isinstance(value, cst.Call):
         for keyword in ("name", "name_override"):
             arg = keyword_arg(value, keyword)
@@ -428,6 +430,12 @@ def loop_step_limits(ctx, loop) -> list[StepLimit]:
     scan = BodyScan()
     loop.body.visit(scan)
     steppers = _unit_counters(loop.body)
+    if isinstance(loop, cst.For):
+        target = loop.target
+        if isinstance(target, cst.Tuple) and target.elements:  # ``for i, x in enumerate(...)``
+            target = target.elements[0].value
+        if dotted_name(target):
+            steppers.add(dotted_name(target))
     tests = list(scan.exit_guards)
     if isinstance(loop, cst.While):
         tests.insert(0, loop.test)

@@ -80,6 +80,10 @@ def lint_file(
         return result
     text = decoded.text
     result.lines = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
+    too_deep = nesting_problem(text)
+    if too_deep is not None:
+        result.diagnostics.append(Diagnostic(PARSE_ERROR, path, f"File could not be parsed: {too_deep}"))
+        return result
     try:
         module = cst.parse_module(text)
     except cst.ParserSyntaxError as exc:
@@ -123,6 +127,36 @@ def lint_file(
         result.findings = _resolve_positions(module, raw, path, text.splitlines())
     result.suppressions = find_suppressions(text)
     return result
+
+
+_TOO_DEEP_MARKERS = ("too many nested", "too many levels of indentation", "too many statically nested")
+
+
+def nesting_problem(text: str) -> Optional[str]:
+    """Why ``text`` is too deeply nested to parse safely, or None.
+
+    LibCST's native parser can overflow the C stack on pathological nesting (thousands of nested
+    brackets, a 100,000-term expression) and take the process down, which no ``except`` can
+    catch. CPython's own parser guards its stack and answers with an exception, so it screens the
+    text first. Other syntax errors are left to LibCST, which also reads syntax newer than the
+    running interpreter.
+    """
+    import ast
+    import warnings
+
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")  # SyntaxWarnings about the scanned code are not ours
+            ast.parse(text)
+    except (RecursionError, MemoryError):
+        return "nesting too deep to analyse safely"
+    except SyntaxError as exc:
+        message = str(exc.msg if hasattr(exc, "msg") else exc)
+        if any(marker in message for marker in _TOO_DEEP_MARKERS):
+            return message
+    except ValueError:
+        return None
+    return None
 
 
 def _resolve_positions(

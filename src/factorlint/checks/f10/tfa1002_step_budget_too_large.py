@@ -171,8 +171,8 @@ from openai import OpenAI
 client = OpenAI()
 
 def run(messages):
-    for step in range(1000):
-        if step >= 15:
+    for i in range(1000):
+        if i >= 15:
             break
         reply = client.chat.completions.create(model="m", messages=messages)
         messages.append(reply.choices[0].message)

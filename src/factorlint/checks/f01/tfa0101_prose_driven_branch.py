@@ -1,0 +1,379 @@
+from __future__ import annotations
+
+from typing import Iterator, Optional
+
+import libcst as cst
+
+from factorlint.checks.base import Rule, RuleMeta
+from factorlint.engine.names import literal_string
+from factorlint.engine.recognisers import keyword_arg, positional_arg
+from factorlint.engine.responses import Origin, render_path, tracker
+
+_PROBE_METHODS = frozenset({"startswith", "endswith", "find", "rfind", "count", "index", "__contains__"})
+_REGEX_TESTS = frozenset({"re.search", "re.match", "re.fullmatch"})
+_COMPILED_TESTS = frozenset({"search", "match", "fullmatch"})
+_LOGGING_ROOTS = frozenset({"logging", "loguru", "structlog"})
+
+
+class ProseDrivenBranch(Rule):
+    """## What it does
+    Finds `if`/`while`/`match` tests (and conditional expressions) that inspect the free text of
+    a model reply: `"refund" in reply.lower()`, `answer.strip() == "yes"`,
+    `text.startswith("FINAL ANSWER")`, `re.search(r"DONE", text)`. The reply is the text of a call
+    that asked for neither tools nor structured output (`resp.choices[0].message.content`,
+    `resp.output_text`, `msg.content[0].text`, a LangChain message's `.content`), followed
+    through up to three assignments. A wrapper of your own counts when it is defined in the same
+    file, or when the function clearly uses its result as a string.
+
+    ## Why is this bad?
+    Factor 1 (natural language to tool calls) says the model's job is to turn a request into a
+    structured next step that deterministic code can switch on. Searching prose for keywords is
+    brittle: the model writes "I would not recommend a refund", answers "Yes." or "Sure", or
+    translates the keyword, and the branch silently goes the wrong way.
+
+    ## Example
+    ```python
+    reply = client.chat.completions.create(model=M, messages=msgs).choices[0].message.content
+    if "refund" in reply.lower():
+        issue_refund(order_id)
+    ```
+
+    ## Use instead
+    ```python
+    class NextStep(BaseModel):
+        intent: Literal["refund", "escalate"]
+
+    step = client.chat.completions.parse(model=M, messages=msgs, response_format=NextStep)
+    if step.choices[0].message.parsed.intent == "refund":
+        issue_refund(order_id)
+    ```
+
+    ## Fix safety
+    No automatic fix: it needs a schema for the next step.
+
+    ## Options
+    None. A branch whose only effect is logging is not reported.
+
+    ## References
+    - https://github.com/humanlayer/12-factor-agents/blob/main/content/factor-01-natural-language-to-tool-calls.md
+    """
+
+    meta = RuleMeta(
+        code="TFA0101",
+        name="prose-driven-branch",
+        factor=1,
+        severity="warning",
+        confidence="medium",
+        summary="Branch on the free text of a model reply instead of a structured next step",
+        fix_advice=(
+            "Ask for a typed next step (tools, or structured output such as `response_format=Model` "
+            "/ `with_structured_output(Model)`) and branch on its discriminator field."
+        ),
+    )
+
+    invalid = [
+        """
+from openai import OpenAI
+client = OpenAI()
+
+def triage(msgs, order_id):
+    reply = client.chat.completions.create(model="gpt-4o", messages=msgs).choices[0].message.content
+    if "refund" in reply.lower():  # expect: TFA0101
+        issue_refund(order_id)
+""",
+        """
+import re
+import anthropic
+
+client = anthropic.Anthropic()
+
+def review(diff):
+    msg = client.messages.create(model="m", max_tokens=200, messages=[{"role": "user", "content": diff}])
+    verdict = msg.content[0].text.strip()
+    if verdict.startswith("APPROVED"):  # expect: TFA0101
+        merge(diff)
+    elif re.search(r"REJECT(ED)?", verdict):  # expect: TFA0101
+        close(diff)
+""",
+        # LangChain: the `.content` of an invoke result.
+        """
+from langchain_openai import ChatOpenAI
+llm = ChatOpenAI(model="gpt-4o")
+
+def route(question):
+    answer = llm.invoke(question)
+    label = answer.content
+    return escalate() if label == "human" else reply(label)  # expect: TFA0101
+""",
+        # A wrapper in another file whose text is clearly used as text.
+        {
+            "llm.py": """
+from openai import OpenAI
+client = OpenAI()
+
+def chat(history):
+    return client.chat.completions.create(model="m", messages=history).choices[0].message.content
+""",
+            "agent.py": """
+from llm import chat
+
+def run(history):
+    text = chat(history)
+    if "DONE" in text:  # expect: TFA0101
+        return finish(history)
+    history.append({"role": "assistant", "content": text})
+""",
+        },
+        # A wrapper in the same file that returns the reply text.
+        """
+from openai import OpenAI
+client = OpenAI()
+
+def ask(prompt):
+    resp = client.responses.create(model="gpt-4.1", input=prompt)
+    return resp.output_text
+
+def should_deploy(change):
+    decision = ask(f"Deploy {change}? Answer yes or no.")
+    match decision.strip().lower():  # expect: TFA0101
+        case "yes":
+            deploy(change)
+        case _:
+            pass
+""",
+    ]
+    valid = [
+        # Structured output: the branch is on a typed field.
+        """
+from openai import OpenAI
+client = OpenAI()
+
+def triage(msgs, order_id):
+    resp = client.chat.completions.parse(model="gpt-4o", messages=msgs, response_format=NextStep)
+    step = resp.choices[0].message.parsed
+    if step.intent == "refund":
+        issue_refund(order_id)
+""",
+        # Tools: the model names the next step in a tool call.
+        """
+from openai import OpenAI
+client = OpenAI()
+
+def run(msgs, tools):
+    resp = client.chat.completions.create(model="gpt-4o", messages=msgs, tools=tools)
+    msg = resp.choices[0].message
+    if msg.tool_calls:
+        return dispatch(msg.tool_calls)
+    return msg.content
+""",
+        # LangChain structured output.
+        """
+from langchain_openai import ChatOpenAI
+llm = ChatOpenAI(model="gpt-4o")
+planner = llm.with_structured_output(Plan)
+
+def plan(goal):
+    result = planner.invoke(goal)
+    if result.content == "stop":
+        return None
+    return result
+""",
+        # BAML returns typed classes.
+        """
+from baml_client import b
+
+def step(thread):
+    nxt = b.DetermineNextStep(thread)
+    if nxt.intent == "done_for_now":
+        return nxt
+""",
+    ]
+    near_miss = [
+        # Emptiness and finish-reason checks are not prose probes.
+        """
+from openai import OpenAI
+client = OpenAI()
+
+def answer(msgs):
+    resp = client.chat.completions.create(model="gpt-4o", messages=msgs)
+    text = resp.choices[0].message.content
+    if not text or text.strip() == "":
+        raise ValueError("empty reply")
+    if resp.choices[0].finish_reason == "length":
+        return None
+    return text
+""",
+        # A branch that only logs.
+        """
+import logging
+from openai import OpenAI
+client = OpenAI()
+log = logging.getLogger(__name__)
+
+def answer(msgs):
+    text = client.chat.completions.create(model="m", messages=msgs).choices[0].message.content
+    if "sorry" in text.lower():
+        log.info("model apologised")
+    return text
+""",
+        # A wrapper from another file whose result is a mapping, not text.
+        {
+            "tools.py": """
+from openai import OpenAI
+client = OpenAI()
+
+def run_tool(call):
+    return {"error": None, "out": client.chat.completions.create(model="m", messages=[])}
+""",
+            "agent.py": """
+from tools import run_tool
+
+def step(call):
+    result = run_tool(call)
+    if "error" in result:
+        return result["error"]
+""",
+        },
+        # JSON mode asked for: the reply is meant to be parsed, not scraped.
+        """
+from openai import OpenAI
+client = OpenAI()
+
+def classify(msgs):
+    resp = client.chat.completions.create(model="m", messages=msgs, response_format={"type": "json_object"})
+    text = resp.choices[0].message.content
+    if "refund" in text:
+        return "refund"
+""",
+        # Options passed through **kwargs may carry a response format.
+        """
+from openai import OpenAI
+client = OpenAI()
+
+def ask(msgs, **options):
+    text = client.chat.completions.create(model="m", messages=msgs, **options).choices[0].message.content
+    if text.startswith("{"):
+        return text
+""",
+    ]
+
+    def visit_If(self, node: cst.If) -> None:
+        if self._only_logs(node):
+            return
+        self._check_test(node.test)
+
+    def visit_While(self, node: cst.While) -> None:
+        self._check_test(node.test)
+
+    def visit_IfExp(self, node: cst.IfExp) -> None:
+        self._check_test(node.test)
+
+    def visit_Match(self, node: cst.Match) -> None:
+        has_text_case = any(
+            isinstance(case.pattern, cst.MatchValue) and literal_string(case.pattern.value)
+            for case in node.cases
+        )
+        if has_text_case:
+            origin = tracker(self.ctx).reply_text(node.subject)
+            if origin is not None:
+                self._report(node.subject, origin, f"`match {self.ctx.code_for(node.subject)}`")
+
+    def _check_test(self, test: cst.BaseExpression) -> None:
+        track = tracker(self.ctx)
+        for probe, operand in _probes(self.ctx, test):
+            origin = track.reply_text(operand)
+            if origin is not None:
+                self._report(probe, origin, f"`{_short(self.ctx.code_for(probe))}`")
+
+    def _report(self, node: cst.CSTNode, origin: Origin, what: str) -> None:
+        callee = _short(self.ctx.code_for(origin.source.func), 60)
+        where = f" (`{render_path(origin.path).lstrip('.')}`)" if origin.path else ""
+        self.report(
+            node,
+            f"{what} branches on the free text{where} returned by `{callee}(...)`, which asked for "
+            "neither tools nor structured output",
+            requires_llm=origin.requires,
+        )
+
+    def _only_logs(self, node: cst.If) -> bool:
+        """Does every branch of this if only log, print or pass?"""
+        blocks = [node.body]
+        orelse = node.orelse
+        if isinstance(orelse, cst.Else):
+            blocks.append(orelse.body)
+        elif orelse is not None:
+            return False
+        for block in blocks:
+            statements = block.body if isinstance(block, cst.IndentedBlock) else [block]
+            for statement in statements:
+                if not isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+                    return False
+                for small in statement.body:
+                    if isinstance(small, cst.Pass):
+                        continue
+                    if not (isinstance(small, cst.Expr) and isinstance(small.value, cst.Call)):
+                        return False
+                    qualname = self.ctx.qualname(small.value.func) or ""
+                    if qualname != "builtins.print" and qualname.split(".", 1)[0] not in _LOGGING_ROOTS:
+                        return False
+        return True
+
+
+def _short(text: str, limit: int = 80) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _probes(ctx, test: cst.BaseExpression) -> Iterator[tuple[cst.CSTNode, cst.BaseExpression]]:
+    """(probe, operand): the parts of a test that look into a string, and the string."""
+    found: list[tuple[cst.CSTNode, cst.BaseExpression]] = []
+
+    class _Collect(cst.CSTVisitor):
+        def visit_Lambda(self, node) -> bool:
+            return False
+
+        def visit_Comparison(self, node: cst.Comparison) -> None:
+            operands = [node.left, *(c.comparator for c in node.comparisons)]
+            for position, target in enumerate(node.comparisons):
+                left, right = operands[position], operands[position + 1]
+                operand = _compared(target.operator, left, right)
+                if operand is not None:
+                    found.append((node, operand))
+
+        def visit_Call(self, node: cst.Call) -> None:
+            operand = _probed(ctx, node)
+            if operand is not None:
+                found.append((node, operand))
+
+    test.visit(_Collect())
+    return iter(found)
+
+
+def _compared(op, left, right) -> Optional[cst.BaseExpression]:
+    if isinstance(op, (cst.Equal, cst.NotEqual)):
+        if literal_string(right):
+            return left
+        if literal_string(left):
+            return right
+        return None
+    if isinstance(op, (cst.In, cst.NotIn)):
+        if isinstance(right, (cst.Tuple, cst.List, cst.Set)):
+            if right.elements and all(literal_string(e.value) for e in right.elements):
+                return left
+            return None
+        return right  # ``x in text``: a substring test
+    return None
+
+
+def _probed(ctx, call: cst.Call) -> Optional[cst.BaseExpression]:
+    func = call.func
+    if isinstance(func, cst.Attribute) and func.attr.value in _PROBE_METHODS and call.args:
+        return func.value
+    qualname = ctx.qualname(func) or ""
+    if qualname in _REGEX_TESTS:
+        arg = keyword_arg(call, "string") or positional_arg(call, 1)
+        return arg.value if arg is not None else None
+    if qualname.startswith("re.compile().") and qualname.rsplit(".", 1)[-1] in _COMPILED_TESTS:
+        arg = keyword_arg(call, "string") or positional_arg(call, 0)
+        return arg.value if arg is not None else None
+    return None

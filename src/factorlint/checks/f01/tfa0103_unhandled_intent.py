@@ -1,0 +1,466 @@
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+from factorlint.checks.base import Rule, RuleMeta
+from factorlint.engine.names import dotted_name, literal_string
+from factorlint.engine.responses import tracker
+
+_LOOKUP_ERRORS = frozenset(
+    {"builtins.KeyError", "builtins.LookupError", "builtins.Exception", "builtins.BaseException"}
+)
+_SAFE_MAPPINGS = frozenset({"collections.defaultdict"})
+
+
+class UnhandledIntent(Rule):
+    """## What it does
+    Finds dispatch on the tool or next step the model chose that has no fallback:
+    - `TOOLS[call.function.name]` (a lookup by the tool name the model asked for) with no
+      `name in TOOLS` check, no `.get(...)` and no enclosing `try/except KeyError`;
+    - an `if/elif` chain comparing that name, or a typed reply's `intent` / `action` / `type`, to
+      two or more string literals with no final `else` (and no statement after a chain whose
+      branches all leave);
+    - a `match` on it with only literal `case`s and no `case _:`.
+
+    The key is followed from the model call: a tool call's name (`tool_calls[i].function.name`,
+    an Anthropic `tool_use` block's `.name`, a LangChain tool call's `["name"]`), or the
+    discriminator of a structured reply (BAML, instructor, `parse`, `with_structured_output`, or
+    a wrapper of your own such as `determine_next_step`).
+
+    ## Why is this bad?
+    Factor 1 (natural language to tool calls): the model can name a tool that does not exist, an
+    old tool, or a misspelled one. Without a fallback the agent crashes with a `KeyError`, or
+    silently does nothing and loops. An explicit fallback turns it into an event the model can
+    read and correct (factor 9), or a clear error.
+
+    ## Example
+    ```python
+    for call in msg.tool_calls:
+        result = TOOLS[call.function.name](**json.loads(call.function.arguments))
+    ```
+
+    ## Use instead
+    ```python
+    for call in msg.tool_calls:
+        fn = TOOLS.get(call.function.name)
+        if fn is None:
+            thread.append(error_event(f"unknown tool {call.function.name!r}; valid: {sorted(TOOLS)}"))
+            continue
+        result = fn(**json.loads(call.function.arguments))
+    ```
+
+    ## Fix safety
+    No automatic fix yet; adding `else: raise ValueError(f"unknown intent: {x!r}")` only changes
+    what happens for names that were silently ignored or crashed.
+
+    ## Options
+    None.
+
+    ## References
+    - https://github.com/humanlayer/12-factor-agents/blob/main/content/factor-01-natural-language-to-tool-calls.md
+    """
+
+    meta = RuleMeta(
+        code="TFA0103",
+        name="unhandled-intent",
+        factor=1,
+        severity="warning",
+        confidence="high",
+        summary="Dispatch on the model's chosen tool or intent has no fallback for unknown names",
+        fix_advice=(
+            "Add a fallback: `fn = TOOLS.get(name)` and, when it is None, append an error event "
+            "naming the valid tools (or raise); give if/elif chains an `else` and `match` a `case _:`."
+        ),
+    )
+
+    invalid = [
+        """
+import json
+from openai import OpenAI
+
+client = OpenAI()
+TOOLS = {"search": search, "lookup": lookup}
+
+def step(messages, tools):
+    resp = client.chat.completions.create(model="gpt-4o", messages=messages, tools=tools)
+    for call in resp.choices[0].message.tool_calls or []:
+        result = TOOLS[call.function.name](**json.loads(call.function.arguments))  # expect: TFA0103
+        messages.append({"role": "tool", "tool_call_id": call.id, "content": str(result)})
+""",
+        """
+import anthropic
+
+client = anthropic.Anthropic()
+
+def act(history, tools):
+    msg = client.messages.create(model="m", max_tokens=512, messages=history, tools=tools)
+    for block in msg.content:
+        if block.type != "tool_use":
+            continue
+        if block.name == "deploy":  # expect: TFA0103
+            deploy(**block.input)
+        elif block.name == "rollback":
+            rollback(**block.input)
+""",
+        # factor 8's own loop: a typed next step from a wrapper, dispatched with match.
+        {
+            "llm.py": """
+from baml_client import b
+
+def determine_next_step(thread):
+    return b.DetermineNextStep(thread)
+""",
+            "agent.py": """
+from llm import determine_next_step
+
+def handle(thread):
+    step = determine_next_step(thread)
+    match step.intent:  # expect: TFA0103
+        case "request_clarification":
+            return ask_human(step)
+        case "fetch_open_issues":
+            return fetch(step)
+""",
+        },
+        # LangChain tool calls are dicts.
+        """
+from langchain_openai import ChatOpenAI
+
+llm = ChatOpenAI(model="gpt-4o").bind_tools([add, multiply])
+tools_by_name = {"add": add, "multiply": multiply}
+
+def run(messages):
+    ai = llm.invoke(messages)
+    for tool_call in ai.tool_calls:
+        tool = tools_by_name[tool_call["name"]]  # expect: TFA0103
+        messages.append(tool.invoke(tool_call))
+""",
+    ]
+    valid = [
+        """
+import json
+from openai import OpenAI
+
+client = OpenAI()
+TOOLS = {"search": search}
+
+def step(messages, tools):
+    resp = client.chat.completions.create(model="gpt-4o", messages=messages, tools=tools)
+    for call in resp.choices[0].message.tool_calls or []:
+        fn = TOOLS.get(call.function.name)
+        if fn is None:
+            messages.append({"role": "tool", "tool_call_id": call.id, "content": f"unknown tool {call.function.name}"})
+            continue
+        messages.append({"role": "tool", "tool_call_id": call.id, "content": str(fn(**json.loads(call.function.arguments)))})
+""",
+        """
+from baml_client import b
+
+def handle(thread):
+    step = b.DetermineNextStep(thread)
+    match step.intent:
+        case "request_clarification":
+            return ask_human(step)
+        case "done_for_now":
+            return step
+        case _:
+            raise ValueError(f"unknown intent: {step.intent!r}")
+""",
+        # Membership check first, and a try/except KeyError.
+        """
+from openai import OpenAI
+
+client = OpenAI()
+
+def step(messages, tools, registry):
+    resp = client.chat.completions.create(model="gpt-4o", messages=messages, tools=tools)
+    for call in resp.choices[0].message.tool_calls or []:
+        name = call.function.name
+        if name not in registry:
+            raise ValueError(f"unknown tool {name}")
+        registry[name](call.function.arguments)
+    try:
+        first = registry[resp.choices[0].message.tool_calls[0].function.name]
+    except KeyError:
+        first = None
+    return first
+""",
+        # Every branch leaves, and the statement after the chain is the fallback.
+        """
+from baml_client import b
+
+def handle(thread):
+    step = b.DetermineNextStep(thread)
+    if step.intent == "done_for_now":
+        return step
+    elif step.intent == "request_more_information":
+        return ask_human(step)
+    raise ValueError(step.intent)
+""",
+    ]
+    near_miss = [
+        # Keys that the model did not choose.
+        """
+HANDLERS = {"GET": get, "POST": post}
+
+def route(request):
+    if request.method == "GET":
+        return get(request)
+    elif request.method == "POST":
+        return post(request)
+    return HANDLERS[request.method](request)
+""",
+        # Storing results by tool name is not a lookup.
+        """
+from openai import OpenAI
+
+client = OpenAI()
+
+def step(messages, tools):
+    results = {}
+    resp = client.chat.completions.create(model="gpt-4o", messages=messages, tools=tools)
+    for call in resp.choices[0].message.tool_calls or []:
+        results[call.function.name] = call.function.arguments
+    return results
+""",
+        # A single comparison is a special case, not a dispatch.
+        """
+from openai import OpenAI
+
+client = OpenAI()
+
+def step(messages, tools):
+    resp = client.chat.completions.create(model="gpt-4o", messages=messages, tools=tools)
+    for call in resp.choices[0].message.tool_calls or []:
+        if call.function.name == "finish":
+            return call
+""",
+        # A defaultdict never raises KeyError.
+        """
+from collections import defaultdict
+from openai import OpenAI
+
+client = OpenAI()
+counts = defaultdict(int)
+
+def step(messages, tools):
+    resp = client.chat.completions.create(model="gpt-4o", messages=messages, tools=tools)
+    for call in resp.choices[0].message.tool_calls or []:
+        print(counts[call.function.name])
+""",
+    ]
+
+    def __init__(self, ctx, sink) -> None:
+        super().__init__(ctx, sink)
+        self._stores: set[int] = set()  # subscripts written to, not looked up
+        self._protected: set[int] = set()  # subscripts inside a try that catches KeyError
+
+    # -- lookups -------------------------------------------------------------------------------
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            self._mark_store(target.target)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._mark_store(node.target)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._mark_store(node.target)
+
+    def visit_Del(self, node: cst.Del) -> None:
+        self._mark_store(node.target)
+
+    def _mark_store(self, target: cst.BaseExpression) -> None:
+        if isinstance(target, cst.Subscript):
+            self._stores.add(id(target))
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self._mark_store(element.value)
+
+    def visit_Try(self, node: cst.Try) -> None:
+        if any(self._catches_lookup(h) for h in node.handlers):
+            protected = self._protected
+
+            class _Collect(cst.CSTVisitor):
+                def visit_Subscript(self, sub: cst.Subscript) -> None:
+                    protected.add(id(sub))
+
+            node.body.visit(_Collect())
+
+    def _catches_lookup(self, handler: cst.ExceptHandler) -> bool:
+        if handler.type is None:
+            return True
+        types = handler.type.elements if isinstance(handler.type, cst.Tuple) else None
+        values = [e.value for e in types] if types is not None else [handler.type]
+        return any(self.ctx.qualname(v) in _LOOKUP_ERRORS for v in values)
+
+    def visit_Subscript(self, node: cst.Subscript) -> None:
+        if id(node) in self._stores or id(node) in self._protected or len(node.slice) != 1:
+            return
+        index = node.slice[0].slice
+        if not isinstance(index, cst.Index) or literal_string(index.value) is not None:
+            return
+        mapping = dotted_name(node.value)
+        if mapping is None or self._safe_mapping(node.value):
+            return
+        key = tracker(self.ctx).dispatch_key(index.value)
+        if key is None:
+            return
+        origin, kind = key
+        key_code = self._code(index.value)
+        if self._guarded(mapping, key_code):
+            return
+        what = "tool" if kind == "tool" else "next step"
+        self.report(
+            node,
+            f"`{self._code(node)}` looks up the {what} the model chose with no fallback: an unknown "
+            "name raises KeyError instead of becoming an error the model can read",
+            requires_llm=origin.requires,
+            fix_message=(
+                f"Use `{mapping}.get({key_code})` and, when it is None, append an error naming the "
+                f"valid choices (`sorted({mapping})`) to the history, or raise a clear error."
+            ),
+        )
+
+    def _safe_mapping(self, value: cst.BaseExpression) -> bool:
+        qualname = self.ctx.qualname(value) or ""
+        return qualname.endswith("()") and qualname[:-2] in _SAFE_MAPPINGS
+
+    def _guarded(self, mapping: str, key_code: str) -> bool:
+        """``key in mapping`` / ``mapping.get(key)`` anywhere in the function."""
+        scan = tracker(self.ctx).scan(tracker(self.ctx).current_scope())
+        for compare in scan.comparisons:
+            operands = [compare.left, *(c.comparator for c in compare.comparisons)]
+            for position, target in enumerate(compare.comparisons):
+                if isinstance(target.operator, (cst.In, cst.NotIn)) and dotted_name(
+                    operands[position + 1]
+                ) == mapping and self._code(operands[position]) == key_code:
+                    return True
+        for call in scan.calls:
+            func = call.func
+            if (
+                isinstance(func, cst.Attribute)
+                and func.attr.value in ("get", "pop", "setdefault")
+                and dotted_name(func.value) == mapping
+                and call.args
+                and self._code(call.args[0].value) == key_code
+            ):
+                return True
+        return False
+
+    # -- if/elif chains and match --------------------------------------------------------------
+
+    def visit_IndentedBlock(self, node: cst.IndentedBlock) -> None:
+        self._chains(list(node.body))
+
+    def visit_Module(self, node: cst.Module) -> None:
+        self._chains(list(node.body))
+
+    def _chains(self, statements: list) -> None:
+        for position, statement in enumerate(statements):
+            if isinstance(statement, cst.If):
+                self._check_chain(statement, has_next=position + 1 < len(statements))
+
+    def _check_chain(self, node: cst.If, has_next: bool) -> None:
+        keys: list[str] = []
+        literals = 0
+        bodies = []
+        first_key: Optional[cst.BaseExpression] = None
+        current: Optional[cst.BaseNode] = node
+        while isinstance(current, cst.If):
+            compared = _literal_comparison(current.test)
+            if compared is None:
+                return
+            key, count = compared
+            keys.append(self._code(key))
+            first_key = first_key or key
+            literals += count
+            bodies.append(current.body)
+            current = current.orelse
+        if current is not None or literals < 2 or len(set(keys)) != 1:
+            return  # an else, too few names, or different keys
+        if has_next and all(_leaves(body) for body in bodies):
+            return  # the statement after the chain is the fallback
+        found = tracker(self.ctx).dispatch_key(first_key)
+        if found is None:
+            return
+        origin, kind = found
+        self.report(
+            node,
+            f"if/elif chain on `{keys[0]}` ({literals} names) has no `else`: a "
+            f"{'tool' if kind == 'tool' else 'next step'} the code does not know is silently ignored",
+            requires_llm=origin.requires,
+            fix_message=(
+                f"Add `else:` that records an error event naming `{keys[0]}` and the valid "
+                "choices (or raises), so an unknown choice never passes silently."
+            ),
+        )
+
+    def visit_Match(self, node: cst.Match) -> None:
+        if not node.cases or any(_irrefutable(case.pattern) for case in node.cases):
+            return
+        if not all(_literal_pattern(case.pattern) for case in node.cases):
+            return
+        found = tracker(self.ctx).dispatch_key(node.subject)
+        if found is None:
+            return
+        origin, kind = found
+        self.report(
+            node,
+            f"`match {self._code(node.subject)}` has no `case _:`: a "
+            f"{'tool' if kind == 'tool' else 'next step'} the code does not know is silently ignored",
+            requires_llm=origin.requires,
+            fix_message=(
+                "Add `case _:` that records an error event naming the unknown choice and the valid "
+                "ones (or raises)."
+            ),
+        )
+
+    def _code(self, node: cst.CSTNode) -> str:
+        return " ".join(self.ctx.code_for(node).split())
+
+
+def _literal_comparison(test: cst.BaseExpression) -> Optional[tuple[cst.BaseExpression, int]]:
+    """(key, number of literals) for ``key == "a"`` / ``key in ("a", "b")``."""
+    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
+        return None
+    target = test.comparisons[0]
+    left, right = test.left, target.comparator
+    if isinstance(target.operator, cst.Equal):
+        if literal_string(right) is not None:
+            return left, 1
+        if literal_string(left) is not None:
+            return right, 1
+        return None
+    if isinstance(target.operator, cst.In) and isinstance(right, (cst.Tuple, cst.List, cst.Set)):
+        if right.elements and all(literal_string(e.value) is not None for e in right.elements):
+            return left, len(right.elements)
+    return None
+
+
+def _leaves(block: cst.BaseSuite) -> bool:
+    statements = block.body if isinstance(block, cst.IndentedBlock) else [block]
+    if not statements:
+        return False
+    last = statements[-1]
+    return isinstance(last, (cst.SimpleStatementLine, cst.SimpleStatementSuite)) and any(
+        isinstance(s, (cst.Return, cst.Raise, cst.Continue, cst.Break)) for s in last.body
+    )
+
+
+def _irrefutable(pattern: cst.MatchPattern) -> bool:
+    if isinstance(pattern, cst.MatchAs):
+        return pattern.pattern is None or _irrefutable(pattern.pattern)
+    if isinstance(pattern, cst.MatchOr):
+        return any(_irrefutable(p.pattern) for p in pattern.patterns)
+    return False
+
+
+def _literal_pattern(pattern: cst.MatchPattern) -> bool:
+    if isinstance(pattern, cst.MatchValue):
+        return literal_string(pattern.value) is not None
+    if isinstance(pattern, cst.MatchOr):
+        return all(_literal_pattern(p.pattern) for p in pattern.patterns)
+    return False

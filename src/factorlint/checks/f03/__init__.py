@@ -1,0 +1,1 @@
+"""Factor 3 rules (own your context window): one rule per module."""

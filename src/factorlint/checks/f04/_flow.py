@@ -1,0 +1,194 @@
+"""Shared by the factor-4 rules: what one function body does with the tool calls a model returns.
+
+Everything here reads one function at a time (nested defs and classes are their own functions).
+Tool-call values are recognised by the wire format's field names on values that come from a model
+response: ``<call>.function.arguments`` / ``["function"]["arguments"]`` (Chat Completions),
+``<item>.arguments`` and ``<item>.name`` of a Responses ``function_call`` item, ``<block>.input`` and
+``<block>.name`` of an Anthropic ``tool_use`` block, and the elements of a ``.tool_calls`` list.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import libcst as cst
+
+from factorlint.engine.names import dotted_name, literal_string
+
+# Item types that mark a value as a tool call (Anthropic ``tool_use`` blocks, Responses items).
+TOOL_CALL_TYPES = frozenset({"tool_use", "function_call"})
+JSON_LOADERS = frozenset(
+    {"json.loads", "orjson.loads", "ujson.loads", "simplejson.loads", "json_repair.loads",
+     "json_repair.repair_json"}
+)
+
+
+@dataclass
+class Body:
+    """The nodes of one function body that the flow questions need, in source order."""
+
+    assigns: list[tuple[list[str], cst.BaseExpression]] = field(default_factory=list)  # (names, value)
+    calls: list[cst.Call] = field(default_factory=list)
+    subscripts: list[cst.Subscript] = field(default_factory=list)
+    comparisons: list[cst.Comparison] = field(default_factory=list)
+    loops: list[tuple[cst.BaseExpression, cst.BaseExpression]] = field(default_factory=list)  # (target, iter)
+
+
+class _Collect(cst.CSTVisitor):
+    def __init__(self, root) -> None:
+        self.root = root
+        self.body = Body()
+
+    def visit_FunctionDef(self, node) -> bool:
+        return node is self.root
+
+    def visit_ClassDef(self, node) -> bool:
+        return False
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        names = [n for t in node.targets for n in _names(t.target)]
+        self.body.assigns.append((names, node.value))
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if node.value is not None:
+            self.body.assigns.append((_names(node.target), node.value))
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self.body.assigns.append((_names(node.target), node.value))
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.body.calls.append(node)
+
+    def visit_Subscript(self, node: cst.Subscript) -> None:
+        self.body.subscripts.append(node)
+
+    def visit_Comparison(self, node: cst.Comparison) -> None:
+        self.body.comparisons.append(node)
+
+    def visit_For(self, node: cst.For) -> None:
+        self.body.loops.append((node.target, node.iter))
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        self.body.loops.append((node.target, node.iter))
+
+
+def _names(target: cst.BaseExpression) -> list[str]:
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [n for e in target.elements for n in _names(e.value)]
+    return []
+
+
+def body_of(ctx, function: cst.FunctionDef) -> Body:
+    cache = ctx.__dict__.setdefault("_f04_bodies", {})
+    found = cache.get(id(function))
+    if found is None:
+        collector = _Collect(function)
+        function.visit(collector)
+        found = cache[id(function)] = collector.body
+    return found
+
+
+def last_attribute(expr: cst.BaseExpression) -> Optional[str]:
+    """``tool_calls`` for ``resp.choices[0].message.tool_calls`` (or ``... or []``)."""
+    if isinstance(expr, cst.BooleanOperation):
+        return last_attribute(expr.left)
+    if isinstance(expr, cst.Attribute):
+        return expr.attr.value
+    return None
+
+
+def root_name(expr: cst.BaseExpression) -> Optional[str]:
+    """The name an attribute/subscript/call chain starts from."""
+    while True:
+        if isinstance(expr, cst.Attribute):
+            expr = expr.value
+        elif isinstance(expr, cst.Subscript):
+            expr = expr.value
+        elif isinstance(expr, cst.Call):
+            expr = expr.func
+        elif isinstance(expr, cst.Await):
+            expr = expr.expression
+        else:
+            return expr.value if isinstance(expr, cst.Name) else None
+
+
+def subscript_key(node: cst.Subscript) -> Optional[str]:
+    if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
+        return literal_string(node.slice[0].slice.value)
+    return None
+
+
+def tool_call_items(body: Body) -> set[str]:
+    """Names that hold one tool call: loop variables over ``.tool_calls``, and names compared
+    with a tool-call item type (``block.type == "tool_use"``)."""
+    items = set()
+    for target, iterable in body.loops:
+        if isinstance(target, cst.Name) and last_attribute(iterable) == "tool_calls":
+            items.add(target.value)
+    for compare in body.comparisons:
+        operands = [compare.left, *(c.comparator for c in compare.comparisons)]
+        if not any(literal_string(o) in TOOL_CALL_TYPES for o in operands):
+            continue
+        for operand in operands:
+            path = dotted_name(operand)
+            if path and path.endswith(".type") and path.count(".") == 1:
+                items.add(path.split(".", 1)[0])
+    return items
+
+
+def is_field(expr: cst.BaseExpression, field_name: str, items: set[str], *, wire: bool = True) -> bool:
+    """``<x>.function.<field>`` / ``<x>["function"]["<field>"]`` anywhere (``wire``), or
+    ``<item>.<field>`` / ``<item>["<field>"]`` / ``<item>.get("<field>")`` of a tool-call item."""
+    if isinstance(expr, cst.Attribute) and expr.attr.value == field_name:
+        inner = expr.value
+        if wire and isinstance(inner, cst.Attribute) and inner.attr.value == "function":
+            return True
+        return isinstance(inner, cst.Name) and inner.value in items
+    if isinstance(expr, cst.Subscript) and subscript_key(expr) == field_name:
+        inner = expr.value
+        if wire and isinstance(inner, cst.Subscript) and subscript_key(inner) == "function":
+            return True
+        return isinstance(inner, cst.Name) and inner.value in items
+    if (
+        isinstance(expr, cst.Call)
+        and isinstance(expr.func, cst.Attribute)
+        and expr.func.attr.value == "get"
+        and expr.args
+        and literal_string(expr.args[0].value) == field_name
+    ):
+        inner = expr.func.value
+        if wire and isinstance(inner, cst.Subscript) and subscript_key(inner) == "function":
+            return True
+        return isinstance(inner, cst.Name) and inner.value in items
+    return False
+
+
+def propagate(body: Body, seeds: dict[str, cst.CSTNode], carries, hops: int = 2) -> dict[str, cst.CSTNode]:
+    """Names that hold a seeded value, following ``a = <expr of b>`` where ``carries(expr, names)``
+    says the expression still holds it; each name maps to the node it came from."""
+    tainted = dict(seeds)
+    for _ in range(hops):
+        added = False
+        for names, value in body.assigns:
+            source = carries(value, tainted)
+            if source is None:
+                continue
+            for name in names:
+                if name not in tainted:
+                    tainted[name] = source
+                    added = True
+        if not added:
+            break
+    return tainted
+
+
+def guarded_names(ctx, body: Body) -> set[str]:
+    """Expressions tested for membership in a collection (``if name in TOOLS``), as source text."""
+    guarded = set()
+    for compare in body.comparisons:
+        if any(isinstance(c.operator, (cst.In, cst.NotIn)) for c in compare.comparisons):
+            guarded.add(ctx.code_for(compare.left).strip())
+    return guarded

@@ -1,0 +1,369 @@
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+from factorlint.checks.base import Rule, RuleMeta
+from factorlint.checks.f04._flow import (
+    JSON_LOADERS,
+    Body,
+    body_of,
+    is_field,
+    propagate,
+    subscript_key,
+    tool_call_items,
+)
+from factorlint.engine.names import literal_string
+from factorlint.engine.tools import function_calls, side_effect
+
+_VALIDATOR_SUFFIXES = (
+    ".model_validate", ".model_validate_json", ".validate_python", ".validate_json", ".parse_obj",
+    ".parse_raw", ".validate", ".from_dict",
+)
+_VALIDATOR_MODULES = ("jsonschema.", "fastjsonschema.", "cerberus.", "voluptuous.", "marshmallow.")
+
+
+class UnvalidatedToolArguments(Rule):
+    """## What it does
+    Finds tool-call arguments parsed from the model's JSON by hand (`json.loads(call.function.arguments)`,
+    `json.loads(item.arguments)`, an Anthropic `tool_use` block's `.input`) and then used without
+    validation: spread into a function (`f(**args)`), passed whole to a dispatch or a project
+    function (`TOOLS[name](args)`), handed to a side-effecting call, or read field by field
+    (`args["path"]`).
+
+    Validation is a Pydantic model (`Model.model_validate(args)`, `Model(**args)`),
+    `TypeAdapter(...).validate_python`, `jsonschema.validate`, a project function whose name says it
+    validates, or explicit checks on the parsed value (`isinstance(args, dict)`,
+    `"command" in args`). Framework tools (`@function_tool`, `@tool`, Pydantic AI tools, the
+    Anthropic tool runner) validate their arguments themselves and are not matched.
+
+    ## Why is this bad?
+    Factor 4 (tools are just structured outputs): the model emits JSON that should match a schema
+    you defined, and your deterministic code parses it into a typed object before deciding what to
+    do with it. Skipping that step lets a hallucinated field, a wrong type or a missing key reach
+    your functions, often far from where the error can be reported back to the model.
+
+    ## Example
+    ```python
+    args = json.loads(call.function.arguments)
+    transfer_funds(**args)
+    ```
+
+    ## Use instead
+    ```python
+    class TransferArgs(BaseModel):
+        account_id: str = Field(pattern=r"^acc_[a-z0-9]{12}$")
+        amount_cents: conint(gt=0, le=500_00)
+
+    args = TransferArgs.model_validate_json(call.function.arguments)
+    transfer_funds(args.account_id, args.amount_cents)
+    ```
+
+    ## Fix safety
+    No automatic fix: the argument model has to be written.
+
+    ## Options
+    None.
+
+    ## References
+    - https://github.com/humanlayer/12-factor-agents/blob/main/content/factor-04-tools-are-structured-outputs.md
+    """
+
+    meta = RuleMeta(
+        code="TFA0401",
+        name="unvalidated-tool-arguments",
+        factor=4,
+        severity="warning",
+        confidence="high",
+        summary="Tool-call arguments from the model are used without validation",
+        fix_advice=(
+            "Parse the arguments into a typed model (`Args.model_validate_json(call.function.arguments)`) "
+            "and, on `ValidationError`, append a compact error event for the model to correct."
+        ),
+    )
+
+    invalid = [
+        """
+import json
+from openai import OpenAI
+
+client = OpenAI()
+
+def transfer_funds(account_id, amount_cents):
+    return account_id
+
+def handle(messages, tools):
+    reply = client.chat.completions.create(model="gpt-4o", messages=messages, tools=tools)
+    for call in reply.choices[0].message.tool_calls:
+        args = json.loads(call.function.arguments)
+        transfer_funds(**args)  # expect: TFA0401
+""",
+        # Responses API items and a registry dispatch that receives the raw dict.
+        """
+import json
+from openai import OpenAI
+
+client = OpenAI()
+TOOLS = {}
+
+def step(items):
+    response = client.responses.create(model="gpt-4o", input=items)
+    for item in response.output:
+        if item.type == "function_call":
+            params = json.loads(item.arguments)
+            result = TOOLS[item.name](params)  # expect: TFA0401
+            items.append(result)
+""",
+        # Anthropic tool_use block: fields read straight from the model's input.
+        """
+import subprocess
+import anthropic
+
+client = anthropic.Anthropic()
+
+def run(messages):
+    msg = client.messages.create(model="m", max_tokens=512, messages=messages)
+    for block in msg.content:
+        if block.type == "tool_use":
+            command = block.input["command"]  # expect: TFA0401
+            subprocess.run(command, shell=True)
+""",
+        # Dict-shaped tool calls (litellm responses as dicts) and two assignment hops.
+        """
+import json
+import litellm
+
+def act(tool_call, registry):
+    raw = json.loads(tool_call["function"]["arguments"])
+    options = raw
+    path = options.get("path")  # expect: TFA0401
+    return registry.open(path)
+""",
+    ]
+    valid = [
+        """
+from openai import OpenAI
+from pydantic import BaseModel
+
+client = OpenAI()
+
+class TransferArgs(BaseModel):
+    account_id: str
+    amount_cents: int
+
+def handle(call, transfer_funds):
+    args = TransferArgs.model_validate_json(call.function.arguments)
+    transfer_funds(args.account_id, args.amount_cents)
+""",
+        """
+import json
+import jsonschema
+from openai import OpenAI
+
+client = OpenAI()
+SCHEMA = {"type": "object", "required": ["path"]}
+
+def handle(call, read_file):
+    args = json.loads(call.function.arguments)
+    jsonschema.validate(args, SCHEMA)
+    return read_file(args["path"])
+""",
+        # A Pydantic model built from the parsed dict validates it.
+        """
+import json
+from openai import OpenAI
+from pydantic import BaseModel
+
+class Deploy(BaseModel):
+    tag: str
+
+def handle(call, deploy):
+    step = Deploy(**json.loads(call.function.arguments))
+    deploy(step.tag)
+""",
+    ]
+    near_miss = [
+        # A serializer that only moves the parsed arguments into another wire format.
+        """
+import json
+from openai import OpenAI
+
+def to_bedrock(tool_call):
+    try:
+        arguments = json.loads(tool_call.function.arguments)
+    except json.JSONDecodeError:
+        arguments = {"arguments": tool_call.function.arguments}
+    return {"toolUse": {"name": tool_call.function.name, "input": arguments}}
+""",
+        # Hand validation: the parsed value's type and keys are checked before it is used.
+        """
+import json
+from openai import OpenAI
+
+class FormatError(Exception):
+    pass
+
+def parse_actions(tool_calls):
+    actions = []
+    for tool_call in tool_calls:
+        args = json.loads(tool_call.function.arguments)
+        if not isinstance(args, dict) or "command" not in args:
+            raise FormatError("Missing 'command' argument")
+        actions.append({"command": args["command"]})
+    return actions
+""",
+        # `.arguments` of something that is not a tool call, in a module that imports no model SDK.
+        """
+import json
+
+def load(event):
+    data = json.loads(event.arguments)
+    return data["x"]
+""",
+        # Logging the raw arguments is not using them.
+        """
+import json
+import logging
+from openai import OpenAI
+
+def trace(call):
+    args = json.loads(call.function.arguments)
+    logging.info("tool args: %s", args)
+    return json.dumps(args)
+""",
+    ]
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        body = body_of(self.ctx, node)
+        qualnames = {id(c): q for c, q in function_calls(self.ctx, node)}
+        items = tool_call_items(body)
+
+        def source(expr) -> Optional[cst.CSTNode]:
+            if isinstance(expr, cst.Await):
+                expr = expr.expression
+            if isinstance(expr, cst.BooleanOperation):
+                return source(expr.left)
+            if isinstance(expr, cst.Call) and qualnames.get(id(expr)) in JSON_LOADERS and expr.args:
+                arg = expr.args[0].value
+                if is_field(arg, "arguments", items) or (self.ctx.relevant and _any_arguments(arg)):
+                    return expr
+            if is_field(expr, "input", items, wire=False):
+                return expr
+            return None
+
+        seeds = {}
+        for names, value in body.assigns:
+            found = source(value)
+            if found is not None:
+                for name in names:
+                    seeds.setdefault(name, found)
+
+        def carries(expr, tainted):
+            if isinstance(expr, cst.BooleanOperation):
+                return carries(expr.left, tainted)
+            if isinstance(expr, cst.Name):
+                return tainted.get(expr.value)
+            return None
+
+        tainted = propagate(body, seeds, carries)
+        self._check(body, qualnames, tainted, source)
+
+    def _check(self, body: Body, qualnames, tainted, source) -> None:
+        def whole(expr) -> Optional[cst.CSTNode]:
+            if isinstance(expr, cst.Name):
+                return tainted.get(expr.value)
+            return source(expr)
+
+        checked: set[int] = set()
+        for call in body.calls:
+            qualname = qualnames.get(id(call))
+            if _is_validator(qualname) or qualname in ("builtins.isinstance", "builtins.type"):
+                for arg in call.args:
+                    found = whole(arg.value)
+                    if found is not None:
+                        checked.add(id(found))
+        for compare in body.comparisons:  # ``"command" in args``
+            for item in compare.comparisons:
+                if isinstance(item.operator, (cst.In, cst.NotIn)):
+                    found = whole(item.comparator)
+                    if found is not None:
+                        checked.add(id(found))
+        reported: set[int] = set()
+
+        def report(node, found, what: str) -> None:
+            if id(found) in checked or id(found) in reported:
+                return
+            reported.add(id(found))
+            origin = self.ctx.code_for(found).strip()
+            if len(origin) > 60:
+                origin = origin[:57] + "..."
+            self.report(node, f"Tool-call arguments from `{origin}` {what} without validation")
+
+        for call in body.calls:
+            qualname = qualnames.get(id(call))
+            if _is_validator(qualname):
+                continue
+            for arg in call.args:
+                found = whole(arg.value)
+                if found is None:
+                    continue
+                label = self.ctx.code_for(call.func).strip()
+                if arg.star == "**" and not _constructs_type(self.ctx, call, qualname):
+                    report(call, found, f"are spread into `{label}(**...)`")
+                elif not arg.star and self._dispatches(call, qualname):
+                    report(call, found, f"are passed whole to `{label}(...)`")
+            receiver = call.func.value if isinstance(call.func, cst.Attribute) else None
+            if (
+                isinstance(receiver, cst.Name)
+                and call.func.attr.value == "get"
+                and receiver.value in tainted
+                and call.args
+                and literal_string(call.args[0].value) is not None
+            ):
+                report(call, tainted[receiver.value], "are read field by field")
+        for subscript in body.subscripts:
+            if isinstance(subscript.value, cst.Name) and subscript.value.value in tainted:
+                if subscript_key(subscript) is not None:
+                    report(subscript, tainted[subscript.value.value], "are read field by field")
+            else:
+                found = source(subscript.value)
+                if found is not None and subscript_key(subscript) is not None:
+                    report(subscript, found, "are read field by field")
+
+    def _dispatches(self, call: cst.Call, qualname: Optional[str]) -> bool:
+        """A registry or dynamic dispatch, a project function, or a side-effecting call."""
+        if isinstance(call.func, (cst.Subscript, cst.Call)):
+            return True
+        if qualname is None:
+            return False
+        if side_effect(self.ctx, call, qualname) is not None:
+            return True
+        return self.ctx.is_project_candidate(qualname) and not qualname.rsplit(".", 1)[-1][:1].isupper()
+
+
+def _any_arguments(expr: cst.BaseExpression) -> bool:
+    """``x.arguments`` / ``x["arguments"]`` / ``x.get("arguments")`` on any value."""
+    if isinstance(expr, cst.Attribute):
+        return expr.attr.value == "arguments"
+    if isinstance(expr, cst.Subscript):
+        return subscript_key(expr) == "arguments"
+    if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and expr.func.attr.value == "get":
+        return bool(expr.args) and literal_string(expr.args[0].value) == "arguments"
+    return False
+
+
+def _is_validator(qualname: Optional[str]) -> bool:
+    if not qualname:
+        return False
+    if qualname.endswith(_VALIDATOR_SUFFIXES) or qualname.startswith(_VALIDATOR_MODULES):
+        return True
+    return "validat" in qualname.rsplit(".", 1)[-1].lower()
+
+
+def _constructs_type(ctx, call: cst.Call, qualname: Optional[str]) -> bool:
+    """``Model(**args)``: a class (Pydantic model, dataclass) built from the arguments."""
+    if qualname is None:
+        return False
+    last = qualname.replace("()", "").rsplit(".", 1)[-1]
+    return last[:1].isupper() and not qualname.endswith("()")

@@ -1,0 +1,1 @@
+"""Factor 6 rules (launch, pause and resume with simple APIs): one rule per module."""

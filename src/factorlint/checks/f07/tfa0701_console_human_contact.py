@@ -1,0 +1,294 @@
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+from factorlint.checks.base import Rule, RuleMeta
+from factorlint.checks.f07._contact import conditional_calls, console_label, function_label, is_console_input
+from factorlint.engine.recognisers import keyword_arg
+from factorlint.engine.retries import calls_in
+from factorlint.engine.tools import (
+    function_calls,
+    literal,
+    local_function,
+    reachable_calls,
+    scan,
+    tool_definitions,
+    tool_functions,
+)
+
+_FIX = (
+    "Make the question a tool call or intent the model emits (`request_human_input` with the "
+    "question and options), save the thread, notify the person on a channel (Slack, email, web), "
+    "return, and resume the thread when the answer arrives."
+)
+
+
+class ConsoleHumanContact(Rule):
+    """## What it does
+    Finds agents that reach a person by blocking on the console: `input()`, `getpass`,
+    `click.prompt`/`confirm`, `typer.prompt`, `rich.prompt.Prompt.ask`, `questionary`,
+    `prompt_toolkit` (the `console_input` components of the knowledge tables)
+
+    - inside an agent loop, under a condition (`if step.intent == "deploy": input("Deploy?")`);
+    - in a function the agent loop calls, up to two calls deep;
+    - inside a tool function (the model "calls a human" through the terminal);
+    - in a framework's default human-input handler: CrewAI `Task(human_input=True)` (unless a
+      provider is installed with `set_provider`), AutoGen `UserProxyAgent` /
+      `ConversableAgent` whose `human_input_mode` asks the console (`"ALWAYS"`, `"TERMINATE"`,
+      the defaults), AgentChat `UserProxyAgent` without `input_func=`.
+
+    The prompt at the top of a chat REPL, asked every turn whatever the model said, is not
+    reported: that is a console-only entry point (factor 11), not the agent contacting a person.
+
+    ## Why is this bad?
+    Factor 7 (contact humans with tool calls): asking a person is one more structured intent,
+    handled through any channel and resumed later. A console prompt only works while someone
+    watches the terminal of this process; the agent cannot run in a service, a queue or a
+    webhook, and the question, the options and the answer leave no trace in the thread.
+
+    ## Example
+    ```python
+    if step.intent == "deploy_backend":
+        if input(f"Deploy {step.tag}? [y/N] ") != "y":
+            continue
+        deploy(step.tag)
+    ```
+
+    ## Use instead
+    ```python
+    if step.intent == "deploy_backend":
+        thread.append(Event("approval_requested", step))
+        store.save(thread_id, thread)
+        channels.request_approval(step, thread_id=thread_id)   # Slack / email / web
+        return thread                                          # resumed by the approval webhook
+    ```
+
+    ## Fix safety
+    No automatic fix.
+
+    ## Options
+    None. A command-line tool that is meant to be interactive can turn the rule off for its
+    files with `per-file-ignores`.
+
+    ## References
+    - https://github.com/humanlayer/12-factor-agents/blob/main/content/factor-07-contact-humans-with-tools.md
+    """
+
+    meta = RuleMeta(
+        code="TFA0701",
+        name="console-human-contact",
+        factor=7,
+        severity="warning",
+        confidence="high",
+        summary="The agent asks a person at the console: the run blocks on stdin",
+        fix_advice=_FIX,
+    )
+
+    invalid = [
+        """
+from openai import OpenAI
+
+client = OpenAI()
+
+def run(thread, deploy):
+    for _ in range(10):
+        step = client.chat.completions.parse(model="gpt-4o", messages=thread, response_format=dict)
+        thread.append(step)
+        if step.intent == "deploy_backend":
+            if input(f"Deploy {step.tag}? [y/N] ") != "y":  # expect: TFA0701
+                continue
+            thread.append(deploy(step.tag))
+""",
+        # A tool that asks the terminal, and a helper the loop calls under a condition.
+        """
+import click
+from langchain_core.tools import tool
+from openai import OpenAI
+
+client = OpenAI()
+
+@tool
+def ask_human(question: str) -> str:
+    \"\"\"Ask the user a question.\"\"\"
+    return input(question)  # expect: TFA0701
+
+def confirm(action):
+    return click.confirm(f"Run {action}?")  # expect: TFA0701
+
+def loop(messages):
+    while len(messages) < 50:
+        reply = client.chat.completions.create(model="gpt-4o", messages=messages)
+        messages.append(reply.choices[0].message)
+        if reply.choices[0].message.tool_calls:
+            if not confirm(reply.choices[0].message.tool_calls[0].function.name):
+                break
+""",
+        # Framework default handlers that read the console.
+        """
+from crewai import Agent, Task
+from autogen import UserProxyAgent
+from autogen_agentchat.agents import UserProxyAgent as ChatUserProxy
+
+writer = Agent(role="Writer", goal="Write", backstory="A writer.")
+review = Task(description="Draft the post.", expected_output="A post.", agent=writer, human_input=True)  # expect: TFA0701
+proxy = UserProxyAgent("user")  # expect: TFA0701
+chat_proxy = ChatUserProxy("user")  # expect: TFA0701
+""",
+    ]
+    valid = [
+        """
+from openai import OpenAI
+
+client = OpenAI()
+
+def run(thread, store, channels, thread_id):
+    for _ in range(10):
+        step = client.chat.completions.parse(model="gpt-4o", messages=thread, response_format=dict)
+        thread.append(step)
+        if step.intent == "deploy_backend":
+            store.save(thread_id, thread)
+            channels.request_approval(step, thread_id=thread_id)
+            return thread
+""",
+        # Framework handlers routed away from the console.
+        """
+from crewai import Agent, Task
+from crewai.core.providers.human_input import set_provider
+from autogen import UserProxyAgent
+from autogen_agentchat.agents import UserProxyAgent as ChatUserProxy
+
+set_provider(object())
+review = Task(description="Draft.", expected_output="A post.", human_input=True)
+proxy = UserProxyAgent("user", human_input_mode="NEVER")
+
+async def from_web(prompt, cancellation_token=None):
+    return "ok"
+
+chat_proxy = ChatUserProxy("user", input_func=from_web)
+""",
+        # A console prompt outside any agent loop (a CLI entry point, factor 11's business).
+        """
+from openai import OpenAI
+
+client = OpenAI()
+
+def main():
+    question = input("Ask: ")
+    return client.chat.completions.create(model="m", messages=[{"role": "user", "content": question}])
+""",
+    ]
+    near_miss = [
+        # A chat REPL: the person types every turn, whatever the model said.
+        """
+from openai import OpenAI
+
+client = OpenAI()
+
+def chat():
+    messages = []
+    while True:
+        user = input("> ")
+        if user == "exit":
+            break
+        messages.append({"role": "user", "content": user})
+        reply = client.chat.completions.create(model="gpt-4o", messages=messages)
+        messages.append(reply.choices[0].message)
+""",
+        # input() in a loop that never calls a model.
+        """
+def menu(items):
+    while True:
+        if items:
+            choice = input("Pick: ")
+            items.append(choice)
+""",
+        # A function named like a tool but never given to a model, and an assistant that never asks.
+        """
+from autogen import AssistantAgent
+
+def ask_human(question):
+    return input(question)
+
+assistant = AssistantAgent("helper")
+""",
+    ]
+
+    def __init__(self, ctx, sink) -> None:
+        super().__init__(ctx, sink)
+        self._loops: list[tuple[cst.CSTNode, Optional[cst.FunctionDef], tuple[str, ...]]] = []
+        self._frameworks: list[tuple[cst.Call, str, list[str]]] = []
+        self._reported: set[int] = set()
+
+    def visit_While(self, node: cst.While) -> None:
+        self._loop(node)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._loop(node)
+
+    def _loop(self, node) -> None:
+        info = self.ctx.loops.analyse(node)
+        if info.llm_calls:
+            function = self.ctx.function_stack[-1] if self.ctx.function_stack else None
+            self._loops.append((node, function, info.requires))
+
+    def visit_Call(self, node: cst.Call) -> None:
+        construct = self.ctx.recognise.agent_construct(node)
+        if construct is None or construct.spec.human_input is None:
+            return
+        spec = construct.spec.human_input
+        arg = keyword_arg(node, spec.keyword)
+        if arg is None:
+            console = spec.console_if_absent or (spec.default is not None and spec.default in spec.console_values)
+            shown = f"`{spec.keyword}` defaults to {spec.default!r}" if spec.default is not None else (
+                f"no `{spec.keyword}=`")
+        else:
+            value = literal(arg.value)
+            console = not spec.console_if_absent and isinstance(value, (bool, str)) and value in spec.console_values
+            shown = f"`{spec.keyword}={self.ctx.code_for(arg.value).strip()}`"
+        if console:
+            label = f"{construct.framework.title} `{construct.qualname.rsplit('.', 1)[-1]}`"
+            self._frameworks.append((node, f"{label} ({shown})", spec.replaced_by))
+
+    def leave_Module(self, node: cst.Module) -> None:
+        for loop, function, requires in self._loops:
+            self._check_loop(loop, function, requires)
+        for tool in tool_definitions(self.ctx):
+            for call, qualname, owner in reachable_calls(self.ctx, tool_functions(tool)):
+                if is_console_input(self.ctx, qualname):
+                    where = "" if owner in tool_functions(tool) else f" (through {function_label(owner)})"
+                    self._report(call, f"Tool `{tool.name}` asks a person with {console_label(qualname)} at "
+                                 f"the console{where}: the run blocks on stdin")
+        replaced = {q for calls in scan(self.ctx).calls.values() for _, q in calls if q}
+        for call, label, replaced_by in self._frameworks:
+            if any(r in replaced for r in replaced_by):
+                continue
+            self._report(call, f"{label}: the default handler asks a person with `input()` at the console")
+
+    def _check_loop(self, loop, function, requires) -> None:
+        qualnames = {id(c): q for c, q in function_calls(self.ctx, function)}
+        conditional = conditional_calls(self.ctx, loop.body)
+        where = f"the agent loop of {function_label(function)}"
+        for call in calls_in(loop.body):
+            qualname = qualnames.get(id(call))
+            if is_console_input(self.ctx, qualname):
+                if id(call) in conditional:
+                    self._report(call, f"{console_label(qualname)} asks a person at the console inside {where}: "
+                                 "the run blocks on stdin", requires)
+                continue
+            callee = local_function(self.ctx, call, qualname, function)
+            if callee is None:
+                continue
+            for inner, inner_qualname, owner in reachable_calls(self.ctx, [callee], depth=1):
+                if not is_console_input(self.ctx, inner_qualname):
+                    continue
+                if id(call) in conditional or id(inner) in conditional_calls(self.ctx, owner):
+                    self._report(inner, f"{console_label(inner_qualname)} in {function_label(owner)}, called from "
+                                 f"{where}, asks a person at the console: the run blocks on stdin", requires)
+
+    def _report(self, node, message: str, requires: tuple[str, ...] = ()) -> None:
+        if id(node) in self._reported:
+            return
+        self._reported.add(id(node))
+        self.report(node, message, requires_llm=requires)

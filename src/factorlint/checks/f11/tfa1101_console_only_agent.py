@@ -1,0 +1,251 @@
+from __future__ import annotations
+
+from typing import Optional
+
+import libcst as cst
+
+from factorlint.checks.base import Rule, RuleMeta
+from factorlint.engine.entrypoints import (
+    body_statements,
+    entry_points,
+    handoff_label,
+    is_console_input,
+    loops_in,
+    record_call,
+)
+from factorlint.engine.retries import calls_in
+
+
+class ConsoleOnlyAgent(Rule):
+    """## What it does
+    Finds agents whose only way in is a terminal: a loop that reads a person with `input()` (or
+    `click.prompt`, `prompt_toolkit`, `rich.prompt`) and runs the agent (an agent loop, a framework
+    hand-off, or a project function that reaches a model), in a module that defines no other entry
+    point (no web route, chat event, queue task or schedule).
+
+    ## Why is this bad?
+    Factor 11 (trigger from anywhere, meet users where they are): agents should be startable from
+    chat, email, webhooks, crons and other agents, and answer through the same channel. An agent
+    wired to `input()`/`print()` can only be used by someone sitting at that terminal, and its
+    state lives as long as the process. Separating the agent (`launch(event) -> thread_id`,
+    `resume(thread_id, event)`) from the console lets a CLI, a webhook and a cron share it.
+
+    The check is per file: an HTTP server in another module of the project is not seen, so this is
+    advice.
+
+    ## Example
+    ```python
+    while True:
+        question = input("> ")
+        print(run_agent(question))
+    ```
+
+    ## Use instead
+    ```python
+    def launch(event: Event) -> str: ...            # any channel can call this
+    def resume(thread_id: str, event: Event): ...
+
+    if __name__ == "__main__":                      # the console is one channel among others
+        thread_id = launch(Event("user_message", input("> ")))
+    ```
+
+    ## Fix safety
+    No automatic fix.
+
+    ## Options
+    None.
+
+    ## References
+    - https://github.com/humanlayer/12-factor-agents/blob/main/content/factor-11-trigger-from-anywhere.md
+    """
+
+    meta = RuleMeta(
+        code="TFA1101",
+        name="console-only-agent",
+        factor=11,
+        severity="advice",
+        confidence="medium",
+        summary="The agent can only be started from a console prompt",
+        fix_advice=(
+            "Move the agent behind `launch(event) -> thread_id` and `resume(thread_id, event)` "
+            "functions; keep the console loop as one thin caller, and add a webhook or queue entry."
+        ),
+    )
+
+    invalid = [
+        """
+from openai import OpenAI
+client = OpenAI()
+
+def chat():
+    messages = []
+    while True:  # expect: TFA1101
+        messages.append({"role": "user", "content": input("> ")})
+        reply = client.chat.completions.create(model="gpt-4o", messages=messages)
+        messages.append(reply.choices[0].message)
+        print(reply.choices[0].message.content)
+""",
+        {
+            "agent.py": """
+import litellm
+
+def run_agent(question):
+    messages = [{"role": "user", "content": question}]
+    for _ in range(10):
+        r = litellm.completion(model="gpt-4o", messages=messages)
+        messages.append(r.choices[0].message)
+    return messages[-1]
+""",
+            "cli.py": """
+from agent import run_agent
+
+if __name__ == "__main__":
+    while True:  # expect: TFA1101
+        print(run_agent(input("question: ")))
+""",
+        },
+        """
+from smolagents import CodeAgent, InferenceClientModel
+
+agent = CodeAgent(tools=[], model=InferenceClientModel())
+
+while True:  # expect: TFA1101
+    line = input(">>> ")
+    if line == "exit":
+        break
+    print(agent.run(line))
+""",
+    ]
+    valid = [
+        # The same agent is also served over HTTP from this module.
+        """
+from fastapi import FastAPI
+from agents import Agent, Runner
+
+app = FastAPI()
+agent = Agent(name="a", instructions="x")
+
+@app.post("/threads")
+async def launch(text: str):
+    return (await Runner.run(agent, text)).final_output
+
+if __name__ == "__main__":
+    while True:
+        print(Runner.run_sync(agent, input("> ")).final_output)
+""",
+        # One run from command-line arguments: no console loop.
+        """
+import sys
+from agents import Agent, Runner
+
+agent = Agent(name="a", instructions="x")
+
+if __name__ == "__main__":
+    print(Runner.run_sync(agent, sys.argv[1]).final_output)
+""",
+        # A queue worker reads its tasks, not a person.
+        """
+from celery import Celery
+from agents import Agent, Runner
+
+app = Celery("tasks")
+agent = Agent(name="a", instructions="x")
+
+@app.task
+def handle(text):
+    return Runner.run_sync(agent, text).final_output
+
+def debug():
+    while True:
+        print(handle(input("> ")))
+""",
+    ]
+    near_miss = [
+        # A console loop that never reaches a model.
+        """
+def repl(calculator):
+    while True:
+        line = input("> ")
+        print(calculator.evaluate(line))
+""",
+        # A console loop around a single, stateless model call is not an agent.
+        """
+from openai import OpenAI
+client = OpenAI()
+
+while True:
+    text = input("translate: ")
+    r = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": text}])
+    print(r.choices[0].message.content)
+""",
+        # A project function that turns out not to reach a model.
+        {
+            "helpers.py": """
+def lookup(word):
+    return word.upper()
+""",
+            "cli.py": """
+from helpers import lookup
+
+while True:
+    print(lookup(input("word: ")))
+""",
+        },
+    ]
+
+    def visit_Call(self, node: cst.Call) -> None:
+        record_call(self.ctx, node)
+
+    def leave_Module(self, node: cst.Module) -> None:
+        ep = entry_points(self.ctx)
+        if ep.serves():
+            return
+        found = []
+        for loop, chain in ep.loops:
+            with ep.scope(chain):
+                inputs = [c for c in calls_in(loop) if is_console_input(self.ctx, c)]
+                if not inputs:
+                    continue
+                run = self._agent_in(ep, loop)
+            if run is not None:
+                found.append((loop, inputs[0], run))
+        inner = {id(l) for loop, _, _ in found for l in loops_in(body_statements(loop))}
+        for loop, call, (label, requires) in found:
+            if any(id(loop) == i for i in inner) or not self._innermost(loop, found):
+                continue
+            name = (self.ctx.qualname(call.func) or "input").replace("builtins.", "").replace("()", "")
+            self.report(
+                loop,
+                f"The agent is only reachable from the console: this loop reads `{name}()` and runs "
+                f"{label}; nothing in this module lets a webhook, a queue or another agent start it",
+                requires_llm=requires,
+            )
+
+    @staticmethod
+    def _innermost(loop, found) -> bool:
+        nested = {id(l) for l in loops_in(body_statements(loop))}
+        return not any(id(other) in nested for other, _, _ in found if other is not loop)
+
+    def _agent_in(self, ep, loop) -> Optional[tuple[str, tuple[str, ...]]]:
+        for candidate in (loop, *loops_in(body_statements(loop))):
+            info = self.ctx.loops.analyse(candidate)
+            if info.llm_calls:
+                return "an agent loop", info.requires
+        candidates: set[str] = set()
+        for call in calls_in(loop):
+            handoff = self.ctx.recognise.handoff(call)
+            if handoff is not None:
+                return handoff_label(handoff), ()
+            callee = ep.local_callee(call)
+            if callee is not None:
+                runs = ep.agent_runs(callee, 0)
+                if runs:
+                    return f"`{callee.node.name.value}()` ({runs[0].label})", runs[0].requires
+                continue
+            llm = self.ctx.recognise.llm_call(call)
+            if llm is not None and not llm.certain:
+                candidates.update(llm.requires)
+        if candidates:
+            names = sorted(candidates)
+            return f"`{names[0].rsplit('.', 1)[-1]}()`", tuple(names)
+        return None

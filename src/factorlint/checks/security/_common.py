@@ -1,0 +1,56 @@
+"""What the taint rules share: feeding the analyser during the visit, reading its hits at the end."""
+
+from __future__ import annotations
+
+from typing import Iterator, Optional
+
+import libcst as cst
+
+from factorlint.checks.base import Rule
+from factorlint.engine import taint
+from factorlint.engine.taint import Finding, Source
+
+MODEL_CHOSEN = ("model", "tool_arg")
+
+
+class TaintRule(Rule):
+    """A rule about one sink kind: every call is shown to the taint analyser, hits read at the end."""
+
+    kind = ""
+
+    def visit_Call(self, node: cst.Call) -> None:
+        taint.analyser(self.ctx).observe(node)
+
+    def leave_Module(self, node: cst.Module) -> None:
+        for finding in taint.analyser(self.ctx).findings():
+            if finding.kind == self.kind:
+                self.check(finding)
+
+    def check(self, finding: Finding) -> None:  # pragma: no cover - every rule overrides it
+        raise NotImplementedError
+
+
+def chosen_source(
+    finding: Finding, kinds: tuple[str, ...] = MODEL_CHOSEN
+) -> Optional[tuple[Source, tuple[str, ...]]]:
+    """The source to name in the message, and the wrappers the project pass must confirm.
+
+    A certain source (a direct model call, a tool argument) wins; otherwise the finding stands
+    only if one of the candidate wrappers turns out to reach a model.
+    """
+    chosen = [s for s in finding.sources if s.kind in kinds]
+    if not chosen:
+        return None
+    for source in chosen:
+        if not source.requires:
+            return source, ()
+    return chosen[0], tuple(sorted({q for s in chosen for q in s.requires}))
+
+
+def where(finding: Finding) -> str:
+    """`` inside `run_code()` `` when the sink is one call deep."""
+    return f" inside `{finding.via}`" if finding.via else ""
+
+
+def by_kind(findings: list[Finding], kind: str) -> Iterator[Finding]:
+    return (f for f in findings if f.kind == kind)

@@ -1,0 +1,221 @@
+from __future__ import annotations
+
+from factorlint.checks.base import RuleMeta
+from factorlint.checks.security._common import TaintRule, chosen_source, where
+from factorlint.engine.taint import Finding
+
+
+class EvalOfModelOutput(TaintRule):
+    """## What it does
+    Finds text the model chose that reaches `eval`, `exec`, `compile`, `runpy`, an interactive
+    interpreter, `pandas.eval` / `DataFrame.query` or `sympy.sympify`: a model's reply (its
+    content, tool-call arguments or parsed object, also after `json.loads`, f-strings or
+    concatenation), or an argument of a tool function, which the model fills in. A value passed
+    to a function of the same file that runs it counts too (one call deep).
+
+    ## Why is this bad?
+    Model output is untrusted input: a prompt injection in a web page, a document or a tool
+    result can make the model write any code, and `eval` runs it with the program's rights
+    (OWASP LLM05, improper output handling). Factor 4 asks you to treat the model's output as
+    structured data you validate, not as a program.
+
+    ## Example
+    ```python
+    reply = client.chat.completions.create(model="gpt-4o", messages=messages)
+    result = eval(reply.choices[0].message.content)
+    ```
+
+    ## Use instead
+    ```python
+    step = client.chat.completions.parse(model="gpt-4o", messages=messages, response_format=Calc)
+    result = CALCULATORS[step.choices[0].message.parsed.operation](*step.choices[0].message.parsed.args)
+    ```
+    Parse the reply into a typed model and dispatch on it. If running code is the product, run it
+    in an isolated executor (a container, E2B, Modal, a WebAssembly sandbox).
+
+    ## Fix safety
+    No automatic fix: what the code was meant to compute needs a design decision.
+
+    ## Options
+    None. Sinks, sanitisers and parsers are data in `rules/frameworks/security_sinks.toml`.
+
+    ## References
+    - https://genai.owasp.org/llmrisk/llm052025-improper-output-handling/
+    - https://github.com/humanlayer/12-factor-agents/blob/main/content/factor-04-tools-are-structured-outputs.md
+    """
+
+    meta = RuleMeta(
+        code="TFS001",
+        name="eval-of-model-output",
+        factor=None,
+        severity="error",
+        confidence="high",
+        summary="Text the model chose is run as Python code",
+        fix_advice=(
+            "Parse the model's reply into a typed model and dispatch on it; if running code is "
+            "the product, run it in an isolated executor (container, E2B, Modal, WebAssembly)."
+        ),
+    )
+    kind = "code"
+
+    invalid = [
+        """
+from openai import OpenAI
+client = OpenAI()
+
+def calculate(question):
+    reply = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": question}])
+    expression = reply.choices[0].message.content.strip()
+    return eval(expression)  # expect: TFS001
+""",
+        # A tool argument is chosen by the model; json.loads and attribute access keep the taint.
+        """
+import json
+from langchain_core.tools import tool
+from openai import OpenAI
+client = OpenAI()
+
+@tool
+def run_python(code: str) -> str:
+    \"\"\"Run a snippet.\"\"\"
+    namespace = {}
+    exec(code, namespace)  # expect: TFS001
+    return str(namespace.get("result"))
+
+def handle(messages, tools):
+    message = client.chat.completions.create(model="gpt-4o", messages=messages, tools=tools).choices[0].message
+    for call in message.tool_calls:
+        args = json.loads(call.function.arguments)
+        exec(compile(args["code"], "<agent>", "exec"))  # expect: TFS001
+""",
+        # One call deep: the model's reply is passed to a same-file helper that runs it.
+        """
+import anthropic
+client = anthropic.Anthropic()
+
+def run_snippet(snippet):
+    exec(snippet)
+
+def agent(task):
+    msg = client.messages.create(model="claude-sonnet-4-5", max_tokens=512, messages=[{"role": "user", "content": task}])
+    run_snippet(f"print({msg.content[0].text})")  # expect: TFS001
+""",
+        # smolagents Tool.forward receives the model's arguments; pandas evaluates query strings.
+        """
+import pandas as pd
+from smolagents import Tool
+
+class FilterTool(Tool):
+    name = "filter_rows"
+    inputs = {"condition": {"type": "string", "description": "pandas condition"}}
+    output_type = "string"
+
+    def forward(self, condition: str) -> str:
+        df = pd.DataFrame({"a": [1, 2, 3]})
+        return df.query(condition).to_json()  # expect: TFS001
+""",
+    ]
+    valid = [
+        # The reply is parsed into a typed model and dispatched, never run.
+        """
+from openai import OpenAI
+from pydantic import BaseModel
+client = OpenAI()
+
+class Calc(BaseModel):
+    op: str
+    a: float
+    b: float
+
+OPS = {"add": lambda a, b: a + b}
+
+def calculate(messages):
+    reply = client.chat.completions.parse(model="gpt-4o", messages=messages, response_format=Calc)
+    step = reply.choices[0].message.parsed
+    return OPS[step.op](step.a, step.b)
+""",
+        # ast.literal_eval only reads literals.
+        """
+import ast
+from openai import OpenAI
+client = OpenAI()
+
+def numbers(messages):
+    reply = client.chat.completions.create(model="gpt-4o", messages=messages)
+    return ast.literal_eval(reply.choices[0].message.content)
+""",
+        # Code runs in a remote sandbox, not in this process.
+        """
+from e2b_code_interpreter import Sandbox
+from langchain_core.tools import tool
+
+@tool
+def run_python(code: str) -> str:
+    \"\"\"Run code in a sandbox.\"\"\"
+    with Sandbox() as sandbox:
+        return sandbox.run_code(code).text
+""",
+    ]
+    near_miss = [
+        # eval of a constant string in agent code.
+        """
+from openai import OpenAI
+client = OpenAI()
+
+def setup(messages):
+    limits = eval("{'max_tokens': 256}")
+    return client.chat.completions.create(model="gpt-4o", messages=messages, **limits)
+""",
+        # The model's reply only chooses among fixed snippets; the code run is a constant.
+        """
+from openai import OpenAI
+client = OpenAI()
+SNIPPETS = {"greet": "print('hi')"}
+
+def act(messages):
+    reply = client.chat.completions.create(model="gpt-4o", messages=messages)
+    if reply.choices[0].message.content.strip() == "greet":
+        exec(SNIPPETS["greet"])
+""",
+        # A parameter of an ordinary function (not a tool, no model call) reaching eval.
+        """
+def evaluate(expression):
+    return eval(expression)
+""",
+        # A method named eval on another object (a torch model), not the builtin.
+        """
+import torch
+from openai import OpenAI
+client = OpenAI()
+
+def score(net: torch.nn.Module, messages):
+    reply = client.chat.completions.create(model="gpt-4o", messages=messages)
+    net.eval()
+    return reply.choices[0].message.content
+""",
+        # A project helper that does not reach a model.
+        {
+            "helpers.py": """
+def default_expression():
+    return "1 + 1"
+""",
+            "agent.py": """
+from helpers import default_expression
+
+def run():
+    return eval(default_expression())
+""",
+        },
+    ]
+
+    def check(self, finding: Finding) -> None:
+        chosen = chosen_source(finding)
+        if chosen is None:
+            return
+        source, requires = chosen
+        self.report(
+            finding.node,
+            f"{source.label[0].upper()}{source.label[1:]} reaches {finding.label}{where(finding)}: "
+            "text the model chose runs as Python code",
+            requires_llm=requires,
+        )

@@ -1,0 +1,223 @@
+from __future__ import annotations
+
+from factorlint.checks.base import RuleMeta
+from factorlint.checks.security._common import TaintRule, chosen_source, where
+from factorlint.engine.taint import Finding
+
+
+class ShellWithModelOutput(TaintRule):
+    """## What it does
+    Finds text the model chose that reaches a shell: `subprocess.*(..., shell=True)`,
+    `os.system`, `os.popen`, `subprocess.getoutput`, `asyncio.create_subprocess_shell`,
+    `pexpect.spawn`, or an argv list that starts a shell with its command flag
+    (`["bash", "-c", cmd]`). The text is a model's reply (content, tool-call arguments, parsed
+    object) or an argument of a tool function, followed through assignments, f-strings,
+    `.format`, concatenation and one call into a function of the same file.
+
+    A tool function that runs a shell at all (`shell=True`, `os.system`) is reported as a
+    warning even when its command is fixed: the model decides when it runs, and a later edit
+    that interpolates an argument turns it into an injection.
+
+    ## Why is this bad?
+    A shell interprets `;`, `&&`, `$(...)` and redirections, so a model steered by a prompt
+    injection can run any command with the program's rights (OWASP LLM05; bandit B602/B605).
+    Factor 4 treats tool calls as structured data: pass the model's values as separate argv
+    items, check them against an allow-list, and ask a person before high-stakes commands
+    (factor 7).
+
+    ## Example
+    ```python
+    @tool
+    def grep_logs(pattern: str) -> str:
+        return subprocess.run(f"grep {pattern} /var/log/app.log", shell=True,
+                              capture_output=True, text=True).stdout
+    ```
+
+    ## Use instead
+    ```python
+    @tool
+    def grep_logs(pattern: str) -> str:
+        return subprocess.run(["grep", "--", pattern, "/var/log/app.log"],
+                              capture_output=True, text=True).stdout
+    ```
+
+    ## Fix safety
+    No automatic fix: splitting a command line into argv items changes what runs.
+
+    ## Options
+    None. Shell calls, shell programs and sanitisers (`shlex.quote`) are data in
+    `rules/frameworks/security_sinks.toml`.
+
+    ## References
+    - https://bandit.readthedocs.io/en/latest/plugins/b602_subprocess_popen_with_shell_equals_true.html
+    - https://docs.astral.sh/ruff/rules/subprocess-popen-with-shell-equals-true/
+    - https://genai.owasp.org/llmrisk/llm052025-improper-output-handling/
+    """
+
+    meta = RuleMeta(
+        code="TFS002",
+        name="shell-with-model-output",
+        factor=None,
+        severity="error",
+        confidence="high",
+        summary="Text the model chose is run by a shell",
+        fix_advice=(
+            "Pass the model's values as separate argv items without a shell "
+            "(`subprocess.run([...], shell=False)`), check them against an allow-list, and gate "
+            "high-stakes commands behind an approval."
+        ),
+    )
+    kind = "shell"
+
+    invalid = [
+        """
+import subprocess
+from langchain_core.tools import tool
+
+@tool
+def grep_logs(pattern: str) -> str:
+    \"\"\"Search the logs.\"\"\"
+    cmd = f"grep {pattern} /var/log/app.log"
+    return subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout  # expect: TFS002
+""",
+        # The reply of a model call, through .format and concatenation, into os.system / os.popen.
+        """
+import os
+import litellm
+
+def act(task):
+    reply = litellm.completion(model="gpt-4o", messages=[{"role": "user", "content": task}])
+    command = reply.choices[0].message.content
+    os.system("cd /tmp && " + command)  # expect: TFS002
+    return os.popen("echo {}".format(command)).read()  # expect: TFS002
+""",
+        # An argv list that starts a shell is a shell; a fixed shell=True in a tool is a warning.
+        """
+import subprocess
+from agents import function_tool
+
+@function_tool
+def run_check(script: str) -> str:
+    \"\"\"Run a check script.\"\"\"
+    subprocess.run(["bash", "-c", script], check=True)  # expect: TFS002
+    return subprocess.check_output("uptime", shell=True, text=True)  # expect: TFS002
+""",
+        # One call deep: the tool hands its argument to a same-file helper that uses a shell.
+        """
+import subprocess
+from crewai.tools import BaseTool
+
+def sh(command):
+    return subprocess.getoutput(command)
+
+class DeployTool(BaseTool):
+    name: str = "deploy"
+    description: str = "Deploy a branch"
+
+    def _run(self, branch: str) -> str:
+        return sh(f"git checkout {branch} && make deploy")  # expect: TFS002
+""",
+    ]
+    valid = [
+        # argv list, no shell: the model's value is one argument, never parsed by a shell.
+        """
+import subprocess
+from langchain_core.tools import tool
+
+@tool
+def grep_logs(pattern: str) -> str:
+    \"\"\"Search the logs.\"\"\"
+    return subprocess.run(["grep", "--", pattern, "/var/log/app.log"], capture_output=True, text=True).stdout
+""",
+        # Quoted for the shell with shlex.quote.
+        """
+import shlex
+import subprocess
+from openai import OpenAI
+client = OpenAI()
+
+def list_dir(messages):
+    reply = client.chat.completions.create(model="gpt-4o", messages=messages)
+    folder = shlex.quote(reply.choices[0].message.content)
+    subprocess.run(f"ls -la {folder}", shell=True)
+""",
+        # An allow-list maps the model's choice to a fixed command.
+        """
+import subprocess
+from smolagents import tool
+
+COMMANDS = {"disk": ["df", "-h"], "memory": ["free", "-m"]}
+
+@tool
+def system_info(kind: str) -> str:
+    \"\"\"Report system information.
+
+    Args:
+        kind: "disk" or "memory".
+    \"\"\"
+    return subprocess.run(COMMANDS[kind], capture_output=True, text=True).stdout
+""",
+    ]
+    near_miss = [
+        # subprocess.run([...]) argv list with model output and no shell.
+        """
+import subprocess
+from openai import OpenAI
+client = OpenAI()
+
+def checkout(messages):
+    reply = client.chat.completions.create(model="gpt-4o", messages=messages)
+    branch = reply.choices[0].message.content.strip()
+    subprocess.run(["git", "checkout", branch], check=True)
+""",
+        # shell=True with a fixed command, outside any tool function.
+        """
+import subprocess
+from openai import OpenAI
+client = OpenAI()
+
+def main(messages):
+    subprocess.run("git status --short", shell=True)
+    return client.chat.completions.create(model="gpt-4o", messages=messages)
+""",
+        # A parameter of an ordinary helper: nothing ties it to the model.
+        """
+import os
+
+def open_editor(path):
+    os.system(f"vim {path}")
+""",
+        # shell=True where the value is a number the model chose: int() keeps none of its text.
+        """
+import subprocess
+from openai import OpenAI
+client = OpenAI()
+
+def wait(messages):
+    reply = client.chat.completions.create(model="gpt-4o", messages=messages)
+    seconds = int(reply.choices[0].message.content)
+    subprocess.run(f"sleep {seconds}", shell=True)
+""",
+    ]
+
+    def check(self, finding: Finding) -> None:
+        chosen = chosen_source(finding)
+        if chosen is not None:
+            source, requires = chosen
+            self.report(
+                finding.node,
+                f"{source.label[0].upper()}{source.label[1:]} reaches {finding.label}"
+                f"{where(finding)}: the model can run any command",
+                requires_llm=requires,
+            )
+        elif finding.tool and not finding.via:
+            self.report(
+                finding.node,
+                f"A tool function ({finding.tool}) runs {finding.label}: the model decides when "
+                "it runs, and any argument later interpolated into it becomes an injection",
+                severity="warning",
+                fix_message=(
+                    "Run the command as an argv list without a shell "
+                    "(`subprocess.run([...], shell=False)`)."
+                ),
+            )

@@ -1,0 +1,658 @@
+"""Model replies inside a function: which values hold a reply's free text, the name of a tool the
+model asked for, or the discriminator of a typed next step, and what the call asked for.
+
+A value's *origin* is the model call it comes from and the path taken from the call's result:
+``resp.choices[0].message.content`` is the path ``choices[].message.content`` of
+``client.chat.completions.create(...)``. Which paths hold free text or tool names is knowledge
+(``text_paths`` / ``tool_name_paths`` of each call in ``rules/frameworks``). Names are followed
+through up to three assignments in the same function (``resp = ...``, ``msg = resp.choices[0]
+.message``, ``text = msg.content.strip()``), through ``for`` targets (each element of a list) and
+through text-preserving methods (``strip``, ``lower``, ...).
+
+The call's *mode* says what it asked for: ``structured`` (a response schema, an always-typed call
+such as BAML or instructor, a receiver built with ``with_structured_output``), ``tools`` (tool
+definitions, or a receiver built with ``bind_tools``), ``prose`` (neither), or ``unknown``
+(``**kwargs`` may carry either).
+
+A call to a project function (a wrapper) is looked into when it is defined in this file: what its
+``return`` statements give back is its origin. A wrapper defined elsewhere is ``unknown``; its
+result counts as text only where this function clearly uses it as text (a string method, a
+comparison with a string literal, a regular expression over it), never when it reads an
+attribute or a key of it. Findings built on a wrapper carry its ``requires`` for the project pass.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from dataclasses import dataclass, replace
+from typing import Iterator, Literal, Optional, Union
+
+import libcst as cst
+
+from factorlint.engine.names import literal_string
+from factorlint.engine.recognisers import LLMCall, has_star_kwargs, keyword_arg
+
+Path = tuple[str, ...]
+Mode = Literal["prose", "structured", "tools", "unknown"]
+Scope = Union[cst.FunctionDef, cst.Module]
+
+INDEX = "[]"
+MAX_HOPS = 3
+
+# Methods that take text and give text back: the value keeps its origin.
+TEXT_PRESERVING = frozenset(
+    {"strip", "lstrip", "rstrip", "lower", "upper", "casefold", "title", "capitalize",
+     "removeprefix", "removesuffix", "replace", "expandtabs"}
+)
+# Methods only strings have: calling one shows the value is text.
+STR_METHODS = TEXT_PRESERVING | frozenset(
+    {"startswith", "endswith", "splitlines", "split", "rsplit", "partition", "rpartition", "find",
+     "rfind", "index", "rindex", "count", "isdigit", "isalpha", "isalnum", "isnumeric", "isdecimal",
+     "isspace", "isupper", "islower", "istitle", "encode", "format", "zfill", "center", "ljust",
+     "rjust", "swapcase"}
+)
+# Functions whose argument is text (standard library): passing a value to one shows it is text.
+TEXT_FUNCTIONS = frozenset(
+    {"re.search", "re.match", "re.fullmatch", "re.findall", "re.finditer", "re.split", "re.sub",
+     "re.subn", "json.loads", "ast.literal_eval"}
+)
+# Fields that name the next step of a typed reply (factor 1's ``intent: Literal[...]``).
+DISCRIMINATORS = frozenset(
+    {"intent", "action", "action_type", "type", "kind", "tool", "tool_name", "function_name",
+     "next_step", "next_action", "step_type", "route", "decision"}
+)
+_INTENT_PREFIX = frozenset(
+    {"choices", INDEX, "message", "parsed", "output_parsed", "next_step", "step", "action", "output"}
+)
+# What a wrapper defined elsewhere may hand back: its result itself (text only with evidence), or
+# a message whose text and tool calls sit at the usual places.
+_GENERIC_TEXT = ("content", "text", "output_text", "choices[].message.content", "message.content",
+                 "content[].text")
+_GENERIC_TOOLS = ("tool_calls[].function.name", "tool_calls[].name", "function_call.name",
+                  "choices[].message.tool_calls[].function.name", "message.tool_calls[].function.name")
+
+
+def parse_path(text: str) -> Path:
+    """``choices[].message.content`` -> ("choices", "[]", "message", "content"); "" -> ()."""
+    parts: list[str] = []
+    for piece in text.split(".") if text else ():
+        while piece.endswith(INDEX):
+            piece = piece[: -len(INDEX)]
+            if piece:
+                parts.append(piece)
+            piece = ""
+            parts.append(INDEX)
+        if piece:
+            parts.append(piece)
+    return tuple(parts)
+
+
+def render_path(path: Path) -> str:
+    return "".join(p if p == INDEX else f".{p}" for p in path)
+
+
+@dataclass(frozen=True)
+class Origin:
+    source: cst.Call  # the call this function makes (the model call, or a wrapper around one)
+    llm: LLMCall  # the model call behind it (inside the wrapper when the wrapper is in this file)
+    path: Path
+    mode: Mode
+    text_paths: frozenset
+    tool_paths: frozenset
+    wrapper: bool = False  # a project function defined elsewhere: its result's shape is unknown
+
+    def extend(self, segment: str) -> "Origin":
+        return replace(self, path=self.path + (segment,))
+
+    @property
+    def requires(self) -> tuple[str, ...]:
+        return self.llm.requires
+
+    @property
+    def is_text(self) -> bool:
+        return self.path in self.text_paths
+
+    @property
+    def is_tool_name(self) -> bool:
+        return self.path in self.tool_paths
+
+    @property
+    def is_intent(self) -> bool:
+        return (
+            (self.mode == "structured" or self.wrapper)
+            and bool(self.path)
+            and self.path[-1] in DISCRIMINATORS
+            and all(p in _INTENT_PREFIX for p in self.path[:-1])
+        )
+
+
+_SELF = object()  # ``text = text.strip()``: a binding that refers back to the name itself
+
+
+class _ScopeScan(cst.CSTVisitor):
+    """Bindings and uses of names in one function body (nested defs, lambdas, classes skipped)."""
+
+    def __init__(self, root: Scope) -> None:
+        self.root = root
+        self.bindings: dict[str, list[tuple[str, Optional[cst.BaseExpression]]]] = {}
+        self.attributes: list[cst.Attribute] = []  # ``name.attr`` uses
+        self.called: set[int] = set()  # id(call.func) of every call
+        self.subscripts: list[cst.Subscript] = []
+        self.comparisons: list[cst.Comparison] = []
+        self.calls: list[cst.Call] = []
+        self.concatenations: list[cst.BinaryOperation] = []
+        self.returns: list[cst.Return] = []
+        self.yields = False
+        if isinstance(root, cst.FunctionDef):
+            params = root.params
+            for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+                self._bind(param.name.value, "other", None)
+            for star in (params.star_arg, params.star_kwarg):
+                if isinstance(star, cst.Param):
+                    self._bind(star.name.value, "other", None)
+
+    def _bind(self, name: str, kind: str, value: Optional[cst.BaseExpression]) -> None:
+        self.bindings.setdefault(name, []).append((kind, value))
+
+    def _bind_target(self, target: cst.BaseExpression, kind: str, value) -> None:
+        if isinstance(target, cst.Name):
+            self._bind(target.value, kind, value)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self._bind_target(element.value, "other", None)
+        elif isinstance(target, cst.StarredElement):
+            self._bind_target(target.value, "other", None)
+
+    def visit_FunctionDef(self, node) -> bool:
+        return node is self.root
+
+    def visit_Lambda(self, node) -> bool:
+        return False
+
+    def visit_ClassDef(self, node) -> bool:
+        return False
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            self._bind_target(target.target, "value", node.value)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._bind_target(node.target, "value" if node.value is not None else "other", node.value)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._bind_target(node.target, "other", None)
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self._bind_target(node.target, "value", node.value)
+
+    def _bind_iteration(self, target: cst.BaseExpression, iterable: cst.BaseExpression) -> None:
+        # ``for i, call in enumerate(calls)``: ``call`` is an element of ``calls``.
+        if (
+            isinstance(target, cst.Tuple)
+            and len(target.elements) == 2
+            and isinstance(iterable, cst.Call)
+            and isinstance(iterable.func, cst.Name)
+            and iterable.func.value == "enumerate"
+            and iterable.args
+        ):
+            self._bind_target(target.elements[0].value, "other", None)
+            self._bind_target(target.elements[1].value, "iter", iterable.args[0].value)
+            return
+        self._bind_target(target, "iter", iterable)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._bind_iteration(node.target, node.iter)
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        self._bind_iteration(node.target, node.iter)
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        if node.asname is not None:
+            self._bind_target(node.asname.name, "value", node.item)
+
+    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+        if node.name is not None:
+            self._bind_target(node.name.name, "other", None)
+
+    def visit_Global(self, node: cst.Global) -> None:
+        for item in node.names:
+            self._bind(item.name.value, "other", None)
+
+    def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
+        for item in node.names:
+            self._bind(item.name.value, "other", None)
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if isinstance(node.value, cst.Name):
+            self.attributes.append(node)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.called.add(id(node.func))
+        self.calls.append(node)
+
+    def visit_Subscript(self, node: cst.Subscript) -> None:
+        self.subscripts.append(node)
+
+    def visit_Comparison(self, node: cst.Comparison) -> None:
+        self.comparisons.append(node)
+
+    def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
+        if isinstance(node.operator, cst.Add):
+            self.concatenations.append(node)
+
+    def visit_Return(self, node: cst.Return) -> None:
+        self.returns.append(node)
+
+    def visit_Yield(self, node) -> None:
+        self.yields = True
+
+
+def is_placeholder(value: Optional[cst.BaseExpression]) -> bool:
+    """``None``, ``""``, ``[]``, ``{}``, ``()``: an initial value, not a source."""
+    if value is None:
+        return True
+    if isinstance(value, cst.Name) and value.value == "None":
+        return True
+    if isinstance(value, (cst.List, cst.Tuple, cst.Dict, cst.Set)) and not value.elements:
+        return True
+    return literal_string(value) == ""
+
+
+def is_identifier_like(text: str) -> bool:
+    """``"error"``, ``"tool_calls"``: a literal that reads like a dict key rather than prose."""
+    return text.isidentifier() and text == text.lower()
+
+
+def base_name(expr: cst.BaseExpression) -> Optional[str]:
+    """The name under text-preserving wrappers: ``text`` in ``text.strip().lower()[:50]``."""
+    while True:
+        if isinstance(expr, cst.Name):
+            return expr.value
+        if isinstance(expr, cst.Await):
+            expr = expr.expression
+        elif isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and (
+            expr.func.attr.value in TEXT_PRESERVING
+        ):
+            expr = expr.func.value
+        elif isinstance(expr, cst.Subscript) and _is_slice(expr):
+            expr = expr.value
+        else:
+            return None
+
+
+def _is_value_method(call: cst.Call) -> bool:
+    """``text.strip()``, ``resp.get("content")``: a method of a value, not a project function."""
+    return isinstance(call.func, cst.Attribute) and (
+        call.func.attr.value in STR_METHODS or call.func.attr.value in ("get", "json", "model_dump")
+    )
+
+
+def _is_slice(node: cst.Subscript) -> bool:
+    return len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Slice)
+
+
+class ResponseTracker:
+    """One per file (see :func:`tracker`); every answer is cached per function."""
+
+    def __init__(self, ctx) -> None:
+        self.ctx = ctx
+        self._scans: dict[int, _ScopeScan] = {}
+        self._wrappers: dict[int, Optional[Origin]] = {}
+        structured: set[str] = set()
+        tools: set[str] = set()
+        for client in ctx.knowledge.clients_by_kind.values():
+            structured.update(client.structured_chain_methods)
+            for binding in client.tool_bindings:
+                tools.update(binding.methods)
+        self._structured_methods = frozenset(structured)
+        self._tool_methods = frozenset(tools)
+
+    # -- scopes --------------------------------------------------------------------------------
+
+    def current_scope(self) -> Scope:
+        return self.ctx.function_stack[-1] if self.ctx.function_stack else self.ctx.module
+
+    def scan(self, scope: Scope) -> _ScopeScan:
+        found = self._scans.get(id(scope))
+        if found is None:
+            found = _ScopeScan(scope)
+            if isinstance(scope, cst.FunctionDef):
+                scope.body.visit(found)
+            else:
+                for statement in scope.body:
+                    statement.visit(found)
+            self._scans[id(scope)] = found
+        return found
+
+    @contextlib.contextmanager
+    def _inside(self, function: cst.FunctionDef) -> Iterator[None]:
+        """Resolve names as they are seen inside ``function`` (another function of this file)."""
+        saved = self.ctx.function_stack
+        self.ctx.function_stack = [function]
+        try:
+            yield
+        finally:
+            self.ctx.function_stack = saved
+
+    # -- origins -------------------------------------------------------------------------------
+
+    def origin(self, expr: cst.BaseExpression, scope: Optional[Scope] = None) -> Optional[Origin]:
+        found = self._origin(expr, scope or self.current_scope(), 0, frozenset())
+        return found if isinstance(found, Origin) else None
+
+    def _origin(self, expr, scope: Scope, hops: int, seen: frozenset):
+        if isinstance(expr, cst.Await):
+            expr = expr.expression
+        if isinstance(expr, cst.Call):
+            return self._call_value(expr, scope, hops, seen)
+        if isinstance(expr, cst.Attribute):
+            inner = self._origin(expr.value, scope, hops, seen)
+            return inner.extend(expr.attr.value) if isinstance(inner, Origin) else None
+        if isinstance(expr, cst.Subscript):
+            inner = self._origin(expr.value, scope, hops, seen)
+            if inner is None or _is_slice(expr):
+                return inner  # a slice of text is text, of a list a list
+            if not isinstance(inner, Origin) or len(expr.slice) != 1:
+                return None
+            index = expr.slice[0].slice
+            key = literal_string(index.value) if isinstance(index, cst.Index) else None
+            return inner.extend(key if key is not None else INDEX)
+        if isinstance(expr, cst.BooleanOperation) and isinstance(expr.operator, cst.Or):
+            if is_placeholder(expr.right):  # ``reply.content or ""``
+                return self._origin(expr.left, scope, hops, seen)
+            return None
+        if isinstance(expr, cst.Name):
+            return self._name_value(expr.value, scope, hops, seen)
+        return None
+
+    def _call_value(self, call: cst.Call, scope: Scope, hops: int, seen: frozenset):
+        llm = self.ctx.recognise.llm_call(call)
+        if llm is not None and (llm.certain or not _is_value_method(call)):
+            if self.ctx.recognise.handoff(call) is not None:
+                return None  # a framework agent run: not a model reply
+            return self._call_origin(call, llm, scope)
+        func = call.func
+        if isinstance(func, cst.Attribute):
+            method = func.attr.value
+            if method in TEXT_PRESERVING:
+                inner = self._origin(func.value, scope, hops, seen)
+                return inner if inner is _SELF or (isinstance(inner, Origin) and inner.is_text) else None
+            if method == "get" and call.args:
+                key = literal_string(call.args[0].value)
+                inner = self._origin(func.value, scope, hops, seen)
+                if key is not None and isinstance(inner, Origin):
+                    return inner.extend(key)
+            return None
+        if isinstance(func, cst.Name) and func.value == "str" and len(call.args) == 1:
+            if self.ctx.qualname(func) == "builtins.str":
+                inner = self._origin(call.args[0].value, scope, hops, seen)
+                return inner if inner is _SELF or (isinstance(inner, Origin) and inner.is_text) else None
+        return None
+
+    def _name_value(self, name: str, scope: Scope, hops: int, seen: frozenset):
+        key = (id(scope), name)
+        if key in seen:
+            return _SELF
+        if hops >= MAX_HOPS:
+            return None
+        bindings = self.scan(scope).bindings.get(name)
+        if not bindings:
+            return None
+        found: Optional[Origin] = None
+        for kind, value in bindings:
+            if kind == "other":
+                return None
+            if kind == "value" and is_placeholder(value):
+                continue
+            origin = self._origin(value, scope, hops + 1, seen | {key})
+            if origin is _SELF:
+                continue
+            if origin is None:
+                return None
+            if kind == "iter":
+                origin = origin.extend(INDEX)
+            if found is None:
+                found = origin
+            elif found.path != origin.path:
+                return None
+            elif found.mode != origin.mode:
+                found = replace(found, mode="unknown")
+        return found
+
+    def _call_origin(self, call: cst.Call, llm: LLMCall, scope: Scope) -> Optional[Origin]:
+        if llm.spec is not None:
+            return Origin(
+                call, llm, (), self.mode(call, llm, scope),
+                frozenset(parse_path(p) for p in llm.spec.text_paths),
+                frozenset(parse_path(p) for p in llm.spec.tool_name_paths),
+            )
+        if llm.certain:  # an ``llm-functions`` name from the configuration: shape unknown
+            return self._unknown_wrapper(call, llm)
+        inner = self._wrapper_return(llm.qualname)
+        if inner is not None:
+            return replace(inner, source=call)
+        return self._unknown_wrapper(call, llm)
+
+    def _unknown_wrapper(self, call: cst.Call, llm: LLMCall) -> Origin:
+        return Origin(
+            call, llm, (), "unknown",
+            frozenset({()} | {parse_path(p) for p in _GENERIC_TEXT}),
+            frozenset(parse_path(p) for p in _GENERIC_TOOLS),
+            wrapper=True,
+        )
+
+    def mode(self, call: cst.Call, llm: LLMCall, scope: Optional[Scope] = None) -> Mode:
+        """What a model call asked for: a schema, tools, free text, or unknown (``**kwargs``)."""
+        spec = llm.spec
+        if spec is None:
+            return "unknown"
+        if spec.always_structured or any(keyword_arg(call, k) for k in spec.structured_keywords):
+            return "structured"
+        built = self._receiver_built_with(call, scope or self.current_scope())
+        if built == "structured":
+            return "structured"
+        if built == "tools" or any(keyword_arg(call, k) for k in spec.tools_keywords):
+            return "tools"
+        if has_star_kwargs(call):
+            return "unknown"
+        return "prose"
+
+    # -- receivers: ``llm.with_structured_output(X)`` / ``llm.bind_tools(tools)`` ---------------
+
+    def _receiver_built_with(self, call: cst.Call, scope: Scope) -> Optional[str]:
+        if not isinstance(call.func, cst.Attribute):
+            return None
+        return self._built_with(call.func.value, scope, 0)
+
+    def _built_with(self, expr, scope: Scope, hops: int) -> Optional[str]:
+        if hops > MAX_HOPS:
+            return None
+        if isinstance(expr, cst.Await):
+            expr = expr.expression
+        if isinstance(expr, cst.Call):
+            if isinstance(expr.func, cst.Attribute):
+                method = expr.func.attr.value
+                if method in self._structured_methods:
+                    return "structured"
+                if method in self._tool_methods:
+                    return "tools"
+                return self._built_with(expr.func.value, scope, hops)
+            return None
+        if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.BitOr):
+            return self._built_with(expr.left, scope, hops) or self._built_with(expr.right, scope, hops)
+        if isinstance(expr, cst.Name):
+            values = [v for k, v in self.scan(scope).bindings.get(expr.value, []) if k == "value"]
+            if not values and scope is not self.ctx.module:
+                scope = self.ctx.module
+                values = [v for k, v in self.scan(scope).bindings.get(expr.value, []) if k == "value"]
+            for value in values:
+                built = self._built_with(value, scope, hops + 1)
+                if built:
+                    return built
+            return None
+        if (
+            isinstance(expr, cst.Attribute)
+            and isinstance(expr.value, cst.Name)
+            and expr.value.value == "self"
+        ):
+            owner = self.ctx.current_class_qualname()
+            for pending in self.ctx.scan.pending:
+                if pending.class_qualname == owner and pending.target == f"self.{expr.attr.value}":
+                    target_scope = pending.function if pending.function is not None else self.ctx.module
+                    built = self._built_with(pending.value, target_scope, hops + 1)
+                    if built:
+                        return built
+        return None
+
+    # -- wrappers defined in this file ---------------------------------------------------------
+
+    def local_function(self, qualname: str) -> Optional[cst.FunctionDef]:
+        """The module-level function or method of this file that ``qualname`` names."""
+        prefix = self.ctx.module_name + "."
+        if not qualname.startswith(prefix):
+            return None
+        local = qualname[len(prefix):].replace("().", ".")
+        if "<locals>" in local:
+            return None
+        if local in self.ctx.scan.module_functions:
+            return self.ctx.scan.module_functions[local]
+        owner, _, name = local.rpartition(".")
+        return self.ctx.scan.methods.get(owner, {}).get(name)
+
+    def _wrapper_return(self, qualname: str) -> Optional[Origin]:
+        function = self.local_function(qualname)
+        if function is None:
+            return None
+        key = id(function)
+        if key in self._wrappers:
+            return self._wrappers[key]
+        self._wrappers[key] = None  # recursion guard
+        result: Optional[Origin] = None
+        with self._inside(function):
+            scan = self.scan(function)
+            values = [r.value for r in scan.returns if not is_placeholder(r.value)]
+            if values and not scan.yields:
+                origins = [self.origin(v, function) for v in values]
+                first = origins[0]
+                if first is not None and all(o is not None and o.path == first.path for o in origins):
+                    modes = {o.mode for o in origins}
+                    result = first if len(modes) == 1 else replace(first, mode="unknown")
+        self._wrappers[key] = result
+        return result
+
+    # -- questions the rules ask ---------------------------------------------------------------
+
+    def reply_text(
+        self, expr: cst.BaseExpression, scope: Optional[Scope] = None, *, wrappers: bool = True
+    ) -> Optional[Origin]:
+        """The origin when ``expr`` is the free text of a reply to a call that asked for prose.
+
+        The result of a wrapper defined elsewhere counts only where this function uses it as
+        text (``wrappers=False`` leaves such wrappers out altogether).
+        """
+        origin = self.origin(expr, scope)
+        if origin is None or not origin.is_text:
+            return None
+        if origin.wrapper:
+            if not wrappers:
+                return None
+            if origin.path == ():
+                name = base_name(expr)
+                if name is None or not self.used_as_text(name, scope):
+                    return None
+            return origin
+        return origin if origin.mode == "prose" else None
+
+    def dispatch_key(self, expr: cst.BaseExpression) -> Optional[tuple[Origin, str]]:
+        """(origin, "tool" | "intent") when ``expr`` names the tool or next step the model chose."""
+        origin = self.origin(expr)
+        if origin is None:
+            return None
+        if origin.is_tool_name:
+            return origin, "tool"
+        if origin.is_intent:
+            return origin, "intent"
+        return None
+
+    def call_mode(self, call: cst.Call, llm: LLMCall) -> tuple[Mode, Optional[Origin]]:
+        """What a model call (or a wrapper's call behind it) asked for, with its origin."""
+        origin = self._call_origin(call, llm, self.current_scope())
+        return (origin.mode if origin is not None else "unknown"), origin
+
+    def assigned_name(self, call: cst.Call, scope: Optional[Scope] = None) -> Optional[str]:
+        """The name a call's result is assigned to (``text = chat(history)``), if any."""
+        for name, bindings in self.scan(scope or self.current_scope()).bindings.items():
+            for kind, value in bindings:
+                if kind == "value" and value is not None:
+                    inner = value.expression if isinstance(value, cst.Await) else value
+                    if inner is call:
+                        return name
+        return None
+
+    # -- evidence ------------------------------------------------------------------------------
+
+    def used_as_text(self, name: str, scope: Optional[Scope] = None) -> bool:
+        """Does the function treat ``name`` as a string, and never as an object or a mapping?"""
+        scan = self.scan(scope or self.current_scope())
+        positive = False
+        for attr in scan.attributes:
+            if attr.value.value != name:
+                continue
+            if id(attr) in scan.called and attr.attr.value in STR_METHODS:
+                positive = True
+            else:
+                return False
+        for sub in scan.subscripts:
+            if isinstance(sub.value, cst.Name) and sub.value.value == name and not _is_slice(sub):
+                index = sub.slice[0].slice if len(sub.slice) == 1 else None
+                if isinstance(index, cst.Index) and literal_string(index.value) is not None:
+                    return False
+        for call in scan.calls:
+            for arg in call.args:
+                if isinstance(arg.value, cst.Name) and arg.value.value == name:
+                    if arg.star == "**":
+                        return False
+                    callee = self.ctx.qualname(call.func) or ""
+                    if callee in TEXT_FUNCTIONS or callee.startswith("re.compile()."):
+                        positive = True
+        for compare in scan.comparisons:
+            if compares_as_text(compare, name):
+                positive = True
+        for concat in scan.concatenations:
+            sides = (concat.left, concat.right)
+            if any(isinstance(s, cst.Name) and s.value == name for s in sides) and any(
+                literal_string(s) for s in sides
+            ):
+                positive = True
+        return positive
+
+
+def compares_as_text(compare: cst.Comparison, name: str) -> bool:
+    """``name == "yes"``, ``"DONE" in name``, ``name in ("y", "yes")``."""
+    operands = [compare.left, *(c.comparator for c in compare.comparisons)]
+    for position, target in enumerate(compare.comparisons):
+        left, right = operands[position], operands[position + 1]
+        op = target.operator
+        for mine, other in ((left, right), (right, left)):
+            if not (isinstance(mine, cst.Name) and mine.value == name):
+                continue
+            if isinstance(op, (cst.Equal, cst.NotEqual)) and literal_string(other):
+                return True
+            if isinstance(op, (cst.In, cst.NotIn)):
+                if mine is right:
+                    text = literal_string(other)
+                    if text and not is_identifier_like(text):
+                        return True
+                elif isinstance(other, (cst.Tuple, cst.List, cst.Set)) and other.elements and all(
+                    literal_string(e.value) for e in other.elements
+                ):
+                    return True
+    return False
+
+
+def tracker(ctx) -> ResponseTracker:
+    """The file's tracker, shared by every rule that asks."""
+    found = getattr(ctx, "_response_tracker", None)
+    if found is None:
+        found = ctx._response_tracker = ResponseTracker(ctx)
+    return found

@@ -1,0 +1,350 @@
+"""Taint: where text the model chose flows inside a function, and which dangerous calls it reaches.
+
+Sources are a model's reply (an LLM call, a framework agent's run, a project wrapper that turns
+out to reach a model; the reply's ``.choices[0].message.content``, tool-call arguments and parsed
+objects are followed as attribute and subscript accesses), the parameters of a tool function (a
+function decorated with a tool decorator of the knowledge tables, a ``_run``/``forward`` method of a
+tool base class subclass, a function handed to an agent in ``tools=[...]``) and, for prompts only,
+text fetched from the web. The value is followed through assignments, f-strings, ``.format``,
+``%``, concatenation, ``str.join``, containers, attribute and subscript access, methods of the
+value, standard-library calls (``json.loads``, ``os.path.join``) and the parsers named in the
+knowledge tables, forward through a function's statements (branches merged, loops run twice).
+
+Every parameter is a symbolic source, so one analysis of a function says both what reaches its
+sinks from the model and which of its parameters reach a sink or its return value. A call to a
+function of the same file uses that summary: a model reply passed to ``run_code(code)`` reaches
+the ``exec`` inside it (one call deep). Sinks are the knowledge tables' ``[[security.sinks]]``.
+
+Rules call :meth:`TaintAnalyser.observe` from ``visit_Call`` (it notes which functions hold sinks
+and which functions are registered as tools) and read :meth:`TaintAnalyser.hits` in
+``leave_Module``, when every tool registration of the file is known.
+"""
+
+from __future__ import annotations
+
+import re
+import sys
+import weakref
+from dataclasses import dataclass, field, replace
+from typing import Optional
+
+import libcst as cst
+
+from factorlint.engine.names import dotted_name, literal_string, string_literal_text
+from factorlint.engine.recognisers import keyword_arg, positional_arg
+
+_STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) | {"builtins"}
+_PREDICATES = frozenset(
+    {"startswith", "endswith", "isdigit", "isalpha", "isalnum", "isnumeric", "isdecimal", "isspace",
+     "islower", "isupper", "istitle", "isidentifier", "count", "find", "rfind", "index", "rindex",
+     "__len__", "__contains__", "exists", "is_file", "is_dir"}
+)
+_MUTATORS = frozenset({"append", "extend", "insert", "add", "update", "appendleft", "extendleft", "put"})
+_SAFE_ANNOTATIONS = frozenset({"int", "float", "bool", "complex"})
+_UNKNOWN = "\0"  # a clean value whose text is not known (a variable), in a URL's leading text
+_SCHEME_ONLY = re.compile(r"^\s*[A-Za-z][A-Za-z0-9+.-]*:/{0,2}$")
+_ANALYSERS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
+
+
+@dataclass(frozen=True)
+class Source:
+    kind: str  # "model", "tool_arg", "web", or "param" (a parameter, before the function is known)
+    label: str  # for messages: "the reply of `client.chat.completions.create`"
+    requires: tuple[str, ...] = ()  # candidate wrappers the project pass must find reaching a model
+    param: str = ""
+
+
+@dataclass(frozen=True)
+class Taint:
+    sources: frozenset
+    interpolated: bool = False  # built into a larger string with literal text (f-string, +, format)
+    lead: Optional[str] = ""  # clean text before the first tainted part (None: not a string)
+    checked: bool = False  # compared or validated before use (an allow-list test)
+    safe_for: frozenset = frozenset()  # sink kinds a sanitiser made it safe for (shlex.quote)
+
+    def union(self, other: Optional["Taint"]) -> "Taint":
+        if other is None:
+            return self
+        return Taint(
+            self.sources | other.sources, self.interpolated or other.interpolated, self.lead,
+            self.checked and other.checked, self.safe_for & other.safe_for,
+        )
+
+
+def union(*taints: Optional[Taint]) -> Optional[Taint]:
+    result = None
+    for taint in taints:
+        if taint is not None:
+            result = taint if result is None else result.union(taint)
+    return result
+
+
+@dataclass
+class Hit:
+    """A sink call (or prompt value) reached in one function, before tool parameters are known."""
+
+    kind: str  # a sink kind, or "system_prompt"
+    node: cst.CSTNode
+    label: str
+    taint: Optional[Taint]
+    via: str = ""  # the same-file function that holds the sink, when it is one call deep
+    interpolation_only: bool = False
+
+
+@dataclass
+class Result:
+    hits: dict = field(default_factory=dict)  # (id(node), kind, via) -> Hit
+    returns: Optional[Taint] = None
+
+
+@dataclass(frozen=True)
+class Finding:
+    """A hit with its sources resolved: parameters of tools became tool arguments."""
+
+    kind: str
+    node: cst.CSTNode
+    label: str
+    via: str
+    sources: tuple  # Source, never "param"
+    taint: Optional[Taint]
+    tool: str  # how the enclosing function is a tool ("" if it is not one)
+    function: Optional[cst.FunctionDef]
+    interpolation_only: bool = False
+
+
+def analyser(ctx) -> "TaintAnalyser":
+    found = _ANALYSERS.get(ctx)
+    if found is None:
+        found = _ANALYSERS[ctx] = TaintAnalyser(ctx)
+    return found
+
+
+def host_is_fixed(lead: Optional[str]) -> bool:
+    """Does the clean text before the model's part already name the host of a URL?"""
+    if not lead:
+        return False
+    if lead.startswith(_UNKNOWN):
+        return True
+    if "://" in lead:
+        host = lead.split("://", 1)[1]
+        return bool(host.split("/")[0].split("?")[0]) and not host.startswith(_UNKNOWN)
+    return not _SCHEME_ONLY.match(lead)
+
+
+class TaintAnalyser:
+    def __init__(self, ctx) -> None:
+        self.ctx = ctx
+        self.knowledge = ctx.knowledge
+        self.want_prompts = False  # set by TFS008 before the visit: also follow prompt sites
+        self._seen: set[int] = set()
+        self._frames: dict[int, tuple] = {}  # id(def) or 0 -> (def or None, function stack)
+        self._sink_keys: set[int] = set()  # functions that call a sink
+        self._prompt_keys: set[int] = set()  # functions that build a prompt (TFS008)
+        self._calls: dict[int, set[int]] = {}  # function -> the same-file functions it calls
+        self._tools: set[int] = set()  # id(def) of functions handed to an agent or a tool wrapper
+        self._results: dict[int, Result] = {}
+        self._busy: set[int] = set()
+        self._findings: Optional[list[Finding]] = None
+
+    # -- during the visit -------------------------------------------------------------------
+
+    def observe(self, call: cst.Call) -> None:
+        if id(call) in self._seen:
+            return
+        self._seen.add(id(call))
+        qualname = self.ctx.qualname(call.func)
+        if qualname is None:
+            return
+        self._note_tools(call, qualname)
+        key = self._frame()
+        if self.knowledge.sinks.get(qualname):
+            self._sink_keys.add(key)
+        local = self._local_def(qualname)
+        if local is not None:
+            self._calls.setdefault(key, set()).add(id(local))
+        if self.want_prompts and self._has_prompt(call, qualname):
+            self._prompt_keys.add(key)
+
+    def _frame(self) -> int:
+        stack = tuple(self.ctx.function_stack)
+        function = stack[-1] if stack else None
+        key = id(function) if function is not None else 0
+        self._frames.setdefault(key, (function, stack))
+        return key
+
+    def mark_prompt(self) -> None:
+        """The current function builds a prompt outside a call (a ``{"role": "system"}`` dict)."""
+        self._prompt_keys.add(self._frame())
+
+    def _has_prompt(self, call: cst.Call, qualname: str) -> bool:
+        recognise = self.ctx.recognise
+        llm = recognise.llm_call(call)
+        if llm is not None and llm.spec is not None:
+            return True
+        construct = recognise.agent_construct(call)
+        if construct is not None and construct.spec.prompt is not None:
+            return True
+        return self.knowledge.prompt_builders.first(qualname) is not None
+
+    def _note_tools(self, call: cst.Call, qualname: str) -> None:
+        """Functions handed to an agent (``tools=[f]``) or a tool wrapper (``Tool.from_function(f)``)."""
+        values: list[cst.BaseExpression] = []
+        construct = self.ctx.recognise.agent_construct(call)
+        keywords = list(construct.spec.tools_keywords) if construct is not None else []
+        llm = self.ctx.recognise.llm_call(call)
+        if llm is not None and llm.spec is not None:
+            keywords += llm.spec.tools_keywords
+        for keyword in keywords:
+            arg = keyword_arg(call, keyword)
+            if arg is not None and isinstance(arg.value, (cst.List, cst.Tuple)):
+                values += [e.value for e in arg.value.elements]
+        if self.knowledge.tool_decorators.first(qualname) is not None:
+            first = positional_arg(call, 0)
+            values += [first.value] if first is not None else []
+            values += [a.value for k in ("func", "fn", "function") if (a := keyword_arg(call, k))]
+        for value in values:
+            if isinstance(value, (cst.Name, cst.Attribute)):
+                target = self._local_def(self.ctx.qualname(value) or "")
+                if target is not None:
+                    self._tools.add(id(target))
+
+    # -- after the visit --------------------------------------------------------------------
+
+    def findings(self) -> list[Finding]:
+        if self._findings is not None:
+            return self._findings
+        found: list[Finding] = []
+        reach = set(self._sink_keys)
+        for _ in range(3):  # callers of functions that hold sinks (one call deep, and a little more)
+            reach |= {key for key, callees in self._calls.items() if callees & reach}
+        wanted = reach | self._prompt_keys
+        for key, (function, stack) in list(self._frames.items()):
+            if key not in wanted:
+                continue
+            result = self._analyse(function, stack)
+            tool = self.tool_label(function) if function is not None else ""
+            for hit in result.hits.values():
+                sources = _resolve(hit.taint, tool)
+                if not sources and not tool:
+                    continue
+                found.append(Finding(
+                    hit.kind, hit.node, hit.label, hit.via, sources, hit.taint, tool, function,
+                    hit.interpolation_only,
+                ))
+        self._findings = found
+        return found
+
+    def tool_label(self, function: cst.FunctionDef) -> str:
+        """How ``function`` is a tool the model calls, or "" when it is not one."""
+        ctx = self.ctx
+        saved = ctx.function_stack
+        try:
+            ctx.function_stack = []
+            for decorator in function.decorators:
+                expr = decorator.decorator
+                target = expr.func if isinstance(expr, cst.Call) else expr
+                qualname = ctx.qualname(target)
+                if qualname and self.knowledge.tool_decorators.first(qualname) is not None:
+                    return f"decorated with `@{dotted_name(target) or qualname}`"
+            owner = ctx.scan.class_of_function.get(id(function))
+            if owner is not None and function.name.value in self.knowledge.tool_methods:
+                base = self._tool_base(owner, 0)
+                if base:
+                    return f"`{function.name.value}` of a `{base}` subclass"
+        finally:
+            ctx.function_stack = saved
+        if id(function) in self._tools:
+            return "handed to an agent as a tool"
+        return ""
+
+    def _tool_base(self, class_qualname: str, depth: int) -> str:
+        if depth > 4:
+            return ""
+        for base in self.ctx.scan.class_bases.get(class_qualname, []):
+            qualname = self.ctx.qualname(base)
+            if qualname and self.knowledge.tool_base_classes.first(qualname) is not None:
+                return qualname.rsplit(".", 1)[-1]
+            name = dotted_name(base)
+            if name in self.ctx.scan.classes and name != class_qualname:
+                found = self._tool_base(name, depth + 1)
+                if found:
+                    return found
+        return ""
+
+    def _local_def(self, qualname: str) -> Optional[cst.FunctionDef]:
+        prefix = self.ctx.module_name + "."
+        if not qualname.startswith(prefix):
+            return None
+        rest = qualname[len(prefix):]
+        scan = self.ctx.scan
+        if rest in scan.module_functions:
+            return scan.module_functions[rest]
+        owner, _, member = rest.rpartition(".")
+        return scan.methods.get(owner, {}).get(member) if owner else None
+
+    def _analyse(self, function: Optional[cst.FunctionDef], stack: tuple) -> Result:
+        key = id(function) if function is not None else 0
+        if key in self._results:
+            return self._results[key]
+        if key in self._busy:
+            return Result()
+        self._busy.add(key)
+        ctx = self.ctx
+        saved = ctx.function_stack
+        ctx.function_stack = list(stack)
+        from factorlint.engine.taint_walk import Walk
+
+        try:
+            walk = Walk(self, function)
+            if function is None:
+                walk.block([s for s in ctx.module.body if not isinstance(s, (cst.FunctionDef, cst.ClassDef))], {})
+            else:
+                walk.block(_statements(function.body), walk.parameters())
+        finally:
+            ctx.function_stack = saved
+            self._busy.discard(key)
+        self._results[key] = walk.result
+        return walk.result
+
+    def summary(self, function: cst.FunctionDef) -> Result:
+        """What reaches the sinks and the return value of a same-file function from its parameters."""
+        return self._analyse(function, (function,))
+
+
+def _resolve(taint: Optional[Taint], tool: str) -> tuple:
+    if taint is None:
+        return ()
+    out = []
+    for source in sorted(taint.sources, key=lambda s: (s.kind, s.label)):
+        if source.kind == "param":
+            if tool:
+                out.append(Source("tool_arg", f"the tool argument `{source.param}`"))
+        else:
+            out.append(source)
+    return tuple(dict.fromkeys(out))
+
+
+def _statements(block) -> list:
+    if isinstance(block, cst.IndentedBlock):
+        return list(block.body)
+    if isinstance(block, cst.SimpleStatementSuite):
+        return [cst.SimpleStatementLine(body=block.body)]
+    return []
+
+
+def _exits(statements: list) -> bool:
+    if not statements:
+        return False
+    last = statements[-1]
+    if isinstance(last, cst.SimpleStatementLine) and last.body:
+        return isinstance(last.body[-1], (cst.Return, cst.Raise, cst.Continue, cst.Break))
+    if isinstance(last, cst.If) and isinstance(last.orelse, cst.Else):
+        return _exits(_statements(last.body)) and _exits(_statements(last.orelse.body))
+    return False
+
+
+def _merge(a: dict, b: dict) -> dict:
+    merged = dict(a)
+    for path, taint in b.items():
+        merged[path] = taint.union(merged.get(path)) if path in merged else taint
+    return merged

@@ -86,6 +86,9 @@ class CallSpec(_Strict):
     # ("choices[].message.tool_calls[].function.name"); [] stands for any index or element.
     text_paths: list[str] = []
     tool_name_paths: list[str] = []
+    # Keywords holding an options object (a dict or a config class) whose fields may carry the
+    # structured_keywords / tools_keywords (google-genai ``config=GenerateContentConfig(...)``).
+    options_keywords: list[str] = []
 
 
 class ToolBindingSpec(_Strict):
@@ -309,6 +312,9 @@ class SideEffectSpec(_Strict):
     argument_pattern: Optional[str] = None
     argument_position: int = 0
     argument_keyword: Optional[str] = None
+    # Calls that also serve reads (an HTTP POST to a search API): evidence only together with
+    # another sign, such as a tool named like an action.
+    ambiguous: bool = False
 
     @field_validator("argument_pattern")
     @classmethod
@@ -428,7 +434,8 @@ class SecuritySpec(_Strict):
     class subclass that receive the model's arguments (``_run``, ``forward``).
     ``credential_keywords`` hold a credential when passed to a framework call;
     ``credential_names`` (a regular expression) name variables and environment variables that
-    hold one; ``placeholder_pattern`` matches literals that are clearly not a real credential.
+    hold one; ``placeholder_pattern`` matches literals that are clearly not a real credential, and
+    ``public_pattern`` keys meant to ship in client code (both are left alone).
     """
 
     sinks: list[SinkSpec] = []
@@ -443,9 +450,10 @@ class SecuritySpec(_Strict):
     credential_keywords: list[str] = []
     credential_names: Optional[str] = None
     placeholder_pattern: Optional[str] = None
+    public_pattern: Optional[str] = None  # keys that are public by design (PostHog phc_)
     generic_secret_min_length: int = 20
 
-    @field_validator("credential_names", "placeholder_pattern")
+    @field_validator("credential_names", "placeholder_pattern", "public_pattern")
     @classmethod
     def _compiles(cls, value: Optional[str]) -> Optional[str]:
         if value is not None:
@@ -667,6 +675,8 @@ class Knowledge:
             self.credential_names.append(sec.credential_names)
         if sec.placeholder_pattern:
             self.placeholder_patterns.append(sec.placeholder_pattern)
+        if sec.public_pattern:
+            self.placeholder_patterns.append(sec.public_pattern)
         if sec.secret_patterns or sec.credential_keywords:
             self.generic_secret_min_length = sec.generic_secret_min_length
 

@@ -30,7 +30,7 @@ from typing import Iterator, Literal, Optional, Union
 import libcst as cst
 
 from factorlint.engine.names import literal_string
-from factorlint.engine.recognisers import LLMCall, has_star_kwargs, keyword_arg
+from factorlint.engine.recognisers import LLMCall
 
 Path = tuple[str, ...]
 Mode = Literal["prose", "structured", "tools", "unknown"]
@@ -143,6 +143,8 @@ class _ScopeScan(cst.CSTVisitor):
         self.concatenations: list[cst.BinaryOperation] = []
         self.returns: list[cst.Return] = []
         self.yields = False
+        # ``opts["k"] = v`` / ``opts.update(k=v)``: keys added to a dict later (None: unknown key)
+        self.added_keys: dict[str, list[Optional[str]]] = {}
         if isinstance(root, cst.FunctionDef):
             params = root.params
             for param in (*params.posonly_params, *params.params, *params.kwonly_params):
@@ -175,6 +177,11 @@ class _ScopeScan(cst.CSTVisitor):
     def visit_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:
             self._bind_target(target.target, "value", node.value)
+            sub = target.target
+            if isinstance(sub, cst.Subscript) and isinstance(sub.value, cst.Name) and len(sub.slice) == 1:
+                index = sub.slice[0].slice
+                key = literal_string(index.value) if isinstance(index, cst.Index) else None
+                self.added_keys.setdefault(sub.value.value, []).append(key)
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         self._bind_target(node.target, "value" if node.value is not None else "other", node.value)
@@ -229,6 +236,21 @@ class _ScopeScan(cst.CSTVisitor):
     def visit_Call(self, node: cst.Call) -> None:
         self.called.add(id(node.func))
         self.calls.append(node)
+        func = node.func
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and (
+            func.attr.value in ("update", "setdefault", "__setitem__")
+        ):
+            keys = self.added_keys.setdefault(func.value.value, [])
+            if func.attr.value == "update":
+                for arg in node.args:
+                    if arg.keyword is not None:
+                        keys.append(arg.keyword.value)
+                    elif isinstance(arg.value, cst.Dict) and not arg.star:
+                        keys.extend(_dict_keys(arg.value) or [None])
+                    else:
+                        keys.append(None)
+            elif node.args:
+                keys.append(literal_string(node.args[0].value))
 
     def visit_Subscript(self, node: cst.Subscript) -> None:
         self.subscripts.append(node)
@@ -245,6 +267,18 @@ class _ScopeScan(cst.CSTVisitor):
 
     def visit_Yield(self, node) -> None:
         self.yields = True
+
+
+def _dict_keys(node: cst.Dict) -> Optional[list[str]]:
+    keys: list[str] = []
+    for element in node.elements:
+        if not isinstance(element, cst.DictElement):
+            return None  # ``{**base}``
+        key = literal_string(element.key)
+        if key is None:
+            return None
+        keys.append(key)
+    return keys
 
 
 def is_placeholder(value: Optional[cst.BaseExpression]) -> bool:
@@ -446,16 +480,64 @@ class ResponseTracker:
         spec = llm.spec
         if spec is None:
             return "unknown"
-        if spec.always_structured or any(keyword_arg(call, k) for k in spec.structured_keywords):
+        scope = scope or self.current_scope()
+        keywords: set[str] = set()
+        unknown = False
+        for arg in call.args:
+            if arg.keyword is not None:
+                keywords.add(arg.keyword.value)
+                if arg.keyword.value in spec.options_keywords:
+                    fields = self.known_keys(arg.value, scope)
+                    if fields is None:
+                        unknown = True
+                    else:
+                        keywords |= fields
+            elif arg.star == "**":
+                fields = self.known_keys(arg.value, scope)
+                if fields is None:
+                    unknown = True
+                else:
+                    keywords |= fields
+        if spec.always_structured or keywords & set(spec.structured_keywords):
             return "structured"
-        built = self._receiver_built_with(call, scope or self.current_scope())
+        built = self._receiver_built_with(call, scope)
         if built == "structured":
             return "structured"
-        if built == "tools" or any(keyword_arg(call, k) for k in spec.tools_keywords):
+        if built == "tools" or keywords & set(spec.tools_keywords):
             return "tools"
-        if has_star_kwargs(call):
-            return "unknown"
-        return "prose"
+        return "unknown" if unknown else "prose"
+
+    def known_keys(self, expr: cst.BaseExpression, scope: Scope, hops: int = 0) -> Optional[set[str]]:
+        """The keys a dict (or a config object) can hold, when every one is written literally."""
+        if isinstance(expr, cst.Dict):
+            keys = _dict_keys(expr)
+            return set(keys) if keys is not None else None
+        if isinstance(expr, cst.Call):
+            # ``dict(k=v)`` or a config class (``types.GenerateContentConfig(...)``): its keywords.
+            callee = self.ctx.qualname(expr.func) or ""
+            if callee != "builtins.dict" and not callee.rsplit(".", 1)[-1][:1].isupper():
+                return None
+            if any(arg.star or arg.keyword is None for arg in expr.args):
+                return None  # ``dict(base, ...)``, ``Config(**opts)``
+            return {arg.keyword.value for arg in expr.args if arg.keyword is not None}
+        if isinstance(expr, cst.Name) and hops < MAX_HOPS:
+            scan = self.scan(scope)
+            bindings = scan.bindings.get(expr.value)
+            if not bindings:
+                return None
+            keys: set[str] = set()
+            for kind, value in bindings:
+                if kind != "value" or value is None:
+                    return None
+                found = self.known_keys(value, scope, hops + 1)
+                if found is None:
+                    return None
+                keys |= found
+            added = scan.added_keys.get(expr.value, [])
+            if any(key is None for key in added):
+                return None
+            return keys | set(added)
+        return None
 
     # -- receivers: ``llm.with_structured_output(X)`` / ``llm.bind_tools(tools)`` ---------------
 

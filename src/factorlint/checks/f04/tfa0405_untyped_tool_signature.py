@@ -5,7 +5,8 @@ from typing import Optional
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.engine.tools import ToolDef, tool_definitions
+from factorlint.engine.names import dotted_name
+from factorlint.engine.tools import ToolDef, scan, tool_definitions
 
 # Annotations that tell the model nothing about the argument's shape.
 _VAGUE = {
@@ -109,6 +110,11 @@ def roll_die(sides):  # expect: TFA0405
     \"\"\"Roll a die.\"\"\"
     return sides
 
+@agent.tool_plain
+def anything(*args, **kwargs) -> str:  # expect: TFA0405
+    \"\"\"Do anything.\"\"\"
+    return str(args)
+
 class Tools:
     def __init__(self):
         self.agent = Agent("openai:gpt-4o", tools=[self.convert])
@@ -153,6 +159,19 @@ def user_name(ctx: RunContext[str], upper: bool) -> str:
 """,
     ]
     near_miss = [
+        # A factory that sets the description on the tool it returns.
+        """
+from langchain_core.tools import tool
+
+def make_tool(name: str, description: str, function):
+    @tool
+    def custom_tool(query: str) -> str:
+        return str(function(query))
+
+    custom_tool.name = name
+    custom_tool.description = description
+    return custom_tool
+""",
         # An untyped function that is never given to a model.
         """
 from langchain_core.tools import tool
@@ -192,7 +211,11 @@ def echo(text: str, *args, **kwargs) -> str:
             if function is None or tool.kind not in ("decorated", "listed"):
                 continue
             problems = self._parameters(function)
-            if tool.describes_from_docstring and function.get_docstring() is None:
+            if (
+                tool.describes_from_docstring
+                and function.get_docstring() is None
+                and not self._described_later(function)
+            ):
                 problems.append("no docstring for the tool's description")
             if problems:
                 self.report(function.name, self._message(tool, problems))
@@ -215,14 +238,41 @@ def echo(text: str, *args, **kwargs) -> str:
             if label is not None:
                 vague.append(f"`{param.name.value}` ({label})")
         problems = []
+        variadic = [f"`{p}`" for p in _variadic(params)]
+        if variadic and not positional and not params.kwonly_params:
+            problems.append(f"takes only {' and '.join(variadic)}, so the model gets no parameter schema")
         if untyped:
             problems.append(f"{', '.join(untyped)} {'has' if len(untyped) == 1 else 'have'} no type")
         if vague:
             problems.append(f"{', '.join(vague)} {'is' if len(vague) == 1 else 'are'} too vague for a schema")
         return problems
 
+    def _described_later(self, function: cst.FunctionDef) -> bool:
+        """``search.description = "..."`` next to the definition (a factory that names its tool)."""
+        enclosing = scan(self.ctx).scopes.get(id(function), ())
+        owner = enclosing[-1] if enclosing else self.ctx.module
+        block = owner.body.body if isinstance(owner, cst.FunctionDef) else owner.body
+        target = f"{function.name.value}.description"
+        for statement in block if isinstance(block, (list, tuple)) else ():
+            if isinstance(statement, cst.SimpleStatementLine):
+                for small in statement.body:
+                    if isinstance(small, cst.Assign) and any(
+                        dotted_name(t.target) == target for t in small.targets
+                    ):
+                        return True
+        return False
+
     def _vague(self, annotation: cst.BaseExpression) -> Optional[str]:
         if isinstance(annotation, cst.SimpleString):
             return None
         qualname = self.ctx.qualname(annotation)
         return _VAGUE.get(qualname or "")
+
+
+def _variadic(params: cst.Parameters) -> list[str]:
+    found = []
+    if isinstance(params.star_arg, cst.Param):
+        found.append("*" + params.star_arg.name.value)
+    if isinstance(params.star_kwarg, cst.Param):
+        found.append("**" + params.star_kwarg.name.value)
+    return found

@@ -108,6 +108,15 @@ def chat(user_id):
     session = SQLiteSession(user_id)  # expect: TFA0602
     return Runner.run_sync(agent, request.json["text"], session=session).final_output
 """,
+        # SQLite in memory, spelled out.
+        """
+import sqlite3
+from langgraph.checkpoint.sqlite import SqliteSaver
+from agents import SQLiteSession
+
+saver = SqliteSaver(sqlite3.connect(":memory:"))  # expect: TFA0602
+session = SQLiteSession("user-42", ":memory:")  # expect: TFA0602
+""",
         # A module-level dict as the thread store, written by route handlers.
         """
 from fastapi import FastAPI
@@ -146,6 +155,12 @@ from langgraph.checkpoint.sqlite import SqliteSaver
 
 with SqliteSaver.from_conn_string("checkpoints.sqlite") as saver:
     pass
+""",
+        # A session id that is a literal: the file path is what makes it persistent.
+        """
+from agents import SQLiteSession
+
+session = SQLiteSession("user-42", db_path="state/sessions.db")
 """,
     ]
     near_miss = [
@@ -207,27 +222,26 @@ def chat(user, text):
             return None
         component = components[0]
         name = qualname.rsplit(".", 1)[-1]
-        if self._in_memory_argument(call):
-            return f'`{name}` on ":memory:"'
-        if component.persistent is not False:
-            return None
+        if component.persistent:
+            # Persistent by design, unless pointed at SQLite's in-memory database.
+            return f'`{name}` on ":memory:"' if any(self._in_memory(a.value) for a in call.args) else None
+        location = None
         for keyword in component.persistent_keywords:
-            if keyword_arg(call, keyword) is not None:
-                return None
-        if component.persistent_positional is not None and positional_arg(call, component.persistent_positional):
-            return None
+            location = location or keyword_arg(call, keyword)
+        if location is None and component.persistent_positional is not None:
+            location = positional_arg(call, component.persistent_positional)
+        if location is not None:
+            return f'`{name}` on ":memory:"' if self._in_memory(location.value) else None
         if any(a.star for a in call.args):
-            return None
+            return None  # the location may come through *args / **kwargs
         return f"`{name}()`"
 
-    def _in_memory_argument(self, call: cst.Call) -> bool:
-        for arg in call.args:
-            value = arg.value
-            if literal_string(value) == _MEMORY:
-                return True
-            if isinstance(value, cst.Call) and (self.ctx.qualname(value.func) or "") in _SQLITE_CONNECT:
-                if any(literal_string(a.value) == _MEMORY for a in value.args):
-                    return True
+    def _in_memory(self, value: cst.BaseExpression) -> bool:
+        """``":memory:"`` or ``sqlite3.connect(":memory:")``."""
+        if literal_string(value) == _MEMORY:
+            return True
+        if isinstance(value, cst.Call) and (self.ctx.qualname(value.func) or "") in _SQLITE_CONNECT:
+            return any(literal_string(a.value) == _MEMORY for a in value.args)
         return False
 
     def leave_Module(self, node: cst.Module) -> None:

@@ -204,14 +204,16 @@ def menu(items):
             choice = input("Pick: ")
             items.append(choice)
 """,
-        # A function named like a tool but never given to a model, and an assistant that never asks.
+        # A function named like a tool but never given to a model, and agents whose defaults
+        # never ask at every step.
         """
-from autogen import AssistantAgent
+from autogen import AssistantAgent, ConversableAgent
 
 def ask_human(question):
     return input(question)
 
 assistant = AssistantAgent("helper")
+logger_agent = ConversableAgent(name="Editor", system_message="Plan the outline.")
 """,
     ]
 
@@ -240,7 +242,9 @@ assistant = AssistantAgent("helper")
         spec = construct.spec.human_input
         arg = keyword_arg(node, spec.keyword)
         if arg is None:
-            console = spec.console_if_absent or (spec.default is not None and spec.default in spec.console_values)
+            # A default only counts when it asks at every step (UserProxyAgent's "ALWAYS"); a
+            # ConversableAgent's "TERMINATE" asks only if a chat it replies in ends that way.
+            console = spec.console_if_absent or (spec.default is not None and spec.default in spec.approval_values)
             shown = f"`{spec.keyword}` defaults to {spec.default!r}" if spec.default is not None else (
                 f"no `{spec.keyword}=`")
         else:

@@ -130,11 +130,11 @@ class Cleaner(Tool):  # expect: TFA0703
         os.remove(path)
         return "ok"
 
-def post_status(text: str) -> str:  # expect: TFA0703
-    \"\"\"Post a status update.\"\"\"
+def publish_status(text: str) -> str:  # expect: TFA0703
+    \"\"\"Publish a status update.\"\"\"
     return requests.post("https://status.example.com", json={"text": text}).text
 
-agent = CodeAgent(tools=[Cleaner(), post_status], model=None)
+agent = CodeAgent(tools=[Cleaner(), publish_status], model=None)
 """,
         # A tool only named like a deploy, whose work happens elsewhere: advice.
         """
@@ -265,6 +265,20 @@ def status(service: str) -> str:
     \"\"\"Status of a service.\"\"\"
     return service
 """,
+        # A search API queried with POST (DuckDuckGo lite): POST alone is not a write.
+        """
+import requests
+from smolagents import tool
+
+@tool
+def web_search(query: str) -> str:
+    \"\"\"Search the web.
+
+    Args:
+        query: what to search for.
+    \"\"\"
+    return requests.post("https://lite.duckduckgo.com/lite/", data={"q": query}).text
+""",
         # Named like a high-stakes action but visibly harmless (it only formats a draft).
         """
 from langchain_core.tools import tool
@@ -284,7 +298,7 @@ def send_message(text: str) -> str:
             if not functions:
                 continue
             name_node = tool.node.name if isinstance(tool.node, (cst.FunctionDef, cst.ClassDef)) else tool.node
-            effect = self._effect(functions)
+            effect = self._effect(functions, _HIGH_STAKES_NAME.search(tool.name) is not None)
             if effect is not None:
                 label, callee = effect
                 self.report(
@@ -301,13 +315,20 @@ def send_message(text: str) -> str:
                     fix_message=self._fix(tool),
                 )
 
-    def _effect(self, functions) -> Optional[tuple[str, str]]:
+    def _effect(self, functions, action_name: bool) -> Optional[tuple[str, str]]:
+        """The first side effect; an ambiguous one (an HTTP POST) only for a tool named like an
+        action."""
+        weak = None
         for call, qualname, _ in reachable_calls(self.ctx, functions, depth=2):
             spec = side_effect(self.ctx, call, qualname)
-            if spec is not None:
-                shown = qualname or self.ctx.code_for(call.func).strip()
-                return spec.label, ".".join(shown.replace("()", "").split(".")[-2:])
-        return None
+            if spec is None:
+                continue
+            shown = qualname or self.ctx.code_for(call.func).strip()
+            found = spec.label, ".".join(shown.replace("()", "").split(".")[-2:])
+            if not spec.ambiguous:
+                return found
+            weak = weak or found
+        return weak if action_name else None
 
     def _delegates(self, functions) -> bool:
         """Does the tool hand its work to code outside this file (so its effect is unseen)?"""

@@ -6,7 +6,8 @@ import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
 from factorlint.checks.f08._agents import bound_checks, record_call
-from factorlint.engine.agents_shape import int_value, loop_step_limits
+from factorlint.checks.f10._steps import loop_step_limits
+from factorlint.engine.agents_shape import int_value
 from factorlint.engine.recognisers import keyword_arg
 
 

@@ -1,13 +1,9 @@
 from __future__ import annotations
 
-from typing import Optional
-
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.engine.agents_shape import count_items, resolve
-from factorlint.engine.loops import paths_in
-from factorlint.engine.names import literal_string
+from factorlint.checks.f10._dispatch import DispatchScan, derived_names, roots, streams
 
 
 class MonolithicDispatch(Rule):
@@ -207,6 +203,25 @@ def run(messages, mode):
         elif mode in ("h", "i", "j", "k", "l", "m", "n"):
             save(reply)
 """,
+        # The events of a streamed reply: transport chunks, not the model's choice.
+        """
+import anthropic
+
+client = anthropic.Anthropic()
+
+def run(messages):
+    for _ in range(10):
+        stream = client.messages.create(model="m", max_tokens=512, messages=messages, stream=True)
+        content = []
+        for event in stream:
+            if event.type in ("message_start", "message_delta", "message_stop", "ping", "error"):
+                continue
+            elif event.type in ("content_block_start", "content_block_delta", "content_block_stop"):
+                content.append(event)
+            elif event.type in ("a", "b", "c", "d", "e", "f", "g"):
+                pass
+        messages.append({"role": "assistant", "content": content})
+""",
         # The same long dispatch outside any agent loop: a plain command router.
         """
 def route(name, args):
@@ -246,15 +261,15 @@ def run(messages, mode):
         info = self.ctx.loops.analyse(loop)
         if not info.llm_calls:
             return
-        seeds = {id(c.node) for c in info.llm_calls}
-        derived = _derived(loop.body, seeds, set())
-        scan = _DispatchScan(self.ctx, derived)
+        seeds = {id(c.node): streams(self.ctx, c.node) for c in info.llm_calls}
+        derived = derived_names(loop.body, seeds, set())
+        scan = DispatchScan(self.ctx, derived)
         loop.body.visit(scan)
         findings = list(scan.results())
         for function, call in self._helpers(scan.calls, derived):
             params = {p.name.value for p in (*function.params.posonly_params, *function.params.params,
                                               *function.params.kwonly_params)} - {"self", "cls"}
-            inner = _DispatchScan(self.ctx, _derived(function.body, set(), params))
+            inner = DispatchScan(self.ctx, derived_names(function.body, {}, params))
             self.ctx.function_stack.append(function)
             try:
                 function.body.visit(inner)
@@ -277,7 +292,7 @@ def run(messages, mode):
         """Functions of this module the loop hands a model-derived value to."""
         prefix = self.ctx.module_name + "."
         for call in calls:
-            if not any(_roots(arg.value) & derived for arg in call.args):
+            if not any(roots(arg.value) & derived for arg in call.args):
                 continue
             qualname = self.ctx.qualname(call.func) or ""
             if not qualname.startswith(prefix):
@@ -289,160 +304,3 @@ def run(messages, mode):
                 function = self.ctx.scan.methods.get(owner, {}).get(name)
             if function is not None and function not in self.ctx.function_stack:
                 yield function, call
-
-
-def _roots(node: cst.CSTNode) -> set[str]:
-    return {path.split(".", 1)[0] for path in paths_in(node)}
-
-
-def _derived(body: cst.CSTNode, seeds: set[int], names: set[str]) -> set[str]:
-    """Names holding the model's reply (or a helper's parameters), and what is computed from them."""
-    bindings: list[tuple[set[str], cst.CSTNode]] = []
-
-    class _Collect(cst.CSTVisitor):
-        def visit_FunctionDef(self, node) -> bool:
-            return False
-
-        def visit_Lambda(self, node) -> bool:
-            return False
-
-        def visit_Assign(self, node: cst.Assign) -> None:
-            targets = set().union(*(_roots(t.target) for t in node.targets))
-            bindings.append((targets, node.value))
-
-        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-            if node.value is not None:
-                bindings.append((_roots(node.target), node.value))
-
-        def visit_For(self, node: cst.For) -> None:
-            bindings.append((_roots(node.target), node.iter))
-
-        def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
-            bindings.append((_roots(node.target), node.value))
-
-        def visit_WithItem(self, node: cst.WithItem) -> None:
-            if node.asname is not None:
-                bindings.append((_roots(node.asname.name), node.item))
-
-    body.visit(_Collect())
-    derived = set(names)
-    seeded = [(targets, value) for targets, value in bindings if _contains(value, seeds)]
-    for targets, _ in seeded:
-        derived |= targets
-    changed = True
-    while changed:
-        changed = False
-        for targets, value in bindings:
-            if not targets <= derived and _roots(value) & derived:
-                derived |= targets
-                changed = True
-    return derived
-
-
-def _contains(node: cst.CSTNode, ids: set[int]) -> bool:
-    if not ids:
-        return False
-    found = []
-
-    class _Find(cst.CSTVisitor):
-        def on_visit(self, inner) -> bool:
-            if id(inner) in ids:
-                found.append(inner)
-            return not found
-
-    node.visit(_Find())
-    return bool(found)
-
-
-class _DispatchScan(cst.CSTVisitor):
-    """Dispatches on a model-derived subject: compared values, match cases, table look-ups."""
-
-    def __init__(self, ctx, derived: set[str]) -> None:
-        self.ctx = ctx
-        self.derived = derived
-        self.calls: list[cst.Call] = []
-        self.compared: dict[str, tuple[cst.CSTNode, set[str]]] = {}  # subject -> (first node, values)
-        self.other: list[tuple[cst.CSTNode, str, int]] = []
-
-    def visit_FunctionDef(self, node) -> bool:
-        return False
-
-    def visit_Lambda(self, node) -> bool:
-        return False
-
-    def visit_ClassDef(self, node) -> bool:
-        return False
-
-    def _subject(self, node: cst.BaseExpression) -> Optional[str]:
-        if _roots(node) & self.derived:
-            return self.ctx.code_for(node).strip()
-        return None
-
-    def _add(self, node: cst.CSTNode, subject: str, values: set[str]) -> None:
-        first, known = self.compared.setdefault(subject, (node, set()))
-        known |= values
-
-    def visit_If(self, node: cst.If) -> None:
-        test = node.test
-        if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
-            target = test.comparisons[0]
-            values = _string_values(target.comparator)
-            if isinstance(target.operator, (cst.Equal, cst.In)) and values:
-                subject = self._subject(test.left)
-                if subject is not None:
-                    self._add(node, subject, values)
-        elif isinstance(test, cst.Call) and self.ctx.qualname(test.func) == "builtins.isinstance" and len(test.args) == 2:
-            subject = self._subject(test.args[0].value)
-            if subject is not None:
-                self._add(node, subject, {self.ctx.code_for(test.args[1].value)})
-
-    def visit_Match(self, node: cst.Match) -> None:
-        if self._subject(node.subject) is None:
-            return
-        count = sum(_pattern_count(case.pattern) for case in node.cases)
-        self.other.append((node, "cases", count))
-
-    def visit_Call(self, node: cst.Call) -> None:
-        self.calls.append(node)
-        func = node.func
-        if isinstance(func, cst.Attribute) and func.attr.value == "get" and node.args:
-            self._table(node, func.value, node.args[0].value)
-
-    def visit_Subscript(self, node: cst.Subscript) -> None:
-        if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
-            self._table(node, node.value, node.slice[0].slice.value)
-
-    def _table(self, node: cst.CSTNode, table: cst.BaseExpression, key: cst.BaseExpression) -> None:
-        if self._subject(key) is None or not isinstance(table, (cst.Name, cst.Attribute)):
-            return
-        value = resolve(self.ctx, table)
-        if isinstance(value, (cst.Dict, cst.DictComp)):
-            count, _ = count_items(self.ctx, value)
-            self.other.append((node, "table entries", count))
-
-    def results(self):
-        for node, values in self.compared.values():
-            yield node, "compared values", len(values)
-        yield from self.other
-
-
-def _string_values(node: cst.BaseExpression) -> set[str]:
-    text = literal_string(node)
-    if text is not None:
-        return {text}
-    if isinstance(node, (cst.Tuple, cst.List, cst.Set)):
-        values = {literal_string(e.value) for e in node.elements}
-        return set() if None in values else values
-    return set()
-
-
-def _pattern_count(pattern: cst.MatchPattern) -> int:
-    if isinstance(pattern, cst.MatchOr):
-        return sum(_pattern_count(p.pattern) for p in pattern.patterns)
-    if isinstance(pattern, cst.MatchAs):
-        return _pattern_count(pattern.pattern) if pattern.pattern is not None else 0
-    if isinstance(pattern, cst.MatchValue):
-        return 1 if literal_string(pattern.value) is not None else 0
-    if isinstance(pattern, (cst.MatchClass, cst.MatchMapping)):
-        return 1
-    return 0

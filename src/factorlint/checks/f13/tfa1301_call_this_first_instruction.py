@@ -15,19 +15,26 @@ _NAME = (
 )
 _FIRST = (
     r"(?:first(?:ly)?|start(?:ing)?\s+(?:by|with)|begin(?:ning)?\s+(?:by|with)|to\s+begin(?:\s+with)?"
-    r"|before\s+(?:anything|doing\s+anything|you\s+do\s+anything|answering|responding|replying"
-    r"|proceeding)(?:\s+else)?)"
+    r"|before\s+(?:anything|doing\s+anything|you\s+do\s+anything)(?:\s+else)?)"
 )
+# "Before answering": an inspection step whose arguments the model may well have to choose.
+_BEFORE_REPLY = r"before\s+(?:answering|responding|replying|proceeding|you\s+(?:answer|respond|reply))"
+# (pattern, strong): a weak pattern needs a name that is one of the agent's tools or snake_case.
 _PATTERNS = (
-    # "First, call X", "Start by calling the X tool", "Before answering, always use X"
-    re.compile(rf"(?i)\b{_FIRST}\W{{0,3}}(?:(?:you\s+)?(?:must|should|always)\s+)*{_VERB}\W{{1,3}}{_NAME}"),
-    # "Always call X first", "use the X tool before answering"
-    re.compile(
-        rf"(?i)\b(?:always\s+|must\s+)?{_VERB}\W{{1,3}}{_NAME}\s+(?:first\b|before\s+(?:anything|doing\s+"
-        r"anything|answering|responding|replying|proceeding|you\s+(?:answer|respond|reply|do)))"
-    ),
+    # "First, call X", "Start by calling the X tool"
+    (re.compile(rf"(?i)\b{_FIRST}\W{{0,3}}(?:(?:you\s+)?(?:must|should|always)\s+)*{_VERB}\W{{1,3}}{_NAME}"), True),
+    # "Always call X first", "call X (exactly once) before anything else"
+    (re.compile(
+        rf"(?i)\b(?:always\s+|must\s+)?{_VERB}\W{{1,3}}{_NAME}(?:\s+(?:exactly\s+)?once)?\s+"
+        r"(?:first\b|before\s+(?:anything|doing\s+anything))"
+    ), True),
     # "Before deploying, always call X"
-    re.compile(rf"(?i)\bbefore\s+\w+ing\b[^.\n]{{0,40}}\balways\s+{_VERB}\W{{1,3}}{_NAME}"),
+    (re.compile(rf"(?i)\bbefore\s+\w+ing\b[^.\n]{{0,40}}\balways\s+{_VERB}\W{{1,3}}{_NAME}"), True),
+    # "Before answering, use X" / "Call X once before replying"
+    (re.compile(rf"(?i)\b{_BEFORE_REPLY}\W{{0,3}}(?:(?:you\s+)?(?:must|should|always)\s+)*{_VERB}\W{{1,3}}{_NAME}"), False),
+    (re.compile(
+        rf"(?i)\b(?:always\s+|must\s+)?{_VERB}\W{{1,3}}{_NAME}(?:\s+(?:exactly\s+)?once)?\s+{_BEFORE_REPLY}"
+    ), False),
 )
 _NOT_NAMES = frozenset(
     {"the", "a", "an", "this", "that", "these", "those", "it", "them", "tool", "tools", "function",
@@ -39,7 +46,7 @@ _NOT_NAMES = frozenset(
 def find_instruction(text: str, tools: set[str], complete: bool) -> Optional[tuple[str, str]]:
     """(tool name, the matched phrase) for the first call-this-first instruction in ``text``."""
     lowered = {t.lower() for t in tools}
-    for pattern in _PATTERNS:
+    for pattern, strong in _PATTERNS:
         for match in pattern.finditer(text):
             name = match.group("name")
             if name.lower() in _NOT_NAMES:
@@ -48,7 +55,7 @@ def find_instruction(text: str, tools: set[str], complete: bool) -> Optional[tup
                 return name, " ".join(match.group(0).split())
             if complete:
                 continue  # the agent's tools are all known and this is none of them
-            if "_" in name or match.group("kind") or match.group("quote"):
+            if "_" in name or (strong and (match.group("kind") or match.group("quote"))):
                 return name, " ".join(match.group(0).split())
     return None
 
@@ -194,6 +201,16 @@ import anthropic
 
 client = anthropic.Anthropic()
 client.messages.create(model="m", max_tokens=64, system="First, run ls to look around.", messages=[])
+""",
+        # An inspection step before answering, with a tool the model must drive itself.
+        """
+from agents import Agent
+
+reviewer = Agent(
+    name="pricing",
+    instructions="Inspect the files before answering. Use the shell tool before answering.",
+    tools=toolkit(),
+)
 """,
         # The same words in a string that is not a prompt.
         """

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator, Optional
+from typing import Optional
 
 import libcst as cst
 
@@ -31,12 +31,13 @@ class TaintRule(Rule):
 
 
 def chosen_source(
-    finding: Finding, kinds: tuple[str, ...] = MODEL_CHOSEN
+    finding: Finding, kinds: tuple[str, ...] = MODEL_CHOSEN, module: str = ""
 ) -> Optional[tuple[Source, tuple[str, ...]]]:
     """The source to name in the message, and the wrappers the project pass must confirm.
 
     A certain source (a direct model call, a tool argument) wins; otherwise the finding stands
-    only if one of the candidate wrappers turns out to reach a model.
+    only if one of the candidate wrappers turns out to reach a model, and the message names a
+    candidate of the project's own package (``module``'s top package) before a library call.
     """
     chosen = [s for s in finding.sources if s.kind in kinds]
     if not chosen:
@@ -44,13 +45,15 @@ def chosen_source(
     for source in chosen:
         if not source.requires:
             return source, ()
+    top = module.split(".", 1)[0]
+    chosen.sort(key=lambda s: not any(q.split(".", 1)[0] == top for q in s.requires))
     return chosen[0], tuple(sorted({q for s in chosen for q in s.requires}))
+
+
+def sentence(text: str) -> str:
+    return text[:1].upper() + text[1:]
 
 
 def where(finding: Finding) -> str:
     """`` inside `run_code()` `` when the sink is one call deep."""
     return f" inside `{finding.via}`" if finding.via else ""
-
-
-def by_kind(findings: list[Finding], kind: str) -> Iterator[Finding]:
-    return (f for f in findings if f.kind == kind)

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from factorlint.checks.base import RuleMeta
-from factorlint.checks.security._common import TaintRule, chosen_source, where
+from factorlint.checks.security._common import TaintRule, chosen_source, sentence, where
 from factorlint.engine.taint import Finding
 
 
@@ -201,12 +201,12 @@ def wait(messages):
     ]
 
     def check(self, finding: Finding) -> None:
-        chosen = chosen_source(finding)
+        chosen = chosen_source(finding, module=self.ctx.module_name)
         if chosen is not None:
             source, requires = chosen
             self.report(
                 finding.node,
-                f"{source.label[0].upper()}{source.label[1:]} reaches {finding.label}"
+                f"{sentence(source.label)} reaches {finding.label}"
                 f"{where(finding)}: the model can run any command",
                 requires_llm=requires,
             )

@@ -129,6 +129,10 @@ PINNED_COMMIT = "3f9a1c7e5b2d8f4a6c0e1b3d5f7a9c2e4b6d8f0a"
 client = OpenAI()
 reply = client.chat.completions.create(model="ft:gpt-4o-mini:acme:intent-v2:9Xk2Lm4P", messages=[])
 """,
+        # A PostHog project key: public by design (it ships in every browser that sends events).
+        """
+POSTHOG_PROJECT_API_KEY = "phc_Q7fL2mZ9vR4tK8wN1cB6hJ3pX0sD5gYaLeWu"
+""",
         # The name of the environment variable, not its value.
         """
 from langchain_openai import ChatOpenAI

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from factorlint.checks.base import RuleMeta
-from factorlint.checks.security._common import TaintRule, chosen_source, where
+from factorlint.checks.security._common import TaintRule, chosen_source, sentence, where
 from factorlint.engine.taint import Finding
 
 
@@ -188,13 +188,13 @@ def latest(limit: str) -> list:
     def check(self, finding: Finding) -> None:
         if finding.taint is None or not finding.taint.interpolated:
             return
-        chosen = chosen_source(finding)
+        chosen = chosen_source(finding, module=self.ctx.module_name)
         if chosen is None:
             return
         source, requires = chosen
         self.report(
             finding.node,
-            f"{source.label[0].upper()}{source.label[1:]} is interpolated into {finding.label}"
+            f"{sentence(source.label)} is interpolated into {finding.label}"
             f"{where(finding)}: the model can rewrite the query",
             requires_llm=requires,
         )

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from factorlint.checks.base import RuleMeta
-from factorlint.checks.security._common import TaintRule, chosen_source, where
+from factorlint.checks.security._common import TaintRule, chosen_source, sentence, where
 from factorlint.engine.taint import Finding
 
 
@@ -170,13 +170,13 @@ def load_arrays(path: str) -> str:
     ]
 
     def check(self, finding: Finding) -> None:
-        chosen = chosen_source(finding)
+        chosen = chosen_source(finding, module=self.ctx.module_name)
         if chosen is None:
             return
         source, requires = chosen
         self.report(
             finding.node,
-            f"{source.label[0].upper()}{source.label[1:]} reaches {finding.label}{where(finding)}: "
+            f"{sentence(source.label)} reaches {finding.label}{where(finding)}: "
             "deserialising data the model chose can run arbitrary code",
             requires_llm=requires,
         )

@@ -1,7 +1,7 @@
 from __future__ import annotations
 
 from factorlint.checks.base import RuleMeta
-from factorlint.checks.security._common import TaintRule, chosen_source, where
+from factorlint.checks.security._common import TaintRule, chosen_source, sentence, where
 from factorlint.engine.taint import Finding, host_is_fixed
 
 
@@ -176,13 +176,13 @@ def download(url):
         taint = finding.taint
         if taint is None or taint.checked or host_is_fixed(taint.lead):
             return
-        chosen = chosen_source(finding)
+        chosen = chosen_source(finding, module=self.ctx.module_name)
         if chosen is None:
             return
         source, requires = chosen
         self.report(
             finding.node,
-            f"{source.label[0].upper()}{source.label[1:]} is the URL of {finding.label}"
+            f"{sentence(source.label)} is the URL of {finding.label}"
             f"{where(finding)}: the model chooses which host this program calls",
             requires_llm=requires,
         )

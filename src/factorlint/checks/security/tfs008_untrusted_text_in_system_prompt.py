@@ -3,7 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from factorlint.checks.base import RuleMeta
-from factorlint.checks.security._common import TaintRule, chosen_source
+from factorlint.checks.security._common import TaintRule, chosen_source, sentence
 from factorlint.engine import taint
 from factorlint.engine.names import literal_string
 from factorlint.engine.taint import Finding
@@ -193,13 +193,13 @@ def summarise(url):
                 return
 
     def check(self, finding: Finding) -> None:
-        chosen = chosen_source(finding, _UNTRUSTED)
+        chosen = chosen_source(finding, _UNTRUSTED, self.ctx.module_name)
         if chosen is None:
             return
         source, requires = chosen
         self.report(
             finding.node,
-            f"{source.label[0].upper()}{source.label[1:]} is placed in {finding.label}: text "
+            f"{sentence(source.label)} is placed in {finding.label}: text "
             "you do not own speaks with the system prompt's authority",
             requires_llm=requires,
         )

@@ -128,3 +128,42 @@ def _calls(node):
 
     node.visit(_Collect())
     return found
+
+
+def test_class_based_view_label_names_the_view():
+    _, ep = _index(
+        """
+        from django.views import View
+
+        class ApproveWebhook(View):
+            def post(self, request): ...
+        """
+    )
+    info = ep.functions[0]
+    assert info.triggers[0].label(info.node) == "`ApproveWebhook.post`"
+
+
+def test_knowledge_facts_for_factors_5_6_11():
+    knowledge = default_knowledge()
+    client = knowledge.client_constructors.first("openai.OpenAI")
+    assert knowledge.call_spec(client, "responses.create").state_keywords == ["previous_response_id", "conversation"]
+    assert "beta.threads.messages.create" in client.vendor_state_methods
+    assert "" in knowledge.call_spec(client, "chat.completions.create").sdk_object_paths
+    assert knowledge.call_spec(knowledge.client_modules["litellm"], "responses").state_keywords == ["previous_response_id"]
+    _, runner = knowledge.handoff_functions.first("agents.Runner.run")
+    assert "previous_response_id" in runner.state_keywords and "conversation_id" in runner.state_keywords
+    session = [c for c in knowledge.components.get("agents.SQLiteSession") if c.role == "checkpointer"][0]
+    assert session.persistent is False and session.persistent_keywords == ["db_path"]
+    assert session.persistent_positional == 1
+    assert any(c.role == "vendor_state" for c in knowledge.components.get("agents.OpenAIConversationsSession"))
+    _, graph = knowledge.agent_constructors.first("langgraph.graph.StateGraph")
+    assert graph.checkpointer_method == "compile" and graph.interrupt_keywords == ["interrupt_before", "interrupt_after"]
+    _, create_agent = knowledge.agent_constructors.first("langchain.agents.create_agent")
+    assert create_agent.interrupt_keywords == ["interrupt_before", "interrupt_after"]
+    assert knowledge.route_decorators.first("fastapi.APIRouter().post").kind == "http"
+    assert knowledge.route_decorators.first("fastapi.FastAPI().websocket").kind == "websocket"
+    assert knowledge.route_decorators.first("fastapi.FastAPI().middleware") is None
+    assert knowledge.route_functions.first("django.urls.path").handler_positional == 1
+    assert any(c.role == "webhook_verifier" for c in knowledge.components.get("hmac.compare_digest"))
+    # The web table must not make web modules "agent code".
+    assert not knowledge.is_framework_module("fastapi.FastAPI")

@@ -371,6 +371,7 @@ class SinkSpec(_Strict):
     safe_positional: Optional[int] = None
     safe_values: list[str] = []
     interpolation_only: bool = False
+    untrusted_result: bool = True  # fetch sinks: the result is text from outside (not Request())
     source: str = ""
 
 

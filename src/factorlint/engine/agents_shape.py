@@ -27,8 +27,8 @@ TOOL_CHOICE_MODES = frozenset({"auto", "none", "required", "any"})
 
 
 def _assignments(ctx) -> dict:
-    """(scope id, target) -> every value assigned to it; scope 0 is the module, a class's
-    qualname holds its body attributes and ``self.x`` assignments."""
+    """(scope, target) -> every (value, function it was assigned in); scope 0 is the module, a
+    class's qualname holds its body attributes and its ``self.x`` assignments."""
     index = getattr(ctx, "_shape_assignments", None)
     if index is None:
         index = {}
@@ -41,7 +41,7 @@ def _assignments(ctx) -> dict:
                 key = (pending.class_qualname, pending.target)
             else:
                 key = (0, pending.target)
-            index.setdefault(key, []).append(pending.value)
+            index.setdefault(key, []).append((pending.value, pending.function))
         ctx._shape_assignments = index
     return index
 
@@ -57,34 +57,51 @@ def _parameter_default(function: cst.FunctionDef, name: str) -> tuple[bool, Opti
     return False, None
 
 
-def resolve(ctx, expr: cst.BaseExpression, *, defaults: bool = False) -> Optional[cst.BaseExpression]:
-    """The one value a name stands for, or None when it has none or several.
+Stack = tuple  # the enclosing functions a name is looked up in, outermost first
 
-    With ``defaults`` a parameter stands for its default value.
-    """
-    index = _assignments(ctx)
-    if isinstance(expr, cst.Name):
-        for function in reversed(ctx.function_stack):
-            values = index.get((id(function), expr.value))
-            if values:
-                return values[0] if len(values) == 1 else None
-            is_param, default = _parameter_default(function, expr.value)
-            if is_param:
-                return default if defaults else None
-        values = index.get((0, expr.value))
-        if values:
-            return values[-1] if len(values) == 1 else None
-        return None
-    if isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name) and expr.value.value in ("self", "cls"):
-        owner = ctx.current_class_qualname()
+
+def _owner(ctx, stack: Stack) -> Optional[str]:
+    for function in reversed(stack):
+        owner = ctx.scan.class_of_function.get(id(function))
         if owner is not None:
-            values = index.get((owner, expr.attr.value))
-            if values and len(values) == 1:
-                return values[0]
+            return owner
     return None
 
 
-def int_value(ctx, expr: cst.BaseExpression, _depth: int = 0) -> Optional[tuple[int, str]]:
+def resolve_in(ctx, expr: cst.BaseExpression, stack: Optional[Stack] = None, *, defaults: bool = False):
+    """``(value, stack to read that value in)`` for the one value a name stands for, or None when
+    it has none or several. With ``defaults`` a parameter stands for its default value."""
+    stack = tuple(ctx.function_stack) if stack is None else stack
+    index = _assignments(ctx)
+    if isinstance(expr, cst.Name):
+        for depth in range(len(stack) - 1, -1, -1):
+            function = stack[depth]
+            values = index.get((id(function), expr.value))
+            if values:
+                return (values[0][0], stack[: depth + 1]) if len(values) == 1 else None
+            is_param, default = _parameter_default(function, expr.value)
+            if is_param:
+                return (default, stack[:depth]) if defaults and default is not None else None
+        values = index.get((0, expr.value))
+        if values and len(values) == 1:
+            return values[0][0], ()
+        return None
+    if isinstance(expr, cst.Attribute) and isinstance(expr.value, cst.Name) and expr.value.value in ("self", "cls"):
+        owner = _owner(ctx, stack)
+        values = index.get((owner, expr.attr.value)) if owner is not None else None
+        if values and len(values) == 1:
+            value, function = values[0]
+            return value, (function,) if function is not None else ()
+    return None
+
+
+def resolve(ctx, expr: cst.BaseExpression, *, defaults: bool = False) -> Optional[cst.BaseExpression]:
+    """The one value a name stands for in the current scope (see :func:`resolve_in`)."""
+    found = resolve_in(ctx, expr, defaults=defaults)
+    return found[0] if found is not None else None
+
+
+def int_value(ctx, expr: cst.BaseExpression, _depth: int = 0, _stack: Optional[Stack] = None) -> Optional[tuple[int, str]]:
     """A whole number an expression certainly holds, with the name it came through ("" if literal)."""
     if isinstance(expr, cst.Integer):
         try:
@@ -93,19 +110,19 @@ def int_value(ctx, expr: cst.BaseExpression, _depth: int = 0) -> Optional[tuple[
             return None
     if _depth > 3 or not isinstance(expr, (cst.Name, cst.Attribute)):
         return None
-    value = resolve(ctx, expr, defaults=True)
-    if value is None:
-        return None
-    found = int_value(ctx, value, _depth + 1)
+    found = resolve_in(ctx, expr, _stack, defaults=True)
     if found is None:
         return None
-    return found[0], found[1] or (dotted_name(expr) or "")
+    number = int_value(ctx, found[0], _depth + 1, found[1])
+    if number is None:
+        return None
+    return number[0], number[1] or (dotted_name(expr) or "")
 
 
 # -- counting tools ------------------------------------------------------------------------------
 
 
-def count_items(ctx, expr: cst.BaseExpression, _depth: int = 0) -> tuple[int, bool]:
+def count_items(ctx, expr: cst.BaseExpression, _depth: int = 0, _stack: Optional[Stack] = None) -> tuple[int, bool]:
     """How many items a list expression holds at least, and whether that count is exact."""
     if _depth > 4:
         return 0, False
@@ -113,7 +130,7 @@ def count_items(ctx, expr: cst.BaseExpression, _depth: int = 0) -> tuple[int, bo
         total, exact = 0, True
         for element in expr.elements:
             if isinstance(element, cst.StarredElement):
-                n, e = count_items(ctx, element.value, _depth + 1)
+                n, e = count_items(ctx, element.value, _depth + 1, _stack)
                 total, exact = total + n, exact and e
             else:
                 total += 1
@@ -122,26 +139,26 @@ def count_items(ctx, expr: cst.BaseExpression, _depth: int = 0) -> tuple[int, bo
         total, exact = 0, True
         for element in expr.elements:
             if isinstance(element, cst.StarredDictElement):
-                n, e = count_items(ctx, element.value, _depth + 1)
+                n, e = count_items(ctx, element.value, _depth + 1, _stack)
                 total, exact = total + n, exact and e
             else:
                 total += 1
         return total, exact
     if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add):
-        left, right = count_items(ctx, expr.left, _depth + 1), count_items(ctx, expr.right, _depth + 1)
+        left, right = count_items(ctx, expr.left, _depth + 1, _stack), count_items(ctx, expr.right, _depth + 1, _stack)
         return left[0] + right[0], left[1] and right[1]
     if isinstance(expr, (cst.ListComp, cst.SetComp, cst.DictComp)):
         inner = expr.for_in
-        n, exact = count_items(ctx, inner.iter, _depth + 1)
+        n, exact = count_items(ctx, inner.iter, _depth + 1, _stack)
         if inner.ifs or inner.inner_for_in is not None:
             return 0, False
         return n, exact
     if isinstance(expr, cst.Call) and ctx.qualname(expr.func) in ("builtins.list", "builtins.tuple") and expr.args:
-        return count_items(ctx, expr.args[0].value, _depth + 1)
+        return count_items(ctx, expr.args[0].value, _depth + 1, _stack)
     if isinstance(expr, (cst.Name, cst.Attribute)):
-        value = resolve(ctx, expr)
-        if value is not None:
-            return count_items(ctx, value, _depth + 1)
+        found = resolve_in(ctx, expr, _stack)
+        if found is not None:
+            return count_items(ctx, found[0], _depth + 1, found[1])
     return 0, False
 
 
@@ -241,7 +258,7 @@ def _decorated_name(function: cst.FunctionDef) -> Optional[str]:
     return None
 
 
-def tool_names(ctx, expr: cst.BaseExpression, _depth: int = 0) -> tuple[set[str], bool]:
+def tool_names(ctx, expr: cst.BaseExpression, _depth: int = 0, _stack: Optional[Stack] = None) -> tuple[set[str], bool]:
     """The names the model sees for the tools in a list, and whether every element gave one
     (a plain name in the list counts as the tool's name)."""
     if _depth > 4:
@@ -249,19 +266,19 @@ def tool_names(ctx, expr: cst.BaseExpression, _depth: int = 0) -> tuple[set[str]
     if isinstance(expr, (cst.List, cst.Tuple, cst.Set)):
         names, complete = set(), True
         for element in expr.elements:
-            found, known = tool_names(ctx, element.value, _depth + 1) if isinstance(
+            found, known = tool_names(ctx, element.value, _depth + 1, _stack) if isinstance(
                 element, cst.StarredElement
             ) else _element_name(ctx, element.value)
             names |= found
             complete = complete and known
         return names, complete
     if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.Add):
-        left, right = tool_names(ctx, expr.left, _depth + 1), tool_names(ctx, expr.right, _depth + 1)
+        left, right = tool_names(ctx, expr.left, _depth + 1, _stack), tool_names(ctx, expr.right, _depth + 1, _stack)
         return left[0] | right[0], left[1] and right[1]
     if isinstance(expr, (cst.Name, cst.Attribute)):
-        value = resolve(ctx, expr)
-        if value is not None:
-            return tool_names(ctx, value, _depth + 1)
+        found = resolve_in(ctx, expr, _stack)
+        if found is not None:
+            return tool_names(ctx, found[0], _depth + 1, found[1])
     return set(), False
 
 
@@ -298,7 +315,7 @@ class PromptText:
     constant: Optional[str] = None  # the module-level name it came through
 
 
-def prompt_text(ctx, expr: cst.BaseExpression, _depth: int = 0) -> Optional[PromptText]:
+def prompt_text(ctx, expr: cst.BaseExpression, _depth: int = 0, _stack: Optional[Stack] = None) -> Optional[PromptText]:
     """The literal text of a prompt value: a literal, a wrapped literal, or a name bound to one.
 
     f-string holes are kept as ``{}``; a concatenation with an unknown part keeps the known parts.
@@ -312,15 +329,15 @@ def prompt_text(ctx, expr: cst.BaseExpression, _depth: int = 0) -> Optional[Prom
         parts = [p.value if isinstance(p, cst.FormattedStringText) else "{}" for p in expr.parts]
         return PromptText("".join(parts), expr)
     if isinstance(expr, cst.ConcatenatedString):
-        left, right = prompt_text(ctx, expr.left, _depth + 1), prompt_text(ctx, expr.right, _depth + 1)
+        left, right = prompt_text(ctx, expr.left, _depth + 1, _stack), prompt_text(ctx, expr.right, _depth + 1, _stack)
         if left is None or right is None:
             return None
         return PromptText(left.text + right.text, expr)
     if isinstance(expr, cst.BinaryOperation):
         if isinstance(expr.operator, cst.Modulo):
-            return prompt_text(ctx, expr.left, _depth + 1)
+            return prompt_text(ctx, expr.left, _depth + 1, _stack)
         if isinstance(expr.operator, cst.Add):
-            left, right = prompt_text(ctx, expr.left, _depth + 1), prompt_text(ctx, expr.right, _depth + 1)
+            left, right = prompt_text(ctx, expr.left, _depth + 1, _stack), prompt_text(ctx, expr.right, _depth + 1, _stack)
             if left is None and right is None:
                 return None
             text = (left.text if left else "{}") + (right.text if right else "{}")
@@ -329,20 +346,18 @@ def prompt_text(ctx, expr: cst.BaseExpression, _depth: int = 0) -> Optional[Prom
     if isinstance(expr, cst.Call):
         qualname = ctx.qualname(expr.func) or ""
         if qualname in _TEXT_FUNCTIONS and expr.args:
-            return prompt_text(ctx, expr.args[0].value, _depth + 1)
+            return prompt_text(ctx, expr.args[0].value, _depth + 1, _stack)
         if isinstance(expr.func, cst.Attribute) and expr.func.attr.value in _TEXT_WRAPPERS:
-            return prompt_text(ctx, expr.func.value, _depth + 1)
+            return prompt_text(ctx, expr.func.value, _depth + 1, _stack)
         return None
-    if isinstance(expr, cst.Name):
-        value = resolve(ctx, expr)
-        if value is None:
+    if isinstance(expr, (cst.Name, cst.Attribute)):
+        resolved = resolve_in(ctx, expr, _stack)
+        if resolved is None:
             return None
-        found = prompt_text(ctx, value, _depth + 1)
+        found = prompt_text(ctx, resolved[0], _depth + 1, resolved[1])
         if found is None:
             return None
-        module_level = (0, expr.value) in _assignments(ctx) and not any(
-            (id(f), expr.value) in _assignments(ctx) for f in ctx.function_stack
-        )
+        module_level = isinstance(expr, cst.Name) and resolved[1] == ()
         return PromptText(found.text, found.node, found.constant or (expr.value if module_level else None))
     return None
 
@@ -358,7 +373,7 @@ def prompt_values(ctx, call: cst.Call) -> list[tuple[str, cst.BaseExpression, tu
         seen = {id(s.node) for s in sites}
         for keyword in llm.spec.message_keywords:
             arg = keyword_arg(call, keyword)
-            if arg is not None and isinstance(arg.value, cst.Name):
+            if arg is not None and isinstance(arg.value, (cst.Name, cst.Attribute)):
                 value = resolve(ctx, arg.value)
                 if isinstance(value, (cst.List, cst.Tuple)):
                     sites.extend(s for s in prompts._message_sites(ctx, value, f"{keyword}=")

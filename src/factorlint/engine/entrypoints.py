@@ -47,13 +47,16 @@ class Trigger:
     qualname: str  # the decorator or registration as resolved: fastapi.FastAPI().post
     node: cst.CSTNode  # the decorator, the registration call or the class base
     path: Optional[str] = None  # the route path when it is a literal
+    owner: Optional[str] = None  # class-based views: the view class
 
     def label(self, function: cst.FunctionDef) -> str:
-        """``POST /chat`` for a route, else the function's name."""
+        """``POST /chat`` for a route, ``Approve.post`` for a class-based view, else the name."""
         member = self.qualname.rsplit(".", 1)[-1].lower()
         if self.path is not None:
             method = member.upper() if member in _HTTP_METHODS else "route"
             return f"`{method} {self.path}`"
+        if self.owner is not None:
+            return f"`{self.owner}.{function.name.value}`"
         return f"`{function.name.value}`"
 
 
@@ -137,6 +140,7 @@ class EntryPoints:
         self.registered: list[Trigger] = []  # registrations whose handler is not a known function
         self._by_id: dict[int, FunctionInfo] = {}
         self._by_qualname: dict[str, FunctionInfo] = {}
+        self._nested: dict[tuple[int, str], FunctionInfo] = {}  # (id(parent def), name) -> info
         self._runs: dict[tuple[int, int], list[AgentRun]] = {}
         self._seen_calls: set[int] = set()
         self._class_names = {id(node): qn for qn, node in ctx.scan.classes.items()}
@@ -165,6 +169,8 @@ class EntryPoints:
                 self.functions.append(info)
                 self._by_id[id(stmt)] = info
                 self._by_qualname.setdefault(info.qualname, info)
+                if chain:
+                    self._nested.setdefault((id(chain[-1]), stmt.name.value), info)
                 self._walk(body_statements(stmt), info.chain)
                 continue
             if isinstance(stmt, cst.ClassDef):
@@ -192,7 +198,9 @@ class EntryPoints:
                 continue  # only the class's own methods
             for spec, qualname, base in specs:
                 if info.node.name.value in spec.handler_methods:
-                    info.triggers.append(Trigger(spec.kind, f"{qualname}.{info.node.name.value}", base))
+                    info.triggers.append(
+                        Trigger(spec.kind, f"{qualname}.{info.node.name.value}", base, owner=node.name.value)
+                    )
 
     def _decorator(self, decorator: cst.Decorator) -> Optional[Trigger]:
         expr = decorator.decorator
@@ -221,7 +229,7 @@ class EntryPoints:
         if id(call) in self._seen_calls:
             return
         self._seen_calls.add(id(call))
-        qualname = self.ctx.qualname(call.func)
+        qualname = callee(self.ctx, call)
         spec = self.ctx.knowledge.route_functions.first(qualname) if qualname else None
         if spec is None:
             return
@@ -249,6 +257,14 @@ class EntryPoints:
             found |= info.kinds()
         return found
 
+    def web_packages(self) -> frozenset[str]:
+        """Top-level packages named by the entry-point table (fastapi, flask, celery, click...)."""
+        roots = set()
+        for index in (self.ctx.knowledge.route_decorators, self.ctx.knowledge.route_functions,
+                      self.ctx.knowledge.route_base_classes):
+            roots.update(p.split(".", 1)[0] for p in [*index.exact, *(g for g, _ in index.globs)])
+        return frozenset(roots)
+
     def serves(self) -> bool:
         """Does this file define routes, event handlers, queue tasks or schedules?"""
         return bool(self.kinds() & SERVICE_KINDS)
@@ -265,7 +281,14 @@ class EntryPoints:
     def local_callee(self, call: cst.Call) -> Optional[FunctionInfo]:
         """The function of this file that a call (resolved in the current scope) reaches."""
         qualname = self.ctx.qualname(call.func)
-        return self._by_qualname.get(qualname) if qualname else None
+        found = self._by_qualname.get(qualname) if qualname else None
+        if found is None and isinstance(call.func, cst.Name):
+            # A function defined inside an enclosing function (a closure, a streaming generator).
+            for parent in reversed(self.ctx.function_stack):
+                found = self._nested.get((id(parent), call.func.value))
+                if found is not None:
+                    break
+        return found
 
     def agent_runs(self, info: FunctionInfo, depth: int = 1, skip: frozenset = frozenset()) -> list[AgentRun]:
         """Agent loops and hand-offs in the function's own body, then (``depth``) in the
@@ -351,6 +374,21 @@ def entry_points(ctx) -> EntryPoints:
 
 def record_call(ctx, call: cst.Call) -> None:
     entry_points(ctx).record_call(call)
+
+
+def callee(ctx, call: cst.Call) -> Optional[str]:
+    """``ctx.qualname(call.func)``, computed once per call for all the rules of this family.
+
+    Only valid while the function stack is the call's own (during the visit, or inside
+    :meth:`EntryPoints.scope` with the call's enclosing chain), as for ``ctx.qualname`` itself.
+    """
+    cache = getattr(ctx, "_callee_qualnames", None)
+    if cache is None:
+        cache = ctx._callee_qualnames = {}
+    key = id(call)
+    if key not in cache:
+        cache[key] = ctx.qualname(call.func)
+    return cache[key]
 
 
 _WORD = re.compile(r"[A-Za-z0-9]+")

@@ -12,6 +12,7 @@ from typing import Iterable, Optional, Union
 import libcst as cst
 
 from factorlint.engine.loops import LoopInfo, BodyScan, paths_in, related
+from factorlint.engine.walk import run_visitor
 
 Handler = Union[cst.ExceptHandler, cst.ExceptStarHandler]
 
@@ -108,7 +109,7 @@ def _action(ctx, small: cst.BaseSmallStatement) -> Optional[str]:
 def feedback_path(info: LoopInfo) -> Optional[str]:
     """The history an agent loop feeds back to the model (``messages``, ``self.history``)."""
     scan = BodyScan()
-    info.node.body.visit(scan)
+    run_visitor(info.node.body, scan)
     for llm in info.llm_calls:
         read: set[str] = set()
         for arg in llm.node.args:

@@ -21,6 +21,7 @@ import libcst as cst
 
 from factorlint.engine.names import dotted_name
 from factorlint.engine.recognisers import LLMCall
+from factorlint.engine.walk import run_visitor
 
 Loop = Union[cst.While, cst.For]
 
@@ -172,7 +173,7 @@ def paths_in(node: cst.CSTNode) -> set[str]:
         def visit_Name(self, name: cst.Name) -> None:
             found.add(name.value)
 
-    node.visit(_Collect())
+    run_visitor(node, _Collect())
     return found
 
 
@@ -198,9 +199,9 @@ class LoopAnalyser:
             return cached
         info = LoopInfo(loop)
         scan = BodyScan()
-        loop.body.visit(scan)
+        run_visitor(loop.body, scan)
         if isinstance(loop, cst.While):
-            loop.test.visit(scan)  # a call in the test (``while not done(agent)``) counts too
+            run_visitor(loop.test, scan)  # a call in the test (``while not done(agent)``) counts too
         for call in scan.calls:
             llm = self.recognise.llm_call(call)
             if llm is None or self.recognise.handoff(call) is not None:
@@ -317,7 +318,7 @@ def _compares_in(node: cst.CSTNode) -> list[cst.Comparison]:
         def visit_Comparison(self, compare: cst.Comparison) -> None:
             found.append(compare)
 
-    node.visit(_Collect())
+    run_visitor(node, _Collect())
     return found
 
 
@@ -328,5 +329,5 @@ def _calls_in(node: cst.CSTNode) -> list[cst.Call]:
         def visit_Call(self, call: cst.Call) -> None:
             found.append(call)
 
-    node.visit(_Collect())
+    run_visitor(node, _Collect())
     return found

@@ -5,7 +5,7 @@ A value's *origin* is the model call it comes from and the path taken from the c
 ``resp.choices[0].message.content`` is the path ``choices[].message.content`` of
 ``client.chat.completions.create(...)``. Which paths hold free text or tool names is knowledge
 (``text_paths`` / ``tool_name_paths`` of each call in ``rules/frameworks``). Names are followed
-through up to three assignments in the same function (``resp = ...``, ``msg = resp.choices[0]
+through up to four assignments in the same function (``resp = ...``, ``msg = resp.choices[0]
 .message``, ``text = msg.content.strip()``), through ``for`` targets (each element of a list) and
 through text-preserving methods (``strip``, ``lower``, ...).
 
@@ -25,19 +25,26 @@ from __future__ import annotations
 
 import contextlib
 from dataclasses import dataclass, replace
-from typing import Iterator, Literal, Optional, Union
+from typing import Iterator, Literal, Optional
 
 import libcst as cst
 
 from factorlint.engine.names import literal_string
 from factorlint.engine.recognisers import LLMCall
+from factorlint.engine.response_scopes import (
+    Scope,
+    ScopeScan,
+    compares_as_text,
+    dict_keys,
+    is_placeholder,
+)
+from factorlint.engine.walk import run_visitor
 
 Path = tuple[str, ...]
 Mode = Literal["prose", "structured", "tools", "unknown"]
-Scope = Union[cst.FunctionDef, cst.Module]
 
 INDEX = "[]"
-MAX_HOPS = 3
+MAX_HOPS = 4
 
 # Methods that take text and give text back: the value keeps its origin.
 TEXT_PRESERVING = frozenset(
@@ -61,9 +68,7 @@ DISCRIMINATORS = frozenset(
     {"intent", "action", "action_type", "type", "kind", "tool", "tool_name", "function_name",
      "next_step", "next_action", "step_type", "route", "decision"}
 )
-_INTENT_PREFIX = frozenset(
-    {"choices", INDEX, "message", "parsed", "output_parsed", "next_step", "step", "action", "output"}
-)
+_INTENT_PREFIX = frozenset({"choices", INDEX, "message", "parsed", "output_parsed", "next_step", "step", "action"})
 # What a wrapper defined elsewhere may hand back: its result itself (text only with evidence), or
 # a message whose text and tool calls sit at the usual places.
 _GENERIC_TEXT = ("content", "text", "output_text", "choices[].message.content", "message.content",
@@ -118,183 +123,19 @@ class Origin:
 
     @property
     def is_intent(self) -> bool:
+        """The discriminator of a typed reply (``step.intent``), not of stream events or items:
+        an index is only allowed after ``choices``."""
+        path = self.path
         return (
             (self.mode == "structured" or self.wrapper)
-            and bool(self.path)
-            and self.path[-1] in DISCRIMINATORS
-            and all(p in _INTENT_PREFIX for p in self.path[:-1])
+            and bool(path)
+            and path[-1] in DISCRIMINATORS
+            and all(p in _INTENT_PREFIX for p in path[:-1])
+            and all(path[i - 1] == "choices" for i, p in enumerate(path) if p == INDEX)
         )
 
 
 _SELF = object()  # ``text = text.strip()``: a binding that refers back to the name itself
-
-
-class _ScopeScan(cst.CSTVisitor):
-    """Bindings and uses of names in one function body (nested defs, lambdas, classes skipped)."""
-
-    def __init__(self, root: Scope) -> None:
-        self.root = root
-        self.bindings: dict[str, list[tuple[str, Optional[cst.BaseExpression]]]] = {}
-        self.attributes: list[cst.Attribute] = []  # ``name.attr`` uses
-        self.called: set[int] = set()  # id(call.func) of every call
-        self.subscripts: list[cst.Subscript] = []
-        self.comparisons: list[cst.Comparison] = []
-        self.calls: list[cst.Call] = []
-        self.concatenations: list[cst.BinaryOperation] = []
-        self.returns: list[cst.Return] = []
-        self.yields = False
-        # ``opts["k"] = v`` / ``opts.update(k=v)``: keys added to a dict later (None: unknown key)
-        self.added_keys: dict[str, list[Optional[str]]] = {}
-        if isinstance(root, cst.FunctionDef):
-            params = root.params
-            for param in (*params.posonly_params, *params.params, *params.kwonly_params):
-                self._bind(param.name.value, "other", None)
-            for star in (params.star_arg, params.star_kwarg):
-                if isinstance(star, cst.Param):
-                    self._bind(star.name.value, "other", None)
-
-    def _bind(self, name: str, kind: str, value: Optional[cst.BaseExpression]) -> None:
-        self.bindings.setdefault(name, []).append((kind, value))
-
-    def _bind_target(self, target: cst.BaseExpression, kind: str, value) -> None:
-        if isinstance(target, cst.Name):
-            self._bind(target.value, kind, value)
-        elif isinstance(target, (cst.Tuple, cst.List)):
-            for element in target.elements:
-                self._bind_target(element.value, "other", None)
-        elif isinstance(target, cst.StarredElement):
-            self._bind_target(target.value, "other", None)
-
-    def visit_FunctionDef(self, node) -> bool:
-        return node is self.root
-
-    def visit_Lambda(self, node) -> bool:
-        return False
-
-    def visit_ClassDef(self, node) -> bool:
-        return False
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        for target in node.targets:
-            self._bind_target(target.target, "value", node.value)
-            sub = target.target
-            if isinstance(sub, cst.Subscript) and isinstance(sub.value, cst.Name) and len(sub.slice) == 1:
-                index = sub.slice[0].slice
-                key = literal_string(index.value) if isinstance(index, cst.Index) else None
-                self.added_keys.setdefault(sub.value.value, []).append(key)
-
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        self._bind_target(node.target, "value" if node.value is not None else "other", node.value)
-
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        self._bind_target(node.target, "other", None)
-
-    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
-        self._bind_target(node.target, "value", node.value)
-
-    def _bind_iteration(self, target: cst.BaseExpression, iterable: cst.BaseExpression) -> None:
-        # ``for i, call in enumerate(calls)``: ``call`` is an element of ``calls``.
-        if (
-            isinstance(target, cst.Tuple)
-            and len(target.elements) == 2
-            and isinstance(iterable, cst.Call)
-            and isinstance(iterable.func, cst.Name)
-            and iterable.func.value == "enumerate"
-            and iterable.args
-        ):
-            self._bind_target(target.elements[0].value, "other", None)
-            self._bind_target(target.elements[1].value, "iter", iterable.args[0].value)
-            return
-        self._bind_target(target, "iter", iterable)
-
-    def visit_For(self, node: cst.For) -> None:
-        self._bind_iteration(node.target, node.iter)
-
-    def visit_CompFor(self, node: cst.CompFor) -> None:
-        self._bind_iteration(node.target, node.iter)
-
-    def visit_WithItem(self, node: cst.WithItem) -> None:
-        if node.asname is not None:
-            self._bind_target(node.asname.name, "value", node.item)
-
-    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
-        if node.name is not None:
-            self._bind_target(node.name.name, "other", None)
-
-    def visit_Global(self, node: cst.Global) -> None:
-        for item in node.names:
-            self._bind(item.name.value, "other", None)
-
-    def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
-        for item in node.names:
-            self._bind(item.name.value, "other", None)
-
-    def visit_Attribute(self, node: cst.Attribute) -> None:
-        if isinstance(node.value, cst.Name):
-            self.attributes.append(node)
-
-    def visit_Call(self, node: cst.Call) -> None:
-        self.called.add(id(node.func))
-        self.calls.append(node)
-        func = node.func
-        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and (
-            func.attr.value in ("update", "setdefault", "__setitem__")
-        ):
-            keys = self.added_keys.setdefault(func.value.value, [])
-            if func.attr.value == "update":
-                for arg in node.args:
-                    if arg.keyword is not None:
-                        keys.append(arg.keyword.value)
-                    elif isinstance(arg.value, cst.Dict) and not arg.star:
-                        keys.extend(_dict_keys(arg.value) or [None])
-                    else:
-                        keys.append(None)
-            elif node.args:
-                keys.append(literal_string(node.args[0].value))
-
-    def visit_Subscript(self, node: cst.Subscript) -> None:
-        self.subscripts.append(node)
-
-    def visit_Comparison(self, node: cst.Comparison) -> None:
-        self.comparisons.append(node)
-
-    def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
-        if isinstance(node.operator, cst.Add):
-            self.concatenations.append(node)
-
-    def visit_Return(self, node: cst.Return) -> None:
-        self.returns.append(node)
-
-    def visit_Yield(self, node) -> None:
-        self.yields = True
-
-
-def _dict_keys(node: cst.Dict) -> Optional[list[str]]:
-    keys: list[str] = []
-    for element in node.elements:
-        if not isinstance(element, cst.DictElement):
-            return None  # ``{**base}``
-        key = literal_string(element.key)
-        if key is None:
-            return None
-        keys.append(key)
-    return keys
-
-
-def is_placeholder(value: Optional[cst.BaseExpression]) -> bool:
-    """``None``, ``""``, ``[]``, ``{}``, ``()``: an initial value, not a source."""
-    if value is None:
-        return True
-    if isinstance(value, cst.Name) and value.value == "None":
-        return True
-    if isinstance(value, (cst.List, cst.Tuple, cst.Dict, cst.Set)) and not value.elements:
-        return True
-    return literal_string(value) == ""
-
-
-def is_identifier_like(text: str) -> bool:
-    """``"error"``, ``"tool_calls"``: a literal that reads like a dict key rather than prose."""
-    return text.isidentifier() and text == text.lower()
 
 
 def base_name(expr: cst.BaseExpression) -> Optional[str]:
@@ -330,7 +171,7 @@ class ResponseTracker:
 
     def __init__(self, ctx) -> None:
         self.ctx = ctx
-        self._scans: dict[int, _ScopeScan] = {}
+        self._scans: dict[int, ScopeScan] = {}
         self._wrappers: dict[int, Optional[Origin]] = {}
         structured: set[str] = set()
         tools: set[str] = set()
@@ -346,15 +187,15 @@ class ResponseTracker:
     def current_scope(self) -> Scope:
         return self.ctx.function_stack[-1] if self.ctx.function_stack else self.ctx.module
 
-    def scan(self, scope: Scope) -> _ScopeScan:
+    def scan(self, scope: Scope) -> ScopeScan:
         found = self._scans.get(id(scope))
         if found is None:
-            found = _ScopeScan(scope)
+            found = ScopeScan(scope)
             if isinstance(scope, cst.FunctionDef):
-                scope.body.visit(found)
+                run_visitor(scope.body, found)
             else:
                 for statement in scope.body:
-                    statement.visit(found)
+                    run_visitor(statement, found)
             self._scans[id(scope)] = found
         return found
 
@@ -510,7 +351,7 @@ class ResponseTracker:
     def known_keys(self, expr: cst.BaseExpression, scope: Scope, hops: int = 0) -> Optional[set[str]]:
         """The keys a dict (or a config object) can hold, when every one is written literally."""
         if isinstance(expr, cst.Dict):
-            keys = _dict_keys(expr)
+            keys = dict_keys(expr)
             return set(keys) if keys is not None else None
         if isinstance(expr, cst.Call):
             # ``dict(k=v)`` or a config class (``types.GenerateContentConfig(...)``): its keywords.
@@ -707,29 +548,6 @@ class ResponseTracker:
             ):
                 positive = True
         return positive
-
-
-def compares_as_text(compare: cst.Comparison, name: str) -> bool:
-    """``name == "yes"``, ``"DONE" in name``, ``name in ("y", "yes")``."""
-    operands = [compare.left, *(c.comparator for c in compare.comparisons)]
-    for position, target in enumerate(compare.comparisons):
-        left, right = operands[position], operands[position + 1]
-        op = target.operator
-        for mine, other in ((left, right), (right, left)):
-            if not (isinstance(mine, cst.Name) and mine.value == name):
-                continue
-            if isinstance(op, (cst.Equal, cst.NotEqual)) and literal_string(other):
-                return True
-            if isinstance(op, (cst.In, cst.NotIn)):
-                if mine is right:
-                    text = literal_string(other)
-                    if text and not is_identifier_like(text):
-                        return True
-                elif isinstance(other, (cst.Tuple, cst.List, cst.Set)) and other.elements and all(
-                    literal_string(e.value) for e in other.elements
-                ):
-                    return True
-    return False
 
 
 def tracker(ctx) -> ResponseTracker:

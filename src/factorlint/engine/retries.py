@@ -23,6 +23,7 @@ from factorlint.engine import errors
 from factorlint.engine.loops import Loop, BodyScan
 from factorlint.engine.recognisers import LLMCall, has_star_kwargs, is_none, keyword_arg, positional_arg
 from factorlint.knowledge import RetrySpec
+from factorlint.engine.walk import run_visitor
 
 _PARTIALS = frozenset({"functools.partial"})
 _INFINITE = frozenset({"math.inf", "sys.maxsize", "numpy.inf", "cmath.inf"})
@@ -69,7 +70,7 @@ class _Calls(cst.CSTVisitor):
 
 def calls_in(node: cst.CSTNode) -> list[cst.Call]:
     scan = _Calls()
-    node.visit(scan)
+    run_visitor(node, scan)
     return scan.calls
 
 
@@ -190,7 +191,7 @@ def assigned_site(ctx, assign: cst.Assign, scope: cst.CSTNode) -> Optional[Retry
     if found is None or not found[2]:
         return None
     uses = _Uses(target.value)
-    scope.visit(uses)
+    run_visitor(scope, uses)
     requires = combine(
         [llm_in(ctx, body) for body in uses.loop_bodies]
         + [llm_of_callable(ctx, fn) for fn in uses.callables]
@@ -366,9 +367,9 @@ def retry_loop(ctx, loop: Loop) -> Optional[RetryLoop]:
         if not handlers or not _has_success_exit(loop, statement):
             continue
         scan = BodyScan()
-        loop.body.visit(scan)
+        run_visitor(loop.body, scan)
         if isinstance(loop, cst.While):
-            loop.test.visit(scan)
+            run_visitor(loop.test, scan)
         bounded, reason = ctx.loops.bound(loop, scan)
         return RetryLoop(loop, statement, handlers, requires, bounded, reason)
     return None
@@ -377,7 +378,7 @@ def retry_loop(ctx, loop: Loop) -> Optional[RetryLoop]:
 def _has_success_exit(loop: Loop, try_node) -> bool:
     """A ``return``/``break`` of this loop outside the try's handlers."""
     exits = _Exits(try_node)
-    loop.body.visit(exits)
+    run_visitor(loop.body, exits)
     return exits.found
 
 

@@ -16,21 +16,21 @@ function of the same file uses that summary: a model reply passed to ``run_code(
 the ``exec`` inside it (one call deep). Sinks are the knowledge tables' ``[[security.sinks]]``.
 
 Rules call :meth:`TaintAnalyser.observe` from ``visit_Call`` (it notes which functions hold sinks
-and which functions are registered as tools) and read :meth:`TaintAnalyser.hits` in
-``leave_Module``, when every tool registration of the file is known.
+and which functions are registered as tools) and read :meth:`TaintAnalyser.findings` in
+``leave_Module``, when every tool registration of the file is known. The statement walk lives in
+:mod:`taint_walk`, the checks at each call in :mod:`taint_sinks`.
 """
 
 from __future__ import annotations
 
 import re
 import sys
-import weakref
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import Optional
 
 import libcst as cst
 
-from factorlint.engine.names import dotted_name, literal_string, string_literal_text
+from factorlint.engine.names import dotted_name
 from factorlint.engine.recognisers import keyword_arg, positional_arg
 
 _STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) | {"builtins"}
@@ -43,7 +43,6 @@ _MUTATORS = frozenset({"append", "extend", "insert", "add", "update", "appendlef
 _SAFE_ANNOTATIONS = frozenset({"int", "float", "bool", "complex"})
 _UNKNOWN = "\0"  # a clean value whose text is not known (a variable), in a URL's leading text
 _SCHEME_ONLY = re.compile(r"^\s*[A-Za-z][A-Za-z0-9+.-]*:/{0,2}$")
-_ANALYSERS: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()
 
 
 @dataclass(frozen=True)
@@ -59,8 +58,9 @@ class Taint:
     sources: frozenset
     interpolated: bool = False  # built into a larger string with literal text (f-string, +, format)
     lead: Optional[str] = ""  # clean text before the first tainted part (None: not a string)
-    checked: bool = False  # compared or validated before use (an allow-list test)
+    checked: bool = False  # tested before use: compared, or passed to a check (``is_allowed(url)``)
     safe_for: frozenset = frozenset()  # sink kinds a sanitiser made it safe for (shlex.quote)
+    allowed: bool = False  # known to equal a value of the program's (``if cmd in ALLOWED:``)
 
     def union(self, other: Optional["Taint"]) -> "Taint":
         if other is None:
@@ -68,6 +68,7 @@ class Taint:
         return Taint(
             self.sources | other.sources, self.interpolated or other.interpolated, self.lead,
             self.checked and other.checked, self.safe_for & other.safe_for,
+            self.allowed and other.allowed,
         )
 
 
@@ -113,9 +114,11 @@ class Finding:
 
 
 def analyser(ctx) -> "TaintAnalyser":
-    found = _ANALYSERS.get(ctx)
+    """The file's analyser, shared by every rule (kept on the context, which it lives as long as)."""
+    found = getattr(ctx, "_taint_analyser", None)
     if found is None:
-        found = _ANALYSERS[ctx] = TaintAnalyser(ctx)
+        found = TaintAnalyser(ctx)
+        ctx._taint_analyser = found
     return found
 
 
@@ -126,8 +129,10 @@ def host_is_fixed(lead: Optional[str]) -> bool:
     if lead.startswith(_UNKNOWN):
         return True
     if "://" in lead:
-        host = lead.split("://", 1)[1]
-        return bool(host.split("/")[0].split("?")[0]) and not host.startswith(_UNKNOWN)
+        rest = lead.split("://", 1)[1]
+        if any(c in rest for c in "/?#"):
+            return True  # the host ended before the model's part began
+        return bool(rest.replace(_UNKNOWN, ""))  # "https://api.example.com" + path
     return not _SCHEME_ONLY.match(lead)
 
 

@@ -8,48 +8,27 @@ prompt sites), then updates the state (assignments, ``x.append(...)``, ``x += ..
 from __future__ import annotations
 
 import functools
-import posixpath
 from dataclasses import replace
 from typing import Optional
 
 import libcst as cst
 
-from factorlint.engine import prompts
 from factorlint.engine.names import dotted_name, literal_string, string_literal_text
 from factorlint.engine.recognisers import keyword_arg, positional_arg
 from factorlint.engine.taint import (
-    _MUTATORS, _PREDICATES, _SAFE_ANNOTATIONS, _STDLIB, _UNKNOWN, Hit, Result, Source, Taint,
+    _MUTATORS, _PREDICATES, _SAFE_ANNOTATIONS, _STDLIB, _UNKNOWN, Result, Source, Taint,
     _exits, _merge, _statements, union,
 )
-from factorlint.knowledge import qn_matches
-
-_SYSTEM_ROLES = frozenset({"system", "developer"})
-_VALIDATING_OPS = (cst.In, cst.NotIn, cst.Equal, cst.NotEqual)
-
-
-class _Finder(cst.CSTVisitor):
-    """Calls and dict literals in an expression or a simple statement (lambdas skipped)."""
-
-    def __init__(self) -> None:
-        self.calls: list[cst.Call] = []
-        self.dicts: list[cst.Dict] = []
-
-    def visit_Call(self, node: cst.Call) -> None:
-        self.calls.append(node)
-
-    def visit_Dict(self, node: cst.Dict) -> None:
-        self.dicts.append(node)
-
-    def visit_Lambda(self, node) -> bool:
-        return False
+from factorlint.engine.taint_sinks import SinkChecks
+_MEMBERSHIP = {cst.In: True, cst.NotIn: False}
+_EQUALITY = {cst.Equal: True, cst.Is: True, cst.NotEqual: False, cst.IsNot: False}
 
 
 class _Paths(cst.CSTVisitor):
-    """Names and attribute paths in a test, and whether it compares or calls anything."""
+    """Names and attribute paths in an expression."""
 
     def __init__(self) -> None:
         self.paths: list[str] = []
-        self.validates = False
 
     def visit_Name(self, node: cst.Name) -> None:
         self.paths.append(node.value)
@@ -58,21 +37,6 @@ class _Paths(cst.CSTVisitor):
         path = dotted_name(node)
         if path:
             self.paths.append(path)
-
-    def visit_Comparison(self, node: cst.Comparison) -> None:
-        if any(isinstance(c.operator, _VALIDATING_OPS) for c in node.comparisons):
-            self.validates = True
-
-    def visit_Call(self, node: cst.Call) -> None:
-        self.validates = True
-
-
-def _literal(node: cst.BaseExpression) -> Optional[str]:
-    if isinstance(node, cst.Name):
-        return node.value
-    if isinstance(node, (cst.Integer, cst.Float)):
-        return node.value
-    return literal_string(node)
 
 
 def _lookup(path: str, state: dict) -> Optional[Taint]:
@@ -93,7 +57,7 @@ def _key_for(path: str, state: dict) -> Optional[str]:
     return None
 
 
-class Walk:
+class Walk(SinkChecks):
     def __init__(self, analyser, function: Optional[cst.FunctionDef]) -> None:
         self.a = analyser
         self.ctx = analyser.ctx
@@ -132,6 +96,10 @@ class Walk:
             sides = [s for s in (annotation.left, annotation.right)
                      if not (isinstance(s, cst.Name) and s.value == "None")]
             return bool(sides) and all(self._safe_annotation(s) for s in sides)
+        if isinstance(annotation, cst.Subscript):  # RunContext[Deps], ToolContext[...]
+            generic = self.ctx.qualname(annotation.value)
+            if generic is not None and self.k.is_framework_module(generic):
+                return True
         type_qn = self.ctx.annotation_type(annotation)
         return type_qn is not None and self.k.is_framework_module(type_qn)
 
@@ -142,7 +110,7 @@ class Walk:
             return Source("model", f"the reply of `{self._text(call.func)}`")
         if recognise.handoff(call) is not None:
             return Source("model", f"the result of `{self._text(call.func)}`")
-        if qualname and any(s.kind == "fetch" for s in self.k.sinks.get(qualname)):
+        if qualname and any(s.kind == "fetch" and s.untrusted_result for s in self.k.sinks.get(qualname)):
             return Source("web", f"the response of `{self._text(call.func)}`")
         return None
 
@@ -213,10 +181,10 @@ class Walk:
 
     def _if(self, node: cst.If, state: dict) -> dict:
         self.scan(node.test, state)
-        checked = self._validated(node.test, state)
+        guards = self._guards(node.test, state)
         body_statements = _statements(node.body)
-        body = self.block(body_statements, self._mark(state, checked))
-        else_in = self._mark(state, checked) if checked and _exits(body_statements) else dict(state)
+        body = self.block(body_statements, self._mark(state, guards, True))
+        else_in = self._mark(state, guards, False)
         if isinstance(node.orelse, cst.If):
             other = self._if(node.orelse, else_in)
         elif isinstance(node.orelse, cst.Else):
@@ -229,19 +197,45 @@ class Walk:
             return other
         return _merge(body, other)
 
-    def _validated(self, test: cst.BaseExpression, state: dict) -> list[str]:
-        """Tainted paths a test compares or passes to a check: an allow-list test."""
-        finder = _Paths()
-        test.visit(finder)
-        if not finder.validates:
+    def _guards(self, test: cst.BaseExpression, state: dict) -> list[tuple[str, bool, bool]]:
+        """What a test tells about tainted values: (state key, holds when the test is true, strong).
+
+        ``cmd in ALLOWED`` / ``action == "deploy"`` (strong): the value is one of the program's.
+        ``is_allowed(url)`` / ``url.startswith(...)`` (weak): the value was checked somehow.
+        """
+        if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
+            return [(key, not when, strong) for key, when, strong in self._guards(test.expression, state)]
+        if isinstance(test, cst.BooleanOperation):
+            both = self._guards(test.left, state) + self._guards(test.right, state)
+            keep = isinstance(test.operator, cst.And)  # and: true parts hold; or: false parts hold
+            return [g for g in both if g[1] is keep]
+        if isinstance(test, cst.Comparison) and len(test.comparisons) == 1:
+            operator = type(test.comparisons[0].operator)
+            if operator in _MEMBERSHIP:
+                if self.value(test.comparisons[0].comparator, state) is not None:
+                    return []  # ``"rm" in cmd`` or membership in the model's own list
+                return [(k, _MEMBERSHIP[operator], True) for k in self._keys(test.left, state)]
+            if operator in _EQUALITY:
+                sides = (test.left, test.comparisons[0].comparator)
+                if any(self.value(side, state) is None for side in sides):
+                    return [(k, _EQUALITY[operator], True) for side in sides for k in self._keys(side, state)]
             return []
-        return [key for path in finder.paths if (key := _key_for(path, state)) is not None]
+        if isinstance(test, cst.Call):
+            return [(k, True, False) for k in self._keys(test, state)]
+        return []
 
     @staticmethod
-    def _mark(state: dict, keys: list[str]) -> dict:
+    def _keys(node: cst.CSTNode, state: dict) -> list[str]:
+        finder = _Paths()
+        node.visit(finder)
+        return list(dict.fromkeys(k for p in finder.paths if (k := _key_for(p, state)) is not None))
+
+    @staticmethod
+    def _mark(state: dict, guards: list, when: bool) -> dict:
         state = dict(state)
-        for key in keys:
-            state[key] = replace(state[key], checked=True)
+        for key, holds, strong in guards:
+            if holds is when and key in state:
+                state[key] = replace(state[key], checked=True, allowed=state[key].allowed or strong)
         return state
 
     def small(self, node: cst.CSTNode, state: dict) -> dict:
@@ -263,7 +257,7 @@ class Walk:
         elif isinstance(node, cst.Return) and node.value is not None:
             self.result.returns = union(self.result.returns, self.value(node.value, state))
         elif isinstance(node, cst.Assert):
-            state = self._mark(state, self._validated(node.test, state))
+            state = self._mark(state, self._guards(node.test, state), True)
         elif isinstance(node, cst.Del):
             state = dict(state)
             self.bind(node.target, None, state)
@@ -288,7 +282,7 @@ class Walk:
             isinstance(func, cst.Name) and qualname and self.ctx.is_project_candidate(qualname)
         ):
             keys = [k for a in value.args if (p := dotted_name(a.value)) and (k := _key_for(p, state))]
-            state = self._mark(state, keys)
+            state = self._mark(state, [(k, True, False) for k in keys], True)
         return state
 
     def bind(self, target, taint: Optional[Taint], state: dict, value=None) -> None:
@@ -463,13 +457,25 @@ class Walk:
         if (
             qualname.split(".", 1)[0] in _STDLIB
             or self.k.taint_propagators.first(qualname) is not None
-            or qualname[len(self.ctx.module_name) + 1:] in self.ctx.scan.classes
+            or self._local_class(qualname)
         ):
             return self._args(call, state)
         llm = self.ctx.recognise.llm_call(call)
-        if llm is not None and llm.requires:
-            return Taint(frozenset({Source("model", f"the result of `{self._text(func)}`", llm.requires)}))
-        return None
+        if llm is None or not llm.requires:
+            return None
+        # A function of another file: a model call if the project pass finds it reaches one, and
+        # a parser of its arguments (``CodeParser.parse_code(text=reply)``) when it is one of the
+        # project's own (same top-level package); a library's function is not followed.
+        found = Taint(frozenset({Source("model", f"the result of `{self._text(func)}`", llm.requires)}))
+        top = self.ctx.module_name.split(".", 1)[0]
+        if "." in self.ctx.module_name and qualname.split(".", 1)[0] == top:
+            found = found.union(self._args(call, state))
+        return found
+
+    def _local_class(self, qualname: str) -> bool:
+        """``Step(**data)``: a class of this file holds what it is built from."""
+        prefix = self.ctx.module_name + "."
+        return qualname.startswith(prefix) and qualname[len(prefix):] in self.ctx.scan.classes
 
     def _through(self, local: cst.FunctionDef, call: cst.Call, state: dict) -> Optional[Taint]:
         """The value a same-file function returns, from its summary."""
@@ -493,7 +499,7 @@ class Walk:
         return Taint(
             outer.sources, inner.interpolated or outer.interpolated,
             outer.lead if not inner.lead else inner.lead, inner.checked or outer.checked,
-            inner.safe_for | outer.safe_for,
+            inner.safe_for | outer.safe_for, inner.allowed or outer.allowed,
         )
 
     def _bound_arg(self, local: cst.FunctionDef, call: cst.Call, name: str):
@@ -508,121 +514,3 @@ class Walk:
         if name in names and names.index(name) < len(positional):
             return positional[names.index(name)].value
         return None
-
-    # -- checks -----------------------------------------------------------------------------
-
-    def scan(self, node: cst.CSTNode, state: dict) -> None:
-        finder = _Finder()
-        node.visit(finder)
-        for call in finder.calls:
-            self.check_call(call, state)
-        if self.a.want_prompts:
-            for item in finder.dicts:
-                self._system_dict(item, state)
-
-    def _hit(self, kind, node, label, taint, via="", interpolation_only=False) -> None:
-        key = (id(node), kind, via)
-        found = self.result.hits.get(key)
-        if found is None:
-            self.result.hits[key] = Hit(kind, node, label, taint, via, interpolation_only)
-        elif taint is not None:
-            found.taint = taint.union(found.taint)
-
-    def check_call(self, call: cst.Call, state: dict) -> None:
-        qualname = self.ctx.qualname(call.func)
-        if qualname is None:
-            return
-        for spec in self.k.sinks.get(qualname):
-            payload = self._payload(spec, call)
-            if payload is None:
-                continue
-            taint = union(*(self.value(p, state) for p in payload))
-            if taint is not None and spec.kind in taint.safe_for:
-                taint = None
-            label = spec.label or f"`{self._text(call.func)}()`"
-            self._hit(spec.kind, call, label, taint, interpolation_only=spec.interpolation_only)
-        local = self.a._local_def(qualname)
-        if local is not None and local is not self.function:
-            for hit in list(self.a.summary(local).hits.values()):
-                for source in hit.taint.sources if hit.taint is not None else ():
-                    if source.kind != "param":
-                        continue
-                    arg = self._bound_arg(local, call, source.param)
-                    arg_taint = self.value(arg, state) if arg is not None else None
-                    if arg_taint is None or hit.kind in arg_taint.safe_for:
-                        continue
-                    via = hit.via or f"{local.name.value}()"
-                    self._hit(hit.kind, call, hit.label, self._compose(hit.taint, arg_taint), via,
-                              hit.interpolation_only)
-        if self.a.want_prompts:
-            self._prompt_sites(call, qualname, state)
-
-    def _payload(self, spec, call: cst.Call) -> Optional[list]:
-        active = True
-        if spec.when_keyword:
-            arg = keyword_arg(call, spec.when_keyword)
-            active = arg is not None and _literal(arg.value) in spec.when_values
-        if spec.safe_keyword or spec.safe_positional is not None:
-            arg = keyword_arg(call, spec.safe_keyword) if spec.safe_keyword else None
-            if arg is None and spec.safe_positional is not None:
-                arg = positional_arg(call, spec.safe_positional)
-            if arg is not None:
-                loader = self.ctx.qualname(arg.value)
-                if loader is None or any(qn_matches(v, loader) for v in spec.safe_values):
-                    return None
-        values = [a.value for i in spec.arguments if (a := positional_arg(call, i)) is not None]
-        values += [a.value for k in spec.keywords if (a := keyword_arg(call, k)) is not None]
-        if active:
-            return values or None
-        if spec.argv_shell:
-            for value in values:
-                command = self._shell_command(value)
-                if command is not None:
-                    return command
-        return None
-
-    def _shell_command(self, value: cst.BaseExpression) -> Optional[list]:
-        """``["bash", "-c", cmd]``: the elements after the shell's command flag."""
-        if not isinstance(value, (cst.List, cst.Tuple)) or len(value.elements) < 3:
-            return None
-        program = literal_string(value.elements[0].value)
-        flag = literal_string(value.elements[1].value)
-        if program is None or flag not in self.k.shell_flags:
-            return None
-        if program not in self.k.shell_programs and posixpath.basename(program) not in self.k.shell_programs:
-            return None
-        return [e.value for e in value.elements[2:]]
-
-    def _system_dict(self, node: cst.Dict, state: dict) -> None:
-        role = content = None
-        for item in node.elements:
-            if isinstance(item, cst.DictElement):
-                key = literal_string(item.key)
-                if key == "role":
-                    role = literal_string(item.value)
-                elif key == "content":
-                    content = item.value
-        if role in _SYSTEM_ROLES and content is not None:
-            taint = self.value(content, state)
-            if taint is not None:
-                self._hit("system_prompt", content, f"a `{role}` message", taint)
-
-    def _prompt_sites(self, call: cst.Call, qualname: str, state: dict) -> None:
-        recognise = self.ctx.recognise
-        sites = []
-        llm = recognise.llm_call(call)
-        if llm is not None and llm.spec is not None:
-            system_keywords = {f"{k}=" for k in llm.spec.prompt_keywords}
-            sites += [
-                s for s in prompts.call_prompt_sites(self.ctx, call, llm.spec)
-                if s.where in system_keywords or "[system]" in s.where or "[developer]" in s.where
-            ]
-        construct = recognise.agent_construct(call)
-        if construct is not None and construct.spec.prompt is not None and construct.spec.owns_loop:
-            sites += prompts.agent_prompt_sites(self.ctx, call, construct.spec.prompt)
-        if self.k.prompt_builders.first(qualname) is not None:
-            sites += [s for s in prompts.builder_sites(self.ctx, call) if "system" in s.where.lower()]
-        for site in sites:
-            taint = self.value(site.node, state)
-            if taint is not None:
-                self._hit("system_prompt", site.node, f"`{site.where}`", taint)

@@ -29,6 +29,8 @@ effects and console input inside tool bodies.
 
 from __future__ import annotations
 
+import dataclasses
+import fnmatch
 import re
 from dataclasses import dataclass, field
 from typing import Iterator, Literal, Optional, Union
@@ -89,6 +91,17 @@ class _Construct:
 
 
 @dataclass
+class FunctionBody:
+    """What one function body holds (nested defs and classes excluded), in source order."""
+
+    assigns: list[tuple[list[str], cst.BaseExpression]] = field(default_factory=list)  # (names, value)
+    calls: list[cst.Call] = field(default_factory=list)
+    subscripts: list[cst.Subscript] = field(default_factory=list)
+    comparisons: list[cst.Comparison] = field(default_factory=list)
+    loops: list[tuple[cst.BaseExpression, cst.BaseExpression]] = field(default_factory=list)  # (target, iter)
+
+
+@dataclass
 class ToolScan:
     tools: list[ToolDef] = field(default_factory=list)
     by_node: dict[int, ToolDef] = field(default_factory=dict)
@@ -97,6 +110,7 @@ class ToolScan:
     nested: dict[tuple[int, str], cst.FunctionDef] = field(default_factory=dict)  # (id(parent), name)
     scopes: dict[int, tuple] = field(default_factory=dict)  # id(def/class) -> enclosing functions
     raised: dict[int, list[str]] = field(default_factory=dict)  # id(def) -> ``raise Name`` qualnames
+    bodies: dict[int, FunctionBody] = field(default_factory=dict)  # id(def) or 0 -> its body
 
 
 # -- public API ---------------------------------------------------------------------------------
@@ -116,6 +130,11 @@ def tool_names_per_agent(ctx) -> dict[cst.Call, list[str]]:
 def function_calls(ctx, function: Optional[cst.FunctionDef]) -> list[tuple[cst.Call, Optional[str]]]:
     """The calls a function makes itself (nested defs excluded), with their resolved names."""
     return scan(ctx).calls.get(id(function) if function is not None else 0, [])
+
+
+def function_body(ctx, function: Optional[cst.FunctionDef]) -> FunctionBody:
+    """Assignments, calls, subscripts, comparisons and loops of a function (or the module)."""
+    return scan(ctx).bodies.get(id(function) if function is not None else 0) or FunctionBody()
 
 
 def reachable_calls(
@@ -216,9 +235,33 @@ def scan(ctx) -> ToolScan:
 # -- the scan -----------------------------------------------------------------------------------
 
 
-class _Scanner(cst.CSTVisitor):
+# Fields that never hold code: whitespace, brackets, commas, and names we never look at.
+_SKIPPED_FIELDS = frozenset(
+    {"lpar", "rpar", "leading_lines", "lines_after_decorators", "comma", "semicolon", "equal", "dot",
+     "colon", "lbracket", "rbracket", "lbrace", "rbrace", "header", "footer", "indent", "default_indent",
+     "default_newline", "encoding", "has_trailing_newline", "asynchronous", "star", "operator",
+     "posonly_ind", "trailing_whitespace", "start", "end", "attr", "name", "keyword", "asname",
+     "type_parameters", "decorators", "lbrace", "rbrace"}
+)
+_FIELDS: dict[type, tuple[str, ...]] = {}
+
+
+def _child_fields(kind: type) -> tuple[str, ...]:
+    found = _FIELDS.get(kind)
+    if found is None:
+        found = _FIELDS[kind] = tuple(
+            f.name for f in dataclasses.fields(kind)
+            if f.name not in _SKIPPED_FIELDS and not f.name.startswith("whitespace")
+        )
+    return found
+
+
+class _Scanner:
+    """One walk over the module (LibCST's own visit rebuilds every node; this only reads them)."""
+
+    _handlers: dict = {}
+
     def __init__(self, ctx) -> None:
-        super().__init__()
         self.ctx = ctx
         self.knowledge = ctx.knowledge
         self.out = ToolScan()
@@ -241,7 +284,8 @@ class _Scanner(cst.CSTVisitor):
         saved = ctx.function_stack, ctx.class_stack
         ctx.function_stack, ctx.class_stack = self.stack, self.classes
         try:
-            ctx.module.visit(self)
+            self.out.bodies[0] = FunctionBody()
+            self._walk(ctx.module)
             self._resolve_constructs()
             self._body_approvals()
         finally:
@@ -265,9 +309,45 @@ class _Scanner(cst.CSTVisitor):
         self.out.tools.append(tool)
         return tool
 
+    # the walk
+
+    def _walk(self, node: cst.CSTNode) -> None:
+        kind = type(node)
+        handler = self._handlers.get(kind)
+        if handler is not None and handler(self, node) is False:
+            return
+        for name in _child_fields(kind):
+            value = getattr(node, name)
+            if isinstance(value, cst.CSTNode):
+                self._walk(value)
+            elif isinstance(value, (tuple, list)):
+                for item in value:
+                    if isinstance(item, cst.CSTNode):
+                        self._walk(item)
+
+    @property
+    def _body(self) -> FunctionBody:
+        return self.out.bodies[id(self.stack[-1]) if self.stack else 0]
+
+    def _on_assign(self, node) -> None:
+        if isinstance(node, cst.Assign):
+            names = [n for t in node.targets for n in _target_names(t.target)]
+            self._body.assigns.append((names, node.value))
+        elif node.value is not None:  # AnnAssign, NamedExpr
+            self._body.assigns.append((_target_names(node.target), node.value))
+
+    def _on_loop(self, node) -> None:
+        self._body.loops.append((node.target, node.iter))
+
+    def _on_subscript(self, node: cst.Subscript) -> None:
+        self._body.subscripts.append(node)
+
+    def _on_comparison(self, node: cst.Comparison) -> None:
+        self._body.comparisons.append(node)
+
     # functions and classes
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
         parent = self.stack[-1] if self.stack else None
         if parent is not None:
             self.out.nested[(id(parent), node.name.value)] = node
@@ -276,10 +356,17 @@ class _Scanner(cst.CSTVisitor):
             if isinstance(decorator.decorator, cst.Call):
                 self.decorator_calls.add(id(decorator.decorator))
             self._decorator(node, decorator)
+            self._walk(decorator.decorator)  # evaluated in the enclosing scope
+        self.out.bodies[id(node)] = FunctionBody()
         self.stack.append(node)
-
-    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self.stack.pop()
+        try:
+            self._walk(node.params)
+            if node.returns is not None:
+                self._walk(node.returns)
+            self._walk(node.body)
+        finally:
+            self.stack.pop()
+        return False
 
     def _decorator(self, node: cst.FunctionDef, decorator: cst.Decorator) -> None:
         expr = decorator.decorator
@@ -312,14 +399,16 @@ class _Scanner(cst.CSTVisitor):
                 tool.approve(f"`{keyword}=`")
 
     def _is_approval(self, qualname: str) -> bool:
-        import fnmatch
-
         if component_role(self.ctx, qualname) == "approval":
             return True
         return any(fnmatch.fnmatchcase(qualname, p) for p in self.extra_approvals)
 
-    def visit_ClassDef(self, node: cst.ClassDef) -> None:
+    def visit_ClassDef(self, node: cst.ClassDef) -> bool:
         self.out.scopes[id(node)] = tuple(self.stack)
+        for decorator in node.decorators:
+            self._walk(decorator.decorator)
+        for arg in (*node.bases, *node.keywords):
+            self._walk(arg.value)
         for base in node.bases:
             qualname = self.ctx.qualname(base.value)
             spec = self.knowledge.tool_base_classes.first(qualname) if qualname else None
@@ -334,9 +423,11 @@ class _Scanner(cst.CSTVisitor):
             self.tool_classes[node.name.value] = tool
             break
         self.classes.append(node)
-
-    def leave_ClassDef(self, node: cst.ClassDef) -> None:
-        self.classes.pop()
+        try:
+            self._walk(node.body)
+        finally:
+            self.classes.pop()
+        return False
 
     # calls
 
@@ -344,6 +435,7 @@ class _Scanner(cst.CSTVisitor):
         qualname = self.ctx.qualname(node.func)
         key = id(self.stack[-1]) if self.stack else 0
         self.out.calls.setdefault(key, []).append((node, qualname))
+        self._body.calls.append(node)
         if qualname is None:
             return
         spec = self.knowledge.tool_decorators.first(qualname)
@@ -586,7 +678,32 @@ class _Scanner(cst.CSTVisitor):
                         tool.approve(f"`raise {_short(qualname)}` in its body")
 
 
+_Scanner._handlers = {
+    cst.FunctionDef: _Scanner.visit_FunctionDef,
+    cst.ClassDef: _Scanner.visit_ClassDef,
+    cst.Call: _Scanner.visit_Call,
+    cst.Dict: _Scanner.visit_Dict,
+    cst.Raise: _Scanner.visit_Raise,
+    cst.Assign: _Scanner._on_assign,
+    cst.AnnAssign: _Scanner._on_assign,
+    cst.NamedExpr: _Scanner._on_assign,
+    cst.For: _Scanner._on_loop,
+    cst.CompFor: _Scanner._on_loop,
+    cst.Subscript: _Scanner._on_subscript,
+    cst.Comparison: _Scanner._on_comparison,
+}
+
+
 # -- helpers ------------------------------------------------------------------------------------
+
+
+def _target_names(target: cst.BaseExpression) -> list[str]:
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [n for e in target.elements for n in _target_names(e.value)]
+    return []
+
 
 
 def _short(qualname: str) -> str:

@@ -1,17 +1,12 @@
 from __future__ import annotations
 
-from typing import Iterator, Optional
-
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
+from factorlint.checks.f01._probes import probes
 from factorlint.engine.names import literal_string
-from factorlint.engine.recognisers import keyword_arg, positional_arg
 from factorlint.engine.responses import Origin, render_path, tracker
 
-_PROBE_METHODS = frozenset({"startswith", "endswith", "find", "rfind", "count", "index", "__contains__"})
-_REGEX_TESTS = frozenset({"re.search", "re.match", "re.fullmatch"})
-_COMPILED_TESTS = frozenset({"search", "match", "fullmatch"})
 _LOGGING_ROOTS = frozenset({"logging", "loguru", "structlog"})
 
 
@@ -22,7 +17,7 @@ class ProseDrivenBranch(Rule):
     `text.startswith("FINAL ANSWER")`, `re.search(r"DONE", text)`. The reply is the text of a call
     that asked for neither tools nor structured output (`resp.choices[0].message.content`,
     `resp.output_text`, `msg.content[0].text`, a LangChain message's `.content`), followed
-    through up to three assignments. A wrapper of your own counts when it is defined in the same
+    through up to four assignments. A wrapper of your own counts when it is defined in the same
     file, or when the function clearly uses its result as a string.
 
     ## Why is this bad?
@@ -245,6 +240,21 @@ def classify(msgs):
     if "refund" in text:
         return "refund"
 """,
+        # google-genai: the response schema sits in `config=`, built up in a dict.
+        """
+import json
+from google import genai
+client = genai.Client()
+
+def extract(contents, schema):
+    config = {"temperature": 0}
+    config["response_schema"] = schema
+    response = client.models.generate_content(model="gemini-2.5-flash", contents=contents, config=config)
+    text = response.text.strip()
+    if text.startswith("```json"):
+        text = text[7:-3]
+    return json.loads(text)
+""",
         # Options passed through **kwargs may carry a response format.
         """
 from openai import OpenAI
@@ -280,14 +290,15 @@ def ask(msgs, **options):
 
     def _check_test(self, test: cst.BaseExpression) -> None:
         track = tracker(self.ctx)
-        for probe, operand in _probes(self.ctx, test):
+        for probe, operand in probes(self.ctx, test):
             origin = track.reply_text(operand)
             if origin is not None:
                 self._report(probe, origin, f"`{_short(self.ctx.code_for(probe))}`")
 
     def _report(self, node: cst.CSTNode, origin: Origin, what: str) -> None:
         callee = _short(self.ctx.code_for(origin.source.func), 60)
-        where = f" (`{render_path(origin.path).lstrip('.')}`)" if origin.path else ""
+        direct = origin.source is origin.llm.node
+        where = f" (`{render_path(origin.path).lstrip('.')}`)" if origin.path and direct else ""
         self.report(
             node,
             f"{what} branches on the free text{where} returned by `{callee}(...)`, which asked for "
@@ -322,58 +333,3 @@ def ask(msgs, **options):
 def _short(text: str, limit: int = 80) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
-
-
-def _probes(ctx, test: cst.BaseExpression) -> Iterator[tuple[cst.CSTNode, cst.BaseExpression]]:
-    """(probe, operand): the parts of a test that look into a string, and the string."""
-    found: list[tuple[cst.CSTNode, cst.BaseExpression]] = []
-
-    class _Collect(cst.CSTVisitor):
-        def visit_Lambda(self, node) -> bool:
-            return False
-
-        def visit_Comparison(self, node: cst.Comparison) -> None:
-            operands = [node.left, *(c.comparator for c in node.comparisons)]
-            for position, target in enumerate(node.comparisons):
-                left, right = operands[position], operands[position + 1]
-                operand = _compared(target.operator, left, right)
-                if operand is not None:
-                    found.append((node, operand))
-
-        def visit_Call(self, node: cst.Call) -> None:
-            operand = _probed(ctx, node)
-            if operand is not None:
-                found.append((node, operand))
-
-    test.visit(_Collect())
-    return iter(found)
-
-
-def _compared(op, left, right) -> Optional[cst.BaseExpression]:
-    if isinstance(op, (cst.Equal, cst.NotEqual)):
-        if literal_string(right):
-            return left
-        if literal_string(left):
-            return right
-        return None
-    if isinstance(op, (cst.In, cst.NotIn)):
-        if isinstance(right, (cst.Tuple, cst.List, cst.Set)):
-            if right.elements and all(literal_string(e.value) for e in right.elements):
-                return left
-            return None
-        return right  # ``x in text``: a substring test
-    return None
-
-
-def _probed(ctx, call: cst.Call) -> Optional[cst.BaseExpression]:
-    func = call.func
-    if isinstance(func, cst.Attribute) and func.attr.value in _PROBE_METHODS and call.args:
-        return func.value
-    qualname = ctx.qualname(func) or ""
-    if qualname in _REGEX_TESTS:
-        arg = keyword_arg(call, "string") or positional_arg(call, 1)
-        return arg.value if arg is not None else None
-    if qualname.startswith("re.compile().") and qualname.rsplit(".", 1)[-1] in _COMPILED_TESTS:
-        arg = keyword_arg(call, "string") or positional_arg(call, 0)
-        return arg.value if arg is not None else None
-    return None

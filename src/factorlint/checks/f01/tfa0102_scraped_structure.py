@@ -7,6 +7,7 @@ import libcst as cst
 from factorlint.checks.base import Rule, RuleMeta
 from factorlint.engine.recognisers import keyword_arg, positional_arg
 from factorlint.engine.responses import tracker
+from factorlint.engine.walk import run_visitor
 
 # Parsers and pattern matchers that pull structure out of a string: (argument index, keyword).
 _SCRAPERS = {
@@ -28,16 +29,19 @@ _COMPILED = frozenset({"search", "match", "fullmatch", "findall", "finditer", "s
 _PARSERS = frozenset({"json.loads", "ast.literal_eval", "yaml.safe_load", "yaml.load",
                       "json_repair.loads", "json_repair.repair_json"})
 _SPLITTERS = frozenset({"split", "rsplit", "partition", "rpartition"})
+# Pydantic's JSON parsers: ``Model.model_validate_json(text)`` (v2), ``Model.parse_raw(text)`` (v1).
+_MODEL_PARSERS = frozenset({"model_validate_json", "parse_raw"})
 _TEST_REGEX = frozenset({"re.search", "re.match", "re.fullmatch", "search", "match", "fullmatch"})
 
 
 class ScrapedStructure(Rule):
     """## What it does
     Finds structure pulled out of the free text of a model reply with regular expressions,
-    `json.loads` / `ast.literal_eval` / `yaml.safe_load`, or `split` on a separator, when the call
+    `json.loads` / `ast.literal_eval` / `yaml.safe_load` / Pydantic's `model_validate_json`, or
+    `split` on a separator, when the call
     that produced the text asked for neither a response schema nor tools. The text is tracked as
     for TFA0101 (`resp.choices[0].message.content`, `resp.output_text`, `msg.content[0].text`,
-    a LangChain message's `.content`, up to three assignments away).
+    a LangChain message's `.content`, up to four assignments away).
 
     ## Why is this bad?
     Factor 1 (natural language to tool calls) and factor 4 (tools are just structured outputs):
@@ -120,6 +124,19 @@ def next_action(history):
     name, _, args = text.split("Action:")[-1].partition("(")  # expect: TFA0102
     return name.strip(), args
 """,
+        # JSON asked for in the prompt only, then parsed into a model.
+        """
+from openai import AsyncOpenAI
+
+client = AsyncOpenAI()
+
+async def plan(messages, output_format, temperature):
+    common = {"temperature": temperature}
+    common["seed"] = 7
+    resp = await client.chat.completions.create(model="m", messages=messages, **common)
+    content = resp.choices[0].message.content
+    return output_format.model_validate_json(content)  # expect: TFA0102
+""",
         # A wrapper in another file: a regular expression over its text.
         {
             "llm.py": """
@@ -188,6 +205,18 @@ def extract(doc):
 """,
     ]
     near_miss = [
+        # JSON mode set through an options dict, then validated: the reply is JSON by contract.
+        """
+from openai import AsyncOpenAI
+
+client = AsyncOpenAI()
+
+async def plan(messages, output_format):
+    params = {"model": "m", "messages": messages}
+    params["response_format"] = {"type": "json_object"}
+    resp = await client.chat.completions.create(**params)
+    return output_format.model_validate_json(resp.choices[0].message.content)
+""",
         # Parsing the user's input or a file, not a model reply.
         """
 import json
@@ -258,8 +287,7 @@ def done(msgs):
             def visit_Call(self, call: cst.Call) -> None:
                 marked.add(id(call))
 
-        test.visit(_Collect())
-
+        run_visitor(test, _Collect())
     def visit_Call(self, node: cst.Call) -> None:
         found = self._scraped(node)
         if found is None:
@@ -283,6 +311,8 @@ def done(msgs):
             if not call.args:
                 return None  # ``text.split()``: words, not fields
             return f".{func.attr.value}(...)", func.value, False
+        if isinstance(func, cst.Attribute) and func.attr.value in _MODEL_PARSERS and call.args:
+            return f"{self.ctx.code_for(func)}(...)", call.args[0].value, True
         qualname = self.ctx.qualname(func) or ""
         if qualname in _SCRAPERS:
             if qualname in _TEST_REGEX and id(call) in self._in_tests:

@@ -5,13 +5,18 @@ from typing import Optional
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
+from factorlint.checks.f01._dispatch import (
+    catches_lookup,
+    guarded,
+    irrefutable,
+    leaves,
+    literal_comparison,
+    literal_pattern,
+    safe_mapping,
+)
 from factorlint.engine.names import dotted_name, literal_string
 from factorlint.engine.responses import tracker
-
-_LOOKUP_ERRORS = frozenset(
-    {"builtins.KeyError", "builtins.LookupError", "builtins.Exception", "builtins.BaseException"}
-)
-_SAFE_MAPPINGS = frozenset({"collections.defaultdict"})
+from factorlint.engine.walk import run_visitor
 
 
 class UnhandledIntent(Rule):
@@ -237,6 +242,26 @@ def step(messages, tools):
         if call.function.name == "finish":
             return call
 """,
+        # Stream events from a wrapper: ignoring unknown event types is normal.
+        {
+            "llm.py": """
+from openai import OpenAI
+client = OpenAI()
+
+def stream_reply(messages):
+    return client.responses.create(model="m", input=messages, stream=True)
+""",
+            "ui.py": """
+from llm import stream_reply
+
+def show(messages):
+    for event in stream_reply(messages):
+        if event.type == "response.output_text.delta":
+            print(event.delta, end="")
+        elif event.type == "response.completed":
+            print()
+""",
+        },
         # A defaultdict never raises KeyError.
         """
 from collections import defaultdict
@@ -280,22 +305,14 @@ def step(messages, tools):
                 self._mark_store(element.value)
 
     def visit_Try(self, node: cst.Try) -> None:
-        if any(self._catches_lookup(h) for h in node.handlers):
+        if any(catches_lookup(self.ctx, h) for h in node.handlers):
             protected = self._protected
 
             class _Collect(cst.CSTVisitor):
                 def visit_Subscript(self, sub: cst.Subscript) -> None:
                     protected.add(id(sub))
 
-            node.body.visit(_Collect())
-
-    def _catches_lookup(self, handler: cst.ExceptHandler) -> bool:
-        if handler.type is None:
-            return True
-        types = handler.type.elements if isinstance(handler.type, cst.Tuple) else None
-        values = [e.value for e in types] if types is not None else [handler.type]
-        return any(self.ctx.qualname(v) in _LOOKUP_ERRORS for v in values)
-
+            run_visitor(node.body, _Collect())
     def visit_Subscript(self, node: cst.Subscript) -> None:
         if id(node) in self._stores or id(node) in self._protected or len(node.slice) != 1:
             return
@@ -303,14 +320,14 @@ def step(messages, tools):
         if not isinstance(index, cst.Index) or literal_string(index.value) is not None:
             return
         mapping = dotted_name(node.value)
-        if mapping is None or self._safe_mapping(node.value):
+        if mapping is None or safe_mapping(self.ctx, node.value):
             return
         key = tracker(self.ctx).dispatch_key(index.value)
         if key is None:
             return
         origin, kind = key
         key_code = self._code(index.value)
-        if self._guarded(mapping, key_code):
+        if guarded(self.ctx, mapping, key_code):
             return
         what = "tool" if kind == "tool" else "next step"
         self.report(
@@ -323,32 +340,6 @@ def step(messages, tools):
                 f"valid choices (`sorted({mapping})`) to the history, or raise a clear error."
             ),
         )
-
-    def _safe_mapping(self, value: cst.BaseExpression) -> bool:
-        qualname = self.ctx.qualname(value) or ""
-        return qualname.endswith("()") and qualname[:-2] in _SAFE_MAPPINGS
-
-    def _guarded(self, mapping: str, key_code: str) -> bool:
-        """``key in mapping`` / ``mapping.get(key)`` anywhere in the function."""
-        scan = tracker(self.ctx).scan(tracker(self.ctx).current_scope())
-        for compare in scan.comparisons:
-            operands = [compare.left, *(c.comparator for c in compare.comparisons)]
-            for position, target in enumerate(compare.comparisons):
-                if isinstance(target.operator, (cst.In, cst.NotIn)) and dotted_name(
-                    operands[position + 1]
-                ) == mapping and self._code(operands[position]) == key_code:
-                    return True
-        for call in scan.calls:
-            func = call.func
-            if (
-                isinstance(func, cst.Attribute)
-                and func.attr.value in ("get", "pop", "setdefault")
-                and dotted_name(func.value) == mapping
-                and call.args
-                and self._code(call.args[0].value) == key_code
-            ):
-                return True
-        return False
 
     # -- if/elif chains and match --------------------------------------------------------------
 
@@ -370,7 +361,7 @@ def step(messages, tools):
         first_key: Optional[cst.BaseExpression] = None
         current: Optional[cst.BaseNode] = node
         while isinstance(current, cst.If):
-            compared = _literal_comparison(current.test)
+            compared = literal_comparison(current.test)
             if compared is None:
                 return
             key, count = compared
@@ -381,7 +372,7 @@ def step(messages, tools):
             current = current.orelse
         if current is not None or literals < 2 or len(set(keys)) != 1:
             return  # an else, too few names, or different keys
-        if has_next and all(_leaves(body) for body in bodies):
+        if has_next and all(leaves(body) for body in bodies):
             return  # the statement after the chain is the fallback
         found = tracker(self.ctx).dispatch_key(first_key)
         if found is None:
@@ -399,9 +390,9 @@ def step(messages, tools):
         )
 
     def visit_Match(self, node: cst.Match) -> None:
-        if not node.cases or any(_irrefutable(case.pattern) for case in node.cases):
+        if not node.cases or any(irrefutable(case.pattern) for case in node.cases):
             return
-        if not all(_literal_pattern(case.pattern) for case in node.cases):
+        if not all(literal_pattern(case.pattern) for case in node.cases):
             return
         found = tracker(self.ctx).dispatch_key(node.subject)
         if found is None:
@@ -420,47 +411,3 @@ def step(messages, tools):
 
     def _code(self, node: cst.CSTNode) -> str:
         return " ".join(self.ctx.code_for(node).split())
-
-
-def _literal_comparison(test: cst.BaseExpression) -> Optional[tuple[cst.BaseExpression, int]]:
-    """(key, number of literals) for ``key == "a"`` / ``key in ("a", "b")``."""
-    if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
-        return None
-    target = test.comparisons[0]
-    left, right = test.left, target.comparator
-    if isinstance(target.operator, cst.Equal):
-        if literal_string(right) is not None:
-            return left, 1
-        if literal_string(left) is not None:
-            return right, 1
-        return None
-    if isinstance(target.operator, cst.In) and isinstance(right, (cst.Tuple, cst.List, cst.Set)):
-        if right.elements and all(literal_string(e.value) is not None for e in right.elements):
-            return left, len(right.elements)
-    return None
-
-
-def _leaves(block: cst.BaseSuite) -> bool:
-    statements = block.body if isinstance(block, cst.IndentedBlock) else [block]
-    if not statements:
-        return False
-    last = statements[-1]
-    return isinstance(last, (cst.SimpleStatementLine, cst.SimpleStatementSuite)) and any(
-        isinstance(s, (cst.Return, cst.Raise, cst.Continue, cst.Break)) for s in last.body
-    )
-
-
-def _irrefutable(pattern: cst.MatchPattern) -> bool:
-    if isinstance(pattern, cst.MatchAs):
-        return pattern.pattern is None or _irrefutable(pattern.pattern)
-    if isinstance(pattern, cst.MatchOr):
-        return any(_irrefutable(p.pattern) for p in pattern.patterns)
-    return False
-
-
-def _literal_pattern(pattern: cst.MatchPattern) -> bool:
-    if isinstance(pattern, cst.MatchValue):
-        return literal_string(pattern.value) is not None
-    if isinstance(pattern, cst.MatchOr):
-        return all(_literal_pattern(p.pattern) for p in pattern.patterns)
-    return False

@@ -4,6 +4,7 @@ import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
 from factorlint.engine.responses import STR_METHODS, tracker
+from factorlint.engine.walk import run_visitor
 
 # Calls that only keep, show or log the reply: they do not act on it.
 _PASSIVE_METHODS = frozenset(
@@ -279,7 +280,7 @@ def run(messages, **options):
                         return False
                     return not isinstance(node, cst.Lambda)
 
-            expr.visit(_Find())
+            run_visitor(expr, _Find())
             return bool(found)
 
         acted = []
@@ -312,7 +313,7 @@ def run(messages, **options):
                 if any(mentions_reply(arg.value) for arg in node.args):
                     acted.append(node)
 
-        loop.body.visit(_Scan())
+        run_visitor(loop.body, _Scan())
         if isinstance(loop, cst.While) and not acted and mentions_reply(loop.test):
             return True
         return bool(acted)

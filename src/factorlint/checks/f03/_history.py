@@ -13,9 +13,12 @@ import libcst as cst
 from factorlint.engine.loops import LoopInfo, paths_in, related
 from factorlint.engine.names import dotted_name
 from factorlint.engine.responses import tracker
+from factorlint.engine.walk import run_visitor
 
 # Names of functions that shrink a history (the catalog's list); ``compaction-functions`` adds more.
-COMPACTION_NAME = re.compile(r"(?i)trim|truncat|compact|summar|window|prune|squash|condense|shrink")
+COMPACTION_NAME = re.compile(
+    r"(?i)trim|truncat|compact|summar|window|prune|squash|condense|shrink|filter|evict"
+)
 TOKEN_COUNTING = re.compile(
     r"(?i)(count|num|get_num|calc|calculate|estimate)_?tokens|tokens?_?(count|counter|len|length)"
     r"|token_counter|^encode$"
@@ -96,12 +99,12 @@ def history_growth(info: LoopInfo) -> list[Growth]:
     from factorlint.engine.loops import BodyScan
 
     scan = BodyScan()
-    info.node.body.visit(scan)
+    run_visitor(info.node.body, scan)
     paths = {w for w in scan.mutated if any(related(r, w) for r in read) and w != "self"}
     if not paths:
         return []
     changes = _LoopChanges(paths)
-    info.node.body.visit(changes)
+    run_visitor(info.node.body, changes)
     return [g for g in changes.growth.values() if g.grows]
 
 
@@ -220,7 +223,7 @@ def _nodes(region: cst.CSTNode) -> list[cst.CSTNode]:
                 found.append(node)
             return True
 
-    region.visit(_Collect())
+    run_visitor(region, _Collect())
     return found
 
 

@@ -11,7 +11,8 @@ class UnboundedHistory(Rule):
     Finds agent loops whose history (the list passed to the model as `messages=` / `input=` or
     rendered into the prompt) only ever grows: the loop appends or extends it every turn, and
     nothing trims it (`messages[-20:]`, `del messages[:k]`, `messages.pop(0)`), calls a function
-    whose name says it trims, truncates, compacts, summarises, windows, prunes or squashes it
+    whose name says it trims, truncates, compacts, summarises, windows, prunes, squashes or
+    filters it
     (`trim_messages`, `self._summarize_history()`), or counts tokens (`tiktoken`,
     `count_tokens`). The function around the loop, the class for `self.` histories, and
     functions of the same file that the loop calls (one call deep) are searched. Loops bounded
@@ -206,6 +207,19 @@ def run(messages, tools):
         messages = trim_messages(messages, max_tokens=8000)
         resp = client.chat.completions.create(model="m", messages=messages, tools=tools)
         messages.append(resp.choices[0].message)
+""",
+        # Old screenshots are filtered out of the history before each call.
+        """
+import anthropic
+
+def sampling_loop(messages, keep_images):
+    client = anthropic.Anthropic()
+    while True:
+        _maybe_filter_to_n_most_recent_images(messages, keep_images)
+        resp = client.messages.create(model="m", max_tokens=1024, messages=messages)
+        messages.append({"role": "assistant", "content": resp.content})
+        if resp.stop_reason == "end_turn":
+            break
 """,
         # Bounded by a limit whose value the code does not show.
         """

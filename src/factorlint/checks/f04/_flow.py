@@ -9,12 +9,12 @@ response: ``<call>.function.arguments`` / ``["function"]["arguments"]`` (Chat Co
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from typing import Optional
 
 import libcst as cst
 
 from factorlint.engine.names import dotted_name, literal_string
+from factorlint.engine.tools import FunctionBody, function_body
 
 # Item types that mark a value as a tool call (Anthropic ``tool_use`` blocks, Responses items).
 TOOL_CALL_TYPES = frozenset({"tool_use", "function_call"})
@@ -24,71 +24,12 @@ JSON_LOADERS = frozenset(
 )
 
 
-@dataclass
-class Body:
-    """The nodes of one function body that the flow questions need, in source order."""
-
-    assigns: list[tuple[list[str], cst.BaseExpression]] = field(default_factory=list)  # (names, value)
-    calls: list[cst.Call] = field(default_factory=list)
-    subscripts: list[cst.Subscript] = field(default_factory=list)
-    comparisons: list[cst.Comparison] = field(default_factory=list)
-    loops: list[tuple[cst.BaseExpression, cst.BaseExpression]] = field(default_factory=list)  # (target, iter)
-
-
-class _Collect(cst.CSTVisitor):
-    def __init__(self, root) -> None:
-        self.root = root
-        self.body = Body()
-
-    def visit_FunctionDef(self, node) -> bool:
-        return node is self.root
-
-    def visit_ClassDef(self, node) -> bool:
-        return False
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        names = [n for t in node.targets for n in _names(t.target)]
-        self.body.assigns.append((names, node.value))
-
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        if node.value is not None:
-            self.body.assigns.append((_names(node.target), node.value))
-
-    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
-        self.body.assigns.append((_names(node.target), node.value))
-
-    def visit_Call(self, node: cst.Call) -> None:
-        self.body.calls.append(node)
-
-    def visit_Subscript(self, node: cst.Subscript) -> None:
-        self.body.subscripts.append(node)
-
-    def visit_Comparison(self, node: cst.Comparison) -> None:
-        self.body.comparisons.append(node)
-
-    def visit_For(self, node: cst.For) -> None:
-        self.body.loops.append((node.target, node.iter))
-
-    def visit_CompFor(self, node: cst.CompFor) -> None:
-        self.body.loops.append((node.target, node.iter))
-
-
-def _names(target: cst.BaseExpression) -> list[str]:
-    if isinstance(target, cst.Name):
-        return [target.value]
-    if isinstance(target, (cst.Tuple, cst.List)):
-        return [n for e in target.elements for n in _names(e.value)]
-    return []
+Body = FunctionBody
 
 
 def body_of(ctx, function: cst.FunctionDef) -> Body:
-    cache = ctx.__dict__.setdefault("_f04_bodies", {})
-    found = cache.get(id(function))
-    if found is None:
-        collector = _Collect(function)
-        function.visit(collector)
-        found = cache[id(function)] = collector.body
-    return found
+    """The function's body index, built by the tool scan's single walk over the module."""
+    return function_body(ctx, function)
 
 
 def last_attribute(expr: cst.BaseExpression) -> Optional[str]:

@@ -129,6 +129,21 @@ def run(messages):
             command = block.input["command"]  # expect: TFA0401
             subprocess.run(command, shell=True)
 """,
+        # Ollama parses the arguments into a dict: spread straight into a looked-up function, or
+        # the raw JSON string handed whole to a function found in a registry.
+        """
+import ollama
+
+def run(messages, tools):
+    response = ollama.chat(model="qwen3", messages=messages, tools=tools)
+    for tool_call in response.message.tool_calls or []:
+        result = tools[tool_call.function.name](**tool_call.function.arguments)  # expect: TFA0401
+        messages.append({"role": "tool", "content": str(result)})
+
+def dispatch(tool_call, registry):
+    func = registry.get(tool_call.function.name)
+    return func(tool_call.function.arguments)  # expect: TFA0401
+""",
         # Dict-shaped tool calls (litellm responses as dicts) and two assignment hops.
         """
 import json
@@ -235,9 +250,24 @@ def trace(call):
     ]
 
     def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if "arguments" not in self.ctx.source and "tool_use" not in self.ctx.source:
+            return  # cheap skip: no tool-call field can appear in this file
         body = body_of(self.ctx, node)
         qualnames = {id(c): q for c, q in function_calls(self.ctx, node)}
         items = tool_call_items(body)
+        # Names holding the raw arguments field: a JSON string, or a dict (Ollama) already parsed.
+        raw_names = {}
+        for names, value in body.assigns:
+            if is_field(value, "arguments", items):
+                raw_names.update((name, value) for name in names)
+        self._dispatched = {
+            name for names, value in body.assigns for name in names if _looks_up(self.ctx, value, qualnames)
+        }
+
+        def raw(expr) -> Optional[cst.CSTNode]:
+            if is_field(expr, "arguments", items):
+                return expr
+            return raw_names.get(expr.value) if isinstance(expr, cst.Name) else None
 
         def source(expr) -> Optional[cst.CSTNode]:
             if isinstance(expr, cst.Await):
@@ -246,11 +276,11 @@ def trace(call):
                 return source(expr.left)
             if isinstance(expr, cst.Call) and qualnames.get(id(expr)) in JSON_LOADERS and expr.args:
                 arg = expr.args[0].value
-                if is_field(arg, "arguments", items) or (self.ctx.relevant and _any_arguments(arg)):
+                if raw(arg) is not None or (self.ctx.relevant and _any_arguments(arg)):
                     return expr
             if is_field(expr, "input", items, wire=False):
                 return expr
-            return None
+            return raw(expr)
 
         seeds = {}
         for names, value in body.assigns:
@@ -331,15 +361,30 @@ def trace(call):
                 if found is not None and subscript_key(subscript) is not None:
                     report(subscript, found, "are read field by field")
 
+    _dispatched: frozenset = frozenset()
+
     def _dispatches(self, call: cst.Call, qualname: Optional[str]) -> bool:
         """A registry or dynamic dispatch, a project function, or a side-effecting call."""
         if isinstance(call.func, (cst.Subscript, cst.Call)):
             return True
+        if isinstance(call.func, cst.Name) and call.func.value in self._dispatched:
+            return True  # fn = TOOLS[name]; fn(args)
         if qualname is None:
             return False
         if side_effect(self.ctx, call, qualname) is not None:
             return True
         return self.ctx.is_project_candidate(qualname) and not qualname.rsplit(".", 1)[-1][:1].isupper()
+
+
+def _looks_up(ctx, value: cst.BaseExpression, qualnames) -> bool:
+    """``TOOLS[name]``, ``getattr(obj, name)``, ``registry.get(name)``: a callable found by name."""
+    if isinstance(value, cst.Subscript):
+        return True
+    if isinstance(value, cst.Call):
+        if qualnames.get(id(value)) == "builtins.getattr":
+            return True
+        return isinstance(value.func, cst.Attribute) and value.func.attr.value == "get"
+    return False
 
 
 def _any_arguments(expr: cst.BaseExpression) -> bool:

@@ -175,22 +175,28 @@ def plan(messages, schema):
         llm = self.ctx.recognise.llm_call(node)
         if llm is None or llm.spec is None or not llm.spec.structured_keywords:
             return
-        for keyword in llm.spec.structured_keywords:
-            arg = keyword_arg(node, keyword)
-            if arg is not None and self._json_mode(arg.value):
-                self._report(arg.value, f"`{keyword}=` asks for JSON", llm.requires)
+        # The call's own keywords, then a config object one level down
+        # (config=GenerateContentConfig(response_mime_type="application/json")).
+        holders = [(node, None)] + [
+            (arg.value, arg) for arg in node.args if arg.keyword is not None and isinstance(arg.value, cst.Call)
+        ]
+        for holder, via in holders:
+            json_mode, schema = None, False
+            for arg in holder.args:
+                if arg.keyword is None:
+                    continue
+                keyword = arg.keyword.value
+                if self._json_mode(arg.value) and (via is not None or keyword in llm.spec.structured_keywords):
+                    json_mode = json_mode or arg
+                elif keyword in llm.spec.structured_keywords:
+                    schema = True
+            if json_mode is not None and not schema:
+                where = via.value if via is not None else json_mode.value
+                shown = f"`{json_mode.keyword.value}={self.ctx.code_for(json_mode.value).strip()}`"
+                if len(shown) > 50:
+                    shown = f"`{json_mode.keyword.value}=`"
+                self._report(where, f"{shown} asks for JSON", llm.requires)
                 return
-        for arg in node.args:  # config=GenerateContentConfig(response_mime_type="application/json")
-            if arg.keyword is None or not isinstance(arg.value, cst.Call):
-                continue
-            inner = arg.value
-            if any(keyword_arg(inner, k) for k in llm.spec.structured_keywords):
-                continue
-            for inner_arg in inner.args:
-                if inner_arg.keyword is not None and literal_string(inner_arg.value) == "application/json":
-                    self._report(arg.value, f"`{inner_arg.keyword.value}=\"application/json\"` asks for JSON",
-                                 llm.requires)
-                    return
 
     def _report(self, node, what: str, requires) -> None:
         self.report(node, f"JSON mode without a schema: {what} but names no fields or types",

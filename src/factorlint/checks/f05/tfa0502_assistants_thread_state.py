@@ -6,6 +6,7 @@ from typing import Optional
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
+from factorlint.engine.entrypoints import callee
 
 
 class AssistantsThreadState(Rule):
@@ -148,7 +149,7 @@ def start(client):
     ]
 
     def visit_Call(self, node: cst.Call) -> None:
-        qualname = self.ctx.qualname(node.func)
+        qualname = callee(self.ctx, node)
         if qualname is None:
             return
         member = self._vendor_state_member(qualname)

@@ -1,77 +1,12 @@
 from __future__ import annotations
 
-import re
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
+from factorlint.checks.f05._flags import FlagScan
 from factorlint.engine.loops import BodyScan, paths_in, related
 from factorlint.engine.names import dotted_name
-
-# Names of execution state (catalog FA502).
-_FLAG = re.compile(
-    r"(?i)^(current_)?step$|status|phase|state$|waiting|awaiting_|retry_count|retries|attempts|pending_"
-)
-
-
-def _is_step(path: str, value: cst.BaseExpression) -> bool:
-    """``n = n + 1``: a counter, which bounds the loop (factors 8 and 9)."""
-    return (
-        isinstance(value, cst.BinaryOperation)
-        and isinstance(value.operator, (cst.Add, cst.Subtract))
-        and dotted_name(value.left) == path
-    )
-
-
-class _Flags(cst.CSTVisitor):
-    """Flag assignments and reads in a block (nested definitions skipped)."""
-
-    def __init__(self, self_only: bool = False) -> None:
-        self.assigned: list[tuple[str, cst.CSTNode]] = []
-        self.reads: set[str] = set()
-        self._targets: set[int] = set()
-        self._self_only = self_only
-
-    def visit_FunctionDef(self, node) -> bool:
-        return False
-
-    def visit_ClassDef(self, node) -> bool:
-        return False
-
-    def visit_Lambda(self, node) -> bool:
-        return False
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        for target in node.targets:
-            self._target(target.target, node.value, node)
-
-    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-        if node.value is not None:
-            self._target(node.target, node.value, node)
-
-    def _target(self, target, value, node) -> None:
-        path = dotted_name(target)
-        if path is None:
-            return
-        self._targets.add(id(target))
-        if self._self_only and not path.startswith("self."):
-            return
-        if _FLAG.search(path.rsplit(".", 1)[-1]) and not _is_step(path, value):
-            self.assigned.append((path, node))
-
-    def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        self._targets.add(id(node.target))
-
-    def visit_Attribute(self, node: cst.Attribute) -> bool:
-        path = dotted_name(node)
-        if path is not None:
-            if id(node) not in self._targets:
-                self.reads.add(path)
-            return False
-        return True
-
-    def visit_Name(self, node: cst.Name) -> None:
-        if id(node) not in self._targets:
-            self.reads.add(node.value)
+from factorlint.engine.walk import run_visitor
 
 
 class ShadowExecutionState(Rule):
@@ -239,6 +174,23 @@ class Job:
     def done(self):
         return self.status == "finished"
 """,
+        # A buffer of history items put aside, not a flag about the run.
+        """
+import anthropic
+
+class Agent:
+    def __init__(self):
+        self.client = anthropic.Anthropic()
+        self.history = []
+        self._pending_history_prefix = []
+
+    def start(self, items):
+        self._pending_history_prefix = list(items)
+        return self.client.messages.create(model="m", max_tokens=10, messages=self.history)
+
+    def finish(self):
+        return [*self._pending_history_prefix, *self.history]
+""",
         # The thread itself is called state.
         """
 from openai import OpenAI
@@ -268,10 +220,10 @@ def run(state):
         if not info.llm_calls:
             return
         threads = self._thread_paths(node, info)
-        flags = _Flags()
-        node.body.visit(flags)
+        flags = FlagScan()
+        run_visitor(node.body, flags)
         if isinstance(node, cst.While):
-            node.test.visit(flags)
+            run_visitor(node.test, flags)
         recorded = self._recorded(node, threads)
         seen: set[str] = set()
         for path, assignment in flags.assigned:
@@ -290,7 +242,7 @@ def run(state):
     @staticmethod
     def _thread_paths(node, info) -> set[str]:
         scan = BodyScan()
-        node.body.visit(scan)
+        run_visitor(node.body, scan)
         read: set[str] = set()
         for llm in info.llm_calls:
             for arg in llm.node.args:
@@ -310,29 +262,21 @@ def run(state):
                         for arg in call.args:
                             found.update(paths_in(arg.value))
 
-        node.body.visit(_Appends())
+        run_visitor(node.body, _Appends())
         return found
 
     # -- agent classes ----------------------------------------------------------------------
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self._classes.append({"node": node, "certain": False, "requires": set(), "assigned": [],
-                              "reads": {}, "threads": set()})
+        self._classes.append({"node": node, "certain": False, "requires": set(), "methods": [],
+                              "threads": set()})
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if not self._classes or not self.ctx.class_stack or self.ctx.class_stack[-1] is not self._classes[-1]["node"]:
             return
         if self.ctx.scan.class_of_function.get(id(node)) is None:
             return  # a nested function, not a method
-        frame = self._classes[-1]
-        flags = _Flags(self_only=True)
-        node.body.visit(flags)
-        method = node.name.value
-        if method != "__init__":
-            frame["assigned"].extend((method, path, n) for path, n in flags.assigned)
-        for path in flags.reads:
-            if path.startswith("self."):
-                frame["reads"].setdefault(path, set()).add(method)
+        self._classes[-1]["methods"].append(node)  # scanned at leave_ClassDef, if it calls a model
 
     def visit_Call(self, node: cst.Call) -> None:
         if not self._classes or not self.ctx.function_stack:
@@ -353,11 +297,21 @@ def run(state):
         if not frame["certain"] and not frame["requires"]:
             return
         requires = () if frame["certain"] else tuple(sorted(frame["requires"]))
+        assigned, reads = [], {}
+        for function in frame["methods"]:
+            flags = FlagScan(self_only=True)
+            run_visitor(function.body, flags)
+            method = function.name.value
+            if method != "__init__":
+                assigned.extend((method, path, n) for path, n in flags.assigned)
+            for path in flags.reads:
+                if path.startswith("self."):
+                    reads.setdefault(path, set()).add(method)
         seen: set[str] = set()
-        for method, path, assignment in frame["assigned"]:
+        for method, path, assignment in assigned:
             if path in seen or any(related(path, t) for t in frame["threads"]):
                 continue
-            readers = frame["reads"].get(path, set()) - {method, "__init__"}
+            readers = reads.get(path, set()) - {method, "__init__"}
             if readers:
                 seen.add(path)
                 self.report(

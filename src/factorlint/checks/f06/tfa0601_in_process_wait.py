@@ -1,86 +1,30 @@
 from __future__ import annotations
 
-import re
 from typing import Optional
 
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
+from factorlint.checks.f06._waits import (
+    EVENT_WAITS,
+    QUEUE_GETS,
+    SLEEPS,
+    blocks_forever,
+    model_run_names,
+    polled,
+    scan_calls,
+    short_name,
+)
 from factorlint.engine import retries
-from factorlint.engine.entrypoints import body_statements, entry_points, is_console_input, record_call
-from factorlint.engine.loops import BodyScan, paths_in
-from factorlint.engine.names import dotted_name, literal_string
-from factorlint.engine.recognisers import keyword_arg
-
-_SLEEPS = frozenset({"time.sleep", "asyncio.sleep", "trio.sleep", "anyio.sleep", "gevent.sleep"})
-_EVENT_WAITS = frozenset(
-    {"threading.Event().wait", "asyncio.Event().wait", "multiprocessing.Event().wait",
-     "threading.Condition().wait", "asyncio.Condition().wait"}
-)
-_QUEUE_GETS = frozenset(
-    {"queue.Queue().get", "queue.SimpleQueue().get", "queue.LifoQueue().get",
-     "queue.PriorityQueue().get", "asyncio.Queue().get", "asyncio.LifoQueue().get",
-     "asyncio.PriorityQueue().get", "multiprocessing.Queue().get"}
-)
-# What a polling loop waits on: a status, an approval, a result.
-_STATUS = re.compile(
-    r"(?i)status|state|approv|done|complete|finish|ready|pending|waiting|running|queued|progress"
-    r"|result|response|answer|reply|decision|confirm"
+from factorlint.engine.entrypoints import (
+    body_statements,
+    callee,
+    entry_points,
+    is_console_input,
+    record_call,
 )
 
-
-class _Waits(cst.CSTVisitor):
-    """Calls in a block with where they sit: under a condition, in an except, in which while."""
-
-    def __init__(self) -> None:
-        self.found: list[tuple[cst.Call, bool, bool, Optional[cst.While]]] = []
-        self._conditional = 0
-        self._handlers = 0
-        self._whiles: list[cst.While] = []
-
-    def visit_FunctionDef(self, node) -> bool:
-        return False
-
-    def visit_Lambda(self, node) -> bool:
-        return False
-
-    def visit_ClassDef(self, node) -> bool:
-        return False
-
-    def visit_If(self, node) -> None:
-        self._conditional += 1
-
-    def leave_If(self, node) -> None:
-        self._conditional -= 1
-
-    def visit_For(self, node) -> None:
-        self._conditional += 1
-
-    def leave_For(self, node) -> None:
-        self._conditional -= 1
-
-    def visit_While(self, node) -> None:
-        self._conditional += 1
-        self._whiles.append(node)
-
-    def leave_While(self, node) -> None:
-        self._conditional -= 1
-        self._whiles.pop()
-
-    def visit_ExceptHandler(self, node) -> None:
-        self._handlers += 1
-
-    def leave_ExceptHandler(self, node) -> None:
-        self._handlers -= 1
-
-    def visit_Call(self, node: cst.Call) -> None:
-        self.found.append((node, self._conditional > 0, self._handlers > 0, self._whiles[-1] if self._whiles else None))
-
-
-def _scan(block: cst.CSTNode) -> list:
-    waits = _Waits()
-    block.visit(waits)
-    return waits.found
+_WAITS = SLEEPS | EVENT_WAITS | QUEUE_GETS
 
 
 class InProcessWait(Rule):
@@ -93,7 +37,7 @@ class InProcessWait(Rule):
 
     A console prompt that starts every turn of a chat loop is the loop's input, not a pause; it
     is only reported when it waits for one step (under a condition, or in a helper the loop
-    calls). Sleeps in `except` handlers and in retry loops are backoff (factor 9), not waits.
+    calls) after the model has answered. Sleeps in `except` handlers and in retry loops are backoff (factor 9), not waits.
 
     ## Why is this bad?
     Factor 6 (launch / pause / resume with simple APIs): an agent that needs a person, or a long
@@ -257,6 +201,21 @@ def chat():
         reply = client.chat.completions.create(model="gpt-4o", messages=messages)
         messages.append(reply.choices[0].message)
 """,
+        # A REPL's own commands, asked before the model's turn.
+        """
+from openai import OpenAI
+client = OpenAI()
+
+def chat(messages):
+    while True:
+        text = input("> ")
+        if text == "signup":
+            email = input("email: ")
+            continue
+        messages.append({"role": "user", "content": text})
+        reply = client.chat.completions.create(model="gpt-4o", messages=messages)
+        messages.append(reply.choices[0].message)
+""",
         # Backoff in an except handler and a sleep between batch items are not waits.
         """
 import time
@@ -286,114 +245,132 @@ def wait_for_build(build_id):
 """,
     ]
 
+    def __init__(self, ctx, sink) -> None:
+        super().__init__(ctx, sink)
+        self._reported: set[int] = set()
+        # Gathered during the visit so that only loops near a wait are analysed at the end.
+        self._waiting_loops: set[int] = set()  # loops with a wait call in them
+        self._waiting_functions: set[str] = set()  # functions with a wait call in them
+        self._loop_callees: dict[int, set[str]] = {}  # loop -> functions of this file it calls
+
     def visit_Call(self, node: cst.Call) -> None:
         record_call(self.ctx, node)
+        qualname = callee(self.ctx, node)
+        if qualname is None:
+            return
+        if qualname in _WAITS or is_console_input(self.ctx, node):
+            self._waiting_loops.update(id(loop) for loop in self.ctx.loop_stack)
+            current = self.ctx.current_function_qualname()
+            if current is not None:
+                self._waiting_functions.add(current)
+        elif self.ctx.loop_stack and qualname.startswith(self.ctx.module_name + "."):
+            for loop in self.ctx.loop_stack:
+                self._loop_callees.setdefault(id(loop), set()).add(qualname)
 
     def leave_Module(self, node: cst.Module) -> None:
-        self._reported: set[int] = set()
         ep = entry_points(self.ctx)
         for loop, chain in ep.loops:
+            near_wait = id(loop) in self._waiting_loops or bool(
+                self._loop_callees.get(id(loop), set()) & self._waiting_functions
+            )
+            if not near_wait:
+                continue
             with ep.scope(chain):
-                requires = self._drives_model(loop)
-                if requires is not None:
-                    self._agent_loop(ep, loop, chain, requires)
+                found = scan_calls(loop.body)
+                model_turns = self._model_turns(ep, loop, found)
+                if model_turns:
+                    self._agent_loop(ep, loop, chain, found, model_turns)
                 elif isinstance(loop, cst.While):
                     self._model_run_polling(loop, chain)
 
-    def _drives_model(self, loop) -> Optional[tuple[str, ...]]:
-        """An agent loop, or a ``while`` loop that calls a model each turn (not a retry loop):
-        the state an agent keeps may be updated inside the functions it calls."""
+    def _model_turns(self, ep, loop, found) -> dict[int, tuple[str, ...]]:
+        """Where the loop runs the model: position in ``found`` -> what the project pass must
+        confirm (() when certain). The feedback calls of an agent loop; in a ``while`` loop that
+        is not a retry loop, also certain model calls, hand-offs and calls to functions of this
+        file that run an agent (the state may be updated inside the functions it calls)."""
         info = self.ctx.loops.analyse(loop)
-        if info.llm_calls:
-            return info.requires
-        if not isinstance(loop, cst.While) or retries.retry_loop(self.ctx, loop) is not None:
-            return None
-        return retries.llm_in(self.ctx, loop.body)
+        feedback = {id(c.node): c.requires for c in info.llm_calls}
+        loose = isinstance(loop, cst.While) and retries.retry_loop(self.ctx, loop) is None
+        turns: dict[int, tuple[str, ...]] = {}
+        for index, (call, _, _, _) in enumerate(found):
+            if id(call) in feedback:
+                turns[index] = feedback[id(call)]
+            elif loose:
+                llm = self.ctx.recognise.llm_call(call)
+                if (llm is not None and llm.certain) or self.ctx.recognise.handoff(call) is not None:
+                    turns[index] = ()
+                else:
+                    helper = ep.local_callee(call)
+                    runs = ep.agent_runs(helper, 0) if helper is not None else []
+                    if runs:
+                        turns[index] = runs[0].requires
+        return turns
 
     # -- waits inside an agent loop and the helpers it calls ---------------------------------
 
-    def _agent_loop(self, ep, loop, chain, requires) -> None:
-        callees = []
-        for call, conditional, in_handler, inner_while in _scan(loop.body):
+    def _agent_loop(self, ep, loop, chain, found, model_turns) -> None:
+        helpers = []
+        requires = () if any(not r for r in model_turns.values()) else tuple(
+            sorted({q for r in model_turns.values() for q in r})
+        )
+        # A prompt before the model's turn is the console's own UI (a REPL's commands); only a
+        # wait after the model has answered pauses the run in the middle of a step.
+        first_model = min(model_turns)
+        for index, (call, conditional, in_handler, inner_while) in enumerate(found):
             if in_handler:
                 continue
-            what = self._wait(call, conditional, inner_while, loop)
+            after = index > first_model
+            what = self._wait(call, conditional and after, inner_while, loop)
             if what is not None:
                 self._report(call, f"{what} inside the agent loop", requires)
                 continue
-            callee = ep.local_callee(call)
-            if callee is not None and callee.node is not (chain[-1] if chain else None):
-                callees.append((callee, conditional))
-        for callee, conditional in callees:
-            with ep.scope(callee.chain):
-                for call, inner_conditional, in_handler, inner_while in _scan(callee.node.body):
+            helper = ep.local_callee(call)
+            if helper is not None and helper.node is not (chain[-1] if chain else None) and after:
+                helpers.append((helper, conditional))
+        for helper, conditional in helpers:
+            with ep.scope(helper.chain):
+                for call, inner_conditional, in_handler, inner_while in scan_calls(helper.node.body):
                     if in_handler:
                         continue
                     what = self._wait(call, conditional or inner_conditional, inner_while, None)
                     if what is not None:
                         self._report(
-                            call, f"{what} in `{callee.node.name.value}()`, which an agent loop calls", requires
+                            call, f"{what} in `{helper.node.name.value}()`, which an agent loop calls", requires
                         )
 
     def _wait(self, call: cst.Call, conditional: bool, inner_while, agent_loop) -> Optional[str]:
         qualname = self.ctx.qualname(call.func) or ""
-        if qualname in _SLEEPS:
+        if qualname in SLEEPS:
             if inner_while is None or inner_while is agent_loop:
                 return None
-            polled = self._polled(inner_while)
-            return f"`{_short(qualname)}()` polls `{polled}`" if polled else None
+            what = polled(self.ctx, inner_while)
+            return f"`{short_name(qualname)}()` polls `{what}`" if what else None
         if not conditional:
             return None  # once per turn: the loop's own input, not a pause for one step
         if is_console_input(self.ctx, call):
-            return f"`{_short(qualname)}()` waits for a person at the console"
-        if qualname in _EVENT_WAITS and not call.args:
-            return f"`{_short(qualname)}()` blocks until another thread signals"
-        if qualname in _QUEUE_GETS and self._blocks_forever(call):
-            return f"`{_short(qualname)}()` blocks until a message arrives"
-        return None
-
-    @staticmethod
-    def _blocks_forever(call: cst.Call) -> bool:
-        if keyword_arg(call, "timeout") is not None:
-            return False
-        block = keyword_arg(call, "block") or (call.args[0] if call.args and call.args[0].keyword is None else None)
-        if block is not None and isinstance(block.value, cst.Name) and block.value.value == "False":
-            return False
-        return len([a for a in call.args if a.keyword is None]) < 2
-
-    def _polled(self, loop: cst.While) -> Optional[str]:
-        """What a while loop polls (a status-like name or value), or None."""
-        if retries.retry_loop(self.ctx, loop) is not None or self.ctx.loops.analyse(loop).llm_calls:
-            return None
-        scan = BodyScan()
-        loop.body.visit(scan)
-        for test in (loop.test, *scan.exit_guards):
-            if isinstance(test, cst.Name) and test.value == "True":
-                continue
-            for path in sorted(paths_in(test), key=len, reverse=True):
-                if _STATUS.search(path.rsplit(".", 1)[-1]):
-                    return path
-            for text in _strings(test):
-                if _STATUS.search(text):
-                    return dotted_name(test) or repr(text)
+            return f"`{short_name(qualname)}()` waits for a person at the console"
+        if qualname in EVENT_WAITS and not call.args:
+            return f"`{short_name(qualname)}()` blocks until another thread signals"
+        if qualname in QUEUE_GETS and blocks_forever(call):
+            return f"`{short_name(qualname)}()` blocks until a message arrives"
         return None
 
     # -- polling a model run outside an agent loop -----------------------------------------
 
     def _model_run_polling(self, loop: cst.While, chain: tuple) -> None:
-        polled = self._polled(loop)
-        if polled is None:
+        what = polled(self.ctx, loop)
+        if what is None:
             return
         scope = body_statements(chain[-1]) if chain else list(self.ctx.module.body)
-        runs = _model_run_names(self.ctx, scope)
-        if polled.split(".", 1)[0] not in runs:
+        runs = model_run_names(self.ctx, scope)
+        if what.split(".", 1)[0] not in runs:
             return
-        for call, _, in_handler, inner_while in _scan(loop.body):
+        for call, _, in_handler, inner_while in scan_calls(loop.body):
             if in_handler or inner_while is not None:
                 continue
             qualname = self.ctx.qualname(call.func) or ""
-            if qualname in _SLEEPS:
-                self._report(call, f"`{_short(qualname)}()` polls `{polled}` of a model run", ())
+            if qualname in SLEEPS:
+                self._report(call, f"`{short_name(qualname)}()` polls `{what}` of a model run", ())
 
     def _report(self, call: cst.Call, what: str, requires) -> None:
         if id(call) in self._reported:
@@ -405,53 +382,3 @@ def wait_for_build(build_id):
             "nothing outside can resume it",
             requires_llm=requires,
         )
-
-
-def _short(qualname: str) -> str:
-    return ".".join(qualname.replace("()", "").split(".")[-2:])
-
-
-def _strings(node: cst.CSTNode) -> list[str]:
-    found = []
-
-    class _Collect(cst.CSTVisitor):
-        def visit_SimpleString(self, s: cst.SimpleString) -> None:
-            text = literal_string(s)
-            if text:
-                found.append(text)
-
-    node.visit(_Collect())
-    return found
-
-
-def _model_run_names(ctx, statements: list) -> set[str]:
-    """Names assigned from a model call, a hand-off, or another call on a model client."""
-    names: set[str] = set()
-
-    class _Assigns(cst.CSTVisitor):
-        def visit_FunctionDef(self, node) -> bool:
-            return False
-
-        def visit_Assign(self, node: cst.Assign) -> None:
-            value = node.value.expression if isinstance(node.value, cst.Await) else node.value
-            if not isinstance(value, cst.Call) or not _is_model_run(ctx, value):
-                return
-            for target in node.targets:
-                if isinstance(target.target, cst.Name):
-                    names.add(target.target.value)
-
-    visitor = _Assigns()
-    for statement in statements:
-        statement.visit(visitor)
-    return names
-
-
-def _is_model_run(ctx, call: cst.Call) -> bool:
-    if ctx.recognise.llm_call(call) is not None and ctx.recognise.llm_call(call).certain:
-        return True
-    if ctx.recognise.handoff(call) is not None:
-        return True
-    qualname = ctx.qualname(call.func) or ""
-    if "()." in qualname:
-        return ctx.knowledge_client(qualname.split("().", 1)[0]) is not None
-    return False

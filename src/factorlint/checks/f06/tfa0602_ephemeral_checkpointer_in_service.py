@@ -9,6 +9,7 @@ from factorlint.checks.base import Rule, RuleMeta
 from factorlint.engine.entrypoints import entry_points, record_call
 from factorlint.engine.names import dotted_name, literal_string
 from factorlint.engine.recognisers import keyword_arg, positional_arg
+from factorlint.engine.walk import run_visitor
 
 _MEMORY = ":memory:"  # SQLite's in-memory database
 _SQLITE_CONNECT = frozenset({"sqlite3.connect", "aiosqlite.connect"})
@@ -326,5 +327,5 @@ def _written(function: cst.FunctionDef, stores: dict) -> list[str]:
                 if root:
                     found.append(root)
 
-    function.visit(_Writes())
+    run_visitor(function, _Writes())
     return found

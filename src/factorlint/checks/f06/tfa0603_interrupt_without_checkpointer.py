@@ -6,6 +6,7 @@ from typing import Optional
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
+from factorlint.engine.entrypoints import callee
 from factorlint.engine.names import dotted_name
 from factorlint.engine.recognisers import is_none, keyword_arg
 from factorlint.engine.retries import calls_in
@@ -225,7 +226,7 @@ def build(checkpointer):
                 self._assigned[id(value)] = (self._scope(), name)
 
     def visit_Call(self, node: cst.Call) -> None:
-        qualname = self.ctx.qualname(node.func)
+        qualname = callee(self.ctx, node)
         if qualname is None:
             return
         current = self.ctx.current_function_qualname()
@@ -337,6 +338,8 @@ def build(checkpointer):
             return True  # passed through **kwargs: cannot tell
         for keyword in keywords:
             arg = keyword_arg(call, keyword)
-            if arg is not None and not is_none(arg.value):
+            if arg is not None and not is_none(arg.value) and not (
+                isinstance(arg.value, cst.Name) and arg.value.value == "False"
+            ):
                 return True
         return False

@@ -8,39 +8,34 @@ from typing import Optional
 import libcst as cst
 
 from factorlint.engine.tools import component_role
+from factorlint.engine.walk import iter_children
 
 
-class _Conditional(cst.CSTVisitor):
+_SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
+
+
+def _conditional(root: cst.CSTNode) -> set[int]:
     """Calls that run only when a condition holds: in the body or ``else`` of an ``if``, a
-    ``match`` case, an ``except`` handler, or a branch of a conditional expression. The test of
-    an ``if`` at the top of the block runs every time, so calls in it are not conditional."""
-
-    def __init__(self, root: cst.CSTNode) -> None:
-        self.root = root
-        self.depth = 0
-        self.found: set[int] = set()
-
-    def _nested(self, node) -> bool:
-        return node is self.root
-
-    visit_FunctionDef = _nested
-    visit_ClassDef = _nested
-    visit_Lambda = _nested
-
-    def _enter(self, node) -> None:
-        self.depth += 1
-
-    def _leave(self, node) -> None:
-        self.depth -= 1
-
-    visit_If_body = visit_If_orelse = visit_MatchCase_body = visit_ExceptHandler_body = _enter
-    leave_If_body = leave_If_orelse = leave_MatchCase_body = leave_ExceptHandler_body = _leave
-    visit_ExceptStarHandler_body = visit_IfExp_body = visit_IfExp_orelse = _enter
-    leave_ExceptStarHandler_body = leave_IfExp_body = leave_IfExp_orelse = _leave
-
-    def visit_Call(self, node: cst.Call) -> None:
-        if self.depth:
-            self.found.add(id(node))
+    ``match`` case, an ``except`` handler, or a branch of a conditional expression. The test of an
+    ``if`` at the top of the block runs every time, so calls in it are not conditional. Nested
+    functions, classes and lambdas are not entered."""
+    found: set[int] = set()
+    stack: list[tuple[cst.CSTNode, bool]] = [(root, False)]
+    while stack:
+        node, conditional = stack.pop()
+        if node is not root and isinstance(node, _SCOPES):
+            continue
+        if conditional and isinstance(node, cst.Call):
+            found.add(id(node))
+        if isinstance(node, (cst.If, cst.IfExp)):
+            stack.append((node.test, conditional))
+            branches = [node.body] + ([node.orelse] if node.orelse is not None else [])
+            stack.extend((branch, True) for branch in branches)
+        elif isinstance(node, (cst.ExceptHandler, cst.ExceptStarHandler, cst.MatchCase)):
+            stack.append((node.body, True))
+        else:
+            stack.extend((child, conditional) for child in iter_children(node))
+    return found
 
 
 def conditional_calls(ctx, root: cst.CSTNode) -> set[int]:
@@ -48,9 +43,7 @@ def conditional_calls(ctx, root: cst.CSTNode) -> set[int]:
     cache = ctx.__dict__.setdefault("_f07_conditional", {})
     found = cache.get(id(root))
     if found is None:
-        visitor = _Conditional(root)
-        root.visit(visitor)
-        found = cache[id(root)] = visitor.found
+        found = cache[id(root)] = _conditional(root)
     return found
 
 

@@ -117,6 +117,21 @@ def agent(messages, execute):
         else:
             return choice.message.content
 """,
+        """
+from openai import OpenAI
+
+client = OpenAI()
+
+def run(messages, execute):
+    for _ in range(8):
+        response = client.chat.completions.create(model="gpt-4o", messages=messages)
+        message = response.choices[0].message
+        tool_calls = message.tool_calls
+        messages.append(message)
+        if not tool_calls:  # expect: TFA0702
+            return message.content
+        messages.extend(execute(call) for call in tool_calls)
+""",
     ]
     valid = [
         """
@@ -146,7 +161,7 @@ def run(messages, tools, execute):
             return call.function.arguments
         messages.append(execute(call))
 """,
-        # Checking tool calls without leaving the loop.
+        # Checking tool calls without leaving the loop, through a name.
         """
 from openai import OpenAI
 
@@ -157,7 +172,8 @@ def run(messages, execute):
         resp = client.chat.completions.create(model="gpt-4o", messages=messages)
         msg = resp.choices[0].message
         messages.append(msg)
-        if msg.tool_calls:
+        calls = msg.tool_calls
+        if calls:
             messages.append(execute(msg))
 """,
     ]
@@ -309,6 +325,12 @@ def summarise(docs, out):
 
     def _tool_calls(self, expr, replies) -> Optional[tuple[str, ...]]:
         """``<reply>.tool_calls`` (or a name assigned from it): the requires of the reply."""
+        if isinstance(expr, cst.Name) and expr.value in replies:
+            function = self.ctx.function_stack[-1] if self.ctx.function_stack else None
+            for names, value in body_of(self.ctx, function).assigns if function is not None else ():
+                if expr.value in names and self._tool_calls(value, replies) is not None:
+                    return replies[expr.value]
+            return None
         if last_attribute(expr) in _TOOL_CALL_FIELDS or (
             isinstance(expr, cst.Subscript) and subscript_key(expr) in _TOOL_CALL_FIELDS
         ):

@@ -303,14 +303,14 @@ def send_message(text: str) -> str:
                 label, callee = effect
                 self.report(
                     name_node,
-                    f"Tool `{tool.name}` {label} (`{callee}`) and runs without a person's approval",
+                    f"Tool `{tool.name}` {label} (`{callee}`) and nothing asks a person to approve the call first",
                     fix_message=self._fix(tool),
                 )
             elif _HIGH_STAKES_NAME.search(tool.name) and self._delegates(functions):
                 self.report(
                     name_node,
-                    f"Tool `{tool.name}` is named like a high-stakes action and runs without a "
-                    "person's approval",
+                    f"Tool `{tool.name}` is named like a high-stakes action and nothing asks a person to "
+                    "approve the call first",
                     severity="advice",
                     fix_message=self._fix(tool),
                 )

@@ -11,6 +11,7 @@ from factorlint.engine.agents_shape import count_items, resolve
 from factorlint.engine.loops import paths_in
 from factorlint.engine.names import literal_string
 from factorlint.engine.recognisers import keyword_arg
+from factorlint.engine.walk import run_visitor
 
 
 def roots(node: cst.CSTNode) -> set[str]:
@@ -50,7 +51,7 @@ def derived_names(body: cst.CSTNode, seeds: dict[int, bool], names: set[str]) ->
             if node.asname is not None:
                 bindings.append((roots(node.asname.name), node.item, False))
 
-    body.visit(_Collect())
+    run_visitor(body, _Collect())
     streams = {
         name for targets, value, _ in bindings if seeds.get(id(_unwrap(value))) for name in targets
     }
@@ -96,7 +97,7 @@ def _contains(node: cst.CSTNode, ids: set[int]) -> bool:
                 found.append(inner)
             return not found
 
-    node.visit(_Find())
+    run_visitor(node, _Find())
     return bool(found)
 
 

@@ -11,6 +11,7 @@ import libcst as cst
 
 from factorlint.engine.agents_shape import int_value
 from factorlint.engine.names import dotted_name
+from factorlint.engine.walk import run_visitor
 
 _ORDERED = (cst.LessThan, cst.LessThanEqual, cst.GreaterThan, cst.GreaterThanEqual)
 
@@ -33,7 +34,7 @@ def loop_step_limits(ctx, loop) -> list[StepLimit]:
         if limit is not None:
             limits.append(limit)
     scan = BodyScan()
-    loop.body.visit(scan)
+    run_visitor(loop.body, scan)
     steppers = _unit_counters(loop.body)
     if isinstance(loop, cst.For):
         target = loop.target
@@ -98,7 +99,7 @@ def _unit_counters(body: cst.CSTNode) -> set[str]:
                 if path and dotted_name(value.left) == path:
                     found.add(path)
 
-    body.visit(_Collect())
+    run_visitor(body, _Collect())
     return found
 
 
@@ -139,5 +140,5 @@ def _comparisons(node: cst.CSTNode) -> list[cst.Comparison]:
         def visit_Lambda(self, node) -> bool:
             return False
 
-    node.visit(_Collect())
+    run_visitor(node, _Collect())
     return found

@@ -111,6 +111,22 @@ from langgraph.prebuilt import create_react_agent
 graph = create_react_agent(model, tools)
 graph.invoke({"messages": msgs}, config={"recursion_limit": 150})  # expect: TFA1002
 """,
+        # The budget set in the constructor, from a parameter's default.
+        """
+from openai import OpenAI
+
+client = OpenAI()
+
+class Agent:
+    def __init__(self, max_steps: int = 50):
+        self.max_steps = max_steps
+        self.messages = []
+
+    def run(self):
+        for _ in range(self.max_steps):  # expect: TFA1002
+            reply = client.chat.completions.create(model="m", messages=self.messages)
+            self.messages.append(reply.choices[0].message)
+""",
     ]
     valid = [
         """
@@ -185,6 +201,18 @@ from langchain.agents import AgentExecutor
 a = AgentExecutor(agent=agent, tools=tools, max_iterations=None)
 b = AgentExecutor(agent=agent, tools=tools)
 """,
+        # A chat loop that waits for the user every turn: turns of a conversation, not agent steps.
+        """
+from openai import OpenAI
+
+client = OpenAI()
+
+def chat(messages):
+    for _ in range(100):
+        messages.append({"role": "user", "content": input("> ")})
+        reply = client.chat.completions.create(model="m", messages=messages)
+        messages.append(reply.choices[0].message)
+""",
         # max_tokens of a model call is not a step bound.
         """
 import anthropic
@@ -222,8 +250,8 @@ client.messages.create(model="m", max_tokens=4096, messages=[])
 
     def _check_loop(self, loop) -> None:
         info = self.ctx.loops.analyse(loop)
-        if not info.llm_calls or not info.bounded:
-            return
+        if not info.llm_calls or not info.bounded or getattr(info, "human_gated", False):
+            return  # a chat loop that waits for a person each turn counts turns, not agent steps
         limits = loop_step_limits(self.ctx, loop)
         if not limits:
             return

@@ -4,6 +4,7 @@ import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
 from factorlint.checks.f10._dispatch import DispatchScan, derived_names, roots, streams
+from factorlint.engine.walk import run_visitor
 
 
 class MonolithicDispatch(Rule):
@@ -264,7 +265,7 @@ def run(messages, mode):
         seeds = {id(c.node): streams(self.ctx, c.node) for c in info.llm_calls}
         derived = derived_names(loop.body, seeds, set())
         scan = DispatchScan(self.ctx, derived)
-        loop.body.visit(scan)
+        run_visitor(loop.body, scan)
         findings = list(scan.results())
         for function, call in self._helpers(scan.calls, derived):
             params = {p.name.value for p in (*function.params.posonly_params, *function.params.params,
@@ -272,7 +273,7 @@ def run(messages, mode):
             inner = DispatchScan(self.ctx, derived_names(function.body, {}, params))
             self.ctx.function_stack.append(function)
             try:
-                function.body.visit(inner)
+                run_visitor(function.body, inner)
                 findings.extend(inner.results())
             finally:
                 self.ctx.function_stack.pop()

@@ -193,22 +193,33 @@ while True:
         },
     ]
 
+    def __init__(self, ctx, sink) -> None:
+        super().__init__(ctx, sink)
+        # (id(loop), ids of the enclosing functions) -> the first console read inside that loop
+        self._inputs: dict[tuple, cst.Call] = {}
+
     def visit_Call(self, node: cst.Call) -> None:
         record_call(self.ctx, node)
+        if self.ctx.loop_stack and is_console_input(self.ctx, node):
+            scope = tuple(id(f) for f in self.ctx.function_stack)
+            for loop in self.ctx.loop_stack:
+                self._inputs.setdefault((id(loop), scope), node)
 
     def leave_Module(self, node: cst.Module) -> None:
+        if not self._inputs:
+            return
         ep = entry_points(self.ctx)
         if ep.serves():
             return
         found = []
         for loop, chain in ep.loops:
+            call = self._inputs.get((id(loop), tuple(id(f) for f in chain)))
+            if call is None:
+                continue
             with ep.scope(chain):
-                inputs = [c for c in calls_in(loop) if is_console_input(self.ctx, c)]
-                if not inputs:
-                    continue
                 run = self._agent_in(ep, loop)
             if run is not None:
-                found.append((loop, inputs[0], run))
+                found.append((loop, call, run))
         inner = {id(l) for loop, _, _ in found for l in loops_in(body_statements(loop))}
         for loop, call, (label, requires) in found:
             if any(id(loop) == i for i in inner) or not self._innermost(loop, found):
@@ -246,6 +257,7 @@ while True:
             if llm is not None and not llm.certain:
                 candidates.update(llm.requires)
         if candidates:
-            names = sorted(candidates)
-            return f"`{names[0].rsplit('.', 1)[-1]}()`", tuple(names)
+            # Name a function rather than a class being constructed (CapWords), when there is one.
+            names = sorted(candidates, key=lambda q: (q.rsplit(".", 1)[-1][:1].isupper(), q))
+            return f"`{names[0].rsplit('.', 1)[-1]}()`", tuple(sorted(names))
         return None

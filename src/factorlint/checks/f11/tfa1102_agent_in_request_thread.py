@@ -107,6 +107,24 @@ def report(topic: str):
     crew = Crew(agents=[writer], tasks=[Task(description=topic, expected_output="a report", agent=writer)])
     return crew.kickoff()  # expect: TFA1102
 """,
+        # Streaming the run keeps the request open for all of it.
+        """
+from fastapi import FastAPI
+from fastapi.responses import StreamingResponse
+from agents import Agent, Runner
+
+app = FastAPI()
+agent = Agent(name="a", instructions="x")
+
+@app.post("/chat/stream")
+async def chat_stream(text: str):
+    async def events():
+        result = Runner.run_streamed(agent, text)
+        async for event in result.stream_events():
+            yield str(event)
+
+    return StreamingResponse(events())  # expect: TFA1102
+""",
     ]
     valid = [
         """

@@ -14,14 +14,14 @@ from factorlint.engine.retries import calls_in
 
 # Routes that receive events from elsewhere (catalog FA1103): by path or function name.
 _WEBHOOK_WORDS = frozenset({"webhook", "webhooks", "callback", "callbacks", "hook", "hooks", "events",
-                            "slack", "resume", "approve", "approval", "approvals", "respond"})
+                            "slack", "resume", "approve", "approval", "approvals"})
 # Calls that load a thread/state or resume a paused run.
 _LOADS = re.compile(
     r"(?i)^a?(load|restore|resume)($|_)|(^|_)(get|aget|fetch|read)_(thread|state|session|conversation|run)"
     r"|^(from_json|from_string)$|^(approve|reject)$"
 )
 _RESUME_COMMANDS = frozenset({"langgraph.types.Command"})
-_VERIFY = re.compile(r"(?i)verif|signature|hmac")
+_VERIFY = re.compile(r"(?i)verif|signature|hmac|authenticat")
 
 
 class UnverifiedResumeWebhook(Rule):
@@ -128,6 +128,44 @@ def resume_thread(thread_id: str, answer: str, store=None):
     thread.append({"role": "user", "content": answer})
     continue_thread(thread)
 """,
+        # The agent lives in another module of the project.
+        {
+            "agent.py": """
+import litellm
+
+async def agent_loop(thread):
+    for _ in range(10):
+        r = await litellm.acompletion(model="gpt-4o", messages=thread)
+        thread.append(r.choices[0].message)
+    return thread
+""",
+            "server.py": """
+from fastapi import FastAPI
+from agent import agent_loop
+
+app = FastAPI()
+THREADS = {}
+
+@app.post("/webhooks/human-response/{thread_id}")  # expect: TFA1103
+async def human_response(thread_id: str, body: dict):
+    thread = THREADS[thread_id]
+    thread.append({"role": "user", "content": body["text"]})
+    return await agent_loop(thread)
+""",
+        },
+        # A Django class-based view.
+        """
+from django.views import View
+from langgraph.graph import StateGraph
+from langgraph.types import Command
+
+graph = StateGraph(dict).compile()
+
+class ApprovalWebhook(View):
+    def post(self, request):  # expect: TFA1103
+        decision = Command(resume=request.POST["decision"])
+        return graph.invoke(decision, {"configurable": {"thread_id": request.POST["id"]}})
+""",
     ]
     valid = [
         """
@@ -206,6 +244,23 @@ agent = Agent(name="a", instructions="x")
 async def research(question: str):
     return (await Runner.run(agent, question)).final_output
 """,
+        # A webhook that calls a project helper which never reaches a model.
+        {
+            "notify.py": """
+def record(event):
+    return dict(event)
+""",
+            "server.py": """
+from fastapi import FastAPI
+from notify import record
+
+app = FastAPI()
+
+@app.post("/webhook")
+def webhook(event: dict):
+    return record(event)
+""",
+        },
         # "hookup" is not "hook"; the words of the name are compared, not substrings.
         """
 from fastapi import FastAPI
@@ -226,7 +281,8 @@ async def hookups(text: str):
     def leave_Module(self, node: cst.Module) -> None:
         ep = entry_points(self.ctx)
         for info, trigger in ep.handlers("http"):
-            words = name_words(info.node.name.value) | name_words(trigger.path or "")
+            owner = self.ctx.scan.class_of_function.get(id(info.node), "")  # class-based views
+            words = name_words(info.node.name.value) | name_words(trigger.path or "") | name_words(owner)
             if not words & _WEBHOOK_WORDS:
                 continue
             with ep.scope(info.chain):
@@ -235,7 +291,7 @@ async def hookups(text: str):
                     continue
             action, requires = found
             self.report(
-                trigger.node,
+                trigger.node if trigger.owner is None else info.node.name,
                 f"Webhook route {trigger.label(info.node)} {action} without verifying who sent "
                 "the request: anyone who can reach it can drive the agent",
                 requires_llm=requires,
@@ -252,6 +308,16 @@ async def hookups(text: str):
         runs = ep.agent_runs(info)
         if runs:
             return f"runs {runs[0].label}", runs[0].requires
+        # A project function that reaches a model (settled by the project pass): the webhook
+        # drives the agent through it.
+        web = ep.web_packages()
+        candidates = [
+            llm for llm in map(self.ctx.recognise.llm_call, calls_in(info.node.body))
+            if llm is not None and not llm.certain and llm.qualname.split(".", 1)[0] not in web
+        ]
+        if candidates:
+            requires = tuple(sorted({q for llm in candidates for q in llm.requires}))
+            return f"calls `{candidates[0].qualname.rsplit('.', 1)[-1]}()`, which reaches a model", requires
         return None
 
     def _verified(self, ep, info) -> bool:

@@ -4,6 +4,7 @@ import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
 from factorlint.engine.names import dotted_name
+from factorlint.engine.walk import run_visitor
 
 _MUTATORS = frozenset({"append", "extend", "insert", "update", "add", "setdefault", "appendleft"})
 
@@ -274,5 +275,5 @@ def _self_paths(expr: cst.BaseExpression) -> set[str]:
                 return False
             return True
 
-    expr.visit(_Collect())
+    run_visitor(expr, _Collect())
     return found

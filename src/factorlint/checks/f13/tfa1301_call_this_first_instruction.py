@@ -146,6 +146,21 @@ def run(messages, tools):
     )
     return client.messages.create(model="m", max_tokens=512, system=system, messages=messages, tools=tools)
 """,
+        # An instruction held by the agent object and sent with every request.
+        """
+from openai import OpenAI
+
+client = OpenAI()
+SYSTEM = "Respond in Spanish. Call get_user_name exactly once before replying, then greet the user."  # expect: TFA1301
+
+class Greeter:
+    def __init__(self):
+        self.messages = [{"role": "system", "content": SYSTEM}]
+
+    def reply(self, text, tools):
+        self.messages.append({"role": "user", "content": text})
+        return client.chat.completions.create(model="m", messages=self.messages, tools=tools)
+""",
     ]
     valid = [
         """

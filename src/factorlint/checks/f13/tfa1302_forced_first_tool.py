@@ -6,6 +6,7 @@ import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
 from factorlint.engine.agents_shape import forced_tool, tool_site
+from factorlint.engine.walk import run_visitor
 
 
 @dataclass
@@ -246,7 +247,7 @@ def configure(settings):
         if not forced:
             return
         order = _Order(self.ctx, forced)
-        node.body.visit(order)
+        run_visitor(node.body, order)
         for item, loop_info in order.hits:
             tool = f"`{item.tool}`" if item.tool else "a named tool"
             if loop_info is None:

@@ -35,10 +35,13 @@ def chosen_source(
 ) -> Optional[tuple[Source, tuple[str, ...]]]:
     """The source to name in the message, and the wrappers the project pass must confirm.
 
-    A certain source (a direct model call, a tool argument) wins; otherwise the finding stands
+    None when an allow-list test (``if cmd in ALLOWED:``) constrained the value first. A certain
+    source (a direct model call, a tool argument) wins; otherwise the finding stands
     only if one of the candidate wrappers turns out to reach a model, and the message names a
     candidate of the project's own package (``module``'s top package) before a library call.
     """
+    if finding.taint is not None and finding.taint.allowed:
+        return None  # ``if cmd in ALLOWED:``: the value is one the program chose
     chosen = [s for s in finding.sources if s.kind in kinds]
     if not chosen:
         return None
@@ -46,8 +49,13 @@ def chosen_source(
         if not source.requires:
             return source, ()
     top = module.split(".", 1)[0]
-    chosen.sort(key=lambda s: not any(q.split(".", 1)[0] == top for q in s.requires))
-    return chosen[0], tuple(sorted({q for s in chosen for q in s.requires}))
+    requires = tuple(sorted({q for s in chosen for q in s.requires}))
+    own = [s for s in chosen if any(q.split(".", 1)[0] == top for q in s.requires)]
+    chosen = sorted(own or chosen, key=lambda s: s.label)
+    if len(chosen) > 1:  # which of them reaches a model is settled later: name two
+        names = " or ".join(s.label.split("`")[1] for s in chosen[:2] if s.label.count("`") >= 2)
+        return Source("model", f"the result of `{names}`".replace(" or ", "` or `"), requires), requires
+    return chosen[0], requires
 
 
 def sentence(text: str) -> str:

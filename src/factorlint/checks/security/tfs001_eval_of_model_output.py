@@ -114,6 +114,32 @@ class FilterTool(Tool):
         df = pd.DataFrame({"a": [1, 2, 3]})
         return df.query(condition).to_json()  # expect: TFS001
 """,
+        # Across files of one package: a wrapper that reaches a model, and a parser of the project.
+        {
+            "app/__init__.py": "",
+            "app/llm.py": """
+from openai import OpenAI
+client = OpenAI()
+
+def ask(prompt):
+    return client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": prompt}]).choices[0].message.content
+""",
+            "app/parsing.py": """
+import re
+
+def extract_code(text):
+    match = re.search(r"```python\\n(.*?)```", text, re.DOTALL)
+    return match.group(1) if match else text
+""",
+            "app/agent.py": """
+from app.llm import ask
+from app.parsing import extract_code
+
+def solve(task):
+    code = extract_code(ask(f"Write Python for: {task}"))
+    exec(code)  # expect: TFS001
+""",
+        },
     ]
     valid = [
         # The reply is parsed into a typed model and dispatched, never run.

@@ -187,6 +187,19 @@ import os
 def open_editor(path):
     os.system(f"vim {path}")
 """,
+        # The model's choice is checked against an allow-list before the shell runs it.
+        """
+import subprocess
+from openai import OpenAI
+client = OpenAI()
+ALLOWED_COMMANDS = {"git status", "git log --oneline -5"}
+
+def run_suggested(messages):
+    command = client.chat.completions.create(model="gpt-4o", messages=messages).choices[0].message.content
+    if command not in ALLOWED_COMMANDS:
+        raise PermissionError(command)
+    return subprocess.run(command, shell=True, capture_output=True, text=True).stdout
+""",
         # shell=True where the value is a number the model chose: int() keeps none of its text.
         """
 import subprocess

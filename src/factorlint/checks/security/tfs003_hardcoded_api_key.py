@@ -133,6 +133,12 @@ reply = client.chat.completions.create(model="ft:gpt-4o-mini:acme:intent-v2:9Xk2
         """
 POSTHOG_PROJECT_API_KEY = "phc_Q7fL2mZ9vR4tK8wN1cB6hJ3pX0sD5gYaLeWu"
 """,
+        # A sentinel made of words in a test.
+        """
+def test_mount():
+    secret_access_key = "s3-secret-command-sentinel"
+    assert secret_access_key
+""",
         # The name of the environment variable, not its value.
         """
 from langchain_openai import ChatOpenAI
@@ -203,7 +209,7 @@ llm = ChatOpenAI(api_key="OPENAI_API_KEY_PRODUCTION_2025")
         if text is None or self._known_format(text):
             return  # not a literal, or reported by the format check on the string itself
         minimum = self.ctx.knowledge.generic_secret_min_length
-        if self._random(text, minimum) and not re.fullmatch(r"[A-Z][A-Z0-9_]*", text) and "://" not in text:
+        if self._random(text, minimum) and not _words(text) and not re.fullmatch(r"[A-Z][A-Z0-9_]*", text) and "://" not in text:
             self.report(value, f"Hardcoded credential {how}")
 
     def _known_format(self, text: str) -> bool:
@@ -224,3 +230,10 @@ llm = ChatOpenAI(api_key="OPENAI_API_KEY_PRODUCTION_2025")
 @functools.lru_cache(maxsize=4)
 def _patterns(knowledge) -> tuple:
     return tuple((spec, re.compile(spec.pattern)) for spec in knowledge.secret_patterns)
+
+
+def _words(text: str) -> bool:
+    """``s3-secret-command-sentinel``: words joined by separators, not a random key."""
+    segments = [s for s in re.split(r"[-_.:]", text) if s]
+    alphabetic = sum(len(s) for s in segments if s.isalpha() and len(s) >= 3)
+    return len(segments) >= 2 and alphabetic >= 0.7 * sum(len(s) for s in segments)

@@ -167,7 +167,8 @@ interpreter = dspy.PythonInterpreter()
         for setting in settings:
             unsafe = self._unsafe_value(node, setting)
             if unsafe is not None and not self._sandboxed(node, setting):
-                detail = setting.description.replace("{value}", f"`{unsafe}`")
+                shown = "any module (`*`)" if unsafe == "*" else f"`{unsafe}`"
+                detail = setting.description.replace("{value}", shown)
                 self.report(
                     node,
                     f"`{setting.keyword}` on `{qualname.rsplit('.', 1)[-1]}` {detail}",

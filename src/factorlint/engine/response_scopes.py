@@ -1,0 +1,209 @@
+"""Names in one function body: what each is bound to and how it is used.
+
+Shared by the model-reply tracker (:mod:`responses`): a cheap walk of one function (nested
+functions, lambdas and classes skipped) that records every binding of a name (assignments,
+``for`` targets, ``with ... as``, parameters) and the uses that tell a string from an object.
+"""
+
+from __future__ import annotations
+
+from typing import Optional, Union
+
+import libcst as cst
+
+from factorlint.engine.names import literal_string
+
+Scope = Union[cst.FunctionDef, cst.Module]
+
+
+
+
+class ScopeScan(cst.CSTVisitor):
+    """Bindings and uses of names in one function body (nested defs, lambdas, classes skipped)."""
+
+    def __init__(self, root: Scope) -> None:
+        self.root = root
+        self.bindings: dict[str, list[tuple[str, Optional[cst.BaseExpression]]]] = {}
+        self.attributes: list[cst.Attribute] = []  # ``name.attr`` uses
+        self.called: set[int] = set()  # id(call.func) of every call
+        self.subscripts: list[cst.Subscript] = []
+        self.comparisons: list[cst.Comparison] = []
+        self.calls: list[cst.Call] = []
+        self.concatenations: list[cst.BinaryOperation] = []
+        self.returns: list[cst.Return] = []
+        self.yields = False
+        # ``opts["k"] = v`` / ``opts.update(k=v)``: keys added to a dict later (None: unknown key)
+        self.added_keys: dict[str, list[Optional[str]]] = {}
+        if isinstance(root, cst.FunctionDef):
+            params = root.params
+            for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+                self._bind(param.name.value, "other", None)
+            for star in (params.star_arg, params.star_kwarg):
+                if isinstance(star, cst.Param):
+                    self._bind(star.name.value, "other", None)
+
+    def _bind(self, name: str, kind: str, value: Optional[cst.BaseExpression]) -> None:
+        self.bindings.setdefault(name, []).append((kind, value))
+
+    def _bind_target(self, target: cst.BaseExpression, kind: str, value) -> None:
+        if isinstance(target, cst.Name):
+            self._bind(target.value, kind, value)
+        elif isinstance(target, (cst.Tuple, cst.List)):
+            for element in target.elements:
+                self._bind_target(element.value, "other", None)
+        elif isinstance(target, cst.StarredElement):
+            self._bind_target(target.value, "other", None)
+
+    def visit_FunctionDef(self, node) -> bool:
+        return node is self.root
+
+    def visit_Lambda(self, node) -> bool:
+        return False
+
+    def visit_ClassDef(self, node) -> bool:
+        return False
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            self._bind_target(target.target, "value", node.value)
+            sub = target.target
+            if isinstance(sub, cst.Subscript) and isinstance(sub.value, cst.Name) and len(sub.slice) == 1:
+                index = sub.slice[0].slice
+                key = literal_string(index.value) if isinstance(index, cst.Index) else None
+                self.added_keys.setdefault(sub.value.value, []).append(key)
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        self._bind_target(node.target, "value" if node.value is not None else "other", node.value)
+
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        self._bind_target(node.target, "other", None)
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self._bind_target(node.target, "value", node.value)
+
+    def _bind_iteration(self, target: cst.BaseExpression, iterable: cst.BaseExpression) -> None:
+        # ``for i, call in enumerate(calls)``: ``call`` is an element of ``calls``.
+        if (
+            isinstance(target, cst.Tuple)
+            and len(target.elements) == 2
+            and isinstance(iterable, cst.Call)
+            and isinstance(iterable.func, cst.Name)
+            and iterable.func.value == "enumerate"
+            and iterable.args
+        ):
+            self._bind_target(target.elements[0].value, "other", None)
+            self._bind_target(target.elements[1].value, "iter", iterable.args[0].value)
+            return
+        self._bind_target(target, "iter", iterable)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._bind_iteration(node.target, node.iter)
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        self._bind_iteration(node.target, node.iter)
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        if node.asname is not None:
+            self._bind_target(node.asname.name, "value", node.item)
+
+    def visit_ExceptHandler(self, node: cst.ExceptHandler) -> None:
+        if node.name is not None:
+            self._bind_target(node.name.name, "other", None)
+
+    def visit_Global(self, node: cst.Global) -> None:
+        for item in node.names:
+            self._bind(item.name.value, "other", None)
+
+    def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
+        for item in node.names:
+            self._bind(item.name.value, "other", None)
+
+    def visit_Attribute(self, node: cst.Attribute) -> None:
+        if isinstance(node.value, cst.Name):
+            self.attributes.append(node)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.called.add(id(node.func))
+        self.calls.append(node)
+        func = node.func
+        if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and (
+            func.attr.value in ("update", "setdefault", "__setitem__")
+        ):
+            keys = self.added_keys.setdefault(func.value.value, [])
+            if func.attr.value == "update":
+                for arg in node.args:
+                    if arg.keyword is not None:
+                        keys.append(arg.keyword.value)
+                    elif isinstance(arg.value, cst.Dict) and not arg.star:
+                        keys.extend(dict_keys(arg.value) or [None])
+                    else:
+                        keys.append(None)
+            elif node.args:
+                keys.append(literal_string(node.args[0].value))
+
+    def visit_Subscript(self, node: cst.Subscript) -> None:
+        self.subscripts.append(node)
+
+    def visit_Comparison(self, node: cst.Comparison) -> None:
+        self.comparisons.append(node)
+
+    def visit_BinaryOperation(self, node: cst.BinaryOperation) -> None:
+        if isinstance(node.operator, cst.Add):
+            self.concatenations.append(node)
+
+    def visit_Return(self, node: cst.Return) -> None:
+        self.returns.append(node)
+
+    def visit_Yield(self, node) -> None:
+        self.yields = True
+
+
+def dict_keys(node: cst.Dict) -> Optional[list[str]]:
+    keys: list[str] = []
+    for element in node.elements:
+        if not isinstance(element, cst.DictElement):
+            return None  # ``{**base}``
+        key = literal_string(element.key)
+        if key is None:
+            return None
+        keys.append(key)
+    return keys
+
+
+def is_placeholder(value: Optional[cst.BaseExpression]) -> bool:
+    """``None``, ``""``, ``[]``, ``{}``, ``()``: an initial value, not a source."""
+    if value is None:
+        return True
+    if isinstance(value, cst.Name) and value.value == "None":
+        return True
+    if isinstance(value, (cst.List, cst.Tuple, cst.Dict, cst.Set)) and not value.elements:
+        return True
+    return literal_string(value) == ""
+
+
+def is_identifier_like(text: str) -> bool:
+    """``"error"``, ``"tool_calls"``: a literal that reads like a dict key rather than prose."""
+    return text.isidentifier() and text == text.lower()
+
+
+def compares_as_text(compare: cst.Comparison, name: str) -> bool:
+    """``name == "yes"``, ``"DONE" in name``, ``name in ("y", "yes")``."""
+    operands = [compare.left, *(c.comparator for c in compare.comparisons)]
+    for position, target in enumerate(compare.comparisons):
+        left, right = operands[position], operands[position + 1]
+        op = target.operator
+        for mine, other in ((left, right), (right, left)):
+            if not (isinstance(mine, cst.Name) and mine.value == name):
+                continue
+            if isinstance(op, (cst.Equal, cst.NotEqual)) and literal_string(other):
+                return True
+            if isinstance(op, (cst.In, cst.NotIn)):
+                if mine is right:
+                    text = literal_string(other)
+                    if text and not is_identifier_like(text):
+                        return True
+                elif isinstance(other, (cst.Tuple, cst.List, cst.Set)) and other.elements and all(
+                    literal_string(e.value) for e in other.elements
+                ):
+                    return True
+    return False

@@ -1,0 +1,110 @@
+"""A read-only walk over LibCST nodes, several times cheaper than ``node.visit(...)``.
+
+``CSTNode.visit`` rebuilds every node it passes (it is shared with transformers); rules that only
+look at a subtree (a loop body, a call's arguments) need none of that. This walk follows each
+node type's child fields, computed once per type.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from typing import Iterator, Optional
+
+import libcst as cst
+
+_FIELDS: dict[type, tuple[str, ...]] = {}
+_SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
+
+
+def _child_fields(kind: type) -> tuple[str, ...]:
+    fields = _FIELDS.get(kind)
+    if fields is None:
+        skip = {"whitespace", "leading_lines", "lines_after_decorators", "header", "footer"}
+        fields = tuple(
+            f.name for f in dataclasses.fields(kind)
+            if not f.name.startswith("whitespace") and f.name not in skip
+            and not f.name.startswith("lpar") and not f.name.startswith("rpar")
+        )
+        _FIELDS[kind] = fields
+    return fields
+
+
+def iter_children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
+    for name in _child_fields(type(node)):
+        value = getattr(node, name, None)
+        if isinstance(value, cst.CSTNode):
+            yield value
+        elif isinstance(value, (tuple, list)):
+            for item in value:
+                if isinstance(item, cst.CSTNode):
+                    yield item
+
+
+def walk(node: cst.CSTNode, *, into_scopes: bool = True, include_self: bool = True) -> Iterator[cst.CSTNode]:
+    """Every node under ``node`` in source order (depth first). Without ``into_scopes`` the
+    bodies of nested functions, classes and lambdas are not entered."""
+    stack = [node] if include_self else list(reversed(list(iter_children(node))))
+    while stack:
+        current = stack.pop()
+        yield current
+        if not into_scopes and current is not node and isinstance(current, _SCOPES):
+            continue
+        children = list(iter_children(current))
+        children.reverse()
+        stack.extend(children)
+
+
+def find_all(node: cst.CSTNode, kind, *, into_scopes: bool = True) -> list:
+    return [n for n in walk(node, into_scopes=into_scopes) if isinstance(n, kind)]
+
+
+def first(node: cst.CSTNode, kind) -> Optional[cst.CSTNode]:
+    return next((n for n in walk(node) if isinstance(n, kind)), None)
+
+
+_HANDLERS: dict[tuple[type, type], tuple] = {}
+
+
+def run_visitor(node: cst.CSTNode, visitor) -> None:
+    """Drive a ``CSTVisitor``-style object (``visit_<Node>`` returning False to skip children,
+    ``leave_<Node>``) over ``node`` with the cheap walk instead of ``node.visit(visitor)``."""
+    kind_of_visitor = type(visitor)
+    if getattr(kind_of_visitor, "on_visit", None) is not getattr(cst.CSTVisitor, "on_visit"):
+        _run_generic(node, visitor)  # a visitor that overrides on_visit/on_leave itself
+        return
+    stack: list = [(node, False)]
+    while stack:
+        current, leaving = stack.pop()
+        key = (kind_of_visitor, type(current))
+        handlers = _HANDLERS.get(key)
+        if handlers is None:
+            name = type(current).__name__
+            handlers = (getattr(kind_of_visitor, "visit_" + name, None), getattr(kind_of_visitor, "leave_" + name, None))
+            _HANDLERS[key] = handlers
+        if leaving:
+            if handlers[1] is not None:
+                handlers[1](visitor, current)
+            continue
+        if handlers[0] is not None and handlers[0](visitor, current) is False:
+            if handlers[1] is not None:
+                handlers[1](visitor, current)
+            continue
+        stack.append((current, True))
+        children = list(iter_children(current))
+        for child in reversed(children):
+            stack.append((child, False))
+
+
+def _run_generic(node: cst.CSTNode, visitor) -> None:
+    stack: list = [(node, False)]
+    while stack:
+        current, leaving = stack.pop()
+        if leaving:
+            visitor.on_leave(current)
+            continue
+        if visitor.on_visit(current) is False:
+            visitor.on_leave(current)
+            continue
+        stack.append((current, True))
+        for child in reversed(list(iter_children(current))):
+            stack.append((child, False))

@@ -12,7 +12,8 @@ through text-preserving methods (``strip``, ``lower``, ...).
 The call's *mode* says what it asked for: ``structured`` (a response schema, an always-typed call
 such as BAML or instructor, a receiver built with ``with_structured_output``), ``tools`` (tool
 definitions, or a receiver built with ``bind_tools``), ``prose`` (neither), or ``unknown``
-(``**kwargs`` may carry either).
+(``**kwargs`` or an options object such as google-genai's ``config=`` whose keys cannot all be
+seen; a local dict built from literal keys is read).
 
 A call to a project function (a wrapper) is looked into when it is defined in this file: what its
 ``return`` statements give back is its origin. A wrapper defined elsewhere is ``unknown``; its
@@ -58,6 +59,7 @@ STR_METHODS = TEXT_PRESERVING | frozenset(
      "isspace", "isupper", "islower", "istitle", "encode", "format", "zfill", "center", "ljust",
      "rjust", "swapcase"}
 )
+_SHARED_WITH_LISTS = frozenset({"index", "count"})
 # Functions whose argument is text (standard library): passing a value to one shows it is text.
 TEXT_FUNCTIONS = frozenset(
     {"re.search", "re.match", "re.fullmatch", "re.findall", "re.finditer", "re.split", "re.sub",
@@ -521,8 +523,10 @@ class ResponseTracker:
         for attr in scan.attributes:
             if attr.value.value != name:
                 continue
-            if id(attr) in scan.called and attr.attr.value in STR_METHODS:
+            if id(attr) in scan.called and attr.attr.value in STR_METHODS - _SHARED_WITH_LISTS:
                 positive = True
+            elif id(attr) in scan.called and attr.attr.value in _SHARED_WITH_LISTS:
+                continue
             else:
                 return False
         for sub in scan.subscripts:

@@ -99,7 +99,7 @@ class Result:
 
 
 @dataclass(frozen=True)
-class Finding:
+class SinkFinding:
     """A hit with its sources resolved: parameters of tools became tool arguments."""
 
     kind: str
@@ -149,7 +149,7 @@ class TaintAnalyser:
         self._tools: set[int] = set()  # id(def) of functions handed to an agent or a tool wrapper
         self._results: dict[int, Result] = {}
         self._busy: set[int] = set()
-        self._findings: Optional[list[Finding]] = None
+        self._findings: Optional[list[SinkFinding]] = None
 
     # -- during the visit -------------------------------------------------------------------
 
@@ -215,10 +215,10 @@ class TaintAnalyser:
 
     # -- after the visit --------------------------------------------------------------------
 
-    def findings(self) -> list[Finding]:
+    def findings(self) -> list[SinkFinding]:
         if self._findings is not None:
             return self._findings
-        found: list[Finding] = []
+        found: list[SinkFinding] = []
         reach = set(self._sink_keys)
         for _ in range(3):  # callers of functions that hold sinks (one call deep, and a little more)
             reach |= {key for key, callees in self._calls.items() if callees & reach}
@@ -232,7 +232,7 @@ class TaintAnalyser:
                 sources = _resolve(hit.taint, tool)
                 if not sources and not tool:
                     continue
-                found.append(Finding(
+                found.append(SinkFinding(
                     hit.kind, hit.node, hit.label, hit.via, sources, hit.taint, tool, function,
                     hit.interpolation_only,
                 ))

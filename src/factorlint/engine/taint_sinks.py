@@ -49,7 +49,6 @@ def _literal(node: cst.BaseExpression) -> Optional[str]:
 class SinkChecks:
     """Sink, helper-call and prompt-site checks; needs ``value``, ``_bound_arg``, ``_compose``."""
 
-
     def scan(self, node: cst.CSTNode, state: dict) -> None:
         finder = _Finder()
         run_visitor(node, finder)

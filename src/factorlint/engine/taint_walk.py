@@ -20,6 +20,7 @@ from factorlint.engine.taint import (
     _exits, _merge, _statements, union,
 )
 from factorlint.engine.taint_sinks import SinkChecks
+from factorlint.engine.walk import run_visitor
 _MEMBERSHIP = {cst.In: True, cst.NotIn: False}
 _EQUALITY = {cst.Equal: True, cst.Is: True, cst.NotEqual: False, cst.IsNot: False}
 
@@ -227,7 +228,7 @@ class Walk(SinkChecks):
     @staticmethod
     def _keys(node: cst.CSTNode, state: dict) -> list[str]:
         finder = _Paths()
-        node.visit(finder)
+        run_visitor(node, finder)
         return list(dict.fromkeys(k for p in finder.paths if (k := _key_for(p, state)) is not None))
 
     @staticmethod

@@ -12,8 +12,7 @@ class UnboundedHistory(Rule):
     rendered into the prompt) only ever grows: the loop appends or extends it every turn, and
     nothing trims it (`messages[-20:]`, `del messages[:k]`, `messages.pop(0)`), calls a function
     whose name says it trims, truncates, compacts, summarises, windows, prunes, squashes or
-    filters it
-    (`trim_messages`, `self._summarize_history()`), or counts tokens (`tiktoken`,
+    filters it (`trim_messages`, `self._summarize_history()`), or counts tokens (`tiktoken`,
     `count_tokens`). The function around the loop, the class for `self.` histories, and
     functions of the same file that the loop calls (one call deep) are searched. Loops bounded
     to at most `max-steps-for-context` turns are left alone.

@@ -133,3 +133,48 @@ def guarded_names(ctx, body: Body) -> set[str]:
         if any(isinstance(c.operator, (cst.In, cst.NotIn)) for c in compare.comparisons):
             guarded.add(ctx.code_for(compare.left).strip())
     return guarded
+
+
+_VALIDATOR_SUFFIXES = (
+    ".model_validate", ".model_validate_json", ".validate_python", ".validate_json", ".parse_obj",
+    ".parse_raw", ".validate", ".from_dict",
+)
+_VALIDATOR_MODULES = ("jsonschema.", "fastjsonschema.", "cerberus.", "voluptuous.", "marshmallow.")
+
+
+def looks_up(ctx, value: cst.BaseExpression, qualnames) -> bool:
+    """``TOOLS[name]``, ``getattr(obj, name)``, ``registry.get(name)``: a callable found by name."""
+    if isinstance(value, cst.Subscript):
+        return True
+    if isinstance(value, cst.Call):
+        if qualnames.get(id(value)) == "builtins.getattr":
+            return True
+        return isinstance(value.func, cst.Attribute) and value.func.attr.value == "get"
+    return False
+
+
+def any_arguments(expr: cst.BaseExpression) -> bool:
+    """``x.arguments`` / ``x["arguments"]`` / ``x.get("arguments")`` on any value."""
+    if isinstance(expr, cst.Attribute):
+        return expr.attr.value == "arguments"
+    if isinstance(expr, cst.Subscript):
+        return subscript_key(expr) == "arguments"
+    if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and expr.func.attr.value == "get":
+        return bool(expr.args) and literal_string(expr.args[0].value) == "arguments"
+    return False
+
+
+def is_validator(qualname: Optional[str]) -> bool:
+    if not qualname:
+        return False
+    if qualname.endswith(_VALIDATOR_SUFFIXES) or qualname.startswith(_VALIDATOR_MODULES):
+        return True
+    return "validat" in qualname.rsplit(".", 1)[-1].lower()
+
+
+def constructs_type(ctx, call: cst.Call, qualname: Optional[str]) -> bool:
+    """``Model(**args)``: a class (Pydantic model, dataclass) built from the arguments."""
+    if qualname is None:
+        return False
+    last = qualname.replace("()", "").rsplit(".", 1)[-1]
+    return last[:1].isupper() and not qualname.endswith("()")

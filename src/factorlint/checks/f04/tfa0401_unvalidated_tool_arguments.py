@@ -8,21 +8,18 @@ from factorlint.checks.base import Rule, RuleMeta
 from factorlint.checks.f04._flow import (
     JSON_LOADERS,
     Body,
+    any_arguments,
     body_of,
+    constructs_type,
     is_field,
+    is_validator,
+    looks_up,
     propagate,
     subscript_key,
     tool_call_items,
 )
 from factorlint.engine.names import literal_string
-from factorlint.engine.tools import function_calls, side_effect
-
-_VALIDATOR_SUFFIXES = (
-    ".model_validate", ".model_validate_json", ".validate_python", ".validate_json", ".parse_obj",
-    ".parse_raw", ".validate", ".from_dict",
-)
-_VALIDATOR_MODULES = ("jsonschema.", "fastjsonschema.", "cerberus.", "voluptuous.", "marshmallow.")
-
+from factorlint.engine.tools import function_calls, local_function, side_effect
 
 class UnvalidatedToolArguments(Rule):
     """## What it does
@@ -34,8 +31,9 @@ class UnvalidatedToolArguments(Rule):
 
     Validation is a Pydantic model (`Model.model_validate(args)`, `Model(**args)`),
     `TypeAdapter(...).validate_python`, `jsonschema.validate`, a project function whose name says it
-    validates, or explicit checks on the parsed value (`isinstance(args, dict)`,
-    `"command" in args`). Framework tools (`@function_tool`, `@tool`, Pydantic AI tools, the
+    validates, a function of the same file that validates what it receives, or explicit checks on
+    the parsed value (`isinstance(args, dict)`, `"command" in args`). Ollama returns the arguments
+    already parsed, so `f(**call.function.arguments)` counts too. Framework tools (`@function_tool`, `@tool`, Pydantic AI tools, the
     Anthropic tool runner) validate their arguments themselves and are not matched.
 
     ## Why is this bad?
@@ -236,6 +234,22 @@ def load(event):
     data = json.loads(event.arguments)
     return data["x"]
 """,
+        # The arguments go to a function of the same file that validates them.
+        """
+import json
+from openai import OpenAI
+from pydantic import BaseModel
+
+class SearchArgs(BaseModel):
+    query: str
+
+def run_search(args):
+    checked = SearchArgs.model_validate(args)
+    return checked.query
+
+def handle(call):
+    return run_search(json.loads(call.function.arguments))
+""",
         # Logging the raw arguments is not using them.
         """
 import json
@@ -261,7 +275,7 @@ def trace(call):
             if is_field(value, "arguments", items):
                 raw_names.update((name, value) for name in names)
         self._dispatched = {
-            name for names, value in body.assigns for name in names if _looks_up(self.ctx, value, qualnames)
+            name for names, value in body.assigns for name in names if looks_up(self.ctx, value, qualnames)
         }
 
         def raw(expr) -> Optional[cst.CSTNode]:
@@ -276,7 +290,7 @@ def trace(call):
                 return source(expr.left)
             if isinstance(expr, cst.Call) and qualnames.get(id(expr)) in JSON_LOADERS and expr.args:
                 arg = expr.args[0].value
-                if raw(arg) is not None or (self.ctx.relevant and _any_arguments(arg)):
+                if raw(arg) is not None or (self.ctx.relevant and any_arguments(arg)):
                     return expr
             if is_field(expr, "input", items, wire=False):
                 return expr
@@ -308,7 +322,7 @@ def trace(call):
         checked: set[int] = set()
         for call in body.calls:
             qualname = qualnames.get(id(call))
-            if _is_validator(qualname) or qualname in ("builtins.isinstance", "builtins.type"):
+            if is_validator(qualname) or qualname in ("builtins.isinstance", "builtins.type"):
                 for arg in call.args:
                     found = whole(arg.value)
                     if found is not None:
@@ -332,14 +346,14 @@ def trace(call):
 
         for call in body.calls:
             qualname = qualnames.get(id(call))
-            if _is_validator(qualname):
+            if is_validator(qualname):
                 continue
             for arg in call.args:
                 found = whole(arg.value)
                 if found is None:
                     continue
                 label = self.ctx.code_for(call.func).strip()
-                if arg.star == "**" and not _constructs_type(self.ctx, call, qualname):
+                if arg.star == "**" and not constructs_type(self.ctx, call, qualname):
                     report(call, found, f"are spread into `{label}(**...)`")
                 elif not arg.star and self._dispatches(call, qualname):
                     report(call, found, f"are passed whole to `{label}(...)`")
@@ -373,42 +387,13 @@ def trace(call):
             return False
         if side_effect(self.ctx, call, qualname) is not None:
             return True
-        return self.ctx.is_project_candidate(qualname) and not qualname.rsplit(".", 1)[-1][:1].isupper()
+        if not self.ctx.is_project_candidate(qualname) or qualname.rsplit(".", 1)[-1][:1].isupper():
+            return False
+        callee = local_function(self.ctx, call, qualname, None)
+        return callee is None or not self._validates(callee)
 
-
-def _looks_up(ctx, value: cst.BaseExpression, qualnames) -> bool:
-    """``TOOLS[name]``, ``getattr(obj, name)``, ``registry.get(name)``: a callable found by name."""
-    if isinstance(value, cst.Subscript):
-        return True
-    if isinstance(value, cst.Call):
-        if qualnames.get(id(value)) == "builtins.getattr":
-            return True
-        return isinstance(value.func, cst.Attribute) and value.func.attr.value == "get"
-    return False
-
-
-def _any_arguments(expr: cst.BaseExpression) -> bool:
-    """``x.arguments`` / ``x["arguments"]`` / ``x.get("arguments")`` on any value."""
-    if isinstance(expr, cst.Attribute):
-        return expr.attr.value == "arguments"
-    if isinstance(expr, cst.Subscript):
-        return subscript_key(expr) == "arguments"
-    if isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and expr.func.attr.value == "get":
-        return bool(expr.args) and literal_string(expr.args[0].value) == "arguments"
-    return False
-
-
-def _is_validator(qualname: Optional[str]) -> bool:
-    if not qualname:
-        return False
-    if qualname.endswith(_VALIDATOR_SUFFIXES) or qualname.startswith(_VALIDATOR_MODULES):
-        return True
-    return "validat" in qualname.rsplit(".", 1)[-1].lower()
-
-
-def _constructs_type(ctx, call: cst.Call, qualname: Optional[str]) -> bool:
-    """``Model(**args)``: a class (Pydantic model, dataclass) built from the arguments."""
-    if qualname is None:
-        return False
-    last = qualname.replace("()", "").rsplit(".", 1)[-1]
-    return last[:1].isupper() and not qualname.endswith("()")
+    def _validates(self, function: cst.FunctionDef) -> bool:
+        """Does a function of this file check what it is given (a validator, ``isinstance``)?"""
+        return any(
+            is_validator(q) or q == "builtins.isinstance" for _, q in function_calls(self.ctx, function)
+        )

@@ -6,7 +6,6 @@ import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
 from factorlint.engine.names import literal_string
-from factorlint.engine.recognisers import keyword_arg
 from factorlint.engine.tools import dict_get
 
 # Wire values that switch a model to "any JSON" output: OpenAI-compatible `{"type": "json_object"}`

@@ -8,6 +8,7 @@ import libcst as cst
 from factorlint.checks.base import Rule, RuleMeta
 from factorlint.engine.tools import (
     ToolDef,
+    tool_names_per_agent,
     local_function,
     reachable_calls,
     side_effect,
@@ -38,7 +39,9 @@ class HighStakesToolWithoutApproval(Rule):
     in `approval-decorators`.
 
     A tool only *named* like a high-stakes action (`deploy_backend`, `send_invoice`) whose work
-    happens in code outside this file is reported as advice.
+    happens in code outside this file is reported as advice. So is a tool whose framework gates
+    tools at the agent (LangChain middleware, CrewAI tasks, LangGraph graphs) when no agent in the
+    same file is given the tool: the gate may be configured where the agent is built.
 
     ## Why is this bad?
     Factor 7 (contact humans with tool calls): the model picks the action, but a refund, a deploy or
@@ -291,6 +294,7 @@ def send_message(text: str) -> str:
     ]
 
     def leave_Module(self, node: cst.Module) -> None:
+        given = {name for names in tool_names_per_agent(self.ctx).values() for name in names}
         for tool in tool_definitions(self.ctx):
             if tool.approval or tool.kind == "schema":
                 continue
@@ -301,9 +305,14 @@ def send_message(text: str) -> str:
             effect = self._effect(functions, _HIGH_STAKES_NAME.search(tool.name) is not None)
             if effect is not None:
                 label, callee = effect
+                # Where the gate would sit on the tool itself, or the agent that gets the tool is
+                # built here, its absence is certain; otherwise an agent in another file may gate it.
+                certain = bool(tool.spec and tool.spec.approval_keywords) or tool.name in given
                 self.report(
                     name_node,
-                    f"Tool `{tool.name}` {label} (`{callee}`) and nothing asks a person to approve the call first",
+                    f"Tool `{tool.name}` {label} (`{callee}`) and nothing asks a person to approve the "
+                    f"call first{'' if certain else ' (no approval gate for it in this file)'}",
+                    severity=None if certain else "advice",
                     fix_message=self._fix(tool),
                 )
             elif _HIGH_STAKES_NAME.search(tool.name) and self._delegates(functions):

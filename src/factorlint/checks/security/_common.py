@@ -8,7 +8,7 @@ import libcst as cst
 
 from factorlint.checks.base import Rule
 from factorlint.engine import taint
-from factorlint.engine.taint import Finding, Source
+from factorlint.engine.taint import SinkFinding, Source
 
 MODEL_CHOSEN = ("model", "tool_arg")
 
@@ -26,12 +26,12 @@ class TaintRule(Rule):
             if finding.kind == self.kind:
                 self.check(finding)
 
-    def check(self, finding: Finding) -> None:  # pragma: no cover - every rule overrides it
+    def check(self, finding: SinkFinding) -> None:  # pragma: no cover - every rule overrides it
         raise NotImplementedError
 
 
 def chosen_source(
-    finding: Finding, kinds: tuple[str, ...] = MODEL_CHOSEN, module: str = ""
+    finding: SinkFinding, kinds: tuple[str, ...] = MODEL_CHOSEN, module: str = ""
 ) -> Optional[tuple[Source, tuple[str, ...]]]:
     """The source to name in the message, and the wrappers the project pass must confirm.
 
@@ -62,6 +62,6 @@ def sentence(text: str) -> str:
     return text[:1].upper() + text[1:]
 
 
-def where(finding: Finding) -> str:
+def where(finding: SinkFinding) -> str:
     """`` inside `run_code()` `` when the sink is one call deep."""
     return f" inside `{finding.via}`" if finding.via else ""

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from factorlint.checks.base import RuleMeta
 from factorlint.checks.security._common import TaintRule, chosen_source, sentence, where
-from factorlint.engine.taint import Finding
+from factorlint.engine.taint import SinkFinding
 
 
 class EvalOfModelOutput(TaintRule):
@@ -234,7 +234,7 @@ def run():
         },
     ]
 
-    def check(self, finding: Finding) -> None:
+    def check(self, finding: SinkFinding) -> None:
         chosen = chosen_source(finding, module=self.ctx.module_name)
         if chosen is None:
             return

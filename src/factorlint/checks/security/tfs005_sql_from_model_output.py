@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from factorlint.checks.base import RuleMeta
 from factorlint.checks.security._common import TaintRule, chosen_source, sentence, where
-from factorlint.engine.taint import Finding
+from factorlint.engine.taint import SinkFinding
 
 
 class SqlFromModelOutput(TaintRule):
@@ -185,9 +185,9 @@ def latest(limit: str) -> list:
 """,
     ]
 
-    def check(self, finding: Finding) -> None:
-        if finding.taint is None or not finding.taint.interpolated:
-            return
+    def check(self, finding: SinkFinding) -> None:
+        if finding.taint is None or (finding.interpolation_only and not finding.taint.interpolated):
+            return  # a whole query the model wrote: nothing to parameterise
         chosen = chosen_source(finding, module=self.ctx.module_name)
         if chosen is None:
             return

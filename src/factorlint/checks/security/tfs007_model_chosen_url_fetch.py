@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from factorlint.checks.base import RuleMeta
 from factorlint.checks.security._common import TaintRule, chosen_source, sentence, where
-from factorlint.engine.taint import Finding, host_is_fixed
+from factorlint.engine.taint import SinkFinding, host_is_fixed
 
 
 class ModelChosenUrlFetch(TaintRule):
@@ -172,7 +172,7 @@ def download(url):
 """,
     ]
 
-    def check(self, finding: Finding) -> None:
+    def check(self, finding: SinkFinding) -> None:
         taint = finding.taint
         if taint is None or taint.checked or host_is_fixed(taint.lead):
             return

@@ -6,7 +6,7 @@ from factorlint.checks.base import RuleMeta
 from factorlint.checks.security._common import TaintRule, chosen_source, sentence
 from factorlint.engine import taint
 from factorlint.engine.names import literal_string
-from factorlint.engine.taint import Finding
+from factorlint.engine.taint import SinkFinding
 
 _UNTRUSTED = ("web", "tool_arg", "model")
 
@@ -192,7 +192,7 @@ def summarise(url):
                 taint.analyser(self.ctx).mark_prompt()
                 return
 
-    def check(self, finding: Finding) -> None:
+    def check(self, finding: SinkFinding) -> None:
         chosen = chosen_source(finding, _UNTRUSTED, self.ctx.module_name)
         if chosen is None:
             return

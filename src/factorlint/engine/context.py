@@ -24,6 +24,10 @@ from factorlint.knowledge import Knowledge
 
 _BUILTINS = frozenset(dir(builtins))
 _STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) | {"__future__", "typing_extensions"}
+_FIELD_FACTORIES = frozenset(
+    {"pydantic.Field", "pydantic.fields.Field", "dataclasses.field", "attr.ib", "attrs.field",
+     "attr.attrib", "sqlmodel.Field", "msgspec.field"}
+)
 _OPTIONAL_WRAPPERS = frozenset({"typing.Optional", "typing.Annotated", "typing_extensions.Annotated"})
 
 
@@ -94,8 +98,8 @@ class FileContext:
             self.function_stack = [pending.function] if pending.function is not None else []
             self._current_class_qualname = pending.class_qualname
             type_qn = self.instance_type_of(pending.value)
-            if type_qn is None:
-                continue
+            if type_qn is None or type_qn in _FIELD_FACTORIES:
+                continue  # ``llm: BaseLLM = Field(...)``: the annotation says what it holds
             if pending.target.startswith("self."):
                 if pending.class_qualname is not None:
                     attr = pending.target[5:]

@@ -250,6 +250,21 @@ def run_search(args):
 def handle(call):
     return run_search(json.loads(call.function.arguments))
 """,
+        # The raw JSON string handed to a fallback parser of the same class.
+        """
+import json
+from openai import OpenAI
+
+class Provider:
+    def _parse_arguments(self, arguments: str) -> dict:
+        return {"code": arguments}
+
+    def arguments_of(self, message):
+        try:
+            return json.loads(message.tool_calls[0].function.arguments)
+        except json.JSONDecodeError:
+            return self._parse_arguments(message.tool_calls[0].function.arguments)
+""",
         # Logging the raw arguments is not using them.
         """
 import json
@@ -282,6 +297,8 @@ def trace(call):
             if is_field(expr, "arguments", items):
                 return expr
             return raw_names.get(expr.value) if isinstance(expr, cst.Name) else None
+
+        self._items = items
 
         def source(expr) -> Optional[cst.CSTNode]:
             if isinstance(expr, cst.Await):
@@ -355,7 +372,7 @@ def trace(call):
                 label = self.ctx.code_for(call.func).strip()
                 if arg.star == "**" and not constructs_type(self.ctx, call, qualname):
                     report(call, found, f"are spread into `{label}(**...)`")
-                elif not arg.star and self._dispatches(call, qualname):
+                elif not arg.star and self._dispatches(call, qualname, parsed=not is_field(found, "arguments", self._items)):
                     report(call, found, f"are passed whole to `{label}(...)`")
             receiver = call.func.value if isinstance(call.func, cst.Attribute) else None
             if (
@@ -376,14 +393,17 @@ def trace(call):
                     report(subscript, found, "are read field by field")
 
     _dispatched: frozenset = frozenset()
+    _items: set = set()
 
-    def _dispatches(self, call: cst.Call, qualname: Optional[str]) -> bool:
-        """A registry or dynamic dispatch, a project function, or a side-effecting call."""
+    def _dispatches(self, call: cst.Call, qualname: Optional[str], parsed: bool = True) -> bool:
+        """A registry or dynamic dispatch, or (for parsed arguments) a project function or a
+        side-effecting call. The raw JSON string handed to a project function is only being
+        passed on (often to a fallback parser)."""
         if isinstance(call.func, (cst.Subscript, cst.Call)):
             return True
         if isinstance(call.func, cst.Name) and call.func.value in self._dispatched:
             return True  # fn = TOOLS[name]; fn(args)
-        if qualname is None:
+        if qualname is None or not parsed:
             return False
         if side_effect(self.ctx, call, qualname) is not None:
             return True

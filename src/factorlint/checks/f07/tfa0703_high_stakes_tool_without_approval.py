@@ -39,9 +39,9 @@ class HighStakesToolWithoutApproval(Rule):
     in `approval-decorators`.
 
     A tool only *named* like a high-stakes action (`deploy_backend`, `send_invoice`) whose work
-    happens in code outside this file is reported as advice. So is a tool whose framework gates
-    tools at the agent (LangChain middleware, CrewAI tasks, LangGraph graphs) when no agent in the
-    same file is given the tool: the gate may be configured where the agent is built.
+    happens in code outside this file is reported as advice. So is a tool whose framework can gate
+    tools where the agent is built (LangChain middleware, CrewAI tasks) when no agent in the same
+    file is given the tool: the gate may be configured there.
 
     ## Why is this bad?
     Factor 7 (contact humans with tool calls): the model picks the action, but a refund, a deploy or
@@ -307,7 +307,11 @@ def send_message(text: str) -> str:
                 label, callee = effect
                 # Where the gate would sit on the tool itself, or the agent that gets the tool is
                 # built here, its absence is certain; otherwise an agent in another file may gate it.
-                certain = bool(tool.spec and tool.spec.approval_keywords) or tool.name in given
+                certain = (
+                    bool(tool.spec and tool.spec.approval_keywords)
+                    or tool.name in given
+                    or not self._gates_at_agent(tool.framework)
+                )
                 self.report(
                     name_node,
                     f"Tool `{tool.name}` {label} (`{callee}`) and nothing asks a person to approve the "
@@ -347,6 +351,15 @@ def send_message(text: str) -> str:
             if local_function(self.ctx, call, qualname, owner) is None:
                 return True
         return False
+
+    def _gates_at_agent(self, framework_name) -> bool:
+        """Can this framework gate a tool where the agent is built (middleware, task, graph)?"""
+        framework = next((fw for fw in self.ctx.knowledge.frameworks if fw.name == framework_name), None)
+        if framework is None:
+            return True  # unknown: assume it might
+        return any(a.approval_keywords for a in framework.agents) or any(
+            c.role in ("approval", "interrupt") for c in framework.components
+        )
 
     def _fix(self, tool: ToolDef) -> str:
         if tool.spec is not None and tool.spec.approval_keywords:

@@ -36,8 +36,6 @@ class BatchedVisitor(cst.CSTVisitor):
                 continue
             try:
                 handler(node)
-            except RecursionError:
-                raise
             except Exception as exc:  # noqa: BLE001 - isolate one rule's bug from the run
                 self._disabled.add(id(visitor))
                 self.on_error(visitor, exc)

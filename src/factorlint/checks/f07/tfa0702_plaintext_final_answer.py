@@ -323,12 +323,14 @@ def summarise(docs, out):
         found = cache[id(function)] = propagate(body, seeds, carries, hops=3)
         return found
 
-    def _tool_calls(self, expr, replies) -> Optional[tuple[str, ...]]:
+    def _tool_calls(self, expr, replies, _seen: frozenset = frozenset()) -> Optional[tuple[str, ...]]:
         """``<reply>.tool_calls`` (or a name assigned from it): the requires of the reply."""
         if isinstance(expr, cst.Name) and expr.value in replies:
+            if expr.value in _seen:
+                return None  # ``a = b`` / ``b = a`` cycles
             function = self.ctx.function_stack[-1] if self.ctx.function_stack else None
             for names, value in body_of(self.ctx, function).assigns if function is not None else ():
-                if expr.value in names and self._tool_calls(value, replies) is not None:
+                if expr.value in names and self._tool_calls(value, replies, _seen | {expr.value}) is not None:
                     return replies[expr.value]
             return None
         if last_attribute(expr) in _TOOL_CALL_FIELDS or (

@@ -46,3 +46,20 @@ def test_every_rule_documents_the_template_sections():
         doc = rule.documentation()
         for heading in ("## What it does", "## Why is this bad?", "## Example", "## Use instead", "## Fix safety"):
             assert heading in doc, (rule.meta.code, heading)
+
+
+def test_every_factor_has_two_rules_on_by_default():
+    from collections import Counter
+
+    enabled = Counter(r.meta.factor for r in all_rules() if r.meta.default_enabled and r.meta.factor)
+    assert all(enabled[factor] >= 2 for factor in range(1, 14)), enabled
+
+
+def test_low_confidence_rules_are_opt_in():
+    from factorlint.checks.registry import select_rules
+
+    default = select_rules(None)
+    for rule in all_rules():
+        assert (rule.meta.code in default) == (rule.meta.confidence != "low"), rule.meta.code
+    assert "TFA0303" in select_rules(["TFA0303"])
+    assert "TFA0303" not in select_rules(["TFA03"])

@@ -1,0 +1,323 @@
+"""The schema of the knowledge tables (rules/factors.toml and rules/frameworks/*.toml).
+
+Every table is validated against these pydantic models when it is loaded; an unknown field or a
+wrong type is a KnowledgeError naming the file and the field. Fields added later are optional
+with a default, so older tables stay valid.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Literal, Optional, Union
+
+from pydantic import Field, field_validator
+
+
+class KnowledgeError(Exception):
+    """A knowledge table could not be read or does not follow the schema."""
+
+
+from factorlint.knowledge_schema_base import _Strict  # noqa: E402
+
+
+# --------------------------------------------------------------------------------------------
+# factors.toml
+
+
+class Factor(_Strict):
+    number: int = Field(ge=1, le=13)
+    code: str  # "F08"
+    title: str
+    summary: str
+    url: str
+    weight: float = Field(gt=0)
+
+
+class SecuritySection(_Strict):
+    title: str
+    summary: str
+
+
+class FactorTable(_Strict):
+    factors: list[Factor]
+    security: SecuritySection
+
+
+# --------------------------------------------------------------------------------------------
+# frameworks/*.toml
+
+
+class CallSpec(_Strict):
+    """Member calls on a client (or module) that send a request to a model."""
+
+    methods: list[str]  # member paths after the receiver: "chat.completions.create"
+    prompt_keywords: list[str] = []  # keywords whose value is prompt text: system, instructions
+    message_keywords: list[str] = []  # keywords holding a message list: messages, input
+    prompt_positional: Optional[int] = None  # positional argument that is the prompt/messages
+    tools_keywords: list[str] = []
+    structured_keywords: list[str] = []  # response_format, text_format, output_format, ...
+    always_structured: bool = False  # the call returns typed output whatever its arguments
+    owns_loop: bool = False  # the SDK runs the model/tool loop itself (Anthropic tool_runner)
+    bound: Optional["BoundSpec"] = None
+    tool_choice_keywords: list[str] = []  # keywords that can force the model to call a named tool
+    # Keywords that chain the call to conversation state the vendor keeps on its servers
+    # (OpenAI Responses ``previous_response_id=``, ``conversation=``): factor 5.
+    state_keywords: list[str] = []
+    # Attribute paths of the call's result that are SDK objects rather than plain data: "" is the
+    # result itself, "choices[].message" its first choice's message ([] stands for any index).
+    sdk_object_paths: list[str] = []
+    # Attribute paths of the call's result that hold the reply's free text ("" the result itself,
+    # "choices[].message.content"), and the name of each tool the model asked for
+    # ("choices[].message.tool_calls[].function.name"); [] stands for any index or element.
+    text_paths: list[str] = []
+    tool_name_paths: list[str] = []
+    # Keywords holding an options object (a dict or a config class) whose fields may carry the
+    # structured_keywords / tools_keywords (google-genai ``config=GenerateContentConfig(...)``).
+    options_keywords: list[str] = []
+
+
+class ToolBindingSpec(_Strict):
+    """A chain method that binds tools to a model (LangChain ``bind_tools``)."""
+
+    methods: list[str]
+    tools_keywords: list[str] = ["tools"]
+    tools_positional: Optional[int] = 0
+    tool_choice_keywords: list[str] = []
+
+
+class ClientSpec(_Strict):
+    """A kind of object whose methods call a model (an SDK client, a chat model)."""
+
+    kind: str
+    constructors: list[str] = []  # QN patterns whose call returns this kind
+    factories: list[str] = []  # functions returning this kind (instructor.from_openai, init_chat_model)
+    modules: list[str] = []  # modules used directly as a client: "openai", "litellm"
+    chain_methods: list[str] = []  # methods returning the same kind (with_options, bind_tools)
+    structured_chain_methods: list[str] = []  # methods returning a structured-output runnable
+    retry_keyword: Optional[str] = None  # constructor keyword holding the SDK's own retry count
+    default_retries: Optional[int] = None
+    calls: list[CallSpec]
+    tool_bindings: list[ToolBindingSpec] = []
+    # Member calls that write the conversation into a record the vendor holds (the Assistants
+    # API's ``beta.threads.create`` / ``beta.threads.messages.create``); fnmatch patterns.
+    vendor_state_methods: list[str] = []
+
+
+class VersionedDefault(_Strict):
+    versions: str = ""  # a PEP 440 specifier set; "" for every version
+    value: Optional[int] = None  # None: no bound at all
+    source: str = ""
+
+
+class BoundSpec(_Strict):
+    """The parameter that bounds a framework's loop and its default."""
+
+    parameter: str
+    where: Literal["constructor", "call", "config"] = "constructor"
+    alternatives: list[str] = []  # other parameters that also bound the run (max_execution_time)
+    config_key: Optional[str] = None  # with where="config": the key inside ``config={...}``
+    defaults: list[VersionedDefault] = []
+    none_disables: bool = True  # passing None removes the bound
+    effectively_unbounded_above: Optional[int] = None
+    distribution: Optional[str] = None  # PyPI name whose version selects the default
+    # When the bound is passed as an object (``usage_limits=UsageLimits(request_limit=100)``): the
+    # keyword of that object's constructor that holds the number.
+    value_keyword: Optional[str] = None
+
+    def default_for(self, version: Optional[str]) -> tuple[Optional[VersionedDefault], bool]:
+        """The default for ``version`` and whether the choice was certain.
+
+        With an unknown version the answer is the newest range, and ``certain`` is False when the
+        ranges disagree.
+        """
+        if not self.defaults:
+            return None, True
+        values = {d.value for d in self.defaults}
+        if version is not None:
+            from packaging.specifiers import InvalidSpecifier, SpecifierSet
+            from packaging.version import InvalidVersion, Version
+
+            try:
+                parsed = Version(version)
+                for entry in self.defaults:
+                    if not entry.versions or parsed in SpecifierSet(entry.versions):
+                        return entry, True
+            except (InvalidVersion, InvalidSpecifier):
+                pass
+        return self.defaults[-1], len(values) == 1
+
+
+class PromptOwnerSpec(_Strict):
+    """Where a framework agent takes its prompt, and whether it writes one when none is given."""
+
+    keywords: list[str] = []  # prompt text keywords (system_prompt, instructions, system_message)
+    override_keywords: list[str] = []  # keywords that replace the framework's own template
+    framework_default: bool = False  # omitting every override leaves a framework-written prompt
+    default_description: str = ""
+
+
+class AgentSpec(_Strict):
+    """A framework construct that runs the model/tool loop on the developer's behalf."""
+
+    name: str
+    constructors: list[str]
+    run_methods: list[str] = []  # methods that hand the loop to the framework
+    chain_methods: list[str] = []  # methods returning the same construct (compile, with_config)
+    call_runs: bool = False  # calling the instance itself runs the loop (dspy modules)
+    owns_loop: bool = True  # False for developer-owned graphs (StateGraph)
+    bound: Optional[BoundSpec] = None
+    run_bound: Optional[BoundSpec] = None  # a bound passed to the run call instead
+    prompt: Optional[PromptOwnerSpec] = None
+    tools_keywords: list[str] = ["tools"]
+    step_control_keywords: list[str] = []  # keywords that give step-level control
+    step_control_methods: list[str] = []  # methods that give step-level control (iter)
+    memory_keywords: list[str] = []
+    checkpointer_keywords: list[str] = []
+    approval_keywords: list[str] = []
+    human_input: Optional[HumanInputSpec] = None
+    interrupt_keywords: list[str] = []  # keywords that pause the run (interrupt_before/after)
+    # The chain method that takes ``checkpointer_keywords`` and ``interrupt_keywords`` when the
+    # constructor does not (StateGraph(...).compile(checkpointer=...)).
+    checkpointer_method: Optional[str] = None
+    # The memory the framework builds when none is passed to the run (LlamaIndex: ChatMemoryBuffer).
+    default_memory: Optional[str] = None
+
+
+class HandoffSpec(_Strict):
+    """A function (not a method of an agent object) that runs an agent's loop."""
+
+    name: str
+    functions: list[str]
+    bound: Optional[BoundSpec] = None
+    step_control_keywords: list[str] = []
+    state_keywords: list[str] = []  # keywords that keep the conversation on the vendor's servers
+
+
+class RetrySpec(_Strict):
+    """A retry helper and what bounds it."""
+
+    name: str
+    decorators: list[str] = []  # usable bare (@retry) or called (@retry(...))
+    constructors: list[str] = []  # Retrying(...) objects
+    stop_keywords: list[str]  # any of them present bounds the retry
+    unbounded_values: list[str] = []  # QNs that explicitly mean "forever" (tenacity.stop_never)
+    bare_is_unbounded: bool = True
+    exception_keyword: Optional[str] = None  # retry= / exception=
+    exception_positional: Optional[int] = None
+    exception_default_is_everything: bool = True
+    everything_values: list[str] = ["builtins.Exception", "builtins.BaseException"]
+    exception_filters: list[str] = []  # wrappers whose argument lists exception types
+
+
+class RemotePromptSpec(_Strict):
+    functions: list[str]
+    pin_separator: Optional[str] = None  # "owner/name:commit" pins with ":"
+    pin_keywords: list[str] = []
+
+
+class PromptBuilderSpec(_Strict):
+    """Calls that build a prompt from text (SystemMessage, PromptTemplate.from_template)."""
+
+    functions: list[str]
+    keywords: list[str] = []  # keywords holding prompt text
+    positional: Optional[int] = None  # positional argument holding prompt text
+    message_tuples_positional: Optional[int] = None  # [("system", text), ...] lists
+
+
+class ToolDecoratorSpec(_Strict):
+    decorators: list[str] = []  # also wrapper calls that take the function: Tool(fn), from_defaults(fn)
+    base_classes: list[str] = []
+    approval_keywords: list[str] = []
+    # The framework writes the tool's description from the function's docstring unless one of
+    # ``description_keywords`` is given to the decorator.
+    description_from_docstring: bool = False
+    description_keywords: list[str] = []
+    name_keywords: list[str] = []  # keywords that rename the tool (name_override=, name=)
+    # Parameter types the framework fills in rather than the model (RunContext, RunnableConfig);
+    # also matched inside ``Annotated[..., InjectedToolArg]``.
+    context_types: list[str] = []
+    context_parameters: list[str] = []  # parameter names the framework fills in (run_manager)
+
+
+class ComponentSpec(_Strict):
+    """Classes with a role other rules look for: memory, checkpointers, approval middleware.
+
+    ``console_input`` names calls that block on a person typing at the console (``input``,
+    ``click.prompt``).
+    """
+
+    role: Literal[
+        "memory", "checkpointer", "approval", "interrupt", "code_executor", "console_input",
+        "vendor_state", "webhook_verifier",
+    ]
+    names: list[str]
+    persistent: Optional[bool] = None  # checkpointers: does state survive the process?
+    # Non-persistent checkpointers that become persistent when given a location
+    # (agents.SQLiteSession(session_id, db_path=...)): the keyword and its position.
+    persistent_keywords: list[str] = []
+    persistent_positional: Optional[int] = None
+    # approval components: the keyword whose dict keys name the gated tools (interrupt_on=);
+    # an approval component without one gates every tool it is given to.
+    tools_keyword: Optional[str] = None
+    # code_executor components: where the code runs. "none": on the host, as the program's user;
+    # "restricted": an in-process interpreter with an import allow-list; "sandbox": a container,
+    # a VM or a remote service. Unknown (None) is treated as "none" by the security rules.
+    isolation: Optional[Literal["none", "restricted", "sandbox"]] = None
+
+
+class HumanInputSpec(_Strict):
+    """How a framework agent asks a person, and when that means the console or an approval.
+
+    The value of ``keyword`` (or ``default`` when it is omitted) is compared with the lists:
+    ``console_values`` read the console with the framework's default handler, ``approval_values``
+    make a person confirm each step. ``console_if_absent``: omitting the keyword reads the console
+    (autogen_agentchat ``UserProxyAgent`` without ``input_func=``). ``replaced_by`` names calls
+    that install another handler for the whole process (CrewAI ``set_provider``).
+    """
+
+    keyword: str
+    default: Optional[Union[bool, str]] = None
+    console_values: list[Union[bool, str]] = []
+    approval_values: list[Union[bool, str]] = []
+    console_if_absent: bool = False
+    replaced_by: list[str] = []
+
+
+from factorlint.knowledge_schema_effects import (  # noqa: E402
+    SideEffectSpec,
+    WebRouteSpec,
+    SinkSpec,
+    SanitiserSpec,
+    UnsafeSettingSpec,
+    SecretPatternSpec,
+    SecuritySpec,
+)
+
+
+class Framework(_Strict):
+    name: str
+    title: str
+    packages: list[str]  # import roots that make a module agent-relevant
+    distribution: Optional[str] = None
+    clients: list[ClientSpec] = []
+    agents: list[AgentSpec] = []
+    handoffs: list[HandoffSpec] = []
+    retries: list[RetrySpec] = []
+    remote_prompts: list[RemotePromptSpec] = []
+    prompt_builders: list[PromptBuilderSpec] = []
+    tools: list[ToolDecoratorSpec] = []
+    components: list[ComponentSpec] = []
+    side_effects: list[SideEffectSpec] = []
+    web_routes: list[WebRouteSpec] = []
+    security: Optional[SecuritySpec] = None
+
+    @field_validator("packages")
+    @classmethod
+    def _packages_are_dotted_names(cls, value: list[str]) -> list[str]:
+        for name in value:
+            if not re.fullmatch(r"[A-Za-z_][\w.]*", name):
+                raise ValueError(f"not an import name: {name!r}")
+        return value
+
+
+CallSpec.model_rebuild()

@@ -286,10 +286,6 @@ class HumanInputSpec(_Strict):
 from factorlint.knowledge_schema_effects import (  # noqa: E402
     SideEffectSpec,
     WebRouteSpec,
-    SinkSpec,
-    SanitiserSpec,
-    UnsafeSettingSpec,
-    SecretPatternSpec,
     SecuritySpec,
 )
 

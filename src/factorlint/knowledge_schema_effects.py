@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from typing import Literal, Optional, Union
 
-from pydantic import Field, field_validator
+from pydantic import field_validator
 
 from factorlint.knowledge_schema_base import _Strict
 

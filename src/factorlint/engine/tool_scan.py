@@ -3,13 +3,11 @@
 from __future__ import annotations
 import dataclasses
 import fnmatch
-import re
-from dataclasses import dataclass, field
-from typing import Iterator, Literal, Optional, Union
+from typing import Optional
 import libcst as cst
-from factorlint.engine.names import dotted_name, literal_string, string_literal_text
+from factorlint.engine.names import dotted_name, literal_string
 from factorlint.engine.recognisers import keyword_arg, positional_arg
-from factorlint.knowledge import SideEffectSpec, ToolDecoratorSpec
+from factorlint.knowledge import ToolDecoratorSpec
 
 from factorlint.engine.tools import (  # noqa: E402
     FunctionBody,
@@ -20,15 +18,11 @@ from factorlint.engine.tools import (  # noqa: E402
     _SKIPPED_FIELDS,
     _WRAPPED_KEYWORDS,
     _Construct,
-    _literal_name,
     component_role,
     reachable_calls,
     tool_functions,
-    dict_get,
     literal,
-    schema_parameters,
     schema_shape,
-    side_effect,
 )
 
 

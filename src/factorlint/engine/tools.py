@@ -29,15 +29,13 @@ effects and console input inside tool bodies.
 
 from __future__ import annotations
 
-import dataclasses
-import fnmatch
 import re
 from dataclasses import dataclass, field
 from typing import Iterator, Literal, Optional, Union
 
 import libcst as cst
 
-from factorlint.engine.names import dotted_name, literal_string, string_literal_text
+from factorlint.engine.names import literal_string, string_literal_text
 from factorlint.engine.recognisers import keyword_arg, positional_arg
 from factorlint.knowledge import SideEffectSpec, ToolDecoratorSpec
 

@@ -283,10 +283,14 @@ class HumanInputSpec(_Strict):
     replaced_by: list[str] = []
 
 
-from factorlint.knowledge_schema_effects import (  # noqa: E402
-    SideEffectSpec,
-    WebRouteSpec,
+from factorlint.knowledge_schema_effects import (  # noqa: E402, F401 - re-exported
+    SanitiserSpec,
+    SecretPatternSpec,
     SecuritySpec,
+    SideEffectSpec,
+    SinkSpec,
+    UnsafeSettingSpec,
+    WebRouteSpec,
 )
 
 

@@ -2,11 +2,12 @@ from __future__ import annotations
 
 import libcst as cst
 
-from factorlint.checks.base import Rule, RuleMeta
+from factorlint.checks.base import RuleMeta
+from factorlint.checks.f09._sites import RetrySiteRule
 from factorlint.engine import retries
 
 
-class UnboundedRetry(Rule):
+class UnboundedRetry(RetrySiteRule):
     """## What it does
     Finds retries of model calls that never give up: a tenacity `@retry` (or `Retrying(...)`)
     without `stop=` or with `stop=stop_never`, a backoff decorator with neither `max_tries=` nor
@@ -270,26 +271,8 @@ def wait_for_job(url):
 
     # -- tenacity / backoff -------------------------------------------------------------------
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        for site in retries.decorator_sites(self.ctx, node):
-            self._check_site(site)
-
-    def visit_For(self, node: cst.For) -> None:
-        site = retries.loop_site(self.ctx, node)
-        if site is not None:
-            self._check_site(site)
-        self._check_loop(node)
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        scope = self.ctx.function_stack[-1].body if self.ctx.function_stack else self.ctx.module
-        site = retries.assigned_site(self.ctx, node, scope)
-        if site is not None:
-            self._check_site(site)
-
     def visit_Call(self, node: cst.Call) -> None:
-        site = retries.applied_site(self.ctx, node)
-        if site is not None:
-            self._check_site(site)
+        super().visit_Call(node)
         self._check_sdk_retries(node)
 
     def _check_site(self, site: retries.RetrySite) -> None:
@@ -308,9 +291,6 @@ def wait_for_job(url):
         )
 
     # -- hand-written loops -------------------------------------------------------------------
-
-    def visit_While(self, node: cst.While) -> None:
-        self._check_loop(node)
 
     def _check_loop(self, node) -> None:
         found = retries.retry_loop(self.ctx, node)

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
-import libcst as cst
 
-from factorlint.checks.base import Rule, RuleMeta
+from factorlint.checks.base import RuleMeta
+from factorlint.checks.f09._sites import RetrySiteRule
 from factorlint.engine import errors, retries
 
 
-class RetryOnEverything(Rule):
+class RetryOnEverything(RetrySiteRule):
     """## What it does
     Finds retries of model calls that retry on every exception: a tenacity `@retry` or
     `Retrying(...)` with no `retry=` argument (tenacity then retries any `Exception`) or with
@@ -224,30 +224,6 @@ def cached(key):
 """,
         },
     ]
-
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        for site in retries.decorator_sites(self.ctx, node):
-            self._check_site(site)
-
-    def visit_For(self, node: cst.For) -> None:
-        site = retries.loop_site(self.ctx, node)
-        if site is not None:
-            self._check_site(site)
-        self._check_loop(node)
-
-    def visit_While(self, node: cst.While) -> None:
-        self._check_loop(node)
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        scope = self.ctx.function_stack[-1].body if self.ctx.function_stack else self.ctx.module
-        site = retries.assigned_site(self.ctx, node, scope)
-        if site is not None:
-            self._check_site(site)
-
-    def visit_Call(self, node: cst.Call) -> None:
-        site = retries.applied_site(self.ctx, node)
-        if site is not None:
-            self._check_site(site)
 
     def _check_site(self, site: retries.RetrySite) -> None:
         reason = retries.catches_everything(self.ctx, site)

@@ -51,3 +51,11 @@ def test_installed_package_finds_its_knowledge():
     knowledge = default_knowledge()
     assert len(knowledge.factors.factors) == 13
     assert knowledge.agent_constructors.first("langchain.agents.AgentExecutor") is not None
+
+
+def test_readme_lists_every_rule():
+    from factorlint.checks.registry import all_rules
+
+    readme = (ROOT / "README.md").read_text(encoding="utf-8")
+    missing = [r.meta.code for r in all_rules() if f"| {r.meta.code} | {r.meta.name} |" not in readme]
+    assert not missing

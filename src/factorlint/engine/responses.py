@@ -25,8 +25,8 @@ attribute or a key of it. Findings built on a wrapper carry its ``requires`` for
 from __future__ import annotations
 
 import contextlib
-from dataclasses import dataclass, replace
-from typing import Iterator, Literal, Optional
+from dataclasses import replace
+from typing import Iterator, Optional
 
 import libcst as cst
 
@@ -36,139 +36,32 @@ from factorlint.engine.response_scopes import (
     Scope,
     ScopeScan,
     compares_as_text,
-    dict_keys,
     is_placeholder,
 )
 from factorlint.engine.walk import run_visitor
+from factorlint.engine.response_modes import MAX_HOPS, Mode, ResponseModes
 
-Path = tuple[str, ...]
-Mode = Literal["prose", "structured", "tools", "unknown"]
-
-INDEX = "[]"
-MAX_HOPS = 4
-
-# Methods that take text and give text back: the value keeps its origin.
-TEXT_PRESERVING = frozenset(
-    {"strip", "lstrip", "rstrip", "lower", "upper", "casefold", "title", "capitalize",
-     "removeprefix", "removesuffix", "replace", "expandtabs"}
+from factorlint.engine.response_paths import (  # noqa: F401 - re-exported
+    DISCRIMINATORS,
+    INDEX,
+    Origin,
+    Path,
+    STR_METHODS,
+    TEXT_FUNCTIONS,
+    TEXT_PRESERVING,
+    _GENERIC_TEXT,
+    _GENERIC_TOOLS,
+    _INTENT_PREFIX,
+    _SELF,
+    _SHARED_WITH_LISTS,
+    _is_slice,
+    _is_value_method,
+    base_name,
+    parse_path,
+    render_path,
 )
-# Methods only strings have: calling one shows the value is text.
-STR_METHODS = TEXT_PRESERVING | frozenset(
-    {"startswith", "endswith", "splitlines", "split", "rsplit", "partition", "rpartition", "find",
-     "rfind", "index", "rindex", "count", "isdigit", "isalpha", "isalnum", "isnumeric", "isdecimal",
-     "isspace", "isupper", "islower", "istitle", "encode", "format", "zfill", "center", "ljust",
-     "rjust", "swapcase"}
-)
-_SHARED_WITH_LISTS = frozenset({"index", "count"})
-# Functions whose argument is text (standard library): passing a value to one shows it is text.
-TEXT_FUNCTIONS = frozenset(
-    {"re.search", "re.match", "re.fullmatch", "re.findall", "re.finditer", "re.split", "re.sub",
-     "re.subn", "json.loads", "ast.literal_eval"}
-)
-# Fields that name the next step of a typed reply (factor 1's ``intent: Literal[...]``).
-DISCRIMINATORS = frozenset(
-    {"intent", "action", "action_type", "type", "kind", "tool", "tool_name", "function_name",
-     "next_step", "next_action", "step_type", "route", "decision"}
-)
-_INTENT_PREFIX = frozenset({"choices", INDEX, "message", "parsed", "output_parsed", "next_step", "step", "action"})
-# What a wrapper defined elsewhere may hand back: its result itself (text only with evidence), or
-# a message whose text and tool calls sit at the usual places.
-_GENERIC_TEXT = ("content", "text", "output_text", "choices[].message.content", "message.content",
-                 "content[].text")
-_GENERIC_TOOLS = ("tool_calls[].function.name", "tool_calls[].name", "function_call.name",
-                  "choices[].message.tool_calls[].function.name", "message.tool_calls[].function.name")
 
-
-def parse_path(text: str) -> Path:
-    """``choices[].message.content`` -> ("choices", "[]", "message", "content"); "" -> ()."""
-    parts: list[str] = []
-    for piece in text.split(".") if text else ():
-        while piece.endswith(INDEX):
-            piece = piece[: -len(INDEX)]
-            if piece:
-                parts.append(piece)
-            piece = ""
-            parts.append(INDEX)
-        if piece:
-            parts.append(piece)
-    return tuple(parts)
-
-
-def render_path(path: Path) -> str:
-    return "".join(p if p == INDEX else f".{p}" for p in path)
-
-
-@dataclass(frozen=True)
-class Origin:
-    source: cst.Call  # the call this function makes (the model call, or a wrapper around one)
-    llm: LLMCall  # the model call behind it (inside the wrapper when the wrapper is in this file)
-    path: Path
-    mode: Mode
-    text_paths: frozenset
-    tool_paths: frozenset
-    wrapper: bool = False  # a project function defined elsewhere: its result's shape is unknown
-
-    def extend(self, segment: str) -> "Origin":
-        return replace(self, path=self.path + (segment,))
-
-    @property
-    def requires(self) -> tuple[str, ...]:
-        return self.llm.requires
-
-    @property
-    def is_text(self) -> bool:
-        return self.path in self.text_paths
-
-    @property
-    def is_tool_name(self) -> bool:
-        return self.path in self.tool_paths
-
-    @property
-    def is_intent(self) -> bool:
-        """The discriminator of a typed reply (``step.intent``), not of stream events or items:
-        an index is only allowed after ``choices``."""
-        path = self.path
-        return (
-            (self.mode == "structured" or self.wrapper)
-            and bool(path)
-            and path[-1] in DISCRIMINATORS
-            and all(p in _INTENT_PREFIX for p in path[:-1])
-            and all(path[i - 1] == "choices" for i, p in enumerate(path) if p == INDEX)
-        )
-
-
-_SELF = object()  # ``text = text.strip()``: a binding that refers back to the name itself
-
-
-def base_name(expr: cst.BaseExpression) -> Optional[str]:
-    """The name under text-preserving wrappers: ``text`` in ``text.strip().lower()[:50]``."""
-    while True:
-        if isinstance(expr, cst.Name):
-            return expr.value
-        if isinstance(expr, cst.Await):
-            expr = expr.expression
-        elif isinstance(expr, cst.Call) and isinstance(expr.func, cst.Attribute) and (
-            expr.func.attr.value in TEXT_PRESERVING
-        ):
-            expr = expr.func.value
-        elif isinstance(expr, cst.Subscript) and _is_slice(expr):
-            expr = expr.value
-        else:
-            return None
-
-
-def _is_value_method(call: cst.Call) -> bool:
-    """``text.strip()``, ``resp.get("content")``: a method of a value, not a project function."""
-    return isinstance(call.func, cst.Attribute) and (
-        call.func.attr.value in STR_METHODS or call.func.attr.value in ("get", "json", "model_dump")
-    )
-
-
-def _is_slice(node: cst.Subscript) -> bool:
-    return len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Slice)
-
-
-class ResponseTracker:
+class ResponseTracker(ResponseModes):
     """One per file (see :func:`tracker`); every answer is cached per function."""
 
     def __init__(self, ctx) -> None:
@@ -317,119 +210,6 @@ class ResponseTracker:
             frozenset(parse_path(p) for p in _GENERIC_TOOLS),
             wrapper=True,
         )
-
-    def mode(self, call: cst.Call, llm: LLMCall, scope: Optional[Scope] = None) -> Mode:
-        """What a model call asked for: a schema, tools, free text, or unknown (``**kwargs``)."""
-        spec = llm.spec
-        if spec is None:
-            return "unknown"
-        scope = scope or self.current_scope()
-        keywords: set[str] = set()
-        unknown = False
-        for arg in call.args:
-            if arg.keyword is not None:
-                keywords.add(arg.keyword.value)
-                if arg.keyword.value in spec.options_keywords:
-                    fields = self.known_keys(arg.value, scope)
-                    if fields is None:
-                        unknown = True
-                    else:
-                        keywords |= fields
-            elif arg.star == "**":
-                fields = self.known_keys(arg.value, scope)
-                if fields is None:
-                    unknown = True
-                else:
-                    keywords |= fields
-        if spec.always_structured or keywords & set(spec.structured_keywords):
-            return "structured"
-        built = self._receiver_built_with(call, scope)
-        if built == "structured":
-            return "structured"
-        if built == "tools" or keywords & set(spec.tools_keywords):
-            return "tools"
-        return "unknown" if unknown else "prose"
-
-    def known_keys(self, expr: cst.BaseExpression, scope: Scope, hops: int = 0) -> Optional[set[str]]:
-        """The keys a dict (or a config object) can hold, when every one is written literally."""
-        if isinstance(expr, cst.Dict):
-            keys = dict_keys(expr)
-            return set(keys) if keys is not None else None
-        if isinstance(expr, cst.Call):
-            # ``dict(k=v)`` or a config class (``types.GenerateContentConfig(...)``): its keywords.
-            callee = self.ctx.qualname(expr.func) or ""
-            if callee != "builtins.dict" and not callee.rsplit(".", 1)[-1][:1].isupper():
-                return None
-            if any(arg.star or arg.keyword is None for arg in expr.args):
-                return None  # ``dict(base, ...)``, ``Config(**opts)``
-            return {arg.keyword.value for arg in expr.args if arg.keyword is not None}
-        if isinstance(expr, cst.Name) and hops < MAX_HOPS:
-            scan = self.scan(scope)
-            bindings = scan.bindings.get(expr.value)
-            if not bindings:
-                return None
-            keys: set[str] = set()
-            for kind, value in bindings:
-                if kind != "value" or value is None:
-                    return None
-                found = self.known_keys(value, scope, hops + 1)
-                if found is None:
-                    return None
-                keys |= found
-            added = scan.added_keys.get(expr.value, [])
-            if any(key is None for key in added):
-                return None
-            return keys | set(added)
-        return None
-
-    # -- receivers: ``llm.with_structured_output(X)`` / ``llm.bind_tools(tools)`` ---------------
-
-    def _receiver_built_with(self, call: cst.Call, scope: Scope) -> Optional[str]:
-        if not isinstance(call.func, cst.Attribute):
-            return None
-        return self._built_with(call.func.value, scope, 0)
-
-    def _built_with(self, expr, scope: Scope, hops: int) -> Optional[str]:
-        if hops > MAX_HOPS:
-            return None
-        if isinstance(expr, cst.Await):
-            expr = expr.expression
-        if isinstance(expr, cst.Call):
-            if isinstance(expr.func, cst.Attribute):
-                method = expr.func.attr.value
-                if method in self._structured_methods:
-                    return "structured"
-                if method in self._tool_methods:
-                    return "tools"
-                return self._built_with(expr.func.value, scope, hops)
-            return None
-        if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.BitOr):
-            return self._built_with(expr.left, scope, hops) or self._built_with(expr.right, scope, hops)
-        if isinstance(expr, cst.Name):
-            values = [v for k, v in self.scan(scope).bindings.get(expr.value, []) if k == "value"]
-            if not values and scope is not self.ctx.module:
-                scope = self.ctx.module
-                values = [v for k, v in self.scan(scope).bindings.get(expr.value, []) if k == "value"]
-            for value in values:
-                built = self._built_with(value, scope, hops + 1)
-                if built:
-                    return built
-            return None
-        if (
-            isinstance(expr, cst.Attribute)
-            and isinstance(expr.value, cst.Name)
-            and expr.value.value == "self"
-        ):
-            owner = self.ctx.current_class_qualname()
-            for pending in self.ctx.scan.pending:
-                if pending.class_qualname == owner and pending.target == f"self.{expr.attr.value}":
-                    target_scope = pending.function if pending.function is not None else self.ctx.module
-                    built = self._built_with(pending.value, target_scope, hops + 1)
-                    if built:
-                        return built
-        return None
-
-    # -- wrappers defined in this file ---------------------------------------------------------
 
     def local_function(self, qualname: str) -> Optional[cst.FunctionDef]:
         """The module-level function or method of this file that ``qualname`` names."""

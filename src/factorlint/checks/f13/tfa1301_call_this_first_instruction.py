@@ -6,7 +6,8 @@ from typing import Optional
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.engine.agents_shape import PromptText, prompt_text, prompt_values, tool_names, tool_site
+from factorlint.engine.agents_shape import tool_names, tool_site
+from factorlint.engine.prompt_text import PromptText, prompt_text, prompt_values
 
 _VERB = r"(?:call(?:ing)?|use|using|invoke|invoking|run(?:ning)?|execute|executing|fetch(?:ing)?)"
 _NAME = (

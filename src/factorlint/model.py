@@ -50,6 +50,7 @@ class Finding:
     fix: Optional[Fix] = None
     snippet: str = ""  # normalised source text of the flagged node (fingerprints, reports)
     source_line: str = ""  # the first source line of the flagged node, as written
+    context: str = ""  # up to six lines of the flagged node, as written (audit reports)
     # The finding stands only if one of these names turns out, in the project pass, to be a model
     # call or a function that makes one (a wrapper defined in this file or another).
     requires_llm: tuple[str, ...] = ()
@@ -91,6 +92,25 @@ class FileFacts:
 
 
 @dataclass
+class Site:
+    """A place a factor applies to: an agent, a model call, a prompt, a tool, a loop, ...
+
+    ``kind`` is one of: agent, llm_call, prompt, tool, loop, handoff, retry, checkpointer, memory,
+    approval, interrupt, entry_point, function. ``detail`` holds what the inventory shows about it
+    (the model, the prompt's source, whether a loop is bounded). Lines are 1-based.
+    """
+
+    kind: str
+    path: str
+    line: int
+    end_line: int
+    label: str
+    function: str = ""  # the enclosing function's qualified name, "" at module level
+    detail: dict = field(default_factory=dict)
+    requires_llm: tuple[str, ...] = ()  # settled in the project pass, as for findings
+
+
+@dataclass
 class FileResult:
     path: str
     disk_path: str = ""  # where it was read from (for --fix)
@@ -101,6 +121,7 @@ class FileResult:
     role: Literal["app", "test", "example"] = "app"
     skipped: bool = False  # prefiltered: nothing in it can reach agent code
     suppressions: list = field(default_factory=list)  # engine.suppressions.Suppression
+    sites: list[Site] = field(default_factory=list)
 
 
 @dataclass
@@ -110,6 +131,7 @@ class Report:
     findings: list[Finding]
     diagnostics: list[Diagnostic]
     suppressed: list[Finding] = field(default_factory=list)
+    sites: list[Site] = field(default_factory=list)  # those standing after the project pass
 
     @property
     def files_scanned(self) -> int:

@@ -134,8 +134,13 @@ def build_report(root: str, results: list[FileResult], knowledge: Knowledge, set
     kept: list[Finding] = []
     suppressed: list[Finding] = []
     diagnostics = []
+    sites = []
     for result in sorted(results, key=lambda r: r.path):
         diagnostics.extend(result.diagnostics)
+        sites.extend(
+            s for s in result.sites
+            if not s.requires_llm or any(index.reaches_llm(q) for q in s.requires_llm)
+        )
         standing = [
             f for f in result.findings
             if not f.requires_llm or any(index.reaches_llm(q) for q in f.requires_llm)
@@ -148,7 +153,9 @@ def build_report(root: str, results: list[FileResult], knowledge: Knowledge, set
     _fingerprint(kept)
     _fingerprint(suppressed)
     kept.sort(key=lambda f: (f.path, f.line, f.column, f.code))
-    return Report(root=root, files=results, findings=kept, diagnostics=diagnostics, suppressed=suppressed)
+    return Report(
+        root=root, files=results, findings=kept, diagnostics=diagnostics, suppressed=suppressed, sites=sites
+    )
 
 
 def _enabled(path: str, settings) -> set[str]:

@@ -19,10 +19,11 @@ from factorlint.checks.base import RawFinding
 from factorlint.checks.registry import all_rules
 from factorlint.engine.context import FileContext
 from factorlint.engine.facts import FactsCollector
+from factorlint.engine.inventory import InventoryCollector
 from factorlint.engine.source import decode_source
 from factorlint.engine.suppressions import find_suppressions
 from factorlint.knowledge import Knowledge, default_knowledge
-from factorlint.model import Diagnostic, Finding, Fix, FileResult
+from factorlint.model import Diagnostic, Finding, Fix, FileResult, Site
 
 PARSE_ERROR = "TFA0001"
 INTERNAL_ERROR = "TFA0003"
@@ -101,6 +102,7 @@ def lint_file(
         codes = enabled_for(path, settings)
         rules = [rule(ctx, raw.append) for rule in all_rules() if rule.meta.code in codes]
         facts = FactsCollector(ctx)
+        inventory = InventoryCollector(ctx)
 
         def on_error(visitor, exc: BaseException) -> None:
             name = getattr(getattr(visitor, "meta", None), "code", type(visitor).__name__)
@@ -116,15 +118,17 @@ def lint_file(
 
         from factorlint.engine.visitor import BatchedVisitor
 
-        module.visit(BatchedVisitor(ctx, [facts, *rules], on_error))
+        module.visit(BatchedVisitor(ctx, [facts, inventory, *rules], on_error))
         result.facts = facts.result()
     except RecursionError:
         result.diagnostics.append(
             Diagnostic(PARSE_ERROR, path, "File could not be analysed: nesting too deep")
         )
         return result
-    if raw:
-        result.findings = _resolve_positions(module, raw, path, text.splitlines())
+    if raw or inventory.sites:
+        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        result.findings = _findings(module, positions, raw, path, text.splitlines())
+        result.sites = _sites(positions, inventory.sites, path)
     result.suppressions = find_suppressions(text)
     return result
 
@@ -159,10 +163,19 @@ def nesting_problem(text: str) -> Optional[str]:
     return None
 
 
-def _resolve_positions(
-    module: cst.Module, raw: list[RawFinding], path: str, lines: list[str]
-) -> list[Finding]:
-    positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+def _sites(positions, raw: list, path: str) -> list[Site]:
+    sites = []
+    for item in raw:
+        where = positions.get(item.node)
+        if where is None:
+            continue
+        sites.append(
+            Site(item.kind, path, where.start.line, where.end.line, item.label, item.function, item.detail, item.requires)
+        )
+    return sites
+
+
+def _findings(module: cst.Module, positions, raw: list[RawFinding], path: str, lines: list[str]) -> list[Finding]:
     findings = []
     seen: set[tuple] = set()
     for item in raw:
@@ -191,6 +204,7 @@ def _resolve_positions(
                 fix=Fix("display-only", item.fix_message or meta.fix_advice),
                 snippet=snippet,
                 source_line=lines[where.start.line - 1] if where.start.line <= len(lines) else "",
+                context="\n".join(lines[where.start.line - 1 : min(where.end.line, where.start.line + 5)]),
                 requires_llm=item.requires_llm,
             )
         )

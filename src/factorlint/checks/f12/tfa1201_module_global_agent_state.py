@@ -18,7 +18,8 @@ _MUTATORS = frozenset(
 class ModuleGlobalAgentState(Rule):
     """## What it does
     Finds module-level mutable objects (`HISTORY = []`, `SESSIONS = {}`, a `deque()`) changed by
-    a function that calls a model, and `global` statements in such functions.
+    a function that calls a model, `global` statements in such functions, and framework memory
+    (`ConversationBufferMemory()`) built at module level, which every run of the agent shares.
 
     ## Why is this bad?
     Factor 12 (make your agent a stateless reducer) and factor 5 (unify execution state): the
@@ -108,6 +109,11 @@ def respond(user, text):
     return complete([{"role": "user", "content": text}])
 """,
         },
+        """
+from langchain.memory import ConversationBufferMemory as Memory
+
+memory = Memory(memory_key="chat_history")  # expect: TFA1201
+""",
     ]
     valid = [
         """
@@ -169,6 +175,14 @@ def chat(user_msg):
     history.append({"role": "system", "content": "x"})
     return client.chat.completions.create(model="m", messages=history)
 """,
+        """
+from langchain.memory import ConversationBufferMemory
+
+def build_memory():
+    return ConversationBufferMemory(memory_key="chat_history")
+
+memory_class = ConversationBufferMemory
+""",
     ]
 
     def __init__(self, ctx, sink) -> None:
@@ -185,6 +199,25 @@ def chat(user_msg):
         if isinstance(value, cst.Call):
             return self.ctx.qualname(value.func) in _MUTABLE_FACTORIES
         return False
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        if not self._frames:
+            self._module_memory(node)
+            return
+        self._assigned(node)
+
+    def _module_memory(self, node: cst.Assign) -> None:
+        """``memory = ConversationBufferMemory()`` at module level: one history for every run."""
+        if self.ctx.class_stack or not isinstance(node.value, cst.Call):
+            return
+        qualname = self.ctx.qualname(node.value.func)
+        if qualname and any(c.role == "memory" for c in self.ctx.knowledge.components.get(qualname)):
+            name = qualname.rsplit(".", 1)[-1]
+            self.report(
+                node.value,
+                f"`{name}` built at module level: every run of the agent shares one conversation "
+                "history, hidden from the thread",
+            )
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._frames.append({"mutations": [], "globals": [], "declared": set(), "locals": set(),
@@ -224,9 +257,7 @@ def chat(user_msg):
         if isinstance(node.func, cst.Attribute) and node.func.attr.value in _MUTATORS:
             self._mutation(dotted_name(node.func.value), node)
 
-    def visit_Assign(self, node: cst.Assign) -> None:
-        if not self._frames:
-            return
+    def _assigned(self, node: cst.Assign) -> None:
         for target in node.targets:
             if isinstance(target.target, cst.Subscript):
                 self._mutation(dotted_name(target.target.value), target.target)

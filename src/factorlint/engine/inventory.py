@@ -1,0 +1,307 @@
+"""The inventory of one file: every place a factor applies to, gathered in the batched visit.
+
+Agents, model calls, prompts, tools, loops, hand-offs, retry wrappers, checkpointers, memory,
+entry points and the functions that hold them. The audit lists them, and the scorecard counts
+them as each factor's sites (the denominator of its score, catalog section 17.2). Collecting
+reuses the recognisers the rules already ran on the same nodes (their answers are cached), so a
+file that holds none of these costs next to nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Optional
+
+import libcst as cst
+
+from factorlint.engine.names import literal_string
+from factorlint.engine.recognisers import keyword_arg
+
+_COMPONENT_ROLES = ("checkpointer", "memory", "approval", "interrupt")
+MAIN_BLOCK = "__main__"  # the function name given to a script's `if __name__ == "__main__":` block
+
+
+@dataclass
+class RawSite:
+    """A site before positions are resolved (the runner resolves them with the findings')."""
+
+    kind: str
+    node: cst.CSTNode
+    label: str
+    function: str  # the enclosing function's qualified name, "" at module level
+    requires: tuple[str, ...] = ()
+    detail: dict = field(default_factory=dict)
+
+
+def _short(qualname: str) -> str:
+    parts = qualname.replace("()", "").split(".")
+    return ".".join(parts[-2:]) if len(parts) > 1 else parts[0]
+
+
+def _list_length(call: cst.Call, keywords) -> Optional[int]:
+    for keyword in keywords:
+        arg = keyword_arg(call, keyword)
+        if arg is not None:
+            value = arg.value
+            if isinstance(value, (cst.List, cst.Tuple)):
+                return len(value.elements)
+            return None  # a variable: the count is not written here
+    return 0
+
+
+class InventoryCollector:
+    """A batched-visit participant that records sites; its output goes on the FileResult."""
+
+    def __init__(self, ctx) -> None:
+        self.ctx = ctx
+        self.sites: list[RawSite] = []
+        self._seen: set[tuple[str, int]] = set()
+        self._functions: dict[str, cst.CSTNode] = {}  # qualname -> def, for function sites
+        self._main_guard: Optional[cst.If] = None  # the module's `if __name__ == "__main__":`
+        # One agent is often several calls: a factory, the executor wrapping it, the run call.
+        # Sites of one agent share a group so the scorecard counts the agent once.
+        self._agent_names: dict[tuple[str, str], RawSite] = {}  # (function, variable) -> site
+        self._groups = 0
+
+    def _add(self, kind: str, node: cst.CSTNode, label: str, requires=(), **detail) -> Optional[RawSite]:
+        key = (kind, id(node))
+        if key in self._seen:
+            return None
+        self._seen.add(key)
+        function = self.ctx.current_function_qualname() or ""
+        if function and self.ctx.function_stack:
+            self._functions.setdefault(function, self.ctx.function_stack[-1])
+        elif not function and self._main_guard is not None:
+            # A script's main block runs the agent as a function would: an entry of its own.
+            function = MAIN_BLOCK
+            self._functions.setdefault(function, self._main_guard)
+        site = RawSite(kind, node, label, function, tuple(requires), detail)
+        self.sites.append(site)
+        return site
+
+    # -- one agent, several sites -------------------------------------------------------------
+
+    def leave_Assign(self, node: cst.Assign) -> None:
+        """Remember ``executor = AgentExecutor(...)`` so later uses join the same agent."""
+        if len(node.targets) != 1 or not isinstance(node.targets[0].target, cst.Name):
+            return
+        if not isinstance(node.value, cst.Call) or not self.sites:
+            return
+        last = self.sites[-1]
+        if last.kind == "agent" and last.node is node.value:
+            function = self.ctx.current_function_qualname() or ""
+            self._agent_names[(function, node.targets[0].target.value)] = last
+
+    def _join(self, site: Optional[RawSite], value: cst.BaseExpression) -> None:
+        """Put ``site`` in the group of the agent that the variable ``value`` names, if any."""
+        if site is None or not isinstance(value, cst.Name):
+            return
+        function = self.ctx.current_function_qualname() or ""
+        other = self._agent_names.get((function, value.value)) or self._agent_names.get(("", value.value))
+        if other is None:
+            return
+        if "agent_group" not in other.detail:
+            self._groups += 1
+            other.detail["agent_group"] = self._groups
+        site.detail["agent_group"] = other.detail["agent_group"]
+
+    # -- calls --------------------------------------------------------------------------------
+
+    def visit_Call(self, node: cst.Call) -> None:
+        ctx = self.ctx
+        if not (ctx.relevant or ctx.scan.imported_modules):
+            return
+        llm = ctx.recognise.llm_call(node)
+        if llm is not None:
+            self._llm_call(node, llm)
+            return
+        agent = ctx.recognise.agent_construct(node)
+        if agent is not None:
+            self._agent(node, agent)
+            return
+        handoff = ctx.recognise.handoff(node)
+        if handoff is not None:
+            from factorlint.engine.entrypoints import handoff_label
+
+            bounded = handoff.bound is not None and keyword_arg(node, handoff.bound.parameter) is not None
+            site = self._add(
+                "handoff", node, handoff_label(handoff).strip("`"),
+                framework=handoff.framework_name, bounded=bounded,
+            )
+            if isinstance(node.func, cst.Attribute):
+                self._join(site, node.func.value)
+            return
+        from factorlint.engine import retries
+        from factorlint.engine.prompts import builder_sites
+
+        retry = retries.applied_site(ctx, node)
+        if retry is not None:
+            self._retry(retry)
+        for site in builder_sites(ctx, node):
+            self._prompt(site, ())
+        self._component(node)
+
+    def _llm_call(self, node: cst.Call, llm) -> None:
+        from factorlint.engine.prompts import call_prompt_sites
+
+        model_arg = keyword_arg(node, "model") or keyword_arg(node, "model_name")
+        model = None
+        if model_arg is not None:
+            model = literal_string(model_arg.value) or self.ctx.code_for(model_arg.value)[:60]
+        tools = bool(llm.spec is not None and any(keyword_arg(node, k) for k in llm.spec.tools_keywords))
+        self._add(
+            "llm_call", node, _short(llm.qualname), llm.requires,
+            model=model, structured=llm.structured, tools=tools,
+            direct=llm.certain,  # a wrapper of the project is settled later, not direct
+        )
+        if llm.spec is not None:
+            for site in call_prompt_sites(self.ctx, node, llm.spec):
+                self._prompt(site, llm.requires)
+
+    def _agent(self, node: cst.Call, agent) -> None:
+        from factorlint.engine.prompts import agent_prompt_sites
+
+        spec = agent.spec
+        bound = None
+        if spec.bound is not None:
+            bound = keyword_arg(node, spec.bound.parameter) is not None
+        memory = any(keyword_arg(node, k) is not None for k in spec.memory_keywords)
+        checkpointer = any(keyword_arg(node, k) is not None for k in spec.checkpointer_keywords)
+        site = self._add(
+            "agent", node, _short(agent.qualname),
+            framework=agent.framework.name, tools=_list_length(node, spec.tools_keywords),
+            memory=memory, checkpointer=checkpointer, bounded=bound, owns_loop=spec.owns_loop,
+        )
+        for arg in node.args:
+            self._join(site, arg.value)
+        if spec.prompt is not None:
+            for site in agent_prompt_sites(self.ctx, node, spec.prompt):
+                self._prompt(site, ())
+
+    def _prompt(self, site, requires) -> None:
+        self._add("prompt", site.node, site.where, requires, source=site.kind, chars=site.text_chars)
+
+    def _retry(self, site) -> None:
+        from factorlint.engine import retries
+
+        bounded = retries.unbounded_reason(self.ctx, site) is None
+        self._add("retry", site.node, _short(site.qualname), site.requires, bounded=bounded)
+
+    def _component(self, node: cst.Call) -> None:
+        qualname = self.ctx.qualname(node.func)
+        if not qualname:
+            return
+        for component in self.ctx.knowledge.components.get(qualname):
+            if component.role in _COMPONENT_ROLES:
+                self._add(component.role, node, _short(qualname), persistent=component.persistent)
+                return
+
+    def visit_If(self, node: cst.If) -> None:
+        if self._main_guard is None and not self.ctx.function_stack and not self.ctx.class_stack:
+            from factorlint.engine.entrypoints import is_main_guard
+
+            if is_main_guard(node):
+                self._main_guard = node
+
+    def leave_If(self, node: cst.If) -> None:
+        if node is self._main_guard:
+            self._main_guard = None
+
+    # -- loops and definitions ----------------------------------------------------------------
+
+    def visit_While(self, node: cst.While) -> None:
+        self._loop(node)
+
+    def visit_For(self, node: cst.For) -> None:
+        self._loop(node)
+        if self.ctx.relevant:
+            from factorlint.engine import retries
+
+            site = retries.loop_site(self.ctx, node)
+            if site is not None:
+                self._retry(site)
+
+    def _loop(self, node) -> None:
+        if not (self.ctx.relevant or self.ctx.scan.imported_modules):
+            return
+        info = self.ctx.loops.analyse(node)
+        if not info.llm_calls:
+            return
+        self._add(
+            "loop", node, "while" if isinstance(node, cst.While) else "for", info.requires,
+            bounded=info.bounded or info.human_gated, bound=info.bound_reason,
+            human_gated=info.human_gated,
+        )
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        if not node.decorators or not self.ctx.relevant:
+            return
+        from factorlint.engine import retries
+
+        for site in retries.decorator_sites(self.ctx, node):
+            self._retry(site)
+
+    def leave_Module(self, node: cst.Module) -> None:
+        if not self.sites and not self.ctx.relevant:
+            return
+        self._tools()
+        self._entry_points()
+        self._function_sites()
+
+    def _function_sites(self) -> None:
+        """The functions that run an agent (a loop or a hand-off) or call a model."""
+        kinds: dict[str, set[str]] = {}
+        requires: dict[str, set[str]] = {}
+        for site in self.sites:
+            if site.function and site.kind in ("loop", "handoff", "llm_call"):
+                kinds.setdefault(site.function, set()).add(site.kind)
+                if site.requires:
+                    requires.setdefault(site.function, set()).update(site.requires)
+                else:
+                    requires[site.function] = set()
+                    kinds[site.function].add("certain")
+        for qualname, found in kinds.items():
+            node = self._functions.get(qualname)
+            if node is None:
+                continue
+            self.sites.append(
+                RawSite(
+                    "function", node, qualname, qualname,
+                    () if "certain" in found else tuple(sorted(requires.get(qualname, ()))),
+                    {"runs_agent": bool(found & {"loop", "handoff"}), "calls_llm": "llm_call" in found},
+                )
+            )
+
+    def _tools(self) -> None:
+        if not self.ctx.relevant:
+            return
+        from factorlint.engine.tools import tool_definitions
+
+        for tool in tool_definitions(self.ctx):
+            self.sites.append(
+                RawSite(
+                    "tool", tool.node, tool.name, "", (),
+                    {"framework": tool.framework, "approval": tool.approval, "style": tool.kind},
+                )
+            )
+
+    def _entry_points(self) -> None:
+        if not any(s.kind in ("loop", "handoff", "agent", "llm_call") for s in self.sites):
+            return
+        from factorlint.engine.entrypoints import entry_points
+
+        main = self._functions.get(MAIN_BLOCK)
+        if main is not None and any(s.function == MAIN_BLOCK and s.kind in ("loop", "handoff") for s in self.sites):
+            self.sites.append(RawSite("entry_point", main, "python " + self.ctx.path.rsplit("/", 1)[-1], MAIN_BLOCK, (), {"trigger": "script"}))
+        index = entry_points(self.ctx)
+        for info, trigger in index.handlers("http", "websocket", "event", "queue", "schedule", "cli"):
+            runs = index.agent_runs(info)
+            if not runs:
+                continue
+            self.sites.append(
+                RawSite(
+                    "entry_point", info.node, trigger.label(info.node).strip("`"), info.qualname,
+                    tuple(sorted({q for r in runs for q in r.requires})) if all(r.requires for r in runs) else (),
+                    {"trigger": trigger.kind},
+                )
+            )

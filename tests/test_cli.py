@@ -116,8 +116,9 @@ def test_audit_exits_0_and_groups_by_factor(project):
     for factor in knowledge.factors.factors:
         assert factor.title in out, factor.title
     # Each finding is listed under a heading for its own factor.
-    heading_08 = out.index(f"{f08.code} {f08.title}\n")
-    heading_12 = out.index(f"{f12.code} {f12.title}\n")
+    listing = out.index("Findings by factor")
+    heading_08 = out.index(f"{f08.code} {f08.title}\n", listing)
+    heading_12 = out.index(f"{f12.code} {f12.title}\n", listing)
     loop = out.index(f"TFA0802 agent.py:{AGENT_LOOP_LINE}:5")
     state = out.index("TFA1201 state.py:6:5")
     assert heading_08 < loop < heading_12 < state

@@ -75,7 +75,7 @@ def _settings(paths: list[Path], kw: dict):
     return resolve_settings(root, overrides, config_start)
 
 
-def _run(paths: tuple[Path, ...], kw: dict, progress: bool = False):
+def _run(paths: tuple[Path, ...], kw: dict, progress=None):
     from factorlint.api import lint_paths
     from factorlint.config import ConfigError
     from factorlint.discovery import DiscoveryError
@@ -87,7 +87,7 @@ def _run(paths: tuple[Path, ...], kw: dict, progress: bool = False):
             raise UsageFailure(f"{target}: no such file or directory")
     try:
         settings = _settings(targets, kw)
-        return lint_paths(targets, settings), settings
+        return lint_paths(targets, settings, progress=progress), settings
     except (ConfigError, DiscoveryError, KnowledgeError) as exc:
         raise UsageFailure(str(exc)) from None
 
@@ -139,9 +139,13 @@ def main() -> None:
 @click.option("--fix", is_flag=True, help="Apply safe fixes (files are rewritten atomically, only if they still parse).")
 @click.option("--unsafe-fixes", is_flag=True, help="With --fix or --diff, also apply fixes that may change behaviour.")
 @click.option("--diff", is_flag=True, help="Print the fixes as a unified diff; change nothing.")
+@click.option(
+    "--fail-on", type=click.Choice(("error", "warning", "advice")), default="advice", show_default=True,
+    help="The lowest severity that makes the run exit 1 (findings below it are still reported).",
+)
 @_common_options
 @_guard
-def check(paths, output_format, statistics, fix, unsafe_fixes, diff, **kw):
+def check(paths, output_format, statistics, fix, unsafe_fixes, diff, fail_on, **kw):
     """Lint PATHS (default: the current folder): the gate for pre-commit and CI."""
     report, _ = _run(paths, kw)
     if diff:
@@ -175,33 +179,96 @@ def check(paths, output_format, statistics, fix, unsafe_fixes, diff, **kw):
 
         text = render(report, output_format, color=color)
     _emit(text, kw["output_file"])
-    failed = bool(report.findings or report.diagnostics)
+    from factorlint.model import SEVERITY_RANK
+
+    floor = SEVERITY_RANK[fail_on]
+    failed = bool(report.diagnostics) or any(SEVERITY_RANK[f.severity] >= floor for f in report.findings)
     sys.exit(1 if failed and not kw["exit_zero"] else 0)
+
+
+AUDIT_FORMATS = ("full", "concise", "json", "markdown", "html")
+
+
+def _progress_bar():
+    """A progress bar on stderr for long runs, only when stderr is a terminal."""
+    if not sys.stderr.isatty():
+        return None
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+    return Progress(
+        "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=Console(stderr=True), transient=True,
+    )
 
 
 @main.command()
 @click.argument("path", required=False, type=click.Path(path_type=Path))
-@click.option("--output-format", type=click.Choice(OUTPUT_FORMATS), default="full", show_default=True)
+@click.option("--output-format", type=click.Choice(AUDIT_FORMATS), default="full", show_default=True)
+@click.option(
+    "--fail-under", multiple=True, metavar="SCORE|FACTOR=SCORE",
+    help="Exit 1 when the overall score (7.5), a factor's (F08=8) or security's (SEC=7) is below this.",
+)
+@click.option("--fail-on", type=click.Choice(("error", "warning")), help="Exit 1 when a scored finding has this severity or worse.")
 @_common_options
 @_guard
-def audit(path, output_format, **kw):
-    """Review the agent architecture of PATH (default: the current folder), factor by factor."""
-    report, _ = _run((path,) if path else (), kw)
+def audit(path, output_format, fail_under, fail_on, **kw):
+    """Review the agent architecture of PATH (default: the current folder): scorecard, inventory, fix plan.
+
+    Exits 0 unless a gate (--fail-under, --fail-on) fails; the report shows each gate's result.
+    """
+    from factorlint.audit.build import GateError, parse_fail_under
+
+    try:
+        parse_fail_under(fail_under)  # a bad gate is a usage error before any work is done
+    except GateError as exc:
+        raise UsageFailure(str(exc)) from None
+    report, settings = _run_with_progress((path,) if path else (), kw)
+    from factorlint.audit.build import build_audit
+
+    result = build_audit(report, settings, fail_under=fail_under, fail_on=fail_on)
     color = kw["output_file"] is None and sys.stdout.isatty()
     if output_format == "json":
-        from factorlint.reporters import render
+        from factorlint.reporters.json_report import render_audit
 
-        text = render(report, "json")
+        text = render_audit(result)
     elif output_format == "concise":
         from factorlint.reporters import render
 
         text = render(report, "concise")
-    else:
-        from factorlint.reporters import audit as audit_reporter
+    elif output_format == "markdown":
+        from factorlint.reporters.markdown import render as render_markdown
 
-        text = audit_reporter.render(report, color=color)
+        text = render_markdown(result)
+    elif output_format == "html":
+        if kw["output_file"] is None and sys.stdout.isatty():
+            raise UsageFailure("--output-format html writes a file: add -o report.html")
+        from factorlint.reporters.html import render as render_html
+
+        text = render_html(result)
+    else:
+        from factorlint.reporters.audit import render as render_audit_text
+
+        text = render_audit_text(result, color=color)
     _emit(text, kw["output_file"])
-    sys.exit(0)
+    if kw["output_file"] is not None and not kw["quiet"]:
+        overall = result.scorecard.overall
+        score = "n/a" if overall.score is None else f"{overall.score:.1f} {overall.letter}"
+        click.echo(f"Wrote {kw['output_file']} (overall {score}).", err=True)
+    sys.exit(0 if result.gates_passed or kw["exit_zero"] else 1)
+
+
+def _run_with_progress(paths, kw):
+    bar = None if kw["quiet"] else _progress_bar()
+    if bar is None:
+        return _run(paths, kw)
+    with bar:
+        task = bar.add_task("Scanning", total=None)
+
+        def advance(done: int, total: int) -> None:
+            bar.update(task, completed=done, total=total)
+
+        return _run(paths, kw, progress=advance)
 
 
 @main.command()

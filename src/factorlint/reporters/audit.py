@@ -1,85 +1,174 @@
-"""``factorlint audit`` in the terminal: findings grouped by factor, with counts per severity.
+"""``factorlint audit`` in the terminal: the scorecard with bars, the fix plan, the inventory.
 
-The scorecard proper (scores, grades, inventory, fix plan) builds on this grouping.
+A pure function of the Audit. Colour only when writing to a terminal.
 """
 
 from __future__ import annotations
 
 import io
-from collections import Counter, defaultdict
 
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
-from factorlint.model import Report
+from factorlint.audit.model import Audit, FactorScore
 from factorlint.reporters.concise import summary_line
 from factorlint.reporters.full import SEVERITY_STYLE
 
-
-def group_by_factor(report: Report) -> dict:
-    groups: dict = defaultdict(list)
-    for finding in report.findings:
-        if finding.code.startswith("TFS"):
-            key = "security"
-        elif finding.factor is None:
-            key = "analysis"
-        else:
-            key = finding.factor
-        groups[key].append(finding)
-    return groups
+GRADE_STYLE = {"pass": "green", "warn": "yellow", "fail": "red", "n/a": "dim"}
+BAR_WIDTH = 20
+PLAN_SHOWN = 10
+INVENTORY_SHOWN = 8
+FINDINGS_SHOWN = 15
 
 
-def render(report: Report, knowledge=None, color: bool = False, width: int = 110, **_) -> str:
-    from factorlint.knowledge import default_knowledge
+def bar(score) -> Text:
+    if score is None:
+        return Text("·" * BAR_WIDTH, style="dim")
+    filled = round(score / 10 * BAR_WIDTH)
+    return Text("█" * filled + "░" * (BAR_WIDTH - filled))
 
-    knowledge = knowledge or default_knowledge()
+
+def score_text(factor: FactorScore) -> Text:
+    if factor.score is None:
+        return Text("n/a", style="dim")
+    return Text(f"{factor.score:.1f} {factor.letter}", style=GRADE_STYLE[factor.grade])
+
+
+def evidence_text(factor: FactorScore) -> str:
+    parts = [f"{e.label} {e.hits}/{e.total}" for e in factor.evidence]
+    if factor.capped:
+        parts.insert(0, "held at 6.0 by an error")
+    if factor.hints:
+        parts.append(f"{len(factor.hints)} hints not scored")
+    return "; ".join(parts)
+
+
+def scorecard_table(audit: Audit) -> Table:
+    card = audit.scorecard
+    table = Table(title="Scorecard (application code)", title_justify="left", show_lines=False, expand=True)
+    table.add_column("Factor", no_wrap=True)
+    table.add_column("Title", no_wrap=True)
+    table.add_column("Score", justify="right", no_wrap=True)
+    table.add_column("", no_wrap=True)
+    table.add_column("Sites", justify="right")
+    table.add_column("Findings", justify="right")
+    table.add_column("Evidence", ratio=3, style="dim")
+    for factor in [*card.factors, card.security]:
+        style = GRADE_STYLE[factor.grade]
+        table.add_row(
+            factor.key, factor.title, score_text(factor), Text.assemble(bar(factor.score), style=style),
+            str(factor.sites), str(len(factor.findings)), evidence_text(factor),
+            end_section=factor is card.factors[-1],
+        )
+    return table
+
+
+def _overall_line(audit: Audit) -> Text:
+    overall = audit.scorecard.overall
+    if overall.score is None:
+        return Text("Overall: n/a (no agent code found to score)", style="bold")
+    line = Text("Overall: ", style="bold")
+    line.append(f"{overall.score:.1f}/10 {overall.letter} ({overall.grade})", style=f"bold {GRADE_STYLE[overall.grade]}")
+    line.append(f", risk-weighted over {overall.factors_scored} factors", style="dim")
+    security = audit.scorecard.security
+    if security.score is not None:
+        line.append("   Security: ")
+        line.append(f"{security.score:.1f} {security.letter}", style=f"bold {GRADE_STYLE[security.grade]}")
+    return line
+
+
+def render(audit: Audit, color: bool = False, width: int = 120, **_) -> str:
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=color, no_color=not color, width=width, highlight=False)
-    groups = group_by_factor(report)
+    report, card = audit.report, audit.scorecard
     console.print(Text(f"factorlint audit of {report.root}", style="bold"))
-    roles = Counter(f.role for f in report.files)
     console.print(
-        f"{report.files_scanned} files ({roles.get('app', 0)} application, {roles.get('test', 0)} test, "
-        f"{roles.get('example', 0)} example), {report.lines_scanned:,} lines\n"
+        f"{report.files_scanned} files, {report.lines_scanned:,} lines: {card.app_files} application files scored; "
+        f"{card.excluded_files} test and example files scanned but not scored."
     )
-    table = Table(title="Findings by factor", title_justify="left", show_lines=False)
-    table.add_column("Factor")
-    table.add_column("Title")
-    for severity in ("error", "warning", "advice"):
-        table.add_column({"error": "Errors", "warning": "Warnings", "advice": "Advice"}[severity], justify="right", style=SEVERITY_STYLE[severity])
-    for factor in knowledge.factors.factors:
-        counts = Counter(f.severity for f in groups.get(factor.number, []))
-        table.add_row(factor.code, factor.title, *(str(counts.get(s, 0) or "-") for s in ("error", "warning", "advice")))
-    for key, title in (("security", knowledge.factors.security.title), ("analysis", "Analysis (suppressions, parsing)")):
-        counts = Counter(f.severity for f in groups.get(key, []))
-        if counts:
-            table.add_row("TFS" if key == "security" else "TFA00", title, *(str(counts.get(s, 0) or "-") for s in ("error", "warning", "advice")))
-    console.print(table)
-    order = [f.number for f in knowledge.factors.factors] + ["security", "analysis"]
-    for key in order:
-        findings = groups.get(key)
-        if not findings:
-            continue
-        if isinstance(key, int):
-            factor = knowledge.factor_by_number[key]
-            console.print(Text(f"\n{factor.code} {factor.title}", style="bold underline"))
-            console.print(Text(factor.summary, style="dim"))
-        else:
-            console.print(Text(f"\n{key.capitalize()}", style="bold underline"))
-        for f in findings:
-            line = Text("  ")
-            line.append(f.code, style=SEVERITY_STYLE.get(f.severity, ""))
-            line.append(f" {f.path}:{f.line}:{f.column} ", style="bold")
-            line.append(f.message)
-            console.print(line)
-            if f.fix is not None:
-                console.print(Text("      fix: ", style="green") + Text(f.fix.message, style="dim"))
+    versions = ", ".join(f"{k} {v}" for k, v in audit.versions.items())
+    console.print(Text(versions, style="dim"))
+    console.print()
+    console.print(scorecard_table(audit))
+    console.print(_overall_line(audit))
+
+    if audit.plan:
+        console.print(Text("\nFix plan (highest gain per effort first)", style="bold underline"))
+        for item in audit.plan[:PLAN_SHOWN]:
+            head = Text(f"{item.rank:>2}. ")
+            head.append(item.code, style="bold")
+            head.append(f" {item.name} ({item.factor_key}, {item.count} finding{'s' if item.count != 1 else ''}"
+                        f" in {item.files} file{'s' if item.files != 1 else ''}, effort {item.effort}")
+            head.append(f", +{item.gain:.1f} overall" if item.gain > 0 else f", +{item.factor_gain:.1f} {item.factor_key}")
+            head.append(", autofix" if item.autofix else "")
+            head.append(")")
+            console.print(head)
+            console.print(Text(f"    {item.advice}", style="dim"))
+            console.print(Text(f"    first at {item.before_location}: ", style="dim") + Text(item.before.splitlines()[0].strip() if item.before else ""))
+        if len(audit.plan) > PLAN_SHOWN:
+            console.print(Text(f"    ... {len(audit.plan) - PLAN_SHOWN} more items (markdown, HTML and JSON reports have them all)", style="dim"))
+
+    _findings(console, audit)
+    _inventory(console, audit)
+    _gates(console, audit)
     if report.diagnostics:
-        console.print(Text("\nFiles not analysed", style="bold underline"))
-        for d in report.diagnostics:
+        console.print(Text(f"\n{len(report.diagnostics)} files not analysed", style="bold yellow"))
+        for d in report.diagnostics[:10]:
             console.print(f"  {d.code} {d.path}: {d.message}")
     console.print()
     console.print(Text(summary_line(report), style="bold"))
-    console.print(Text("Test and example files are scanned and tagged; the scorecard will count application code only.", style="dim"))
+    console.print(Text("Details per finding: `factorlint check`; a shareable report: --output-format html -o audit.html", style="dim"))
     return buffer.getvalue()
+
+
+def _findings(console: Console, audit: Audit) -> None:
+    card = audit.scorecard
+    groups = [f for f in [*card.factors, card.security] if f.findings or f.hints]
+    if not groups:
+        return
+    console.print(Text("\nFindings by factor (application code)", style="bold underline"))
+    for factor in groups:
+        console.print(Text(f"{factor.key} {factor.title}", style="bold"))
+        shown = [(f, "") for f in factor.findings] + [(f, " (hint, not scored)") for f in factor.hints]
+        for finding, note in shown[:FINDINGS_SHOWN]:
+            line = Text("  ")
+            line.append(finding.code, style=SEVERITY_STYLE.get(finding.severity, ""))
+            line.append(f" {finding.path}:{finding.line}:{finding.column} ", style="bold")
+            line.append(finding.message + note)
+            console.print(line)
+        if len(shown) > FINDINGS_SHOWN:
+            console.print(Text(f"  ... {len(shown) - FINDINGS_SHOWN} more (`factorlint check` lists them all)", style="dim"))
+
+
+def _inventory(console: Console, audit: Audit) -> None:
+    inv = audit.inventory
+    rows = [
+        ("Agents", inv.agents), ("Model calls", inv.llm_calls), ("Prompts", inv.prompts), ("Tools", inv.tools),
+        ("Agent loops", inv.loops), ("Hand-offs", inv.handoffs), ("Retry wrappers", inv.retries),
+        ("State", inv.state), ("Entry points", inv.entry_points),
+    ]
+    table = Table(title="\nInventory", title_justify="left", show_header=True, expand=True)
+    table.add_column("Kind", no_wrap=True)
+    table.add_column("Count", justify="right")
+    table.add_column("Where (first few)", ratio=1)
+    for title, sites in rows:
+        shown = ", ".join(f"{s.label} {s.path}:{s.line}" for s in sites[:INVENTORY_SHOWN])
+        more = f" (+{len(sites) - INVENTORY_SHOWN} more)" if len(sites) > INVENTORY_SHOWN else ""
+        table.add_row(title, str(len(sites)), shown + more)
+    if inv.models:
+        table.add_row("Models", str(sum(inv.models.values())), ", ".join(f"{m} ×{n}" for m, n in list(inv.models.items())[:INVENTORY_SHOWN]))
+    if inv.frameworks:
+        table.add_row("Frameworks", str(len(inv.frameworks)), ", ".join(f"{f} ×{n}" for f, n in inv.frameworks.items()))
+    console.print(table)
+
+
+def _gates(console: Console, audit: Audit) -> None:
+    if not audit.gates:
+        return
+    console.print(Text("\nGates", style="bold underline"))
+    for gate in audit.gates:
+        mark = Text("PASS ", style="bold green") if gate.passed else Text("FAIL ", style="bold red")
+        console.print(Text("  ") + mark + Text(f"{gate.label}: {gate.detail}"))
+    verdict = "all gates passed" if audit.gates_passed else "a gate failed: exit code 1"
+    console.print(Text(f"  {verdict}", style="bold green" if audit.gates_passed else "bold red"))

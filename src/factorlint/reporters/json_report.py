@@ -64,6 +64,78 @@ class JsonSummary(BaseModel):
     diagnostics: int
 
 
+class JsonEvidence(BaseModel):
+    label: str
+    hits: int
+    total: int
+
+
+class JsonFactorScore(BaseModel):
+    factor: Optional[int]  # 1-13; null for agent security
+    key: str  # F01..F13, SEC
+    title: str
+    score: Optional[float]  # 0-10; null when nothing in the code touches the factor
+    grade: Literal["pass", "warn", "fail", "n/a"]
+    letter: Optional[str]
+    sites: int
+    findings: int  # counted findings
+    hints: int  # low-confidence findings, not scored
+    penalty: float
+    capped: bool
+    weight: float
+    evidence: list[JsonEvidence]
+
+
+class JsonOverall(BaseModel):
+    score: Optional[float]
+    grade: Literal["pass", "warn", "fail", "n/a"]
+    letter: Optional[str]
+    factors_scored: int
+
+
+class JsonScorecard(BaseModel):
+    factors: list[JsonFactorScore]
+    security: JsonFactorScore
+    overall: JsonOverall
+    app_files: int
+    excluded_files: int
+
+
+class JsonSite(BaseModel):
+    kind: str
+    path: str
+    line: int
+    end_line: int
+    label: str
+    function: str
+    detail: dict
+
+
+class JsonPlanItem(BaseModel):
+    rank: int
+    code: str
+    name: str
+    factor: str
+    severity: str
+    count: int
+    files: int
+    gain: float
+    factor_gain: float
+    effort: str
+    autofix: bool
+    advice: str
+    before: str
+    before_location: str
+    after: str
+    locations: list[str]
+
+
+class JsonGate(BaseModel):
+    label: str
+    passed: bool
+    detail: str
+
+
 class JsonReport(BaseModel):
     schema_version: int
     tool: JsonTool
@@ -71,7 +143,12 @@ class JsonReport(BaseModel):
     summary: JsonSummary
     findings: list[JsonFinding]
     diagnostics: list[JsonDiagnostic]
-    scorecard: Optional[dict] = None
+    scorecard: Optional[JsonScorecard] = None
+    inventory: Optional[dict[str, list[JsonSite]]] = None
+    models: Optional[dict[str, int]] = None
+    fix_plan: Optional[list[JsonPlanItem]] = None
+    gates: Optional[list[JsonGate]] = None
+    versions: Optional[dict[str, str]] = None
 
 
 def _finding(f) -> JsonFinding:
@@ -89,7 +166,51 @@ def _finding(f) -> JsonFinding:
     )
 
 
-def build(report: Report, scorecard: Optional[dict] = None) -> JsonReport:
+def _factor_score(f) -> JsonFactorScore:
+    return JsonFactorScore(
+        factor=f.number, key=f.key, title=f.title, score=f.score, grade=f.grade, letter=f.letter,
+        sites=f.sites, findings=len(f.findings), hints=len(f.hints), penalty=f.penalty, capped=f.capped,
+        weight=f.weight, evidence=[JsonEvidence(label=e.label, hits=e.hits, total=e.total) for e in f.evidence],
+    )
+
+
+def _site(s) -> JsonSite:
+    return JsonSite(kind=s.kind, path=s.path, line=s.line, end_line=s.end_line, label=s.label, function=s.function, detail=s.detail)
+
+
+def build_audit_json(audit) -> JsonReport:
+    card = audit.scorecard
+    result = build(audit.report)
+    result.scorecard = JsonScorecard(
+        factors=[_factor_score(f) for f in card.factors], security=_factor_score(card.security),
+        overall=JsonOverall(score=card.overall.score, grade=card.overall.grade, letter=card.overall.letter,
+                            factors_scored=card.overall.factors_scored),
+        app_files=card.app_files, excluded_files=card.excluded_files,
+    )
+    inv = audit.inventory
+    result.inventory = {
+        name: [_site(s) for s in getattr(inv, name)]
+        for name in ("agents", "llm_calls", "prompts", "tools", "loops", "handoffs", "retries", "state", "entry_points")
+    }
+    result.models = inv.models
+    result.fix_plan = [
+        JsonPlanItem(
+            rank=i.rank, code=i.code, name=i.name, factor=i.factor_key, severity=i.severity, count=i.count,
+            files=i.files, gain=i.gain, factor_gain=i.factor_gain, effort=i.effort, autofix=i.autofix,
+            advice=i.advice, before=i.before, before_location=i.before_location, after=i.after, locations=i.locations,
+        )
+        for i in audit.plan
+    ]
+    result.gates = [JsonGate(label=g.label, passed=g.passed, detail=g.detail) for g in audit.gates]
+    result.versions = audit.versions
+    return result
+
+
+def render_audit(audit, **_) -> str:
+    return build_audit_json(audit).model_dump_json(indent=2) + "\n"
+
+
+def build(report: Report) -> JsonReport:
     return JsonReport(
         schema_version=SCHEMA_VERSION,
         tool=JsonTool(name="factorlint", version=__version__),
@@ -100,9 +221,8 @@ def build(report: Report, scorecard: Optional[dict] = None) -> JsonReport:
         ),
         findings=[_finding(f) for f in report.findings],
         diagnostics=[JsonDiagnostic(code=d.code, path=d.path, message=d.message, line=d.line, column=d.column) for d in report.diagnostics],
-        scorecard=scorecard,
     )
 
 
-def render(report: Report, scorecard: Optional[dict] = None, **_) -> str:
-    return build(report, scorecard).model_dump_json(indent=2) + "\n"
+def render(report: Report, **_) -> str:
+    return build(report).model_dump_json(indent=2) + "\n"

@@ -1,0 +1,120 @@
+"""What an audit is: the report plus a scorecard, an inventory and a ranked fix plan.
+
+Computed once from the Report by :func:`factorlint.audit.build.build_audit`; every audit reporter
+(terminal, markdown, HTML, JSON) only renders these objects.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, Optional
+
+from factorlint.model import Finding, Report, Site
+
+Grade = Literal["pass", "warn", "fail", "n/a"]
+
+
+@dataclass(frozen=True)
+class Evidence:
+    """A positive signal shown next to a score ("bounded loops 3/4"); it adds no points."""
+
+    label: str
+    hits: int
+    total: int
+
+
+@dataclass
+class FactorScore:
+    key: str  # "F01".."F13", or "SEC" for agent security
+    number: Optional[int]  # 1-13; None for security
+    title: str
+    summary: str
+    url: str
+    weight: float  # share of the overall score (0 for security, which is shown apart)
+    sites: int  # the denominator: places this factor applies to (application code only)
+    findings: list[Finding] = field(default_factory=list)  # counted (scored) findings
+    hints: list[Finding] = field(default_factory=list)  # low-confidence findings: shown, not scored
+    penalty: float = 0.0  # the sum of per-site penalties, each capped at 5
+    score: Optional[float] = None  # 0-10, None when nothing in the code touches the factor
+    letter: Optional[str] = None  # A-F
+    grade: Grade = "n/a"
+    capped: bool = False  # an error held the score at 6.0
+    evidence: list[Evidence] = field(default_factory=list)
+
+
+@dataclass
+class Overall:
+    score: Optional[float]
+    letter: Optional[str]
+    grade: Grade
+    factors_scored: int
+
+
+@dataclass
+class Scorecard:
+    factors: list[FactorScore]
+    security: FactorScore
+    overall: Overall
+    app_files: int  # files scored (application code)
+    excluded_files: int  # test and example files: scanned, listed, not scored
+
+
+@dataclass
+class Inventory:
+    """Every agent-related place found in application code, by kind (see ``Site.kind``)."""
+
+    agents: list[Site] = field(default_factory=list)
+    llm_calls: list[Site] = field(default_factory=list)  # direct model calls
+    prompts: list[Site] = field(default_factory=list)
+    tools: list[Site] = field(default_factory=list)
+    loops: list[Site] = field(default_factory=list)
+    handoffs: list[Site] = field(default_factory=list)
+    retries: list[Site] = field(default_factory=list)
+    state: list[Site] = field(default_factory=list)  # checkpointers, memory, approval, interrupts
+    entry_points: list[Site] = field(default_factory=list)
+    models: dict[str, int] = field(default_factory=dict)  # model name -> call sites
+    frameworks: dict[str, int] = field(default_factory=dict)  # framework -> agents and tools
+
+
+@dataclass
+class PlanItem:
+    rank: int
+    code: str
+    name: str
+    factor_key: str  # "F08" or "SEC"
+    factor_title: str
+    severity: str
+    count: int  # findings this item fixes
+    files: int
+    gain: float  # overall score points gained when every finding of this rule is fixed
+    factor_gain: float  # the same for the rule's own factor score
+    effort: Literal["small", "medium", "large"]
+    autofix: bool  # `factorlint check --fix` applies it
+    advice: str  # the concrete change, in words
+    before: str  # the code as it is, from the first finding
+    before_location: str  # path:line of that code
+    after: str  # what it looks like fixed (the rule's "Use instead" example)
+    locations: list[str] = field(default_factory=list)  # path:line of every finding
+
+
+@dataclass
+class GateResult:
+    """One gate (`--fail-under`, `--fail-on`) and whether the code passed it."""
+
+    label: str  # "overall >= 7.5", "F08 >= 8", "no error findings"
+    passed: bool
+    detail: str  # what was measured: "6.2", "n/a: no sites", "3 errors"
+
+
+@dataclass
+class Audit:
+    report: Report
+    scorecard: Scorecard
+    inventory: Inventory
+    plan: list[PlanItem]
+    gates: list[GateResult] = field(default_factory=list)
+    versions: dict[str, str] = field(default_factory=dict)  # factorlint, rule set, frameworks found
+
+    @property
+    def gates_passed(self) -> bool:
+        return all(g.passed for g in self.gates)

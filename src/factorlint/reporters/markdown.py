@@ -1,0 +1,160 @@
+"""``factorlint audit --output-format markdown``: a review document to paste into a PR or a doc.
+
+GitHub-flavoured Markdown; code from the scanned project goes only into fenced blocks (with a
+fence longer than any backtick run inside) or escaped table cells, so it cannot break the page.
+"""
+
+from __future__ import annotations
+
+import re
+
+from factorlint.audit.model import Audit, FactorScore
+from factorlint.reporters.concise import summary_line
+
+PLAN_SHOWN = 20
+FINDINGS_SHOWN = 50
+INVENTORY_SHOWN = 50
+_GRADE_MARK = {"pass": "🟢 pass", "warn": "🟡 warn", "fail": "🔴 fail", "n/a": "⚪ n/a"}
+
+
+def cell(text: str) -> str:
+    """A table cell: no line breaks, pipes and HTML-significant characters escaped."""
+    text = " ".join(str(text).split())
+    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
+
+
+def fenced(code: str, language: str = "python") -> str:
+    longest = max((len(m) for m in re.findall(r"`+", code)), default=0)
+    fence = "`" * max(3, longest + 1)
+    return f"{fence}{language}\n{code.rstrip()}\n{fence}"
+
+
+def _score(factor: FactorScore) -> str:
+    if factor.score is None:
+        return "n/a"
+    return f"**{factor.score:.1f}** {factor.letter}"
+
+
+def _evidence(factor: FactorScore) -> str:
+    parts = [f"{e.label} {e.hits}/{e.total}" for e in factor.evidence]
+    if factor.capped:
+        parts.insert(0, "held at 6.0 by an error")
+    return cell("; ".join(parts))
+
+
+def render(audit: Audit, **_) -> str:
+    report, card = audit.report, audit.scorecard
+    out: list[str] = [f"# factorlint audit: `{cell(report.root)}`", ""]
+    overall = card.overall
+    if overall.score is None:
+        out.append("**Overall: n/a**: no agent code was found to score.")
+    else:
+        out.append(
+            f"**Overall: {overall.score:.1f}/10 ({overall.letter}, {overall.grade})**, risk-weighted over "
+            f"{overall.factors_scored} factors. Agent security: {_score(card.security)}."
+        )
+    out += [
+        "",
+        f"{card.app_files} application files scored; {card.excluded_files} test and example files scanned "
+        f"but not scored. {summary_line(report)}",
+        "",
+        "Versions: " + ", ".join(f"{k} {v}" for k, v in audit.versions.items()),
+        "",
+    ]
+    if audit.gates:
+        out += ["## Gates", "", "| gate | result | measured |", "|---|---|---|"]
+        out += [f"| {cell(g.label)} | {'✅ pass' if g.passed else '❌ fail'} | {cell(g.detail)} |" for g in audit.gates]
+        out += [""]
+    out += ["## Scorecard", "", "| factor | title | score | grade | sites | findings | evidence |", "|---|---|---|---|---:|---:|---|"]
+    for factor in [*card.factors, card.security]:
+        title = f"[{cell(factor.title)}]({factor.url})" if factor.url else cell(factor.title)
+        out.append(
+            f"| {factor.key} | {title} | {_score(factor)} | {_GRADE_MARK[factor.grade]} | {factor.sites} "
+            f"| {len(factor.findings)} | {_evidence(factor)} |"
+        )
+    out += ["", _HOW_SCORED, ""]
+    out += _plan(audit)
+    out += _findings(audit)
+    out += _inventory(audit)
+    if report.diagnostics:
+        out += ["## Files not analysed", ""]
+        out += [f"- `{cell(d.path)}`: {cell(d.message)} ({d.code})" for d in report.diagnostics]
+        out.append("")
+    return "\n".join(out).rstrip() + "\n"
+
+
+_HOW_SCORED = (
+    "<sub>Per factor, the places it applies to (agent loops, model calls, prompts, tools...) are the "
+    "denominator; findings weigh error 5, warning 2, advice 1, each place loses at most 5, and any error "
+    "holds the factor at 6.0. Letters: A ≥ 9, B ≥ 7.5, C ≥ 6, D ≥ 4, F below; pass = A/B, warn = C/D, "
+    "fail = F; n/a when no code touches the factor. Overall: the risk-weighted mean of scored factors; "
+    "security is scored apart.</sub>"
+)
+
+
+def _plan(audit: Audit) -> list[str]:
+    if not audit.plan:
+        return []
+    out = ["## Fix plan", "", "Ranked by the score gained per unit of effort.", ""]
+    for item in audit.plan[:PLAN_SHOWN]:
+        gain = f"+{item.gain:.1f} overall" if item.gain > 0 else f"+{item.factor_gain:.1f} on {item.factor_key}"
+        out.append(
+            f"### {item.rank}. {item.code} {item.name} ({item.factor_key}, {item.severity}, "
+            f"{item.count} finding{'s' if item.count != 1 else ''}, effort {item.effort}, {gain}"
+            f"{', autofix' if item.autofix else ''})"
+        )
+        out += ["", cell(item.advice), "", f"Before (`{cell(item.before_location)}`):", "", fenced(item.before), ""]
+        if item.after:
+            out += ["After:", "", fenced(item.after), ""]
+        if item.count > 1:
+            shown = ", ".join(f"`{cell(loc)}`" for loc in item.locations[:20])
+            more = f" and {item.count - 20} more" if item.count > 20 else ""
+            out += [f"All: {shown}{more}", ""]
+    if len(audit.plan) > PLAN_SHOWN:
+        out += [f"{len(audit.plan) - PLAN_SHOWN} more items in the JSON and HTML reports.", ""]
+    return out
+
+
+def _findings(audit: Audit) -> list[str]:
+    card = audit.scorecard
+    groups = [f for f in [*card.factors, card.security] if f.findings or f.hints]
+    if not groups:
+        return []
+    out = ["## Findings by factor", ""]
+    for factor in groups:
+        out += [f"### {factor.key} {cell(factor.title)}", ""]
+        for label, findings in (("", factor.findings), ("hint, not scored: ", factor.hints)):
+            for f in findings[:FINDINGS_SHOWN]:
+                out.append(f"- {label}**{f.code}** `{cell(f.path)}:{f.line}`: {cell(f.message)}")
+            if len(findings) > FINDINGS_SHOWN:
+                out.append(f"- ... {len(findings) - FINDINGS_SHOWN} more")
+        out.append("")
+    return out
+
+
+def _inventory(audit: Audit) -> list[str]:
+    inv = audit.inventory
+    out = ["## Inventory", ""]
+    sections = [
+        ("Agents", inv.agents, lambda s: f"{s.detail.get('framework', '')}"),
+        ("Model calls", inv.llm_calls, lambda s: f"model {s.detail.get('model') or '?'}"),
+        ("Prompts", inv.prompts, lambda s: f"text: {s.detail.get('source', '?')}"),
+        ("Tools", inv.tools, lambda s: f"{s.detail.get('framework') or ''}{', approval' if s.detail.get('approval') else ''}"),
+        ("Agent loops", inv.loops, lambda s: "bounded" if s.detail.get("bounded") else "unbounded"),
+        ("Hand-offs", inv.handoffs, lambda s: "bounded" if s.detail.get("bounded") else "framework default bound"),
+        ("Retry wrappers", inv.retries, lambda s: "bounded" if s.detail.get("bounded") else "unbounded"),
+        ("State (checkpointers, memory, approvals)", inv.state, lambda s: s.kind),
+        ("Entry points", inv.entry_points, lambda s: s.detail.get("trigger", "")),
+    ]
+    for title, sites, describe in sections:
+        if not sites:
+            continue
+        out += [f"**{title}** ({len(sites)})", "", "| where | what | |", "|---|---|---|"]
+        for site in sites[:INVENTORY_SHOWN]:
+            out.append(f"| `{cell(site.path)}:{site.line}` | {cell(site.label)} | {cell(describe(site))} |")
+        if len(sites) > INVENTORY_SHOWN:
+            out.append(f"| ... | {len(sites) - INVENTORY_SHOWN} more | |")
+        out.append("")
+    if inv.models:
+        out += ["**Models**: " + ", ".join(f"`{cell(m)}` ×{n}" for m, n in inv.models.items()), ""]
+    return out

@@ -118,7 +118,11 @@ def lint_file(
 
         from factorlint.engine.visitor import BatchedVisitor
 
-        module.visit(BatchedVisitor(ctx, [facts, inventory, *rules], on_error))
+        from factorlint.engine.walk import run_visitor
+
+        # The read-only walk: ``module.visit`` would rebuild every node, which costs more than
+        # all the rules together.
+        run_visitor(module, BatchedVisitor(ctx, [facts, inventory, *rules], on_error))
         result.facts = facts.result()
     except RecursionError:
         result.diagnostics.append(

@@ -47,6 +47,12 @@ def _common_options(function):
         click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings."),
         click.option("-q", "--quiet", is_flag=True, help="Print findings only, no summary."),
         click.option("-v", "--verbose", is_flag=True, help="Show tracebacks for internal errors."),
+        click.option("--no-cache", is_flag=True, help="Analyse every file afresh and write no cache."),
+        click.option(
+            "--cache-dir", type=click.Path(path_type=Path), envvar="FACTORLINT_CACHE_DIR",
+            help="Where the cache lives (default: .factorlint_cache in the scanned folder).",
+        ),
+        click.option("-j", "--jobs", type=click.IntRange(min=1), help="Processes to use (default: one per CPU)."),
     ]
     for option in reversed(options):
         function = option(function)
@@ -87,7 +93,11 @@ def _run(paths: tuple[Path, ...], kw: dict, progress=None):
             raise UsageFailure(f"{target}: no such file or directory")
     try:
         settings = _settings(targets, kw)
-        return lint_paths(targets, settings, progress=progress), settings
+        cache_dir = None
+        if not kw["no_cache"]:
+            base = settings.root if settings.root.is_dir() else settings.root.parent
+            cache_dir = kw["cache_dir"] or base / ".factorlint_cache"
+        return lint_paths(targets, settings, progress=progress, cache_dir=cache_dir, jobs=kw["jobs"]), settings
     except (ConfigError, DiscoveryError, KnowledgeError) as exc:
         raise UsageFailure(str(exc)) from None
 

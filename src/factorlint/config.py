@@ -118,7 +118,7 @@ class FileConfig(BaseModel):
 
 DEFAULT_EXCLUDES = (
     ".git", ".hg", ".svn", ".venv", "venv", ".env", "env", "__pycache__", ".mypy_cache",
-    ".pytest_cache", ".ruff_cache", ".tox", ".nox", "node_modules", "site-packages", "build",
+    ".pytest_cache", ".ruff_cache", ".factorlint_cache", ".tox", ".nox", "node_modules", "site-packages", "build",
     "dist", "_build", "*.egg-info", ".eggs", "baml_client",
 )
 

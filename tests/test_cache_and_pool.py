@@ -1,0 +1,122 @@
+"""The content-hash cache and the process pool give the same report as a cold, serial run."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from pathlib import Path
+
+from factorlint import api
+from factorlint.config import Overrides, resolve_settings
+from factorlint.engine.cache import ResultCache, settings_key
+
+from helpers import AGENT, CLEAN, STATEFUL, invoke, write
+
+
+def _settings(root: Path):
+    return resolve_settings(root, Overrides(isolated=True), root)
+
+
+def _view(report):
+    findings = [(f.path, f.line, f.column, f.code, f.message, f.fingerprint) for f in report.findings]
+    sites = sorted((s.path, s.line, s.kind, s.label) for s in report.sites)
+    return findings, sites, [(d.path, d.code) for d in report.diagnostics]
+
+
+def _project(root: Path, copies: int = 1) -> None:
+    files = {}
+    for number in range(copies):
+        files[f"pkg{number}/agent.py"] = AGENT
+        files[f"pkg{number}/state.py"] = STATEFUL
+        files[f"pkg{number}/util.py"] = CLEAN
+    files["broken.py"] = "def (:\n"
+    write(root, files)
+
+
+def test_a_warm_run_reads_every_result_from_the_cache(tmp_path):
+    root = tmp_path / "p"
+    _project(root)
+    cache_dir = tmp_path / "cache"
+    settings = _settings(root)
+    cold = api.lint_paths([root], settings, cache_dir=cache_dir)
+    cache = ResultCache(cache_dir, settings_key(settings))
+    assert set(cache.entries) == {"pkg0/agent.py", "pkg0/state.py", "pkg0/util.py", "broken.py"}
+    warm = api.lint_paths([root], settings, cache_dir=cache_dir)
+    assert _view(warm) == _view(cold) and cold.findings
+
+
+def test_a_warm_run_never_lints_an_unchanged_file(tmp_path, monkeypatch):
+    root = tmp_path / "p"
+    _project(root)
+    settings = _settings(root)
+    api.lint_paths([root], settings, cache_dir=tmp_path / "cache")
+    linted = []
+    real = api.lint_file
+    monkeypatch.setattr(api, "lint_file", lambda path, *a, **k: linted.append(path) or real(path, *a, **k))
+    (root / "pkg0" / "util.py").write_text(CLEAN + "\n# edited\n")
+    api.lint_paths([root], settings, cache_dir=tmp_path / "cache")
+    assert linted == ["pkg0/util.py"]
+
+
+def test_same_size_edit_with_the_same_mtime_is_caught_by_the_hash(tmp_path):
+    root = tmp_path / "p"
+    write(root, {"agent.py": AGENT})
+    settings = _settings(root)
+    cache_dir = tmp_path / "cache"
+    assert api.lint_paths([root], settings, cache_dir=cache_dir).findings
+    target = root / "agent.py"
+    info = target.stat()
+    # Same length, same modification time, different bytes: only the hash tells them apart.
+    target.write_text(AGENT.replace("while True:", "for _ in r():"))
+    os.utime(target, ns=(info.st_atime_ns, info.st_mtime_ns))
+    cache = ResultCache(cache_dir, settings_key(settings))
+    cache.entries["agent.py"].mtime_ns -= 1  # force the hash check
+    cache.fresh = dict(cache.entries)
+    cache.save()
+    assert not [f for f in api.lint_paths([root], settings, cache_dir=cache_dir).findings if f.code == "TFA0802"]
+
+
+def test_other_settings_use_another_cache(tmp_path):
+    root = tmp_path / "p"
+    write(root, {"agent.py": AGENT})
+    settings = _settings(root)
+    quieter = dataclasses.replace(settings, enabled=settings.enabled - {"TFA0802"})
+    assert settings_key(settings) != settings_key(quieter)
+    api.lint_paths([root], settings, cache_dir=tmp_path / "cache")
+    report = api.lint_paths([root], quieter, cache_dir=tmp_path / "cache")
+    assert "TFA0802" not in {f.code for f in report.findings}
+
+
+def test_a_corrupt_or_unwritable_cache_is_ignored(tmp_path):
+    root = tmp_path / "p"
+    write(root, {"agent.py": AGENT})
+    settings = _settings(root)
+    cache_dir = tmp_path / "cache"
+    cache_dir.mkdir()
+    (cache_dir / f"results-{settings_key(settings)}.pickle").write_bytes(b"not a pickle")
+    assert api.lint_paths([root], settings, cache_dir=cache_dir).findings
+    blocked = tmp_path / "file-not-folder"
+    blocked.write_text("x")
+    assert api.lint_paths([root], settings, cache_dir=blocked / "cache").findings
+
+
+def test_the_pool_gives_the_serial_report(tmp_path):
+    root = tmp_path / "p"
+    _project(root, copies=api.POOL_MIN_FILES // 3 + 2)
+    settings = _settings(root)
+    serial = api.lint_paths([root], settings, jobs=1)
+    pooled = api.lint_paths([root], settings, jobs=2)
+    assert _view(pooled) == _view(serial)
+    assert len(serial.findings) >= api.POOL_MIN_FILES // 3
+
+
+def test_the_cli_writes_the_cache_in_the_scanned_folder_unless_told_not_to(tmp_path):
+    root = tmp_path / "p"
+    write(root, {"agent.py": AGENT})
+    assert invoke("check", str(root), "--isolated", "--no-cache").exit_code == 1
+    assert not (root / ".factorlint_cache").exists()
+    assert invoke("check", str(root), "--isolated").exit_code == 1
+    folder = root / ".factorlint_cache"
+    assert (folder / ".gitignore").read_text().strip().endswith("*") and (folder / "CACHEDIR.TAG").exists()
+    again = invoke("check", str(root), "--isolated", "--output-format", "concise")
+    assert again.exit_code == 1 and "TFA0802" in again.stdout

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import stat
 from pathlib import Path
 from typing import Callable, Optional
@@ -108,6 +109,7 @@ def lint_paths(
     custom_knowledge = knowledge is not None
     knowledge = knowledge or default_knowledge()
     files = discover(paths, settings)
+    settings = dataclasses.replace(settings, project_roots=project_roots(files))
     cache = None
     if cache_dir is not None:
         from factorlint.engine.cache import ResultCache, settings_key
@@ -141,6 +143,19 @@ def lint_paths(
     if cache is not None:
         cache.save()
     return build_report(str(settings.root), [r for r in results if r is not None], knowledge, settings)
+
+
+def project_roots(files) -> frozenset:
+    """The first component of every scanned module's name (``app`` for ``app/llm.py``)."""
+    roots = set()
+    folders: dict = {}
+    for source in files:
+        folder = source.path.parent
+        if folder not in folders:
+            folders[folder] = module_name_for(source.path.absolute())[0].split(".", 1)[0]
+            roots.add(folders[folder])
+        roots.add(source.path.stem)
+    return frozenset(roots - {"__init__"})
 
 
 def _from_cache(cache, source, stats: dict, index: int, max_bytes: int):

@@ -154,6 +154,8 @@ class Settings:
     compaction_functions: tuple[str, ...] = ()
     max_steps_for_context: int = 20
     versions: dict[str, str] = field(default_factory=dict)
+    # Top-level modules of the scanned project (set per run): importing one can reach agent code.
+    project_roots: frozenset = frozenset()
 
 
 def _read_toml(path: Path) -> dict:

@@ -20,6 +20,7 @@ from factorlint.checks.registry import all_rules
 from factorlint.engine.context import FileContext
 from factorlint.engine.facts import FactsCollector
 from factorlint.engine.inventory import InventoryCollector
+from factorlint.engine.prefilter import could_matter
 from factorlint.engine.source import decode_source
 from factorlint.engine.suppressions import find_suppressions
 from factorlint.knowledge import Knowledge, default_knowledge
@@ -81,9 +82,12 @@ def lint_file(
         return result
     text = decoded.text
     result.lines = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
-    too_deep = nesting_problem(text)
+    too_deep, parses = nesting_problem(text)
     if too_deep is not None:
         result.diagnostics.append(Diagnostic(PARSE_ERROR, path, f"File could not be parsed: {too_deep}"))
+        return result
+    if parses and not could_matter(text, knowledge, settings):
+        result.skipped = True  # parses, and nothing in it can reach agent code: no LibCST pass
         return result
     try:
         module = cst.parse_module(text)
@@ -140,8 +144,8 @@ def lint_file(
 _TOO_DEEP_MARKERS = ("too many nested", "too many levels of indentation", "too many statically nested")
 
 
-def nesting_problem(text: str) -> Optional[str]:
-    """Why ``text`` is too deeply nested to parse safely, or None.
+def nesting_problem(text: str) -> tuple[Optional[str], bool]:
+    """Why ``text`` is too deeply nested to parse safely (or None), and whether CPython parses it.
 
     LibCST's native parser can overflow the C stack on pathological nesting (thousands of nested
     brackets, a 100,000-term expression) and take the process down, which no ``except`` can
@@ -157,14 +161,15 @@ def nesting_problem(text: str) -> Optional[str]:
             warnings.simplefilter("ignore")  # SyntaxWarnings about the scanned code are not ours
             ast.parse(text)
     except (RecursionError, MemoryError):
-        return "nesting too deep to analyse safely"
+        return "nesting too deep to analyse safely", False
     except SyntaxError as exc:
         message = str(exc.msg if hasattr(exc, "msg") else exc)
         if any(marker in message for marker in _TOO_DEEP_MARKERS):
-            return message
+            return message, False
+        return None, False
     except ValueError:
-        return None
-    return None
+        return None, False
+    return None, True
 
 
 def _sites(positions, raw: list, path: str) -> list[Site]:

@@ -115,17 +115,17 @@ from agents import Agent
 
 agent = Agent(name="ops", instructions=Path("prompts/ops.md").read_text())
 """,
-        f'''
+        '''
 from openai import OpenAI
 
 client = OpenAI()
 TEMPLATE = """Answer from these excerpts only:
-{{excerpts}}
-Question: {{question}}"""
+{excerpts}
+Question: {question}"""
 
 def ask(question, excerpts):
     content = TEMPLATE.format(excerpts=excerpts, question=question)
-    return client.chat.completions.create(model="m", messages=[{{"role": "user", "content": content}}])
+    return client.chat.completions.create(model="m", messages=[{"role": "user", "content": content}])
 ''',
     ]
     near_miss = [

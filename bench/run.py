@@ -28,7 +28,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 
 # (project directory name, pip requirement, pip format flag). The corpus is read as source, so
-# sdists are preferred; metagpt's sdist is not wanted, its wheel carries the same package.
+# sdists are taken, except for metagpt, which is pinned as its wheel.
 CORPUS = [
     ("mini-swe-agent", "mini-swe-agent==2.4.6", "--no-binary=:all:"),
     ("browser-use", "browser-use==0.13.14", "--no-binary=:all:"),
@@ -40,29 +40,24 @@ CORPUS = [
     ("metagpt", "metagpt==0.8.2", "--only-binary=:all:"),
 ]
 
-# Peers: (name, pip spec, distribution name, argv template, config files). Every invocation runs
+# Peers: (name = distribution name, pip spec, argv template, config files). Every invocation runs
 # with the project directory as its working directory and "{path}" = ".": agentguard-linter
 # refuses scan paths outside its working directory, so this is the one form every tool accepts.
 # All of them recurse into directories by default (read from their --help and their
 # file-discovery code). Config files are written into the project root for that tool's run only.
 PEERS = [
-    ("agentsentinel-cli", "agentsentinel-cli==0.9.14", "agentsentinel-cli",
-     ["sentinel", "scan", "{path}"], {}),
-    ("agentgov-scanner", "agentgov-scanner==0.1.0", "agentgov-scanner",
-     ["agentgov", "{path}"], {}),
+    ("agentsentinel-cli", "agentsentinel-cli==0.9.14", ["sentinel", "scan", "{path}"], {}),
+    ("agentgov-scanner", "agentgov-scanner==0.1.0", ["agentgov", "{path}"], {}),
     # --no-config mirrors factorlint's --isolated; --plain is its piped default, made explicit.
-    ("agentguard-lint", "agentguard-lint==0.3.1", "agentguard-lint",
+    ("agentguard-lint", "agentguard-lint==0.3.1",
      ["agentguard", "--no-config", "--plain", "--no-color", "{path}"], {}),
     # Skips tests/ by default (exclude_tests); left as shipped.
-    ("agentguard-linter", "agentguard-linter==0.1.1", "agentguard-linter",
-     ["agentguard", "scan", "{path}"], {}),
+    ("agentguard-linter", "agentguard-linter==0.1.1", ["agentguard", "scan", "{path}"], {}),
     # By default uptocode stops reading after 4 MiB of source and after 240 s, so it would cover
     # only part of openai-agents; these limits exist only in .uptocode.yml at the scan root.
-    ("uptocode", "uptocode==1.1.0", "uptocode",
-     ["uptocode", "scan", "{path}"],
+    ("uptocode", "uptocode==1.1.0", ["uptocode", "scan", "{path}"],
      {".uptocode.yml": "max_total_source_size: 268435456\ndeadline_seconds: 3600\n"}),
-    ("agent-audit", "agent-audit==0.20.0", "agent-audit",
-     ["agent-audit", "scan", "{path}", "--no-color"], {}),
+    ("agent-audit", "agent-audit==0.20.0", ["agent-audit", "scan", "{path}", "--no-color"], {}),
 ]
 
 FACTORLINT_ARGS = ["check", "{path}", "--isolated", "--exit-zero", "--output-format", "concise"]
@@ -89,7 +84,7 @@ def ensure_corpus(corpus_dir: Path, download_dir: Path, names: list[str]) -> Non
             download_dir.mkdir(parents=True, exist_ok=True)
             pip = [sys.executable, "-m", "pip", "download", "--no-deps", "-q", "-d", str(download_dir), spec]
             # An sdist-only download can fail (no sdist published): then take what pip gives.
-            if subprocess.run([*pip, fmt]).returncode != 0:
+            if subprocess.run([*pip, fmt], check=False).returncode != 0:
                 subprocess.run(pip, check=True)
             archives = find_archives(download_dir, pattern, fmt)
         unpack(archives[0], corpus_dir / name)
@@ -154,7 +149,8 @@ def install_factorlint(workdir: Path, python: str | None) -> Path:
 def tool_version(bin_dir: Path, dist: str) -> str:
     code = ("import importlib.metadata as m, platform;"
             f"print(m.version({dist!r}), 'on Python', platform.python_version())")
-    out = subprocess.run([str(bin_dir / "python"), "-c", code], capture_output=True, text=True)
+    out = subprocess.run([str(bin_dir / "python"), "-c", code], check=False, capture_output=True,
+                         text=True)
     return out.stdout.strip() or "unknown"
 
 
@@ -238,11 +234,12 @@ def findings_count(stdout: str) -> int | None:
 def bench_factorlint(bin_dir: Path, workdir: Path, corpus_dir: Path, projects: list[str], args,
                      logs: Path, results: dict) -> None:
     exe = str(bin_dir / "factorlint")
-    help_text = subprocess.run([exe, "check", "--help"], capture_output=True, text=True).stdout
+    help_text = subprocess.run([exe, "check", "--help"], check=False, capture_output=True,
+                               text=True).stdout
     # Older factorlint versions have no cache: then there is nothing to warm or to turn off.
     has_cache = results["factorlint_has_cache"] = "--cache-dir" in help_text
     commit = subprocess.run(["git", "-C", str(REPO), "describe", "--always", "--dirty"],
-                            capture_output=True, text=True).stdout.strip()
+                            check=False, capture_output=True, text=True).stdout.strip()
     version = f"{tool_version(bin_dir, 'factorlint')}, checkout {commit}"
     modes = {"factorlint-cold": FACTORLINT_ARGS + (["--no-cache"] if has_cache else [])}
     if has_cache:
@@ -262,7 +259,7 @@ def bench_factorlint(bin_dir: Path, workdir: Path, corpus_dir: Path, projects: l
                 shutil.rmtree(cache, ignore_errors=True)
                 run_once(argv, corpus_dir / name, args.timeout, logs / mode / name)  # fills it
             res = measure(argv, corpus_dir / name, args, logs / mode / name)
-            res["findings"] = findings_count(Path(f"{logs / mode / name}.out").read_text())
+            res["findings"] = findings_count(Path(f"{logs / mode / name}.out").read_text(errors="replace"))
             entry["projects"][name] = res
     one = corpus_dir / args.one_file
     if one.is_file() and one.relative_to(corpus_dir).parts[0] in projects:
@@ -276,7 +273,7 @@ def bench_factorlint(bin_dir: Path, workdir: Path, corpus_dir: Path, projects: l
 
 def bench_peers(workdir: Path, corpus_dir: Path, projects: list[str], only: set[str] | None,
                 args, logs: Path, results: dict) -> None:
-    for name, spec, dist, template, configs in PEERS:
+    for name, spec, template, configs in PEERS:
         if only and name not in only:
             continue
         entry = results["tools"].setdefault(name, {"projects": {}})
@@ -288,7 +285,7 @@ def bench_peers(workdir: Path, corpus_dir: Path, projects: list[str], only: set[
             entry["version"] = "install failed"
             continue
         argv = [str(bin_dir / template[0]), *template[1:]]
-        entry["version"] = tool_version(bin_dir, dist)
+        entry["version"] = tool_version(bin_dir, name)
         for project in projects:
             log(f"{name}: {project}")
             cwd = corpus_dir / project
@@ -332,18 +329,20 @@ def markdown(results: dict) -> str:
     tools = {t: results["tools"][t] for t in order if t in results["tools"]}
     base = tools.get("factorlint-cold", {}).get("projects", {})
     out = ["## Benchmark", "",
-           f"Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB RAM, {m['os']}, "
-           f"Python {m['python']}.", "", "Tool versions:", ""]
-    out += [f"- {t}: {e['version']} — `{' '.join(e['command'])}`"
-            + "".join(f", with `{f}`: `{c.strip().replace(chr(10), '; ')}`" for f, c in e.get("config", {}).items())
-            for t, e in tools.items()]
-    out += ["", "Lines are all lines of all `.py` files of each project (no excludes), the same "
-            "for every tool; each tool skips its own excludes. Peak MiB is the largest single "
-            "process of the tool's process tree (ru_maxrss), the maximum over projects. The ratio "
-            "is the tool's wall time over factorlint cold on the projects both finished. Others' "
-            "CPU s is what other processes used meanwhile (0 on a quiet machine).", "",
-            "| tool | projects ok | wall s | CPU s | peak MiB | lines/s | × factorlint cold "
-            "| others' CPU s |", "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
+           (f"Machine: {m['cpu']}, {m['cores']} cores, {m['ram_gib']} GiB RAM, {m['os']}, "
+            f"Python {m['python']}."), "", "Tool versions:", ""]
+    for tool, entry in tools.items():
+        configs = "".join(f", with `{name}`: `{text.strip().replace(chr(10), '; ')}`"
+                          for name, text in entry.get("config", {}).items())
+        out.append(f"- {tool}: {entry['version']} — `{' '.join(entry['command'])}`{configs}")
+    out += ["", ("Lines are all lines of all `.py` files of each project (no excludes), the same "
+                 "for every tool; each tool skips its own excludes. Peak MiB is the largest single "
+                 "process of the tool's process tree (ru_maxrss), the maximum over projects. The "
+                 "ratio is the tool's wall time over factorlint cold on the projects both "
+                 "finished. Others' CPU s is what other processes used meanwhile (0 on a quiet "
+                 "machine)."), "",
+            "| tool | projects ok | wall s | CPU s | peak MiB | lines/s | × factorlint cold | "
+            + "others' CPU s |", "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |"]
     for tool, entry in tools.items():
         ok = {p: r for p, r in entry["projects"].items() if r["status"] == "ok"}
         wall = sum(r["wall_s"] for r in ok.values())
@@ -369,8 +368,8 @@ def markdown(results: dict) -> str:
         out += ["", "This factorlint has no cache (`check` has no `--cache-dir`): warm not measured."]
     if "one_file" in results:
         one = results["one_file"]
-        out += ["", f"factorlint cold on one file, `{one['file']}` ({one['lines']:,} lines): "
-                f"median {one['median_wall_s']:.2f} s over {len(one['walls'])} runs."]
+        out += ["", (f"factorlint cold on one file, `{one['file']}` ({one['lines']:,} lines): "
+                     f"median {one['median_wall_s']:.2f} s over {len(one['walls'])} runs.")]
     return "\n".join(out) + "\n"
 
 

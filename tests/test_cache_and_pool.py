@@ -127,3 +127,28 @@ def test_the_cli_writes_the_cache_in_the_scanned_folder_unless_told_not_to(tmp_p
     assert (folder / ".gitignore").read_text().strip().endswith("*") and (folder / "CACHEDIR.TAG").exists()
     again = invoke("check", str(root), "--isolated", "--output-format", "concise")
     assert again.exit_code == 1 and "TFA0802" in again.stdout
+
+
+def test_the_cache_key_is_the_same_in_every_process(tmp_path):
+    """Sets in the settings print in hash order, which differs per process (PYTHONHASHSEED)."""
+    import subprocess
+    import sys
+
+    root = tmp_path / "p"
+    _project(root)
+    script = (
+        "import sys, dataclasses; from pathlib import Path; from factorlint import api;"
+        "from factorlint.config import Overrides, resolve_settings; from factorlint.discovery import discover;"
+        "from factorlint.engine.cache import settings_key; r = Path(sys.argv[1]);"
+        "s = resolve_settings(r, Overrides(isolated=True), r);"
+        "s = dataclasses.replace(s, project_roots=api.project_roots(discover([r], s)));"
+        "print(settings_key(s))"
+    )
+    keys = {
+        subprocess.run(
+            [sys.executable, "-c", script, str(root)], capture_output=True, text=True, check=True,
+            env={**os.environ, "PYTHONHASHSEED": str(seed)},
+        ).stdout
+        for seed in (1, 2, 3)
+    }
+    assert len(keys) == 1

@@ -46,7 +46,8 @@ def _code_stamp() -> str:
 
 def settings_key(settings) -> str:
     fields = {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)}
-    text = repr(sorted((k, sorted(v) if isinstance(v, set) else v) for k, v in fields.items()))
+    # Sets print in hash order, which changes per process: sort them so the key is stable.
+    text = repr(sorted((k, sorted(v) if isinstance(v, (set, frozenset)) else v) for k, v in fields.items()))
     return hashlib.sha256(f"{_FORMAT}:{_code_stamp()}:{text}".encode()).hexdigest()[:24]
 
 

@@ -85,11 +85,10 @@ def _init_worker(settings) -> None:
 
 def _lint_task(task: tuple) -> FileResult:
     """Lint one file in a worker (or in this process), from its path or from bytes already read."""
-    disk_path, relative, data = task
+    disk_path, relative, data, module_name, package = task
     settings, knowledge = _WORKER["settings"], _WORKER["knowledge"]
     if data is None:
         return read_and_lint(Path(disk_path), relative, settings, knowledge)
-    module_name, package = module_name_for(Path(disk_path).absolute())
     result = lint_file(relative, data, settings, module_name=module_name, package=package, knowledge=knowledge)
     result.disk_path = disk_path
     return result
@@ -119,14 +118,15 @@ def lint_paths(
     pending: list[tuple[int, tuple]] = []
     stats: dict[int, tuple] = {}
     for index, source in enumerate(files):
-        task = (str(source.path), source.relative, None)
+        task = (str(source.path), source.relative, None, "", "")
         if cache is not None:
             hit = _from_cache(cache, source, stats, index, settings.max_file_bytes)
             if isinstance(hit, FileResult):
                 results[index] = hit
                 continue
             if hit is not None:
-                task = (str(source.path), source.relative, hit)
+                _, module, package, _ = stats[index]
+                task = (str(source.path), source.relative, hit, module, package)
         pending.append((index, task))
     done = len(files) - len(pending)
     if progress is not None and done:
@@ -134,7 +134,7 @@ def lint_paths(
     for index, result in _run_tasks(pending, settings, knowledge, custom_knowledge, jobs):
         results[index] = result
         if cache is not None and index in stats:
-            info, module, data = stats[index]
+            info, module, _, data = stats[index]
             if data is not None:
                 cache.store(result.path, info, module, data, result)
         done += 1
@@ -165,7 +165,7 @@ def _from_cache(cache, source, stats: dict, index: int, max_bytes: int):
         info = source.path.stat()
         if not stat.S_ISREG(info.st_mode) or info.st_size > max_bytes:
             return None
-        module, _ = module_name_for(source.path.absolute())
+        module, package = module_name_for(source.path.absolute())
 
         def read() -> Optional[bytes]:
             try:
@@ -179,7 +179,7 @@ def _from_cache(cache, source, stats: dict, index: int, max_bytes: int):
             return result
         if data is None:
             data = read()
-        stats[index] = (info, module, data)
+        stats[index] = (info, module, package, data)
         return data
     except OSError:
         return None

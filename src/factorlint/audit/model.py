@@ -41,6 +41,11 @@ class FactorScore:
     capped: bool = False  # an error held the score at 6.0
     evidence: list[Evidence] = field(default_factory=list)
 
+    def evidence_lines(self) -> list[str]:
+        """What explains the score, in words: the cap when an error holds it, then the evidence."""
+        lines = [f"{e.label} {e.hits}/{e.total}" for e in self.evidence]
+        return (["held at 6.0 by an error"] if self.capped else []) + lines
+
 
 @dataclass
 class Overall:

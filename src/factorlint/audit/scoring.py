@@ -63,7 +63,7 @@ FACTOR_SITES: dict[int, SiteTest] = {
     4: _any(_kind("tool"), lambda s: _direct_call(s) and bool(s.detail.get("structured"))),
     5: _kind("loop", "handoff"),
     6: _any(_runs_agent, _kind("checkpointer", "interrupt")),
-    7: _any(_kind("tool", "loop", "approval", "interrupt")),
+    7: _kind("tool", "loop", "approval", "interrupt"),
     8: _any(_kind("loop", "handoff"), _agent_owning_loop),
     9: _kind("loop", "retry"),
     10: _any(_kind("loop"), _agent_owning_loop, lambda s: _direct_call(s) and bool(s.detail.get("tools"))),

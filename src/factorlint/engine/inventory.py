@@ -250,25 +250,21 @@ class InventoryCollector:
 
     def _function_sites(self) -> None:
         """The functions that run an agent (a loop or a hand-off) or call a model."""
-        kinds: dict[str, set[str]] = {}
-        requires: dict[str, set[str]] = {}
+        held: dict[str, list[RawSite]] = {}
         for site in self.sites:
             if site.function and site.kind in ("loop", "handoff", "llm_call"):
-                kinds.setdefault(site.function, set()).add(site.kind)
-                if site.requires:
-                    requires.setdefault(site.function, set()).update(site.requires)
-                else:
-                    requires[site.function] = set()
-                    kinds[site.function].add("certain")
-        for qualname, found in kinds.items():
+                held.setdefault(site.function, []).append(site)
+        for qualname, sites in held.items():
             node = self._functions.get(qualname)
             if node is None:
                 continue
+            kinds = {s.kind for s in sites}
+            certain = any(not s.requires for s in sites)
+            requires = () if certain else tuple(sorted({q for s in sites for q in s.requires}))
             self.sites.append(
                 RawSite(
-                    "function", node, qualname, qualname,
-                    () if "certain" in found else tuple(sorted(requires.get(qualname, ()))),
-                    {"runs_agent": bool(found & {"loop", "handoff"}), "calls_llm": "llm_call" in found},
+                    "function", node, qualname, qualname, requires,
+                    {"runs_agent": bool(kinds & {"loop", "handoff"}), "calls_llm": "llm_call" in kinds},
                 )
             )
 

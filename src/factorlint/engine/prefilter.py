@@ -33,7 +33,6 @@ def _triggers(knowledge, project_roots: frozenset) -> re.Pattern:
 
 def could_matter(text: str, knowledge, settings) -> bool:
     """Could any rule report something in this file, or could it reach agent code elsewhere?"""
-    if getattr(settings, "llm_functions", ()):
+    if settings.llm_functions:
         return True  # configured wrapper names can be called from anywhere
-    roots = frozenset(getattr(settings, "project_roots", ()) or ())
-    return _triggers(knowledge, roots).search(text) is not None
+    return _triggers(knowledge, frozenset(settings.project_roots)).search(text) is not None

@@ -36,9 +36,7 @@ def score_text(factor: FactorScore) -> Text:
 
 
 def evidence_text(factor: FactorScore) -> str:
-    parts = [f"{e.label} {e.hits}/{e.total}" for e in factor.evidence]
-    if factor.capped:
-        parts.insert(0, "held at 6.0 by an error")
+    parts = factor.evidence_lines()
     if factor.hints:
         parts.append(f"{len(factor.hints)} hints not scored")
     return "; ".join(parts)

@@ -7,73 +7,20 @@ messages, snippets, labels) goes through :func:`html.escape` with ``quote=True``
 
 from __future__ import annotations
 
-import re
 import textwrap
-from collections import Counter
-from html import escape
 from importlib import resources
+
+from factorlint.reporters.html_inventory import _diagnostics, _inventory
+from factorlint.reporters.html_parts import (
+    GRADE_CLASS, _code, _grade_badge, _inline, _line_of, _link, _plural, _score,
+    _sev_badge, _severity_counts, e,
+)
+from factorlint.reporters.html_parts import ROWS_SHOWN as ROWS_SHOWN  # the inventory's cap, re-exported
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 FINDINGS_SHOWN = 200  # per factor; the JSON output has them all
-ROWS_SHOWN = 200  # per inventory table
 COLLAPSE_OVER = 20  # a findings group longer than this is a closed <details>
 LOCATIONS_OPEN = 5  # a plan item with more locations lists them in a <details>
-GRADE_CLASS = {"pass": "pass", "warn": "warn", "fail": "fail", "n/a": "na"}
-SEVERITIES = ("error", "warning", "advice")
-_TICKS = re.compile(r"`([^`\n]+)`")
-
-
-def e(value) -> str:
-    return escape("" if value is None else str(value), quote=True)
-
-
-def _inline(text) -> str:
-    """Escaped text with `backtick` spans shown as code (escaping first keeps it safe)."""
-    return _TICKS.sub(r"<code>\1</code>", e(text))
-
-
-def _plural(n: int, word: str, plural: str = "") -> str:
-    return f"{n:,} {word if n == 1 else (plural or word + 's')}"
-
-
-def _score(value) -> str:
-    return "n/a" if value is None else f"{value:.1f}"
-
-
-def _grade_badge(grade: str) -> str:
-    return f'<span class="badge {GRADE_CLASS.get(grade, "na")}">{e(grade)}</span>'
-
-
-def _sev_badge(severity: str) -> str:
-    return f'<span class="badge sev sev-{e(severity)}">{e(severity)}</span>'
-
-
-def _severity_counts(findings) -> str:
-    counts = Counter(f.severity for f in findings)
-    parts = [_plural(counts[s], s, "advice" if s == "advice" else "") for s in SEVERITIES if counts[s]]
-    return ", ".join(parts) or "none"
-
-
-def _link(url: str, text: str) -> str:
-    if url.startswith(("https://", "http://")):
-        return f'<a href="{e(url)}" rel="noopener noreferrer">{e(text)}</a>'
-    return e(text)
-
-
-def _code(text: str, start=None, cls: str = "") -> str:
-    """A code block; with ``start``, each line carries its line number (not copied with the text)."""
-    lines = (text or "").rstrip("\n").split("\n")
-    if isinstance(start, int) and start > 0:
-        body = "".join(f'<span class="l"><span class="ln" data-n="{start + i}"></span>{e(line)}</span>'
-                       for i, line in enumerate(lines))
-    else:
-        body = "\n".join(e(line) for line in lines)
-    return f'<pre class="{cls}"><code>{body}</code></pre>' if cls else f"<pre><code>{body}</code></pre>"
-
-
-def _line_of(location: str):
-    _, _, line = (location or "").rpartition(":")
-    return int(line) if line.isdigit() else None
 
 
 def _css() -> str:
@@ -339,74 +286,6 @@ def _findings(audit) -> str:
     if clean:
         body += f'\n<p class="clean">No counted findings for {e(", ".join(clean))}.</p>'
     return f'<section id="findings" class="break">\n<h2>Findings by factor</h2>\n{body}\n</section>'
-
-
-def _yn(value) -> str:
-    return "yes" if value is True else "no" if value is False else "–"
-
-
-def _d(key, fmt=None):
-    return lambda s: (fmt or (lambda v: "–" if v in (None, "") else v))(s.detail.get(key))
-
-
-INVENTORY = [
-    ("agents", "Agents", [("Framework", _d("framework")), ("Tools", _d("tools")), ("Step bound", _d("bounded", _yn)),
-                          ("Owns the loop", _d("owns_loop", _yn))]),
-    ("llm_calls", "LLM call sites", [("Model", _d("model")), ("Structured output", _d("structured", _yn)),
-                                     ("Function", lambda s: s.function or "–")]),
-    ("prompts", "Prompts", [("Where the text lives", _d("source")),
-                            ("Characters", _d("chars", lambda v: f"{v:,}" if isinstance(v, int) and v else "–"))]),
-    ("tools", "Tools", [("Framework", _d("framework")), ("Approval", _d("approval", _yn))]),
-    ("loops", "Agent loops", [("Bounded", _d("bounded", _yn)), ("Bound", _d("bound"))]),
-    ("handoffs", "Hand-offs", [("Framework", _d("framework")), ("Bounded", _d("bounded", _yn))]),
-    ("retries", "Retry wrappers", [("Bounded", _d("bounded", _yn))]),
-    ("state", "State (checkpointers, memory, approval, interrupts)", [("Kind", lambda s: s.kind),
-                                                                       ("Persistent", _d("persistent", _yn))]),
-    ("entry_points", "Entry points", [("Trigger", _d("trigger")), ("Function", lambda s: s.function or "–")]),
-]
-
-
-def _table(headers, rows, total: int, cls: str = "rows") -> str:
-    head = "".join(f"<th>{e(h)}</th>" for h in headers)
-    body = "".join("<tr>" + "".join(f"<td>{cell}</td>" for cell in row) + "</tr>" for row in rows)
-    more = f'<p class="more">{total - len(rows):,} more not shown.</p>' if total > len(rows) else ""
-    table = f'<table class="{cls}"><thead><tr>{head}</tr></thead><tbody>{body}</tbody></table>'
-    return f'<div class="table-wrap">{table}</div>{more}'
-
-
-def _inventory(inv) -> str:
-    parts = ['<ul class="stats">' + "".join(
-        f'<li><a href="#inv-{attr}"><b>{len(getattr(inv, attr)):,}</b>{e(title.split(" (")[0])}</a></li>'
-        for attr, title, _ in INVENTORY) + "</ul>"]
-    if inv.models:
-        rows = [[f"<code>{e(name)}</code>", f"{count:,}"] for name, count in list(inv.models.items())[:ROWS_SHOWN]]
-        parts.append('<h3 id="inv-models">Models</h3>'
-                     + _table(["Model", "Call sites"], rows, len(inv.models), "rows narrow"))
-    if inv.frameworks:
-        rows = [[e(name), f"{count:,}"] for name, count in list(inv.frameworks.items())[:ROWS_SHOWN]]
-        parts.append('<h3 id="inv-frameworks">Frameworks</h3>'
-                     + _table(["Framework", "Agents, tools and hand-offs"], rows, len(inv.frameworks), "rows narrow"))
-    for attr, title, columns in INVENTORY:
-        sites = getattr(inv, attr)
-        heading = f'<h3 id="inv-{attr}">{e(title)} <span class="count">{len(sites):,}</span></h3>'
-        if not sites:
-            parts.append(f'{heading}<p class="empty">None found.</p>')
-            continue
-        rows = [[f'<span class="mono">{e(s.path)}:{s.line}</span>', _inline(s.label), *(e(fn(s)) for _, fn in columns)]
-                for s in sites[:ROWS_SHOWN]]
-        parts.append(heading + _table(["Location", "Label", *(h for h, _ in columns)], rows, len(sites)))
-    return ('<section id="inventory" class="break">\n<h2>Inventory</h2>\n<p class="muted">Every agent-related '
-            "place found in application code.</p>\n" + "\n".join(parts) + "\n</section>")
-
-
-def _diagnostics(report) -> str:
-    if not report.diagnostics:
-        return ('<section id="diagnostics">\n<h2>Files not analysed</h2>\n<p class="empty">None: every file '
-                "was read and parsed.</p>\n</section>")
-    rows = [[f"<code>{e(d.code)}</code>", f'<span class="mono">{e(d.path)}{f":{d.line}" if d.line else ""}</span>',
-             e(d.message)] for d in report.diagnostics[:ROWS_SHOWN]]
-    return ('<section id="diagnostics">\n<h2>Files not analysed</h2>\n'
-            + _table(["Code", "File", "Why"], rows, len(report.diagnostics)) + "\n</section>")
 
 
 def _footer(audit) -> str:

@@ -36,10 +36,7 @@ def _score(factor: FactorScore) -> str:
 
 
 def _evidence(factor: FactorScore) -> str:
-    parts = [f"{e.label} {e.hits}/{e.total}" for e in factor.evidence]
-    if factor.capped:
-        parts.insert(0, "held at 6.0 by an error")
-    return cell("; ".join(parts))
+    return cell("; ".join(factor.evidence_lines()))
 
 
 def render(audit: Audit, **_) -> str:

@@ -57,8 +57,10 @@ def test_a_warm_run_never_lints_an_unchanged_file(tmp_path, monkeypatch):
     settings = _settings(root)
     api.lint_paths([root], settings, cache_dir=tmp_path / "cache")
     linted = []
-    real = api.lint_file
-    monkeypatch.setattr(api, "lint_file", lambda path, *a, **k: linted.append(path) or real(path, *a, **k))
+    from factorlint.engine import runner
+
+    real = runner.lint_file
+    monkeypatch.setattr(runner, "lint_file", lambda path, *a, **k: linted.append(path) or real(path, *a, **k))
     (root / "pkg0" / "util.py").write_text(CLEAN + "\n# edited\n")
     api.lint_paths([root], settings, cache_dir=tmp_path / "cache")
     assert linted == ["pkg0/util.py"]
@@ -152,3 +154,36 @@ def test_the_cache_key_is_the_same_in_every_process(tmp_path):
         for seed in (1, 2, 3)
     }
     assert len(keys) == 1
+
+
+def test_the_rule_index_matches_the_rule_modules():
+    from factorlint.checks.registry import index_source
+
+    index = Path(api.__file__).parent / "checks" / "index.py"
+    assert index.read_text(encoding="utf-8") == index_source(), (
+        "src/factorlint/checks/index.py is stale: run `python -m factorlint.checks.registry`"
+    )
+
+
+def test_a_run_served_from_the_cache_imports_no_libcst(tmp_path):
+    """A warm run starts fast: no LibCST, no rule modules, when no file needs analysing."""
+    import subprocess
+    import sys
+
+    root = tmp_path / "p"
+    _project(root)
+    script = (
+        "import sys\n"
+        "from factorlint.cli import main\n"
+        "try:\n"
+        f"    main(['check', {str(root)!r}, '--isolated', '--exit-zero', '-q', '--cache-dir', {str(tmp_path / 'c')!r}])\n"
+        "except SystemExit:\n"
+        "    pass\n"
+        "print('LIBCST' if 'libcst' in sys.modules else 'NO-LIBCST')\n"
+    )
+    runs = [
+        subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
+        for _ in range(2)
+    ]
+    assert runs[0].rstrip().endswith("LIBCST") and not runs[0].rstrip().endswith("NO-LIBCST")
+    assert runs[1].rstrip().endswith("NO-LIBCST"), runs[1]

@@ -8,13 +8,12 @@ from pathlib import Path
 from typing import Callable, Optional
 
 from factorlint.discovery import discover
-from factorlint.engine.names import module_name_for
+from factorlint.engine.module_names import module_name_for
 from factorlint.engine.project import build_report
-from factorlint.engine.runner import PARSE_ERROR, lint_file
 from factorlint.knowledge import Knowledge, default_knowledge
 from factorlint.model import Diagnostic, FileResult, Report
 
-READ_ERROR = "TFA0001"
+READ_ERROR = PARSE_ERROR = "TFA0001"
 
 
 def read_and_lint(source_path: Path, relative: str, settings, knowledge: Knowledge) -> FileResult:
@@ -44,6 +43,8 @@ def read_and_lint(source_path: Path, relative: str, settings, knowledge: Knowled
             Diagnostic(PARSE_ERROR, relative, f"File could not be read: {exc.strerror or exc}")
         )
         return result
+    from factorlint.engine.runner import lint_file  # LibCST: only when a file must be analysed
+
     module_name, package = module_name_for(source_path.absolute())
     result = lint_file(
         relative, data, settings, module_name=module_name, package=package, knowledge=knowledge
@@ -89,6 +90,8 @@ def _lint_task(task: tuple) -> FileResult:
     settings, knowledge = _WORKER["settings"], _WORKER["knowledge"]
     if data is None:
         return read_and_lint(Path(disk_path), relative, settings, knowledge)
+    from factorlint.engine.runner import lint_file
+
     result = lint_file(relative, data, settings, module_name=module_name, package=package, knowledge=knowledge)
     result.disk_path = disk_path
     return result

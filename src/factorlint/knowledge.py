@@ -95,19 +95,26 @@ class _PatternIndex:
     def __init__(self) -> None:
         self.exact: dict[str, list] = {}
         self.globs: list[tuple[str, object]] = []
+        # Answers per qualified name: the same few hundred names are asked about millions of
+        # times in a large repository, and each answer would otherwise try every glob.
+        self._answers: dict[str, tuple] = {}
 
     def add(self, pattern: str, value: object) -> None:
+        self._answers.clear()
         if any(ch in pattern for ch in "*?["):
             self.globs.append((pattern, value))
         else:
             self.exact.setdefault(pattern, []).append(value)
 
     def get(self, qualname: str) -> list:
-        found = list(self.exact.get(qualname, ()))
-        for pattern, value in self.globs:
-            if fnmatch.fnmatchcase(qualname, pattern):
-                found.append(value)
-        return found
+        answer = self._answers.get(qualname)
+        if answer is None:
+            found = list(self.exact.get(qualname, ()))
+            for pattern, value in self.globs:
+                if fnmatch.fnmatchcase(qualname, pattern):
+                    found.append(value)
+            answer = self._answers[qualname] = tuple(found)
+        return list(answer)
 
     def first(self, qualname: str):
         found = self.get(qualname)

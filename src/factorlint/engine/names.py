@@ -7,6 +7,8 @@ from typing import Optional
 
 import libcst as cst
 
+from factorlint.engine.module_names import module_name_for  # noqa: F401 - re-exported
+
 
 def dotted_name(node: cst.BaseExpression) -> Optional[str]:
     """``a.b.c`` for a Name/Attribute chain, else None."""
@@ -18,28 +20,6 @@ def dotted_name(node: cst.BaseExpression) -> Optional[str]:
         return None
     parts.append(node.value)
     return ".".join(reversed(parts))
-
-
-def module_name_for(path: Path) -> tuple[str, str]:
-    """The importable module name of ``path`` and the package its relative imports start from.
-
-    Walks up while the folder is a package (has ``__init__.py``), as Python's import system would
-    see it from the first folder that is not one. ``src/app/llm.py`` in a package ``app`` gives
-    ``("app.llm", "app")``; a script beside no ``__init__.py`` gives its stem and no package.
-    """
-    parts = [] if path.name == "__init__.py" else [path.stem]
-    folder = path.parent
-    while (folder / "__init__.py").is_file() and folder.name.isidentifier():
-        parts.append(folder.name)
-        if folder.parent == folder:
-            break
-        folder = folder.parent
-    parts.reverse()
-    name = ".".join(parts) or path.stem
-    if path.name == "__init__.py":
-        return name, name
-    package = name.rsplit(".", 1)[0] if "." in name else ""
-    return name, package
 
 
 def resolve_relative(node: cst.ImportFrom, package: str) -> Optional[str]:

@@ -13,7 +13,7 @@ import hashlib
 from collections import defaultdict
 from typing import Optional
 
-from factorlint.engine.recognisers import match_llm_qualname
+from factorlint.engine.llm_names import match_llm_qualname
 from factorlint.engine.suppressions import without_codes
 from factorlint.knowledge import Knowledge
 from factorlint.model import Edit, Finding, FileResult, Fix, Report
@@ -159,7 +159,7 @@ def build_report(root: str, results: list[FileResult], knowledge: Knowledge, set
 
 
 def _enabled(path: str, settings) -> set[str]:
-    from factorlint.engine.runner import enabled_for
+    from factorlint.engine.file_roles import enabled_for
 
     return enabled_for(path, settings)
 

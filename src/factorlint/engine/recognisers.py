@@ -12,6 +12,7 @@ from typing import Optional
 
 import libcst as cst
 
+from factorlint.engine.llm_names import match_llm_qualname
 from factorlint.knowledge import AgentSpec, BoundSpec, CallSpec, ClientSpec, Framework, RetrySpec
 
 
@@ -80,17 +81,6 @@ def positional_arg(call: cst.Call, index: int) -> Optional[cst.Arg]:
 
 def is_none(node: cst.BaseExpression) -> bool:
     return isinstance(node, cst.Name) and node.value == "None"
-
-
-def _member_matches(methods: list[str], member: str) -> bool:
-    for method in methods:
-        if method == member:
-            return True
-        if "*" in method and method.count(".") == member.count(".") and fnmatch.fnmatchcase(
-            member, method
-        ):
-            return True
-    return False
 
 
 class Recognisers:
@@ -198,23 +188,3 @@ class Recognisers:
     def retry_constructor(self, call: cst.Call) -> Optional[RetrySpec]:
         qualname = self.ctx.qualname(call.func)
         return self.knowledge.retry_constructors.first(qualname) if qualname else None
-
-
-def match_llm_qualname(knowledge, qualname: str) -> Optional[tuple[ClientSpec, CallSpec]]:
-    if "()." in qualname:
-        receiver, member = qualname.rsplit("().", 1)
-        client = knowledge.client_constructors.first(receiver) or knowledge.client_factories.first(
-            receiver
-        )
-        if client is not None:
-            for spec in client.calls:
-                if _member_matches(spec.methods, member):
-                    return client, spec
-        return None
-    for module, client in knowledge.client_modules.items():
-        if qualname.startswith(module + "."):
-            member = qualname[len(module) + 1 :]
-            for spec in client.calls:
-                if _member_matches(spec.methods, member):
-                    return client, spec
-    return None

@@ -7,62 +7,31 @@ a model call?) are left open in ``Finding.requires_llm`` and settled by :mod:`pr
 
 from __future__ import annotations
 
-import fnmatch
+import ast
 import traceback
 from pathlib import PurePosixPath
 from typing import Optional
 
 import libcst as cst
-from libcst.metadata import MetadataWrapper, PositionProvider
 
 from factorlint.checks.base import RawFinding
 from factorlint.checks.registry import all_rules
 from factorlint.engine.context import FileContext
 from factorlint.engine.facts import FactsCollector
+from factorlint.engine.file_roles import enabled_for, file_role
 from factorlint.engine.inventory import InventoryCollector
+from factorlint.engine.positions import StatementOwners, node_ranges
 from factorlint.engine.prefilter import could_matter
 from factorlint.engine.source import decode_source
 from factorlint.engine.suppressions import find_suppressions
+from factorlint.engine.visitor import BatchedVisitor
+from factorlint.engine.walk import run_visitor
 from factorlint.knowledge import Knowledge, default_knowledge
 from factorlint.model import Diagnostic, Finding, Fix, FileResult, Site
 
 PARSE_ERROR = "TFA0001"
 INTERNAL_ERROR = "TFA0003"
 _SNIPPET_LIMIT = 400
-
-
-def enabled_for(path: str, settings) -> set[str]:
-    """The rules that run on ``path`` once per-file ignores are applied."""
-    codes = set(settings.enabled)
-    for pattern, selectors in settings.per_file_ignores:
-        if _path_matches(path, pattern):
-            codes = {c for c in codes if not any(c.startswith(s.upper()) for s in selectors)}
-    return codes
-
-
-def _path_matches(path: str, pattern: str) -> bool:
-    pure = PurePosixPath(path)
-    return (
-        fnmatch.fnmatchcase(path, pattern)
-        or pure.match(pattern)
-        or fnmatch.fnmatchcase(pure.name, pattern)
-    )
-
-
-def file_role(path: str) -> str:
-    parts = PurePosixPath(path).parts
-    name = parts[-1] if parts else path
-    lowered = [p.lower() for p in parts[:-1]]
-    if (
-        any(p in ("tests", "test", "testing") for p in lowered)
-        or name.startswith("test_")
-        or name.endswith("_test.py")
-        or name == "conftest.py"
-    ):
-        return "test"
-    if any(p in ("examples", "example", "samples", "demo", "demos", "cookbook", "docs") for p in lowered):
-        return "example"
-    return "app"
 
 
 def lint_file(
@@ -82,7 +51,8 @@ def lint_file(
         return result
     text = decoded.text
     result.lines = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
-    too_deep, parses = nesting_problem(text)
+    too_deep, tree = nesting_problem(text)
+    parses = tree is not None
     if too_deep is not None:
         result.diagnostics.append(Diagnostic(PARSE_ERROR, path, f"File could not be parsed: {too_deep}"))
         return result
@@ -120,13 +90,10 @@ def lint_file(
                 )
             )
 
-        from factorlint.engine.visitor import BatchedVisitor
-
-        from factorlint.engine.walk import run_visitor
-
+        owners = StatementOwners()
         # The read-only walk: ``module.visit`` would rebuild every node, which costs more than
         # all the rules together.
-        run_visitor(module, BatchedVisitor(ctx, [facts, inventory, *rules], on_error))
+        run_visitor(module, BatchedVisitor(ctx, [facts, inventory, *rules], on_error, owners))
         result.facts = facts.result()
     except RecursionError:
         result.diagnostics.append(
@@ -134,7 +101,8 @@ def lint_file(
         )
         return result
     if raw or inventory.sites:
-        positions = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        targets = [item.node for item in raw] + [item.node for item in inventory.sites]
+        positions = node_ranges(module, text, tree, targets, owners)
         result.findings = _findings(module, positions, raw, path, text.splitlines())
         result.sites = _sites(positions, inventory.sites, path)
     result.suppressions = find_suppressions(text)
@@ -144,8 +112,10 @@ def lint_file(
 _TOO_DEEP_MARKERS = ("too many nested", "too many levels of indentation", "too many statically nested")
 
 
-def nesting_problem(text: str) -> tuple[Optional[str], bool]:
-    """Why ``text`` is too deeply nested to parse safely (or None), and whether CPython parses it.
+def nesting_problem(text: str) -> tuple[Optional[str], Optional[ast.Module]]:
+    """Why ``text`` is too deeply nested to parse safely (or None), and CPython's tree of it (or
+    None when CPython does not parse it). The tree also places statements for
+    :mod:`engine.positions`.
 
     LibCST's native parser can overflow the C stack on pathological nesting (thousands of nested
     brackets, a 100,000-term expression) and take the process down, which no ``except`` can
@@ -153,23 +123,22 @@ def nesting_problem(text: str) -> tuple[Optional[str], bool]:
     text first. Other syntax errors are left to LibCST, which also reads syntax newer than the
     running interpreter.
     """
-    import ast
     import warnings
 
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")  # SyntaxWarnings about the scanned code are not ours
-            ast.parse(text)
+            tree = ast.parse(text)
     except (RecursionError, MemoryError):
-        return "nesting too deep to analyse safely", False
+        return "nesting too deep to analyse safely", None
     except SyntaxError as exc:
         message = str(exc.msg if hasattr(exc, "msg") else exc)
         if any(marker in message for marker in _TOO_DEEP_MARKERS):
-            return message, False
-        return None, False
+            return message, None
+        return None, None
     except ValueError:
-        return None, False
-    return None, True
+        return None, None
+    return None, tree
 
 
 def _sites(positions, raw: list, path: str) -> list[Site]:

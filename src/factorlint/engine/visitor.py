@@ -12,13 +12,15 @@ from typing import Callable
 
 import libcst as cst
 
-_LOOPS = (cst.For, cst.While)
+# By class name: ``isinstance`` against LibCST's ABC-based classes costs a Python-level call.
+_LOOPS = frozenset({"For", "While"})
 
 
 class BatchedVisitor(cst.CSTVisitor):
-    def __init__(self, ctx, visitors: list, on_error: Callable[[object, BaseException], None]) -> None:
+    def __init__(self, ctx, visitors: list, on_error: Callable[[object, BaseException], None], owners=None) -> None:
         super().__init__()
         self.ctx = ctx
+        self.owners = owners  # engine.positions.StatementOwners: each node's enclosing statement
         self.on_error = on_error
         self._visit: dict[str, list] = defaultdict(list)
         self._leave: dict[str, list] = defaultdict(list)
@@ -42,6 +44,8 @@ class BatchedVisitor(cst.CSTVisitor):
 
     def on_visit(self, node: cst.CSTNode) -> bool:
         kind = type(node).__name__
+        if self.owners is not None:
+            self.owners.enter(node, kind)
         handlers = self._visit.get(kind)
         if handlers:
             self._run(handlers, node)
@@ -49,7 +53,7 @@ class BatchedVisitor(cst.CSTVisitor):
             self.ctx.function_stack.append(node)
         elif kind == "ClassDef":
             self.ctx.class_stack.append(node)
-        elif isinstance(node, _LOOPS):
+        elif kind in _LOOPS:
             self.ctx.loop_stack.append(node)
         return True
 
@@ -59,8 +63,10 @@ class BatchedVisitor(cst.CSTVisitor):
             self.ctx.function_stack.pop()
         elif kind == "ClassDef":
             self.ctx.class_stack.pop()
-        elif isinstance(original_node, _LOOPS):
+        elif kind in _LOOPS:
             self.ctx.loop_stack.pop()
         handlers = self._leave.get(kind)
         if handlers:
             self._run(handlers, original_node)
+        if self.owners is not None:
+            self.owners.leave(original_node)

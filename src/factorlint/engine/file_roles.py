@@ -1,0 +1,40 @@
+"""Which rules run on a path (per-file ignores) and what part of a project a file is."""
+
+from __future__ import annotations
+
+import fnmatch
+from pathlib import PurePosixPath
+
+
+def enabled_for(path: str, settings) -> set[str]:
+    """The rules that run on ``path`` once per-file ignores are applied."""
+    codes = set(settings.enabled)
+    for pattern, selectors in settings.per_file_ignores:
+        if _path_matches(path, pattern):
+            codes = {c for c in codes if not any(c.startswith(s.upper()) for s in selectors)}
+    return codes
+
+
+def _path_matches(path: str, pattern: str) -> bool:
+    pure = PurePosixPath(path)
+    return (
+        fnmatch.fnmatchcase(path, pattern)
+        or pure.match(pattern)
+        or fnmatch.fnmatchcase(pure.name, pattern)
+    )
+
+
+def file_role(path: str) -> str:
+    parts = PurePosixPath(path).parts
+    name = parts[-1] if parts else path
+    lowered = [p.lower() for p in parts[:-1]]
+    if (
+        any(p in ("tests", "test", "testing") for p in lowered)
+        or name.startswith("test_")
+        or name.endswith("_test.py")
+        or name == "conftest.py"
+    ):
+        return "test"
+    if any(p in ("examples", "example", "samples", "demo", "demos", "cookbook", "docs") for p in lowered):
+        return "example"
+    return "app"

@@ -1,0 +1,181 @@
+"""Line and column ranges for the few nodes a file reports, without generating the whole file.
+
+LibCST's ``PositionProvider`` regenerates the code of the entire module to learn where each node
+is; on a large file with one finding that is most of the analysis time. A node's range only
+depends on where its enclosing statement starts, so this module regenerates just that statement:
+
+- During the batched visit, :class:`StatementOwners` records for every node its *anchor*: the
+  innermost statement that sits directly in the module, or directly in the body of a function or
+  class that is itself an anchor (so a method of a 3,000-line class is regenerated alone).
+- The standard library's ``ast`` tree of the same text (already built by the syntax screen) gives
+  the line the anchor's first token is on; the anchor's leading blank and comment lines are
+  counted back from there, and the indentation of its enclosing blocks is pushed first.
+- The regenerated text must equal the file's text at that place, character for character. If it
+  does not (or anything is missing), the whole module is regenerated as before, so the ranges are
+  always exactly LibCST's.
+"""
+
+from __future__ import annotations
+
+import ast
+from typing import Iterable, Optional
+
+import libcst as cst
+from libcst.metadata.position_provider import NEWLINE_RE, PositionProvidingCodegenState
+
+_CONTAINERS = ("FunctionDef", "ClassDef")
+
+
+class StatementOwners:
+    """A participant of the batched visit that notes each node's anchor path (outermost first)."""
+
+    def __init__(self) -> None:
+        self.owner: dict[int, tuple] = {}
+        self._path: tuple = ()
+        # Open frames: (anchor node, ids of its body's direct statements, or None).
+        self._frames: list[tuple] = []
+
+    def enter(self, node: cst.CSTNode, kind: str) -> None:
+        frames = self._frames
+        if kind == "Module":
+            frames.append((node, {id(s) for s in node.body}))
+        elif frames and frames[-1][1] is not None and id(node) in frames[-1][1]:
+            self._path = self._path + (node,)
+            body = getattr(node, "body", None) if kind in _CONTAINERS else None
+            direct = {id(s) for s in body.body} if isinstance(body, cst.IndentedBlock) else None
+            frames.append((node, direct))
+        self.owner[id(node)] = self._path
+
+    def leave(self, node: cst.CSTNode) -> None:
+        frames = self._frames
+        if frames and frames[-1][0] is node:
+            frames.pop()
+            if self._path and self._path[-1] is node:
+                self._path = self._path[:-1]
+
+
+class _Ranges:
+    """What LibCST's codegen state expects of a metadata provider."""
+
+    def __init__(self) -> None:
+        self._computed: dict = {}
+
+
+def node_ranges(
+    module: cst.Module,
+    text: str,
+    tree: Optional[ast.Module],
+    nodes: Iterable[cst.CSTNode],
+    owners: Optional[StatementOwners],
+) -> dict:
+    """``{node: CodeRange}`` for ``nodes`` (and whatever else shares their statements)."""
+    nodes = list(nodes)
+    if not nodes:
+        return {}
+    if tree is not None and owners is not None:
+        ranges = _by_statement(module, text, tree, nodes, owners.owner)
+        if ranges is not None:
+            return ranges
+    return _whole_module(module)
+
+
+def _whole_module(module: cst.Module) -> dict:
+    provider = _Ranges()
+    module._codegen(
+        PositionProvidingCodegenState(
+            default_indent=module.default_indent, default_newline=module.default_newline, provider=provider
+        )
+    )
+    return provider._computed
+
+
+def _by_statement(module, text: str, tree: ast.Module, nodes: list, owner: dict) -> Optional[dict]:
+    paths: dict[int, tuple] = {}
+    for node in nodes:
+        path = owner.get(id(node))
+        if not path:
+            return None  # the module itself, or a node the visit never reached
+        paths[id(path[-1])] = path
+    line_starts = [0] + [match.end() for match in NEWLINE_RE.finditer(text)]
+    provider = _Ranges()
+    for path in paths.values():
+        if not _regenerate(module, text, tree, path, line_starts, provider):
+            return None
+    return provider._computed
+
+
+def _regenerate(module, text: str, tree: ast.Module, path: tuple, line_starts: list, provider) -> bool:
+    located = _locate(module, tree, path)
+    if located is None:
+        return False
+    statement, counterpart, indents = located
+    start_line = _first_code_line(counterpart) - _lines_before_code(statement)
+    if start_line < 1 or start_line > len(line_starts):
+        return False
+    state = PositionProvidingCodegenState(
+        default_indent=module.default_indent,
+        default_newline=module.default_newline,
+        provider=provider,
+        indent_tokens=list(indents),
+        line=start_line,
+        column=0,
+    )
+    statement._codegen(state)
+    code = "".join(state.tokens)
+    offset = line_starts[start_line - 1]
+    if text.startswith(code, offset):
+        return True
+    # A file without a final newline: the module drops the last statement's newline.
+    newline = module.default_newline
+    return code.endswith(newline) and offset + len(code) - len(newline) == len(text) and text.startswith(
+        code[: -len(newline)], offset
+    )
+
+
+def _locate(module, tree: ast.Module, path: tuple):
+    """The anchor statement, its ``ast`` counterpart and the indentation of its enclosing blocks."""
+    body, ast_body, indents = list(module.body), tree.body, []
+    counterpart = None
+    for depth, statement in enumerate(path):
+        index = next((i for i, s in enumerate(body) if s is statement), None)
+        if index is None:
+            return None
+        ast_index = sum(len(s.body) if isinstance(s, cst.SimpleStatementLine) else 1 for s in body[:index])
+        if ast_index >= len(ast_body):
+            return None
+        counterpart = ast_body[ast_index]
+        if not _same_kind(statement, counterpart):
+            return None
+        if depth < len(path) - 1:
+            block = statement.body
+            if not isinstance(block, cst.IndentedBlock):
+                return None
+            indents.append(block.indent if block.indent is not None else module.default_indent)
+            body, ast_body = list(block.body), counterpart.body
+    return path[-1], counterpart, indents
+
+
+def _same_kind(statement, counterpart) -> bool:
+    if isinstance(statement, cst.FunctionDef):
+        return isinstance(counterpart, (ast.FunctionDef, ast.AsyncFunctionDef))
+    if isinstance(statement, cst.ClassDef):
+        return isinstance(counterpart, ast.ClassDef)
+    return True
+
+
+def _first_code_line(counterpart: ast.stmt) -> int:
+    decorators = getattr(counterpart, "decorator_list", None)
+    if decorators:
+        return min(d.lineno for d in decorators)
+    return counterpart.lineno
+
+
+def _lines_before_code(statement) -> int:
+    """Blank and comment lines the statement's code generation writes before its first token."""
+    before = len(getattr(statement, "leading_lines", ()))
+    if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+        if statement.decorators:
+            before += len(statement.decorators[0].leading_lines)
+        else:
+            before += len(statement.lines_after_decorators)
+    return before

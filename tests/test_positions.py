@@ -1,0 +1,105 @@
+"""Ranges from regenerating one statement must equal LibCST's whole-module PositionProvider."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import libcst as cst
+import pytest
+from libcst.metadata import MetadataWrapper, PositionProvider
+
+from factorlint.engine.positions import StatementOwners, _by_statement, node_ranges
+from factorlint.engine.visitor import BatchedVisitor
+from factorlint.engine.walk import run_visitor, walk
+
+TRICKY = {
+    "decorators and comments": (
+        "# header\n\nimport os\n\n\n# about f\n@dec  # why\n# between\n@other(\n    1,\n)\n"
+        "async def f(a,\n      b):\n    # first\n    x = 1; y = 2\n    return x\n"
+    ),
+    "class with methods and footer comments": (
+        "class A(Base):\n    '''doc'''\n\n    # lead\n    @property\n    def p(self):\n        return 1\n\n"
+        "    class Inner:\n        def g(self):\n            pass\n        # inner footer\n    # class footer\n\n"
+        "x = A()\n"
+    ),
+    "no final newline": "def f():\n    return 1\nvalue = f()",
+    "windows newlines": "def f():\r\n    # c\r\n    return 1\r\n\r\nclass B:\r\n    y = 2\r\n",
+    "tabs and odd indents": "class T:\n\tdef m(self):\n\t\tif x:\n\t\t\treturn 1\n\t\treturn 2\n",
+    "continuations and suites": (
+        "total = 1 + \\\n    2\nif total: print(total); print(2)\nwith open('f') as h, \\\n     open('g') as k:\n"
+        "    pass\ntry:\n    import x\nexcept ImportError:  # fine\n    x = None\nelse:\n    pass\n"
+    ),
+    "nested functions in blocks": (
+        "def outer():\n    if cond:\n        def inner():\n            return 1\n    for i in range(3):\n"
+        "        while True:\n            break\n    return inner\n"
+    ),
+    "form feed and semicolons": "import a\n\x0c\ndef f(): return 1; \nx = 1;\n",
+    "match statement": "match cmd:\n    case [x, y]:\n        pass\n    case _:\n        pass\n",
+}
+
+
+def _owners_and_module(text: str):
+    module = cst.parse_module(text)
+    owners = StatementOwners()
+
+    class _Ctx:
+        function_stack, class_stack, loop_stack = [], [], []
+
+    run_visitor(module, BatchedVisitor(_Ctx(), [], lambda *_: None, owners))
+    return module, owners
+
+
+def _all_nodes(module):
+    return [n for n in walk(module) if n is not module]
+
+
+def _assert_same(text: str) -> None:
+    module, owners = _owners_and_module(text)
+    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    nodes = _all_nodes(module)
+    ranges = _by_statement(module, text, ast.parse(text), nodes, owners.owner)
+    assert ranges is not None, "fell back to the whole module"
+    for node in nodes:
+        assert ranges[node] == expected[node], type(node).__name__
+
+
+@pytest.mark.parametrize("name", sorted(TRICKY))
+def test_statement_ranges_match_libcst(name):
+    _assert_same(TRICKY[name])
+
+
+def test_every_file_of_the_fixtures_examples_and_this_package_matches():
+    project = Path(__file__).parent.parent
+    checked = 0
+    paths = [p for folder in ("tests/fixtures", "examples", "src/factorlint/engine") for p in (project / folder).rglob("*.py")]
+    for path in sorted(paths):
+        text = path.read_text(encoding="utf-8")
+        try:
+            ast.parse(text)
+        except SyntaxError:
+            continue  # the parse-error fixtures
+        if text.strip():
+            _assert_same(text)
+            checked += 1
+    assert checked >= 40
+
+
+def test_falls_back_to_the_whole_module_when_the_text_disagrees():
+    text = "def f():\n    return 1\n"
+    module, owners = _owners_and_module(text)
+    target = module.body[0].body.body[0]
+    # A tree of other text: the regenerated statement does not match where it points.
+    ranges = node_ranges(module, text, ast.parse("\n\ndef f():\n    return 1\n"), [target], owners)
+    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    assert ranges[target] == expected[target]
+    assert _by_statement(module, text, ast.parse("\n\ndef f():\n    return 1\n"), [target], owners.owner) is None
+
+
+def test_only_the_owning_statement_is_regenerated():
+    text = "def a():\n    return 1\n\n\ndef b():\n    return 2\n"
+    module, owners = _owners_and_module(text)
+    target = module.body[1].body.body[0]
+    ranges = _by_statement(module, text, ast.parse(text), [target], owners.owner)
+    assert target in ranges and module.body[0] not in ranges
+    assert (ranges[target].start.line, ranges[target].start.column) == (6, 4)

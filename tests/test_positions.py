@@ -103,3 +103,4 @@ def test_only_the_owning_statement_is_regenerated():
     ranges = _by_statement(module, text, ast.parse(text), [target], owners.owner)
     assert target in ranges and module.body[0] not in ranges
     assert (ranges[target].start.line, ranges[target].start.column) == (6, 4)
+

@@ -58,7 +58,14 @@ class FileContext:
         self.function_stack: list[cst.FunctionDef] = []
         self.class_stack: list[cst.ClassDef] = []
         self.loop_stack: list[cst.CSTNode] = []
+        self._qualnames = None  # no answers are kept while the bindings are being worked out
+        self._current_class_qualname: Optional[str] = None
         self._resolve_bindings()
+        # Bindings are settled from here on, so a name's meaning depends only on the node and
+        # where the walk stands (innermost function; the class the bindings pass was in). Most
+        # rules ask about every call's callee; one answer serves them all. The entry keeps the
+        # node alive, so its id cannot be reused by another node while the answer is kept.
+        self._qualnames: Optional[dict] = {}
         self.relevant = self._is_relevant()
         from factorlint.engine.recognisers import Recognisers
 
@@ -182,6 +189,16 @@ class FileContext:
 
     def qualname(self, node: cst.BaseExpression) -> Optional[str]:
         """The resolved dotted name of an expression, or None when it cannot be known."""
+        memo = self._qualnames
+        if memo is None:
+            return self._qualname(node)
+        key = (id(node), id(self.function_stack[-1]) if self.function_stack else 0, self._current_class_qualname)
+        entry = memo.get(key)
+        if entry is None:
+            entry = memo[key] = (node, self._qualname(node))
+        return entry[1]
+
+    def _qualname(self, node: cst.BaseExpression) -> Optional[str]:
         if isinstance(node, cst.Name):
             return self._resolve_name(node.value)
         if isinstance(node, cst.Attribute):
@@ -261,7 +278,7 @@ class FileContext:
                 owner = self.scan.class_of_function.get(id(function))
                 if owner is not None:
                     return owner
-        return getattr(self, "_current_class_qualname", None)
+        return self._current_class_qualname
 
     def function_qualname(self, function: cst.FunctionDef) -> str:
         return f"{self.module_name}.{self.scan.function_qualnames.get(id(function), function.name.value)}"

@@ -42,6 +42,9 @@ def resolve_relative(node: cst.ImportFrom, package: str) -> Optional[str]:
 def literal_string(node: cst.BaseExpression) -> Optional[str]:
     """The value of a plain or implicitly concatenated string literal (not f-strings)."""
     if isinstance(node, cst.SimpleString):
+        quick = _plain_string_value(node.value)
+        if quick is not None:
+            return quick
         try:
             value = node.evaluated_value
         except Exception:  # noqa: BLE001 - malformed escapes in scanned code
@@ -54,6 +57,24 @@ def literal_string(node: cst.BaseExpression) -> Optional[str]:
             return None
         return left + right
     return None
+
+
+def _plain_string_value(token: str) -> Optional[str]:
+    """The value of a string token with no escapes to interpret, without ``ast.literal_eval``
+    (which compiles the token, and every rule reads string literals)."""
+    quote = token[-1:]
+    if quote not in ("'", '"'):
+        return None
+    prefix_end = token.find(quote)
+    prefix = token[:prefix_end].lower()
+    if prefix not in ("", "u", "r"):
+        return None  # bytes and f-strings go the long way
+    body = token[prefix_end:]
+    width = 3 if body[:3] in ("\'\'\'", '"""') else 1
+    inner = body[width:-width]
+    if (prefix != "r" and "\\" in inner) or "\r" in inner:
+        return None  # escapes, or line ends the tokenizer would normalise
+    return inner
 
 
 def string_literal_text(node: cst.BaseExpression) -> Optional[str]:

@@ -7,6 +7,7 @@ from typing import Optional
 import libcst as cst
 from factorlint.engine.names import dotted_name, literal_string
 from factorlint.engine.recognisers import keyword_arg, positional_arg
+from factorlint.engine.walk import children
 from factorlint.knowledge import ToolDecoratorSpec
 
 from factorlint.engine.tools import (  # noqa: E402
@@ -100,14 +101,8 @@ class _Scanner(ToolLinks):
         handler = self._handlers.get(kind)
         if handler is not None and handler(self, node) is False:
             return
-        for name in _child_fields(kind):
-            value = getattr(node, name)
-            if isinstance(value, cst.CSTNode):
-                self._walk(value)
-            elif isinstance(value, (tuple, list)):
-                for item in value:
-                    if isinstance(item, cst.CSTNode):
-                        self._walk(item)
+        for child in children(node, _child_fields):
+            self._walk(child)
 
     @property
     def _body(self) -> FunctionBody:

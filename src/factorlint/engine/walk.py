@@ -42,11 +42,11 @@ def _value_kind(kind: type) -> int:
     return answer
 
 
-def children(node: cst.CSTNode) -> list:
-    """The node's children in source order."""
+def children(node: cst.CSTNode, fields=_child_fields) -> list:
+    """The node's children in source order (those in ``fields(type(node))``)."""
     found = []
     kinds = _KIND_OF_TYPE
-    for name in _child_fields(type(node)):
+    for name in fields(type(node)):
         value = getattr(node, name, None)
         kind = kinds.get(type(value))
         if kind is None:

@@ -89,6 +89,9 @@ def qn_matches(pattern: str, qualname: str) -> bool:
     return fnmatch.fnmatchcase(qualname, pattern)
 
 
+_MAX_ANSWERS = 20_000
+
+
 class _PatternIndex:
     """Exact names in a dict, glob patterns in a list: most look-ups are a single dict hit."""
 
@@ -113,6 +116,8 @@ class _PatternIndex:
             for pattern, value in self.globs:
                 if fnmatch.fnmatchcase(qualname, pattern):
                     found.append(value)
+            if len(self._answers) > _MAX_ANSWERS:
+                self._answers.clear()  # a bound on memory across a very large run
             answer = self._answers[qualname] = tuple(found)
         return list(answer)
 

@@ -89,7 +89,7 @@ def first(node: cst.CSTNode, kind) -> Optional[cst.CSTNode]:
     return next((n for n in walk(node) if isinstance(n, kind)), None)
 
 
-_HANDLERS: dict[tuple[type, type], tuple] = {}
+_HANDLER_TABLE = "_factorlint_walk_handlers"
 
 
 def run_visitor(node: cst.CSTNode, visitor) -> None:
@@ -99,15 +99,22 @@ def run_visitor(node: cst.CSTNode, visitor) -> None:
     if getattr(kind_of_visitor, "on_visit", None) is not getattr(cst.CSTVisitor, "on_visit"):
         _run_generic(node, visitor)  # a visitor that overrides on_visit/on_leave itself
         return
+    # The handlers per node type live on the visitor class itself, not in a module-level table:
+    # rules define small visitor classes inside functions, a new class per call, and a table
+    # keyed by class kept every one of them alive, and with them the trees of every file.
+    table = kind_of_visitor.__dict__.get(_HANDLER_TABLE)
+    if table is None:
+        table = {}
+        setattr(kind_of_visitor, _HANDLER_TABLE, table)
     stack: list = [(node, False)]
     while stack:
         current, leaving = stack.pop()
-        key = (kind_of_visitor, type(current))
-        handlers = _HANDLERS.get(key)
+        node_type = type(current)
+        handlers = table.get(node_type)
         if handlers is None:
-            name = type(current).__name__
+            name = node_type.__name__
             handlers = (getattr(kind_of_visitor, "visit_" + name, None), getattr(kind_of_visitor, "leave_" + name, None))
-            _HANDLERS[key] = handlers
+            table[node_type] = handlers
         if leaving:
             if handlers[1] is not None:
                 handlers[1](visitor, current)

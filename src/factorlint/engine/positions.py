@@ -90,18 +90,21 @@ def _whole_module(module: cst.Module) -> dict:
 
 
 def _by_statement(module, text: str, tree: ast.Module, nodes: list, owner: dict) -> Optional[dict]:
-    paths: dict[int, tuple] = {}
+    groups: dict[int, tuple[tuple, list]] = {}
     for node in nodes:
         path = owner.get(id(node))
         if not path:
             return None  # the module itself, or a node the visit never reached
-        paths[id(path[-1])] = path
+        groups.setdefault(id(path[-1]), (path, []))[1].append(node)
     line_starts = [0] + [match.end() for match in NEWLINE_RE.finditer(text)]
-    provider = _Ranges()
-    for path in paths.values():
+    ranges: dict = {}
+    for path, wanted in groups.values():
+        provider = _Ranges()
         if not _regenerate(module, text, tree, path, line_starts, provider):
             return None
-    return provider._computed
+        # Keep only the ranges asked for: a large statement has a range for each of its nodes.
+        ranges.update((node, provider._computed[node]) for node in wanted if node in provider._computed)
+    return ranges
 
 
 def _regenerate(module, text: str, tree: ast.Module, path: tuple, line_starts: list, provider) -> bool:

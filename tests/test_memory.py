@@ -31,3 +31,4 @@ def test_no_tree_outlives_its_file(tmp_path):
                                module_name=f"m{index}", package="", knowledge=knowledge)
             assert result.findings  # the rules really ran (and their helper visitors with them)
     assert _live_nodes() <= before
+

@@ -20,6 +20,7 @@ from factorlint.engine.context import FileContext
 from factorlint.engine.facts import FactsCollector
 from factorlint.engine.file_roles import enabled_for, file_role
 from factorlint.engine.inventory import InventoryCollector
+from factorlint.engine.parse import parse_module
 from factorlint.engine.positions import StatementOwners, node_ranges
 from factorlint.engine.prefilter import could_matter
 from factorlint.engine.source import decode_source
@@ -60,7 +61,7 @@ def lint_file(
         result.skipped = True  # parses, and nothing in it can reach agent code: no LibCST pass
         return result
     try:
-        module = cst.parse_module(text)
+        module = parse_module(text)
     except cst.ParserSyntaxError as exc:
         result.diagnostics.append(
             Diagnostic(PARSE_ERROR, path, f"File could not be parsed: {exc.message}", exc.raw_line, exc.raw_column + 1)

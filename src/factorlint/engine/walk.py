@@ -35,10 +35,10 @@ def _child_fields(kind: type) -> tuple[str, ...]:
 _KIND_OF_TYPE: dict[type, int] = {tuple: 2, list: 2}
 
 
-def _value_kind(kind: type) -> int:
-    answer = _KIND_OF_TYPE.get(kind)
+def _value_kind(value_type: type) -> int:
+    answer = _KIND_OF_TYPE.get(value_type)
     if answer is None:
-        answer = _KIND_OF_TYPE[kind] = 1 if issubclass(kind, cst.CSTNode) else 0
+        answer = _KIND_OF_TYPE[value_type] = 1 if issubclass(value_type, cst.CSTNode) else 0
     return answer
 
 

@@ -9,7 +9,7 @@ import libcst as cst
 import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from factorlint.engine.positions import StatementOwners, _by_statement, node_ranges
+from factorlint.engine.positions import StatementOwners, _by_statement, node_ranges, statement_lines
 from factorlint.engine.visitor import BatchedVisitor
 from factorlint.engine.walk import run_visitor, walk
 
@@ -104,3 +104,19 @@ def test_only_the_owning_statement_is_regenerated():
     assert list(ranges) == [target]
     assert (ranges[target].start.line, ranges[target].start.column) == (6, 4)
 
+
+
+def test_lines_of_whole_statements_from_ast_match_libcst():
+    project = Path(__file__).parent.parent
+    compared = 0
+    for path in sorted([*(project / "src/factorlint/engine").rglob("*.py"), *(project / "examples").rglob("*.py")]):
+        text = path.read_text(encoding="utf-8")
+        module, owners = _owners_and_module(text + TRICKY["decorators and comments"] + TRICKY["form feed and semicolons"])
+        text = module.code
+        anchors = [n for n in walk(module) if owners.owner.get(id(n)) and owners.owner[id(n)][-1] is n]
+        lines = statement_lines(ast.parse(text), module, anchors, owners)
+        expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        for node in anchors:
+            assert lines[id(node)] == (expected[node].start.line, expected[node].end.line), type(node).__name__
+            compared += 1
+    assert compared > 1000

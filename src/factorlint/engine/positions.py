@@ -107,11 +107,34 @@ def _by_statement(module, text: str, tree: ast.Module, nodes: list, owner: dict)
     return ranges
 
 
+def statement_lines(tree: Optional[ast.Module], module, nodes: Iterable, owners: Optional[StatementOwners]) -> dict:
+    """``{id(node): (first line, last line)}`` for the nodes that are themselves anchor
+    statements, read from CPython's tree without regenerating anything.
+
+    Enough for inventory sites, which need lines only: a site is often a whole function or class
+    (a function that runs an agent, an agent class), and regenerating those is most of the
+    position cost. The lines equal LibCST's syntactic range (a function from its ``def`` or
+    ``async`` line to the end of its last statement); the tests compare them on real code.
+    """
+    if tree is None or owners is None:
+        return {}
+    found = {}
+    for node in nodes:
+        path = owners.owner.get(id(node))
+        if not path or path[-1] is not node:
+            continue
+        located = _locate(module, tree, path)
+        if located is not None:
+            _, first, _, last = located
+            found[id(node)] = (first.lineno, last.end_lineno)
+    return found
+
+
 def _regenerate(module, text: str, tree: ast.Module, path: tuple, line_starts: list, provider) -> bool:
     located = _locate(module, tree, path)
     if located is None:
         return False
-    statement, counterpart, indents = located
+    statement, counterpart, indents, _ = located
     start_line = _first_code_line(counterpart) - _lines_before_code(statement)
     if start_line < 1 or start_line > len(line_starts):
         return False
@@ -136,9 +159,10 @@ def _regenerate(module, text: str, tree: ast.Module, path: tuple, line_starts: l
 
 
 def _locate(module, tree: ast.Module, path: tuple):
-    """The anchor statement, its ``ast`` counterpart and the indentation of its enclosing blocks."""
+    """The anchor statement, its ``ast`` counterpart (the first of several for ``a; b``), the
+    indentation of its enclosing blocks, and its last ``ast`` statement."""
     body, ast_body, indents = list(module.body), tree.body, []
-    counterpart = None
+    counterpart = last = None
     for depth, statement in enumerate(path):
         index = next((i for i, s in enumerate(body) if s is statement), None)
         if index is None:
@@ -149,13 +173,17 @@ def _locate(module, tree: ast.Module, path: tuple):
         counterpart = ast_body[ast_index]
         if not _same_kind(statement, counterpart):
             return None
+        width = len(statement.body) if isinstance(statement, cst.SimpleStatementLine) else 1
+        if ast_index + width > len(ast_body):
+            return None
+        last = ast_body[ast_index + width - 1]
         if depth < len(path) - 1:
             block = statement.body
             if not isinstance(block, cst.IndentedBlock):
                 return None
             indents.append(block.indent if block.indent is not None else module.default_indent)
             body, ast_body = list(block.body), counterpart.body
-    return path[-1], counterpart, indents
+    return path[-1], counterpart, indents, last
 
 
 def _same_kind(statement, counterpart) -> bool:

@@ -21,7 +21,7 @@ from factorlint.engine.facts import FactsCollector
 from factorlint.engine.file_roles import enabled_for, file_role
 from factorlint.engine.inventory import InventoryCollector
 from factorlint.engine.parse import parse_module
-from factorlint.engine.positions import StatementOwners, node_ranges
+from factorlint.engine.positions import StatementOwners, node_ranges, statement_lines
 from factorlint.engine.prefilter import could_matter
 from factorlint.engine.source import decode_source
 from factorlint.engine.suppressions import find_suppressions
@@ -102,10 +102,15 @@ def lint_file(
         )
         return result
     if raw or inventory.sites:
-        targets = [item.node for item in raw] + [item.node for item in inventory.sites]
+        # Sites need lines only: whole statements (a function, an agent class) get them from
+        # CPython's tree; the rest, and every finding, get LibCST's exact ranges.
+        site_lines = statement_lines(tree, module, [item.node for item in inventory.sites], owners)
+        targets = [item.node for item in raw] + [
+            item.node for item in inventory.sites if id(item.node) not in site_lines
+        ]
         positions = node_ranges(module, text, tree, targets, owners)
         result.findings = _findings(module, positions, raw, path, text.splitlines())
-        result.sites = _sites(positions, inventory.sites, path)
+        result.sites = _sites(positions, site_lines, inventory.sites, path)
     result.suppressions = find_suppressions(text)
     return result
 
@@ -142,15 +147,16 @@ def nesting_problem(text: str) -> tuple[Optional[str], Optional[ast.Module]]:
     return None, tree
 
 
-def _sites(positions, raw: list, path: str) -> list[Site]:
+def _sites(positions, site_lines: dict, raw: list, path: str) -> list[Site]:
     sites = []
     for item in raw:
-        where = positions.get(item.node)
-        if where is None:
-            continue
-        sites.append(
-            Site(item.kind, path, where.start.line, where.end.line, item.label, item.function, item.detail, item.requires)
-        )
+        lines = site_lines.get(id(item.node))
+        if lines is None:
+            where = positions.get(item.node)
+            if where is None:
+                continue
+            lines = (where.start.line, where.end.line)
+        sites.append(Site(item.kind, path, lines[0], lines[1], item.label, item.function, item.detail, item.requires))
     return sites
 
 

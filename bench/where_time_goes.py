@@ -1,0 +1,97 @@
+"""Where factorlint's time goes on one project, in one process.
+
+    python bench/where_time_goes.py PATH [--top N] [--cprofile OUT]
+
+Prints the CPU seconds of the stages for the files the byte prefilter sends to analysis:
+CPython's ``ast`` parse (the syntax screen), LibCST's parse, and everything else of a full
+``lint_paths`` run (rules, prescan, tool scan, facts, inventory, positions, project pass). With
+``--top N`` it also runs the lint under cProfile and lists the N functions with the most time of
+their own, and the rule and engine handlers with the most cumulative time. Run it with the
+Python of the factorlint install being measured (the project's own tests do not time anything).
+"""
+
+from __future__ import annotations
+
+import argparse
+import ast
+import cProfile
+import dataclasses
+import pstats
+import time
+import warnings
+from pathlib import Path
+
+from factorlint import api
+from factorlint.config import Overrides, resolve_settings
+from factorlint.discovery import discover
+from factorlint.engine.parse import parse_module
+from factorlint.engine.prefilter import could_matter
+from factorlint.knowledge import default_knowledge
+
+
+def _analysed_texts(root: Path, settings) -> list[str]:
+    knowledge = default_knowledge()
+    files = discover([root], settings)
+    settings = dataclasses.replace(settings, project_roots=api.project_roots(files))
+    texts = []
+    for source in files:
+        try:
+            text = source.path.read_text(encoding="utf-8")
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                ast.parse(text)
+        except (OSError, UnicodeDecodeError, SyntaxError, ValueError, RecursionError):
+            continue
+        if could_matter(text, knowledge, settings):
+            texts.append(text)
+    return texts
+
+
+def _cpu(function) -> float:
+    start = time.process_time()
+    function()
+    return time.process_time() - start
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("path", type=Path)
+    parser.add_argument("--top", type=int, default=0, help="also profile and list the N costliest functions")
+    parser.add_argument("--cprofile", type=Path, help="write the cProfile data here")
+    args = parser.parse_args()
+
+    settings = resolve_settings(args.path, Overrides(isolated=True))
+    texts = _analysed_texts(args.path, settings)
+    lines = sum(text.count("\n") for text in texts)
+    ast_s = _cpu(lambda: [ast.parse(text) for text in texts])
+    libcst_s = _cpu(lambda: [parse_module(text) for text in texts])
+    total_s = _cpu(lambda: api.lint_paths([args.path], settings, jobs=1))
+    rest_s = max(total_s - ast_s - libcst_s, 0.0)
+    print(f"{len(texts)} files analysed, {lines:,} lines; one process, CPU seconds:")
+    for label, seconds in (("ast parse (syntax screen)", ast_s), ("LibCST parse", libcst_s),
+                           ("rules, scans, positions, project pass", rest_s), ("whole lint", total_s)):
+        share = f"{seconds / total_s:6.1%}" if total_s else ""
+        rate = f"{lines / seconds:10,.0f} lines/s" if seconds else ""
+        print(f"  {label:40s} {seconds:8.2f} s {share} {rate}")
+    if args.top or args.cprofile:
+        profiler = cProfile.Profile()
+        profiler.runcall(api.lint_paths, [args.path], settings, jobs=1)
+        stats = pstats.Stats(profiler)
+        if args.cprofile:
+            stats.dump_stats(str(args.cprofile))
+        if args.top:
+            print(f"\nTop {args.top} by own time (profiled: the profiler inflates small calls):")
+            stats.sort_stats("tottime").print_stats(args.top)
+            handlers = sorted(
+                ((cumulative, calls, f"{Path(file).parent.name}/{Path(file).name}:{name}")
+                 for (file, _, name), (_, calls, _, cumulative, _) in stats.stats.items()
+                 if "factorlint" in file and name.startswith(("visit_", "leave_"))),
+                reverse=True,
+            )[: args.top]
+            print(f"Top {args.top} rule and engine handlers by cumulative time:")
+            for cumulative, calls, where in handlers:
+                print(f"  {cumulative:8.2f} s {calls:9,d} calls  {where}")
+
+
+if __name__ == "__main__":
+    main()

@@ -10,10 +10,9 @@ from typing import Callable, Optional
 from factorlint.discovery import discover
 from factorlint.engine.module_names import module_name_for
 from factorlint.engine.project import build_report
+from factorlint.engine.source import UNREADABLE as PARSE_ERROR
 from factorlint.knowledge import Knowledge, default_knowledge
 from factorlint.model import Diagnostic, FileResult, Report
-
-READ_ERROR = PARSE_ERROR = "TFA0001"
 
 
 def read_and_lint(source_path: Path, relative: str, settings, knowledge: Knowledge) -> FileResult:
@@ -24,14 +23,14 @@ def read_and_lint(source_path: Path, relative: str, settings, knowledge: Knowled
         if not stat.S_ISREG(info.st_mode):
             result = FileResult(path=relative)
             result.diagnostics.append(
-                Diagnostic(READ_ERROR, relative, "File skipped: not a regular file (a FIFO, socket or device)")
+                Diagnostic(PARSE_ERROR, relative, "File skipped: not a regular file (a FIFO, socket or device)")
             )
             return result
         if size > settings.max_file_bytes:
             result = FileResult(path=relative)
             result.diagnostics.append(
                 Diagnostic(
-                    READ_ERROR, relative,
+                    PARSE_ERROR, relative,
                     f"File skipped: {size:,} bytes is over max-file-bytes ({settings.max_file_bytes:,})",
                 )
             )
@@ -43,7 +42,9 @@ def read_and_lint(source_path: Path, relative: str, settings, knowledge: Knowled
             Diagnostic(PARSE_ERROR, relative, f"File could not be read: {exc.strerror or exc}")
         )
         return result
-    from factorlint.engine.runner import lint_file  # LibCST: only when a file must be analysed
+    from factorlint.engine.runner import (
+        lint_file,  # LibCST: only when a file must be analysed
+    )
 
     module_name, package = module_name_for(source_path.absolute())
     result = lint_file(

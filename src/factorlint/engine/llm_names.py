@@ -10,6 +10,7 @@ import fnmatch
 from typing import Optional
 
 _NO_MATCH = object()
+_MAX_ANSWERS = 20_000  # as the knowledge indexes: a bound on memory across a very large run
 
 
 def match_llm_qualname(knowledge, qualname: str) -> Optional[tuple]:
@@ -17,6 +18,8 @@ def match_llm_qualname(knowledge, qualname: str) -> Optional[tuple]:
     answers = knowledge.__dict__.setdefault("_llm_answers", {})
     answer = answers.get(qualname, _NO_MATCH)
     if answer is _NO_MATCH:
+        if len(answers) > _MAX_ANSWERS:
+            answers.clear()
         answer = answers[qualname] = _match(knowledge, qualname)
     return answer
 

@@ -23,14 +23,13 @@ from factorlint.engine.inventory import InventoryCollector
 from factorlint.engine.parse import parse_module
 from factorlint.engine.positions import StatementOwners, node_ranges, statement_lines
 from factorlint.engine.prefilter import could_matter
-from factorlint.engine.source import decode_source
+from factorlint.engine.source import UNREADABLE as PARSE_ERROR, decode_source
 from factorlint.engine.suppressions import find_suppressions
 from factorlint.engine.visitor import BatchedVisitor
 from factorlint.engine.walk import run_visitor
 from factorlint.knowledge import Knowledge, default_knowledge
 from factorlint.model import Diagnostic, Finding, Fix, FileResult, Site
 
-PARSE_ERROR = "TFA0001"
 INTERNAL_ERROR = "TFA0003"
 _SNIPPET_LIMIT = 400
 

@@ -7,6 +7,9 @@ import tokenize
 from dataclasses import dataclass
 from typing import Optional
 
+# The diagnostic for a file that could not be read, decoded or parsed.
+UNREADABLE = "TFA0001"
+
 
 @dataclass(frozen=True)
 class DecodeResult:

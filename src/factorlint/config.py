@@ -56,6 +56,9 @@ class FileConfig(BaseModel):
     max_retries_threshold: int = Field(10, ge=0)
     inline_prompt_min_chars: int = Field(200, ge=1)
     max_file_bytes: int = Field(5_000_000, ge=1)
+    # The budget of one file's analysis: past it the file is a diagnostic and the run goes on.
+    max_file_seconds: float = Field(20.0, gt=0)
+    max_file_memory: int = Field(2048, ge=64)  # MiB
     wrapper_depth: int = Field(3, ge=1, le=10)
     llm_functions: list[str] = []
     bounded_by: list[str] = []
@@ -143,6 +146,8 @@ class Settings:
     max_retries_threshold: int = 10
     inline_prompt_min_chars: int = 200
     max_file_bytes: int = 5_000_000
+    max_file_seconds: float = 20.0
+    max_file_memory: int = 2048  # MiB
     wrapper_depth: int = 3
     llm_functions: tuple[str, ...] = ()
     bounded_by: tuple[str, ...] = ()
@@ -294,6 +299,8 @@ def resolve_settings(root: Path, overrides: Overrides, config_start: Optional[Pa
         max_retries_threshold=file_config.max_retries_threshold,
         inline_prompt_min_chars=file_config.inline_prompt_min_chars,
         max_file_bytes=file_config.max_file_bytes,
+        max_file_seconds=file_config.max_file_seconds,
+        max_file_memory=file_config.max_file_memory,
         wrapper_depth=file_config.wrapper_depth,
         llm_functions=tuple(file_config.llm_functions),
         bounded_by=tuple(file_config.bounded_by),

@@ -114,6 +114,8 @@ class Site:
 class FileResult:
     path: str
     disk_path: str = ""  # where it was read from (for --fix)
+    # SHA-256 of the exact bytes analysed: a cache hit and a fix are trusted only for those bytes.
+    digest: str = ""
     findings: list[Finding] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
     facts: Optional[FileFacts] = None

@@ -8,6 +8,7 @@ a model call?) are left open in ``Finding.requires_llm`` and settled by :mod:`pr
 from __future__ import annotations
 
 import ast
+import hashlib
 import traceback
 from pathlib import PurePosixPath
 from typing import Optional
@@ -44,7 +45,7 @@ def lint_file(
     knowledge: Optional[Knowledge] = None,
 ) -> FileResult:
     knowledge = knowledge or default_knowledge()
-    result = FileResult(path=path, role=file_role(path))
+    result = FileResult(path=path, role=file_role(path), digest=hashlib.sha256(data).hexdigest())
     decoded = decode_source(data)
     if decoded.text is None:
         result.diagnostics.append(Diagnostic(PARSE_ERROR, path, f"File could not be decoded: {decoded.error}"))

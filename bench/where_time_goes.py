@@ -31,7 +31,7 @@ from factorlint.knowledge import default_knowledge
 
 def _analysed_texts(root: Path, settings) -> list[str]:
     knowledge = default_knowledge()
-    files = discover([root], settings)
+    files = discover([root], settings).files
     settings = dataclasses.replace(settings, project_roots=api.project_roots(files))
     texts = []
     for source in files:

@@ -6,11 +6,11 @@ import dataclasses
 import os
 from pathlib import Path
 
+from helpers import AGENT, CLEAN, STATEFUL, invoke, write
+
 from factorlint import api
 from factorlint.config import Overrides, resolve_settings
 from factorlint.engine.cache import ResultCache, settings_key
-
-from helpers import AGENT, CLEAN, STATEFUL, invoke, write
 
 
 def _settings(root: Path):
@@ -23,10 +23,10 @@ def _view(report):
     return findings, sites, [(d.path, d.code) for d in report.diagnostics]
 
 
-def _cache(cache_dir: Path) -> ResultCache:
+def _cache(cache_dir: Path, root: Path) -> ResultCache:
     """The run's cache (its key also covers the project's module roots, set per run)."""
-    (path,) = cache_dir.glob("results-*.pickle")
-    return ResultCache(cache_dir, path.stem.removeprefix("results-"))
+    (path,) = cache_dir.glob("*-*.json")
+    return ResultCache(cache_dir, path.stem.split("-")[1], root)
 
 
 def _project(root: Path, copies: int = 1) -> None:
@@ -45,7 +45,7 @@ def test_a_warm_run_reads_every_result_from_the_cache(tmp_path):
     cache_dir = tmp_path / "cache"
     settings = _settings(root)
     cold = api.lint_paths([root], settings, cache_dir=cache_dir)
-    cache = _cache(cache_dir)
+    cache = _cache(cache_dir, root)
     assert set(cache.entries) == {"pkg0/agent.py", "pkg0/state.py", "pkg0/util.py", "broken.py"}
     warm = api.lint_paths([root], settings, cache_dir=cache_dir)
     assert _view(warm) == _view(cold) and cold.findings
@@ -62,7 +62,7 @@ def test_a_warm_run_never_lints_an_unchanged_file(tmp_path, monkeypatch):
     real = runner.lint_file
     monkeypatch.setattr(runner, "lint_file", lambda path, *a, **k: linted.append(path) or real(path, *a, **k))
     (root / "pkg0" / "util.py").write_text(CLEAN + "\n# edited\n")
-    api.lint_paths([root], settings, cache_dir=tmp_path / "cache")
+    api.lint_paths([root], settings, cache_dir=tmp_path / "cache", jobs=0)  # in this process: `linted` sees it
     assert linted == ["pkg0/util.py"]
 
 
@@ -75,12 +75,10 @@ def test_same_size_edit_with_the_same_mtime_is_caught_by_the_hash(tmp_path):
     target = root / "agent.py"
     info = target.stat()
     # Same length, same modification time, different bytes: only the hash tells them apart.
-    target.write_text(AGENT.replace("while True:", "for _ in r():"))
+    edited = AGENT.replace("while True:", "for _ in r:")
+    assert len(edited) == len(AGENT)
+    target.write_text(edited)
     os.utime(target, ns=(info.st_atime_ns, info.st_mtime_ns))
-    cache = _cache(cache_dir)
-    cache.entries["agent.py"].mtime_ns -= 1  # force the hash check
-    cache.fresh = dict(cache.entries)
-    cache.save()
     assert not [f for f in api.lint_paths([root], settings, cache_dir=cache_dir).findings if f.code == "TFA0802"]
 
 
@@ -101,8 +99,8 @@ def test_a_corrupt_or_unwritable_cache_is_ignored(tmp_path):
     settings = _settings(root)
     cache_dir = tmp_path / "cache"
     assert api.lint_paths([root], settings, cache_dir=cache_dir).findings
-    (path,) = cache_dir.glob("results-*.pickle")
-    path.write_bytes(b"not a pickle")
+    (path,) = cache_dir.glob("*-*.json")
+    path.write_bytes(b"not a cache file")
     assert api.lint_paths([root], settings, cache_dir=cache_dir).findings
     blocked = tmp_path / "file-not-folder"
     blocked.write_text("x")
@@ -110,25 +108,76 @@ def test_a_corrupt_or_unwritable_cache_is_ignored(tmp_path):
 
 
 def test_the_pool_gives_the_serial_report(tmp_path):
+    """One worker, two workers and no worker at all (``jobs=0``: in this process) agree."""
     root = tmp_path / "p"
     _project(root, copies=api.POOL_MIN_FILES // 3 + 2)
     settings = _settings(root)
-    serial = api.lint_paths([root], settings, jobs=1)
-    pooled = api.lint_paths([root], settings, jobs=2)
-    assert _view(pooled) == _view(serial)
+    serial = api.lint_paths([root], settings, jobs=0)
+    for jobs in (1, 2):
+        assert _view(api.lint_paths([root], settings, jobs=jobs)) == _view(serial)
     assert len(serial.findings) >= api.POOL_MIN_FILES // 3
 
 
-def test_the_cli_writes_the_cache_in_the_scanned_folder_unless_told_not_to(tmp_path):
+def test_custom_knowledge_reaches_the_workers(tmp_path):
+    """Workers are forked once the knowledge is known: a run with custom tables (here without
+    OpenAI's, so the agent loop is no longer one) is protected by the pool and reports what a
+    run in this process reports."""
+    import shutil
+
+    from factorlint.knowledge import _knowledge_root, load_knowledge
+
+    tables = tmp_path / "tables"
+    shutil.copytree(_knowledge_root(), tables)
+    (tables / "frameworks" / "openai.toml").unlink()
+    root = tmp_path / "p"
+    _project(root, copies=2)
+    settings = _settings(root)
+    knowledge = load_knowledge(tables)
+    serial = api.lint_paths([root], settings, knowledge=knowledge, jobs=0)
+    assert "TFA0802" not in {f.code for f in serial.findings}
+    assert "TFA0802" in {f.code for f in api.lint_paths([root], settings, jobs=2).findings}
+    assert _view(api.lint_paths([root], settings, knowledge=knowledge, jobs=2)) == _view(serial)
+
+
+def test_default_jobs_follow_affinity_and_the_cgroup_quota(tmp_path, monkeypatch):
+    from factorlint.engine import pool
+
+    def cgroup(text: str, files: dict) -> int | None:
+        folder = tmp_path / str(len(list(tmp_path.iterdir())))
+        for name, content in files.items():
+            (folder / name).parent.mkdir(parents=True, exist_ok=True)
+            (folder / name).write_text(content)
+        (folder / "self").write_text(text)
+        return pool.cgroup_cpu_limit(folder, folder / "self")
+
+    assert cgroup("0::/app\n", {"app/cpu.max": "150000 100000\n"}) == 2
+    assert cgroup("0::/app\n", {"app/cpu.max": "max 100000\n", "cpu.max": "100000 100000"}) == 1
+    assert cgroup("0::/\n", {"cpu.max": "max 100000\n"}) is None
+    v1 = {"cpu,cpuacct/job/cpu.cfs_quota_us": "300000", "cpu,cpuacct/job/cpu.cfs_period_us": "100000"}
+    assert cgroup("3:cpu,cpuacct:/job\n", v1) == 3
+    assert cgroup("3:cpu,cpuacct:/\n", {"cpu,cpuacct/cpu.cfs_quota_us": "-1", "cpu,cpuacct/cpu.cfs_period_us": "100000"}) is None
+    monkeypatch.setattr(pool, "cgroup_cpu_limit", lambda: 1)
+    assert pool.default_jobs() == 1
+    monkeypatch.setattr(pool, "cgroup_cpu_limit", lambda: None)
+    assert pool.default_jobs() == len(os.sched_getaffinity(0))
+
+
+def test_the_cli_never_writes_a_cache_in_the_scanned_folder(tmp_path, monkeypatch):
+    """The cache lives outside the scanned tree (tests/test_untrusted_cache.py has the why)."""
     root = tmp_path / "p"
     write(root, {"agent.py": AGENT})
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("FACTORLINT_CACHE_DIR", raising=False)
     assert invoke("check", str(root), "--isolated", "--no-cache").exit_code == 1
-    assert not (root / ".factorlint_cache").exists()
-    assert invoke("check", str(root), "--isolated").exit_code == 1
-    folder = root / ".factorlint_cache"
+    assert not (tmp_path / "xdg").exists()
+    for _ in range(2):
+        again = invoke("check", str(root), "--isolated", "--output-format", "concise")
+        assert again.exit_code == 1 and "TFA0802" in again.stdout
+    assert sorted(p.name for p in root.iterdir()) == ["agent.py"]
+    folder = tmp_path / "elsewhere"
+    assert invoke("check", str(root), "--isolated", "--cache-dir", str(folder)).exit_code == 1
     assert (folder / ".gitignore").read_text().strip().endswith("*") and (folder / "CACHEDIR.TAG").exists()
-    again = invoke("check", str(root), "--isolated", "--output-format", "concise")
-    assert again.exit_code == 1 and "TFA0802" in again.stdout
+    assert len(list(folder.glob("*-*.json"))) == 1
 
 
 def test_the_cache_key_is_the_same_in_every_process(tmp_path):
@@ -143,7 +192,7 @@ def test_the_cache_key_is_the_same_in_every_process(tmp_path):
         "from factorlint.config import Overrides, resolve_settings; from factorlint.discovery import discover;"
         "from factorlint.engine.cache import settings_key; r = Path(sys.argv[1]);"
         "s = resolve_settings(r, Overrides(isolated=True), r);"
-        "s = dataclasses.replace(s, project_roots=api.project_roots(discover([r], s)));"
+        "s = dataclasses.replace(s, project_roots=api.project_roots(discover([r], s).files));"
         "print(settings_key(s))"
     )
     keys = {

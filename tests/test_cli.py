@@ -8,11 +8,21 @@ import subprocess
 import sys
 
 import pytest
+from helpers import (
+    AGENT,
+    AGENT_LOOP_LINE,
+    CLEAN,
+    STATEFUL,
+    assert_one_line_error,
+    check_json,
+    codes,
+    invoke,
+    write,
+)
 
 from factorlint import __version__
 from factorlint.checks.registry import all_rules
 from factorlint.knowledge import default_knowledge
-from helpers import AGENT, AGENT_LOOP_LINE, CLEAN, STATEFUL, assert_one_line_error, check_json, codes, invoke, write
 
 CONCISE = re.compile(r"^(?P<path>[^:]+):(?P<line>\d+):(?P<col>\d+): (?P<code>TF[AS]\d{4}) (?P<message>\S.*)$")
 
@@ -125,10 +135,20 @@ def test_audit_exits_0_and_groups_by_factor(project):
 
 
 def test_audit_reports_files_it_could_not_analyse(project):
-    write(project, {"broken.py": "def (:\n"})
+    write(project, {"broken.py": "def (:\n", "util.py": CLEAN})
     result = invoke("audit", ".")
     assert result.exit_code == 0
     assert "TFA0001" in result.stdout and "broken.py" in result.stdout
+    # With a gate, scores of a partial scan do not pass: the unread file fails the gate.
+    gated = invoke("audit", ".", "--fail-under", "0")
+    assert gated.exit_code == 1 and "FAIL every file analysed: 1 analysed, 1 not analysed" in gated.stdout
+
+
+def test_an_audit_that_analysed_nothing_fails(project):
+    write(project, {"broken.py": "def (:\n"})
+    result = invoke("audit", ".")
+    assert result.exit_code == 1
+    assert "FAIL files analysed: none" in result.stdout
 
 
 # --- output formats ------------------------------------------------------------------------------

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
@@ -46,8 +45,6 @@ def test_diff_prints_and_writes_nothing(tmp_path):
 
 
 def test_read_only_file_is_reported_not_forced(tmp_path):
-    if os.geteuid() == 0:
-        pytest.skip("root can write read-only files; the check uses os.access")
     target = tmp_path / "agent.py"
     target.write_text(SOURCE)
     target.chmod(0o444)
@@ -59,7 +56,7 @@ def test_read_only_file_is_reported_not_forced(tmp_path):
 def test_read_only_file_is_reported_even_as_root(tmp_path, monkeypatch):
     target = tmp_path / "agent.py"
     target.write_text(SOURCE)
-    monkeypatch.setattr(fixes, "_writable", lambda path: False)
+    monkeypatch.setattr(fixes, "_writable", lambda path, info: False)
     result = _check(tmp_path, "--fix", "--output-format", "concise")
     assert result.exit_code == 1
     assert "TFA0004" in result.stdout and "read-only" in result.stdout

@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import os
-import sys
 from pathlib import Path
 
-import pytest
 from click.testing import CliRunner
 
 from factorlint.cli import main
@@ -40,6 +38,8 @@ def _build(root: Path, marker: Path) -> dict[str, str]:
         "bad/deep_brackets.py": b"x = " + b"(" * 5000 + b"1" + b")" * 5000 + b"\n",
         "bad/long_chain.py": b"x = " + b"+".join([b"1"] * 100_000) + b"\n",
         "bad/bad_cookie.py": b"# -*- coding: no-such-codec -*-\nx = 1\n",
+        # The codec turns the escape into a lone surrogate, which no parser takes as text.
+        "bad/surrogate_codec.py": b"# coding: raw_unicode_escape\nx = '\\ud800'\n" + AGENT.encode(),
     }
     for name, data in files.items():
         path = root / name
@@ -101,7 +101,9 @@ def test_file_deleted_between_discovery_and_reading(tmp_path, monkeypatch):
 
 
 def test_internal_error_in_one_rule_is_isolated(tmp_path, monkeypatch):
-    from factorlint.checks.f12.tfa1201_module_global_agent_state import ModuleGlobalAgentState
+    from factorlint.checks.f12.tfa1201_module_global_agent_state import (
+        ModuleGlobalAgentState,
+    )
 
     def explode(self, node):
         raise ValueError("boom")

@@ -6,15 +6,14 @@ import json
 from pathlib import Path
 
 import pytest
+from helpers import invoke, write
 
 from factorlint.api import lint_paths
 from factorlint.audit.build import GateError, build_audit, parse_fail_under
 from factorlint.audit.scoring import build_scorecard, grade_for, letter_for, score_sites
 from factorlint.config import Overrides, resolve_settings
 from factorlint.knowledge import default_knowledge
-from factorlint.model import Finding, FileResult, Report, Site
-
-from helpers import invoke, write
+from factorlint.model import FileResult, Finding, Report, Site
 
 FIXTURES = Path(__file__).parent / "fixtures"
 
@@ -169,7 +168,10 @@ def test_gates_decide_the_exit_code_and_the_report_says_so(tmp_path):
     failing = invoke("audit", str(project), "--isolated", "--fail-under", "F08=8", "--output-format", "json")
     assert failing.exit_code == 1
     gates = json.loads(failing.stdout)["gates"]
-    assert gates == [{"label": "F08 score >= 8", "passed": False, "detail": "4.0"}]
+    assert gates == [
+        {"label": "F08 score >= 8", "passed": False, "detail": "4.0"},
+        {"label": "every file analysed", "passed": True, "detail": "1 analysed"},
+    ]
     passing = invoke("audit", str(project), "--isolated", "--fail-under", "3", "--output-format", "markdown")
     assert passing.exit_code == 0 and "✅ pass" in passing.stdout
     on_error = invoke("audit", str(project), "--isolated", "--fail-on", "warning")

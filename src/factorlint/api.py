@@ -17,31 +17,26 @@ from factorlint.model import Diagnostic, FileResult, Report
 
 def read_and_lint(source_path: Path, relative: str, settings, knowledge: Knowledge) -> FileResult:
     """Read one file's bytes (never importing or running it) and lint them."""
+    from factorlint.safe_read import ReadRefused, not_regular, read_regular_file
+
+    def skipped(message: str) -> FileResult:
+        result = FileResult(path=relative)
+        result.diagnostics.append(Diagnostic(PARSE_ERROR, relative, message))
+        return result
+
     try:
         info = source_path.stat()
-        size = info.st_size
-        if not stat.S_ISREG(info.st_mode):
-            result = FileResult(path=relative)
-            result.diagnostics.append(
-                Diagnostic(PARSE_ERROR, relative, "File skipped: not a regular file (a FIFO, socket or device)")
-            )
-            return result
-        if size > settings.max_file_bytes:
-            result = FileResult(path=relative)
-            result.diagnostics.append(
-                Diagnostic(
-                    PARSE_ERROR, relative,
-                    f"File skipped: {size:,} bytes is over max-file-bytes ({settings.max_file_bytes:,})",
-                )
-            )
-            return result
-        data = source_path.read_bytes()
     except OSError as exc:
-        result = FileResult(path=relative)
-        result.diagnostics.append(
-            Diagnostic(PARSE_ERROR, relative, f"File could not be read: {exc.strerror or exc}")
-        )
-        return result
+        return skipped(f"File could not be read: {exc.strerror or exc}")
+    if not stat.S_ISREG(info.st_mode):
+        return skipped(f"File skipped: {not_regular(info.st_mode)}")
+    if info.st_size > settings.max_file_bytes:
+        return skipped(f"File skipped: {info.st_size:,} bytes is over max-file-bytes ({settings.max_file_bytes:,})")
+    try:
+        # Checked again on the open file: a FIFO swapped in after the stat must not block the run.
+        data = read_regular_file(source_path, settings.max_file_bytes)
+    except ReadRefused as exc:
+        return skipped(f"File could not be read: {exc}")
     from factorlint.engine.runner import (
         lint_file,  # LibCST: only when a file must be analysed
     )
@@ -56,16 +51,23 @@ def read_and_lint(source_path: Path, relative: str, settings, knowledge: Knowled
 
 def apply_fixes(report: Report, *, unsafe: bool, write: bool) -> tuple[Report, list]:
     """Fix what can be fixed; return the findings that remain and each file's outcome."""
-    from factorlint.engine.fixes import fix_file, fixable
+    from factorlint.engine.fixes import STALE, FixOutcome, fix_file, fixable
 
     by_path: dict[str, list] = {}
     for finding in fixable(report.findings, unsafe):
         by_path.setdefault(finding.path, []).append(finding)
-    disk = {f.path: f.disk_path for f in report.files}
+    analysed = {f.path: f for f in report.files}
     outcomes = []
     fixed_ids: set[int] = set()
     for path, findings in sorted(by_path.items()):
-        outcome = fix_file(Path(disk.get(path) or path), path, findings, write=write)
+        source = analysed.get(path)
+        disk_path = Path(source.disk_path if source is not None and source.disk_path else path)
+        # The edits describe the bytes that were analysed; the fix applies only to those bytes.
+        digest = source.digest if source is not None else ""
+        if digest:
+            outcome = fix_file(disk_path, path, findings, write=write, analysed_digest=digest)
+        else:
+            outcome = FixOutcome(path, error=STALE)  # no record of the bytes: nothing to trust
         outcomes.append(outcome)
         if outcome.error:
             report.diagnostics.append(Diagnostic("TFA0004", path, f"Fix not applied: {outcome.error}"))
@@ -75,14 +77,17 @@ def apply_fixes(report: Report, *, unsafe: bool, write: bool) -> tuple[Report, l
     return report, outcomes
 
 
-# Below this many files a process pool costs more to start than it saves (pre-commit runs).
+# Below this many files, spawning fresh interpreters (where workers cannot be forked) costs more
+# than it saves: such runs are analysed in this process. Forked workers are always used.
 POOL_MIN_FILES = 24
 _WORKER: dict = {}
 
 
-def _init_worker(settings) -> None:
+def _init_worker(settings, knowledge: Knowledge | None = None) -> None:
+    """Set what ``_lint_task`` reads: the run's settings and knowledge (the default tables when
+    None, as in a spawned worker, which loads its own)."""
     _WORKER["settings"] = settings
-    _WORKER["knowledge"] = default_knowledge()
+    _WORKER["knowledge"] = knowledge or default_knowledge()
 
 
 def _lint_task(task: tuple) -> FileResult:
@@ -107,17 +112,20 @@ def lint_paths(
     cache_dir: Optional[Path] = None,
     jobs: Optional[int] = None,
 ) -> Report:
-    """Lint every file under ``paths``. With ``cache_dir``, unchanged files come from the cache;
-    above POOL_MIN_FILES files the work is spread over ``jobs`` processes (default: the CPUs)."""
+    """Lint every file under ``paths``. With ``cache_dir``, unchanged files come from the cache
+    (whose bytes hash the same); the others are analysed by at most ``jobs`` supervised worker
+    processes (default: the CPUs this process may use, see :mod:`engine.pool`), each within the
+    per-file budget. ``jobs=0`` analyses in this process, without crash or budget protection."""
     custom_knowledge = knowledge is not None
     knowledge = knowledge or default_knowledge()
-    files = discover(paths, settings)
+    discovery = discover(paths, settings)
+    files = discovery.files
     settings = dataclasses.replace(settings, project_roots=project_roots(files))
     cache = None
     if cache_dir is not None:
         from factorlint.engine.cache import ResultCache, settings_key
 
-        cache = ResultCache(cache_dir, settings_key(settings))
+        cache = ResultCache(cache_dir, settings_key(settings), settings.root, paths)
     results: list[Optional[FileResult]] = [None] * len(files)
     pending: list[tuple[int, tuple]] = []
     stats: dict[int, tuple] = {}
@@ -129,7 +137,7 @@ def lint_paths(
                 results[index] = hit
                 continue
             if hit is not None:
-                _, module, package, _ = stats[index]
+                module, package, _ = stats[index]
                 task = (str(source.path), source.relative, hit, module, package)
         pending.append((index, task))
     done = len(files) - len(pending)
@@ -138,15 +146,17 @@ def lint_paths(
     for index, result in _run_tasks(pending, settings, knowledge, custom_knowledge, jobs):
         results[index] = result
         if cache is not None and index in stats:
-            info, module, _, data = stats[index]
-            if data is not None:
-                cache.store(result.path, info, module, data, result)
+            module, _, data = stats[index]
+            cache.store(result.path, module, data, result)
         done += 1
         if progress is not None:
             progress(done, len(files))
     if cache is not None:
         cache.save()
-    return build_report(str(settings.root), [r for r in results if r is not None], knowledge, settings)
+    report = build_report(str(settings.root), [r for r in results if r is not None], knowledge, settings)
+    # What discovery could not scan (an unreadable folder, a FIFO, a symlink out of the tree).
+    report.diagnostics = sorted([*discovery.diagnostics, *report.diagnostics], key=lambda d: d.path)
+    return report
 
 
 def project_roots(files) -> frozenset:
@@ -163,46 +173,73 @@ def project_roots(files) -> frozenset:
 
 
 def _from_cache(cache, source, stats: dict, index: int, max_bytes: int):
-    """A FileResult from the cache, the file's bytes when they had to be read, or None (the
-    file is then read and checked by ``read_and_lint`` as without a cache)."""
+    """A FileResult from the cache, else the file's bytes (read once, for the analysis too), or
+    None when it is not a regular file within ``max_bytes`` or cannot be read (``read_and_lint``
+    then reports it as a run without the cache would).
+
+    The bytes are read and hashed on every lookup: only their SHA-256 lets a cached result in.
+    """
+    from factorlint.engine.cache import read_source
+
+    data = read_source(source.path, max_bytes)
+    if data is None:
+        return None
     try:
-        info = source.path.stat()
-        if not stat.S_ISREG(info.st_mode) or info.st_size > max_bytes:
-            return None
         module, package = module_name_for(source.path.absolute())
-
-        def read() -> Optional[bytes]:
-            try:
-                return source.path.read_bytes()
-            except OSError:
-                return None
-
-        result, data = cache.lookup(source.relative, info, module, read)
-        if result is not None:
-            result.disk_path = str(source.path)  # the run may start from another folder
-            return result
-        if data is None:
-            data = read()
-        stats[index] = (info, module, package, data)
-        return data
     except OSError:
         return None
+    result = cache.lookup(source.relative, module, data)
+    if result is not None:
+        result.disk_path = str(source.path)  # the run may start from another folder
+        return result
+    stats[index] = (module, package, data)
+    return data
 
 
-def _run_tasks(pending, settings, knowledge, custom_knowledge: bool, jobs: Optional[int]):
-    """(index, result) for each task, from a process pool or in this process."""
-    import os
+def _run_tasks(pending, settings, knowledge, custom_knowledge: bool, jobs: int | None):
+    """(index, result) for each task, as they complete.
 
-    workers = jobs if jobs is not None else (os.cpu_count() or 1)
-    if workers > 1 and len(pending) >= POOL_MIN_FILES and not custom_knowledge:
-        from concurrent.futures import ProcessPoolExecutor
+    Files are analysed in supervised worker processes (:mod:`engine.pool`), so a file that
+    crashes the parser or runs past ``max-file-seconds`` / ``max-file-memory`` becomes a
+    diagnostic and the run goes on; even a one-file run gets a forked worker, which costs a few
+    milliseconds. ``jobs`` workers at most (default: the CPUs this process may use), never more
+    than there are files. ``jobs=0`` analyses in this process, without that protection (for
+    debugging and profiling), as do runs where workers would have to be spawned interpreters and
+    there are fewer than POOL_MIN_FILES files, or custom knowledge that a spawned worker would
+    not have. Results are the same either way.
+    """
+    if not pending:
+        return  # a run served from the cache imports neither LibCST nor the rules
+    from factorlint.engine import pool
+    from factorlint.engine.runner import unanalysed
 
-        with ProcessPoolExecutor(max_workers=workers, initializer=_init_worker, initargs=(settings,)) as pool:
-            tasks = [task for _, task in pending]
-            chunk = max(1, min(16, len(tasks) // (workers * 8)))
-            for (index, _), outcome in zip(pending, pool.map(_lint_task, tasks, chunksize=chunk)):
-                yield index, outcome
+    forked = pool.forking()
+    workers = min(len(pending), pool.default_jobs() if jobs is None else jobs)
+    if workers >= 1 and (forked or (len(pending) >= POOL_MIN_FILES and not custom_knowledge)):
+        if forked:
+            _init_worker(settings, knowledge)  # inherited by the workers
+        if forked and workers > 1:
+            # Import the rules once here rather than in each worker (a single worker imports them
+            # only if a file needs them, as a run in this process would).
+            from factorlint.checks.registry import all_rules
+
+            all_rules()
+        tasks = [(index, task) for index, task in pending]
+        relative = {index: task[1] for index, task in pending}
+        outcomes = pool.supervise(
+            tasks, _lint_task, workers=workers,
+            seconds=settings.max_file_seconds, memory_mib=settings.max_file_memory,
+            initializer=None if forked else _init_worker, initargs=(settings,),
+        )
+        for index, outcome in outcomes:
+            if isinstance(outcome, pool.Failure):
+                outcome = unanalysed(relative[index], outcome.kind, outcome.detail, settings)
+            yield index, outcome
         return
-    _WORKER["settings"], _WORKER["knowledge"] = settings, knowledge
+    _init_worker(settings, knowledge)
     for index, task in pending:
-        yield index, _lint_task(task)
+        try:
+            result = _lint_task(task)
+        except Exception as exc:  # noqa: BLE001 - as a worker reports it: the other files go on
+            result = unanalysed(task[1], "error", f"{type(exc).__name__}: {exc}", settings)
+        yield index, result

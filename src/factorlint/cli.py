@@ -50,9 +50,10 @@ def _common_options(function):
         click.option("--no-cache", is_flag=True, help="Analyse every file afresh and write no cache."),
         click.option(
             "--cache-dir", type=click.Path(path_type=Path), envvar="FACTORLINT_CACHE_DIR",
-            help="Where the cache lives (default: .factorlint_cache in the scanned folder).",
+            help="Where the cache lives (default: the per-user cache folder, ~/.cache/factorlint); "
+            "it must be outside the scanned tree, owned by you and writable by you alone.",
         ),
-        click.option("-j", "--jobs", type=click.IntRange(min=1), help="Processes to use (default: one per CPU)."),
+        click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: one per CPU this process may use)."),
     ]
     for option in reversed(options):
         function = option(function)
@@ -95,8 +96,10 @@ def _run(paths: tuple[Path, ...], kw: dict, progress=None):
         settings = _settings(targets, kw)
         cache_dir = None
         if not kw["no_cache"]:
-            base = settings.root if settings.root.is_dir() else settings.root.parent
-            cache_dir = kw["cache_dir"] or base / ".factorlint_cache"
+            from factorlint.engine.cache import default_cache_dir
+
+            # Never in the scanned tree: a repository must not be able to ship its own results.
+            cache_dir = kw["cache_dir"] or default_cache_dir()
         return lint_paths(targets, settings, progress=progress, cache_dir=cache_dir, jobs=kw["jobs"]), settings
     except (ConfigError, DiscoveryError, KnowledgeError) as exc:
         raise UsageFailure(str(exc)) from None
@@ -107,9 +110,40 @@ def _emit(text: str, output_file: Optional[Path]) -> None:
         click.echo(text, nl=False)
         return
     try:
-        output_file.write_text(text, encoding="utf-8")
+        _write_report(output_file, text)
     except OSError as exc:
         raise UsageFailure(f"{output_file}: cannot write: {exc.strerror or exc}") from None
+
+
+def _write_report(output_file: Path, text: str) -> None:
+    """Write through a temporary file renamed over the target, so a reader (a CI step uploading
+    the report, a dashboard) never sees half a report and an interrupted run leaves the old one."""
+    import os
+    import tempfile
+
+    target = Path(os.path.realpath(output_file))
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    try:
+        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
+            out.write(text)
+            out.flush()
+            os.fsync(out.fileno())
+        os.chmod(temporary, 0o666 & ~_umask())
+        os.replace(temporary, target)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
+
+
+def _umask() -> int:
+    import os
+
+    current = os.umask(0)
+    os.umask(current)
+    return current
 
 
 def _guard(function):
@@ -288,8 +322,8 @@ def _run_with_progress(paths, kw):
 @_guard
 def rule(code, show_all, output_format):
     """Show the documentation of rule CODE (a code like TFA0802 or a name like unbounded-agent-loop)."""
-    from factorlint.reporters.rules import render_rules
     from factorlint.checks.registry import all_rules, rule_for
+    from factorlint.reporters.rules import render_rules
 
     if show_all:
         rules = list(all_rules())

@@ -3,16 +3,35 @@
 The closest file to the scanned path wins; ``extend = "../pyproject.toml"`` chains explicitly and
 the command line overrides everything. Keys are kebab-case and validated by pydantic: an unknown
 key, an unknown rule selector or a bad value is a :class:`ConfigError` that names the file and key.
+
+Configuration comes from the repository under review, so reading it is guarded like any other file
+of the tree (:mod:`factorlint.safe_read`): only regular files under a size limit are read, and any
+odd shape (not UTF-8, nested too deeply, ``tool = 5``, a FIFO, a folder, an endless ``extend``
+chain) is a one-line ConfigError naming the file, never an internal error. Inside a repository,
+the search for a configuration stops at the repository's root, and a configuration file (or a
+symlink to one) may only extend files inside its own repository; ``--config`` names a file the
+person running factorlint chose, which may live anywhere.
 """
 
 from __future__ import annotations
 
+import os
+import stat
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Optional
 
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    field_validator,
+)
+
+from factorlint.git_index import repository_root
+from factorlint.safe_read import ReadRefused, not_regular, read_regular_file
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -23,7 +42,14 @@ CONFIG_FILES = ("factorlint.toml", ".factorlint.toml", "pyproject.toml")
 
 
 class ConfigError(Exception):
-    """A configuration problem, reported in one line with exit code 2."""
+    """A configuration problem, reported in one line with exit code 2.
+
+    The message quotes what a configuration file says (keys, ``extend`` paths); control characters
+    in it are escaped, so it stays one line whatever the file holds.
+    """
+
+    def __init__(self, message: str) -> None:
+        super().__init__("".join(c if c.isprintable() else repr(c)[1:-1] for c in message))
 
 
 def _kebab(name: str) -> str:
@@ -40,12 +66,12 @@ class FileConfig(BaseModel):
     # Kebab-case only: `max_steps` is an unknown key, as in ruff (no second spelling to drift apart).
     model_config = ConfigDict(extra="forbid", alias_generator=_kebab)
 
-    extend: Optional[str] = None
-    select: Optional[list[str]] = None
+    extend: str | None = None
+    select: list[str] | None = None
     ignore: list[str] = []
     extend_select: list[str] = []
     per_file_ignores: dict[str, list[str]] = {}
-    exclude: Optional[list[str]] = None
+    exclude: list[str] | None = None
     extend_exclude: list[str] = []
     include: list[str] = ["*.py", "*.pyi"]
     respect_gitignore: bool = True
@@ -64,7 +90,7 @@ class FileConfig(BaseModel):
     bounded_by: list[str] = []
     # Decorators (QN patterns) that gate a tool behind a person's approval, for TFA0703.
     approval_decorators: list[str] = []
-    budget_name_pattern: Optional[str] = None
+    budget_name_pattern: str | None = None
     prompt_modules: list[str] = list(DEFAULT_PROMPT_MODULES)
     # Factor 11: your own webhook verification functions or middleware (QN globs), for TFA1103.
     webhook_verifiers: list[str] = []
@@ -76,7 +102,7 @@ class FileConfig(BaseModel):
     max_steps_for_context: int = Field(20, ge=1)
     # The (select, ignore, extend-select) of each file in an ``extend`` chain, base first: ruff
     # applies them in turn rather than letting the child's ``ignore`` replace the base's.
-    _layers: Optional[list[tuple]] = PrivateAttr(default=None)
+    _layers: list[tuple] | None = PrivateAttr(default=None)
 
     def selection_layers(self) -> list[tuple]:
         if self._layers is not None:
@@ -131,7 +157,7 @@ class Settings:
     """Resolved settings for one run: file configuration plus command-line overrides."""
 
     root: Path
-    config_path: Optional[Path]
+    config_path: Path | None
     enabled: set[str]
     per_file_ignores: list[tuple[str, list[str]]] = field(default_factory=list)
     exclude: tuple[str, ...] = DEFAULT_EXCLUDES
@@ -152,7 +178,7 @@ class Settings:
     llm_functions: tuple[str, ...] = ()
     bounded_by: tuple[str, ...] = ()
     approval_decorators: tuple[str, ...] = ()
-    budget_name_pattern: Optional[str] = None
+    budget_name_pattern: str | None = None
     prompt_modules: tuple[str, ...] = DEFAULT_PROMPT_MODULES
     webhook_verifiers: tuple[str, ...] = ()
     langgraph_platform: bool = False
@@ -164,66 +190,166 @@ class Settings:
 
 
 def _read_toml(path: Path) -> dict:
+    """A configuration file's TOML; every way it can fail is a one-line ConfigError naming it.
+
+    The file is read only if it is a regular file of at most PROJECT_FILE_MAX_BYTES (a FIFO would
+    block, a symlink to /dev/zero would never end), and must be UTF-8 TOML of sane depth.
+    """
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except OSError as exc:
-        raise ConfigError(f"{path}: cannot be read: {exc.strerror or exc}") from None
+        data = read_regular_file(path)
+    except ReadRefused as exc:
+        raise ConfigError(f"{path}: cannot be read: {exc}") from None
+    try:
+        text = data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise ConfigError(f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: invalid TOML: nested too deeply") from None
 
 
-def _table_of(path: Path) -> Optional[dict]:
+def _type_name(value: object) -> str:
+    return {bool: "a boolean", int: "an integer", float: "a float", str: "a string", list: "an array"}.get(
+        type(value), type(value).__name__
+    )
+
+
+def _table_of(path: Path) -> dict | None:
+    """The factorlint table of a configuration file; None for a pyproject.toml without one."""
     data = _read_toml(path)
     if path.name == "pyproject.toml":
-        table = data.get("tool", {}).get("factorlint")
-        return table if isinstance(table, dict) else None
+        tool = data.get("tool", {})
+        if not isinstance(tool, dict):
+            raise ConfigError(f"{path}: tool: expected a table, got {_type_name(tool)}")
+        table = tool.get("factorlint")
+        if table is not None and not isinstance(table, dict):
+            raise ConfigError(f"{path}: tool.factorlint: expected a table, got {_type_name(table)}")
+        return table
     return data
 
 
-def find_config(start: Path) -> Optional[Path]:
-    """The closest configuration file at or above ``start``."""
-    folder = start if start.is_dir() else start.parent
-    for candidate_dir in (folder, *folder.parents):
+def _resolved(path: Path) -> Path:
+    try:
+        return path.resolve()
+    except (OSError, RuntimeError):  # a symlink loop (RuntimeError before Python 3.13)
+        raise ConfigError(f"{path}: cannot be read: a symlink loop") from None
+    except ValueError:  # a NUL byte, which a TOML string may hold
+        raise ConfigError(f"{path}: not a valid path") from None
+
+
+def _within(path: Path, folder: Path) -> bool:
+    return path == folder or folder in path.parents
+
+
+def _check_candidate(candidate: Path, repository: Path | None) -> bool:
+    """Whether a configuration file by this name exists at ``candidate``. Something by that name
+    that cannot be used (a FIFO, a folder, a dangling symlink, a symlink out of the repository)
+    is an error rather than passed over: the search must not quietly go on past it."""
+    try:
+        os.lstat(candidate)
+    except (FileNotFoundError, NotADirectoryError):
+        return False
+    except OSError as exc:
+        raise ConfigError(f"{candidate}: cannot be examined: {exc.strerror or exc}") from None
+    try:
+        info = os.stat(candidate)
+    except OSError as exc:
+        raise ConfigError(f"{candidate}: cannot be read: {exc.strerror or exc}") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(f"{candidate}: cannot be read: {not_regular(info.st_mode)}")
+    if repository is not None and not _within(_resolved(candidate), repository):
+        raise ConfigError(f"{candidate}: a symlink to a file outside the repository ({repository})")
+    return True
+
+
+def find_config(start: Path) -> Path | None:
+    """The closest configuration file at or above ``start``, within its repository.
+
+    The search stops at the repository's root (the closest folder holding ``.git``, a folder or a
+    file): configuration outside the repository under review is never read, so a
+    ``factorlint.toml`` above a checkout cannot exclude what the checkout holds. Outside any
+    repository the search goes up to the filesystem's root.
+    """
+    folder = _resolved(start if start.is_dir() else start.parent)
+    repository = repository_root(folder)
+    folders = [folder, *folder.parents]
+    if repository is not None:
+        folders = folders[: folders.index(repository) + 1]
+    for candidate_dir in folders:
         for name in CONFIG_FILES:
             candidate = candidate_dir / name
-            if candidate.is_file() and (name != "pyproject.toml" or _table_of(candidate) is not None):
+            if _check_candidate(candidate, repository) and (name != "pyproject.toml" or _table_of(candidate) is not None):
                 return candidate
     return None
 
 
-def load_file_config(path: Path, _seen: Optional[set[Path]] = None) -> FileConfig:
-    seen = _seen or set()
-    resolved = path.resolve()
-    if resolved in seen:
-        raise ConfigError(f"{path}: extend chain loops back to itself")
-    seen.add(resolved)
-    table = _table_of(path)
-    if table is None:
-        if path.name == "pyproject.toml":
-            return FileConfig()
-        raise ConfigError(f"{path}: no configuration found")
-    base: dict = {}
-    base_layers: list[tuple] = []
-    if "extend" in table:
-        extended = (path.parent / str(table["extend"])).resolve()
-        if not extended.is_file():
-            raise ConfigError(f"{path}: extend: {table['extend']} does not exist")
-        base_config = load_file_config(extended, seen)
-        base_layers = base_config.selection_layers()
-        base = base_config.model_dump(by_alias=True, exclude_unset=True)
-        base.pop("extend", None)
+# The longest ``extend`` chain followed: deep enough for any real layering, short enough to fail
+# fast on a generated one.
+MAX_EXTEND_CHAIN = 64
+
+
+def _extended(path: Path, value: object) -> Path:
+    """The file that ``extend = value`` in ``path`` names; it must be a regular file and, when
+    ``path`` is inside a repository, inside that repository too."""
+    if not isinstance(value, str):
+        raise ConfigError(f"{path}: extend: expected a string, got {_type_name(value)}")
+    if "\0" in value:
+        raise ConfigError(f"{path}: extend: {value} is not a valid path")
+    target = _resolved(path.parent / value)
     try:
-        config = FileConfig.model_validate({**base, **table})
-        own = FileConfig.model_validate({k: v for k, v in table.items() if k != "extend"})
-    except ValidationError as exc:
-        error = exc.errors()[0]
-        key = ".".join(str(part) for part in error["loc"]) or "(table)"
-        message = error["msg"].removeprefix("Value error, ")
-        if error["type"] == "extra_forbidden":
-            message = "unknown key"
-        raise ConfigError(f"{path}: {key}: {message}") from None
-    config._layers = [*base_layers, (own.select, own.ignore, own.extend_select)]
+        info = os.stat(target)
+    except OSError:
+        raise ConfigError(f"{path}: extend: {value} does not exist") from None
+    if not stat.S_ISREG(info.st_mode):
+        raise ConfigError(f"{path}: extend: {value} is {not_regular(info.st_mode)}")
+    repository = repository_root(_resolved(path).parent)
+    if repository is not None and not _within(target, repository):
+        raise ConfigError(f"{path}: extend: {value} is outside the repository ({repository})")
+    return target
+
+
+def load_file_config(path: Path) -> FileConfig:
+    """The configuration of ``path`` with its ``extend`` chain, followed iteratively: at most
+    MAX_EXTEND_CHAIN files, each once, each in the repository of the file extending it."""
+    chain: list[tuple[Path, dict | None]] = []
+    seen: set[Path] = set()
+    current = path
+    while True:
+        resolved = _resolved(current)
+        if resolved in seen:
+            raise ConfigError(f"{current}: extend chain loops back to itself")
+        if len(chain) >= MAX_EXTEND_CHAIN:
+            raise ConfigError(f"{path}: extend chain is longer than {MAX_EXTEND_CHAIN} files")
+        seen.add(resolved)
+        table = _table_of(current)
+        if table is None and current.name != "pyproject.toml":
+            raise ConfigError(f"{current}: no configuration found")
+        chain.append((current, table))
+        if table is None or "extend" not in table:
+            break
+        current = _extended(current, table["extend"])
+    base: dict = {}
+    layers: list[tuple] = []
+    config = FileConfig()
+    for current, table in reversed(chain):  # the base first, each file over the one it extends
+        table = table or {}
+        try:
+            config = FileConfig.model_validate({**base, **table})
+            own = FileConfig.model_validate({k: v for k, v in table.items() if k != "extend"})
+        except ValidationError as exc:
+            error = exc.errors()[0]
+            key = ".".join(str(part) for part in error["loc"]) or "(table)"
+            message = error["msg"].removeprefix("Value error, ")
+            if error["type"] == "extra_forbidden":
+                message = "unknown key"
+            raise ConfigError(f"{current}: {key}: {message}") from None
+        layers.append((own.select, own.ignore, own.extend_select))
+        base = config.model_dump(by_alias=True, exclude_unset=True)
+        base.pop("extend", None)
+    config._layers = layers
     return config
 
 
@@ -231,26 +357,26 @@ def load_file_config(path: Path, _seen: Optional[set[Path]] = None) -> FileConfi
 class Overrides:
     """What the command line says; None means "not given"."""
 
-    config: Optional[Path] = None
+    config: Path | None = None
     isolated: bool = False
-    select: Optional[list[str]] = None
+    select: list[str] | None = None
     ignore: list[str] = field(default_factory=list)
     extend_select: list[str] = field(default_factory=list)
     per_file_ignores: list[str] = field(default_factory=list)  # "pattern:CODE,CODE"
-    exclude: Optional[list[str]] = None
+    exclude: list[str] | None = None
     extend_exclude: list[str] = field(default_factory=list)
     force_exclude: bool = False
 
 
-def resolve_settings(root: Path, overrides: Overrides, config_start: Optional[Path] = None) -> Settings:
+def resolve_settings(root: Path, overrides: Overrides, config_start: Path | None = None) -> Settings:
     """Settings for a run over ``root``; configuration is looked up from ``config_start``
     (the folder holding every target) or from ``root``."""
     from factorlint.checks.registry import is_known_selector, resolve_selection
 
-    config_path: Optional[Path] = None
+    config_path: Path | None = None
     file_config = FileConfig()
     if overrides.config is not None:
-        if not overrides.config.is_file():
+        if not overrides.config.exists() and not overrides.config.is_symlink():
             raise ConfigError(f"{overrides.config}: configuration file does not exist")
         config_path = overrides.config
         file_config = load_file_config(overrides.config)

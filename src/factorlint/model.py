@@ -49,7 +49,9 @@ class Finding:
     message: str
     fix: Optional[Fix] = None
     snippet: str = ""  # normalised source text of the flagged node (fingerprints, reports)
-    source_line: str = ""  # the first source line of the flagged node, as written
+    # The first source line of the flagged node, as written; a line over 400 characters is kept
+    # as a window around the finding (reporters.escape.stored_offset finds where it starts).
+    source_line: str = ""
     context: str = ""  # up to six lines of the flagged node, as written (audit reports)
     # The finding stands only if one of these names turns out, in the project pass, to be a model
     # call or a function that makes one (a wrapper defined in this file or another).

@@ -3,14 +3,27 @@
 Version-aware rules (a default that changed between releases) read them from lock files and pins:
 uv.lock, poetry.lock, pdm.lock, Pipfile.lock, requirements*.txt and ``==`` pins in pyproject.toml.
 Nothing is imported or installed: only text is read.
+
+The files come from the project under review, so reading them must not hang, exhaust memory or
+leave the tree: each is read only when it is a regular file of at most
+:data:`~factorlint.safe_read.PROJECT_FILE_MAX_BYTES` (a FIFO or a symlink to ``/dev/zero`` is
+skipped), and a symlink is followed only to a file inside the project's repository (the folder
+itself outside a repository), never into a ``.git`` folder. A file that cannot be read or parsed,
+or has an unexpected shape (``dependencies = 5``), adds no versions and raises nothing: versions
+only refine rules, so a project without readable pins is linted with the version-free defaults.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 from pathlib import Path
+from typing import Any
+
+from factorlint.git_index import repository_root
+from factorlint.safe_read import ReadRefused, read_regular_file
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -18,58 +31,89 @@ else:  # pragma: no cover
     import tomli as tomllib
 
 _PIN = re.compile(r"^\s*([A-Za-z0-9][A-Za-z0-9._-]*)\s*(?:\[[^\]]*\])?\s*===?\s*([0-9][^\s;,#]*)")
+# At most this many requirements*.txt files are read from one folder.
+_MAX_REQUIREMENTS_FILES = 50
 
 
 def _normalise(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
-def _from_lock_toml(path: Path, found: dict[str, str]) -> None:
+def _read(path: Path, boundary: Path) -> str | None:
+    """The text of a project file, or None when it is not to be read (see the module docstring)."""
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return
-    for package in data.get("package", []) or []:
-        if isinstance(package, dict) and "name" in package and "version" in package:
-            found.setdefault(_normalise(str(package["name"])), str(package["version"]))
+        if os.path.islink(path):
+            inside = Path(os.path.realpath(path)).relative_to(boundary)
+            if ".git" in inside.parts:
+                return None
+        return read_regular_file(path).decode("utf-8", errors="replace")
+    except (ReadRefused, ValueError, OSError):
+        return None
 
 
-def _from_requirements(path: Path, found: dict[str, str]) -> None:
+def _parse(text: str | None, parser) -> Any:
+    """``parser(text)``, or None for text that is missing, malformed or nested too deeply."""
+    if text is None:
+        return None
     try:
-        lines = path.read_text(encoding="utf-8", errors="replace").splitlines()
-    except OSError:
-        return
-    for line in lines:
-        match = _PIN.match(line)
+        return parser(text)
+    except (ValueError, RecursionError):  # TOMLDecodeError and JSONDecodeError are ValueErrors
+        return None
+
+
+def _table(value: Any) -> dict:
+    return value if isinstance(value, dict) else {}
+
+
+def _list(value: Any) -> list:
+    return value if isinstance(value, list) else []
+
+
+def _pin(requirement: Any, found: dict[str, str]) -> None:
+    if isinstance(requirement, str):
+        match = _PIN.match(requirement)
         if match:
             found.setdefault(_normalise(match.group(1)), match.group(2))
 
 
-def _from_pyproject(path: Path, found: dict[str, str]) -> None:
-    try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError):
-        return
-    project = data.get("project", {}) if isinstance(data.get("project"), dict) else {}
-    deps = list(project.get("dependencies", []) or [])
-    for extra in (project.get("optional-dependencies", {}) or {}).values():
-        deps.extend(extra or [])
-    for dep in deps:
-        match = _PIN.match(str(dep))
-        if match:
-            found.setdefault(_normalise(match.group(1)), match.group(2))
+def _from_lock_toml(text: str | None, found: dict[str, str]) -> None:
+    for package in _list(_table(_parse(text, tomllib.loads)).get("package")):
+        package = _table(package)
+        name, version = package.get("name"), package.get("version")
+        if isinstance(name, str) and isinstance(version, str):
+            found.setdefault(_normalise(name), version)
 
 
-def _from_pipfile_lock(path: Path, found: dict[str, str]) -> None:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return
+def _from_requirements(text: str | None, found: dict[str, str]) -> None:
+    for line in (text or "").splitlines():
+        _pin(line, found)
+
+
+def _from_pyproject(text: str | None, found: dict[str, str]) -> None:
+    project = _table(_table(_parse(text, tomllib.loads)).get("project"))
+    for dependency in _list(project.get("dependencies")):
+        _pin(dependency, found)
+    for extra in _table(project.get("optional-dependencies")).values():
+        for dependency in _list(extra):
+            _pin(dependency, found)
+
+
+def _from_pipfile_lock(text: str | None, found: dict[str, str]) -> None:
+    data = _table(_parse(text, json.loads))
     for section in ("default", "develop"):
-        for name, info in (data.get(section) or {}).items():
-            version = str((info or {}).get("version", "")).lstrip("=")
-            if version:
-                found.setdefault(_normalise(name), version)
+        for name, info in _table(data.get(section)).items():
+            version = _table(info).get("version")
+            if isinstance(version, str) and version.lstrip("="):
+                found.setdefault(_normalise(name), version.lstrip("="))
+
+
+def _requirements_files(folder: Path) -> list[Path]:
+    try:
+        with os.scandir(folder) as listing:
+            names = sorted(e.name for e in listing if e.name.startswith("requirements") and e.name.endswith(".txt"))
+    except OSError:
+        return []
+    return [folder / name for name in names[:_MAX_REQUIREMENTS_FILES]]
 
 
 def detect_versions(*folders: Path) -> dict[str, str]:
@@ -79,20 +123,18 @@ def detect_versions(*folders: Path) -> dict[str, str]:
     for folder in folders:
         try:
             folder = folder.resolve()
-        except OSError:
+        except (OSError, RuntimeError):
             continue
         if folder in seen or not folder.is_dir():
             continue
         seen.add(folder)
+        boundary = repository_root(folder) or folder
         for name in ("uv.lock", "poetry.lock", "pdm.lock"):
-            if (folder / name).is_file():
-                _from_lock_toml(folder / name, found)
-        if (folder / "Pipfile.lock").is_file():
-            _from_pipfile_lock(folder / "Pipfile.lock", found)
-        for requirements in sorted(folder.glob("requirements*.txt")):
-            _from_requirements(requirements, found)
-        if (folder / "pyproject.toml").is_file():
-            _from_pyproject(folder / "pyproject.toml", found)
+            _from_lock_toml(_read(folder / name, boundary), found)
+        _from_pipfile_lock(_read(folder / "Pipfile.lock", boundary), found)
+        for requirements in _requirements_files(folder):
+            _from_requirements(_read(requirements, boundary), found)
+        _from_pyproject(_read(folder / "pyproject.toml", boundary), found)
     return found
 
 

@@ -14,6 +14,7 @@ from factorlint import __version__
 from factorlint.audit.model import Audit, GateResult, Inventory, Scorecard
 from factorlint.audit.plan import build_plan
 from factorlint.audit.scoring import SECURITY_KEY, build_scorecard
+from factorlint.engine.source import UNREADABLE
 from factorlint.model import SEVERITY_RANK, Report
 
 _FACTOR_GATE = re.compile(r"^(?:F?0?(\d{1,2})|(SEC))\s*=\s*(\d+(?:\.\d+)?)$", re.I)
@@ -50,6 +51,21 @@ def parse_fail_under(values: Iterable[str]) -> list[Threshold]:
             raise GateError(f"--fail-under {raw!r}: scores run from 0 to 10")
         thresholds.append(Threshold(key, minimum))
     return thresholds
+
+
+def scan_gate(report: Report, gated: bool) -> Optional[GateResult]:
+    """The gate no audit passes without: the scan it scores was done. Zero files analysed always
+    fails (a wrong path or an exclude that matches everything must not pass as a clean bill);
+    with any other gate given, so does a file or folder that could not be analysed, since the
+    scores would be of code that was never read."""
+    unread = [d for d in report.diagnostics if d.code == UNREADABLE]
+    analysed = sum(1 for f in report.files if not any(d.code == UNREADABLE for d in f.diagnostics))
+    if analysed == 0:
+        return GateResult("files analysed", False, "none: nothing was scanned")
+    if not gated:
+        return None
+    detail = f"{analysed} analysed" + (f", {len(unread)} not analysed (TFA0001)" if unread else "")
+    return GateResult("every file analysed", not unread, detail)
 
 
 def evaluate_gates(scorecard: Scorecard, thresholds: list[Threshold], fail_on: Optional[str]) -> list[GateResult]:
@@ -131,6 +147,9 @@ def build_audit(
         scorecard=scorecard,
         inventory=build_inventory(report, paths),
         plan=plan,
-        gates=evaluate_gates(scorecard, thresholds, fail_on),
+        gates=[
+            *evaluate_gates(scorecard, thresholds, fail_on),
+            *filter(None, [scan_gate(report, bool(thresholds) or fail_on is not None)]),
+        ],
         versions=versions,
     )

@@ -5,6 +5,7 @@ RULES = (
     ('TFA0002', True),
     ('TFA0003', True),
     ('TFA0004', True),
+    ('TFA0005', True),
     ('TFA0101', True),
     ('TFA0102', True),
     ('TFA0103', True),

@@ -1,14 +1,25 @@
-"""Applying fixes: edits to text, checked to parse, written atomically.
+"""Applying fixes: edits to text, checked to parse, written only over the bytes analysed.
 
-A file is written only under ``--fix``, only when the edited text still parses, and through a
-temporary file in the same folder renamed over the original (``os.replace``), so an interrupted
-run leaves either the old file or the new one, never half of each. A read-only file is reported,
-never forced.
+A file is written only under ``--fix``, only when the edited text still parses, and only when its
+bytes on disk are still exactly the bytes the findings were computed from (their SHA-256 is
+compared when the file is read for fixing and again just before the write), so an edit computed
+from an older version of a file, one saved during the run or one a stale cache entry described,
+is reported (TFA0004), never applied.
+
+The write goes through a temporary file in the target's folder renamed over it (``os.replace``),
+so an interrupted run leaves the old file or the new one, never half of each. The new file keeps
+the old one's mode, owner, group and extended attributes (ACLs and SELinux labels live there). A
+symlink is written through to its target, and the link is kept. A file with several hard links,
+or one whose owner cannot be given to a new file, is rewritten in place instead (a rename would
+detach it from its other names or change its owner), after the same byte comparison. A file
+with no write permission bit is read-only even for root: it is reported, never forced.
 """
 
 from __future__ import annotations
 
 import difflib
+import errno
+import hashlib
 import os
 import stat
 import tempfile
@@ -89,12 +100,27 @@ def unified_diff(path: str, before: str, after: str) -> str:
     )
 
 
-def fix_file(disk_path: Path, relative: str, findings: list[Finding], *, write: bool) -> FixOutcome:
+STALE = "changed since it was analysed; not fixed (run factorlint again)"
+
+
+def fix_file(
+    disk_path: Path,
+    relative: str,
+    findings: list[Finding],
+    *,
+    write: bool,
+    analysed_digest: str = "",
+) -> FixOutcome:
+    """Apply ``findings``' edits to the file; ``analysed_digest`` is the SHA-256 of the bytes
+    they were computed from (the file is left alone unless it still has exactly those bytes)."""
     outcome = FixOutcome(relative)
     try:
-        data = disk_path.read_bytes()
+        data = _read_regular(disk_path)
     except OSError as exc:
         outcome.error = f"cannot be read: {exc.strerror or exc}"
+        return outcome
+    if analysed_digest and hashlib.sha256(data).hexdigest() != analysed_digest:
+        outcome.error = STALE
         return outcome
     decoded = decode_source(data)
     if decoded.text is None:
@@ -119,6 +145,18 @@ def fix_file(disk_path: Path, relative: str, findings: list[Finding], *, write: 
     return outcome
 
 
+def _read_regular(path: Path) -> bytes:
+    """The bytes of a regular file; a FIFO or device is refused without blocking on it."""
+    fd = os.open(path, os.O_RDONLY | getattr(os, "O_NONBLOCK", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.EINVAL, "not a regular file")
+        with os.fdopen(fd, "rb", closefd=False) as handle:
+            return handle.read()
+    finally:
+        os.close(fd)
+
+
 def _encoding_of(data: bytes) -> str:
     import io
     import tokenize
@@ -129,13 +167,28 @@ def _encoding_of(data: bytes) -> str:
         return "utf-8"
 
 
-def _writable(path: Path) -> bool:
-    return os.access(path, os.W_OK)
+def _writable(path: Path, info: os.stat_result) -> bool:
+    """Whether the file may be rewritten: it has a write bit (root bypasses permissions, so
+    ``os.access`` alone would let root overwrite a file its owner marked read-only) and this
+    user may write it."""
+    return bool(info.st_mode & (stat.S_IWUSR | stat.S_IWGRP | stat.S_IWOTH)) and os.access(path, os.W_OK)
+
+
+class _Changed(Exception):
+    """The file's bytes are no longer the bytes that were analysed."""
 
 
 def write_atomically(path: Path, text: str, original_bytes: bytes) -> Optional[str]:
-    """Write ``text`` over ``path`` via a temporary file and a rename; None on success."""
-    if not _writable(path):
+    """Write ``text`` over the file at ``path`` (through a symlink, to its target) if the file
+    still holds ``original_bytes``; None on success, else why it was not written."""
+    target = Path(os.path.realpath(path))
+    try:
+        info = os.stat(target)
+    except OSError as exc:
+        return f"cannot be written: {exc.strerror or exc}"
+    if not stat.S_ISREG(info.st_mode):
+        return "is not a regular file; not fixed"
+    if not _writable(target, info):
         return "is read-only; not fixed"
     encoding = _encoding_of(original_bytes)
     bom = original_bytes.startswith(b"\xef\xbb\xbf") and encoding == "utf-8-sig"
@@ -146,21 +199,104 @@ def write_atomically(path: Path, text: str, original_bytes: bytes) -> Optional[s
     except UnicodeEncodeError as exc:
         return f"the fix cannot be encoded as {encoding}: {exc.reason}"
     try:
-        mode = stat.S_IMODE(path.stat().st_mode)
-        handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".factorlint", dir=path.parent)
-        try:
-            with os.fdopen(handle, "wb") as out:
-                out.write(payload)
-                out.flush()
-                os.fsync(out.fileno())
-            os.chmod(temporary, mode)
-            os.replace(temporary, path)
-        except BaseException:
-            try:
-                os.unlink(temporary)
-            except OSError:
-                pass
-            raise
+        if info.st_nlink > 1:
+            _write_in_place(target, payload, original_bytes)
+        elif not _replace(target, info, payload, original_bytes):
+            _write_in_place(target, payload, original_bytes)
+    except _Changed:
+        return STALE
     except OSError as exc:
         return f"cannot be written: {exc.strerror or exc}"
     return None
+
+
+def _unchanged(target: Path, original_bytes: bytes) -> None:
+    """The last look before the write: raise _Changed if the file no longer holds the bytes."""
+    try:
+        current = _read_regular(target)
+    except OSError as exc:
+        raise _Changed from exc
+    if current != original_bytes:
+        raise _Changed
+
+
+def _replace(target: Path, info: os.stat_result, payload: bytes, original_bytes: bytes) -> bool:
+    """Write a temporary file with the target's metadata and rename it over the target. False
+    (nothing changed) when the temporary file cannot be given the target's owner and group."""
+    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".factorlint", dir=target.parent)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(payload)
+            out.flush()
+            os.fsync(out.fileno())
+        if (info.st_uid, info.st_gid) != _owner_of(temporary):
+            try:
+                os.chown(temporary, info.st_uid, info.st_gid)
+            except PermissionError:
+                os.unlink(temporary)
+                return False
+        os.chmod(temporary, stat.S_IMODE(info.st_mode))
+        _copy_xattrs(target, temporary)
+        _unchanged(target, original_bytes)
+        os.replace(temporary, target)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except OSError:
+            pass
+        raise
+    _sync_folder(target.parent)
+    return True
+
+
+def _owner_of(path: str) -> tuple[int, int]:
+    info = os.stat(path)
+    return info.st_uid, info.st_gid
+
+
+def _copy_xattrs(source: Path, destination: str) -> None:
+    """Copy extended attributes (ACLs, SELinux labels, user.* data); a file system without
+    them, or an attribute this user may not set, is skipped."""
+    if not hasattr(os, "listxattr"):
+        return
+    try:
+        names = os.listxattr(source)
+    except OSError:
+        return
+    for name in names:
+        try:
+            os.setxattr(destination, name, os.getxattr(source, name))
+        except OSError:
+            continue
+
+
+def _write_in_place(target: Path, payload: bytes, original_bytes: bytes) -> None:
+    """Rewrite the file's own inode (hard links and ownership stay as they are)."""
+    fd = os.open(target, os.O_RDWR | getattr(os, "O_NONBLOCK", 0))
+    try:
+        if not stat.S_ISREG(os.fstat(fd).st_mode):
+            raise _Changed
+        with os.fdopen(fd, "r+b", closefd=False) as handle:
+            if handle.read() != original_bytes:
+                raise _Changed
+            handle.seek(0)
+            handle.write(payload)
+            handle.truncate()
+            handle.flush()
+            os.fsync(handle.fileno())
+    finally:
+        os.close(fd)
+
+
+def _sync_folder(folder: Path) -> None:
+    """Make the rename durable (POSIX); where folders cannot be opened, nothing to do."""
+    try:
+        fd = os.open(folder, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:
+        pass
+    finally:
+        os.close(fd)

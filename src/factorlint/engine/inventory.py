@@ -10,7 +10,6 @@ file that holds none of these costs next to nothing.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 import libcst as cst
 
@@ -38,7 +37,7 @@ def _short(qualname: str) -> str:
     return ".".join(parts[-2:]) if len(parts) > 1 else parts[0]
 
 
-def _list_length(call: cst.Call, keywords) -> Optional[int]:
+def _list_length(call: cst.Call, keywords) -> int | None:
     for keyword in keywords:
         arg = keyword_arg(call, keyword)
         if arg is not None:
@@ -57,13 +56,13 @@ class InventoryCollector:
         self.sites: list[RawSite] = []
         self._seen: set[tuple[str, int]] = set()
         self._functions: dict[str, cst.CSTNode] = {}  # qualname -> def, for function sites
-        self._main_guard: Optional[cst.If] = None  # the module's `if __name__ == "__main__":`
+        self._main_guard: cst.If | None = None  # the module's `if __name__ == "__main__":`
         # One agent is often several calls: a factory, the executor wrapping it, the run call.
         # Sites of one agent share a group so the scorecard counts the agent once.
         self._agent_names: dict[tuple[str, str], RawSite] = {}  # (function, variable) -> site
         self._groups = 0
 
-    def _add(self, kind: str, node: cst.CSTNode, label: str, requires=(), **detail) -> Optional[RawSite]:
+    def _add(self, kind: str, node: cst.CSTNode, label: str, requires=(), **detail) -> RawSite | None:
         key = (kind, id(node))
         if key in self._seen:
             return None
@@ -92,7 +91,7 @@ class InventoryCollector:
             function = self.ctx.current_function_qualname() or ""
             self._agent_names[(function, node.targets[0].target.value)] = last
 
-    def _join(self, site: Optional[RawSite], value: cst.BaseExpression) -> None:
+    def _join(self, site: RawSite | None, value: cst.BaseExpression) -> None:
         """Put ``site`` in the group of the agent that the variable ``value`` names, if any."""
         if site is None or not isinstance(value, cst.Name):
             return

@@ -18,7 +18,7 @@ depends on where its enclosing statement starts, so this module regenerates just
 from __future__ import annotations
 
 import ast
-from typing import Iterable, Optional
+from collections.abc import Iterable
 
 import libcst as cst
 from libcst.metadata.position_provider import NEWLINE_RE, PositionProvidingCodegenState
@@ -64,9 +64,9 @@ class _Ranges:
 def node_ranges(
     module: cst.Module,
     text: str,
-    tree: Optional[ast.Module],
+    tree: ast.Module | None,
     nodes: Iterable[cst.CSTNode],
-    owners: Optional[StatementOwners],
+    owners: StatementOwners | None,
 ) -> dict:
     """``{node: CodeRange}`` for ``nodes`` (and whatever else shares their statements)."""
     nodes = list(nodes)
@@ -89,7 +89,7 @@ def _whole_module(module: cst.Module) -> dict:
     return provider._computed
 
 
-def _by_statement(module, text: str, tree: ast.Module, nodes: list, owner: dict) -> Optional[dict]:
+def _by_statement(module, text: str, tree: ast.Module, nodes: list, owner: dict) -> dict | None:
     groups: dict[int, tuple[tuple, list]] = {}
     for node in nodes:
         path = owner.get(id(node))
@@ -98,16 +98,17 @@ def _by_statement(module, text: str, tree: ast.Module, nodes: list, owner: dict)
         groups.setdefault(id(path[-1]), (path, []))[1].append(node)
     line_starts = [0] + [match.end() for match in NEWLINE_RE.finditer(text)]
     ranges: dict = {}
+    places = _Places()
     for path, wanted in groups.values():
         provider = _Ranges()
-        if not _regenerate(module, text, tree, path, line_starts, provider):
+        if not _regenerate(module, text, tree, path, line_starts, provider, places):
             return None
         # Keep only the ranges asked for: a large statement has a range for each of its nodes.
         ranges.update((node, provider._computed[node]) for node in wanted if node in provider._computed)
     return ranges
 
 
-def statement_lines(tree: Optional[ast.Module], module, nodes: Iterable, owners: Optional[StatementOwners]) -> dict:
+def statement_lines(tree: ast.Module | None, module, nodes: Iterable, owners: StatementOwners | None) -> dict:
     """``{id(node): (first line, last line)}`` for the nodes that are themselves anchor
     statements, read from CPython's tree without regenerating anything.
 
@@ -119,19 +120,20 @@ def statement_lines(tree: Optional[ast.Module], module, nodes: Iterable, owners:
     if tree is None or owners is None:
         return {}
     found = {}
+    places = _Places()
     for node in nodes:
         path = owners.owner.get(id(node))
         if not path or path[-1] is not node:
             continue
-        located = _locate(module, tree, path)
+        located = _locate(module, tree, path, places)
         if located is not None:
             _, first, _, last = located
             found[id(node)] = (first.lineno, last.end_lineno)
     return found
 
 
-def _regenerate(module, text: str, tree: ast.Module, path: tuple, line_starts: list, provider) -> bool:
-    located = _locate(module, tree, path)
+def _regenerate(module, text: str, tree: ast.Module, path: tuple, line_starts: list, provider, places) -> bool:
+    located = _locate(module, tree, path, places)
     if located is None:
         return False
     statement, counterpart, indents, _ = located
@@ -158,16 +160,38 @@ def _regenerate(module, text: str, tree: ast.Module, path: tuple, line_starts: l
     )
 
 
-def _locate(module, tree: ast.Module, path: tuple):
+class _Places:
+    """Where each statement of a body is, computed once per body and reused for every node.
+
+    ``{id(statement): index of its first ``ast`` statement}`` for the body of the module or of a
+    block. Scanning the body again for each node made a module of 20,000 small tool classes
+    (each one a site) quadratic, minutes long; a body is now indexed once, in one pass.
+    """
+
+    def __init__(self) -> None:
+        self._bodies: dict[int, tuple[object, dict[int, int]]] = {}
+
+    def ast_index(self, body, statement) -> int | None:
+        entry = self._bodies.get(id(body))
+        if entry is None or entry[0] is not body:
+            index: dict[int, int] = {}
+            position = 0
+            for item in body:
+                index[id(item)] = position
+                position += len(item.body) if isinstance(item, cst.SimpleStatementLine) else 1
+            entry = self._bodies[id(body)] = (body, index)  # the body is kept: its id stays its own
+        return entry[1].get(id(statement))
+
+
+def _locate(module, tree: ast.Module, path: tuple, places: _Places):
     """The anchor statement, its ``ast`` counterpart (the first of several for ``a; b``), the
     indentation of its enclosing blocks, and its last ``ast`` statement."""
-    body, ast_body, indents = list(module.body), tree.body, []
+    body, ast_body, indents = module.body, tree.body, []
     counterpart = last = None
     for depth, statement in enumerate(path):
-        index = next((i for i, s in enumerate(body) if s is statement), None)
-        if index is None:
+        ast_index = places.ast_index(body, statement)
+        if ast_index is None:
             return None
-        ast_index = sum(len(s.body) if isinstance(s, cst.SimpleStatementLine) else 1 for s in body[:index])
         if ast_index >= len(ast_body):
             return None
         counterpart = ast_body[ast_index]
@@ -182,7 +206,7 @@ def _locate(module, tree: ast.Module, path: tuple):
             if not isinstance(block, cst.IndentedBlock):
                 return None
             indents.append(block.indent if block.indent is not None else module.default_indent)
-            body, ast_body = list(block.body), counterpart.body
+            body, ast_body = block.body, counterpart.body
     return path[-1], counterpart, indents, last
 
 

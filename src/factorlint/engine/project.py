@@ -16,7 +16,7 @@ from typing import Optional
 from factorlint.engine.llm_names import match_llm_qualname
 from factorlint.engine.suppressions import without_codes
 from factorlint.knowledge import Knowledge
-from factorlint.model import Edit, Finding, FileResult, Fix, Report
+from factorlint.model import Edit, FileResult, Finding, Fix, Report
 
 UNUSED_SUPPRESSION = "TFA0002"
 
@@ -229,5 +229,8 @@ def _fingerprint(findings: list[Finding]) -> None:
         key = (finding.code, finding.path, finding.snippet)
         occurrence = seen[key]
         seen[key] += 1
-        digest = hashlib.sha256(f"{finding.code}|{finding.path}|{finding.snippet}|{occurrence}".encode())
+        # surrogateescape: a path of non-UTF-8 bytes hashes as those bytes (UTF-8 paths are unchanged).
+        digest = hashlib.sha256(
+            f"{finding.code}|{finding.path}|{finding.snippet}|{occurrence}".encode("utf-8", "surrogateescape")
+        )
         finding.fingerprint = digest.hexdigest()[:16]

@@ -11,7 +11,6 @@ import ast
 import hashlib
 import traceback
 from pathlib import PurePosixPath
-from typing import Optional
 
 import libcst as cst
 
@@ -21,17 +20,19 @@ from factorlint.engine.context import FileContext
 from factorlint.engine.facts import FactsCollector
 from factorlint.engine.file_roles import enabled_for, file_role
 from factorlint.engine.inventory import InventoryCollector
-from factorlint.engine.parse import parse_module
+from factorlint.engine.parse import parse_module, refusal
 from factorlint.engine.positions import StatementOwners, node_ranges, statement_lines
 from factorlint.engine.prefilter import could_matter
-from factorlint.engine.source import UNREADABLE as PARSE_ERROR, decode_source
+from factorlint.engine.source import UNREADABLE as PARSE_ERROR
+from factorlint.engine.source import decode_source
 from factorlint.engine.suppressions import find_suppressions
 from factorlint.engine.visitor import BatchedVisitor
 from factorlint.engine.walk import run_visitor
 from factorlint.knowledge import Knowledge, default_knowledge
-from factorlint.model import Diagnostic, Finding, Fix, FileResult, Site
+from factorlint.model import Diagnostic, FileResult, Finding, Fix, Site
 
 INTERNAL_ERROR = "TFA0003"
+OVER_BUDGET = "TFA0005"  # the analysis ran past max-file-seconds or max-file-memory
 _SNIPPET_LIMIT = 400
 
 
@@ -42,7 +43,7 @@ def lint_file(
     *,
     module_name: str,
     package: str,
-    knowledge: Optional[Knowledge] = None,
+    knowledge: Knowledge | None = None,
 ) -> FileResult:
     knowledge = knowledge or default_knowledge()
     result = FileResult(path=path, role=file_role(path), digest=hashlib.sha256(data).hexdigest())
@@ -59,6 +60,13 @@ def lint_file(
         return result
     if parses and not could_matter(text, knowledge, settings):
         result.skipped = True  # parses, and nothing in it can reach agent code: no LibCST pass
+        return result
+    # Only text LibCST's native parser can take without crashing or stalling reaches it.
+    refused = refusal(text, tree)
+    if refused is not None:
+        result.diagnostics.append(
+            Diagnostic(PARSE_ERROR, path, f"File could not be parsed: {refused.reason}", refused.line, 1)
+        )
         return result
     try:
         module = parse_module(text)
@@ -115,10 +123,27 @@ def lint_file(
     return result
 
 
+def unanalysed(path: str, kind: str, detail: str, settings) -> FileResult:
+    """The result of a file whose analysis gave no result (see :mod:`engine.pool`): ``kind``
+    ``"time"`` or ``"memory"`` is over its budget, anything else (``"crash"``, ``"error"``) is
+    factorlint's failure, reported as an internal error. The run goes on with the other files.
+    The result records no digest, so the cache never keeps it: the next run tries again."""
+    result = FileResult(path=path, role=file_role(path))
+    code, message = OVER_BUDGET, "Analysis budget exceeded: over "
+    if kind == "time":
+        message += f"{settings.max_file_seconds:g} s (max-file-seconds)"
+    elif kind == "memory":
+        message += f"{settings.max_file_memory:,} MiB (max-file-memory)"
+    else:
+        code, message = INTERNAL_ERROR, f"Internal error: {detail}"
+    result.diagnostics.append(Diagnostic(code, path, message + "; the file was not analysed"))
+    return result
+
+
 _TOO_DEEP_MARKERS = ("too many nested", "too many levels of indentation", "too many statically nested")
 
 
-def nesting_problem(text: str) -> tuple[Optional[str], Optional[ast.Module]]:
+def nesting_problem(text: str) -> tuple[str | None, ast.Module | None]:
     """Why ``text`` is too deeply nested to parse safely (or None), and CPython's tree of it (or
     None when CPython does not parse it). The tree also places statements for
     :mod:`engine.positions`.
@@ -127,15 +152,22 @@ def nesting_problem(text: str) -> tuple[Optional[str], Optional[ast.Module]]:
     brackets, a 100,000-term expression) and take the process down, which no ``except`` can
     catch. CPython's own parser guards its stack and answers with an exception, so it screens the
     text first. Other syntax errors are left to LibCST, which also reads syntax newer than the
-    running interpreter.
+    running interpreter. What CPython accepts but LibCST nests deeper (an 8,000-term ``and``
+    chain is one flat node here) is screened by :func:`engine.parse.refusal`, for the files that
+    go on to LibCST.
     """
-    import warnings
-
     try:
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")  # SyntaxWarnings about the scanned code are not ours
-            tree = ast.parse(text)
-    except (RecursionError, MemoryError):
+        tree = _cpython_tree(text)
+    except RecursionError:
+        return "nesting too deep to analyse safely", None
+    except MemoryError:
+        # CPython's parser also reports very deep nesting as MemoryError. In a worker that ran
+        # out of its memory budget the file may be fine: parse again without the budget.
+        from factorlint.engine.pool import budget_lifted
+
+        with budget_lifted() as lifted:
+            if lifted and not _beyond_cpython(text):
+                raise MemoryError("over the memory budget") from None
         return "nesting too deep to analyse safely", None
     except SyntaxError as exc:
         message = str(exc.msg if hasattr(exc, "msg") else exc)
@@ -145,6 +177,25 @@ def nesting_problem(text: str) -> tuple[Optional[str], Optional[ast.Module]]:
     except ValueError:
         return None, None
     return None, tree
+
+
+def _cpython_tree(text: str) -> ast.Module:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SyntaxWarnings about the scanned code are not ours
+        return ast.parse(text)
+
+
+def _beyond_cpython(text: str) -> bool:
+    """Whether CPython's parser gives up on ``text`` for its nesting (again, every time)."""
+    try:
+        _cpython_tree(text)
+    except (RecursionError, MemoryError):
+        return True
+    except (SyntaxError, ValueError):
+        return False
+    return False
 
 
 def _sites(positions, site_lines: dict, raw: list, path: str) -> list[Site]:
@@ -161,6 +212,16 @@ def _sites(positions, site_lines: dict, raw: list, path: str) -> list[Site]:
 
 
 def _findings(module: cst.Module, positions, raw: list[RawFinding], path: str, lines: list[str]) -> list[Finding]:
+    """The findings of one file, each with the source text reporters show, bounded here: the
+    snippet (normalised node text, hashed into the fingerprint) at 400 characters; the source
+    line, when longer than 400 characters, clipped around the flagged column so the column
+    still maps into it (``escape.stored_source_line``); the context at six lines, its first
+    clipped the same way and the others at 400 characters. A one-line file of 90 KB with a
+    finding every hundred characters thus keeps a few hundred bytes a finding, not the line.
+    """
+    # Reporters undo the clipping (escape.stored_offset): one module holds both halves.
+    from factorlint.reporters.escape import STORED_LIMIT, clip, stored_source_line
+
     findings = []
     seen: set[tuple] = set()
     for item in raw:
@@ -172,6 +233,8 @@ def _findings(module: cst.Module, positions, raw: list[RawFinding], path: str, l
             continue
         seen.add(key)
         snippet = " ".join(module.code_for_node(item.node).split())[:_SNIPPET_LIMIT]
+        first = stored_source_line(lines[where.start.line - 1], where.start.column + 1) if where.start.line <= len(lines) else ""
+        rest = lines[where.start.line : min(where.end.line, where.start.line + 5)]
         meta = item.meta
         findings.append(
             Finding(
@@ -188,8 +251,8 @@ def _findings(module: cst.Module, positions, raw: list[RawFinding], path: str, l
                 message=item.message,
                 fix=Fix("display-only", item.fix_message or meta.fix_advice),
                 snippet=snippet,
-                source_line=lines[where.start.line - 1] if where.start.line <= len(lines) else "",
-                context="\n".join(lines[where.start.line - 1 : min(where.end.line, where.start.line + 5)]),
+                source_line=first,
+                context="\n".join([first, *(clip(line, STORED_LIMIT) for line in rest)]),
                 requires_llm=item.requires_llm,
             )
         )

@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import io
+import re
 import tokenize
 from dataclasses import dataclass
 from typing import Optional
 
 # The diagnostic for a file that could not be read, decoded or parsed.
 UNREADABLE = "TFA0001"
+
+_SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 @dataclass(frozen=True)
@@ -31,4 +34,8 @@ def decode_source(data: bytes) -> DecodeResult:
         return DecodeResult(None, f"cannot be decoded as {encoding}: {exc}")
     if text.startswith("\ufeff"):
         text = text[1:]
+    if _SURROGATE.search(text):
+        # ``raw_unicode_escape`` and friends turn ``\ud800`` in the bytes into a lone surrogate,
+        # which no parser can take as UTF-8 text.
+        return DecodeResult(None, f"decoding as {encoding} gives lone surrogates (not valid text)")
     return DecodeResult(text)

@@ -1,6 +1,8 @@
 """``factorlint audit`` in the terminal: the scorecard with bars, the fix plan, the inventory.
 
-A pure function of the Audit. Colour only when writing to a terminal.
+A pure function of the Audit. Colour only when writing to a terminal. Text from the scanned tree
+(paths, messages, labels, model names, code) goes through :func:`escape.plain` and into rich as
+``Text``, never as a markup string, so ``[link=...]`` or ``:emoji:`` in a file name stays text.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from rich.text import Text
 
 from factorlint.audit.model import Audit, FactorScore
 from factorlint.reporters.concise import summary_line
+from factorlint.reporters.escape import clip, guard_ci_commands, plain
 from factorlint.reporters.full import SEVERITY_STYLE
 
 GRADE_STYLE = {"pass": "green", "warn": "yellow", "fail": "red", "n/a": "dim"}
@@ -35,11 +38,11 @@ def score_text(factor: FactorScore) -> Text:
     return Text(f"{factor.score:.1f} {factor.letter}", style=GRADE_STYLE[factor.grade])
 
 
-def evidence_text(factor: FactorScore) -> str:
+def evidence_text(factor: FactorScore) -> Text:
     parts = factor.evidence_lines()
     if factor.hints:
         parts.append(f"{len(factor.hints)} hints not scored")
-    return "; ".join(parts)
+    return Text(plain("; ".join(parts)))
 
 
 def scorecard_table(audit: Audit) -> Table:
@@ -55,8 +58,9 @@ def scorecard_table(audit: Audit) -> Table:
     for factor in [*card.factors, card.security]:
         style = GRADE_STYLE[factor.grade]
         table.add_row(
-            factor.key, factor.title, score_text(factor), Text.assemble(bar(factor.score), style=style),
-            str(factor.sites), str(len(factor.findings)), evidence_text(factor),
+            Text(plain(factor.key)), Text(plain(factor.title)), score_text(factor),
+            Text.assemble(bar(factor.score), style=style), str(factor.sites), str(len(factor.findings)),
+            evidence_text(factor),
             end_section=factor is card.factors[-1],
         )
     return table
@@ -80,13 +84,13 @@ def render(audit: Audit, color: bool = False, width: int = 120, **_) -> str:
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=color, no_color=not color, width=width, highlight=False)
     report, card = audit.report, audit.scorecard
-    console.print(Text(f"factorlint audit of {report.root}", style="bold"))
-    console.print(
+    console.print(Text(f"factorlint audit of {plain(report.root)}", style="bold"))
+    console.print(Text(
         f"{report.files_scanned} files, {report.lines_scanned:,} lines: {card.app_files} application files scored; "
         f"{card.excluded_files} test and example files scanned but not scored."
-    )
+    ))
     versions = ", ".join(f"{k} {v}" for k, v in audit.versions.items())
-    console.print(Text(versions, style="dim"))
+    console.print(Text(plain(versions), style="dim"))
     console.print()
     console.print(scorecard_table(audit))
     console.print(_overall_line(audit))
@@ -95,15 +99,16 @@ def render(audit: Audit, color: bool = False, width: int = 120, **_) -> str:
         console.print(Text("\nFix plan (highest gain per effort first)", style="bold underline"))
         for item in audit.plan[:PLAN_SHOWN]:
             head = Text(f"{item.rank:>2}. ")
-            head.append(item.code, style="bold")
-            head.append(f" {item.name} ({item.factor_key}, {item.count} finding{'s' if item.count != 1 else ''}"
+            head.append(plain(item.code), style="bold")
+            head.append(f" {plain(item.name)} ({item.factor_key}, {item.count} finding{'s' if item.count != 1 else ''}"
                         f" in {item.files} file{'s' if item.files != 1 else ''}, effort {item.effort}")
             head.append(f", +{item.gain:.1f} overall" if item.gain > 0 else f", +{item.factor_gain:.1f} {item.factor_key}")
             head.append(", autofix" if item.autofix else "")
             head.append(")")
             console.print(head)
-            console.print(Text(f"    {item.advice}", style="dim"))
-            console.print(Text(f"    first at {item.before_location}: ", style="dim") + Text(item.before.splitlines()[0].strip() if item.before else ""))
+            console.print(Text(f"    {plain(item.advice)}", style="dim"))
+            first = item.before.splitlines()[0].strip() if item.before else ""
+            console.print(Text(f"    first at {plain(item.before_location)}: ", style="dim") + Text(plain(clip(first))))
         if len(audit.plan) > PLAN_SHOWN:
             console.print(Text(f"    ... {len(audit.plan) - PLAN_SHOWN} more items (markdown, HTML and JSON reports have them all)", style="dim"))
 
@@ -113,11 +118,11 @@ def render(audit: Audit, color: bool = False, width: int = 120, **_) -> str:
     if report.diagnostics:
         console.print(Text(f"\n{len(report.diagnostics)} files not analysed", style="bold yellow"))
         for d in report.diagnostics[:10]:
-            console.print(f"  {d.code} {d.path}: {d.message}")
+            console.print(Text(f"  {d.code} {plain(d.path)}: {plain(d.message)}"))
     console.print()
     console.print(Text(summary_line(report), style="bold"))
     console.print(Text("Details per finding: `factorlint check`; a shareable report: --output-format html -o audit.html", style="dim"))
-    return buffer.getvalue()
+    return guard_ci_commands(buffer.getvalue())
 
 
 def _findings(console: Console, audit: Audit) -> None:
@@ -127,13 +132,13 @@ def _findings(console: Console, audit: Audit) -> None:
         return
     console.print(Text("\nFindings by factor (application code)", style="bold underline"))
     for factor in groups:
-        console.print(Text(f"{factor.key} {factor.title}", style="bold"))
+        console.print(Text(f"{plain(factor.key)} {plain(factor.title)}", style="bold"))
         shown = [(f, "") for f in factor.findings] + [(f, " (hint, not scored)") for f in factor.hints]
         for finding, note in shown[:FINDINGS_SHOWN]:
             line = Text("  ")
             line.append(finding.code, style=SEVERITY_STYLE.get(finding.severity, ""))
-            line.append(f" {finding.path}:{finding.line}:{finding.column} ", style="bold")
-            line.append(finding.message + note)
+            line.append(f" {plain(finding.path)}:{finding.line}:{finding.column} ", style="bold")
+            line.append(plain(finding.message) + note)
             console.print(line)
         if len(shown) > FINDINGS_SHOWN:
             console.print(Text(f"  ... {len(shown) - FINDINGS_SHOWN} more (`factorlint check` lists them all)", style="dim"))
@@ -151,13 +156,15 @@ def _inventory(console: Console, audit: Audit) -> None:
     table.add_column("Count", justify="right")
     table.add_column("Where (first few)", ratio=1)
     for title, sites in rows:
-        shown = ", ".join(f"{s.label} {s.path}:{s.line}" for s in sites[:INVENTORY_SHOWN])
+        shown = ", ".join(f"{plain(s.label)} {plain(s.path)}:{s.line}" for s in sites[:INVENTORY_SHOWN])
         more = f" (+{len(sites) - INVENTORY_SHOWN} more)" if len(sites) > INVENTORY_SHOWN else ""
-        table.add_row(title, str(len(sites)), shown + more)
+        table.add_row(title, str(len(sites)), Text(shown + more))
     if inv.models:
-        table.add_row("Models", str(sum(inv.models.values())), ", ".join(f"{m} ×{n}" for m, n in list(inv.models.items())[:INVENTORY_SHOWN]))
+        models = ", ".join(f"{plain(m)} ×{n}" for m, n in list(inv.models.items())[:INVENTORY_SHOWN])
+        table.add_row("Models", str(sum(inv.models.values())), Text(models))
     if inv.frameworks:
-        table.add_row("Frameworks", str(len(inv.frameworks)), ", ".join(f"{f} ×{n}" for f, n in inv.frameworks.items()))
+        frameworks = ", ".join(f"{plain(f)} ×{n}" for f, n in inv.frameworks.items())
+        table.add_row("Frameworks", str(len(inv.frameworks)), Text(frameworks))
     console.print(table)
 
 
@@ -167,6 +174,6 @@ def _gates(console: Console, audit: Audit) -> None:
     console.print(Text("\nGates", style="bold underline"))
     for gate in audit.gates:
         mark = Text("PASS ", style="bold green") if gate.passed else Text("FAIL ", style="bold red")
-        console.print(Text("  ") + mark + Text(f"{gate.label}: {gate.detail}"))
+        console.print(Text("  ") + mark + Text(f"{plain(gate.label)}: {plain(gate.detail)}"))
     verdict = "all gates passed" if audit.gates_passed else "a gate failed: exit code 1"
     console.print(Text(f"  {verdict}", style="bold green" if audit.gates_passed else "bold red"))

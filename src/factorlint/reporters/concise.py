@@ -1,16 +1,23 @@
-"""``path:line:col: CODE message``, one finding a line (what editors and grep expect)."""
+"""``path:line:col: CODE message``, one finding a line (what editors and grep expect).
+
+Paths and messages come from the scanned tree: each goes through :func:`escape.plain`, so it
+stays on its line and prints no control sequence.
+"""
 
 from __future__ import annotations
 
 from factorlint.model import Report
+from factorlint.reporters.escape import guard_ci_commands, plain
 
 
 def finding_lines(report: Report) -> list[str]:
+    """One escaped line per diagnostic and finding, each already guarded against CI commands
+    (``check --quiet`` prints these alone)."""
     lines = [
-        f"{d.path}:{d.line or 1}:{d.column or 1}: {d.code} {d.message}" for d in report.diagnostics
+        f"{plain(d.path)}:{d.line or 1}:{d.column or 1}: {d.code} {plain(d.message)}" for d in report.diagnostics
     ]
-    lines += [f"{f.path}:{f.line}:{f.column}: {f.code} {f.message}" for f in report.findings]
-    return lines
+    lines += [f"{plain(f.path)}:{f.line}:{f.column}: {f.code} {plain(f.message)}" for f in report.findings]
+    return [guard_ci_commands(line) for line in lines]
 
 
 def summary_line(report: Report) -> str:
@@ -31,4 +38,4 @@ def summary_line(report: Report) -> str:
 def render(report: Report, **_) -> str:
     lines = finding_lines(report)
     lines.append(summary_line(report))
-    return "\n".join(lines) + "\n"
+    return guard_ci_commands("\n".join(lines) + "\n")

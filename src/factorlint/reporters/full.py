@@ -1,4 +1,10 @@
-"""The default output: each finding with its source line, a caret under it and the fix."""
+"""The default output: each finding with its source line, a caret under it and the fix.
+
+Paths, messages and source lines come from the scanned tree: they go through
+:func:`escape.plain`, and the source line is cut to a window around the flagged columns
+(:func:`escape.source_excerpt`), so a one-line file of 90 KB prints a few hundred characters
+per finding, not the whole line each time.
+"""
 
 from __future__ import annotations
 
@@ -9,6 +15,7 @@ from rich.text import Text
 
 from factorlint.model import Report
 from factorlint.reporters.concise import summary_line
+from factorlint.reporters.escape import guard_ci_commands, plain, source_excerpt
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "advice": "cyan"}
 
@@ -18,26 +25,25 @@ def render(report: Report, color: bool = False, width: int = 100, **_) -> str:
     console = Console(file=buffer, force_terminal=color, no_color=not color, width=width, highlight=False, soft_wrap=True)
     for d in report.diagnostics:
         line = Text()
-        line.append(f"{d.path}:{d.line or 1}:{d.column or 1}: ", style="bold")
+        line.append(f"{plain(d.path)}:{d.line or 1}:{d.column or 1}: ", style="bold")
         line.append(d.code, style="bold red")
-        line.append(f" {d.message}")
+        line.append(f" {plain(d.message)}")
         console.print(line)
     for f in report.findings:
         head = Text()
-        head.append(f"{f.path}:{f.line}:{f.column}: ", style="bold")
+        head.append(f"{plain(f.path)}:{f.line}:{f.column}: ", style="bold")
         head.append(f.code, style=SEVERITY_STYLE.get(f.severity, ""))
-        head.append(f" [{f.severity}] {f.message}")
+        head.append(f" [{f.severity}] {plain(f.message)}")
         console.print(head)
         if f.source_line:
             gutter = str(f.line)
             pad = " " * len(gutter)
-            source = f.source_line.rstrip().expandtabs(4)
-            width_marker = max(1, min(len(source), (f.end_column - f.column) if f.end_line == f.line else len(source)) - (f.column - 1))
+            shown = source_excerpt(f.source_line, f.column, f.end_column if f.end_line == f.line else None)
             console.print(Text(f"{pad} |", style="blue"))
-            console.print(Text(f"{gutter} | ", style="blue") + Text(source))
-            console.print(Text(f"{pad} | ", style="blue") + Text(" " * (f.column - 1) + "^" * max(1, width_marker), style=SEVERITY_STYLE.get(f.severity, "")))
+            console.print(Text(f"{gutter} | ", style="blue") + Text(shown.text))
+            console.print(Text(f"{pad} | ", style="blue") + Text(" " * shown.caret + "^" * shown.width, style=SEVERITY_STYLE.get(f.severity, "")))
         if f.fix is not None:
-            console.print(Text(f"{' ' * len(str(f.line))} = fix: ", style="green") + Text(f.fix.message))
+            console.print(Text(f"{' ' * len(str(f.line))} = fix: ", style="green") + Text(plain(f.fix.message)))
         console.print()
     console.print(Text(summary_line(report), style="bold"))
-    return buffer.getvalue()
+    return guard_ci_commands(buffer.getvalue())

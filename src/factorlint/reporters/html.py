@@ -2,7 +2,9 @@
 
 No network asset of any kind (inline CSS and SVG, system fonts, no script), and a Content Security
 Policy that would block one if it crept in. Everything that comes from the scanned code (paths,
-messages, snippets, labels) goes through :func:`html.escape` with ``quote=True``.
+messages, snippets, labels) goes through :func:`html_parts.e` (:func:`escape.html_text`), and code
+from it is cut to a window around each finding (:func:`escape.excerpt_context`,
+:func:`escape.clip_lines`), so a 90 KB line is not repeated under every finding.
 """
 
 from __future__ import annotations
@@ -10,12 +12,30 @@ from __future__ import annotations
 import textwrap
 from importlib import resources
 
+from factorlint.reporters.escape import (
+    STORED_LIMIT,
+    clip,
+    clip_lines,
+    excerpt_context,
+    guard_ci_commands,
+)
 from factorlint.reporters.html_inventory import _diagnostics, _inventory
 from factorlint.reporters.html_parts import (
-    GRADE_CLASS, _code, _grade_badge, _inline, _line_of, _link, _plural, _score,
-    _sev_badge, _severity_counts, e,
+    GRADE_CLASS,
+    ROWS_SHOWN,
+    _code,
+    _grade_badge,
+    _inline,
+    _line_of,
+    _link,
+    _plural,
+    _score,
+    _sev_badge,
+    _severity_counts,
+    e,
 )
-from factorlint.reporters.html_parts import ROWS_SHOWN as ROWS_SHOWN  # the inventory's cap, re-exported
+
+__all__ = ["CSP", "FINDINGS_SHOWN", "ROWS_SHOWN", "render"]  # ROWS_SHOWN: the inventory's cap
 
 CSP = "default-src 'none'; style-src 'unsafe-inline'; img-src data:"
 FINDINGS_SHOWN = 200  # per factor; the JSON output has them all
@@ -28,20 +48,26 @@ def _css() -> str:
 
 
 def render(audit, **_) -> str:
-    """The page, in ASCII: anything else is a character reference, so it survives any terminal or encoding."""
+    """The page, in ASCII: anything else is a character reference, so it survives any terminal or
+    encoding. CI log commands are neutralised in everything but the stylesheet (ours, and CSS
+    does not read character references)."""
     report = audit.report
     parts = [
         _header(audit), _gates(audit), _scorecard(audit.scorecard), _plan(audit.plan),
         _findings(audit), _inventory(audit.inventory), _diagnostics(report), _footer(audit),
     ]
-    return (
+    head = (
         '<!DOCTYPE html>\n<html lang="en">\n<head>\n<meta charset="utf-8">\n'
         f'<meta http-equiv="Content-Security-Policy" content="{CSP}">\n'
         '<meta name="referrer" content="no-referrer">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f'<meta name="generator" content="factorlint {e(audit.versions.get("factorlint", ""))}">\n'
-        f"<title>factorlint audit of {e(report.root)}</title>\n<style>\n{_css()}</style>\n</head>\n<body>\n"
-        '<main class="page">\n' + "\n".join(p for p in parts if p) + "\n</main>\n</body>\n</html>\n"
+        f"<title>factorlint audit of {e(report.root)}</title>\n"
+    )
+    body = '<main class="page">\n' + "\n".join(p for p in parts if p) + "\n</main>\n</body>\n</html>\n"
+    return (
+        guard_ci_commands(head, "html") + f"<style>\n{_css()}</style>\n</head>\n<body>\n"
+        + guard_ci_commands(body, "html")
     ).encode("ascii", "xmlcharrefreplace").decode("ascii")
 
 
@@ -54,8 +80,8 @@ def _header(audit) -> str:
         ("factorlint", versions.get("factorlint", "unknown")),
         ("Rule set", versions.get("rules", "unknown")),
         ("Frameworks", ", ".join(frameworks) or "none detected"),
-        ("Files scanned", f"{card.app_files + card.excluded_files:,} ({card.app_files:,} application, "
-                          f"{card.excluded_files:,} test or example)"),
+        ("Files scanned", (f"{card.app_files + card.excluded_files:,} ({card.app_files:,} application, "
+                           f"{card.excluded_files:,} test or example)")),
         ("Lines", f"{report.lines_scanned:,}"),
     ]
     toc = [("gates", "Gates")] if audit.gates else []
@@ -219,8 +245,8 @@ def _plan(plan) -> str:
             '<dl class="facts">' + "".join(f"<div><dt>{k}</dt><dd>{v}</dd></div>" for k, v in facts) + "</dl>"
             f'<div class="plan-body"><p class="advice">{_inline(item.advice)}</p><div class="compare">'
             f'<figure class="before"><figcaption>Before <span class="mono">{e(item.before_location)}</span></figcaption>'
-            f"{_code(textwrap.dedent(item.before), _line_of(item.before_location))}</figure>"
-            f'<figure class="after"><figcaption>After (the rule\'s example)</figcaption>{_code(item.after)}</figure>'
+            f"{_code(clip_lines(textwrap.dedent(item.before)), _line_of(item.before_location))}</figure>"
+            f'<figure class="after"><figcaption>After (the rule\'s example)</figcaption>{_code(clip_lines(item.after))}</figure>'
             f'</div><div class="locations">{locations}</div></div></article>'
         )
     return (
@@ -235,11 +261,12 @@ def _finding_key(f) -> tuple:
 
 
 def _finding(f, role: str = "") -> str:
-    shown = textwrap.dedent(getattr(f, "context", "") or f.source_line)
+    shown = textwrap.dedent(excerpt_context(f.context or f.source_line, f.column))
     code = _code(shown, f.line) if shown.strip() else ""
     node = ""
     if f.snippet and len(f.snippet) > len(" ".join(shown.split())):
-        node = f'<details class="node"><summary>whole flagged code</summary>{_code(f.snippet, cls="node")}</details>'
+        snippet = clip(f.snippet, STORED_LIMIT)
+        node = f'<details class="node"><summary>whole flagged code</summary>{_code(snippet, cls="node")}</details>'
     fix = f'<p class="f-fix"><b>Fix</b>{_inline(f.fix.message)}</p>' if f.fix is not None and f.fix.message else ""
     role_badge = f'<span class="badge">{e(role)} code</span>' if role and role != "app" else ""
     return (

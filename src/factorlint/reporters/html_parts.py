@@ -1,13 +1,17 @@
 """Small pieces of the HTML report: escaping, badges, code blocks and tables.
 
-Everything from the scanned code goes through :func:`e` (``html.escape`` with ``quote=True``).
+Everything from the scanned code goes through :func:`e`: :func:`escape.html_text`, which is
+``html.escape`` with ``quote=True`` over text whose control, bidirectional and lone-surrogate
+characters are already visible escapes (a browser would otherwise reorder the text around an
+override, and no encoder takes a surrogate).
 """
 
 from __future__ import annotations
 
 import re
 from collections import Counter
-from html import escape
+
+from factorlint.reporters.escape import html_text
 
 ROWS_SHOWN = 200  # per table; the JSON output has them all
 GRADE_CLASS = {"pass": "pass", "warn": "warn", "fail": "fail", "n/a": "na"}
@@ -16,7 +20,8 @@ _TICKS = re.compile(r"`([^`\n]+)`")
 
 
 def e(value) -> str:
-    return escape("" if value is None else str(value), quote=True)
+    """Any value as text for an HTML element or a double-quoted attribute."""
+    return html_text(value)
 
 
 def _inline(text) -> str:
@@ -53,8 +58,12 @@ def _link(url: str, text: str) -> str:
 
 
 def _code(text: str, start=None, cls: str = "") -> str:
-    """A code block; with ``start``, each line carries its line number (not copied with the text)."""
-    lines = (text or "").rstrip("\n").split("\n")
+    """A code block; with ``start``, each line carries its line number (not copied with the text).
+
+    Callers bound the text (:func:`escape.clip_lines`, :func:`escape.excerpt_context`); tabs are
+    expanded here, as the terminal output does, since :func:`e` would show them as ``\t``.
+    """
+    lines = (text or "").rstrip("\n").expandtabs(4).split("\n")
     if isinstance(start, int) and start > 0:
         body = "".join(f'<span class="l"><span class="ln" data-n="{start + i}"></span>{e(line)}</span>'
                        for i, line in enumerate(lines))

@@ -1,13 +1,21 @@
-"""The versioned JSON output: a pydantic model dump (schema_version 1, see conventions)."""
+"""The versioned JSON output: a pydantic model dump (schema_version 1, see conventions).
+
+Strings carry the true data: a path or message from the scanned tree is not escaped for display
+here but written by :func:`escape.json_text`, which keeps the text readable UTF-8 and writes only
+what cannot be printed or encoded safely (DEL, C1 and bidirectional controls, line separators,
+lone surrogates from undecodable file names) as ``\\uXXXX`` escapes that parse back to the
+same string.
+"""
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import Literal
 
 from pydantic import BaseModel
 
 from factorlint import __version__
 from factorlint.model import Report
+from factorlint.reporters.escape import json_text
 
 SCHEMA_VERSION = 1
 
@@ -29,7 +37,7 @@ class JsonFix(BaseModel):
 class JsonFinding(BaseModel):
     code: str
     name: str
-    factor: Optional[int]
+    factor: int | None
     severity: Literal["error", "warning", "advice"]
     confidence: Literal["high", "medium", "low"]
     path: str
@@ -38,17 +46,17 @@ class JsonFinding(BaseModel):
     end_line: int
     end_column: int
     message: str
-    fix: Optional[JsonFix]
+    fix: JsonFix | None
     fingerprint: str
-    suppressed: Optional[str] = None
+    suppressed: str | None = None
 
 
 class JsonDiagnostic(BaseModel):
     code: str
     path: str
     message: str
-    line: Optional[int]
-    column: Optional[int]
+    line: int | None
+    column: int | None
 
 
 class JsonTool(BaseModel):
@@ -71,12 +79,12 @@ class JsonEvidence(BaseModel):
 
 
 class JsonFactorScore(BaseModel):
-    factor: Optional[int]  # 1-13; null for agent security
+    factor: int | None  # 1-13; null for agent security
     key: str  # F01..F13, SEC
     title: str
-    score: Optional[float]  # 0-10; null when nothing in the code touches the factor
+    score: float | None  # 0-10; null when nothing in the code touches the factor
     grade: Literal["pass", "warn", "fail", "n/a"]
-    letter: Optional[str]
+    letter: str | None
     sites: int
     findings: int  # counted findings
     hints: int  # low-confidence findings, not scored
@@ -87,9 +95,9 @@ class JsonFactorScore(BaseModel):
 
 
 class JsonOverall(BaseModel):
-    score: Optional[float]
+    score: float | None
     grade: Literal["pass", "warn", "fail", "n/a"]
-    letter: Optional[str]
+    letter: str | None
     factors_scored: int
 
 
@@ -143,12 +151,12 @@ class JsonReport(BaseModel):
     summary: JsonSummary
     findings: list[JsonFinding]
     diagnostics: list[JsonDiagnostic]
-    scorecard: Optional[JsonScorecard] = None
-    inventory: Optional[dict[str, list[JsonSite]]] = None
-    models: Optional[dict[str, int]] = None
-    fix_plan: Optional[list[JsonPlanItem]] = None
-    gates: Optional[list[JsonGate]] = None
-    versions: Optional[dict[str, str]] = None
+    scorecard: JsonScorecard | None = None
+    inventory: dict[str, list[JsonSite]] | None = None
+    models: dict[str, int] | None = None
+    fix_plan: list[JsonPlanItem] | None = None
+    gates: list[JsonGate] | None = None
+    versions: dict[str, str] | None = None
 
 
 def _finding(f) -> JsonFinding:
@@ -207,7 +215,7 @@ def build_audit_json(audit) -> JsonReport:
 
 
 def render_audit(audit, **_) -> str:
-    return build_audit_json(audit).model_dump_json(indent=2) + "\n"
+    return json_text(build_audit_json(audit).model_dump()) + "\n"
 
 
 def build(report: Report) -> JsonReport:
@@ -225,4 +233,4 @@ def build(report: Report) -> JsonReport:
 
 
 def render(report: Report, **_) -> str:
-    return build(report).model_dump_json(indent=2) + "\n"
+    return json_text(build(report).model_dump()) + "\n"

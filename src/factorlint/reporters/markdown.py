@@ -1,32 +1,28 @@
 """``factorlint audit --output-format markdown``: a review document to paste into a PR or a doc.
 
-GitHub-flavoured Markdown; code from the scanned project goes only into fenced blocks (with a
-fence longer than any backtick run inside) or escaped table cells, so it cannot break the page.
+GitHub-flavoured Markdown. Text from the scanned project goes in through :mod:`escape` only:
+paths, locations and model names as code spans (:func:`escape.md_code`), messages and advice
+with their `code` spans kept (:func:`escape.md_message`), other words as escaped prose
+(:func:`escape.md_text`) and code as fenced blocks (:func:`escape.md_block`). None of it can
+render as a link, an image, a mention, HTML or break a table, a code span or the page.
 """
 
 from __future__ import annotations
 
-import re
-
 from factorlint.audit.model import Audit, FactorScore
 from factorlint.reporters.concise import summary_line
+from factorlint.reporters.escape import (
+    guard_ci_commands,
+    md_block,
+    md_code,
+    md_message,
+    md_text,
+)
 
 PLAN_SHOWN = 20
 FINDINGS_SHOWN = 50
 INVENTORY_SHOWN = 50
 _GRADE_MARK = {"pass": "🟢 pass", "warn": "🟡 warn", "fail": "🔴 fail", "n/a": "⚪ n/a"}
-
-
-def cell(text: str) -> str:
-    """A table cell: no line breaks, pipes and HTML-significant characters escaped."""
-    text = " ".join(str(text).split())
-    return text.replace("\\", "\\\\").replace("|", "\\|").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def fenced(code: str, language: str = "python") -> str:
-    longest = max((len(m) for m in re.findall(r"`+", code)), default=0)
-    fence = "`" * max(3, longest + 1)
-    return f"{fence}{language}\n{code.rstrip()}\n{fence}"
 
 
 def _score(factor: FactorScore) -> str:
@@ -36,12 +32,12 @@ def _score(factor: FactorScore) -> str:
 
 
 def _evidence(factor: FactorScore) -> str:
-    return cell("; ".join(factor.evidence_lines()))
+    return md_text("; ".join(factor.evidence_lines()))
 
 
 def render(audit: Audit, **_) -> str:
     report, card = audit.report, audit.scorecard
-    out: list[str] = [f"# factorlint audit: `{cell(report.root)}`", ""]
+    out: list[str] = [f"# factorlint audit: {md_code(report.root)}", ""]
     overall = card.overall
     if overall.score is None:
         out.append("**Overall: n/a**: no agent code was found to score.")
@@ -52,19 +48,19 @@ def render(audit: Audit, **_) -> str:
         )
     out += [
         "",
-        f"{card.app_files} application files scored; {card.excluded_files} test and example files scanned "
-        f"but not scored. {summary_line(report)}",
+        (f"{card.app_files} application files scored; {card.excluded_files} test and example files scanned "
+         f"but not scored. {summary_line(report)}"),
         "",
-        "Versions: " + ", ".join(f"{k} {v}" for k, v in audit.versions.items()),
+        "Versions: " + md_text(", ".join(f"{k} {v}" for k, v in audit.versions.items())),
         "",
     ]
     if audit.gates:
         out += ["## Gates", "", "| gate | result | measured |", "|---|---|---|"]
-        out += [f"| {cell(g.label)} | {'✅ pass' if g.passed else '❌ fail'} | {cell(g.detail)} |" for g in audit.gates]
+        out += [f"| {md_text(g.label)} | {'✅ pass' if g.passed else '❌ fail'} | {md_text(g.detail)} |" for g in audit.gates]
         out += [""]
     out += ["## Scorecard", "", "| factor | title | score | grade | sites | findings | evidence |", "|---|---|---|---|---:|---:|---|"]
     for factor in [*card.factors, card.security]:
-        title = f"[{cell(factor.title)}]({factor.url})" if factor.url else cell(factor.title)
+        title = f"[{md_text(factor.title)}]({factor.url})" if factor.url else md_text(factor.title)
         out.append(
             f"| {factor.key} | {title} | {_score(factor)} | {_GRADE_MARK[factor.grade]} | {factor.sites} "
             f"| {len(factor.findings)} | {_evidence(factor)} |"
@@ -75,9 +71,9 @@ def render(audit: Audit, **_) -> str:
     out += _inventory(audit)
     if report.diagnostics:
         out += ["## Files not analysed", ""]
-        out += [f"- `{cell(d.path)}`: {cell(d.message)} ({d.code})" for d in report.diagnostics]
+        out += [f"- {md_code(d.path)}: {md_message(d.message)} ({d.code})" for d in report.diagnostics]
         out.append("")
-    return "\n".join(out).rstrip() + "\n"
+    return guard_ci_commands("\n".join(out).rstrip() + "\n")
 
 
 _HOW_SCORED = (
@@ -96,15 +92,15 @@ def _plan(audit: Audit) -> list[str]:
     for item in audit.plan[:PLAN_SHOWN]:
         gain = f"+{item.gain:.1f} overall" if item.gain > 0 else f"+{item.factor_gain:.1f} on {item.factor_key}"
         out.append(
-            f"### {item.rank}. {item.code} {item.name} ({item.factor_key}, {item.severity}, "
+            f"### {item.rank}. {md_text(item.code)} {md_text(item.name)} ({item.factor_key}, {item.severity}, "
             f"{item.count} finding{'s' if item.count != 1 else ''}, effort {item.effort}, {gain}"
             f"{', autofix' if item.autofix else ''})"
         )
-        out += ["", cell(item.advice), "", f"Before (`{cell(item.before_location)}`):", "", fenced(item.before), ""]
+        out += ["", md_message(item.advice), "", f"Before ({md_code(item.before_location)}):", "", md_block(item.before), ""]
         if item.after:
-            out += ["After:", "", fenced(item.after), ""]
+            out += ["After:", "", md_block(item.after), ""]
         if item.count > 1:
-            shown = ", ".join(f"`{cell(loc)}`" for loc in item.locations[:20])
+            shown = ", ".join(md_code(loc) for loc in item.locations[:20])
             more = f" and {item.count - 20} more" if item.count > 20 else ""
             out += [f"All: {shown}{more}", ""]
     if len(audit.plan) > PLAN_SHOWN:
@@ -119,10 +115,10 @@ def _findings(audit: Audit) -> list[str]:
         return []
     out = ["## Findings by factor", ""]
     for factor in groups:
-        out += [f"### {factor.key} {cell(factor.title)}", ""]
+        out += [f"### {factor.key} {md_text(factor.title)}", ""]
         for label, findings in (("", factor.findings), ("hint, not scored: ", factor.hints)):
             for f in findings[:FINDINGS_SHOWN]:
-                out.append(f"- {label}**{f.code}** `{cell(f.path)}:{f.line}`: {cell(f.message)}")
+                out.append(f"- {label}**{f.code}** {md_code(f'{f.path}:{f.line}')}: {md_message(f.message)}")
             if len(findings) > FINDINGS_SHOWN:
                 out.append(f"- ... {len(findings) - FINDINGS_SHOWN} more")
         out.append("")
@@ -148,10 +144,11 @@ def _inventory(audit: Audit) -> list[str]:
             continue
         out += [f"**{title}** ({len(sites)})", "", "| where | what | |", "|---|---|---|"]
         for site in sites[:INVENTORY_SHOWN]:
-            out.append(f"| `{cell(site.path)}:{site.line}` | {cell(site.label)} | {cell(describe(site))} |")
+            where = md_code(f"{site.path}:{site.line}", table=True)
+            out.append(f"| {where} | {md_text(site.label)} | {md_text(describe(site))} |")
         if len(sites) > INVENTORY_SHOWN:
             out.append(f"| ... | {len(sites) - INVENTORY_SHOWN} more | |")
         out.append("")
     if inv.models:
-        out += ["**Models**: " + ", ".join(f"`{cell(m)}` ×{n}" for m, n in inv.models.items()), ""]
+        out += ["**Models**: " + ", ".join(f"{md_code(m)} ×{n}" for m, n in inv.models.items()), ""]
     return out

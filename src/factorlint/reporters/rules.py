@@ -1,8 +1,13 @@
-"""``factorlint rule``: rule documentation as text or JSON."""
+"""``factorlint rule``: rule documentation as text or JSON.
+
+The text is the rules' own, not the scanned tree's; it still goes out through :mod:`escape`
+(:func:`escape.plain_block`, :func:`escape.json_text`) like every other report, so a rule
+defined elsewhere cannot put a control sequence or a CI command in it.
+"""
 
 from __future__ import annotations
 
-import json
+from factorlint.reporters.escape import guard_ci_commands, json_text, plain_block
 
 
 def rule_record(rule) -> dict:
@@ -26,7 +31,7 @@ def rule_record(rule) -> dict:
 def render_rules(rules, output_format: str = "text", detailed: bool = True) -> str:
     if output_format == "json":
         records = [rule_record(r) for r in rules]
-        return json.dumps(records if len(records) != 1 else records[0], indent=2) + "\n"
+        return json_text(records if len(records) != 1 else records[0]) + "\n"
     if not detailed:
         rows = []
         width = max(len(r.meta.name) for r in rules)
@@ -36,7 +41,7 @@ def render_rules(rules, output_format: str = "text", detailed: bool = True) -> s
             opt = "" if meta.default_enabled else "  (opt-in)"
             rows.append(f"{meta.code:<8} {meta.name:<{width}}  {factor:<4} {meta.severity:<8} {meta.confidence:<7}{opt}")
         header = f"{'CODE':<8} {'NAME':<{width}}  {'FAC':<4} {'SEVERITY':<8} CONFIDENCE"
-        return "\n".join([header, *rows]) + "\n"
+        return guard_ci_commands(plain_block("\n".join([header, *rows]) + "\n"))
     out = []
     for r in rules:
         meta = r.meta
@@ -45,4 +50,4 @@ def render_rules(rules, output_format: str = "text", detailed: bool = True) -> s
         out.append(f"{factor} · severity {meta.severity} · confidence {meta.confidence}"
                    f" · {'on by default' if meta.default_enabled else 'opt-in'} · fix: {meta.fix}\n")
         out.append(r.documentation() + "\n")
-    return "\n".join(out)
+    return guard_ci_commands(plain_block("\n".join(out)))

@@ -5,9 +5,16 @@ from factorlint.checks.base import Rule, RuleMeta
 
 class UnreadableFile(Rule):
     """## What it does
-    Reports a file that could not be analysed: it is not valid Python for the parser (a syntax
-    error, Python 2 code), cannot be decoded (not UTF-8 and no coding cookie, NUL bytes), is
-    larger than `max-file-bytes`, or cannot be read at all.
+    Reports what a run could not analyse:
+    - a file that is not valid Python for the parser (a syntax error, Python 2 code) or is nested
+      too deeply for the parser to take safely;
+    - a file that cannot be decoded (not UTF-8 and no coding cookie, NUL bytes, a codec that
+      yields lone surrogates), is larger than `max-file-bytes`, or cannot be read at all;
+    - a name that is not a regular file (a FIFO, socket or device), never opened, and a symlink
+      that points outside the scanned folders, into `.git` or into an excluded place, never read;
+    - a folder that cannot be listed or entered, and a `.gitignore` that cannot be read (the
+      folder is then scanned without it);
+    - a folder named on the command line that holds no file to lint.
 
     ## Why is this bad?
     A file that is not analysed is a blind spot. factorlint never skips it silently: the run goes

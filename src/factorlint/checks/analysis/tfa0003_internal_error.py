@@ -9,6 +9,10 @@ class InternalError(Rule):
     switched off for that file, every other rule still runs, and the exit code is 1 so that a
     gate does not pass silently.
 
+    Also reports a file whose analysis crashed the process analysing it (a fault in the native
+    parser, a process killed by the operating system): that file is not analysed, and the run
+    goes on with the other files in a fresh worker process.
+
     ## Why is this bad?
     It is factorlint's problem, not your code's. The diagnostic names the rule and the file;
     please report it with the file (or a reduced version of it).

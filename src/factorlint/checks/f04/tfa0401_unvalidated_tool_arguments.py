@@ -21,6 +21,7 @@ from factorlint.checks.f04._flow import (
 from factorlint.engine.names import literal_string
 from factorlint.engine.tools import function_calls, local_function, side_effect
 
+
 class UnvalidatedToolArguments(Rule):
     """## What it does
     Finds tool-call arguments parsed from the model's JSON by hand (`json.loads(call.function.arguments)`,
@@ -278,8 +279,14 @@ def trace(call):
 """,
     ]
 
+    _fields_in_file: bool | None = None
+
     def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
-        if "arguments" not in self.ctx.source and "tool_use" not in self.ctx.source:
+        if self._fields_in_file is None:
+            # Searched once per file: once per function made a module of 20,000 small
+            # functions quadratic (each search reads the whole text).
+            self._fields_in_file = "arguments" in self.ctx.source or "tool_use" in self.ctx.source
+        if not self._fields_in_file:
             return  # cheap skip: no tool-call field can appear in this file
         body = body_of(self.ctx, node)
         qualnames = {id(c): q for c, q in function_calls(self.ctx, node)}

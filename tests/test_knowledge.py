@@ -130,6 +130,8 @@ def test_chat_models_are_clients_and_prompt_classes_are_not(knowledge: Knowledge
         "langchain_anthropic.ChatAnthropic",
         "langchain_community.chat_models.ChatOllama",
         "langchain_openai.AzureChatOpenAI",
+        # The base class, as parameter annotations name it (``model: BaseChatModel``).
+        "langchain_core.language_models.chat_models.BaseChatModel",
     ):
         clients = knowledge.client_constructors.get(qualname)
         assert clients and clients[0].kind == "langchain_chat_model", qualname
@@ -138,7 +140,6 @@ def test_chat_models_are_clients_and_prompt_classes_are_not(knowledge: Knowledge
         "langchain_core.prompts.ChatPromptTemplate",
         "langchain_core.prompts.chat.ChatPromptTemplate",
         "langchain_core.messages.ChatMessage",
-        "langchain_core.language_models.chat_models.BaseChatModel",
         "langchain_community.chat_message_histories.ChatMessageHistory",
         "langchain_community.llms.utils.enforce_stop_tokens",
     ):

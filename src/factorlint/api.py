@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import stat
+from collections.abc import Callable, Container
 from pathlib import Path
-from typing import Callable, Optional
 
 from factorlint.discovery import discover
 from factorlint.engine.module_names import module_name_for
@@ -107,32 +107,71 @@ def lint_paths(
     paths: list[Path],
     settings,
     *,
-    knowledge: Optional[Knowledge] = None,
-    progress: Optional[Callable[[int, int], None]] = None,
-    cache_dir: Optional[Path] = None,
-    jobs: Optional[int] = None,
+    knowledge: Knowledge | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    cache_dir: Path | None = None,
+    jobs: int | None = None,
+    project_context: bool = False,
 ) -> Report:
     """Lint every file under ``paths``. With ``cache_dir``, unchanged files come from the cache
     (whose bytes hash the same); the others are analysed by at most ``jobs`` supervised worker
     processes (default: the CPUs this process may use, see :mod:`engine.pool`), each within the
-    per-file budget. ``jobs=0`` analyses in this process, without crash or budget protection."""
+    per-file budget. ``jobs=0`` analyses in this process, without crash or budget protection.
+
+    With ``project_context``, files that are part of a larger project are linted with the rest
+    of it as context (see :mod:`factorlint.project_context`): the whole project is analysed, from
+    the cache where it can be, and only the given files are reported (a run on a folder is not
+    affected). The command line turns it on (``--no-project-context`` turns it off); it is off by
+    default here so that a caller linting a few files gets those files' analysis alone, as before.
+    """
     custom_knowledge = knowledge is not None
-    knowledge = knowledge or default_knowledge()
+    # Library mode: the scanned project's own framework tables do not apply to its own code.
+    knowledge = (knowledge or default_knowledge()).without(settings.internal_frameworks)
     discovery = discover(paths, settings)
-    files = discovery.files
-    settings = dataclasses.replace(settings, project_roots=project_roots(files))
+    context = None
+    if project_context:
+        from factorlint.project_context import plan
+
+        context = plan(paths, settings, discovery)
+    if context is None:
+        files, run_settings, scanned = discovery.files, settings, list(paths)
+    else:
+        files, run_settings, scanned = context.files, context.settings, [context.root, *paths]
+    run_settings = dataclasses.replace(run_settings, project_roots=project_roots(files))
     cache = None
     if cache_dir is not None:
         from factorlint.engine.cache import ResultCache, settings_key
 
-        cache = ResultCache(cache_dir, settings_key(settings), settings.root, paths)
-    results: list[Optional[FileResult]] = [None] * len(files)
+        cache = ResultCache(cache_dir, settings_key(run_settings), run_settings.root, scanned)
+    reported = None if context is None else context.shown
+    results = _analyse(files, run_settings, knowledge, custom_knowledge, cache, progress, jobs, reported)
+    if context is None:
+        report = build_report(str(settings.root), results, knowledge, run_settings)
+    else:
+        report = build_report(str(run_settings.root), context.facts_only(results), knowledge, run_settings)
+        report = context.narrow(report, str(settings.root))
+    # What discovery could not scan (an unreadable folder, a FIFO, a symlink out of the tree).
+    report.diagnostics = sorted([*discovery.diagnostics, *report.diagnostics], key=lambda d: d.path)
+    return report
+
+
+def _analyse(
+    files, settings, knowledge: Knowledge, custom_knowledge: bool, cache, progress, jobs,
+    reported: Container[str] | None = None,
+) -> list[FileResult]:
+    """Each file's result, in the order of ``files``: from the cache when its bytes hash the
+    same, else analysed (and stored in the cache, which is saved once at the end).
+
+    ``reported`` names the files whose whole result is wanted (None: every file); the others are
+    context, and a cache hit for one is decoded for its facts only."""
+    results: list[FileResult | None] = [None] * len(files)
     pending: list[tuple[int, tuple]] = []
     stats: dict[int, tuple] = {}
     for index, source in enumerate(files):
         task = (str(source.path), source.relative, None, "", "")
         if cache is not None:
-            hit = _from_cache(cache, source, stats, index, settings.max_file_bytes)
+            facts_only = reported is not None and source.relative not in reported
+            hit = _from_cache(cache, source, stats, index, settings.max_file_bytes, facts_only)
             if isinstance(hit, FileResult):
                 results[index] = hit
                 continue
@@ -153,10 +192,7 @@ def lint_paths(
             progress(done, len(files))
     if cache is not None:
         cache.save()
-    report = build_report(str(settings.root), [r for r in results if r is not None], knowledge, settings)
-    # What discovery could not scan (an unreadable folder, a FIFO, a symlink out of the tree).
-    report.diagnostics = sorted([*discovery.diagnostics, *report.diagnostics], key=lambda d: d.path)
-    return report
+    return [r for r in results if r is not None]
 
 
 def project_roots(files) -> frozenset:
@@ -172,10 +208,10 @@ def project_roots(files) -> frozenset:
     return frozenset(roots - {"__init__"})
 
 
-def _from_cache(cache, source, stats: dict, index: int, max_bytes: int):
-    """A FileResult from the cache, else the file's bytes (read once, for the analysis too), or
-    None when it is not a regular file within ``max_bytes`` or cannot be read (``read_and_lint``
-    then reports it as a run without the cache would).
+def _from_cache(cache, source, stats: dict, index: int, max_bytes: int, facts_only: bool = False):
+    """A FileResult from the cache (its facts only, with ``facts_only``), else the file's bytes
+    (read once, for the analysis too), or None when it is not a regular file within ``max_bytes``
+    or cannot be read (``read_and_lint`` then reports it as a run without the cache would).
 
     The bytes are read and hashed on every lookup: only their SHA-256 lets a cached result in.
     """
@@ -188,7 +224,7 @@ def _from_cache(cache, source, stats: dict, index: int, max_bytes: int):
         module, package = module_name_for(source.path.absolute())
     except OSError:
         return None
-    result = cache.lookup(source.relative, module, data)
+    result = cache.lookup(source.relative, module, data, facts_only=facts_only)
     if result is not None:
         result.disk_path = str(source.path)  # the run may start from another folder
         return result

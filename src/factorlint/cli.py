@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Optional
 
 import click
 
@@ -54,6 +53,12 @@ def _common_options(function):
             "it must be outside the scanned tree, owned by you and writable by you alone.",
         ),
         click.option("-j", "--jobs", type=click.IntRange(min=1), help="Worker processes (default: one per CPU this process may use)."),
+        click.option(
+            "--project-context/--no-project-context", default=True,
+            help="When files (not folders) are given, analyse the rest of their project too, from the cache "
+            "where possible, so that findings that depend on other files stand; report only the given files "
+            "(default). --no-project-context lints the files alone.",
+        ),
     ]
     for option in reversed(options):
         function = option(function)
@@ -100,12 +105,16 @@ def _run(paths: tuple[Path, ...], kw: dict, progress=None):
 
             # Never in the scanned tree: a repository must not be able to ship its own results.
             cache_dir = kw["cache_dir"] or default_cache_dir()
-        return lint_paths(targets, settings, progress=progress, cache_dir=cache_dir, jobs=kw["jobs"]), settings
+        report = lint_paths(
+            targets, settings, progress=progress, cache_dir=cache_dir, jobs=kw["jobs"],
+            project_context=kw["project_context"],
+        )
+        return report, settings
     except (ConfigError, DiscoveryError, KnowledgeError) as exc:
         raise UsageFailure(str(exc)) from None
 
 
-def _emit(text: str, output_file: Optional[Path]) -> None:
+def _emit(text: str, output_file: Path | None) -> None:
     if output_file is None:
         click.echo(text, nl=False)
         return

@@ -187,6 +187,10 @@ class Settings:
     versions: dict[str, str] = field(default_factory=dict)
     # Top-level modules of the scanned project (set per run): importing one can reach agent code.
     project_roots: frozenset = frozenset()
+    # Library mode: the frameworks of the knowledge tables the scanned project is itself (its
+    # distribution name, from its packaging metadata). Their API is the project's own code, so
+    # rules see the tables without them (Knowledge.without); see factorlint.project_metadata.
+    internal_frameworks: frozenset[str] = frozenset()
 
 
 def _read_toml(path: Path) -> dict:
@@ -406,6 +410,7 @@ def resolve_settings(root: Path, overrides: Overrides, config_start: Path | None
     )
     scan_dir = root if root.is_dir() else root.parent
     project_root = config_path.parent if config_path is not None else scan_dir
+    from factorlint.project_metadata import library_frameworks
     from factorlint.versions import detect_versions
 
     return Settings(
@@ -438,4 +443,5 @@ def resolve_settings(root: Path, overrides: Overrides, config_start: Path | None
         compaction_functions=tuple(file_config.compaction_functions),
         max_steps_for_context=file_config.max_steps_for_context,
         versions=detect_versions(scan_dir, project_root),
+        internal_frameworks=library_frameworks(config_start or scan_dir),
     )

@@ -14,6 +14,7 @@ from __future__ import annotations
 import fnmatch
 import functools
 import sys
+from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
 from typing import Optional
@@ -52,6 +53,7 @@ from factorlint.knowledge_schema import (  # noqa: F401 - re-exported for rules
     SecretPatternSpec,
     SecuritySpec,
     Framework,
+    normalise_distribution,
 )
 
 # --------------------------------------------------------------------------------------------
@@ -92,30 +94,61 @@ def qn_matches(pattern: str, qualname: str) -> bool:
 _MAX_ANSWERS = 20_000
 
 
-class _PatternIndex:
-    """Exact names in a dict, glob patterns in a list: most look-ups are a single dict hit."""
+def under_packages(qualname: str, packages: Iterable[str]) -> bool:
+    """Whether ``qualname`` is one of ``packages`` or a name inside one (``agents.run.Runner``
+    is under ``agents``; ``agents_extra`` is not)."""
+    return any(qualname == p or qualname.startswith(p + ".") for p in packages)
 
-    def __init__(self) -> None:
+
+def _fixed_prefix(pattern: str) -> str:
+    """The part of a pattern before its first wildcard: every name it matches starts so."""
+    for index, ch in enumerate(pattern):
+        if ch in "*?[":
+            return pattern[:index]
+    return pattern
+
+
+class _PatternIndex:
+    """Exact names in a dict, glob patterns in a list: most look-ups are a single dict hit.
+
+    ``internal`` are the packages of a project scanned in library mode (:meth:`Knowledge.without`):
+    no entry applies to a name under them, whichever table it comes from.
+    """
+
+    def __init__(self, internal: frozenset[str] = frozenset()) -> None:
         self.exact: dict[str, list] = {}
         self.globs: list[tuple[str, object]] = []
+        self.internal = internal
         # Answers per qualified name: the same few hundred names are asked about millions of
         # times in a large repository, and each answer would otherwise try every glob.
         self._answers: dict[str, tuple] = {}
 
     def add(self, pattern: str, value: object) -> None:
+        prefix = _fixed_prefix(pattern)
+        if self._only_internal(pattern, prefix):
+            return  # it could only ever match names of the project itself
         self._answers.clear()
-        if any(ch in pattern for ch in "*?["):
-            self.globs.append((pattern, value))
-        else:
+        if prefix == pattern:
             self.exact.setdefault(pattern, []).append(value)
+        else:
+            self.globs.append((pattern, value))
+
+    def _only_internal(self, pattern: str, prefix: str) -> bool:
+        if prefix == pattern:
+            return under_packages(pattern, self.internal)
+        # A glob is wholly internal when its fixed part already enters an internal package:
+        # ``langchain.*`` is, ``langchain_*.Chat*`` is not (the look-up filters its names).
+        return any(prefix.startswith(p + ".") for p in self.internal)
 
     def get(self, qualname: str) -> list:
         answer = self._answers.get(qualname)
         if answer is None:
-            found = list(self.exact.get(qualname, ()))
-            for pattern, value in self.globs:
-                if fnmatch.fnmatchcase(qualname, pattern):
-                    found.append(value)
+            found = []
+            if not (self.internal and under_packages(qualname, self.internal)):
+                found.extend(self.exact.get(qualname, ()))
+                for pattern, value in self.globs:
+                    if fnmatch.fnmatchcase(qualname, pattern):
+                        found.append(value)
             if len(self._answers) > _MAX_ANSWERS:
                 self._answers.clear()  # a bound on memory across a very large run
             answer = self._answers[qualname] = tuple(found)
@@ -127,41 +160,50 @@ class _PatternIndex:
 
 
 class Knowledge:
-    """All tables, with the indexes the recognisers query."""
+    """All tables, with the indexes the recognisers query.
 
-    def __init__(self, factors: FactorTable, frameworks: list[Framework]) -> None:
+    ``internal_packages`` are the packages of the scanned project when it is itself a framework
+    of the tables (library mode, see :meth:`without`): no entry applies to a name under them.
+    """
+
+    def __init__(
+        self, factors: FactorTable, frameworks: list[Framework], internal_packages: frozenset[str] = frozenset()
+    ) -> None:
         self.factors = factors
         self.frameworks = frameworks
+        self.internal_packages = frozenset(internal_packages)
+        self._views: dict[frozenset[str], Knowledge] = {}
+        index = functools.partial(_PatternIndex, self.internal_packages)
         self.factor_by_number = {f.number: f for f in factors.factors}
         self.packages: set[str] = set()
-        self.client_constructors = _PatternIndex()  # QN -> ClientSpec
-        self.client_factories = _PatternIndex()
+        self.client_constructors = index()  # QN -> ClientSpec
+        self.client_factories = index()
         self.client_modules: dict[str, ClientSpec] = {}
         self.clients_by_kind: dict[str, ClientSpec] = {}
-        self.agent_constructors = _PatternIndex()  # QN -> (Framework, AgentSpec)
-        self.handoff_functions = _PatternIndex()  # QN -> (Framework, HandoffSpec)
-        self.retry_decorators = _PatternIndex()  # QN -> RetrySpec
-        self.retry_constructors = _PatternIndex()
-        self.remote_prompts = _PatternIndex()  # QN -> RemotePromptSpec
-        self.prompt_builders = _PatternIndex()  # QN -> PromptBuilderSpec
-        self.tool_decorators = _PatternIndex()  # QN -> ToolDecoratorSpec
-        self.tool_base_classes = _PatternIndex()
-        self.components = _PatternIndex()  # QN -> ComponentSpec
-        self.side_effect_calls = _PatternIndex()  # QN -> SideEffectSpec
+        self.agent_constructors = index()  # QN -> (Framework, AgentSpec)
+        self.handoff_functions = index()  # QN -> (Framework, HandoffSpec)
+        self.retry_decorators = index()  # QN -> RetrySpec
+        self.retry_constructors = index()
+        self.remote_prompts = index()  # QN -> RemotePromptSpec
+        self.prompt_builders = index()  # QN -> PromptBuilderSpec
+        self.tool_decorators = index()  # QN -> ToolDecoratorSpec
+        self.tool_base_classes = index()
+        self.components = index()  # QN -> ComponentSpec
+        self.side_effect_calls = index()  # QN -> SideEffectSpec
         self.side_effect_methods: dict[str, list[SideEffectSpec]] = {}  # method -> specs
         self.tool_frameworks: dict[int, Framework] = {}  # id(ToolDecoratorSpec) -> Framework
-        self.route_decorators = _PatternIndex()  # QN -> WebRouteSpec
-        self.route_functions = _PatternIndex()  # QN -> WebRouteSpec
-        self.route_base_classes = _PatternIndex()  # QN -> WebRouteSpec
+        self.route_decorators = index()  # QN -> WebRouteSpec
+        self.route_functions = index()  # QN -> WebRouteSpec
+        self.route_base_classes = index()  # QN -> WebRouteSpec
         # Agent security (TFS rules): merged from every table's [security] section.
-        self.sinks = _PatternIndex()  # QN -> SinkSpec
-        self.sanitisers = _PatternIndex()  # QN -> SanitiserSpec
-        self.taint_propagators = _PatternIndex()  # QN -> True
+        self.sinks = index()  # QN -> SinkSpec
+        self.sanitisers = index()  # QN -> SanitiserSpec
+        self.taint_propagators = index()  # QN -> True
         self.propagating_methods: set[str] = set()
         self.shell_programs: set[str] = set()
         self.shell_flags: set[str] = set()
         self.tool_methods: set[str] = set()
-        self.unsafe_settings = _PatternIndex()  # QN -> UnsafeSettingSpec
+        self.unsafe_settings = index()  # QN -> UnsafeSettingSpec
         self.secret_patterns: list[SecretPatternSpec] = []
         self.credential_keywords: set[str] = set()
         self.credential_names: list[str] = []  # regular expressions
@@ -172,9 +214,10 @@ class Knowledge:
             self._index(framework)
 
     def _index(self, fw: Framework) -> None:
-        self.packages.update(fw.packages)
+        packages = [p for p in fw.packages if not under_packages(p, self.internal_packages)]
+        self.packages.update(packages)
         if fw.distribution:
-            for package in fw.packages:
+            for package in packages:
                 self.distribution_of_package[package] = fw.distribution
         for client in fw.clients:
             self.clients_by_kind[client.kind] = client
@@ -183,7 +226,8 @@ class Knowledge:
             for pattern in client.factories:
                 self.client_factories.add(pattern, client)
             for module in client.modules:
-                self.client_modules[module] = client
+                if not under_packages(module, self.internal_packages):
+                    self.client_modules[module] = client
         for agent in fw.agents:
             for pattern in agent.constructors:
                 self.agent_constructors.add(pattern, (fw, agent))
@@ -253,9 +297,51 @@ class Knowledge:
         if sec.secret_patterns or sec.credential_keywords:
             self.generic_secret_min_length = sec.generic_secret_min_length
 
+    # -- library mode -------------------------------------------------------------------------
+
+    def frameworks_distributed_as(self, distribution: str) -> frozenset[str]:
+        """The frameworks whose own source a project published as ``distribution`` is (its
+        ``distribution`` or one of its ``source_distributions``, compared as PEP 503 does)."""
+        name = normalise_distribution(distribution)
+        return frozenset(fw.name for fw in self.frameworks if name in fw.own_distributions())
+
+    def without(self, frameworks: Iterable[str]) -> Knowledge:
+        """These tables as seen from the source of ``frameworks`` themselves: library mode.
+
+        A framework's own code uses its API as internal code, not as a framework it hands work
+        to: in crewai's source, ``Crew.kickoff_for_each`` calling ``self.kickoff`` is crewai
+        calling itself, not a user handing the loop to crewai. The view leaves out those
+        frameworks (packages, clients, agents, hand-offs, tools, retries, ...), any other
+        framework all of whose packages are theirs (LangChain's prompt table with LangChain),
+        and every other table's entries for names under their packages (``smolagents.CodeAgent``
+        in the security table), so such names are project code like any other: the project pass
+        decides what reaches a model. Every other framework keeps applying: openai-agents
+        calling the openai SDK still makes a model call.
+
+        Names that are not frameworks here are ignored; a view is built once per set and
+        memoised, and asking a view again for what it already leaves out returns the view.
+        """
+        names = frozenset(frameworks) & {fw.name for fw in self.frameworks}
+        if not names:
+            return self
+        view = self._views.get(names)
+        if view is None:
+            packages = {p for fw in self.frameworks if fw.name in names for p in fw.packages}
+            kept = [
+                fw for fw in self.frameworks
+                if fw.name not in names and not (fw.packages and all(under_packages(p, packages) for p in fw.packages))
+            ]
+            view = self._views[names] = Knowledge(self.factors, kept, self.internal_packages | packages)
+        return view
+
+    # -- questions --------------------------------------------------------------------------
+
     def is_framework_module(self, qualname: str) -> bool:
         root = qualname.split(".", 1)[0]
-        return root in self._package_roots
+        if root not in self._package_roots:
+            return False
+        # An internal package under a framework's root (google.genai when google.* stays) is not.
+        return not (self.internal_packages and under_packages(qualname, self.internal_packages))
 
     @functools.cached_property
     def _package_roots(self) -> frozenset[str]:
@@ -267,9 +353,24 @@ class Knowledge:
                 return spec
         return None
 
+    def client_roots(self, client: ClientSpec) -> frozenset[str]:
+        """The top-level packages a client kind comes from (``openai`` for ``openai.OpenAI``)."""
+        roots = self.__dict__.setdefault("_client_roots", {})
+        found = roots.get(id(client))
+        if found is None:
+            names = [*client.constructors, *client.factories, *client.modules]
+            found = roots[id(client)] = frozenset(n.split(".", 1)[0] for n in names if n)
+        return found
+
     def clients_with_member(self, member_path: str) -> list[ClientSpec]:
         """Client kinds that have ``member_path`` as a model call (for unresolved receivers)."""
-        return [c for c in self.clients_by_kind.values() if self.call_spec(c, member_path)]
+        memo = self.__dict__.setdefault("_clients_with_member", {})
+        found = memo.get(member_path)
+        if found is None:
+            if len(memo) > 20_000:
+                memo.clear()
+            found = memo[member_path] = [c for c in self.clients_by_kind.values() if self.call_spec(c, member_path)]
+        return found
 
 
 def load_knowledge(root: Optional[Path] = None) -> Knowledge:

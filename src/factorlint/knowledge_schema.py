@@ -293,12 +293,23 @@ from factorlint.knowledge_schema_effects import (  # noqa: E402, F401 - re-expor
     WebRouteSpec,
 )
 
+# A distribution name as PEP 503 normalises it: lower case, runs of "-", "_" and "." as one "-".
+_NORMALISED_DISTRIBUTION = r"[a-z0-9]+(?:-[a-z0-9]+)*"
+
+
+def normalise_distribution(name: str) -> str:
+    """A distribution name as PEP 503 compares them: ``Pydantic_AI.slim`` is ``pydantic-ai-slim``."""
+    return re.sub(r"[-_.]+", "-", name).lower()
+
 
 class Framework(_Strict):
     name: str
     title: str
     packages: list[str]  # import roots that make a module agent-relevant
     distribution: Optional[str] = None
+    # Other distributions whose own source is these packages (``distribution`` always counts): a
+    # project published under one of these names is this framework, scanned in library mode.
+    source_distributions: tuple[str, ...] = ()
     clients: list[ClientSpec] = []
     agents: list[AgentSpec] = []
     handoffs: list[HandoffSpec] = []
@@ -318,6 +329,21 @@ class Framework(_Strict):
             if not re.fullmatch(r"[A-Za-z_][\w.]*", name):
                 raise ValueError(f"not an import name: {name!r}")
         return value
+
+    @field_validator("source_distributions")
+    @classmethod
+    def _normalised_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        for name in value:
+            if not re.fullmatch(_NORMALISED_DISTRIBUTION, name):
+                raise ValueError(f"not a normalised distribution name (lower case, '-' only): {name!r}")
+        return value
+
+    def own_distributions(self) -> frozenset[str]:
+        """The distribution names, normalised as PEP 503 does, whose source is this framework."""
+        names = {*self.source_distributions}
+        if self.distribution:
+            names.add(normalise_distribution(self.distribution))
+        return frozenset(names)
 
 
 CallSpec.model_rebuild()

@@ -131,7 +131,8 @@ def build_audit(
 ) -> Audit:
     from factorlint.knowledge import default_knowledge
 
-    knowledge = knowledge or default_knowledge()
+    # Library mode: the project is not a framework it uses, in the scores or the versions listed.
+    knowledge = (knowledge or default_knowledge()).without(getattr(settings, "internal_frameworks", ()))
     thresholds = parse_fail_under(fail_under)
     roles = tuple(include_roles)
     scorecard = build_scorecard(report, knowledge, include_roles=roles)

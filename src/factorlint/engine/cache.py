@@ -118,9 +118,17 @@ def _code_stamp() -> str:
     return stamp.hexdigest()
 
 
+# Settings that no file's result depends on. ``root`` as written (``.``, ``src``, an absolute
+# path) is left out: the cache file is named after the root's real path and holds paths relative
+# to it, so ``factorlint check .`` from the project's folder, ``factorlint check /abs/project`` and
+# a pre-commit run on one file of that project (see factorlint.project_context) share entries.
+# ``force-exclude`` only decides whether a path named on the command line is scanned.
+_NOT_IN_KEY = frozenset({"root", "force_exclude"})
+
+
 def settings_key(settings) -> str:
     """Everything besides a file's bytes that its result depends on, hashed: 24 hex digits."""
-    fields = {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings)}
+    fields = {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings) if f.name not in _NOT_IN_KEY}
     # Sets print in hash order, which changes per process: sort them so the key is stable.
     text = repr(sorted((k, sorted(v) if isinstance(v, (set, frozenset)) else v) for k, v in fields.items()))
     return hashlib.sha256(f"{codec.FORMAT}:{_code_stamp()}:{text}".encode()).hexdigest()[:24]
@@ -431,9 +439,11 @@ class ResultCache:
         except CacheFormatError:
             self.entries = {}
 
-    def lookup(self, relative: str, module: str, data: bytes) -> FileResult | None:
+    def lookup(self, relative: str, module: str, data: bytes, *, facts_only: bool = False) -> FileResult | None:
         """The stored result for ``relative`` if ``data`` (its bytes, read now) is what it
-        describes and the file is still the module ``module``; else None."""
+        describes and the file is still the module ``module``; else None. With ``facts_only``,
+        only what the project pass needs of a file that is not reported (see
+        ``cache_codec.decode_result``)."""
         entry = self.entries.get(relative)
         if entry is None or entry.module != module or entry.size != len(data):
             return None
@@ -441,7 +451,7 @@ class ResultCache:
         if digest != entry.digest:
             return None
         try:
-            result = codec.decode_result(entry.result, relative, digest)
+            result = codec.decode_result(entry.result, relative, digest, facts_only=facts_only)
         except CacheFormatError:
             del self.entries[relative]
             self.dirty = True

@@ -375,11 +375,16 @@ def _suppression(value: Any) -> Suppression:
     )
 
 
-def decode_result(data: bytes | str, path: str, digest: str) -> FileResult:
+def decode_result(data: bytes | str, path: str, digest: str, *, facts_only: bool = False) -> FileResult:
     """The FileResult stored as ``data`` for the file ``path`` whose bytes hash to ``digest``.
 
     Every finding, site and diagnostic must name ``path`` and the result must record ``digest``:
     an entry can describe only the file and the bytes it was looked up for.
+
+    With ``facts_only``, the findings, diagnostics, suppressions and sites are left out (neither
+    rebuilt nor checked): the result then serves only as another file's context in the project
+    pass, which reads its facts, and a run on a few files of a large project skips most of the
+    decoding.
     """
     if len(data) > MAX_LINE_BYTES:
         _fail("result: too long")
@@ -388,6 +393,12 @@ def decode_result(data: bytes | str, path: str, digest: str) -> FileResult:
     _same_path(where, "FileResult.path", path)
     if stored_digest != digest:
         _fail("FileResult.digest: describes other bytes")
+    if facts_only:
+        return FileResult(
+            path=path, digest=digest, facts=_facts(facts), lines=_int(lines, "FileResult.lines"),
+            role=_choice(role, "FileResult.role", ROLES),  # type: ignore[arg-type]
+            skipped=_bool(skipped, "FileResult.skipped"),
+        )
     return FileResult(
         path=path,
         digest=digest,

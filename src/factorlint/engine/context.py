@@ -29,6 +29,7 @@ _FIELD_FACTORIES = frozenset(
      "attr.attrib", "sqlmodel.Field", "msgspec.field"}
 )
 _OPTIONAL_WRAPPERS = frozenset({"typing.Optional", "typing.Annotated", "typing_extensions.Annotated"})
+_PARTIALS = frozenset({"functools.partial"})
 
 
 class FileContext:
@@ -54,6 +55,11 @@ class FileContext:
         self.module_bindings: dict[str, str] = {}
         self.class_bindings: dict[str, dict[str, str]] = {}
         self.local_bindings: dict[int, dict[str, str]] = {}
+        # Names bound to a callable rather than an instance (``completion = client.chat.
+        # completions.create``): name -> the callable's resolved name, in the same three scopes.
+        self.module_aliases: dict[str, str] = {}
+        self.class_aliases: dict[str, dict[str, str]] = {}
+        self.local_aliases: dict[int, dict[str, str]] = {}
         # Traversal state, kept current by the batched visitor.
         self.function_stack: list[cst.FunctionDef] = []
         self.class_stack: list[cst.ClassDef] = []
@@ -105,25 +111,92 @@ class FileContext:
             self.function_stack = [pending.function] if pending.function is not None else []
             self._current_class_qualname = pending.class_qualname
             type_qn = self.instance_type_of(pending.value)
-            if type_qn is None or type_qn in _FIELD_FACTORIES:
+            if type_qn in _FIELD_FACTORIES:
                 continue  # ``llm: BaseLLM = Field(...)``: the annotation says what it holds
-            if pending.target.startswith("self."):
-                if pending.class_qualname is not None:
-                    attr = pending.target[5:]
-                    self.class_bindings.setdefault(pending.class_qualname, {})[attr] = type_qn
-            elif pending.function is not None:
-                self.local_bindings.setdefault(id(pending.function), {})[pending.target] = type_qn
-            elif pending.class_qualname is not None:
-                self.class_bindings.setdefault(pending.class_qualname, {})[pending.target] = type_qn
-            else:
-                self.module_bindings[pending.target] = type_qn
+            if type_qn is not None and type_qn not in _PARTIALS:
+                self._bind(self._binding_table(pending, self.module_bindings, self.class_bindings,
+                                               self.local_bindings), pending, type_qn, type_qn + "()")
+                continue
+            alias = self.callable_alias(pending.value)
+            if alias is not None:
+                self._bind(self._binding_table(pending, self.module_aliases, self.class_aliases,
+                                               self.local_aliases), pending, alias[0], alias[1])
         self.function_stack = []
         self._current_class_qualname = None
+
+    @staticmethod
+    def _binding_table(pending, module_table: dict, class_tables: dict, local_tables: dict) -> Optional[dict]:
+        """The table a binding belongs to: the class's for ``self.x`` and class attributes, the
+        function's for locals, else the module's."""
+        if pending.target.startswith("self."):
+            if pending.class_qualname is None:
+                return None
+            return class_tables.setdefault(pending.class_qualname, {})
+        if pending.function is not None:
+            return local_tables.setdefault(id(pending.function), {})
+        if pending.class_qualname is not None:
+            return class_tables.setdefault(pending.class_qualname, {})
+        return module_table
+
+    def _bind(self, table: Optional[dict], pending, value: str, resolved: str) -> None:
+        """Record a binding; a name bound in several places (the branches of an ``if``, a default
+        then a configured value) keeps the binding that reaches a model: the union of what the
+        name may hold, as far as the rules are concerned."""
+        if table is None:
+            return
+        name = pending.target[5:] if pending.target.startswith("self.") else pending.target
+        if isinstance(pending.value, cst.Dict):
+            name += "[]"  # a dict of handlers: what ``name[key]`` holds
+        existing = table.get(name)
+        if existing is not None and self._strength(existing) > self._strength(value):
+            return
+        table[name] = value
+
+    def _strength(self, value: str) -> int:
+        """How much a binding tells the rules: a model call or client beats anything else."""
+        from factorlint.engine.llm_names import match_llm_qualname
+
+        if self.knowledge_client(value) is not None or match_llm_qualname(self.knowledge, value) is not None:
+            return 2
+        return 1
+
+    def callable_alias(self, value: cst.BaseExpression) -> Optional[tuple[str, str]]:
+        """What a name holds when it is bound to a callable rather than an instance: ``completion
+        = client.chat.completions.create``, ``functools.partial(litellm.completion, ...)``,
+        ``handler or acompletion``, ``a if fast else b``, a dict of handlers. Returns the
+        callable's resolved name twice (the binding and what the name resolves to), or None."""
+        candidates = self._alias_candidates(value, 0)
+        if not candidates:
+            return None
+        best = max(candidates, key=self._strength)
+        return best, best
+
+    def _alias_candidates(self, value: cst.BaseExpression, depth: int) -> list[str]:
+        if depth > 4:
+            return []
+        if isinstance(value, (cst.Name, cst.Attribute)):
+            qn = self.qualname(value)
+            if qn is None or qn.startswith("builtins.") or qn.endswith("()"):
+                return []  # unknown, a builtin, or an instance (an instance is a type binding)
+            return [qn]
+        if isinstance(value, cst.BooleanOperation):
+            return self._alias_candidates(value.left, depth + 1) + self._alias_candidates(value.right, depth + 1)
+        if isinstance(value, cst.IfExp):
+            return self._alias_candidates(value.body, depth + 1) + self._alias_candidates(value.orelse, depth + 1)
+        if isinstance(value, cst.Call) and value.args and self.qualname(value.func) in _PARTIALS:
+            return self._alias_candidates(value.args[0].value, depth + 1)
+        if isinstance(value, cst.Dict) and depth == 0:
+            found = []
+            for element in value.elements[:64]:
+                if isinstance(element, cst.DictElement):
+                    found += self._alias_candidates(element.value, depth + 1)
+            return found
+        return []
 
     def annotation_type(self, annotation: cst.BaseExpression) -> Optional[str]:
         """The type an annotation names, looking through Optional[...] and ``X | None``."""
         if isinstance(annotation, cst.SimpleString):
-            return None
+            return self._string_annotation_type(annotation)
         if isinstance(annotation, cst.BinaryOperation) and isinstance(
             annotation.operator, cst.BitOr
         ):
@@ -139,6 +212,23 @@ class FileContext:
             return None
         qn = self.qualname(annotation)
         if qn is None or qn.startswith("builtins.") or qn.split(".", 1)[0] in _STDLIB:
+            return None
+        return qn
+
+    def _string_annotation_type(self, annotation: cst.SimpleString) -> Optional[str]:
+        """A forward reference (``model: "Model"``, ``"llm.Model"``): the dotted name it spells,
+        resolved like any name. Anything more than a dotted name is left alone."""
+        text = annotation.value.strip("\"'")
+        if text.endswith(" | None"):
+            text = text[: -len(" | None")]
+        parts = text.split(".")
+        if not parts or not all(part.isidentifier() for part in parts):
+            return None
+        head = self._resolve_name(parts[0])
+        if head is None or head.endswith("()"):
+            return None
+        qn = ".".join([head, *parts[1:]])
+        if qn.startswith("builtins.") or qn.split(".", 1)[0] in _STDLIB:
             return None
         return qn
 
@@ -211,6 +301,8 @@ class FileContext:
             return self.type_of_call(callee) + "()" if callee is not None else None
         if isinstance(node, cst.Await):
             return self.qualname(node.expression)
+        if isinstance(node, cst.Subscript) and isinstance(node.value, cst.Name):
+            return self._resolve_name(node.value.value + "[]")  # ``handlers[kind]``
         if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
             type_qn = self.instance_type_of(node)
             return type_qn + "()" if type_qn is not None else None
@@ -221,9 +313,15 @@ class FileContext:
             bound = self.local_bindings.get(id(function), {}).get(name)
             if bound is not None:
                 return bound + "()"
+            alias = self.local_aliases.get(id(function), {}).get(name)
+            if alias is not None:
+                return alias
         bound = self.module_bindings.get(name)
         if bound is not None:
             return bound + "()"
+        alias = self.module_aliases.get(name)
+        if alias is not None:
+            return alias
         imported = self.imports.get(name)
         if imported is not None:
             return imported
@@ -241,6 +339,9 @@ class FileContext:
             bound = self.class_bindings.get(candidate, {}).get(attr)
             if bound is not None:
                 return bound + "()"
+            alias = self.class_aliases.get(candidate, {}).get(attr)
+            if alias is not None:
+                return alias
             if attr in self.scan.methods.get(candidate, {}):
                 method = f"{self.module_name}.{candidate}.{attr}"
                 if method in self.property_qualnames and method in self.return_types:
@@ -304,6 +405,11 @@ class FileContext:
             if module.split(".", 1)[0] in roots:
                 return True
         return bool(extra)
+
+    @functools.cached_property
+    def imported_roots(self) -> frozenset[str]:
+        """The top-level packages this module imports, anywhere in it (lazy imports included)."""
+        return frozenset(module.split(".", 1)[0] for module in self.scan.imported_modules)
 
     def code_for(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)

@@ -17,6 +17,12 @@ class FactsCollector:
         prefix = ctx.module_name + "."
         self.facts.bindings = {prefix + name: qn for name, qn in ctx.module_bindings.items()}
         self.facts.aliases = {prefix + name: qn for name, qn in ctx.imports.items()}
+        # Module-level names and class attributes bound to a callable (``completion =
+        # client.chat.completions.create``): another module's call of them is resolved the same way.
+        self.facts.aliases.update({prefix + name: qn for name, qn in ctx.module_aliases.items()})
+        for class_qualname, attrs in ctx.class_aliases.items():
+            for attr, qn in attrs.items():
+                self.facts.aliases[f"{prefix}{class_qualname}.{attr}"] = qn
         # A function's annotated return type stands for its result: ``get_client() -> OpenAI``.
         self.facts.bindings.update(ctx.return_types)
         for class_qualname, attrs in ctx.class_bindings.items():

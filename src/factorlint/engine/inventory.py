@@ -152,6 +152,7 @@ class InventoryCollector:
             "llm_call", node, _short(llm.qualname), llm.requires,
             model=model, structured=llm.structured, tools=tools,
             direct=llm.certain,  # a wrapper of the project is settled later, not direct
+            **({"receiver": "not resolved: recognised by the SDK's method path"} if llm.by_shape else {}),
         )
         if llm.spec is not None:
             for site in call_prompt_sites(self.ctx, node, llm.spec):

@@ -36,6 +36,14 @@ def _member_matches(methods: list[str], member: str) -> bool:
 
 
 def _match(knowledge, qualname: str):
+    if qualname.endswith("()"):
+        # Calling an instance: ``predict(question=...)`` on ``dspy.ChainOfThought(...)``.
+        client = knowledge.client_constructors.first(qualname[:-2])
+        if client is not None:
+            for spec in client.calls:
+                if "__call__" in spec.methods:
+                    return client, spec
+        return None
     if "()." in qualname:
         receiver, member = qualname.rsplit("().", 1)
         client = knowledge.client_constructors.first(receiver) or knowledge.client_factories.first(

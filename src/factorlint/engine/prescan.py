@@ -109,6 +109,12 @@ def _scan_function(stmt, out: Prescan, package, class_qualname, prefix) -> None:
     for param in (*params.posonly_params, *params.params, *params.kwonly_params):
         if param.annotation is not None:
             out.annotations.append((stmt, param.name.value, param.annotation.annotation))
+        if param.default is not None and not (
+            isinstance(param.default, cst.Name) and param.default.value == "None"
+        ):
+            # ``def ask(messages, complete=litellm.completion)``: the default is what the name
+            # holds when the caller passes nothing.
+            out.pending.append(PendingBinding(param.name.value, param.default, stmt, None))
     inner_class = out.class_of_function.get(id(stmt))
     _scan_block(_body_of(stmt), out, package, stmt, inner_class, qualname + ".<locals>.")
 

@@ -23,6 +23,9 @@ class LLMCall:
     client: Optional[ClientSpec]
     spec: Optional[CallSpec]
     requires: tuple[str, ...] = ()  # empty: certainly a model call; else settled in the project pass
+    # Recognised by the SDK's own method path (``.chat.completions.create``) on a receiver the
+    # engine could not resolve, in a module that imports that SDK.
+    by_shape: bool = False
 
     @property
     def certain(self) -> bool:
@@ -106,17 +109,48 @@ class Recognisers:
     def _llm_call(self, call: cst.Call) -> Optional[LLMCall]:
         qualname = self.ctx.qualname(call.func)
         if qualname is None:
-            return None
+            return self._sdk_shaped(call)
         matched = self.match_llm_qualname(qualname)
         if matched is not None:
             return LLMCall(call, qualname, matched[0], matched[1])
         if not self.ctx.is_project_candidate(qualname):
-            return None
+            # A framework name the tables do not list (``anthropic._client.Anthropic``, a
+            # private module path) may still carry the SDK's method path.
+            return self._sdk_shaped(call) if self.knowledge.is_framework_module(qualname) else None
         extra = getattr(self.ctx.settings, "llm_functions", ()) or ()
         if any(fnmatch.fnmatchcase(qualname, pattern) for pattern in extra):
             return LLMCall(call, qualname, None, None)
+        shaped = self._sdk_shaped(call)
+        if shaped is not None:
+            return shaped
         client, spec = self._guess_spec(qualname)
         return LLMCall(call, qualname, client, spec, requires=(qualname,))
+
+    def _sdk_shaped(self, call: cst.Call) -> Optional[LLMCall]:
+        """A call whose method path is an SDK's generating call of two or more segments
+        (``chat.completions.create``, ``messages.stream``, ``responses.create``) on a receiver
+        the engine cannot follow (a client from a registry, a lazy proxy, a context manager), in
+        a module that imports that SDK. One-segment paths (``invoke``, ``chat``) are too common
+        to recognise this way."""
+        chain: list[str] = []
+        node = call.func
+        while isinstance(node, cst.Attribute):
+            chain.append(node.attr.value)
+            node = node.value
+        if len(chain) < 2:
+            return None
+        chain.reverse()
+        imported = self.ctx.imported_roots
+        for start in range(len(chain) - 1):
+            member = ".".join(chain[start:])
+            for client in self.knowledge.clients_with_member(member):
+                if self.knowledge.client_roots(client) & imported:
+                    base = node.value if isinstance(node, cst.Name) else "…"
+                    return LLMCall(
+                        call, ".".join([base, *chain]), client, self.knowledge.call_spec(client, member),
+                        by_shape=True,
+                    )
+        return None
 
     def _guess_spec(self, qualname: str) -> tuple[Optional[ClientSpec], Optional[CallSpec]]:
         """For ``app.llm.client.messages.create``: which SDK call would this be if it is one?"""

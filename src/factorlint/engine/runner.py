@@ -45,7 +45,8 @@ def lint_file(
     package: str,
     knowledge: Knowledge | None = None,
 ) -> FileResult:
-    knowledge = knowledge or default_knowledge()
+    # Library mode: a framework's own source sees the tables without itself (Knowledge.without).
+    knowledge = (knowledge or default_knowledge()).without(settings.internal_frameworks)
     result = FileResult(path=path, role=file_role(path), digest=hashlib.sha256(data).hexdigest())
     decoded = decode_source(data)
     if decoded.text is None:

@@ -1,0 +1,216 @@
+"""Model calls written the ways real applications write them, each recognised by the engine.
+
+Every case is a shape seen in an agent application on PyPI (shell-gpt, gptme, llm, open deep
+research); each must appear in the inventory as a direct model call at its line, and each
+near miss must not.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from factorlint.api import lint_paths
+from factorlint.config import Overrides, resolve_settings
+
+SHAPES = {
+    # shell-gpt binds the SDK function to a module-level name in either branch of an `if`,
+    # after a placeholder lambda.
+    "either_branch.py": '''
+        from typing import Any, Callable
+        import litellm
+        from openai import OpenAI
+
+        completion: Callable[..., Any] = lambda *args, **kwargs: None
+        if USE_LITELLM:
+            completion = litellm.completion
+        else:
+            client = OpenAI()
+            completion = client.chat.completions.create
+
+        class Handler:
+            def get_completion(self, messages):
+                return completion(model="m", messages=messages)  # expect: call
+        ''',
+    "or_default.py": '''
+        import litellm
+
+        async def ask(messages, _completion=None):
+            _completion = _completion or litellm.acompletion
+            return await _completion(model="m", messages=messages)  # expect: call
+        ''',
+    "partial.py": '''
+        from functools import partial
+        import litellm
+
+        fast = partial(litellm.completion, model="gpt-4o-mini")
+
+        def quick(messages):
+            return fast(messages=messages)  # expect: call
+        ''',
+    "handlers.py": '''
+        import litellm
+        from openai import OpenAI
+
+        HANDLERS = {"openai": OpenAI().chat.completions.create, "lite": litellm.completion}
+
+        def route(kind, messages):
+            return HANDLERS[kind](model="m", messages=messages)  # expect: call
+        ''',
+    "parameter_default.py": '''
+        import litellm
+
+        def defaulted(messages, complete=litellm.completion):
+            return complete(model="m", messages=messages)  # expect: call
+        ''',
+    "attribute_alias.py": '''
+        import litellm
+
+        class Bot:
+            def __init__(self):
+                self._complete = litellm.completion
+
+            def reply(self, messages):
+                return self._complete(model="m", messages=messages)  # expect: call
+        ''',
+    # dspy modules run a model when the instance is called.
+    "dspy_instance.py": '''
+        import dspy
+
+        class Solver(dspy.Module):
+            def __init__(self):
+                self.gen = dspy.ChainOfThought("question -> answer")
+
+            def forward(self, question):
+                return self.gen(question=question)  # expect: call
+        ''',
+    # gptme and llm reach the client through a registry, a lazy proxy or a context manager; the
+    # SDK's method path on that receiver, in a module importing the SDK, is the call.
+    "unresolved_receiver.py": '''
+        import openai
+        from .limits import bounded_client
+
+        clients = {}
+
+        def chat(provider, messages):
+            client = clients[provider]
+            with bounded_client(client, provider) as send_client:
+                return send_client.chat.completions.with_raw_response.create(  # expect: call
+                    model="m", messages=messages
+                )
+
+        def stream(provider, messages):
+            return get_client(provider).responses.create(model="m", input=messages)  # expect: call
+        ''',
+    # A private module path the tables do not list, behind a forward-reference return type.
+    "private_path.py": '''
+        from typing import TYPE_CHECKING
+        if TYPE_CHECKING:
+            from anthropic._client import Anthropic
+
+        def _client() -> "Anthropic | None":
+            return None
+
+        def compact(messages):
+            client = _client()
+            return client.beta.messages.create(model="m", messages=messages)  # expect: call
+        ''',
+    # A parameter annotated with the framework's base class (open deep research).
+    "base_class_parameter.py": '''
+        from langchain_core.language_models import BaseChatModel
+
+        async def summarize(model: BaseChatModel, text: str):
+            return await model.ainvoke([("user", text)])  # expect: call
+
+        def quoted(model: "BaseChatModel", text: str):
+            return model.invoke(text)  # expect: call
+        ''',
+}
+
+NEAR_MISSES = {
+    # No SDK imported: `messages.create` is a Django-style manager, not a model call.
+    "django_manager.py": '''
+        from .models import Message
+
+        def save(thread, text):
+            return thread.messages.create(text=text)
+        ''',
+    # One-segment method names are too common to take for a model call on an unknown receiver.
+    "one_segment.py": '''
+        import openai
+
+        def run(chain, question):
+            return chain.invoke(question)
+        ''',
+    # A partial of something else, and a dict of handlers that are not model calls.
+    "other_callables.py": '''
+        from functools import partial
+        import json
+        import openai
+
+        dump = partial(json.dumps, indent=2)
+        HANDLERS = {"json": json.loads}
+
+        def run(kind, text):
+            return dump(HANDLERS[kind](text))
+        ''',
+    # Building a dspy module is not calling it.
+    "dspy_build.py": '''
+        import dspy
+
+        def build():
+            return dspy.ChainOfThought("question -> answer")
+        ''',
+}
+
+
+def _expected(text: str) -> list[int]:
+    return [n for n, line in enumerate(text.splitlines(), 1) if "# expect: call" in line]
+
+
+def _inventory(tmp_path, files: dict[str, str]):
+    import textwrap
+
+    written = {}
+    for name, source in files.items():
+        text = textwrap.dedent(source).lstrip("\n")
+        (tmp_path / name).write_text(text)
+        written[name] = text
+    (tmp_path / "limits.py").write_text("def bounded_client(client, provider):\n    return client\n")
+    settings = resolve_settings(tmp_path, Overrides(isolated=True), tmp_path)
+    report = lint_paths([tmp_path], settings, jobs=0)
+    calls = {(s.path, s.line) for s in report.sites if s.kind == "llm_call" and s.detail.get("direct")}
+    return written, calls
+
+
+@pytest.mark.parametrize("name", sorted(SHAPES))
+def test_each_shape_is_a_model_call(tmp_path, name):
+    written, calls = _inventory(tmp_path, {name: SHAPES[name]})
+    expected = {(name, line) for line in _expected(written[name])}
+    assert expected and calls == expected
+
+
+@pytest.mark.parametrize("name", sorted(NEAR_MISSES))
+def test_near_misses_are_not(tmp_path, name):
+    _, calls = _inventory(tmp_path, {name: NEAR_MISSES[name]})
+    assert calls == set()
+
+
+def test_a_module_level_alias_is_followed_from_another_module(tmp_path):
+    """``from handler import completion`` in another file: the project pass follows the alias."""
+    files = {
+        "handler.py": "import litellm\n\ncompletion = litellm.completion\n",
+        "agent.py": (
+            "from handler import completion\n\n"
+            "def run(messages):\n"
+            "    while True:\n"
+            "        reply = completion(model='m', messages=messages)\n"
+            "        messages.append(reply)\n"
+        ),
+    }
+    import textwrap
+
+    for name, text in files.items():
+        (tmp_path / name).write_text(textwrap.dedent(text))
+    settings = resolve_settings(tmp_path, Overrides(isolated=True), tmp_path)
+    report = lint_paths([tmp_path], settings, jobs=0)
+    assert ("agent.py", 4, "TFA0802") in {(f.path, f.line, f.code) for f in report.findings}

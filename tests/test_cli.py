@@ -255,7 +255,7 @@ def test_rule_all_lists_every_rule():
     rows = {line.split()[0]: line.split() for line in lines[1:]}
     assert set(rows) == {rule.meta.code for rule in all_rules()}
     for rule in all_rules():
-        code, name, factor, severity, confidence = rows[rule.meta.code][:5]
+        _code, name, factor, severity, confidence = rows[rule.meta.code][:5]
         assert name == rule.meta.name
         if rule.meta.factor:
             assert factor == f"F{rule.meta.factor:02d}"
@@ -349,7 +349,7 @@ def test_per_file_ignores_glob_on_a_folder(project):
 
 
 def test_more_specific_select_beats_ignore(two_factors):
-    # ruff: "--ignore ALL --select E501 selects only E501": the more specific selector wins.
+    # As in ruff: "--ignore ALL --select E501 selects only E501": the more specific selector wins.
     assert _found("--ignore", "TFA08", "--select", "TFA0802") == {"TFA0802"}
     assert _found("--ignore", "TFA", "--extend-select", "TFA0802") == {"TFA0802"}
     # Equal specificity: ignore wins.
@@ -357,7 +357,7 @@ def test_more_specific_select_beats_ignore(two_factors):
 
 
 def test_command_line_select_overrides_config_ignore(two_factors):
-    # ruff: a --select on the command line replaces the configuration's select and ignore.
+    # As in ruff: a --select on the command line replaces the configuration's select and ignore.
     write(two_factors, {"pyproject.toml": '[tool.factorlint]\nignore = ["TFA0802"]\nextend-select = ["TFA12"]\n'})
     assert _found() == {"TFA1201"}
     assert _found("--select", "TFA08") == {"TFA0802"}

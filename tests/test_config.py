@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from helpers import AGENT, STATEFUL, assert_one_line_error, check_json, codes, invoke, write
 
 
@@ -121,7 +120,7 @@ def test_extend_chains(project):
 
 
 def test_extend_accumulates_ignores(project):
-    # ruff: without a `select` of its own, the child's ignore adds to the base's.
+    # As in ruff: without a `select` of its own, the child's ignore adds to the base's.
     write(project, {
         "pyproject.toml": _pyproject('ignore = ["TFA0802"]'),
         "sub/factorlint.toml": 'extend = "../pyproject.toml"\nignore = ["TFA1201"]\n',

@@ -6,7 +6,6 @@ import os
 import threading
 
 import pytest
-
 from helpers import AGENT, CLEAN, check_json, invoke, write
 
 

@@ -5,12 +5,12 @@ from __future__ import annotations
 import textwrap
 
 import libcst as cst
+from helpers import run_example
 
 from factorlint.config import Settings
 from factorlint.engine.context import FileContext
 from factorlint.engine.entrypoints import entry_points
 from factorlint.knowledge import default_knowledge
-from helpers import run_example
 
 INTERRUPT = """
 from langgraph.graph import StateGraph
@@ -152,7 +152,7 @@ def test_knowledge_facts_for_factors_5_6_11():
     assert knowledge.call_spec(knowledge.client_modules["litellm"], "responses").state_keywords == ["previous_response_id"]
     _, runner = knowledge.handoff_functions.first("agents.Runner.run")
     assert "previous_response_id" in runner.state_keywords and "conversation_id" in runner.state_keywords
-    session = [c for c in knowledge.components.get("agents.SQLiteSession") if c.role == "checkpointer"][0]
+    session = next(c for c in knowledge.components.get("agents.SQLiteSession") if c.role == "checkpointer")
     assert session.persistent is False and session.persistent_keywords == ["db_path"]
     assert session.persistent_positional == 1
     assert any(c.role == "vendor_state" for c in knowledge.components.get("agents.OpenAIConversationsSession"))

@@ -15,10 +15,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
+from test_html_report import example_audit, make_audit
 
 from factorlint.reporters import html as html_report
-
-from test_html_report import example_audit, make_audit
 
 
 def _chromium():
@@ -113,7 +112,7 @@ def test_the_example_project_report_loads_without_console_errors(tmp_path):
 def test_the_dom_has_every_section(loaded):
     dom = loaded.stdout
     positions = [dom.find(f'id="{ident}"') for ident in SECTIONS]
-    assert -1 not in positions, dict(zip(SECTIONS, positions))
+    assert -1 not in positions, dict(zip(SECTIONS, positions, strict=False))
     assert positions == sorted(positions)
     assert 'id="findings-F08"' in dom and 'id="inv-tools"' in dom
 

@@ -10,7 +10,14 @@ from pathlib import Path
 import pytest
 
 from factorlint.audit.model import (
-    Audit, Evidence, FactorScore, GateResult, Inventory, Overall, PlanItem, Scorecard,
+    Audit,
+    Evidence,
+    FactorScore,
+    GateResult,
+    Inventory,
+    Overall,
+    PlanItem,
+    Scorecard,
 )
 from factorlint.model import Diagnostic, FileResult, Finding, Fix, Report, Site
 from factorlint.reporters import html as html_report

@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import re
 
-from factorlint import __version__
 from helpers import AGENT, AGENT_LOOP_LINE, STATEFUL, check_json, write
+
+from factorlint import __version__
 
 FINDING_KEYS = {
     "code", "name", "factor", "severity", "confidence", "path", "line", "column", "end_line",
@@ -15,7 +16,7 @@ UNUSED = "x = 1  # factorlint: ignore[TFA0801]\n"
 
 
 def _assert_finding(finding: dict, source_lines: dict[str, list[str]]) -> None:
-    assert FINDING_KEYS <= set(finding), FINDING_KEYS - set(finding)
+    assert set(finding) >= FINDING_KEYS, FINDING_KEYS - set(finding)
     assert re.fullmatch(r"TF[AS]\d{4}", finding["code"])
     assert re.fullmatch(r"[a-z0-9]+(-[a-z0-9]+)*", finding["name"])
     factor = finding["factor"]

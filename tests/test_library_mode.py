@@ -331,7 +331,7 @@ def test_a_table_with_an_unnormalised_source_distribution_fails_to_load(tmp_path
         "factors.toml": (Path(__file__).parents[1] / "rules" / "factors.toml").read_text(encoding="utf-8"),
         "frameworks/x.toml": 'name = "x"\ntitle = "X"\npackages = ["x"]\nsource_distributions = ["X.lib"]\n',
     })
-    with pytest.raises(KnowledgeError, match="x.toml: source_distributions"):
+    with pytest.raises(KnowledgeError, match=r"x\.toml: source_distributions"):
         load_knowledge(tmp_path)
 
 

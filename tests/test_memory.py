@@ -5,12 +5,11 @@ from __future__ import annotations
 import gc
 
 import libcst as cst
+from helpers import AGENT, STATEFUL
 
 from factorlint.config import Overrides, resolve_settings
 from factorlint.engine.runner import lint_file
 from factorlint.knowledge import default_knowledge
-
-from helpers import AGENT, STATEFUL
 
 
 def _live_nodes() -> int:

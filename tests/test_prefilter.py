@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
+from helpers import AGENT, write
+
 from factorlint import api
 from factorlint.config import Overrides, resolve_settings
-
-from helpers import AGENT, write
 
 WRAPPER = "from openai import OpenAI\nclient = OpenAI()\n\ndef ask(messages):\n    return client.chat.completions.create(model='m', messages=messages)\n"
 CALLER = "from app.llm import ask\n\ndef run(messages):\n    while True:\n        messages.append(ask(messages))\n"

@@ -6,7 +6,8 @@ from pathlib import Path
 
 import hypothesmith
 import libcst as cst
-from hypothesis import HealthCheck, given, settings, strategies as st
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from factorlint.checks.registry import all_rules
 from factorlint.config import Settings
@@ -59,7 +60,7 @@ COMMENTS = st.sampled_from([
 @SLOW
 @given(st.lists(COMMENTS, min_size=len(AGENT_LINES), max_size=len(AGENT_LINES)))
 def test_fixes_keep_code_parseable_and_are_idempotent(comments):
-    text = "\n".join(line + comment for line, comment in zip(AGENT_LINES, comments)) + "\n"
+    text = "\n".join(line + comment for line, comment in zip(AGENT_LINES, comments, strict=False)) + "\n"
     # Like ruff, --fix applies non-overlapping edits and loops until nothing is left; each round
     # must parse, and once it has converged another round changes nothing.
     rounds = []

@@ -6,12 +6,12 @@ from pathlib import Path
 
 import libcst as cst
 import pytest
+from helpers import run_example
 
 from factorlint.config import FileConfig, Settings
 from factorlint.engine.context import FileContext
 from factorlint.engine.responses import parse_path, render_path, tracker
 from factorlint.knowledge import default_knowledge
-from helpers import run_example
 
 
 def _context(source: str) -> FileContext:

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import pytest
+from helpers import expected_findings, run_example
 
 from factorlint.checks.registry import all_rules
-from helpers import expected_findings, run_example
 
 
 def _cases(kind: str):
@@ -26,7 +26,7 @@ def test_invalid_examples_fire(rule, example, tmp_path):
 
 @pytest.mark.parametrize(("rule", "example"), list(_cases("valid")) + list(_cases("near_miss")))
 def test_valid_and_near_miss_examples_are_silent(rule, example, tmp_path):
-    files, report = run_example(tmp_path, example, {rule.meta.code})
+    _files, report = run_example(tmp_path, example, {rule.meta.code})
     assert not report.diagnostics, report.diagnostics
     found = [(f.path, f.line, f.message) for f in report.findings if f.code == rule.meta.code]
     assert found == []

@@ -17,6 +17,6 @@ def test_string_values_read_without_literal_eval_agree_with_libcst(token):
     node = cst.parse_module(f"x = {token}\n").body[0].body[0].value
     try:
         expected = node.evaluated_value
-    except Exception:  # noqa: BLE001
+    except Exception:
         expected = None
     assert literal_string(node) == (expected if isinstance(expected, str) else None)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
+from helpers import AGENT, STATEFUL, check_json, codes, write
 
 from factorlint.api import lint_paths
 from factorlint.config import Overrides, resolve_settings
-from helpers import AGENT, STATEFUL, check_json, codes, write
 
 HEAD = AGENT.split("    while True:")[0]  # imports, client, `def run(messages):`
 BODY = AGENT[len(HEAD):].split("\n", 1)[1]  # the two lines inside the loop

@@ -6,10 +6,10 @@ import re
 from pathlib import Path
 
 import pytest
+from helpers import expected_findings, run_example
 
 from factorlint.engine.taint import host_is_fixed
 from factorlint.knowledge import load_knowledge
-from helpers import expected_findings, run_example
 
 RULES = Path(__file__).resolve().parents[1] / "rules"
 ALL = {"TFS001", "TFS002", "TFS005", "TFS006", "TFS007", "TFS008"}

@@ -45,7 +45,7 @@ def _finishes(function, timeout: float = 20.0):
     def target():
         try:
             box["value"] = function()
-        except BaseException as exc:  # noqa: BLE001 - re-raised in the test's thread
+        except BaseException as exc:
             box["error"] = exc
 
     thread = threading.Thread(target=target, daemon=True)

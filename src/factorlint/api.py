@@ -276,6 +276,6 @@ def _run_tasks(pending, settings, knowledge, custom_knowledge: bool, jobs: int |
     for index, task in pending:
         try:
             result = _lint_task(task)
-        except Exception as exc:  # noqa: BLE001 - as a worker reports it: the other files go on
+        except Exception as exc:
             result = unanalysed(task[1], "error", f"{type(exc).__name__}: {exc}", settings)
         yield index, result

@@ -128,23 +128,13 @@ def _write_report(output_file: Path, text: str) -> None:
     """Write through a temporary file renamed over the target, so a reader (a CI step uploading
     the report, a dashboard) never sees half a report and an interrupted run leaves the old one."""
     import os
-    import tempfile
+
+    from factorlint.atomic_write import staged_file
 
     target = Path(os.path.realpath(output_file))
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    try:
-        with os.fdopen(handle, "w", encoding="utf-8", newline="") as out:
-            out.write(text)
-            out.flush()
-            os.fsync(out.fileno())
+    with staged_file(target, text.encode("utf-8")) as temporary:
         os.chmod(temporary, 0o666 & ~_umask())
         os.replace(temporary, target)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
 
 
 def _umask() -> int:
@@ -168,7 +158,7 @@ def _guard(function):
         except KeyboardInterrupt:
             click.echo("factorlint: interrupted", err=True)
             sys.exit(130)
-        except Exception as exc:  # noqa: BLE001 - the last line of defence
+        except Exception as exc:
             if kwargs.get("verbose"):
                 import traceback
 

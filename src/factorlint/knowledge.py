@@ -17,7 +17,6 @@ import sys
 from collections.abc import Iterable
 from importlib import resources
 from pathlib import Path
-from typing import Optional
 
 from pydantic import ValidationError
 
@@ -27,32 +26,32 @@ else:  # pragma: no cover - exercised on Python 3.10 only
     import tomli as tomllib
 
 from factorlint.knowledge_schema import (  # noqa: F401 - re-exported for rules
-    KnowledgeError,
-    Factor,
-    SecuritySection,
-    FactorTable,
-    CallSpec,
-    ToolBindingSpec,
-    ClientSpec,
-    VersionedDefault,
-    BoundSpec,
-    PromptOwnerSpec,
     AgentSpec,
-    HandoffSpec,
-    RetrySpec,
-    RemotePromptSpec,
-    PromptBuilderSpec,
-    ToolDecoratorSpec,
+    BoundSpec,
+    CallSpec,
+    ClientSpec,
     ComponentSpec,
-    HumanInputSpec,
-    SideEffectSpec,
-    WebRouteSpec,
-    SinkSpec,
-    SanitiserSpec,
-    UnsafeSettingSpec,
-    SecretPatternSpec,
-    SecuritySpec,
+    Factor,
+    FactorTable,
     Framework,
+    HandoffSpec,
+    HumanInputSpec,
+    KnowledgeError,
+    PromptBuilderSpec,
+    PromptOwnerSpec,
+    RemotePromptSpec,
+    RetrySpec,
+    SanitiserSpec,
+    SecretPatternSpec,
+    SecuritySection,
+    SecuritySpec,
+    SideEffectSpec,
+    SinkSpec,
+    ToolBindingSpec,
+    ToolDecoratorSpec,
+    UnsafeSettingSpec,
+    VersionedDefault,
+    WebRouteSpec,
     normalise_distribution,
 )
 
@@ -347,7 +346,7 @@ class Knowledge:
     def _package_roots(self) -> frozenset[str]:
         return frozenset(p.split(".", 1)[0] for p in self.packages)
 
-    def call_spec(self, client: ClientSpec, member_path: str) -> Optional[CallSpec]:
+    def call_spec(self, client: ClientSpec, member_path: str) -> CallSpec | None:
         for spec in client.calls:
             if member_path in spec.methods:
                 return spec
@@ -373,7 +372,7 @@ class Knowledge:
         return found
 
 
-def load_knowledge(root: Optional[Path] = None) -> Knowledge:
+def load_knowledge(root: Path | None = None) -> Knowledge:
     root = root or _knowledge_root()
     factors_path = root / "factors.toml"
     try:

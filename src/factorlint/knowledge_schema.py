@@ -8,7 +8,7 @@ with a default, so older tables stay valid.
 from __future__ import annotations
 
 import re
-from typing import Literal, Optional, Union
+from typing import Literal
 
 from pydantic import Field, field_validator
 
@@ -18,7 +18,6 @@ class KnowledgeError(Exception):
 
 
 from factorlint.knowledge_schema_base import _Strict  # noqa: E402
-
 
 # --------------------------------------------------------------------------------------------
 # factors.toml
@@ -53,12 +52,12 @@ class CallSpec(_Strict):
     methods: list[str]  # member paths after the receiver: "chat.completions.create"
     prompt_keywords: list[str] = []  # keywords whose value is prompt text: system, instructions
     message_keywords: list[str] = []  # keywords holding a message list: messages, input
-    prompt_positional: Optional[int] = None  # positional argument that is the prompt/messages
+    prompt_positional: int | None = None  # positional argument that is the prompt/messages
     tools_keywords: list[str] = []
     structured_keywords: list[str] = []  # response_format, text_format, output_format, ...
     always_structured: bool = False  # the call returns typed output whatever its arguments
     owns_loop: bool = False  # the SDK runs the model/tool loop itself (Anthropic tool_runner)
-    bound: Optional["BoundSpec"] = None
+    bound: BoundSpec | None = None
     tool_choice_keywords: list[str] = []  # keywords that can force the model to call a named tool
     # Keywords that chain the call to conversation state the vendor keeps on its servers
     # (OpenAI Responses ``previous_response_id=``, ``conversation=``): factor 5.
@@ -81,7 +80,7 @@ class ToolBindingSpec(_Strict):
 
     methods: list[str]
     tools_keywords: list[str] = ["tools"]
-    tools_positional: Optional[int] = 0
+    tools_positional: int | None = 0
     tool_choice_keywords: list[str] = []
 
 
@@ -94,8 +93,8 @@ class ClientSpec(_Strict):
     modules: list[str] = []  # modules used directly as a client: "openai", "litellm"
     chain_methods: list[str] = []  # methods returning the same kind (with_options, bind_tools)
     structured_chain_methods: list[str] = []  # methods returning a structured-output runnable
-    retry_keyword: Optional[str] = None  # constructor keyword holding the SDK's own retry count
-    default_retries: Optional[int] = None
+    retry_keyword: str | None = None  # constructor keyword holding the SDK's own retry count
+    default_retries: int | None = None
     calls: list[CallSpec]
     tool_bindings: list[ToolBindingSpec] = []
     # Member calls that write the conversation into a record the vendor holds (the Assistants
@@ -105,7 +104,7 @@ class ClientSpec(_Strict):
 
 class VersionedDefault(_Strict):
     versions: str = ""  # a PEP 440 specifier set; "" for every version
-    value: Optional[int] = None  # None: no bound at all
+    value: int | None = None  # None: no bound at all
     source: str = ""
 
 
@@ -115,16 +114,16 @@ class BoundSpec(_Strict):
     parameter: str
     where: Literal["constructor", "call", "config"] = "constructor"
     alternatives: list[str] = []  # other parameters that also bound the run (max_execution_time)
-    config_key: Optional[str] = None  # with where="config": the key inside ``config={...}``
+    config_key: str | None = None  # with where="config": the key inside ``config={...}``
     defaults: list[VersionedDefault] = []
     none_disables: bool = True  # passing None removes the bound
-    effectively_unbounded_above: Optional[int] = None
-    distribution: Optional[str] = None  # PyPI name whose version selects the default
+    effectively_unbounded_above: int | None = None
+    distribution: str | None = None  # PyPI name whose version selects the default
     # When the bound is passed as an object (``usage_limits=UsageLimits(request_limit=100)``): the
     # keyword of that object's constructor that holds the number.
-    value_keyword: Optional[str] = None
+    value_keyword: str | None = None
 
-    def default_for(self, version: Optional[str]) -> tuple[Optional[VersionedDefault], bool]:
+    def default_for(self, version: str | None) -> tuple[VersionedDefault | None, bool]:
         """The default for ``version`` and whether the choice was certain.
 
         With an unknown version the answer is the newest range, and ``certain`` is False when the
@@ -165,22 +164,22 @@ class AgentSpec(_Strict):
     chain_methods: list[str] = []  # methods returning the same construct (compile, with_config)
     call_runs: bool = False  # calling the instance itself runs the loop (dspy modules)
     owns_loop: bool = True  # False for developer-owned graphs (StateGraph)
-    bound: Optional[BoundSpec] = None
-    run_bound: Optional[BoundSpec] = None  # a bound passed to the run call instead
-    prompt: Optional[PromptOwnerSpec] = None
+    bound: BoundSpec | None = None
+    run_bound: BoundSpec | None = None  # a bound passed to the run call instead
+    prompt: PromptOwnerSpec | None = None
     tools_keywords: list[str] = ["tools"]
     step_control_keywords: list[str] = []  # keywords that give step-level control
     step_control_methods: list[str] = []  # methods that give step-level control (iter)
     memory_keywords: list[str] = []
     checkpointer_keywords: list[str] = []
     approval_keywords: list[str] = []
-    human_input: Optional[HumanInputSpec] = None
+    human_input: HumanInputSpec | None = None
     interrupt_keywords: list[str] = []  # keywords that pause the run (interrupt_before/after)
     # The chain method that takes ``checkpointer_keywords`` and ``interrupt_keywords`` when the
     # constructor does not (StateGraph(...).compile(checkpointer=...)).
-    checkpointer_method: Optional[str] = None
+    checkpointer_method: str | None = None
     # The memory the framework builds when none is passed to the run (LlamaIndex: ChatMemoryBuffer).
-    default_memory: Optional[str] = None
+    default_memory: str | None = None
 
 
 class HandoffSpec(_Strict):
@@ -188,7 +187,7 @@ class HandoffSpec(_Strict):
 
     name: str
     functions: list[str]
-    bound: Optional[BoundSpec] = None
+    bound: BoundSpec | None = None
     step_control_keywords: list[str] = []
     state_keywords: list[str] = []  # keywords that keep the conversation on the vendor's servers
 
@@ -202,8 +201,8 @@ class RetrySpec(_Strict):
     stop_keywords: list[str]  # any of them present bounds the retry
     unbounded_values: list[str] = []  # QNs that explicitly mean "forever" (tenacity.stop_never)
     bare_is_unbounded: bool = True
-    exception_keyword: Optional[str] = None  # retry= / exception=
-    exception_positional: Optional[int] = None
+    exception_keyword: str | None = None  # retry= / exception=
+    exception_positional: int | None = None
     exception_default_is_everything: bool = True
     everything_values: list[str] = ["builtins.Exception", "builtins.BaseException"]
     exception_filters: list[str] = []  # wrappers whose argument lists exception types
@@ -211,7 +210,7 @@ class RetrySpec(_Strict):
 
 class RemotePromptSpec(_Strict):
     functions: list[str]
-    pin_separator: Optional[str] = None  # "owner/name:commit" pins with ":"
+    pin_separator: str | None = None  # "owner/name:commit" pins with ":"
     pin_keywords: list[str] = []
 
 
@@ -220,8 +219,8 @@ class PromptBuilderSpec(_Strict):
 
     functions: list[str]
     keywords: list[str] = []  # keywords holding prompt text
-    positional: Optional[int] = None  # positional argument holding prompt text
-    message_tuples_positional: Optional[int] = None  # [("system", text), ...] lists
+    positional: int | None = None  # positional argument holding prompt text
+    message_tuples_positional: int | None = None  # [("system", text), ...] lists
 
 
 class ToolDecoratorSpec(_Strict):
@@ -251,18 +250,18 @@ class ComponentSpec(_Strict):
         "vendor_state", "webhook_verifier",
     ]
     names: list[str]
-    persistent: Optional[bool] = None  # checkpointers: does state survive the process?
+    persistent: bool | None = None  # checkpointers: does state survive the process?
     # Non-persistent checkpointers that become persistent when given a location
     # (agents.SQLiteSession(session_id, db_path=...)): the keyword and its position.
     persistent_keywords: list[str] = []
-    persistent_positional: Optional[int] = None
+    persistent_positional: int | None = None
     # approval components: the keyword whose dict keys name the gated tools (interrupt_on=);
     # an approval component without one gates every tool it is given to.
-    tools_keyword: Optional[str] = None
+    tools_keyword: str | None = None
     # code_executor components: where the code runs. "none": on the host, as the program's user;
     # "restricted": an in-process interpreter with an import allow-list; "sandbox": a container,
     # a VM or a remote service. Unknown (None) is treated as "none" by the security rules.
-    isolation: Optional[Literal["none", "restricted", "sandbox"]] = None
+    isolation: Literal["none", "restricted", "sandbox"] | None = None
 
 
 class HumanInputSpec(_Strict):
@@ -276,9 +275,9 @@ class HumanInputSpec(_Strict):
     """
 
     keyword: str
-    default: Optional[Union[bool, str]] = None
-    console_values: list[Union[bool, str]] = []
-    approval_values: list[Union[bool, str]] = []
+    default: bool | str | None = None
+    console_values: list[bool | str] = []
+    approval_values: list[bool | str] = []
     console_if_absent: bool = False
     replaced_by: list[str] = []
 
@@ -306,7 +305,7 @@ class Framework(_Strict):
     name: str
     title: str
     packages: list[str]  # import roots that make a module agent-relevant
-    distribution: Optional[str] = None
+    distribution: str | None = None
     # Other distributions whose own source is these packages (``distribution`` always counts): a
     # project published under one of these names is this framework, scanned in library mode.
     source_distributions: tuple[str, ...] = ()
@@ -320,7 +319,7 @@ class Framework(_Strict):
     components: list[ComponentSpec] = []
     side_effects: list[SideEffectSpec] = []
     web_routes: list[WebRouteSpec] = []
-    security: Optional[SecuritySpec] = None
+    security: SecuritySpec | None = None
 
     @field_validator("packages")
     @classmethod

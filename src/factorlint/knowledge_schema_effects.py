@@ -7,7 +7,7 @@ where requests come in, as opposed to what a model or framework call is (knowled
 from __future__ import annotations
 
 import re
-from typing import Literal, Optional, Union
+from typing import Literal
 
 from pydantic import field_validator
 
@@ -25,16 +25,16 @@ class SideEffectSpec(_Strict):
     label: str  # what it does, for messages: "runs a shell command"
     names: list[str] = []
     methods: list[str] = []
-    argument_pattern: Optional[str] = None
+    argument_pattern: str | None = None
     argument_position: int = 0
-    argument_keyword: Optional[str] = None
+    argument_keyword: str | None = None
     # Calls that also serve reads (an HTTP POST to a search API): evidence only together with
     # another sign, such as a tool named like an action.
     ambiguous: bool = False
 
     @field_validator("argument_pattern")
     @classmethod
-    def _compiles(cls, value: Optional[str]) -> Optional[str]:
+    def _compiles(cls, value: str | None) -> str | None:
         if value is not None:
             try:
                 re.compile(value)
@@ -54,9 +54,9 @@ class WebRouteSpec(_Strict):
     kind: Literal["http", "websocket", "event", "queue", "schedule", "cli"] = "http"
     decorators: list[str] = []
     functions: list[str] = []
-    handler_positional: Optional[int] = None  # registration calls: the handler argument
+    handler_positional: int | None = None  # registration calls: the handler argument
     handler_keywords: list[str] = []
-    path_positional: Optional[int] = None  # the route path argument (decorator or registration)
+    path_positional: int | None = None  # the route path argument (decorator or registration)
     path_keywords: list[str] = []
     base_classes: list[str] = []
     handler_methods: list[str] = []
@@ -80,11 +80,11 @@ class SinkSpec(_Strict):
     label: str = ""  # how messages name it: "eval()", "a shell"
     arguments: list[int] = [0]
     keywords: list[str] = []
-    when_keyword: Optional[str] = None
+    when_keyword: str | None = None
     when_values: list[str] = ["True"]
     argv_shell: bool = False
-    safe_keyword: Optional[str] = None
-    safe_positional: Optional[int] = None
+    safe_keyword: str | None = None
+    safe_positional: int | None = None
     safe_values: list[str] = []
     interpolation_only: bool = False
     untrusted_result: bool = True  # fetch sinks: the result is text from outside (not Request())
@@ -112,12 +112,12 @@ class UnsafeSettingSpec(_Strict):
     name: str
     callables: list[str]
     keyword: str
-    positional: Optional[int] = None
-    values: list[Union[bool, str]] = []
+    positional: int | None = None
+    values: list[bool | str] = []
     elements: list[str] = []
-    dict_key: Optional[str] = None
-    sandbox_keyword: Optional[str] = None
-    sandbox_default: Optional[str] = None  # the value when the keyword is omitted
+    dict_key: str | None = None
+    sandbox_keyword: str | None = None
+    sandbox_default: str | None = None  # the value when the keyword is omitted
     sandbox_values: list[str] = []
     sandbox_keywords: list[str] = []
     severity: Literal["error", "warning"] = "error"
@@ -165,14 +165,14 @@ class SecuritySpec(_Strict):
     unsafe_settings: list[UnsafeSettingSpec] = []
     secret_patterns: list[SecretPatternSpec] = []
     credential_keywords: list[str] = []
-    credential_names: Optional[str] = None
-    placeholder_pattern: Optional[str] = None
-    public_pattern: Optional[str] = None  # keys that are public by design (PostHog phc_)
+    credential_names: str | None = None
+    placeholder_pattern: str | None = None
+    public_pattern: str | None = None  # keys that are public by design (PostHog phc_)
     generic_secret_min_length: int = 20
 
     @field_validator("credential_names", "placeholder_pattern", "public_pattern")
     @classmethod
-    def _compiles(cls, value: Optional[str]) -> Optional[str]:
+    def _compiles(cls, value: str | None) -> str | None:
         if value is not None:
             try:
                 re.compile(value)

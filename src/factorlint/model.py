@@ -7,7 +7,7 @@ The JSON reporter turns them into the versioned, pydantic-validated output schem
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Optional
+from typing import Literal
 
 Severity = Literal["error", "warning", "advice"]
 Confidence = Literal["high", "medium", "low"]
@@ -38,7 +38,7 @@ class Fix:
 class Finding:
     code: str
     name: str
-    factor: Optional[int]
+    factor: int | None
     severity: Severity
     confidence: Confidence
     path: str  # relative to the scanned root, '/'-separated
@@ -47,7 +47,7 @@ class Finding:
     end_line: int
     end_column: int
     message: str
-    fix: Optional[Fix] = None
+    fix: Fix | None = None
     snippet: str = ""  # normalised source text of the flagged node (fingerprints, reports)
     # The first source line of the flagged node, as written; a line over 400 characters is kept
     # as a window around the finding (reporters.escape.stored_offset finds where it starts).
@@ -56,7 +56,7 @@ class Finding:
     # The finding stands only if one of these names turns out, in the project pass, to be a model
     # call or a function that makes one (a wrapper defined in this file or another).
     requires_llm: tuple[str, ...] = ()
-    suppressed: Optional[str] = None  # why, when a suppression comment silenced it
+    suppressed: str | None = None  # why, when a suppression comment silenced it
     fingerprint: str = ""
 
 
@@ -67,8 +67,8 @@ class Diagnostic:
     code: str
     path: str
     message: str
-    line: Optional[int] = None
-    column: Optional[int] = None
+    line: int | None = None
+    column: int | None = None
 
 
 @dataclass
@@ -120,7 +120,7 @@ class FileResult:
     digest: str = ""
     findings: list[Finding] = field(default_factory=list)
     diagnostics: list[Diagnostic] = field(default_factory=list)
-    facts: Optional[FileFacts] = None
+    facts: FileFacts | None = None
     lines: int = 0
     role: Literal["app", "test", "example"] = "app"
     skipped: bool = False  # prefiltered: nothing in it can reach agent code

@@ -36,7 +36,7 @@ import warnings
 from pathlib import Path
 
 from factorlint.git_index import repository_root
-from factorlint.safe_read import ReadRefused, read_regular_file
+from factorlint.safe_read import read_project_text as _read
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -98,18 +98,6 @@ def _exists(path: Path) -> bool:
     except (OSError, ValueError):
         return False
     return True
-
-
-def _read(path: Path, boundary: Path) -> str | None:
-    """The text of a metadata file, or None when it is not to be read (see the module docstring)."""
-    try:
-        if os.path.islink(path):
-            inside = Path(os.path.realpath(path)).relative_to(boundary)
-            if ".git" in inside.parts:
-                return None
-        return read_regular_file(path).decode("utf-8", errors="replace")
-    except (ReadRefused, ValueError, OSError):
-        return None
 
 
 def _string(value: object) -> str | None:

@@ -95,3 +95,18 @@ def read_regular_file(
     if len(data) > max_bytes:
         raise ReadRefused(f"more than the limit of {max_bytes:,} bytes")
     return data
+
+
+def read_project_text(path: Path, boundary: Path) -> str | None:
+    """The text of a project file (a lock file, pins, packaging metadata), or None when it is not
+    to be read: not a regular file, over the limit, unreadable, or a symlink that leaves
+    ``boundary`` (the repository) or points into its ``.git`` folder. Undecodable bytes are
+    replaced: these files are only searched for names and versions."""
+    try:
+        if os.path.islink(path):
+            inside = Path(os.path.realpath(path)).relative_to(boundary)
+            if ".git" in inside.parts:
+                return None
+        return read_regular_file(path).decode("utf-8", errors="replace")
+    except (ReadRefused, ValueError, OSError):
+        return None

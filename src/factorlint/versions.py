@@ -23,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from factorlint.git_index import repository_root
-from factorlint.safe_read import ReadRefused, read_regular_file
+from factorlint.safe_read import read_project_text as _read
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -37,18 +37,6 @@ _MAX_REQUIREMENTS_FILES = 50
 
 def _normalise(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
-
-
-def _read(path: Path, boundary: Path) -> str | None:
-    """The text of a project file, or None when it is not to be read (see the module docstring)."""
-    try:
-        if os.path.islink(path):
-            inside = Path(os.path.realpath(path)).relative_to(boundary)
-            if ".git" in inside.parts:
-                return None
-        return read_regular_file(path).decode("utf-8", errors="replace")
-    except (ReadRefused, ValueError, OSError):
-        return None
 
 
 def _parse(text: str | None, parser) -> Any:

@@ -7,8 +7,8 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Optional
 
 from factorlint import __version__
 from factorlint.audit.model import Audit, GateResult, Inventory, Scorecard
@@ -26,7 +26,7 @@ class GateError(ValueError):
 
 @dataclass(frozen=True)
 class Threshold:
-    key: Optional[str]  # None: the overall score; "F08"; "SEC"
+    key: str | None  # None: the overall score; "F08"; "SEC"
     minimum: float
 
 
@@ -43,7 +43,7 @@ def parse_fail_under(values: Iterable[str]) -> list[Threshold]:
                 raise GateError(f"--fail-under {raw!r}: expected a score (7.5) or FACTOR=SCORE (F08=8, SEC=7)") from None
             number, security, score = match.groups()
             if number is not None and not 1 <= int(number) <= 13:
-                raise GateError(f"--fail-under {raw!r}: factors are F01 to F13")
+                raise GateError(f"--fail-under {raw!r}: factors are F01 to F13") from None
             key, minimum = (SECURITY_KEY if security else f"F{int(number):02d}"), float(score)
         else:
             key = None
@@ -53,7 +53,7 @@ def parse_fail_under(values: Iterable[str]) -> list[Threshold]:
     return thresholds
 
 
-def scan_gate(report: Report, gated: bool) -> Optional[GateResult]:
+def scan_gate(report: Report, gated: bool) -> GateResult | None:
     """The gate no audit passes without: the scan it scores was done. Zero files analysed always
     fails (a wrong path or an exclude that matches everything must not pass as a clean bill);
     with any other gate given, so does a file or folder that could not be analysed, since the
@@ -68,7 +68,7 @@ def scan_gate(report: Report, gated: bool) -> Optional[GateResult]:
     return GateResult("every file analysed", not unread, detail)
 
 
-def evaluate_gates(scorecard: Scorecard, thresholds: list[Threshold], fail_on: Optional[str]) -> list[GateResult]:
+def evaluate_gates(scorecard: Scorecard, thresholds: list[Threshold], fail_on: str | None) -> list[GateResult]:
     gates = []
     by_key = {f.key: f for f in [*scorecard.factors, scorecard.security]}
     for threshold in thresholds:
@@ -126,7 +126,7 @@ def build_audit(
     knowledge=None,
     *,
     fail_under: Iterable[str] = (),
-    fail_on: Optional[str] = None,
+    fail_on: str | None = None,
     include_roles: Iterable[str] = ("app",),
 ) -> Audit:
     from factorlint.knowledge import default_knowledge

@@ -7,7 +7,7 @@ whose total is zero is left out.
 
 from __future__ import annotations
 
-from typing import Callable, Optional
+from collections.abc import Callable
 
 from factorlint.audit.model import Evidence
 from factorlint.model import Site
@@ -30,7 +30,7 @@ def _flag(name: str) -> Callable[[Site], bool]:
     return lambda s: bool(s.detail.get(name))
 
 
-_LINES: dict[Optional[int], list[Line]] = {
+_LINES: dict[int | None, list[Line]] = {
     1: [("model calls asking for structured output", _direct, _flag("structured"))],
     2: [
         ("prompts kept in files or named constants", _is("prompt"),
@@ -55,7 +55,7 @@ _LINES: dict[Optional[int], list[Line]] = {
 }
 
 
-def evidence_for(factor: Optional[int], sites: list[Site], scored_sites: int, flagged: int) -> list[Evidence]:
+def evidence_for(factor: int | None, sites: list[Site], scored_sites: int, flagged: int) -> list[Evidence]:
     """The factor's evidence lines; ``scored_sites`` and ``flagged`` come from its score."""
     lines = []
     for label, about, shows in _LINES.get(factor, []):

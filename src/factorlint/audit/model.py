@@ -7,7 +7,7 @@ Computed once from the Report by :func:`factorlint.audit.build.build_audit`; eve
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal, Optional
+from typing import Literal
 
 from factorlint.model import Finding, Report, Site
 
@@ -26,7 +26,7 @@ class Evidence:
 @dataclass
 class FactorScore:
     key: str  # "F01".."F13", or "SEC" for agent security
-    number: Optional[int]  # 1-13; None for security
+    number: int | None  # 1-13; None for security
     title: str
     summary: str
     url: str
@@ -35,8 +35,8 @@ class FactorScore:
     findings: list[Finding] = field(default_factory=list)  # counted (scored) findings
     hints: list[Finding] = field(default_factory=list)  # low-confidence findings: shown, not scored
     penalty: float = 0.0  # the sum of per-site penalties, each capped at 5
-    score: Optional[float] = None  # 0-10, None when nothing in the code touches the factor
-    letter: Optional[str] = None  # A-F
+    score: float | None = None  # 0-10, None when nothing in the code touches the factor
+    letter: str | None = None  # A-F
     grade: Grade = "n/a"
     capped: bool = False  # an error held the score at 6.0
     evidence: list[Evidence] = field(default_factory=list)
@@ -49,8 +49,8 @@ class FactorScore:
 
 @dataclass
 class Overall:
-    score: Optional[float]
-    letter: Optional[str]
+    score: float | None
+    letter: str | None
     grade: Grade
     factors_scored: int
 

@@ -17,7 +17,7 @@ low-confidence findings are hints that never count.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Callable, Iterable, Optional
+from collections.abc import Callable, Iterable
 
 from factorlint.audit.evidence import evidence_for
 from factorlint.audit.model import FactorScore, Overall, Scorecard
@@ -78,13 +78,13 @@ def _security_site(site: Site) -> bool:
     return site.kind == "tool" or _direct_call(site)
 
 
-def letter_for(score: Optional[float]) -> Optional[str]:
+def letter_for(score: float | None) -> str | None:
     if score is None:
         return None
     return next((letter for floor, letter in LETTERS if score >= floor), "F")
 
 
-def grade_for(score: Optional[float]) -> str:
+def grade_for(score: float | None) -> str:
     if score is None:
         return "n/a"
     return "pass" if score >= PASS_AT else "warn" if score >= WARN_AT else "fail"
@@ -94,7 +94,7 @@ def scored_paths(report: Report) -> set[str]:
     return {f.path for f in report.files if f.role == "app"}
 
 
-def _factor_key(finding: Finding) -> Optional[str]:
+def _factor_key(finding: Finding) -> str | None:
     if finding.code.startswith("TFS"):
         return SECURITY_KEY
     if finding.factor is None:
@@ -110,7 +110,7 @@ def site_key(site: Site) -> tuple:
     return ("site", site.path, site.line, site.end_line, site.kind, site.label)
 
 
-def score_sites(sites: list[Site], findings: list[Finding], extra_sites: int = 0) -> tuple[int, int, float, Optional[float], bool]:
+def score_sites(sites: list[Site], findings: list[Finding], extra_sites: int = 0) -> tuple[int, int, float, float | None, bool]:
     """(site count, sites with a finding, penalty, score, capped) for one factor."""
     by_path: dict[str, list[Site]] = defaultdict(list)
     for site in sites:
@@ -140,8 +140,8 @@ def build_scorecard(
     knowledge,
     *,
     include_roles: Iterable[str] = ("app",),
-    drop: Optional[Callable[[Finding], bool]] = None,
-    weights: Optional[dict[int, float]] = None,
+    drop: Callable[[Finding], bool] | None = None,
+    weights: dict[int, float] | None = None,
 ) -> Scorecard:
     """The scorecard of ``report``; ``drop`` leaves findings out (what a fix would gain)."""
     roles = set(include_roles)

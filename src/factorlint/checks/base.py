@@ -9,21 +9,22 @@ source string, or a dict of file name to source for a multi-file project.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Callable, ClassVar, Literal, Optional, Union
+from typing import ClassVar, Literal
 
 import libcst as cst
 
 from factorlint.model import Confidence, Severity
 
-Example = Union[str, dict[str, str]]
+Example = str | dict[str, str]
 
 
 @dataclass(frozen=True)
 class RuleMeta:
     code: str
     name: str
-    factor: Optional[int]  # 1-13; None for security (TFS) and analysis (TFA00) rules
+    factor: int | None  # 1-13; None for security (TFS) and analysis (TFA00) rules
     severity: Severity
     confidence: Confidence
     summary: str  # one line: what the finding means
@@ -52,8 +53,8 @@ class RawFinding:
     node: cst.CSTNode
     message: str
     requires_llm: tuple[str, ...] = ()
-    severity: Optional[Severity] = None
-    fix_message: Optional[str] = None
+    severity: Severity | None = None
+    fix_message: str | None = None
 
 
 class Rule:
@@ -73,11 +74,11 @@ class Rule:
     def report(
         self,
         node: cst.CSTNode,
-        message: Optional[str] = None,
+        message: str | None = None,
         *,
         requires_llm: tuple[str, ...] = (),
-        severity: Optional[Severity] = None,
-        fix_message: Optional[str] = None,
+        severity: Severity | None = None,
+        fix_message: str | None = None,
     ) -> None:
         self._sink(
             RawFinding(self.meta, node, message or self.meta.summary, requires_llm, severity, fix_message)

@@ -13,8 +13,9 @@ import functools
 import importlib
 import pkgutil
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import TYPE_CHECKING, Iterable
+from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
     from factorlint.checks.base import Rule

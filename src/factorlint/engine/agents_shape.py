@@ -10,7 +10,6 @@ elsewhere) adds nothing, so "more than N" is only said when it is certain.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 import libcst as cst
 
@@ -46,7 +45,7 @@ def _assignments(ctx) -> dict:
     return index
 
 
-def _parameter_default(function: cst.FunctionDef, name: str) -> tuple[bool, Optional[cst.BaseExpression]]:
+def _parameter_default(function: cst.FunctionDef, name: str) -> tuple[bool, cst.BaseExpression | None]:
     params = function.params
     for param in (*params.posonly_params, *params.params, *params.kwonly_params):
         if param.name.value == name:
@@ -60,7 +59,7 @@ def _parameter_default(function: cst.FunctionDef, name: str) -> tuple[bool, Opti
 Stack = tuple  # the enclosing functions a name is looked up in, outermost first
 
 
-def _owner(ctx, stack: Stack) -> Optional[str]:
+def _owner(ctx, stack: Stack) -> str | None:
     for function in reversed(stack):
         owner = ctx.scan.class_of_function.get(id(function))
         if owner is not None:
@@ -68,7 +67,7 @@ def _owner(ctx, stack: Stack) -> Optional[str]:
     return None
 
 
-def resolve_in(ctx, expr: cst.BaseExpression, stack: Optional[Stack] = None, *, defaults: bool = False):
+def resolve_in(ctx, expr: cst.BaseExpression, stack: Stack | None = None, *, defaults: bool = False):
     """``(value, stack to read that value in)`` for the one value a name stands for, or None when
     it has none or several. With ``defaults`` a parameter stands for its default value."""
     stack = tuple(ctx.function_stack) if stack is None else stack
@@ -95,13 +94,13 @@ def resolve_in(ctx, expr: cst.BaseExpression, stack: Optional[Stack] = None, *, 
     return None
 
 
-def resolve(ctx, expr: cst.BaseExpression, *, defaults: bool = False) -> Optional[cst.BaseExpression]:
+def resolve(ctx, expr: cst.BaseExpression, *, defaults: bool = False) -> cst.BaseExpression | None:
     """The one value a name stands for in the current scope (see :func:`resolve_in`)."""
     found = resolve_in(ctx, expr, defaults=defaults)
     return found[0] if found is not None else None
 
 
-def int_value(ctx, expr: cst.BaseExpression, _depth: int = 0, _stack: Optional[Stack] = None) -> Optional[tuple[int, str]]:
+def int_value(ctx, expr: cst.BaseExpression, _depth: int = 0, _stack: Stack | None = None) -> tuple[int, str] | None:
     """A whole number an expression certainly holds, with the name it came through ("" if literal)."""
     if isinstance(expr, cst.Integer):
         try:
@@ -122,7 +121,7 @@ def int_value(ctx, expr: cst.BaseExpression, _depth: int = 0, _stack: Optional[S
 # -- counting tools ------------------------------------------------------------------------------
 
 
-def count_items(ctx, expr: cst.BaseExpression, _depth: int = 0, _stack: Optional[Stack] = None) -> tuple[int, bool]:
+def count_items(ctx, expr: cst.BaseExpression, _depth: int = 0, _stack: Stack | None = None) -> tuple[int, bool]:
     """How many items a list expression holds at least, and whether that count is exact."""
     if _depth > 4:
         return 0, False
@@ -170,7 +169,7 @@ class ToolSite:
     label: str
     lists: list[tuple[str, cst.BaseExpression]] = field(default_factory=list)  # (keyword, value)
     requires: tuple[str, ...] = ()
-    agent_type: Optional[str] = None
+    agent_type: str | None = None
     tool_choice: list[tuple[cst.BaseExpression, bool]] = field(default_factory=list)  # (value, strings name tools)
 
 
@@ -178,7 +177,7 @@ def _short(qualname: str) -> str:
     return ".".join(qualname.replace("()", "").split(".")[-3:])
 
 
-def tool_site(ctx, call: cst.Call) -> Optional[ToolSite]:
+def tool_site(ctx, call: cst.Call) -> ToolSite | None:
     """The tool lists an agent constructor, a model call or a ``bind_tools`` call receives."""
     construct = ctx.recognise.agent_construct(call)
     if construct is not None:
@@ -228,14 +227,14 @@ def tool_site(ctx, call: cst.Call) -> Optional[ToolSite]:
 # -- tool names ------------------------------------------------------------------------------------
 
 
-def _dict_get(node: cst.Dict, key: str) -> Optional[cst.BaseExpression]:
+def _dict_get(node: cst.Dict, key: str) -> cst.BaseExpression | None:
     for element in node.elements:
         if isinstance(element, cst.DictElement) and literal_string(element.key) == key:
             return element.value
     return None
 
 
-def _schema_name(node: cst.Dict) -> Optional[str]:
+def _schema_name(node: cst.Dict) -> str | None:
     """``{"type": "function", "function": {"name": X}}``, ``{"name": X, ...}``."""
     function = _dict_get(node, "function")
     if isinstance(function, cst.Dict):
@@ -244,7 +243,7 @@ def _schema_name(node: cst.Dict) -> Optional[str]:
     return literal_string(name) if name is not None else None
 
 
-def _decorated_name(function: cst.FunctionDef) -> Optional[str]:
+def _decorated_name(function: cst.FunctionDef) -> str | None:
     """``@tool("lookup")`` / ``@function_tool(name_override="lookup")``: a renamed tool."""
     for decorator in function.decorators:
         call = decorator.decorator
@@ -258,7 +257,7 @@ def _decorated_name(function: cst.FunctionDef) -> Optional[str]:
     return None
 
 
-def tool_names(ctx, expr: cst.BaseExpression, _depth: int = 0, _stack: Optional[Stack] = None) -> tuple[set[str], bool]:
+def tool_names(ctx, expr: cst.BaseExpression, _depth: int = 0, _stack: Stack | None = None) -> tuple[set[str], bool]:
     """The names the model sees for the tools in a list, and whether every element gave one
     (a plain name in the list counts as the tool's name)."""
     if _depth > 4:
@@ -308,7 +307,7 @@ def _element_name(ctx, value: cst.BaseExpression) -> tuple[set[str], bool]:
 # -- prompt text -----------------------------------------------------------------------------------
 
 
-def forced_tool(ctx, value: cst.BaseExpression, strings_name_tools: bool) -> Optional[tuple[str, bool]]:
+def forced_tool(ctx, value: cst.BaseExpression, strings_name_tools: bool) -> tuple[str, bool] | None:
     """The tool a ``tool_choice`` value forces ("" when named by a variable), and whether the
     forcing is conditional (``FORCED if first else "auto"``)."""
     if isinstance(value, cst.IfExp):

@@ -7,7 +7,7 @@ project pins (lock files, requirements), when it pins one.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Optional
+from typing import Literal
 
 import libcst as cst
 
@@ -24,10 +24,10 @@ class BoundCheck:
     state: State
     spec: BoundSpec
     node: cst.CSTNode  # where to report: the argument, or the call when absent
-    default: Optional[VersionedDefault] = None
-    version: Optional[str] = None
+    default: VersionedDefault | None = None
+    version: str | None = None
     certain: bool = True  # False when the version is unknown and the default changed across versions
-    value: Optional[int] = None
+    value: int | None = None
 
     def describe_default(self) -> str:
         """``max_iterations=15`` or ``recursion_limit: 25 up to 1.0.5, 10000 from 1.0.6``."""
@@ -42,7 +42,7 @@ class BoundCheck:
         return f"{spec.parameter}: " + "; ".join(parts)
 
 
-def _int_value(node: cst.BaseExpression) -> Optional[int]:
+def _int_value(node: cst.BaseExpression) -> int | None:
     if isinstance(node, cst.Integer):
         try:
             return int(node.evaluated_value)
@@ -58,7 +58,7 @@ def _is_infinite(ctx, node: cst.BaseExpression) -> bool:
     return ctx.qualname(node) in ("sys.maxsize", "math.inf")
 
 
-def _config_value(call: cst.Call, spec: BoundSpec) -> tuple[Optional[cst.BaseExpression], bool]:
+def _config_value(call: cst.Call, spec: BoundSpec) -> tuple[cst.BaseExpression | None, bool]:
     """The ``config={"recursion_limit": N}`` value, and whether the config is opaque."""
     arg = keyword_arg(call, "config")
     if arg is None:
@@ -73,7 +73,7 @@ def _config_value(call: cst.Call, spec: BoundSpec) -> tuple[Optional[cst.BaseExp
     return None, False
 
 
-def check_bound(ctx, call: cst.Call, spec: BoundSpec, framework_distribution: Optional[str]) -> BoundCheck:
+def check_bound(ctx, call: cst.Call, spec: BoundSpec, framework_distribution: str | None) -> BoundCheck:
     if spec.where == "config":
         value, opaque = _config_value(call, spec)
         if opaque:
@@ -106,7 +106,7 @@ def check_bound(ctx, call: cst.Call, spec: BoundSpec, framework_distribution: Op
     return BoundCheck("absent_default", spec, call, default, version, certain)
 
 
-def _default(ctx, spec: BoundSpec, framework_distribution: Optional[str]):
+def _default(ctx, spec: BoundSpec, framework_distribution: str | None):
     distribution = spec.distribution or framework_distribution
     version = version_of(ctx.settings, distribution) if distribution else None
     default, certain = spec.default_for(version)

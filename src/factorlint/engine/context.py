@@ -14,7 +14,6 @@ from __future__ import annotations
 import builtins
 import functools
 import sys
-from typing import Optional
 
 import libcst as cst
 
@@ -65,13 +64,13 @@ class FileContext:
         self.class_stack: list[cst.ClassDef] = []
         self.loop_stack: list[cst.CSTNode] = []
         self._qualnames = None  # no answers are kept while the bindings are being worked out
-        self._current_class_qualname: Optional[str] = None
+        self._current_class_qualname: str | None = None
         self._resolve_bindings()
         # Bindings are settled from here on, so a name's meaning depends only on the node and
         # where the walk stands (innermost function; the class the bindings pass was in). Most
         # rules ask about every call's callee; one answer serves them all. The entry keeps the
         # node alive, so its id cannot be reused by another node while the answer is kept.
-        self._qualnames: Optional[dict] = {}
+        self._qualnames: dict | None = {}
         self.relevant = self._is_relevant()
         from factorlint.engine.recognisers import Recognisers
 
@@ -125,7 +124,7 @@ class FileContext:
         self._current_class_qualname = None
 
     @staticmethod
-    def _binding_table(pending, module_table: dict, class_tables: dict, local_tables: dict) -> Optional[dict]:
+    def _binding_table(pending, module_table: dict, class_tables: dict, local_tables: dict) -> dict | None:
         """The table a binding belongs to: the class's for ``self.x`` and class attributes, the
         function's for locals, else the module's."""
         if pending.target.startswith("self."):
@@ -138,7 +137,7 @@ class FileContext:
             return class_tables.setdefault(pending.class_qualname, {})
         return module_table
 
-    def _bind(self, table: Optional[dict], pending, value: str, resolved: str) -> None:
+    def _bind(self, table: dict | None, pending, value: str, resolved: str) -> None:
         """Record a binding; a name bound in several places (the branches of an ``if``, a default
         then a configured value) keeps the binding that reaches a model: the union of what the
         name may hold, as far as the rules are concerned."""
@@ -160,7 +159,7 @@ class FileContext:
             return 2
         return 1
 
-    def callable_alias(self, value: cst.BaseExpression) -> Optional[tuple[str, str]]:
+    def callable_alias(self, value: cst.BaseExpression) -> tuple[str, str] | None:
         """What a name holds when it is bound to a callable rather than an instance: ``completion
         = client.chat.completions.create``, ``functools.partial(litellm.completion, ...)``,
         ``handler or acompletion``, ``a if fast else b``, a dict of handlers. Returns the
@@ -193,7 +192,7 @@ class FileContext:
             return found
         return []
 
-    def annotation_type(self, annotation: cst.BaseExpression) -> Optional[str]:
+    def annotation_type(self, annotation: cst.BaseExpression) -> str | None:
         """The type an annotation names, looking through Optional[...] and ``X | None``."""
         if isinstance(annotation, cst.SimpleString):
             return self._string_annotation_type(annotation)
@@ -215,7 +214,7 @@ class FileContext:
             return None
         return qn
 
-    def _string_annotation_type(self, annotation: cst.SimpleString) -> Optional[str]:
+    def _string_annotation_type(self, annotation: cst.SimpleString) -> str | None:
         """A forward reference (``model: "Model"``, ``"llm.Model"``): the dotted name it spells,
         resolved like any name. Anything more than a dotted name is left alone."""
         text = annotation.value.strip("\"'")
@@ -232,7 +231,7 @@ class FileContext:
             return None
         return qn
 
-    def instance_type_of(self, value: cst.BaseExpression) -> Optional[str]:
+    def instance_type_of(self, value: cst.BaseExpression) -> str | None:
         """The type QN of the object an expression evaluates to, when it is a known call."""
         if isinstance(value, cst.Await):
             value = value.expression
@@ -277,7 +276,7 @@ class FileContext:
 
     # -- resolution -------------------------------------------------------------------------
 
-    def qualname(self, node: cst.BaseExpression) -> Optional[str]:
+    def qualname(self, node: cst.BaseExpression) -> str | None:
         """The resolved dotted name of an expression, or None when it cannot be known."""
         memo = self._qualnames
         if memo is None:
@@ -288,7 +287,7 @@ class FileContext:
             entry = memo[key] = (node, self._qualname(node))
         return entry[1]
 
-    def _qualname(self, node: cst.BaseExpression) -> Optional[str]:
+    def _qualname(self, node: cst.BaseExpression) -> str | None:
         if isinstance(node, cst.Name):
             return self._resolve_name(node.value)
         if isinstance(node, cst.Attribute):
@@ -308,7 +307,7 @@ class FileContext:
             return type_qn + "()" if type_qn is not None else None
         return None
 
-    def _resolve_name(self, name: str) -> Optional[str]:
+    def _resolve_name(self, name: str) -> str | None:
         for function in reversed(self.function_stack):
             bound = self.local_bindings.get(id(function), {}).get(name)
             if bound is not None:
@@ -331,7 +330,7 @@ class FileContext:
             return f"builtins.{name}"
         return None
 
-    def _resolve_self_attribute(self, attr: str) -> Optional[str]:
+    def _resolve_self_attribute(self, attr: str) -> str | None:
         class_qualname = self.current_class_qualname()
         if class_qualname is None:
             return None
@@ -369,7 +368,7 @@ class FileContext:
                 seen.append(name)
         return seen
 
-    def current_class_qualname(self) -> Optional[str]:
+    def current_class_qualname(self) -> str | None:
         if self.function_stack:
             owner = self.scan.class_of_function.get(id(self.function_stack[-1]))
             if owner is not None:
@@ -384,7 +383,7 @@ class FileContext:
     def function_qualname(self, function: cst.FunctionDef) -> str:
         return f"{self.module_name}.{self.scan.function_qualnames.get(id(function), function.name.value)}"
 
-    def current_function_qualname(self) -> Optional[str]:
+    def current_function_qualname(self) -> str | None:
         return self.function_qualname(self.function_stack[-1]) if self.function_stack else None
 
     # -- classification ---------------------------------------------------------------------

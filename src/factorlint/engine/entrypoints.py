@@ -20,8 +20,8 @@ from __future__ import annotations
 
 import contextlib
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator, Optional, Union
 
 import libcst as cst
 
@@ -30,7 +30,7 @@ from factorlint.engine.names import literal_string
 from factorlint.engine.recognisers import keyword_arg, positional_arg
 from factorlint.engine.retries import calls_in
 
-Loop = Union[cst.For, cst.While]
+Loop = cst.For | cst.While
 SERVICE_KINDS = frozenset({"http", "websocket", "event", "queue", "schedule"})
 _HTTP_METHODS = frozenset({"get", "post", "put", "patch", "delete", "head", "options"})
 # Calls that schedule a coroutine instead of running it in the caller (standard library).
@@ -46,8 +46,8 @@ class Trigger:
     kind: str  # http, websocket, event, queue, schedule, cli
     qualname: str  # the decorator or registration as resolved: fastapi.FastAPI().post
     node: cst.CSTNode  # the decorator, the registration call or the class base
-    path: Optional[str] = None  # the route path when it is a literal
-    owner: Optional[str] = None  # class-based views: the view class
+    path: str | None = None  # the route path when it is a literal
+    owner: str | None = None  # class-based views: the view class
 
     def label(self, function: cst.FunctionDef) -> str:
         """``POST /chat`` for a route, ``Approve.post`` for a class-based view, else the name."""
@@ -76,7 +76,7 @@ class AgentRun:
     node: cst.CSTNode  # the loop, the hand-off call, or the call into a function that has one
     label: str
     requires: tuple[str, ...] = ()  # () when certain; else settled in the project pass
-    via: Optional[FunctionInfo] = None
+    via: FunctionInfo | None = None
 
 
 def is_main_guard(node: cst.CSTNode) -> bool:
@@ -163,7 +163,7 @@ class EntryPoints:
     def _walk(self, statements: list, chain: tuple) -> None:
         for stmt in statements:
             if isinstance(stmt, cst.FunctionDef):
-                info = FunctionInfo(stmt, chain + (stmt,), self.ctx.function_qualname(stmt))
+                info = FunctionInfo(stmt, (*chain, stmt), self.ctx.function_qualname(stmt))
                 with self.scope(chain):
                     info.triggers = [t for d in stmt.decorators if (t := self._decorator(d))]
                 self.functions.append(info)
@@ -202,7 +202,7 @@ class EntryPoints:
                         Trigger(spec.kind, f"{qualname}.{info.node.name.value}", base, owner=node.name.value)
                     )
 
-    def _decorator(self, decorator: cst.Decorator) -> Optional[Trigger]:
+    def _decorator(self, decorator: cst.Decorator) -> Trigger | None:
         expr = decorator.decorator
         call = expr if isinstance(expr, cst.Call) else None
         qualname = self.ctx.qualname(call.func if call is not None else expr)
@@ -213,7 +213,7 @@ class EntryPoints:
             return self._cli_subcommand(qualname, decorator)
         return Trigger(spec.kind, qualname, decorator, _path(call, spec) if call is not None else None)
 
-    def _cli_subcommand(self, qualname: str, decorator: cst.Decorator) -> Optional[Trigger]:
+    def _cli_subcommand(self, qualname: str, decorator: cst.Decorator) -> Trigger | None:
         """``@cli.command()`` where ``cli`` is a function of this file made a click group."""
         owner, _, member = qualname.rpartition(".")
         if member not in ("command", "group"):
@@ -269,7 +269,7 @@ class EntryPoints:
         """Does this file define routes, event handlers, queue tasks or schedules?"""
         return bool(self.kinds() & SERVICE_KINDS)
 
-    def info(self, function: cst.FunctionDef) -> Optional[FunctionInfo]:
+    def info(self, function: cst.FunctionDef) -> FunctionInfo | None:
         return self._by_id.get(id(function))
 
     def handlers(self, *kinds: str) -> Iterator[tuple[FunctionInfo, Trigger]]:
@@ -278,7 +278,7 @@ class EntryPoints:
             if trigger is not None:
                 yield info, trigger
 
-    def local_callee(self, call: cst.Call) -> Optional[FunctionInfo]:
+    def local_callee(self, call: cst.Call) -> FunctionInfo | None:
         """The function of this file that a call (resolved in the current scope) reaches."""
         qualname = self.ctx.qualname(call.func)
         found = self._by_qualname.get(qualname) if qualname else None
@@ -350,7 +350,7 @@ def handoff_label(handoff) -> str:
     return "`" + ".".join(handoff.qualname.replace("()", "").split(".")[-2:]) + "`"
 
 
-def _path(call: Optional[cst.Call], spec) -> Optional[str]:
+def _path(call: cst.Call | None, spec) -> str | None:
     if call is None:
         return None
     for keyword in spec.path_keywords:
@@ -376,7 +376,7 @@ def record_call(ctx, call: cst.Call) -> None:
     entry_points(ctx).record_call(call)
 
 
-def callee(ctx, call: cst.Call) -> Optional[str]:
+def callee(ctx, call: cst.Call) -> str | None:
     """``ctx.qualname(call.func)``, computed once per call for all the rules of this family.
 
     Only valid while the function stack is the call's own (during the visit, or inside

@@ -7,14 +7,14 @@ feeds back to the model, so that a fix can name it. Every answer comes from reso
 
 from __future__ import annotations
 
-from typing import Iterable, Optional, Union
+from collections.abc import Iterable
 
 import libcst as cst
 
-from factorlint.engine.loops import LoopInfo, BodyScan, paths_in, related
+from factorlint.engine.loops import BodyScan, LoopInfo, paths_in, related
 from factorlint.engine.walk import run_visitor
 
-Handler = Union[cst.ExceptHandler, cst.ExceptStarHandler]
+Handler = cst.ExceptHandler | cst.ExceptStarHandler
 
 EVERYTHING = frozenset({"builtins.Exception", "builtins.BaseException"})
 # Calls that only report or wait: a handler made of these (and pass/continue) drops the error.
@@ -62,7 +62,7 @@ def caught_label(ctx, handler: Handler) -> str:
     return f"`{keyword}:`" if handler.type is None else f"`{keyword} {ctx.code_for(handler.type)}:`"
 
 
-def drops_error(ctx, handler: Handler) -> Optional[str]:
+def drops_error(ctx, handler: Handler) -> str | None:
     """What the handler does when all it does is drop the error ("logs and continues"), else None.
 
     Control-flow exceptions (``StopIteration``, ``KeyboardInterrupt``, ...) are not errors.
@@ -86,7 +86,7 @@ def drops_error(ctx, handler: Handler) -> Optional[str]:
     return " and ".join(actions) if len(actions) < 3 else ", ".join(actions[:-1]) + " and " + actions[-1]
 
 
-def _action(ctx, small: cst.BaseSmallStatement) -> Optional[str]:
+def _action(ctx, small: cst.BaseSmallStatement) -> str | None:
     if isinstance(small, cst.Pass):
         return "passes"
     if isinstance(small, cst.Continue):
@@ -106,7 +106,7 @@ def _action(ctx, small: cst.BaseSmallStatement) -> Optional[str]:
     return None
 
 
-def feedback_path(info: LoopInfo) -> Optional[str]:
+def feedback_path(info: LoopInfo) -> str | None:
     """The history an agent loop feeds back to the model (``messages``, ``self.history``)."""
     scan = BodyScan()
     run_visitor(info.node.body, scan)

@@ -22,13 +22,13 @@ import errno
 import hashlib
 import os
 import stat
-import tempfile
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Iterable, Optional
 
 import libcst as cst
 
+from factorlint.atomic_write import staged_file
 from factorlint.engine.source import decode_source
 from factorlint.model import Edit, Finding
 
@@ -38,7 +38,7 @@ class FixOutcome:
     path: str
     applied: list[Finding] = field(default_factory=list)
     skipped: list[Finding] = field(default_factory=list)  # overlapping edits: next run
-    error: Optional[str] = None
+    error: str | None = None
     original: str = ""
     fixed: str = ""
 
@@ -80,7 +80,7 @@ def apply_edits(text: str, findings: list[Finding]) -> tuple[str, list[Finding],
     chosen: list[tuple[int, int, Edit]] = []
     for finding in sorted(findings, key=lambda f: (f.line, f.column)):
         edits = by_finding.get(id(finding), [])
-        if any(s < e2 and s2 < e or (s == e == s2 == e2) for s, e, _ in edits for s2, e2 in taken):
+        if any((s < e2 and s2 < e) or (s == e == s2 == e2) for s, e, _ in edits for s2, e2 in taken):
             skipped.append(finding)
             continue
         taken.extend((s, e) for s, e, _ in edits)
@@ -178,7 +178,7 @@ class _Changed(Exception):
     """The file's bytes are no longer the bytes that were analysed."""
 
 
-def write_atomically(path: Path, text: str, original_bytes: bytes) -> Optional[str]:
+def write_atomically(path: Path, text: str, original_bytes: bytes) -> str | None:
     """Write ``text`` over the file at ``path`` (through a symlink, to its target) if the file
     still holds ``original_bytes``; None on success, else why it was not written."""
     target = Path(os.path.realpath(path))
@@ -199,9 +199,7 @@ def write_atomically(path: Path, text: str, original_bytes: bytes) -> Optional[s
     except UnicodeEncodeError as exc:
         return f"the fix cannot be encoded as {encoding}: {exc.reason}"
     try:
-        if info.st_nlink > 1:
-            _write_in_place(target, payload, original_bytes)
-        elif not _replace(target, info, payload, original_bytes):
+        if info.st_nlink > 1 or not _replace(target, info, payload, original_bytes):
             _write_in_place(target, payload, original_bytes)
     except _Changed:
         return STALE
@@ -223,28 +221,16 @@ def _unchanged(target: Path, original_bytes: bytes) -> None:
 def _replace(target: Path, info: os.stat_result, payload: bytes, original_bytes: bytes) -> bool:
     """Write a temporary file with the target's metadata and rename it over the target. False
     (nothing changed) when the temporary file cannot be given the target's owner and group."""
-    handle, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".factorlint", dir=target.parent)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(payload)
-            out.flush()
-            os.fsync(out.fileno())
+    with staged_file(target, payload, suffix=".factorlint") as temporary:
         if (info.st_uid, info.st_gid) != _owner_of(temporary):
             try:
                 os.chown(temporary, info.st_uid, info.st_gid)
             except PermissionError:
-                os.unlink(temporary)
                 return False
         os.chmod(temporary, stat.S_IMODE(info.st_mode))
         _copy_xattrs(target, temporary)
         _unchanged(target, original_bytes)
         os.replace(temporary, target)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except OSError:
-            pass
-        raise
     _sync_folder(target.parent)
     return True
 

@@ -7,13 +7,12 @@ cache does not import LibCST.
 from __future__ import annotations
 
 import fnmatch
-from typing import Optional
 
 _NO_MATCH = object()
 _MAX_ANSWERS = 20_000  # as the knowledge indexes: a bound on memory across a very large run
 
 
-def match_llm_qualname(knowledge, qualname: str) -> Optional[tuple]:
+def match_llm_qualname(knowledge, qualname: str) -> tuple | None:
     """``(ClientSpec, CallSpec)`` when the knowledge tables call ``qualname`` a model call."""
     answers = knowledge.__dict__.setdefault("_llm_answers", {})
     answer = answers.get(qualname, _NO_MATCH)

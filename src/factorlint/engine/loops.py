@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from typing import Optional, Union
 
 import libcst as cst
 
@@ -23,7 +22,7 @@ from factorlint.engine.names import dotted_name
 from factorlint.engine.recognisers import LLMCall
 from factorlint.engine.walk import run_visitor
 
-Loop = Union[cst.While, cst.For]
+Loop = cst.While | cst.For
 
 _MUTATORS = frozenset(
     {"append", "extend", "insert", "add", "update", "appendleft", "extendleft", "add_message",
@@ -133,7 +132,7 @@ class BodyScan(cst.CSTVisitor):
         self._exit()
 
 
-def _target_path(target: cst.BaseExpression) -> Optional[str]:
+def _target_path(target: cst.BaseExpression) -> str | None:
     if isinstance(target, cst.Subscript):
         return dotted_name(target.value)
     return dotted_name(target)
@@ -288,7 +287,7 @@ class LoopAnalyser:
                 for c in test.comparisons
             )
             return ordered and any(dotted_name(o) in counters for o in operands)
-        if isinstance(test, cst.Name) or isinstance(test, cst.Attribute):
+        if isinstance(test, (cst.Name, cst.Attribute)):
             return dotted_name(test) in counters  # ``while remaining:`` counting down
         return False
 

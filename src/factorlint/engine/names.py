@@ -2,14 +2,12 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import libcst as cst
 
 from factorlint.engine.module_names import module_name_for  # noqa: F401 - re-exported
 
 
-def dotted_name(node: cst.BaseExpression) -> Optional[str]:
+def dotted_name(node: cst.BaseExpression) -> str | None:
     """``a.b.c`` for a Name/Attribute chain, else None."""
     parts = []
     while isinstance(node, cst.Attribute):
@@ -21,7 +19,7 @@ def dotted_name(node: cst.BaseExpression) -> Optional[str]:
     return ".".join(reversed(parts))
 
 
-def resolve_relative(node: cst.ImportFrom, package: str) -> Optional[str]:
+def resolve_relative(node: cst.ImportFrom, package: str) -> str | None:
     """The absolute module an ``ImportFrom`` names ("" when relative beyond the top)."""
     module = dotted_name(node.module) if node.module is not None else None
     if node.module is not None and module is None:
@@ -38,7 +36,7 @@ def resolve_relative(node: cst.ImportFrom, package: str) -> Optional[str]:
     return ".".join(base_parts)
 
 
-def literal_string(node: cst.BaseExpression) -> Optional[str]:
+def literal_string(node: cst.BaseExpression) -> str | None:
     """The value of a plain or implicitly concatenated string literal (not f-strings)."""
     if isinstance(node, cst.SimpleString):
         quick = _plain_string_value(node.value)
@@ -46,7 +44,7 @@ def literal_string(node: cst.BaseExpression) -> Optional[str]:
             return quick
         try:
             value = node.evaluated_value
-        except Exception:  # noqa: BLE001 - malformed escapes in scanned code
+        except Exception:
             return None
         return value if isinstance(value, str) else None
     if isinstance(node, cst.ConcatenatedString):
@@ -58,7 +56,7 @@ def literal_string(node: cst.BaseExpression) -> Optional[str]:
     return None
 
 
-def _plain_string_value(token: str) -> Optional[str]:
+def _plain_string_value(token: str) -> str | None:
     """The value of a string token with no escapes to interpret, without ``ast.literal_eval``
     (which compiles the token, and every rule reads string literals)."""
     quote = token[-1:]
@@ -76,7 +74,7 @@ def _plain_string_value(token: str) -> Optional[str]:
     return inner
 
 
-def string_literal_text(node: cst.BaseExpression) -> Optional[str]:
+def string_literal_text(node: cst.BaseExpression) -> str | None:
     """The literal text of a string, f-string or concatenation (f-string holes left out)."""
     if isinstance(node, cst.SimpleString):
         return literal_string(node)

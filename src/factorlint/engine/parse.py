@@ -346,7 +346,7 @@ def parse_module(text: str) -> cst.Module:
     def run() -> None:
         try:
             outcome.append((True, _parse(text)))
-        except BaseException as exc:  # noqa: BLE001 - raised again in the calling thread
+        except BaseException as exc:
             outcome.append((False, exc))
 
     try:

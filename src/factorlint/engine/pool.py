@@ -371,7 +371,7 @@ def _serve(conn, work, memory: int | None, errors: int | None, inherited: list, 
                 outcome = work(task)
             except MemoryError:
                 outcome, retire = Failure("memory", "MemoryError"), True
-            except BaseException as exc:  # noqa: BLE001 - reported, not raised: the worker goes on
+            except BaseException as exc:
                 outcome = Failure("error", f"{type(exc).__name__}: {exc}")
             finally:
                 space.lift()
@@ -379,7 +379,7 @@ def _serve(conn, work, memory: int | None, errors: int | None, inherited: list, 
                 conn.send((key, outcome))
             except (EOFError, OSError):
                 break
-            except Exception as exc:  # noqa: BLE001 - a result that does not pickle
+            except Exception as exc:
                 conn.send((key, Failure("error", f"{type(exc).__name__}: {exc}")))
             if retire:
                 break  # a worker that ran out of memory may have left its heap in pieces

@@ -40,7 +40,7 @@ class StatementOwners:
         if kind == "Module":
             frames.append((node, {id(s) for s in node.body}))
         elif frames and frames[-1][1] is not None and id(node) in frames[-1][1]:
-            self._path = self._path + (node,)
+            self._path = (*self._path, node)
             body = getattr(node, "body", None) if kind in _CONTAINERS else None
             direct = {id(s) for s in body.body} if isinstance(body, cst.IndentedBlock) else None
             frames.append((node, direct))

@@ -10,13 +10,12 @@ so this costs far less than a second full visit.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional, Union
 
 import libcst as cst
 
 from factorlint.engine.names import dotted_name, resolve_relative
 
-Scope = Union[cst.FunctionDef, None]
+Scope = cst.FunctionDef | None
 
 
 @dataclass
@@ -25,8 +24,8 @@ class PendingBinding:
 
     target: str  # a plain name, or "self.<attr>"
     value: cst.BaseExpression
-    function: Optional[cst.FunctionDef]
-    class_qualname: Optional[str]
+    function: cst.FunctionDef | None
+    class_qualname: str | None
 
 
 @dataclass
@@ -59,8 +58,8 @@ def _scan_block(
     statements,
     out: Prescan,
     package: str,
-    function: Optional[cst.FunctionDef],
-    class_qualname: Optional[str],
+    function: cst.FunctionDef | None,
+    class_qualname: str | None,
     prefix: str,
 ) -> None:
     for stmt in statements:
@@ -98,9 +97,9 @@ def _scan_function(stmt, out: Prescan, package, class_qualname, prefix) -> None:
     if stmt.returns is not None:
         out.returns[id(stmt)] = stmt.returns.annotation
     for decorator in stmt.decorators:
-        if isinstance(decorator.decorator, cst.Name) and decorator.decorator.value in (
+        if (isinstance(decorator.decorator, cst.Name) and decorator.decorator.value in (
             "property", "cached_property"
-        ) or (
+        )) or (
             isinstance(decorator.decorator, cst.Attribute)
             and decorator.decorator.attr.value == "cached_property"
         ):
@@ -169,7 +168,7 @@ def _scan_small(small, out: Prescan, package, function, class_qualname) -> None:
             out.pending.append(PendingBinding(name, value, function, class_qualname))
 
 
-def _target_name(target: cst.BaseExpression) -> Optional[str]:
+def _target_name(target: cst.BaseExpression) -> str | None:
     if isinstance(target, cst.Name):
         return target.value
     if (

@@ -11,7 +11,6 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 from collections import defaultdict
-from typing import Optional
 
 from factorlint.engine.llm_names import match_llm_qualname
 from factorlint.engine.suppressions import without_codes
@@ -98,7 +97,7 @@ class ProjectIndex:
         rewritten = self._rewrite(qualname)
         return rewritten is not None and self.reaches_llm(rewritten, _depth + 1)
 
-    def _binding(self, name: str) -> Optional[str]:
+    def _binding(self, name: str) -> str | None:
         if name in self.bindings:
             return self.bindings[name]
         cls, _, attr = name.rpartition(".")
@@ -109,7 +108,7 @@ class ProjectIndex:
                     return self.bindings[f"{related}.{attr}"]
         return None
 
-    def _rewrite(self, qualname: str) -> Optional[str]:
+    def _rewrite(self, qualname: str) -> str | None:
         """Replace the longest prefix that is a bound name or a re-export by what it stands for."""
         parts = qualname.split(".")
         for cut in range(len(parts), 0, -1):

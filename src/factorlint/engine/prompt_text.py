@@ -4,23 +4,22 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Optional
 
 import libcst as cst
 
+from factorlint.engine.agents_shape import _TEXT_FUNCTIONS, _TEXT_WRAPPERS, Stack, resolve, resolve_in
 from factorlint.engine.names import literal_string
 from factorlint.engine.recognisers import keyword_arg
-from factorlint.engine.agents_shape import _TEXT_FUNCTIONS, _TEXT_WRAPPERS, Stack, resolve, resolve_in
 
 
 @dataclass(frozen=True)
 class PromptText:
     text: str
     node: cst.BaseExpression  # the literal (or the constant's value) holding the text
-    constant: Optional[str] = None  # the module-level name it came through
+    constant: str | None = None  # the module-level name it came through
 
 
-def prompt_text(ctx, expr: cst.BaseExpression, _depth: int = 0, _stack: Optional[Stack] = None) -> Optional[PromptText]:
+def prompt_text(ctx, expr: cst.BaseExpression, _depth: int = 0, _stack: Stack | None = None) -> PromptText | None:
     """The literal text of a prompt value: a literal, a wrapped literal, or a name bound to one.
 
     f-string holes are kept as ``{}``; a concatenation with an unknown part keeps the known parts.

@@ -14,7 +14,7 @@ A prompt site is a value handed to a model or an agent as instructions: ``system
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Literal, Optional
+from typing import Literal
 
 import libcst as cst
 
@@ -174,5 +174,5 @@ def is_inline_prompt(site: PromptSite, min_chars: int) -> bool:
     return site.kind == "inline" and (site.text_chars >= min_chars or site.text_lines >= 3)
 
 
-def literal_text(expr: cst.BaseExpression) -> Optional[str]:
+def literal_text(expr: cst.BaseExpression) -> str | None:
     return string_literal_text(expr)

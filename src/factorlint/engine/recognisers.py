@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import fnmatch
 from dataclasses import dataclass
-from typing import Optional
 
 import libcst as cst
 
@@ -20,8 +19,8 @@ from factorlint.knowledge import AgentSpec, BoundSpec, CallSpec, ClientSpec, Fra
 class LLMCall:
     node: cst.Call
     qualname: str
-    client: Optional[ClientSpec]
-    spec: Optional[CallSpec]
+    client: ClientSpec | None
+    spec: CallSpec | None
     requires: tuple[str, ...] = ()  # empty: certainly a model call; else settled in the project pass
     # Recognised by the SDK's own method path (``.chat.completions.create``) on a receiver the
     # engine could not resolve, in a module that imports that SDK.
@@ -59,14 +58,14 @@ class Handoff:
     qualname: str
     framework_name: str
     agent_name: str
-    bound: Optional[BoundSpec]  # a bound passed to this call
-    agent_type: Optional[str]  # the agent's constructor QN when the receiver is an agent object
-    spec: Optional[AgentSpec] = None
+    bound: BoundSpec | None  # a bound passed to this call
+    agent_type: str | None  # the agent's constructor QN when the receiver is an agent object
+    spec: AgentSpec | None = None
     step_control_keywords: tuple[str, ...] = ()
     owns_loop: bool = True  # False for developer-owned graphs, which still take a run bound
 
 
-def keyword_arg(call: cst.Call, name: str) -> Optional[cst.Arg]:
+def keyword_arg(call: cst.Call, name: str) -> cst.Arg | None:
     for arg in call.args:
         if arg.keyword is not None and arg.keyword.value == name:
             return arg
@@ -77,7 +76,7 @@ def has_star_kwargs(call: cst.Call) -> bool:
     return any(arg.star == "**" for arg in call.args)
 
 
-def positional_arg(call: cst.Call, index: int) -> Optional[cst.Arg]:
+def positional_arg(call: cst.Call, index: int) -> cst.Arg | None:
     positional = [a for a in call.args if a.keyword is None and not a.star]
     return positional[index] if index < len(positional) else None
 
@@ -90,15 +89,15 @@ class Recognisers:
     def __init__(self, ctx) -> None:
         self.ctx = ctx
         self.knowledge = ctx.knowledge
-        self._llm_cache: dict[int, Optional[LLMCall]] = {}
+        self._llm_cache: dict[int, LLMCall | None] = {}
 
     # -- model calls ------------------------------------------------------------------------
 
-    def match_llm_qualname(self, qualname: str) -> Optional[tuple[ClientSpec, CallSpec]]:
+    def match_llm_qualname(self, qualname: str) -> tuple[ClientSpec, CallSpec] | None:
         """Is this resolved callee a model call according to the knowledge tables?"""
         return match_llm_qualname(self.knowledge, qualname)
 
-    def llm_call(self, call: cst.Call) -> Optional[LLMCall]:
+    def llm_call(self, call: cst.Call) -> LLMCall | None:
         key = id(call)
         if key in self._llm_cache:
             return self._llm_cache[key]
@@ -106,7 +105,7 @@ class Recognisers:
         self._llm_cache[key] = result
         return result
 
-    def _llm_call(self, call: cst.Call) -> Optional[LLMCall]:
+    def _llm_call(self, call: cst.Call) -> LLMCall | None:
         qualname = self.ctx.qualname(call.func)
         if qualname is None:
             return self._sdk_shaped(call)
@@ -126,7 +125,7 @@ class Recognisers:
         client, spec = self._guess_spec(qualname)
         return LLMCall(call, qualname, client, spec, requires=(qualname,))
 
-    def _sdk_shaped(self, call: cst.Call) -> Optional[LLMCall]:
+    def _sdk_shaped(self, call: cst.Call) -> LLMCall | None:
         """A call whose method path is an SDK's generating call of two or more segments
         (``chat.completions.create``, ``messages.stream``, ``responses.create``) on a receiver
         the engine cannot follow (a client from a registry, a lazy proxy, a context manager), in
@@ -152,7 +151,7 @@ class Recognisers:
                     )
         return None
 
-    def _guess_spec(self, qualname: str) -> tuple[Optional[ClientSpec], Optional[CallSpec]]:
+    def _guess_spec(self, qualname: str) -> tuple[ClientSpec | None, CallSpec | None]:
         """For ``app.llm.client.messages.create``: which SDK call would this be if it is one?"""
         parts = qualname.replace("()", "").split(".")
         for start in range(1, len(parts)):
@@ -164,7 +163,7 @@ class Recognisers:
 
     # -- framework agents -------------------------------------------------------------------
 
-    def agent_construct(self, call: cst.Call) -> Optional[AgentConstruct]:
+    def agent_construct(self, call: cst.Call) -> AgentConstruct | None:
         qualname = self.ctx.qualname(call.func)
         if qualname is None:
             return None
@@ -173,7 +172,7 @@ class Recognisers:
             return None
         return AgentConstruct(call, qualname, found[0], found[1])
 
-    def handoff(self, call: cst.Call) -> Optional[Handoff]:
+    def handoff(self, call: cst.Call) -> Handoff | None:
         qualname = self.ctx.qualname(call.func)
         if qualname is None:
             return None
@@ -202,7 +201,7 @@ class Recognisers:
             return None
         return self._sdk_loop(call, qualname)
 
-    def _sdk_loop(self, call: cst.Call, qualname: str) -> Optional[Handoff]:
+    def _sdk_loop(self, call: cst.Call, qualname: str) -> Handoff | None:
         matched = self.match_llm_qualname(qualname)
         if matched is not None and matched[1].owns_loop:
             return Handoff(call, qualname, matched[0].kind, qualname.rsplit(".", 1)[-1], matched[1].bound, None)
@@ -210,7 +209,7 @@ class Recognisers:
 
     # -- retries ----------------------------------------------------------------------------
 
-    def retry_decorator(self, decorator: cst.Decorator) -> Optional[tuple[RetrySpec, Optional[cst.Call]]]:
+    def retry_decorator(self, decorator: cst.Decorator) -> tuple[RetrySpec, cst.Call | None] | None:
         expr = decorator.decorator
         call = expr if isinstance(expr, cst.Call) else None
         qualname = self.ctx.qualname(call.func if call is not None else expr)
@@ -219,6 +218,6 @@ class Recognisers:
         spec = self.knowledge.retry_decorators.first(qualname)
         return (spec, call) if spec is not None else None
 
-    def retry_constructor(self, call: cst.Call) -> Optional[RetrySpec]:
+    def retry_constructor(self, call: cst.Call) -> RetrySpec | None:
         qualname = self.ctx.qualname(call.func)
         return self.knowledge.retry_constructors.first(qualname) if qualname else None

@@ -5,16 +5,19 @@ A mixin of :class:`responses.ResponseTracker`; it reads the tracker's scopes thr
 
 from __future__ import annotations
 
-from typing import Literal, Optional
+from typing import TYPE_CHECKING, Literal
 
 import libcst as cst
 
 from factorlint.engine.recognisers import LLMCall
 from factorlint.engine.response_scopes import (
     Scope,
+    ScopeScan,
     dict_keys,
 )
 
+if TYPE_CHECKING:
+    from factorlint.engine.context import FileContext
 
 Mode = Literal["prose", "structured", "tools", "unknown"]
 MAX_HOPS = 4  # assignments followed back to a model call
@@ -23,7 +26,18 @@ MAX_HOPS = 4  # assignments followed back to a model call
 class ResponseModes:
     """What a model call asked for: a response schema, tools, or nothing (prose)."""
 
-    def mode(self, call: cst.Call, llm: LLMCall, scope: Optional[Scope] = None) -> Mode:
+    # Set by responses.ResponseTracker.__init__ (declared here for the type checker).
+    ctx: FileContext
+    _structured_methods: frozenset[str]
+    _tool_methods: frozenset[str]
+
+    if TYPE_CHECKING:
+
+        def current_scope(self) -> Scope: ...
+
+        def scan(self, scope: Scope) -> ScopeScan: ...
+
+    def mode(self, call: cst.Call, llm: LLMCall, scope: Scope | None = None) -> Mode:
         """What a model call asked for: a schema, tools, free text, or unknown (``**kwargs``)."""
         spec = llm.spec
         if spec is None:
@@ -55,7 +69,7 @@ class ResponseModes:
             return "tools"
         return "unknown" if unknown else "prose"
 
-    def known_keys(self, expr: cst.BaseExpression, scope: Scope, hops: int = 0) -> Optional[set[str]]:
+    def known_keys(self, expr: cst.BaseExpression, scope: Scope, hops: int = 0) -> set[str] | None:
         """The keys a dict (or a config object) can hold, when every one is written literally."""
         if isinstance(expr, cst.Dict):
             keys = dict_keys(expr)
@@ -89,12 +103,12 @@ class ResponseModes:
 
     # -- receivers: ``llm.with_structured_output(X)`` / ``llm.bind_tools(tools)`` ---------------
 
-    def _receiver_built_with(self, call: cst.Call, scope: Scope) -> Optional[str]:
+    def _receiver_built_with(self, call: cst.Call, scope: Scope) -> str | None:
         if not isinstance(call.func, cst.Attribute):
             return None
         return self._built_with(call.func.value, scope, 0)
 
-    def _built_with(self, expr, scope: Scope, hops: int) -> Optional[str]:
+    def _built_with(self, expr, scope: Scope, hops: int) -> str | None:
         if hops > MAX_HOPS:
             return None
         if isinstance(expr, cst.Await):

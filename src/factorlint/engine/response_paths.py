@@ -4,13 +4,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, replace
-from typing import Optional
 
 import libcst as cst
 
 from factorlint.engine.recognisers import LLMCall
 from factorlint.engine.response_modes import Mode
-
 
 Path = tuple[str, ...]
 
@@ -77,8 +75,8 @@ class Origin:
     tool_paths: frozenset
     wrapper: bool = False  # a project function defined elsewhere: its result's shape is unknown
 
-    def extend(self, segment: str) -> "Origin":
-        return replace(self, path=self.path + (segment,))
+    def extend(self, segment: str) -> Origin:
+        return replace(self, path=(*self.path, segment))
 
     @property
     def requires(self) -> tuple[str, ...]:
@@ -109,7 +107,7 @@ class Origin:
 _SELF = object()  # ``text = text.strip()``: a binding that refers back to the name itself
 
 
-def base_name(expr: cst.BaseExpression) -> Optional[str]:
+def base_name(expr: cst.BaseExpression) -> str | None:
     """The name under text-preserving wrappers: ``text`` in ``text.strip().lower()[:50]``."""
     while True:
         if isinstance(expr, cst.Name):

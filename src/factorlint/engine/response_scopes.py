@@ -7,13 +7,11 @@ functions, lambdas and classes skipped) that records every binding of a name (as
 
 from __future__ import annotations
 
-from typing import Optional, Union
-
 import libcst as cst
 
 from factorlint.engine.names import literal_string
 
-Scope = Union[cst.FunctionDef, cst.Module]
+Scope = cst.FunctionDef | cst.Module
 
 
 
@@ -23,7 +21,7 @@ class ScopeScan(cst.CSTVisitor):
 
     def __init__(self, root: Scope) -> None:
         self.root = root
-        self.bindings: dict[str, list[tuple[str, Optional[cst.BaseExpression]]]] = {}
+        self.bindings: dict[str, list[tuple[str, cst.BaseExpression | None]]] = {}
         self.attributes: list[cst.Attribute] = []  # ``name.attr`` uses
         self.called: set[int] = set()  # id(call.func) of every call
         self.subscripts: list[cst.Subscript] = []
@@ -33,7 +31,7 @@ class ScopeScan(cst.CSTVisitor):
         self.returns: list[cst.Return] = []
         self.yields = False
         # ``opts["k"] = v`` / ``opts.update(k=v)``: keys added to a dict later (None: unknown key)
-        self.added_keys: dict[str, list[Optional[str]]] = {}
+        self.added_keys: dict[str, list[str | None]] = {}
         if isinstance(root, cst.FunctionDef):
             params = root.params
             for param in (*params.posonly_params, *params.params, *params.kwonly_params):
@@ -42,7 +40,7 @@ class ScopeScan(cst.CSTVisitor):
                 if isinstance(star, cst.Param):
                     self._bind(star.name.value, "other", None)
 
-    def _bind(self, name: str, kind: str, value: Optional[cst.BaseExpression]) -> None:
+    def _bind(self, name: str, kind: str, value: cst.BaseExpression | None) -> None:
         self.bindings.setdefault(name, []).append((kind, value))
 
     def _bind_target(self, target: cst.BaseExpression, kind: str, value) -> None:
@@ -158,7 +156,7 @@ class ScopeScan(cst.CSTVisitor):
         self.yields = True
 
 
-def dict_keys(node: cst.Dict) -> Optional[list[str]]:
+def dict_keys(node: cst.Dict) -> list[str] | None:
     keys: list[str] = []
     for element in node.elements:
         if not isinstance(element, cst.DictElement):
@@ -170,7 +168,7 @@ def dict_keys(node: cst.Dict) -> Optional[list[str]]:
     return keys
 
 
-def is_placeholder(value: Optional[cst.BaseExpression]) -> bool:
+def is_placeholder(value: cst.BaseExpression | None) -> bool:
     """``None``, ``""``, ``[]``, ``{}``, ``()``: an initial value, not a source."""
     if value is None:
         return True

@@ -25,13 +25,33 @@ attribute or a key of it. Findings built on a wrapper carry its ``requires`` for
 from __future__ import annotations
 
 import contextlib
+from collections.abc import Iterator
 from dataclasses import replace
-from typing import Iterator, Optional
 
 import libcst as cst
 
 from factorlint.engine.names import literal_string
 from factorlint.engine.recognisers import LLMCall
+from factorlint.engine.response_modes import MAX_HOPS, Mode, ResponseModes
+from factorlint.engine.response_paths import (  # noqa: F401 - re-exported
+    _GENERIC_TEXT,
+    _GENERIC_TOOLS,
+    _INTENT_PREFIX,
+    _SELF,
+    _SHARED_WITH_LISTS,
+    DISCRIMINATORS,
+    INDEX,
+    STR_METHODS,
+    TEXT_FUNCTIONS,
+    TEXT_PRESERVING,
+    Origin,
+    Path,
+    _is_slice,
+    _is_value_method,
+    base_name,
+    parse_path,
+    render_path,
+)
 from factorlint.engine.response_scopes import (
     Scope,
     ScopeScan,
@@ -39,27 +59,7 @@ from factorlint.engine.response_scopes import (
     is_placeholder,
 )
 from factorlint.engine.walk import run_visitor
-from factorlint.engine.response_modes import MAX_HOPS, Mode, ResponseModes
 
-from factorlint.engine.response_paths import (  # noqa: F401 - re-exported
-    DISCRIMINATORS,
-    INDEX,
-    Origin,
-    Path,
-    STR_METHODS,
-    TEXT_FUNCTIONS,
-    TEXT_PRESERVING,
-    _GENERIC_TEXT,
-    _GENERIC_TOOLS,
-    _INTENT_PREFIX,
-    _SELF,
-    _SHARED_WITH_LISTS,
-    _is_slice,
-    _is_value_method,
-    base_name,
-    parse_path,
-    render_path,
-)
 
 class ResponseTracker(ResponseModes):
     """One per file (see :func:`tracker`); every answer is cached per function."""
@@ -67,7 +67,7 @@ class ResponseTracker(ResponseModes):
     def __init__(self, ctx) -> None:
         self.ctx = ctx
         self._scans: dict[int, ScopeScan] = {}
-        self._wrappers: dict[int, Optional[Origin]] = {}
+        self._wrappers: dict[int, Origin | None] = {}
         structured: set[str] = set()
         tools: set[str] = set()
         for client in ctx.knowledge.clients_by_kind.values():
@@ -106,7 +106,7 @@ class ResponseTracker(ResponseModes):
 
     # -- origins -------------------------------------------------------------------------------
 
-    def origin(self, expr: cst.BaseExpression, scope: Optional[Scope] = None) -> Optional[Origin]:
+    def origin(self, expr: cst.BaseExpression, scope: Scope | None = None) -> Origin | None:
         found = self._origin(expr, scope or self.current_scope(), 0, frozenset())
         return found if isinstance(found, Origin) else None
 
@@ -168,7 +168,7 @@ class ResponseTracker(ResponseModes):
         bindings = self.scan(scope).bindings.get(name)
         if not bindings:
             return None
-        found: Optional[Origin] = None
+        found: Origin | None = None
         for kind, value in bindings:
             if kind == "other":
                 return None
@@ -189,7 +189,7 @@ class ResponseTracker(ResponseModes):
                 found = replace(found, mode="unknown")
         return found
 
-    def _call_origin(self, call: cst.Call, llm: LLMCall, scope: Scope) -> Optional[Origin]:
+    def _call_origin(self, call: cst.Call, llm: LLMCall, scope: Scope) -> Origin | None:
         if llm.spec is not None:
             return Origin(
                 call, llm, (), self.mode(call, llm, scope),
@@ -211,7 +211,7 @@ class ResponseTracker(ResponseModes):
             wrapper=True,
         )
 
-    def local_function(self, qualname: str) -> Optional[cst.FunctionDef]:
+    def local_function(self, qualname: str) -> cst.FunctionDef | None:
         """The module-level function or method of this file that ``qualname`` names."""
         prefix = self.ctx.module_name + "."
         if not qualname.startswith(prefix):
@@ -224,7 +224,7 @@ class ResponseTracker(ResponseModes):
         owner, _, name = local.rpartition(".")
         return self.ctx.scan.methods.get(owner, {}).get(name)
 
-    def _wrapper_return(self, qualname: str) -> Optional[Origin]:
+    def _wrapper_return(self, qualname: str) -> Origin | None:
         function = self.local_function(qualname)
         if function is None:
             return None
@@ -232,7 +232,7 @@ class ResponseTracker(ResponseModes):
         if key in self._wrappers:
             return self._wrappers[key]
         self._wrappers[key] = None  # recursion guard
-        result: Optional[Origin] = None
+        result: Origin | None = None
         with self._inside(function):
             scan = self.scan(function)
             values = [r.value for r in scan.returns if not is_placeholder(r.value)]
@@ -248,8 +248,8 @@ class ResponseTracker(ResponseModes):
     # -- questions the rules ask ---------------------------------------------------------------
 
     def reply_text(
-        self, expr: cst.BaseExpression, scope: Optional[Scope] = None, *, wrappers: bool = True
-    ) -> Optional[Origin]:
+        self, expr: cst.BaseExpression, scope: Scope | None = None, *, wrappers: bool = True
+    ) -> Origin | None:
         """The origin when ``expr`` is the free text of a reply to a call that asked for prose.
 
         The result of a wrapper defined elsewhere counts only where this function uses it as
@@ -268,7 +268,7 @@ class ResponseTracker(ResponseModes):
             return origin
         return origin if origin.mode == "prose" else None
 
-    def dispatch_key(self, expr: cst.BaseExpression) -> Optional[tuple[Origin, str]]:
+    def dispatch_key(self, expr: cst.BaseExpression) -> tuple[Origin, str] | None:
         """(origin, "tool" | "intent") when ``expr`` names the tool or next step the model chose."""
         origin = self.origin(expr)
         if origin is None:
@@ -279,12 +279,12 @@ class ResponseTracker(ResponseModes):
             return origin, "intent"
         return None
 
-    def call_mode(self, call: cst.Call, llm: LLMCall) -> tuple[Mode, Optional[Origin]]:
+    def call_mode(self, call: cst.Call, llm: LLMCall) -> tuple[Mode, Origin | None]:
         """What a model call (or a wrapper's call behind it) asked for, with its origin."""
         origin = self._call_origin(call, llm, self.current_scope())
         return (origin.mode if origin is not None else "unknown"), origin
 
-    def assigned_name(self, call: cst.Call, scope: Optional[Scope] = None) -> Optional[str]:
+    def assigned_name(self, call: cst.Call, scope: Scope | None = None) -> str | None:
         """The name a call's result is assigned to (``text = chat(history)``), if any."""
         for name, bindings in self.scan(scope or self.current_scope()).bindings.items():
             for kind, value in bindings:
@@ -296,7 +296,7 @@ class ResponseTracker(ResponseModes):
 
     # -- evidence ------------------------------------------------------------------------------
 
-    def used_as_text(self, name: str, scope: Optional[Scope] = None) -> bool:
+    def used_as_text(self, name: str, scope: Scope | None = None) -> bool:
         """Does the function treat ``name`` as a string, and never as an object or a mapping?"""
         scan = self.scan(scope or self.current_scope())
         positive = False

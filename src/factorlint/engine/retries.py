@@ -14,16 +14,16 @@ back into the model, see :mod:`loops`) are not retry loops.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Iterable, Optional, Union
 
 import libcst as cst
 
 from factorlint.engine import errors
-from factorlint.engine.loops import Loop, BodyScan
+from factorlint.engine.loops import BodyScan, Loop
 from factorlint.engine.recognisers import LLMCall, has_star_kwargs, is_none, keyword_arg, positional_arg
-from factorlint.knowledge import RetrySpec
 from factorlint.engine.walk import run_visitor
+from factorlint.knowledge import RetrySpec
 
 _PARTIALS = frozenset({"functools.partial"})
 _INFINITE = frozenset({"math.inf", "sys.maxsize", "numpy.inf", "cmath.inf"})
@@ -34,7 +34,7 @@ class RetrySite:
     node: cst.CSTNode  # where to report: the decorator or the helper's call
     spec: RetrySpec
     qualname: str  # the helper as resolved: tenacity.retry, tenacity.Retrying
-    call: Optional[cst.Call]  # the helper's own call; None for a bare decorator
+    call: cst.Call | None  # the helper's own call; None for a bare decorator
     requires: tuple[str, ...]  # () when the retried code certainly calls a model
 
     @property
@@ -74,7 +74,7 @@ def calls_in(node: cst.CSTNode) -> list[cst.Call]:
     return scan.calls
 
 
-def combine(found: Iterable[Optional[tuple[str, ...]]]) -> Optional[tuple[str, ...]]:
+def combine(found: Iterable[tuple[str, ...] | None]) -> tuple[str, ...] | None:
     """None: no model call; (): a certain one; else the project functions to settle later."""
     certain, candidates, any_found = False, set(), False
     for requires in found:
@@ -88,16 +88,16 @@ def combine(found: Iterable[Optional[tuple[str, ...]]]) -> Optional[tuple[str, .
     return () if certain else tuple(sorted(candidates))
 
 
-def _of(llm: Optional[LLMCall]) -> Optional[tuple[str, ...]]:
+def _of(llm: LLMCall | None) -> tuple[str, ...] | None:
     return None if llm is None else llm.requires
 
 
-def llm_in(ctx, node: cst.CSTNode) -> Optional[tuple[str, ...]]:
+def llm_in(ctx, node: cst.CSTNode) -> tuple[str, ...] | None:
     """Does code (resolved in the current scope) call a model? See :func:`combine`."""
     return combine(_of(ctx.recognise.llm_call(call)) for call in calls_in(node))
 
 
-def llm_in_function(ctx, function: cst.FunctionDef) -> Optional[tuple[str, ...]]:
+def llm_in_function(ctx, function: cst.FunctionDef) -> tuple[str, ...] | None:
     """The same for a function's body, resolved inside the function.
 
     The dispatcher pushes a function after the rules' ``visit_FunctionDef`` has run, so the body's
@@ -110,7 +110,7 @@ def llm_in_function(ctx, function: cst.FunctionDef) -> Optional[tuple[str, ...]]
         ctx.function_stack.pop()
 
 
-def llm_of_callable(ctx, target: cst.BaseExpression) -> Optional[tuple[str, ...]]:
+def llm_of_callable(ctx, target: cst.BaseExpression) -> tuple[str, ...] | None:
     """A callable handed to a retrier: ``fn``, ``client.chat.completions.create``, a lambda."""
     if isinstance(target, cst.Lambda):
         return llm_in(ctx, target.body)
@@ -145,7 +145,7 @@ def decorator_sites(ctx, function: cst.FunctionDef) -> list[RetrySite]:
     return sites
 
 
-def _helper(ctx, call: cst.Call) -> Optional[tuple[RetrySpec, str, bool]]:
+def _helper(ctx, call: cst.Call) -> tuple[RetrySpec, str, bool] | None:
     """A call to a retry helper: (spec, qualname, is_constructor)."""
     qualname = ctx.qualname(call.func)
     if qualname is None:
@@ -157,7 +157,7 @@ def _helper(ctx, call: cst.Call) -> Optional[tuple[RetrySpec, str, bool]]:
     return (spec, qualname, False) if spec is not None else None
 
 
-def loop_site(ctx, loop: cst.For) -> Optional[RetrySite]:
+def loop_site(ctx, loop: cst.For) -> RetrySite | None:
     """``for attempt in Retrying(...): with attempt: ...``."""
     if not isinstance(loop.iter, cst.Call):
         return None
@@ -168,7 +168,7 @@ def loop_site(ctx, loop: cst.For) -> Optional[RetrySite]:
     return None if requires is None else RetrySite(loop.iter, found[0], found[1], loop.iter, requires)
 
 
-def applied_site(ctx, call: cst.Call) -> Optional[RetrySite]:
+def applied_site(ctx, call: cst.Call) -> RetrySite | None:
     """``Retrying(...)(fn, *args)`` / ``retry(stop=...)(fn)``."""
     if not isinstance(call.func, cst.Call):
         return None
@@ -180,7 +180,7 @@ def applied_site(ctx, call: cst.Call) -> Optional[RetrySite]:
     return None if requires is None else RetrySite(call.func, found[0], found[1], call.func, requires)
 
 
-def assigned_site(ctx, assign: cst.Assign, scope: cst.CSTNode) -> Optional[RetrySite]:
+def assigned_site(ctx, assign: cst.Assign, scope: cst.CSTNode) -> RetrySite | None:
     """``retryer = Retrying(...)``, then ``retryer(fn)`` or ``for attempt in retryer`` in ``scope``."""
     if not isinstance(assign.value, cst.Call) or len(assign.targets) != 1:
         return None
@@ -219,7 +219,7 @@ class _Uses(_Calls):
 # -- what a policy's arguments mean ------------------------------------------------------------
 
 
-def unbounded_reason(ctx, site: RetrySite) -> Optional[str]:
+def unbounded_reason(ctx, site: RetrySite) -> str | None:
     """Why the policy never stops (``"without `stop=`"``), or None when it is bounded or unknown."""
     spec, call = site.spec, site.call
     if call is None:
@@ -238,7 +238,7 @@ def unbounded_reason(ctx, site: RetrySite) -> Optional[str]:
     return forever or f"without {site.stop_keywords}"
 
 
-def catches_everything(ctx, site: RetrySite) -> Optional[str]:
+def catches_everything(ctx, site: RetrySite) -> str | None:
     """How the policy retries every exception, or None when it is selective or unknown."""
     spec, call = site.spec, site.call
     keyword = f"`{spec.exception_keyword}=`" if spec.exception_keyword else "an exception filter"
@@ -285,7 +285,7 @@ class SDKRetries:
     count: float  # inf for "forever"
 
 
-def sdk_retries(ctx, call: cst.Call) -> Optional[SDKRetries]:
+def sdk_retries(ctx, call: cst.Call) -> SDKRetries | None:
     """An SDK's own retry count set on a client, ``client.with_options(...)`` or a model call."""
     qualname = ctx.qualname(call.func)
     if qualname is None:
@@ -309,7 +309,7 @@ def sdk_retries(ctx, call: cst.Call) -> Optional[SDKRetries]:
     return SDKRetries(qualname, client.retry_keyword, arg, count)
 
 
-def retry_count(ctx, value: cst.BaseExpression) -> Optional[float]:
+def retry_count(ctx, value: cst.BaseExpression) -> float | None:
     """The number a retry keyword is set to: an int, inf for forever, None when unknown."""
     if isinstance(value, cst.Name):
         constant = ctx.scan.module_constants.get(value.value)
@@ -344,14 +344,14 @@ def retry_count(ctx, value: cst.BaseExpression) -> Optional[float]:
 @dataclass(frozen=True)
 class RetryLoop:
     loop: Loop
-    try_node: Union[cst.Try, cst.TryStar]
+    try_node: cst.Try | cst.TryStar
     handlers: tuple[errors.Handler, ...]  # the handlers that let the loop try again
     requires: tuple[str, ...]
     bounded: bool
     bound_reason: str
 
 
-def retry_loop(ctx, loop: Loop) -> Optional[RetryLoop]:
+def retry_loop(ctx, loop: Loop) -> RetryLoop | None:
     """The loop as a hand-written retry around a model call, or None."""
     if ctx.loops.analyse(loop).llm_calls:
         return None  # an agent loop: results are fed back (TFA0802 / TFA0903 territory)

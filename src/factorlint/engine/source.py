@@ -6,7 +6,6 @@ import io
 import re
 import tokenize
 from dataclasses import dataclass
-from typing import Optional
 
 # The diagnostic for a file that could not be read, decoded or parsed.
 UNREADABLE = "TFA0001"
@@ -16,8 +15,8 @@ _SURROGATE = re.compile("[\ud800-\udfff]")
 
 @dataclass(frozen=True)
 class DecodeResult:
-    text: Optional[str]
-    error: Optional[str] = None
+    text: str | None
+    error: str | None = None
 
 
 def decode_source(data: bytes) -> DecodeResult:

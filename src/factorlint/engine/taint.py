@@ -26,7 +26,6 @@ from __future__ import annotations
 import re
 import sys
 from dataclasses import dataclass, field
-from typing import Optional
 
 import libcst as cst
 
@@ -57,12 +56,12 @@ class Source:
 class Taint:
     sources: frozenset
     interpolated: bool = False  # built into a larger string with literal text (f-string, +, format)
-    lead: Optional[str] = ""  # clean text before the first tainted part (None: not a string)
+    lead: str | None = ""  # clean text before the first tainted part (None: not a string)
     checked: bool = False  # tested before use: compared, or passed to a check (``is_allowed(url)``)
     safe_for: frozenset = frozenset()  # sink kinds a sanitiser made it safe for (shlex.quote)
     allowed: bool = False  # known to equal a value of the program's (``if cmd in ALLOWED:``)
 
-    def union(self, other: Optional["Taint"]) -> "Taint":
+    def union(self, other: Taint | None) -> Taint:
         if other is None:
             return self
         return Taint(
@@ -72,7 +71,7 @@ class Taint:
         )
 
 
-def union(*taints: Optional[Taint]) -> Optional[Taint]:
+def union(*taints: Taint | None) -> Taint | None:
     result = None
     for taint in taints:
         if taint is not None:
@@ -87,7 +86,7 @@ class Hit:
     kind: str  # a sink kind, or "system_prompt"
     node: cst.CSTNode
     label: str
-    taint: Optional[Taint]
+    taint: Taint | None
     via: str = ""  # the same-file function that holds the sink, when it is one call deep
     interpolation_only: bool = False
 
@@ -95,7 +94,7 @@ class Hit:
 @dataclass
 class Result:
     hits: dict = field(default_factory=dict)  # (id(node), kind, via) -> Hit
-    returns: Optional[Taint] = None
+    returns: Taint | None = None
 
 
 @dataclass(frozen=True)
@@ -107,13 +106,13 @@ class SinkFinding:
     label: str
     via: str
     sources: tuple  # Source, never "param"
-    taint: Optional[Taint]
+    taint: Taint | None
     tool: str  # how the enclosing function is a tool ("" if it is not one)
-    function: Optional[cst.FunctionDef]
+    function: cst.FunctionDef | None
     interpolation_only: bool = False
 
 
-def analyser(ctx) -> "TaintAnalyser":
+def analyser(ctx) -> TaintAnalyser:
     """The file's analyser, shared by every rule (kept on the context, which it lives as long as)."""
     found = getattr(ctx, "_taint_analyser", None)
     if found is None:
@@ -122,7 +121,7 @@ def analyser(ctx) -> "TaintAnalyser":
     return found
 
 
-def host_is_fixed(lead: Optional[str]) -> bool:
+def host_is_fixed(lead: str | None) -> bool:
     """Does the clean text before the model's part already name the host of a URL?"""
     if not lead:
         return False
@@ -149,7 +148,7 @@ class TaintAnalyser:
         self._tools: set[int] = set()  # id(def) of functions handed to an agent or a tool wrapper
         self._results: dict[int, Result] = {}
         self._busy: set[int] = set()
-        self._findings: Optional[list[SinkFinding]] = None
+        self._findings: list[SinkFinding] | None = None
 
     # -- during the visit -------------------------------------------------------------------
 
@@ -276,7 +275,7 @@ class TaintAnalyser:
                     return found
         return ""
 
-    def _local_def(self, qualname: str) -> Optional[cst.FunctionDef]:
+    def _local_def(self, qualname: str) -> cst.FunctionDef | None:
         prefix = self.ctx.module_name + "."
         if not qualname.startswith(prefix):
             return None
@@ -287,7 +286,7 @@ class TaintAnalyser:
         owner, _, member = rest.rpartition(".")
         return scan.methods.get(owner, {}).get(member) if owner else None
 
-    def _analyse(self, function: Optional[cst.FunctionDef], stack: tuple) -> Result:
+    def _analyse(self, function: cst.FunctionDef | None, stack: tuple) -> Result:
         key = id(function) if function is not None else 0
         if key in self._results:
             return self._results[key]
@@ -316,7 +315,7 @@ class TaintAnalyser:
         return self._analyse(function, (function,))
 
 
-def _resolve(taint: Optional[Taint], tool: str) -> tuple:
+def _resolve(taint: Taint | None, tool: str) -> tuple:
     if taint is None:
         return ()
     out = []

@@ -7,7 +7,7 @@ A mixin of :class:`taint_walk.Walk`: it reads the walk's state before each state
 from __future__ import annotations
 
 import posixpath
-from typing import Optional
+from typing import TYPE_CHECKING
 
 import libcst as cst
 
@@ -15,10 +15,15 @@ from factorlint.engine import prompts
 from factorlint.engine.names import literal_string
 from factorlint.engine.recognisers import keyword_arg, positional_arg
 from factorlint.engine.taint import Hit, union
-from factorlint.knowledge import qn_matches
 from factorlint.engine.walk import run_visitor
+from factorlint.knowledge import qn_matches
 
 _SYSTEM_ROLES = frozenset({"system", "developer"})
+
+if TYPE_CHECKING:
+    from factorlint.engine.context import FileContext
+    from factorlint.engine.taint import Result, Taint, TaintAnalyser
+    from factorlint.knowledge import Knowledge
 
 
 class _Finder(cst.CSTVisitor):
@@ -38,7 +43,7 @@ class _Finder(cst.CSTVisitor):
         return False
 
 
-def _literal(node: cst.BaseExpression) -> Optional[str]:
+def _literal(node: cst.BaseExpression) -> str | None:
     if isinstance(node, cst.Name):
         return node.value
     if isinstance(node, (cst.Integer, cst.Float)):
@@ -48,6 +53,24 @@ def _literal(node: cst.BaseExpression) -> Optional[str]:
 
 class SinkChecks:
     """Sink, helper-call and prompt-site checks; needs ``value``, ``_bound_arg``, ``_compose``."""
+
+    # Set by taint_walk.Walk.__init__ (declared here for the type checker).
+    a: TaintAnalyser
+    ctx: FileContext
+    k: Knowledge
+    function: cst.FunctionDef | None
+    result: Result
+
+    if TYPE_CHECKING:
+
+        def _text(self, node: cst.CSTNode) -> str: ...
+
+        def value(self, node: cst.BaseExpression | None, state: dict) -> Taint | None: ...
+
+        def _bound_arg(self, local: cst.FunctionDef, call: cst.Call, name: str): ...
+
+        @staticmethod
+        def _compose(inner: Taint, outer: Taint) -> Taint: ...
 
     def scan(self, node: cst.CSTNode, state: dict) -> None:
         finder = _Finder()
@@ -95,7 +118,7 @@ class SinkChecks:
         if self.a.want_prompts:
             self._prompt_sites(call, qualname, state)
 
-    def _payload(self, spec, call: cst.Call) -> Optional[list]:
+    def _payload(self, spec, call: cst.Call) -> list | None:
         active = True
         if spec.when_keyword:
             arg = keyword_arg(call, spec.when_keyword)
@@ -119,7 +142,7 @@ class SinkChecks:
                     return command
         return None
 
-    def _shell_command(self, value: cst.BaseExpression) -> Optional[list]:
+    def _shell_command(self, value: cst.BaseExpression) -> list | None:
         """``["bash", "-c", cmd]``: the elements after the shell's command flag."""
         if not isinstance(value, (cst.List, cst.Tuple)) or len(value.elements) < 3:
             return None

@@ -6,19 +6,28 @@ A mixin of :class:`taint_walk.Walk`: it reads the walk's state and its helpers t
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Optional
+from typing import TYPE_CHECKING
 
 import libcst as cst
 
 from factorlint.engine.names import dotted_name, literal_string, string_literal_text
 from factorlint.engine.recognisers import keyword_arg, positional_arg
 from factorlint.engine.taint import (
-    _PREDICATES, _STDLIB, _UNKNOWN, Source, Taint,
+    _PREDICATES,
+    _STDLIB,
+    _UNKNOWN,
+    Source,
+    Taint,
     union,
 )
 
+if TYPE_CHECKING:
+    from factorlint.engine.context import FileContext
+    from factorlint.engine.taint import Result, Source, Taint, TaintAnalyser
+    from factorlint.knowledge import Knowledge
 
-def _lookup(path: str, state: dict) -> Optional[Taint]:
+
+def _lookup(path: str, state: dict) -> Taint | None:
     parts = path.split(".")
     for cut in range(len(parts), 0, -1):
         found = state.get(".".join(parts[:cut]))
@@ -30,9 +39,24 @@ def _lookup(path: str, state: dict) -> Optional[Taint]:
 class TaintValues:
     """How expressions carry taint in the statement walk: values, calls, f-strings, one call deep."""
 
+    # Set by taint_walk.Walk.__init__ (declared here for the type checker).
+    a: TaintAnalyser
+    ctx: FileContext
+    k: Knowledge
+    function: cst.FunctionDef | None
+    result: Result
+
+    if TYPE_CHECKING:
+
+        def _text(self, node: cst.CSTNode) -> str: ...
+
+        def _source(self, call: cst.Call, qualname: str | None) -> Source | None: ...
+
+        def bind(self, target, taint: Taint | None, state: dict, value=None) -> None: ...
+
     # -- expressions ------------------------------------------------------------------------
 
-    def value(self, node: Optional[cst.BaseExpression], state: dict) -> Optional[Taint]:
+    def value(self, node: cst.BaseExpression | None, state: dict) -> Taint | None:
         if node is None:
             return None
         if isinstance(node, cst.Name):
@@ -77,7 +101,7 @@ class TaintValues:
             return found
         return None
 
-    def _comprehension(self, node, state: dict) -> Optional[Taint]:
+    def _comprehension(self, node, state: dict) -> Taint | None:
         inner = dict(state)
         comp = node.for_in
         found = None
@@ -90,7 +114,7 @@ class TaintValues:
         return union(found, *(self.value(p, inner) for p in parts))
 
     @staticmethod
-    def _built(taint: Optional[Taint], lead: str) -> Optional[Taint]:
+    def _built(taint: Taint | None, lead: str) -> Taint | None:
         """A value interpolated into a string whose clean text before it is ``lead``."""
         if taint is None:
             return None
@@ -106,7 +130,7 @@ class TaintValues:
                 return constant
         return _UNKNOWN
 
-    def _concat(self, left, right, state: dict) -> Optional[Taint]:
+    def _concat(self, left, right, state: dict) -> Taint | None:
         left_taint, right_taint = self.value(left, state), self.value(right, state)
         if left_taint is not None:
             return replace(left_taint.union(right_taint), interpolated=True)
@@ -114,7 +138,7 @@ class TaintValues:
             return None
         return self._built(right_taint, self._clean_text(left))
 
-    def _parts(self, parts, state: dict) -> Optional[Taint]:
+    def _parts(self, parts, state: dict) -> Taint | None:
         lead, found = "", None
         for part in parts:
             if isinstance(part, cst.FormattedStringText):
@@ -129,7 +153,7 @@ class TaintValues:
                 found = found.union(taint)
         return found
 
-    def _args(self, call: cst.Call, state: dict) -> Optional[Taint]:
+    def _args(self, call: cst.Call, state: dict) -> Taint | None:
         found = union(*(self.value(a.value, state) for a in call.args))
         if found is None:
             return None
@@ -138,7 +162,7 @@ class TaintValues:
             return replace(found, lead=_UNKNOWN)
         return found
 
-    def call_value(self, call: cst.Call, state: dict) -> Optional[Taint]:
+    def call_value(self, call: cst.Call, state: dict) -> Taint | None:
         qualname = self.ctx.qualname(call.func)
         source = self._source(call, qualname)
         if source is not None:
@@ -193,7 +217,7 @@ class TaintValues:
         prefix = self.ctx.module_name + "."
         return qualname.startswith(prefix) and qualname[len(prefix):] in self.ctx.scan.classes
 
-    def _through(self, local: cst.FunctionDef, call: cst.Call, state: dict) -> Optional[Taint]:
+    def _through(self, local: cst.FunctionDef, call: cst.Call, state: dict) -> Taint | None:
         """The value a same-file function returns, from its summary."""
         returns = self.a.summary(local).returns
         if returns is None:

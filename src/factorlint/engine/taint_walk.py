@@ -9,18 +9,25 @@ from __future__ import annotations
 
 import functools
 from dataclasses import replace
-from typing import Optional
 
 import libcst as cst
 
 from factorlint.engine.names import dotted_name
 from factorlint.engine.taint import (
-    _MUTATORS, _SAFE_ANNOTATIONS, Result, Source, Taint,
-    _exits, _merge, _statements, union,
+    _MUTATORS,
+    _SAFE_ANNOTATIONS,
+    Result,
+    Source,
+    Taint,
+    _exits,
+    _merge,
+    _statements,
+    union,
 )
 from factorlint.engine.taint_sinks import SinkChecks
 from factorlint.engine.taint_values import TaintValues, _lookup
 from factorlint.engine.walk import run_visitor
+
 _MEMBERSHIP = {cst.In: True, cst.NotIn: False}
 _EQUALITY = {cst.Equal: True, cst.Is: True, cst.NotEqual: False, cst.IsNot: False}
 
@@ -40,7 +47,7 @@ class _Paths(cst.CSTVisitor):
             self.paths.append(path)
 
 
-def _key_for(path: str, state: dict) -> Optional[str]:
+def _key_for(path: str, state: dict) -> str | None:
     parts = path.split(".")
     for cut in range(len(parts), 0, -1):
         key = ".".join(parts[:cut])
@@ -50,7 +57,7 @@ def _key_for(path: str, state: dict) -> Optional[str]:
 
 
 class Walk(SinkChecks, TaintValues):
-    def __init__(self, analyser, function: Optional[cst.FunctionDef]) -> None:
+    def __init__(self, analyser, function: cst.FunctionDef | None) -> None:
         self.a = analyser
         self.ctx = analyser.ctx
         self.k = analyser.knowledge
@@ -95,7 +102,7 @@ class Walk(SinkChecks, TaintValues):
         type_qn = self.ctx.annotation_type(annotation)
         return type_qn is not None and self.k.is_framework_module(type_qn)
 
-    def _source(self, call: cst.Call, qualname: Optional[str]) -> Optional[Source]:
+    def _source(self, call: cst.Call, qualname: str | None) -> Source | None:
         recognise = self.ctx.recognise
         llm = recognise.llm_call(call)
         if llm is not None and llm.certain:
@@ -270,14 +277,14 @@ class Walk(SinkChecks, TaintValues):
             return state
         # ``check_url(url)`` on its own line: a project check that raises on a bad value.
         qualname = self.ctx.qualname(func)
-        if qualname and self.a._local_def(qualname) is not None or (
+        if (qualname and self.a._local_def(qualname) is not None) or (
             isinstance(func, cst.Name) and qualname and self.ctx.is_project_candidate(qualname)
         ):
             keys = [k for a in value.args if (p := dotted_name(a.value)) and (k := _key_for(p, state))]
             state = self._mark(state, [(k, True, False) for k in keys], True)
         return state
 
-    def bind(self, target, taint: Optional[Taint], state: dict, value=None) -> None:
+    def bind(self, target, taint: Taint | None, state: dict, value=None) -> None:
         if isinstance(target, (cst.Name, cst.Attribute)):
             path = dotted_name(target)
             if not path:
@@ -298,7 +305,7 @@ class Walk(SinkChecks, TaintValues):
                 and not any(isinstance(e, cst.StarredElement) for e in value.elements)
             ):
                 values = [self.value(v.value, state) for v in value.elements]
-                for element, element_taint in zip(elements, values):
+                for element, element_taint in zip(elements, values, strict=False):
                     self.bind(element.value, element_taint, state)
             else:
                 for element in elements:

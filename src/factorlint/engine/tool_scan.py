@@ -1,26 +1,14 @@
 """The one walk over a module that finds tools, agent constructions and approvals (tools.py's engine)."""
 
 from __future__ import annotations
+
 import dataclasses
 import fnmatch
-from typing import Optional
+
 import libcst as cst
+
 from factorlint.engine.names import dotted_name, literal_string
 from factorlint.engine.recognisers import keyword_arg, positional_arg
-from factorlint.engine.walk import children
-from factorlint.knowledge import ToolDecoratorSpec
-
-from factorlint.engine.tools import (  # noqa: E402
-    FunctionBody,
-    ToolDef,
-    ToolScan,
-    _FIELDS,
-    _SKIPPED_FIELDS,
-    _WRAPPED_KEYWORDS,
-    _Construct,
-    component_role,
-    literal,
-)
 from factorlint.engine.tool_scan_links import (
     ToolLinks,
     _approves,
@@ -29,6 +17,19 @@ from factorlint.engine.tool_scan_links import (
     _target_names,
     _tool_name,
 )
+from factorlint.engine.tools import (
+    _FIELDS,
+    _SKIPPED_FIELDS,
+    _WRAPPED_KEYWORDS,
+    FunctionBody,
+    ToolDef,
+    ToolScan,
+    _Construct,
+    component_role,
+    literal,
+)
+from factorlint.engine.walk import children
+from factorlint.knowledge import ToolDecoratorSpec
 
 
 def _child_fields(kind: type) -> tuple[str, ...]:
@@ -61,7 +62,7 @@ class _Scanner(ToolLinks):
         self.approved_nodes: dict[int, str] = {}  # id(def) -> approval decorator
         self.decorator_calls: set[int] = set()
         self.approve_all = ""
-        self._bindings: Optional[dict] = None
+        self._bindings: dict | None = None
         self.extra_approvals = tuple(getattr(ctx.settings, "approval_decorators", ()) or ())
 
     def run(self) -> ToolScan:
@@ -169,7 +170,7 @@ class _Scanner(ToolLinks):
         if isinstance(receiver, cst.Attribute) and isinstance(receiver.value, cst.Name):
             self.instance_tools.append((receiver.value.value, tuple(self.stack), tool))
 
-    def _decorator_approval(self, tool: ToolDef, call: Optional[cst.Call], spec: ToolDecoratorSpec) -> None:
+    def _decorator_approval(self, tool: ToolDef, call: cst.Call | None, spec: ToolDecoratorSpec) -> None:
         if call is None:
             return
         for keyword in spec.approval_keywords:

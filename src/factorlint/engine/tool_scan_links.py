@@ -5,26 +5,49 @@ A mixin of :class:`tool_scan._Scanner`; it reads the scan state through ``self``
 
 
 from __future__ import annotations
-from typing import Optional
+
+from typing import TYPE_CHECKING
+
 import libcst as cst
+
 from factorlint.engine.names import dotted_name, literal_string
 from factorlint.engine.recognisers import keyword_arg, positional_arg
-from factorlint.knowledge import ToolDecoratorSpec
-
-from factorlint.engine.tools import (  # noqa: E402
-    ToolDef,
+from factorlint.engine.tools import (
     _DYNAMIC,
+    ToolDef,
     _Construct,
     component_role,
-    reachable_calls,
-    tool_functions,
     literal,
+    reachable_calls,
     schema_shape,
+    tool_functions,
 )
+from factorlint.knowledge import ToolDecoratorSpec
+
+if TYPE_CHECKING:
+    from factorlint.engine.context import FileContext
+    from factorlint.engine.tools import ToolScan
 
 
 class ToolLinks:
     """Follow tools= lists to their functions and settle approvals after the walk."""
+
+    # The scan state, set by tool_scan._Scanner.__init__ (declared here for the type checker).
+    ctx: FileContext
+    out: ToolScan
+    stack: list[cst.FunctionDef]
+    tool_classes: dict[str, ToolDef]
+    constructs: list[_Construct]
+    construct_by_call: dict[int, _Construct]
+    wrappers: dict[int, ToolDef]
+    instance_tools: list[tuple[str, tuple, ToolDef]]
+    approved_names: dict[str, str]
+    approve_all: str
+    _bindings: dict | None
+
+    if TYPE_CHECKING:
+
+        def _add(self, tool: ToolDef) -> ToolDef: ...
 
     def _elements(self, value: cst.BaseExpression, scope: tuple, depth: int = 0) -> list[cst.BaseExpression]:
         if depth > 3:
@@ -45,7 +68,7 @@ class ToolLinks:
                 return self._elements(bound, scope, depth + 1)
         return []
 
-    def _bound(self, name: str, scope: tuple) -> Optional[cst.BaseExpression]:
+    def _bound(self, name: str, scope: tuple) -> cst.BaseExpression | None:
         """The value a name is assigned once: in the innermost enclosing function, else the module."""
         if self._bindings is None:
             self._bindings = {}
@@ -80,7 +103,7 @@ class ToolLinks:
 
     # after the walk
 
-    def _function_for(self, expr: cst.BaseExpression, scope: tuple) -> Optional[cst.FunctionDef]:
+    def _function_for(self, expr: cst.BaseExpression, scope: tuple) -> cst.FunctionDef | None:
         if isinstance(expr, cst.Name):
             for function in reversed(scope):
                 found = self.out.nested.get((id(function), expr.value))
@@ -93,7 +116,7 @@ class ToolLinks:
                 return self.ctx.scan.methods.get(owner, {}).get(expr.attr.value)
         return None
 
-    def _listed(self, element: cst.BaseExpression, scope: tuple, framework: Optional[str]) -> Optional[ToolDef]:
+    def _listed(self, element: cst.BaseExpression, scope: tuple, framework: str | None) -> ToolDef | None:
         if id(element) in self.out.by_node:
             return self.out.by_node[id(element)]
         value = element
@@ -168,7 +191,7 @@ class ToolLinks:
                 continue
             functions = tool_functions(tool)
             reached = list(functions)
-            for call, qualname, owner in reachable_calls(self.ctx, functions):
+            for _call, qualname, owner in reachable_calls(self.ctx, functions):
                 if owner not in reached:
                     reached.append(owner)
                 if component_role(self.ctx, qualname) in ("interrupt", "approval"):
@@ -207,7 +230,7 @@ def _approves(value: cst.BaseExpression, keyword: str, human_input) -> bool:
     return found not in (False, None, "")
 
 
-def _tool_name(default: str, call: Optional[cst.Call], spec: ToolDecoratorSpec) -> str:
+def _tool_name(default: str, call: cst.Call | None, spec: ToolDecoratorSpec) -> str:
     if call is None:
         return default
     for keyword in spec.name_keywords:
@@ -220,7 +243,7 @@ def _tool_name(default: str, call: Optional[cst.Call], spec: ToolDecoratorSpec) 
     return default
 
 
-def _keyword_name(call: cst.Call) -> Optional[str]:
+def _keyword_name(call: cst.Call) -> str | None:
     arg = keyword_arg(call, "name")
     return literal_string(arg.value) if arg is not None else None
 

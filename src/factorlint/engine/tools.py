@@ -30,8 +30,9 @@ effects and console input inside tool bodies.
 from __future__ import annotations
 
 import re
+from collections.abc import Iterator
 from dataclasses import dataclass, field
-from typing import Iterator, Literal, Optional, Union
+from typing import Literal
 
 import libcst as cst
 
@@ -40,7 +41,7 @@ from factorlint.engine.recognisers import keyword_arg, positional_arg
 from factorlint.knowledge import SideEffectSpec, ToolDecoratorSpec
 
 ToolKind = Literal["decorated", "class", "listed", "schema"]
-Scope = Union[cst.FunctionDef, int]  # a function, or 0 for the module
+Scope = cst.FunctionDef | int  # a function, or 0 for the module
 _DYNAMIC = object()  # a value that is not a literal
 _WRAPPED_KEYWORDS = ("func", "fn", "function", "callable", "f")
 
@@ -50,15 +51,15 @@ class ToolDef:
     node: cst.CSTNode  # FunctionDef | ClassDef | Dict | the list element
     name: str
     kind: ToolKind
-    framework: Optional[str]  # Framework.name ("openai_agents"), or the wire format of a schema
+    framework: str | None  # Framework.name ("openai_agents"), or the wire format of a schema
     approval: bool = False
     approval_source: str = ""  # what gates it, for messages
-    site: Optional[cst.CSTNode] = None  # the decorator, wrapper call or list element
-    spec: Optional[ToolDecoratorSpec] = None
-    decorator_call: Optional[cst.Call] = None  # the decorator's or wrapper's call (its keywords)
+    site: cst.CSTNode | None = None  # the decorator, wrapper call or list element
+    spec: ToolDecoratorSpec | None = None
+    decorator_call: cst.Call | None = None  # the decorator's or wrapper's call (its keywords)
 
     @property
-    def function(self) -> Optional[cst.FunctionDef]:
+    def function(self) -> cst.FunctionDef | None:
         return self.node if isinstance(self.node, cst.FunctionDef) else None
 
     @property
@@ -80,7 +81,7 @@ class ToolDef:
 class _Construct:
     call: cst.Call
     label: str
-    framework: Optional[str]
+    framework: str | None
     elements: list[tuple[cst.BaseExpression, tuple]] = field(default_factory=list)
     approving: str = ""  # the approving keyword, "" when none
     file_wide: bool = False  # approves every tool of the file (a graph paused before its nodes)
@@ -104,7 +105,7 @@ class ToolScan:
     tools: list[ToolDef] = field(default_factory=list)
     by_node: dict[int, ToolDef] = field(default_factory=dict)
     per_agent: dict[cst.Call, list[str]] = field(default_factory=dict)
-    calls: dict[int, list[tuple[cst.Call, Optional[str]]]] = field(default_factory=dict)  # id(def) or 0
+    calls: dict[int, list[tuple[cst.Call, str | None]]] = field(default_factory=dict)  # id(def) or 0
     nested: dict[tuple[int, str], cst.FunctionDef] = field(default_factory=dict)  # (id(parent), name)
     scopes: dict[int, tuple] = field(default_factory=dict)  # id(def/class) -> enclosing functions
     raised: dict[int, list[str]] = field(default_factory=dict)  # id(def) -> ``raise Name`` qualnames
@@ -125,19 +126,19 @@ def tool_names_per_agent(ctx) -> dict[cst.Call, list[str]]:
     return scan(ctx).per_agent
 
 
-def function_calls(ctx, function: Optional[cst.FunctionDef]) -> list[tuple[cst.Call, Optional[str]]]:
+def function_calls(ctx, function: cst.FunctionDef | None) -> list[tuple[cst.Call, str | None]]:
     """The calls a function makes itself (nested defs excluded), with their resolved names."""
     return scan(ctx).calls.get(id(function) if function is not None else 0, [])
 
 
-def function_body(ctx, function: Optional[cst.FunctionDef]) -> FunctionBody:
+def function_body(ctx, function: cst.FunctionDef | None) -> FunctionBody:
     """Assignments, calls, subscripts, comparisons and loops of a function (or the module)."""
     return scan(ctx).bodies.get(id(function) if function is not None else 0) or FunctionBody()
 
 
 def reachable_calls(
     ctx, functions: list[cst.FunctionDef], depth: int = 2
-) -> Iterator[tuple[cst.Call, Optional[str], cst.FunctionDef]]:
+) -> Iterator[tuple[cst.Call, str | None, cst.FunctionDef]]:
     """Calls made by ``functions`` and, ``depth`` calls deep, by the functions of this file they
     call (module functions, ``self`` methods, nested helpers): (call, qualname, its function)."""
     seen: set[int] = set()
@@ -155,7 +156,7 @@ def reachable_calls(
                     todo.append((callee, level + 1))
 
 
-def local_function(ctx, call: cst.Call, qualname: Optional[str], caller) -> Optional[cst.FunctionDef]:
+def local_function(ctx, call: cst.Call, qualname: str | None, caller) -> cst.FunctionDef | None:
     """The FunctionDef of this file a call reaches, if any."""
     result = scan(ctx)
     if qualname is None:
@@ -189,7 +190,7 @@ def tool_functions(tool: ToolDef) -> list[cst.FunctionDef]:
     return []
 
 
-def side_effect(ctx, call: cst.Call, qualname: Optional[str]) -> Optional[SideEffectSpec]:
+def side_effect(ctx, call: cst.Call, qualname: str | None) -> SideEffectSpec | None:
     """The side-effect table entry a call matches (``subprocess.run``, ``execute("DELETE ...")``)."""
     knowledge = ctx.knowledge
     specs = list(knowledge.side_effect_calls.get(qualname)) if qualname else []
@@ -206,7 +207,7 @@ def side_effect(ctx, call: cst.Call, qualname: Optional[str]) -> Optional[SideEf
     return None
 
 
-def component_role(ctx, qualname: Optional[str]) -> Optional[str]:
+def component_role(ctx, qualname: str | None) -> str | None:
     if qualname is None:
         return None
     found = ctx.knowledge.components.first(qualname)
@@ -239,19 +240,19 @@ _SKIPPED_FIELDS = frozenset(
      "colon", "lbracket", "rbracket", "lbrace", "rbrace", "header", "footer", "indent", "default_indent",
      "default_newline", "encoding", "has_trailing_newline", "asynchronous", "star", "operator",
      "posonly_ind", "trailing_whitespace", "start", "end", "attr", "name", "keyword", "asname",
-     "type_parameters", "decorators", "lbrace", "rbrace"}
+     "type_parameters", "decorators"}
 )
 _FIELDS: dict[type, tuple[str, ...]] = {}
 
 
-def dict_get(node: cst.Dict, key: str) -> Optional[cst.BaseExpression]:
+def dict_get(node: cst.Dict, key: str) -> cst.BaseExpression | None:
     for element in node.elements:
         if isinstance(element, cst.DictElement) and literal_string(element.key) == key:
             return element.value
     return None
 
 
-def schema_shape(node: cst.Dict) -> Optional[tuple[str, Optional[str]]]:
+def schema_shape(node: cst.Dict) -> tuple[str, str | None] | None:
     """The wire format of a tool-schema dict literal and the tool's name, or None."""
     kind = dict_get(node, "type")
     if kind is not None and literal_string(kind) == "function":
@@ -266,14 +267,14 @@ def schema_shape(node: cst.Dict) -> Optional[tuple[str, Optional[str]]]:
     return None
 
 
-def schema_parameters(node: cst.Dict) -> Optional[cst.BaseExpression]:
+def schema_parameters(node: cst.Dict) -> cst.BaseExpression | None:
     """The parameters / input_schema value of a tool-schema dict."""
     inner = dict_get(node, "function")
     holder = inner if isinstance(inner, cst.Dict) else node
     return dict_get(holder, "parameters") or dict_get(holder, "input_schema")
 
 
-def _literal_name(value: Optional[cst.BaseExpression]) -> Optional[str]:
+def _literal_name(value: cst.BaseExpression | None) -> str | None:
     return literal_string(value) if value is not None else None
 
 

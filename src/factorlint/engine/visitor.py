@@ -8,7 +8,7 @@ of the file and reported as an internal-error diagnostic; the other rules go on.
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Callable
+from collections.abc import Callable
 
 import libcst as cst
 
@@ -38,7 +38,7 @@ class BatchedVisitor(cst.CSTVisitor):
                 continue
             try:
                 handler(node)
-            except Exception as exc:  # noqa: BLE001 - isolate one rule's bug from the run
+            except Exception as exc:
                 self._disabled.add(id(visitor))
                 self.on_error(visitor, exc)
 

@@ -8,7 +8,7 @@ node type's child fields, computed once per type.
 from __future__ import annotations
 
 import dataclasses
-from typing import Iterator, Optional
+from collections.abc import Iterator
 
 import libcst as cst
 
@@ -85,7 +85,7 @@ def find_all(node: cst.CSTNode, kind, *, into_scopes: bool = True) -> list:
     return [n for n in walk(node, into_scopes=into_scopes) if isinstance(n, kind)]
 
 
-def first(node: cst.CSTNode, kind) -> Optional[cst.CSTNode]:
+def first(node: cst.CSTNode, kind) -> cst.CSTNode | None:
     return next((n for n in walk(node) if isinstance(n, kind)), None)
 
 
@@ -96,7 +96,7 @@ def run_visitor(node: cst.CSTNode, visitor) -> None:
     """Drive a ``CSTVisitor``-style object (``visit_<Node>`` returning False to skip children,
     ``leave_<Node>``) over ``node`` with the cheap walk instead of ``node.visit(visitor)``."""
     kind_of_visitor = type(visitor)
-    if getattr(kind_of_visitor, "on_visit", None) is not getattr(cst.CSTVisitor, "on_visit"):
+    if getattr(kind_of_visitor, "on_visit", None) is not cst.CSTVisitor.on_visit:
         _run_generic(node, visitor)  # a visitor that overrides on_visit/on_leave itself
         return
     # The handlers per node type live on the visitor class itself, not in a module-level table:

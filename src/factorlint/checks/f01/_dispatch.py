@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import libcst as cst
 
 from factorlint.engine.names import dotted_name, literal_string
@@ -15,7 +13,7 @@ _LOOKUP_ERRORS = frozenset(
 _SAFE_MAPPINGS = frozenset({"collections.defaultdict"})
 
 
-def literal_comparison(test: cst.BaseExpression) -> Optional[tuple[cst.BaseExpression, int]]:
+def literal_comparison(test: cst.BaseExpression) -> tuple[cst.BaseExpression, int] | None:
     """(key, number of literals) for ``key == "a"`` / ``key in ("a", "b")``."""
     if not isinstance(test, cst.Comparison) or len(test.comparisons) != 1:
         return None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Iterator, Optional
+from collections.abc import Iterator
 
 import libcst as cst
 
@@ -40,7 +40,7 @@ def probes(ctx, test: cst.BaseExpression) -> Iterator[tuple[cst.CSTNode, cst.Bas
     return iter(found)
 
 
-def _compared(op, left, right) -> Optional[cst.BaseExpression]:
+def _compared(op, left, right) -> cst.BaseExpression | None:
     if isinstance(op, (cst.Equal, cst.NotEqual)):
         if literal_string(right):
             return left
@@ -56,7 +56,7 @@ def _compared(op, left, right) -> Optional[cst.BaseExpression]:
     return None
 
 
-def _probed(ctx, call: cst.Call) -> Optional[cst.BaseExpression]:
+def _probed(ctx, call: cst.Call) -> cst.BaseExpression | None:
     func = call.func
     if isinstance(func, cst.Attribute) and func.attr.value in _PROBE_METHODS and call.args:
         return func.value

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Optional
-
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
@@ -304,7 +302,7 @@ def done(msgs):
             requires_llm=origin.requires,
         )
 
-    def _scraped(self, call: cst.Call) -> Optional[tuple[str, cst.BaseExpression, bool]]:
+    def _scraped(self, call: cst.Call) -> tuple[str, cst.BaseExpression, bool] | None:
         """(label, the text argument, is a parser) when ``call`` pulls structure out of text."""
         func = call.func
         if isinstance(func, cst.Attribute) and func.attr.value in _SPLITTERS:

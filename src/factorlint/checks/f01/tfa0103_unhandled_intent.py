@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Optional
-
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
@@ -358,8 +356,8 @@ def step(messages, tools):
         keys: list[str] = []
         literals = 0
         bodies = []
-        first_key: Optional[cst.BaseExpression] = None
-        current: Optional[cst.BaseNode] = node
+        first_key: cst.BaseExpression | None = None
+        current: cst.BaseNode | None = node
         while isinstance(current, cst.If):
             compared = literal_comparison(current.test)
             if compared is None:

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Optional
-
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
@@ -200,7 +198,7 @@ hub.push("acme/support-triage", prompt)
             fix_message=self._fix(None, spec.pin_separator),
         )
 
-    def _reference_arg(self, node: cst.Call, spec) -> Optional[cst.BaseExpression]:
+    def _reference_arg(self, node: cst.Call, spec) -> cst.BaseExpression | None:
         arg = positional_arg(node, 0)
         if arg is not None:
             return arg.value
@@ -210,7 +208,7 @@ hub.push("acme/support-triage", prompt)
                 return arg.value
         return None
 
-    def _literal_reference(self, expr: cst.BaseExpression) -> Optional[str]:
+    def _literal_reference(self, expr: cst.BaseExpression) -> str | None:
         text = literal_string(expr)
         if text is not None:
             return text
@@ -222,7 +220,7 @@ hub.push("acme/support-triage", prompt)
         return None
 
     @staticmethod
-    def _fix(text: Optional[str], separator: Optional[str]) -> str:
+    def _fix(text: str | None, separator: str | None) -> str:
         vendor = "Vendor the prompt into the repository (a template file you review and test)"
         if separator is None:
             return vendor + "."
@@ -250,7 +248,7 @@ hub.push("acme/support-triage", prompt)
             ),
         )
 
-    def _dict_keys(self, expr: cst.BaseExpression) -> Optional[set[str]]:
+    def _dict_keys(self, expr: cst.BaseExpression) -> set[str] | None:
         """The keys of a dict literal or ``dict(...)`` call; None when some are unknown."""
         keys: set[str] = set()
         if isinstance(expr, cst.Dict):
@@ -276,7 +274,7 @@ def _is_responses_call(qualname: str) -> bool:
     return parts[-1] in _RESPONSES_METHODS and "responses" in parts[:-1]
 
 
-def _pinned(reference: str, separator: Optional[str]) -> bool:
+def _pinned(reference: str, separator: str | None) -> bool:
     if separator is None:
         return False
     name = reference.rstrip("/").rsplit("/", 1)[-1]  # "https://host/owner/name:tag" -> "name:tag"

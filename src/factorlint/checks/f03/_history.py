@@ -6,7 +6,6 @@ from __future__ import annotations
 import fnmatch
 import re
 from dataclasses import dataclass, field
-from typing import Optional
 
 import libcst as cst
 
@@ -138,7 +137,7 @@ class Compaction:
             last != "encode" or qualname.split(".", 1)[0] in TOKENIZER_ROOTS
         )
 
-    def bounded_in(self, region: cst.CSTNode, path: str) -> Optional[str]:
+    def bounded_in(self, region: cst.CSTNode, path: str) -> str | None:
         """How ``region`` keeps ``path`` in check, or None."""
         owner = path.rsplit(".", 1)[0] if "." in path else None
         for node in _nodes(region):
@@ -161,7 +160,7 @@ class Compaction:
                     return f"del {path}[...]"
         return None
 
-    def _touches(self, call: cst.Call, path: str, owner: Optional[str]) -> bool:
+    def _touches(self, call: cst.Call, path: str, owner: str | None) -> bool:
         read: set[str] = set()
         for arg in call.args:
             read |= paths_in(arg.value)
@@ -174,7 +173,7 @@ class Compaction:
         # ``self._trim_history()`` keeps ``self.history`` in check: same object.
         return owner is not None and owner in read
 
-    def bounded_nearby(self, info: LoopInfo, path: str, function: Optional[cst.CSTNode]) -> Optional[str]:
+    def bounded_nearby(self, info: LoopInfo, path: str, function: cst.CSTNode | None) -> str | None:
         """The function around the loop, the class for ``self.`` paths, and one call deep."""
         regions: list[cst.CSTNode] = [function or info.node]
         if path.startswith("self.") and self.ctx.class_stack:
@@ -227,7 +226,7 @@ def _nodes(region: cst.CSTNode) -> list[cst.CSTNode]:
     return found
 
 
-def int_value(ctx, expr: Optional[cst.BaseExpression], function: Optional[cst.FunctionDef]) -> Optional[int]:
+def int_value(ctx, expr: cst.BaseExpression | None, function: cst.FunctionDef | None) -> int | None:
     """An integer literal, a module constant bound to one, or a parameter's integer default."""
     if expr is None:
         return None
@@ -248,7 +247,7 @@ def int_value(ctx, expr: Optional[cst.BaseExpression], function: Optional[cst.Fu
     return None
 
 
-def loop_limit(ctx, loop, function: Optional[cst.FunctionDef]) -> Optional[int]:
+def loop_limit(ctx, loop, function: cst.FunctionDef | None) -> int | None:
     """The number of turns a bounded loop allows, when the code says it plainly."""
     if isinstance(loop, cst.For) and isinstance(loop.iter, cst.Call):
         if (ctx.qualname(loop.iter.func) or "") == "builtins.range":

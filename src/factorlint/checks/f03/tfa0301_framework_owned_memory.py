@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Optional
-
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
@@ -183,7 +181,7 @@ async def main(question, **run_options):
                 f"default `{spec.default_memory}`, which decides what the model sees",
             )
 
-    def _memory_class(self, qualname: str) -> Optional[str]:
+    def _memory_class(self, qualname: str) -> str | None:
         """``ConversationBufferMemory`` for its class or a ``from_*`` factory of it."""
         for candidate in (qualname, qualname.rsplit(".", 1)[0] if "." in qualname else None):
             if candidate is None:

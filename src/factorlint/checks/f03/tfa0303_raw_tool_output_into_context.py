@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import fnmatch
-from typing import Optional
 
 import libcst as cst
 
@@ -208,7 +207,7 @@ def run(messages):
         if isinstance(node.operator, cst.AddAssign):
             self._check(dotted_name(node.target), [node.value])
 
-    def _check(self, path: Optional[str], values: list[cst.BaseExpression]) -> None:
+    def _check(self, path: str | None, values: list[cst.BaseExpression]) -> None:
         if path is None:
             return
         info = self._agent_loop()
@@ -223,7 +222,7 @@ def run(messages):
                     requires_llm=info.requires,
                 )
 
-    def _agent_loop(self) -> Optional[LoopInfo]:
+    def _agent_loop(self) -> LoopInfo | None:
         for loop in reversed(self.ctx.loop_stack[self._loop_depth[-1]:]):
             info = self.ctx.loops.analyse(loop)
             if info.llm_calls:

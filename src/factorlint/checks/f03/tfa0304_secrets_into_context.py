@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import re
-from typing import Optional
 
 import libcst as cst
 
@@ -298,7 +297,7 @@ def ask(question):
                 return [a.value for a in expr.args]
         return []
 
-    def _secret_source(self, expr: cst.BaseExpression) -> Optional[str]:
+    def _secret_source(self, expr: cst.BaseExpression) -> str | None:
         """``os.environ["KEY"]`` / ``os.getenv("KEY")`` / ``settings.KEY`` naming a secret."""
         if isinstance(expr, cst.Subscript) and len(expr.slice) == 1:
             index = expr.slice[0].slice

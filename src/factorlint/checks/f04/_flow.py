@@ -9,8 +9,6 @@ response: ``<call>.function.arguments`` / ``["function"]["arguments"]`` (Chat Co
 
 from __future__ import annotations
 
-from typing import Optional
-
 import libcst as cst
 
 from factorlint.engine.names import dotted_name, literal_string
@@ -32,7 +30,7 @@ def body_of(ctx, function: cst.FunctionDef) -> Body:
     return function_body(ctx, function)
 
 
-def last_attribute(expr: cst.BaseExpression) -> Optional[str]:
+def last_attribute(expr: cst.BaseExpression) -> str | None:
     """``tool_calls`` for ``resp.choices[0].message.tool_calls`` (or ``... or []``)."""
     if isinstance(expr, cst.BooleanOperation):
         return last_attribute(expr.left)
@@ -41,12 +39,10 @@ def last_attribute(expr: cst.BaseExpression) -> Optional[str]:
     return None
 
 
-def root_name(expr: cst.BaseExpression) -> Optional[str]:
+def root_name(expr: cst.BaseExpression) -> str | None:
     """The name an attribute/subscript/call chain starts from."""
     while True:
-        if isinstance(expr, cst.Attribute):
-            expr = expr.value
-        elif isinstance(expr, cst.Subscript):
+        if isinstance(expr, (cst.Attribute, cst.Subscript)):
             expr = expr.value
         elif isinstance(expr, cst.Call):
             expr = expr.func
@@ -56,7 +52,7 @@ def root_name(expr: cst.BaseExpression) -> Optional[str]:
             return expr.value if isinstance(expr, cst.Name) else None
 
 
-def subscript_key(node: cst.Subscript) -> Optional[str]:
+def subscript_key(node: cst.Subscript) -> str | None:
     if len(node.slice) == 1 and isinstance(node.slice[0].slice, cst.Index):
         return literal_string(node.slice[0].slice.value)
     return None
@@ -164,7 +160,7 @@ def any_arguments(expr: cst.BaseExpression) -> bool:
     return False
 
 
-def is_validator(qualname: Optional[str]) -> bool:
+def is_validator(qualname: str | None) -> bool:
     if not qualname:
         return False
     if qualname.endswith(_VALIDATOR_SUFFIXES) or qualname.startswith(_VALIDATOR_MODULES):
@@ -172,7 +168,7 @@ def is_validator(qualname: Optional[str]) -> bool:
     return "validat" in qualname.rsplit(".", 1)[-1].lower()
 
 
-def constructs_type(ctx, call: cst.Call, qualname: Optional[str]) -> bool:
+def constructs_type(ctx, call: cst.Call, qualname: str | None) -> bool:
     """``Model(**args)``: a class (Pydantic model, dataclass) built from the arguments."""
     if qualname is None:
         return False

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Optional
-
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
@@ -300,14 +298,14 @@ def trace(call):
             name for names, value in body.assigns for name in names if looks_up(self.ctx, value, qualnames)
         }
 
-        def raw(expr) -> Optional[cst.CSTNode]:
+        def raw(expr) -> cst.CSTNode | None:
             if is_field(expr, "arguments", items):
                 return expr
             return raw_names.get(expr.value) if isinstance(expr, cst.Name) else None
 
         self._items = items
 
-        def source(expr) -> Optional[cst.CSTNode]:
+        def source(expr) -> cst.CSTNode | None:
             if isinstance(expr, cst.Await):
                 expr = expr.expression
             if isinstance(expr, cst.BooleanOperation):
@@ -338,7 +336,7 @@ def trace(call):
         self._check(body, qualnames, tainted, source)
 
     def _check(self, body: Body, qualnames, tainted, source) -> None:
-        def whole(expr) -> Optional[cst.CSTNode]:
+        def whole(expr) -> cst.CSTNode | None:
             if isinstance(expr, cst.Name):
                 return tainted.get(expr.value)
             return source(expr)
@@ -402,7 +400,7 @@ def trace(call):
     _dispatched: frozenset = frozenset()
     _items: set = set()
 
-    def _dispatches(self, call: cst.Call, qualname: Optional[str], parsed: bool = True) -> bool:
+    def _dispatches(self, call: cst.Call, qualname: str | None, parsed: bool = True) -> bool:
         """A registry or dynamic dispatch, or (for parsed arguments) a project function or a
         side-effecting call. The raw JSON string handed to a project function is only being
         passed on (often to a fallback parser)."""

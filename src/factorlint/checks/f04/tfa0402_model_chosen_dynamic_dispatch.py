@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Optional
-
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
@@ -196,7 +194,7 @@ class Agent:
         requires: dict[str, tuple[str, ...]] = {}
         steps = self._model_outputs(body, requires)
 
-        def chosen(expr) -> Optional[tuple[str, ...]]:
+        def chosen(expr) -> tuple[str, ...] | None:
             """() when the expression is a name the model chose (with candidates to settle)."""
             if is_field(expr, "name", items):
                 return ()
@@ -222,7 +220,7 @@ class Agent:
         tainted = propagate(body, seeds, carries)
         guarded = guarded_names(self.ctx, body)
 
-        def model_name(expr) -> Optional[tuple[str, ...]]:
+        def model_name(expr) -> tuple[str, ...] | None:
             if self.ctx.code_for(expr).strip() in guarded:
                 return None
             if isinstance(expr, cst.Name) and expr.value in tainted:

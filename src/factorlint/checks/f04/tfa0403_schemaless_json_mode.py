@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Optional
-
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
@@ -214,6 +212,6 @@ def plan(messages, schema):
             kind = dict_get(value, "type")
             if kind is not None and literal_string(kind) == _JSON_OBJECT:
                 return True
-            nested: Optional[cst.BaseExpression] = dict_get(value, "format")
+            nested: cst.BaseExpression | None = dict_get(value, "format")
             return isinstance(nested, cst.Dict) and self._json_mode(nested, depth + 1)
         return False

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Optional
-
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
@@ -262,7 +260,7 @@ def echo(text: str, *args, **kwargs) -> str:
                         return True
         return False
 
-    def _vague(self, annotation: cst.BaseExpression) -> Optional[str]:
+    def _vague(self, annotation: cst.BaseExpression) -> str | None:
         if isinstance(annotation, cst.SimpleString):
             return None
         qualname = self.ctx.qualname(annotation)

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Optional
-
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
@@ -189,7 +187,7 @@ Runner.run_sync(agent, "hi", auto_previous_response_id=False)
             )
 
     @staticmethod
-    def _state_keyword(node: cst.Call, keywords: list[str]) -> Optional[str]:
+    def _state_keyword(node: cst.Call, keywords: list[str]) -> str | None:
         for keyword in keywords:
             arg = keyword_arg(node, keyword)
             if arg is not None and not _is_off(arg.value):

@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import fnmatch
-from typing import Optional
 
 import libcst as cst
 
@@ -160,7 +159,7 @@ def start(client):
                 "holds the record of the run (and the Assistants API is deprecated)",
             )
 
-    def _vendor_state_member(self, qualname: str) -> Optional[str]:
+    def _vendor_state_member(self, qualname: str) -> str | None:
         knowledge = self.ctx.knowledge
         if "()." in qualname:
             receiver, member = qualname.split("().", 1)

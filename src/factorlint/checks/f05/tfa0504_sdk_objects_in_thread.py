@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import re
-from typing import Optional
 
 import libcst as cst
 
@@ -17,7 +16,7 @@ _PERSIST = re.compile(
 )
 
 
-def _result_path(expr: cst.BaseExpression) -> Optional[tuple[str, str]]:
+def _result_path(expr: cst.BaseExpression) -> tuple[str, str] | None:
     """``r.choices[0].message`` -> ("r", "choices[].message"); a bare name -> (name, "")."""
     parts: list[str] = []
     while True:
@@ -243,7 +242,7 @@ def step(thread, log, store):
                 if path is not None:
                     frame["persisted"].add(path)
 
-    def _sdk_object(self, expr: cst.BaseExpression, frame) -> Optional[tuple[str, tuple[str, ...]]]:
+    def _sdk_object(self, expr: cst.BaseExpression, frame) -> tuple[str, tuple[str, ...]] | None:
         """(label, requires) when the expression is, or holds, an SDK response object."""
         if isinstance(expr, cst.Await):
             expr = expr.expression

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-from typing import Optional
 
 import libcst as cst
 
@@ -34,7 +33,7 @@ class _Waits(cst.CSTVisitor):
     """Calls in a block with where they sit: under a condition, in an except, in which while."""
 
     def __init__(self) -> None:
-        self.found: list[tuple[cst.Call, bool, bool, Optional[cst.While]]] = []
+        self.found: list[tuple[cst.Call, bool, bool, cst.While | None]] = []
         self._conditional = 0
         self._handlers = 0
         self._whiles: list[cst.While] = []
@@ -146,7 +145,7 @@ def blocks_forever(call: cst.Call) -> bool:
     return len([a for a in call.args if a.keyword is None]) < 2
 
 
-def polled(ctx, loop: cst.While) -> Optional[str]:
+def polled(ctx, loop: cst.While) -> str | None:
     """What a while loop polls (a status-like name or value), or None."""
     if retries.retry_loop(ctx, loop) is not None or ctx.loops.analyse(loop).llm_calls:
         return None

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Optional
-
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
@@ -338,7 +336,7 @@ def wait_for_build(build_id):
                             call, f"{what} in `{helper.node.name.value}()`, which an agent loop calls", requires
                         )
 
-    def _wait(self, call: cst.Call, conditional: bool, inner_while, agent_loop) -> Optional[str]:
+    def _wait(self, call: cst.Call, conditional: bool, inner_while, agent_loop) -> str | None:
         qualname = self.ctx.qualname(call.func) or ""
         if qualname in SLEEPS:
             if inner_while is None or inner_while is agent_loop:

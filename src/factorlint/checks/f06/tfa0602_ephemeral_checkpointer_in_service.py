@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import re
-from typing import Optional
 
 import libcst as cst
 
@@ -206,7 +205,7 @@ def chat(user, text):
         if name is not None:
             self._sites.append((node, name))
 
-    def _ephemeral(self, call: cst.Call) -> Optional[str]:
+    def _ephemeral(self, call: cst.Call) -> str | None:
         qualname = self.ctx.qualname(call.func)
         if qualname is None:
             return None
@@ -286,7 +285,7 @@ def chat(user, text):
             return True
         return isinstance(value, cst.Call) and (self.ctx.qualname(value.func) or "") in _CONTAINERS
 
-    def _definition(self, name: str) -> Optional[cst.CSTNode]:
+    def _definition(self, name: str) -> cst.CSTNode | None:
         for statement in self.ctx.module.body:
             if isinstance(statement, cst.SimpleStatementLine):
                 for small in statement.body:
@@ -306,7 +305,7 @@ def _written(function: cst.FunctionDef, stores: dict) -> list[str]:
         def visit_FunctionDef(self, node) -> bool:
             return node is function
 
-        def _root(self, expr) -> Optional[str]:
+        def _root(self, expr) -> str | None:
             while isinstance(expr, (cst.Subscript, cst.Call)):
                 expr = expr.value if isinstance(expr, cst.Subscript) else (
                     expr.func.value if isinstance(expr.func, cst.Attribute) else expr.func

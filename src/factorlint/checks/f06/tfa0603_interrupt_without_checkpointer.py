@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
 
 import libcst as cst
 
@@ -20,9 +19,9 @@ class _Graph:
     label: str
     keywords: list[str]  # checkpointer keywords
     interrupt_keywords: list[str]
-    builder: Optional[tuple] = None  # (scope, receiver path) of the builder it compiles
+    builder: tuple | None = None  # (scope, receiver path) of the builder it compiles
     tools: list[str] = field(default_factory=list)  # qualnames of the functions given as tools
-    approval: Optional[str] = None  # an approval middleware given to it
+    approval: str | None = None  # an approval middleware given to it
 
 
 def _empty(value: cst.BaseExpression) -> bool:
@@ -298,7 +297,7 @@ def build(checkpointer):
         assigned = self._assigned.get(id(graph.call))
         return assigned is not None and assigned in self._subgraph_names
 
-    def _reason(self, graph: _Graph, interrupting: set[str]) -> Optional[str]:
+    def _reason(self, graph: _Graph, interrupting: set[str]) -> str | None:
         for keyword in graph.interrupt_keywords:
             arg = keyword_arg(graph.call, keyword)
             if arg is not None and not _empty(arg.value):
@@ -314,7 +313,7 @@ def build(checkpointer):
             return f"`{graph.approval}` pauses for approval"
         return None
 
-    def _tools_and_approval(self, call: cst.Call, tools_keywords: list[str]) -> tuple[list[str], Optional[str]]:
+    def _tools_and_approval(self, call: cst.Call, tools_keywords: list[str]) -> tuple[list[str], str | None]:
         """Resolved now, in the call's own scope: the tool functions and an approval middleware."""
         tools = []
         for keyword in tools_keywords:

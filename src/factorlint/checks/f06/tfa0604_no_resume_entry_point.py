@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import re
-from typing import Optional
 
 import libcst as cst
 
@@ -227,7 +226,7 @@ def summarise(text: str):
                         break
 
     @staticmethod
-    def _message_param(function: cst.FunctionDef) -> Optional[str]:
+    def _message_param(function: cst.FunctionDef) -> str | None:
         params = function.params
         if params.star_kwarg is not None or isinstance(params.star_arg, cst.Param):
             return None

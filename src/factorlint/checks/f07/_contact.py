@@ -3,13 +3,10 @@ prompt looks like in a message."""
 
 from __future__ import annotations
 
-from typing import Optional
-
 import libcst as cst
 
 from factorlint.engine.tools import component_role
 from factorlint.engine.walk import iter_children
-
 
 _SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
 
@@ -47,7 +44,7 @@ def conditional_calls(ctx, root: cst.CSTNode) -> set[int]:
     return found
 
 
-def is_console_input(ctx, qualname: Optional[str]) -> bool:
+def is_console_input(ctx, qualname: str | None) -> bool:
     return component_role(ctx, qualname) == "console_input"
 
 
@@ -59,5 +56,5 @@ def console_label(qualname: str) -> str:
     return f"`{'.'.join(parts[-2:])}()`"
 
 
-def function_label(function: Optional[cst.FunctionDef]) -> str:
+def function_label(function: cst.FunctionDef | None) -> str:
     return f"`{function.name.value}`" if function is not None else "the module"

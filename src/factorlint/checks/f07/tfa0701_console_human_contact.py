@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Optional
-
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
@@ -219,7 +217,7 @@ logger_agent = ConversableAgent(name="Editor", system_message="Plan the outline.
 
     def __init__(self, ctx, sink) -> None:
         super().__init__(ctx, sink)
-        self._loops: list[tuple[cst.CSTNode, Optional[cst.FunctionDef], tuple[str, ...]]] = []
+        self._loops: list[tuple[cst.CSTNode, cst.FunctionDef | None, tuple[str, ...]]] = []
         self._frameworks: list[tuple[cst.Call, str, list[str]]] = []
         self._reported: set[int] = set()
 

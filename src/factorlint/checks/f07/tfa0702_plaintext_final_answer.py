@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Optional
-
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
@@ -258,7 +256,7 @@ def summarise(docs, out):
             requires_llm=requires or info.requires,
         )
 
-    def _agent_loop(self) -> Optional[LoopInfo]:
+    def _agent_loop(self) -> LoopInfo | None:
         for loop in reversed(self.ctx.loop_stack[self._loop_depth[-1]:]):
             info = self.ctx.loops.analyse(loop)
             if info.llm_calls:
@@ -267,7 +265,7 @@ def summarise(docs, out):
 
     # -- what a test checks ---------------------------------------------------------------------
 
-    def _classify(self, test: cst.BaseExpression) -> Optional[tuple[str, tuple[str, ...]]]:
+    def _classify(self, test: cst.BaseExpression) -> tuple[str, tuple[str, ...]] | None:
         """("text" | "tool", requires): the test holds when the model answered in text / asked for
         a tool; None when it checks neither on a model reply."""
         if isinstance(test, cst.UnaryOperation) and isinstance(test.operator, cst.Not):
@@ -323,7 +321,7 @@ def summarise(docs, out):
         found = cache[id(function)] = propagate(body, seeds, carries, hops=3)
         return found
 
-    def _tool_calls(self, expr, replies, _seen: frozenset = frozenset()) -> Optional[tuple[str, ...]]:
+    def _tool_calls(self, expr, replies, _seen: frozenset = frozenset()) -> tuple[str, ...] | None:
         """``<reply>.tool_calls`` (or a name assigned from it): the requires of the reply."""
         if isinstance(expr, cst.Name) and expr.value in replies:
             if expr.value in _seen:
@@ -347,7 +345,7 @@ def summarise(docs, out):
             and self.ctx.qualname(expr.func) == "builtins.len"
         )
 
-    def _reason(self, expr, replies) -> Optional[tuple[str, ...]]:
+    def _reason(self, expr, replies) -> tuple[str, ...] | None:
         if last_attribute(expr) in _REASON_FIELDS or (
             isinstance(expr, cst.Subscript) and subscript_key(expr) in _REASON_FIELDS
         ):

@@ -1,19 +1,18 @@
 from __future__ import annotations
 
 import re
-from typing import Optional
 
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
 from factorlint.engine.tools import (
     ToolDef,
-    tool_names_per_agent,
     local_function,
     reachable_calls,
     side_effect,
     tool_definitions,
     tool_functions,
+    tool_names_per_agent,
 )
 
 # Tool names that announce an action with consequences (catalog §1.9). A name alone is weak
@@ -328,7 +327,7 @@ def send_message(text: str) -> str:
                     fix_message=self._fix(tool),
                 )
 
-    def _effect(self, functions, action_name: bool) -> Optional[tuple[str, str]]:
+    def _effect(self, functions, action_name: bool) -> tuple[str, str] | None:
         """The first side effect; an ambiguous one (an HTTP POST) only for a tool named like an
         action."""
         weak = None

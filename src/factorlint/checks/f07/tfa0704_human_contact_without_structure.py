@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import re
-from typing import Optional
 
 import libcst as cst
 
@@ -196,7 +195,7 @@ def request_approval(decision: Literal["approve", "deny"]) -> str:
 
     # -- shapes -------------------------------------------------------------------------------
 
-    def _single_text_field(self, tool: ToolDef) -> Optional[str]:
+    def _single_text_field(self, tool: ToolDef) -> str | None:
         if isinstance(tool.node, cst.FunctionDef):
             return self._single_str_param(tool.node)
         if isinstance(tool.node, cst.Dict):
@@ -208,7 +207,7 @@ def request_approval(decision: Literal["approve", "deny"]) -> str:
                 return _single_string_property(inputs, nested=False)
         return None
 
-    def _single_str_param(self, function: cst.FunctionDef) -> Optional[str]:
+    def _single_str_param(self, function: cst.FunctionDef) -> str | None:
         params = [*function.params.posonly_params, *function.params.params, *function.params.kwonly_params]
         if params and params[0].name.value in ("self", "cls"):
             params = params[1:]
@@ -235,7 +234,7 @@ def request_approval(decision: Literal["approve", "deny"]) -> str:
                 return True
         return False
 
-    def _single_str_field(self, node: cst.ClassDef) -> Optional[str]:
+    def _single_str_field(self, node: cst.ClassDef) -> str | None:
         fields = []
         body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
         for statement in body:
@@ -254,7 +253,7 @@ def request_approval(decision: Literal["approve", "deny"]) -> str:
         return None
 
 
-def _class_attribute(node: cst.ClassDef, name: str) -> Optional[cst.BaseExpression]:
+def _class_attribute(node: cst.ClassDef, name: str) -> cst.BaseExpression | None:
     body = node.body.body if isinstance(node.body, cst.IndentedBlock) else ()
     for statement in body:
         if isinstance(statement, cst.SimpleStatementLine):
@@ -266,7 +265,7 @@ def _class_attribute(node: cst.ClassDef, name: str) -> Optional[cst.BaseExpressi
     return None
 
 
-def _single_string_property(holder: cst.Dict, nested: bool = True) -> Optional[str]:
+def _single_string_property(holder: cst.Dict, nested: bool = True) -> str | None:
     """``{"properties": {"q": {"type": "string"}}}`` (or, with ``nested=False``, the properties
     mapping itself) with exactly one free-text string."""
     properties = dict_get(holder, "properties") if nested else holder

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Optional
-
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
@@ -288,7 +286,7 @@ def run(thread, execute):
                 ),
             )
 
-    def _agent_loop(self) -> Optional[LoopInfo]:
+    def _agent_loop(self) -> LoopInfo | None:
         """The innermost enclosing agent loop of the current function."""
         for loop in reversed(self.ctx.loop_stack[self._loop_depth[-1]:]):
             info = self.ctx.loops.analyse(loop)

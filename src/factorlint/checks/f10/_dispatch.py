@@ -3,8 +3,6 @@ model's reply, and the ``match`` cases, compared values and table look-ups made 
 
 from __future__ import annotations
 
-from typing import Optional
-
 import libcst as cst
 
 from factorlint.engine.agents_shape import count_items, resolve
@@ -120,13 +118,13 @@ class DispatchScan(cst.CSTVisitor):
     def visit_ClassDef(self, node) -> bool:
         return False
 
-    def _subject(self, node: cst.BaseExpression) -> Optional[str]:
+    def _subject(self, node: cst.BaseExpression) -> str | None:
         if roots(node) & self.derived:
             return self.ctx.code_for(node).strip()
         return None
 
     def _add(self, node: cst.CSTNode, subject: str, values: set[str]) -> None:
-        first, known = self.compared.setdefault(subject, (node, set()))
+        _first, known = self.compared.setdefault(subject, (node, set()))
         known |= values
 
     def visit_If(self, node: cst.If) -> None:

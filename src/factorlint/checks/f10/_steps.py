@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional
 
 import libcst as cst
 
@@ -53,7 +52,7 @@ def loop_step_limits(ctx, loop) -> list[StepLimit]:
             names = [dotted_name(o) or "" for o in operands]
             if not any(n in steppers or _STEP_NAMES.search(n.rsplit(".", 1)[-1]) for n in names if n):
                 continue
-            for operand, name in zip(operands, names):
+            for operand, name in zip(operands, names, strict=False):
                 if name in steppers or (name and _STEP_NAMES.search(name.rsplit(".", 1)[-1]) and not name.isupper()
                                         and not name.rsplit(".", 1)[-1].startswith("max")):
                     continue
@@ -107,7 +106,7 @@ def _is_one(node: cst.BaseExpression) -> bool:
     return isinstance(node, cst.Integer) and node.value == "1"
 
 
-def _range_limit(ctx, iterable: cst.BaseExpression) -> Optional[StepLimit]:
+def _range_limit(ctx, iterable: cst.BaseExpression) -> StepLimit | None:
     if not isinstance(iterable, cst.Call):
         return None
     qualname = ctx.qualname(iterable.func)

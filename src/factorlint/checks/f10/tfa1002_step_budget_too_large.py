@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Optional
-
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
@@ -267,7 +265,7 @@ client.messages.create(model="m", max_tokens=4096, messages=[])
             requires_llm=info.requires,
         )
 
-    def _number(self, node: cst.CSTNode, spec) -> Optional[tuple[int, str]]:
+    def _number(self, node: cst.CSTNode, spec) -> tuple[int, str] | None:
         if isinstance(node, cst.Integer):
             return int_value(self.ctx, node)
         if isinstance(node, cst.Call) and spec.value_keyword:

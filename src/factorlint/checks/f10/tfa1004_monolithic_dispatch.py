@@ -267,7 +267,7 @@ def run(messages, mode):
         scan = DispatchScan(self.ctx, derived)
         run_visitor(loop.body, scan)
         findings = list(scan.results())
-        for function, call in self._helpers(scan.calls, derived):
+        for function, _call in self._helpers(scan.calls, derived):
             params = {p.name.value for p in (*function.params.posonly_params, *function.params.params,
                                               *function.params.kwonly_params)} - {"self", "cls"}
             inner = DispatchScan(self.ctx, derived_names(function.body, {}, params))

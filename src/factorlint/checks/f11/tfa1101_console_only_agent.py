@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Optional
-
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
@@ -220,7 +218,7 @@ while True:
                 run = self._agent_in(ep, loop)
             if run is not None:
                 found.append((loop, call, run))
-        inner = {id(l) for loop, _, _ in found for l in loops_in(body_statements(loop))}
+        inner = {id(nested) for loop, _, _ in found for nested in loops_in(body_statements(loop))}
         for loop, call, (label, requires) in found:
             if any(id(loop) == i for i in inner) or not self._innermost(loop, found):
                 continue
@@ -234,10 +232,10 @@ while True:
 
     @staticmethod
     def _innermost(loop, found) -> bool:
-        nested = {id(l) for l in loops_in(body_statements(loop))}
+        nested = {id(inner) for inner in loops_in(body_statements(loop))}
         return not any(id(other) in nested for other, _, _ in found if other is not loop)
 
-    def _agent_in(self, ep, loop) -> Optional[tuple[str, tuple[str, ...]]]:
+    def _agent_in(self, ep, loop) -> tuple[str, tuple[str, ...]] | None:
         for candidate in (loop, *loops_in(body_statements(loop))):
             info = self.ctx.loops.analyse(candidate)
             if info.llm_calls:

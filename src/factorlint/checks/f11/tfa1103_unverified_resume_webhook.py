@@ -2,7 +2,6 @@ from __future__ import annotations
 
 import fnmatch
 import re
-from typing import Optional
 
 import libcst as cst
 
@@ -297,7 +296,7 @@ async def hookups(text: str):
                 requires_llm=requires,
             )
 
-    def _resumes(self, ep, info) -> Optional[tuple[str, tuple[str, ...]]]:
+    def _resumes(self, ep, info) -> tuple[str, tuple[str, ...]] | None:
         for call in calls_in(info.node.body):
             qualname = self.ctx.qualname(call.func) or ""
             if qualname in _RESUME_COMMANDS and keyword_arg(call, "resume") is not None:

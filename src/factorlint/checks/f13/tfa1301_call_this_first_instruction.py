@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import re
-from typing import Optional
 
 import libcst as cst
 
@@ -44,7 +43,7 @@ _NOT_NAMES = frozenset(
 )
 
 
-def find_instruction(text: str, tools: set[str], complete: bool) -> Optional[tuple[str, str]]:
+def find_instruction(text: str, tools: set[str], complete: bool) -> tuple[str, str] | None:
     """(tool name, the matched phrase) for the first call-this-first instruction in ``text``."""
     lowered = {t.lower() for t in tools}
     for pattern, strong in _PATTERNS:

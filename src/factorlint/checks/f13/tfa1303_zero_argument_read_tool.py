@@ -1,7 +1,6 @@
 from __future__ import annotations
 
 import re
-from typing import Optional
 
 import libcst as cst
 
@@ -187,7 +186,7 @@ def get_user(context: str) -> str:
                 "result in code before the first model call and put it in the context",
             )
 
-    def _zero_argument(self, tool, context_types: set[str], methods: set[str]) -> Optional[cst.CSTNode]:
+    def _zero_argument(self, tool, context_types: set[str], methods: set[str]) -> cst.CSTNode | None:
         if isinstance(tool.node, cst.FunctionDef):
             return tool.node.name if self._no_model_params(tool.node, context_types) else None
         if isinstance(tool.node, cst.ClassDef):

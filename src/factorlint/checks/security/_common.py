@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from typing import Optional
-
 import libcst as cst
 
 from factorlint.checks.base import Rule
@@ -32,7 +30,7 @@ class TaintRule(Rule):
 
 def chosen_source(
     finding: SinkFinding, kinds: tuple[str, ...] = MODEL_CHOSEN, module: str = ""
-) -> Optional[tuple[Source, tuple[str, ...]]]:
+) -> tuple[Source, tuple[str, ...]] | None:
     """The source to name in the message, and the wrappers the project pass must confirm.
 
     None when an allow-list test (``if cmd in ALLOWED:``) constrained the value first. A certain

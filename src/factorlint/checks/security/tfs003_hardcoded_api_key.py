@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import functools
 import re
+
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta

@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from typing import Optional, Union
-
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
@@ -195,7 +193,7 @@ interpreter = dspy.PythonInterpreter()
                 ),
             )
 
-    def _argument(self, node: cst.Call, setting) -> Optional[cst.BaseExpression]:
+    def _argument(self, node: cst.Call, setting) -> cst.BaseExpression | None:
         arg = keyword_arg(node, setting.keyword)
         if arg is None and setting.positional is not None:
             arg = positional_arg(node, setting.positional)
@@ -206,7 +204,7 @@ interpreter = dspy.PythonInterpreter()
             return self.ctx.scan.module_constants[value.value]
         return value
 
-    def _unsafe_value(self, node: cst.Call, setting) -> Optional[str]:
+    def _unsafe_value(self, node: cst.Call, setting) -> str | None:
         """The unsafe value given to the setting's keyword (for the message), or None."""
         value = self._argument(node, setting)
         if value is None:
@@ -246,7 +244,7 @@ interpreter = dspy.PythonInterpreter()
         return chosen is None or chosen in setting.sandbox_values  # unknown: give it the benefit
 
 
-def _literal(node: cst.BaseExpression) -> Optional[Union[bool, str]]:
+def _literal(node: cst.BaseExpression) -> bool | str | None:
     if isinstance(node, cst.Name) and node.value in ("True", "False"):
         return node.value == "True"
     return literal_string(node)

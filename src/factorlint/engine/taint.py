@@ -26,11 +26,16 @@ from __future__ import annotations
 import re
 import sys
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 import libcst as cst
 
 from factorlint.engine.names import dotted_name
 from factorlint.engine.recognisers import keyword_arg, positional_arg
+
+if TYPE_CHECKING:
+    from factorlint.engine.context import FileContext
+    from factorlint.knowledge import Knowledge
 
 _STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) | {"builtins"}
 _PREDICATES = frozenset(
@@ -352,3 +357,18 @@ def _merge(a: dict, b: dict) -> dict:
     for path, taint in b.items():
         merged[path] = taint.union(merged.get(path)) if path in merged else taint
     return merged
+
+
+class WalkState:
+    """What the statement walk (``taint_walk.Walk``) holds, set by its ``__init__``: declared once
+    here for the parts it is assembled from (``TaintValues``, ``SinkChecks``)."""
+
+    a: TaintAnalyser
+    ctx: FileContext
+    k: Knowledge
+    function: cst.FunctionDef | None
+    result: Result
+
+    if TYPE_CHECKING:
+
+        def _text(self, node: cst.CSTNode) -> str: ...

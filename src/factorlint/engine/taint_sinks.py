@@ -14,16 +14,14 @@ import libcst as cst
 from factorlint.engine import prompts
 from factorlint.engine.names import literal_string
 from factorlint.engine.recognisers import keyword_arg, positional_arg
-from factorlint.engine.taint import Hit, union
+from factorlint.engine.taint import Hit, WalkState, union
 from factorlint.engine.walk import run_visitor
 from factorlint.knowledge import qn_matches
 
 _SYSTEM_ROLES = frozenset({"system", "developer"})
 
 if TYPE_CHECKING:
-    from factorlint.engine.context import FileContext
-    from factorlint.engine.taint import Result, Taint, TaintAnalyser
-    from factorlint.knowledge import Knowledge
+    from factorlint.engine.taint import Taint
 
 
 class _Finder(cst.CSTVisitor):
@@ -51,19 +49,10 @@ def _literal(node: cst.BaseExpression) -> str | None:
     return literal_string(node)
 
 
-class SinkChecks:
+class SinkChecks(WalkState):
     """Sink, helper-call and prompt-site checks; needs ``value``, ``_bound_arg``, ``_compose``."""
 
-    # Set by taint_walk.Walk.__init__ (declared here for the type checker).
-    a: TaintAnalyser
-    ctx: FileContext
-    k: Knowledge
-    function: cst.FunctionDef | None
-    result: Result
-
     if TYPE_CHECKING:
-
-        def _text(self, node: cst.CSTNode) -> str: ...
 
         def value(self, node: cst.BaseExpression | None, state: dict) -> Taint | None: ...
 

@@ -18,13 +18,12 @@ from factorlint.engine.taint import (
     _UNKNOWN,
     Source,
     Taint,
+    WalkState,
     union,
 )
 
 if TYPE_CHECKING:
-    from factorlint.engine.context import FileContext
-    from factorlint.engine.taint import Result, Source, Taint, TaintAnalyser
-    from factorlint.knowledge import Knowledge
+    from factorlint.engine.taint import Source, Taint
 
 
 def _lookup(path: str, state: dict) -> Taint | None:
@@ -36,19 +35,10 @@ def _lookup(path: str, state: dict) -> Taint | None:
     return None
 
 
-class TaintValues:
+class TaintValues(WalkState):
     """How expressions carry taint in the statement walk: values, calls, f-strings, one call deep."""
 
-    # Set by taint_walk.Walk.__init__ (declared here for the type checker).
-    a: TaintAnalyser
-    ctx: FileContext
-    k: Knowledge
-    function: cst.FunctionDef | None
-    result: Result
-
     if TYPE_CHECKING:
-
-        def _text(self, node: cst.CSTNode) -> str: ...
 
         def _source(self, call: cst.Call, qualname: str | None) -> Source | None: ...
 

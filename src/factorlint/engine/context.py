@@ -83,6 +83,13 @@ class FileContext:
 
         return LoopAnalyser(self)
 
+    @functools.cached_property
+    def recursion(self):
+        """The shared analysis of agent loops written as recursion (one per function)."""
+        from factorlint.engine.recursion import RecursionAnalyser
+
+        return RecursionAnalyser(self)
+
     # -- bindings ---------------------------------------------------------------------------
 
     def _resolve_bindings(self) -> None:

@@ -15,6 +15,7 @@ import libcst as cst
 
 from factorlint.engine.names import literal_string
 from factorlint.engine.recognisers import keyword_arg
+from factorlint.engine.recursion import recursive_agent_loop
 
 _COMPONENT_ROLES = ("checkpointer", "memory", "approval", "interrupt")
 MAIN_BLOCK = "__main__"  # the function name given to a script's `if __name__ == "__main__":` block
@@ -110,6 +111,7 @@ class InventoryCollector:
         ctx = self.ctx
         if not (ctx.relevant or ctx.scan.imported_modules):
             return
+        self._recursion(node)
         llm = ctx.recognise.llm_call(node)
         if llm is not None:
             self._llm_call(node, llm)
@@ -232,6 +234,15 @@ class InventoryCollector:
             bounded=info.bounded or info.human_gated, bound=info.bound_reason,
             human_gated=info.human_gated,
         )
+
+    def _recursion(self, node: cst.Call) -> None:
+        """An agent loop written as recursion closes at the call of the function itself."""
+        recursion = recursive_agent_loop(self.ctx, node)
+        if recursion is not None:
+            self._add(
+                "loop", node, "recursion", recursion.requires,
+                bounded=recursion.bounded, bound=recursion.bound_reason, human_gated=False,
+            )
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if not node.decorators or not self.ctx.relevant:

@@ -3,6 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
+from factorlint.engine.recursion import recursive_agent_loop
 
 
 class UnboundedAgentLoop(Rule):
@@ -16,6 +17,9 @@ class UnboundedAgentLoop(Rule):
     A model that never answers "done", or keeps calling a failing tool, turns the loop into a
     runaway: it burns tokens and money until something outside kills the process. A bound with
     an escalation path turns that into a handled event.
+
+    An agent loop written as recursion counts too: a function that calls a model and calls itself
+    again when the reply asks for it (a tool call), with no depth it passes on and compares.
 
     A loop counts as bounded when it is a `for` over a finite iterable, a `while` whose test
     compares a counter the body moves, or when a `break`/`return`/`raise` is guarded by a
@@ -124,6 +128,21 @@ def crawl():
     for item in queue:  # expect: TFA0802
         answer = llm.invoke(item)
         queue.append(answer.content)
+""",
+        # Recursion on the model's reply (shell-gpt's tool handling): the same loop, unbounded.
+        """
+from openai import OpenAI
+client = OpenAI()
+
+class Handler:
+    def get_completion(self, messages, tools):
+        response = client.chat.completions.create(model="m", messages=messages, tools=tools)
+        for choice in response.choices:
+            if choice.finish_reason == "tool_calls":
+                messages.append(run_tool(choice.message))
+                yield from self.get_completion(messages, tools)  # expect: TFA0802
+            else:
+                yield choice.message.content
 """,
     ]
     valid = [
@@ -244,10 +263,47 @@ def run(client, messages):
         reply = client.chat.completions.create(model="m", messages=messages)
         messages.append(reply)
 """,
+        # Recursion over a tree the code walks: the reply does not decide it.
+        """
+from openai import OpenAI
+client = OpenAI()
+
+def summarise(node):
+    summary = client.chat.completions.create(model="m", messages=[{"role": "user", "content": node.text}])
+    for child in node.children:
+        summarise(child)
+    return summary
+""",
+        # Recursion on the reply with a depth the code owns.
+        """
+from openai import OpenAI
+client = OpenAI()
+
+def solve(messages, depth=0):
+    if depth >= 5:
+        raise RuntimeError("too deep")
+    reply = client.chat.completions.create(model="m", messages=messages)
+    if reply.choices[0].finish_reason == "tool_calls":
+        messages.append(run_tool(reply))
+        return solve(messages, depth + 1)
+    return reply
+""",
     ]
 
     def visit_While(self, node: cst.While) -> None:
         self._check(node)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        recursion = recursive_agent_loop(self.ctx, node)
+        if recursion is None or recursion.bounded:
+            return
+        name = recursion.function.name.value
+        self.report(
+            node,
+            f"`{name}` calls itself again when the model's reply asks for it, with no depth bound: "
+            "an agent loop written as recursion, ended only by the model",
+            requires_llm=recursion.requires,
+        )
 
     def visit_For(self, node: cst.For) -> None:
         self._check(node)

@@ -1,0 +1,188 @@
+"""Agent loops written as recursion: a function that calls a model and, on the model's reply,
+calls itself again (shell-gpt's ``get_completion`` recurses when the reply asks for a tool).
+
+A function is such a loop when, in its own body (nested definitions left out):
+
+- a call is a model call (direct, or through a wrapper settled in the project pass);
+- a call of the function itself (``self.method(...)`` in a method, ``name(...)`` in a module
+  function) stands under a test or a ``for`` that reads the model's reply: the model decides
+  whether the recursion goes on. A recursion that walks a tree (``for child in node.children:``)
+  does not read the reply, so it is not an agent loop however many model calls it makes.
+
+It is bounded when the recursive call passes one of the function's parameters moved by a step
+(``depth + 1``, ``remaining - 1``) and the body compares that parameter: a depth the code owns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+import libcst as cst
+
+from factorlint.engine.loops import paths_in
+from factorlint.engine.recognisers import LLMCall
+from factorlint.engine.walk import run_visitor
+
+
+@dataclass
+class Recursion:
+    function: cst.FunctionDef
+    llm_calls: list[LLMCall] = field(default_factory=list)
+    recursive_calls: list[cst.Call] = field(default_factory=list)  # driven by the model's reply
+    bounded: bool = False
+    bound_reason: str = ""
+
+    @property
+    def requires(self) -> tuple[str, ...]:
+        """Empty when a certain model call drives it; else the candidates to settle later."""
+        if any(c.certain for c in self.llm_calls):
+            return ()
+        return tuple(sorted({q for c in self.llm_calls for q in c.requires}))
+
+
+class _Body(cst.CSTVisitor):
+    """Calls of a function body, each with the names read by the tests and ``for`` iterables
+    that enclose it; the names assigned from each call's result; comparisons."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[cst.Call, frozenset[str]]] = []
+        self.results: dict[int, set[str]] = {}  # id(call) -> names its result is bound to
+        self.loop_targets: list[tuple[set[str], set[str]]] = []  # (names read by iter, targets)
+        self.compared: set[str] = set()
+        self._guards: list[frozenset[str]] = []
+
+    def visit_FunctionDef(self, node) -> bool:
+        return False
+
+    def visit_Lambda(self, node) -> bool:
+        return False
+
+    def visit_ClassDef(self, node) -> bool:
+        return False
+
+    def _enclosing(self) -> frozenset[str]:
+        return frozenset().union(*self._guards) if self._guards else frozenset()
+
+    def visit_If(self, node: cst.If) -> None:
+        self._guards.append(frozenset(paths_in(node.test)))
+
+    def leave_If(self, node: cst.If) -> None:
+        self._guards.pop()
+
+    def visit_While(self, node: cst.While) -> None:
+        self._guards.append(frozenset(paths_in(node.test)))
+
+    def leave_While(self, node: cst.While) -> None:
+        self._guards.pop()
+
+    def visit_For(self, node: cst.For) -> None:
+        read = paths_in(node.iter)
+        targets = paths_in(node.target)
+        self.loop_targets.append((read, targets))
+        self._guards.append(frozenset(read | targets))
+
+    def leave_For(self, node: cst.For) -> None:
+        self._guards.pop()
+
+    def visit_Comparison(self, node: cst.Comparison) -> None:
+        self.compared |= paths_in(node)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.calls.append((node, self._enclosing()))
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        value = node.value.expression if isinstance(node.value, cst.Await) else node.value
+        if isinstance(value, cst.Call):
+            names = set()
+            for target in node.targets:
+                names |= {p for p in paths_in(target.target) if "." not in p}
+            self.results.setdefault(id(value), set()).update(names)
+
+
+class RecursionAnalyser:
+    """One answer per function, whatever the number of rules asking."""
+
+    def __init__(self, ctx) -> None:
+        self.ctx = ctx
+        self._cache: dict[int, Recursion] = {}
+
+    def analyse(self, function: cst.FunctionDef) -> Recursion:
+        cached = self._cache.get(id(function))
+        if cached is not None:
+            return cached
+        stack = self.ctx.function_stack
+        pushed = not stack or stack[-1] is not function
+        if pushed:
+            stack.append(function)  # names in the body resolve as inside the function
+        try:
+            found = self._analyse(function)
+        finally:
+            if pushed:
+                stack.pop()
+        self._cache[id(function)] = found
+        return found
+
+    def _analyse(self, function: cst.FunctionDef) -> Recursion:
+        found = Recursion(function)
+        body = _Body()
+        run_visitor(function.body, body)
+        own = self.ctx.function_qualname(function)
+        recursive = [(c, guards) for c, guards in body.calls if self.ctx.qualname(c.func) == own]
+        if not recursive:
+            return found
+        recognise = self.ctx.recognise
+        replies: set[str] = set()
+        for call, _ in body.calls:
+            if any(call is c for c, _ in recursive):
+                continue
+            llm = recognise.llm_call(call)
+            if llm is None or recognise.handoff(call) is not None:
+                continue
+            found.llm_calls.append(llm)
+            replies |= body.results.get(id(call), set())
+        if not found.llm_calls or not replies:
+            return found
+        # What the reply flows into through ``for chunk in response:`` counts as the reply too.
+        for read, targets in body.loop_targets:
+            if read & replies:
+                replies |= targets
+        found.recursive_calls = [c for c, guards in recursive if _reads_any(guards, replies)]
+        if not found.recursive_calls:
+            found.llm_calls = []
+            return found
+        found.bounded, found.bound_reason = _depth_bound(function, found.recursive_calls, body.compared)
+        return found
+
+
+def _reads_any(paths: frozenset[str], names: set[str]) -> bool:
+    return any(p.split(".", 1)[0] in names for p in paths)
+
+
+def _depth_bound(function: cst.FunctionDef, calls: list[cst.Call], compared: set[str]) -> tuple[bool, str]:
+    """A parameter passed on moved by a step (``depth + 1``) and compared in the body."""
+    params = {p.name.value for p in (*function.params.params, *function.params.kwonly_params)}
+    for call in calls:
+        for arg in call.args:
+            value = arg.value
+            if (
+                isinstance(value, cst.BinaryOperation)
+                and isinstance(value.operator, (cst.Add, cst.Subtract))
+                and isinstance(value.left, cst.Name)
+                and value.left.value in params
+                and value.left.value in compared
+            ):
+                return True, f"each call moves `{value.left.value}`, which the function compares"
+    return False, ""
+
+
+
+def recursive_agent_loop(ctx, call: cst.Call) -> Recursion | None:
+    """The recursion ``call`` closes, when it is a call of the enclosing function itself that the
+    model's reply drives; else None. Cheap for every other call: one name comparison."""
+    if not ctx.function_stack:
+        return None
+    function = ctx.function_stack[-1]
+    if ctx.qualname(call.func) != ctx.function_qualname(function):
+        return None
+    found = ctx.recursion.analyse(function)
+    return found if any(call is c for c in found.recursive_calls) else None

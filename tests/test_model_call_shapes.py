@@ -214,3 +214,67 @@ def test_a_module_level_alias_is_followed_from_another_module(tmp_path):
     settings = resolve_settings(tmp_path, Overrides(isolated=True), tmp_path)
     report = lint_paths([tmp_path], settings, jobs=0)
     assert ("agent.py", 4, "TFA0802") in {(f.path, f.line, f.code) for f in report.findings}
+
+
+def test_a_parameter_is_typed_by_what_the_module_passes_to_it(tmp_path):
+    """rawdog: ``llm_client = LLMClient(config)`` in ``main``, then ``rawdog(prompt, config,
+    llm_client)``; the loop in ``rawdog`` calls the model through the parameter."""
+    import textwrap
+
+    (tmp_path / "agent.py").write_text(textwrap.dedent('''
+        import litellm
+
+        class LLMClient:
+            def __init__(self):
+                self.conversation = []
+
+            def add_message(self, role, content):
+                self.conversation.append({"role": role, "content": content})
+
+            def get_script(self):
+                return litellm.completion(model="m", messages=self.conversation)
+
+        def rawdog(prompt, llm_client):
+            llm_client.add_message("user", prompt)
+            go_on = True
+            while go_on:
+                reply = llm_client.get_script()
+                llm_client.add_message("assistant", reply)
+                go_on = reply.endswith("CONTINUE")
+
+        def main():
+            llm_client = LLMClient()
+            rawdog("hello", llm_client)
+        ''').lstrip())
+    settings = resolve_settings(tmp_path, Overrides(isolated=True), tmp_path)
+    report = lint_paths([tmp_path], settings, jobs=0)
+    assert ("agent.py", 16, "TFA0802") in {(f.path, f.line, f.code) for f in report.findings}
+
+
+def test_a_caller_that_passes_something_else_types_nothing(tmp_path):
+    import textwrap
+
+    (tmp_path / "agent.py").write_text(textwrap.dedent('''
+        import litellm
+
+        class Queue:
+            def get(self):
+                return 1
+
+            def put(self, item):
+                pass
+
+        def drain(queue):
+            busy = True
+            while busy:
+                item = queue.get()
+                queue.put(item)
+                busy = bool(item)
+
+        def main():
+            queue = Queue()
+            drain(queue)
+        ''').lstrip())
+    settings = resolve_settings(tmp_path, Overrides(isolated=True), tmp_path)
+    report = lint_paths([tmp_path], settings, jobs=0)
+    assert not [f for f in report.findings if f.code == "TFA0802"]

@@ -127,8 +127,39 @@ class FileContext:
             if alias is not None:
                 self._bind(self._binding_table(pending, self.module_aliases, self.class_aliases,
                                                self.local_aliases), pending, alias[0], alias[1])
+        self._bind_parameters_from_callers()
         self.function_stack = []
         self._current_class_qualname = None
+
+    def _bind_parameters_from_callers(self) -> None:
+        """``llm_client = LLMClient(config)`` then ``run(prompt, llm_client)`` in the same module:
+        ``run``'s parameter holds an ``LLMClient`` unless its annotation or a default says
+        otherwise. Only this module's own functions, called by name at statement level."""
+        for caller, call in self.scan.local_calls:
+            assert isinstance(call.func, cst.Name)
+            callee = self.scan.module_functions.get(call.func.value)
+            if callee is None or callee is caller:
+                continue
+            self.function_stack = [caller] if caller is not None else []
+            self._current_class_qualname = None
+            params = callee.params
+            positional = [*params.posonly_params, *params.params]
+            by_name = {p.name.value: p for p in (*positional, *params.kwonly_params)}
+            table = self.local_bindings.setdefault(id(callee), {})
+            index = 0
+            for arg in call.args:
+                if arg.star:
+                    break
+                if arg.keyword is not None:
+                    param = by_name.get(arg.keyword.value)
+                else:
+                    param = positional[index] if index < len(positional) else None
+                    index += 1
+                if param is None or param.name.value in table:
+                    continue
+                type_qn = self.instance_type_of(arg.value)
+                if type_qn is not None and type_qn not in _FIELD_FACTORIES and type_qn not in _PARTIALS:
+                    table[param.name.value] = type_qn
 
     @staticmethod
     def _binding_table(pending, module_table: dict, class_tables: dict, local_tables: dict) -> dict | None:

@@ -70,6 +70,7 @@ class BodyScan(cst.CSTVisitor):
         self.exit_guards: list[cst.BaseExpression] = []
         self.rebound: set[str] = set()  # names given a fresh value each iteration (``x = []``)
         self._if_tests: list[cst.BaseExpression] = []
+        self.conditional_calls: set[int] = set()  # ids of calls under an ``if`` of the body
 
     def visit_FunctionDef(self, node) -> bool:
         return False
@@ -82,6 +83,8 @@ class BodyScan(cst.CSTVisitor):
 
     def visit_Call(self, node: cst.Call) -> None:
         self.calls.append(node)
+        if self._if_tests:
+            self.conditional_calls.add(id(node))
         if isinstance(node.func, cst.Attribute) and node.func.attr.value in _MUTATORS:
             path = dotted_name(node.func.value)
             if path:
@@ -208,8 +211,12 @@ class LoopAnalyser:
             if self._has_feedback(call, scan.mutated, loop, scan.rebound):
                 info.llm_calls.append(llm)
         if info.llm_calls:
+            # Only a prompt on every turn gates the loop: one under an ``if`` (rawdog asks before
+            # running a script only when its ``leash`` option is on) lets the model go on alone.
             info.human_gated = any(
-                (self.ctx.qualname(call.func) or "") in CONSOLE_INPUTS for call in scan.calls
+                (self.ctx.qualname(call.func) or "") in CONSOLE_INPUTS
+                for call in scan.calls
+                if id(call) not in scan.conditional_calls
             )
             if info.human_gated:
                 # A chat REPL: a person answers every turn, so the model cannot run away.

@@ -46,6 +46,10 @@ class Prescan:
     properties: set[int] = field(default_factory=set)  # id(def) of @property methods
     module_constants: dict[str, cst.BaseExpression] = field(default_factory=dict)  # NAME -> value
     module_assigned: set[str] = field(default_factory=set)
+    # Statement-level calls of this module's own functions (``run(prompt, client)``, ``x =
+    # run(...)``, ``return run(...)``) with the function they stand in: what the caller passes
+    # types the callee's parameters when nothing else does.
+    local_calls: list[tuple[cst.FunctionDef | None, cst.Call]] = field(default_factory=list)
 
 
 def prescan(module: cst.Module, package: str) -> Prescan:
@@ -118,7 +122,19 @@ def _scan_function(stmt, out: Prescan, package, class_qualname, prefix) -> None:
     _scan_block(_body_of(stmt), out, package, stmt, inner_class, qualname + ".<locals>.")
 
 
+def _local_call(value, out: Prescan, function) -> None:
+    if isinstance(value, cst.Await):
+        value = value.expression
+    if isinstance(value, cst.Call) and isinstance(value.func, cst.Name):
+        out.local_calls.append((function, value))
+
+
 def _scan_small(small, out: Prescan, package, function, class_qualname) -> None:
+    if isinstance(small, (cst.Expr, cst.Return)) and small.value is not None:
+        _local_call(small.value, out, function)
+        return
+    if isinstance(small, cst.Assign):
+        _local_call(small.value, out, function)
     if isinstance(small, cst.Import):
         for alias in small.names:
             full = dotted_name(alias.name)

@@ -129,6 +129,18 @@ def crawl():
         answer = llm.invoke(item)
         queue.append(answer.content)
 """,
+        # A console prompt asked only under an option does not gate every turn (rawdog's leash).
+        """
+from openai import OpenAI
+client = OpenAI()
+
+def run(messages, leash=False):
+    while True:  # expect: TFA0802
+        reply = client.chat.completions.create(model="m", messages=messages)
+        messages.append(reply.choices[0].message)
+        if leash and input("Run it? (Y/n)") == "n":
+            break
+""",
         # Recursion on the model's reply (shell-gpt's tool handling): the same loop, unbounded.
         """
 from openai import OpenAI

@@ -12,6 +12,7 @@ from typing import Literal
 Severity = Literal["error", "warning", "advice"]
 Confidence = Literal["high", "medium", "low"]
 Applicability = Literal["safe", "unsafe", "display-only"]
+FileRole = Literal["app", "test", "example"]
 
 SEVERITY_RANK = {"error": 3, "warning": 2, "advice": 1}
 
@@ -122,7 +123,7 @@ class FileResult:
     diagnostics: list[Diagnostic] = field(default_factory=list)
     facts: FileFacts | None = None
     lines: int = 0
-    role: Literal["app", "test", "example"] = "app"
+    role: FileRole = "app"
     skipped: bool = False  # prefiltered: nothing in it can reach agent code
     suppressions: list = field(default_factory=list)  # engine.suppressions.Suppression
     sites: list[Site] = field(default_factory=list)

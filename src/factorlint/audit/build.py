@@ -35,6 +35,7 @@ def parse_fail_under(values: Iterable[str]) -> list[Threshold]:
     thresholds = []
     for raw in values:
         value = raw.strip()
+        key: str | None
         try:
             minimum = float(value)
         except ValueError:

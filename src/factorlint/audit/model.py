@@ -12,6 +12,7 @@ from typing import Literal
 from factorlint.model import Finding, Report, Site
 
 Grade = Literal["pass", "warn", "fail", "n/a"]
+Effort = Literal["small", "medium", "large"]
 
 
 @dataclass(frozen=True)
@@ -93,7 +94,7 @@ class PlanItem:
     files: int
     gain: float  # overall score points gained when every finding of this rule is fixed
     factor_gain: float  # the same for the rule's own factor score
-    effort: Literal["small", "medium", "large"]
+    effort: Effort
     autofix: bool  # `factorlint check --fix` applies it
     advice: str  # the concrete change, in words
     before: str  # the code as it is, from the first finding

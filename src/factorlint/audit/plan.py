@@ -11,24 +11,30 @@ from __future__ import annotations
 import re
 import textwrap
 from collections import defaultdict
+from collections.abc import Callable
 
-from factorlint.audit.model import PlanItem, Scorecard
+from factorlint.audit.model import Effort, PlanItem, Scorecard
 from factorlint.audit.scoring import SECURITY_KEY, build_scorecard
+from factorlint.model import Finding
 
 # Fixes that change the shape of the program (own the loop, move state, add a resume path):
 # large whatever the count. Everything else scales with how many files it touches.
 REDESIGN = frozenset({"TFA0801", "TFA0501", "TFA0502", "TFA0301", "TFA1202", "TFA1101", "TFA1102", "TFA0604"})
-EFFORT_COST = {"small": 1.0, "medium": 2.0, "large": 4.0}
+EFFORT_COST: dict[Effort, float] = {"small": 1.0, "medium": 2.0, "large": 4.0}
 SECURITY_WEIGHT = 7.5  # security gains are weighed like a high-risk factor
 _USE_INSTEAD = re.compile(r"## Use instead\s*```python\n(.*?)```", re.S)
 
 
-def effort_for(code: str, files: int, autofix: bool) -> str:
+def effort_for(code: str, files: int, autofix: bool) -> Effort:
     if autofix:
         return "small"
     if code in REDESIGN:
         return "large"
     return "small" if files <= 2 else "medium" if files <= 10 else "large"
+
+
+def _has_code(code: str) -> Callable[[Finding], bool]:
+    return lambda finding: finding.code == code
 
 
 def use_instead(rule) -> str:
@@ -52,7 +58,7 @@ def build_plan(report, knowledge, scorecard: Scorecard, include_roles=("app",)) 
     items = []
     for code, findings in by_code.items():
         factor = factor_of[code]
-        without = build_scorecard(report, knowledge, include_roles=include_roles, drop=lambda f, c=code: f.code == c)
+        without = build_scorecard(report, knowledge, include_roles=include_roles, drop=_has_code(code))
         if factor.key == SECURITY_KEY:
             factor_after = without.security.score
             gain = 0.0

@@ -20,7 +20,7 @@ from collections import defaultdict
 from collections.abc import Callable, Iterable
 
 from factorlint.audit.evidence import evidence_for
-from factorlint.audit.model import FactorScore, Overall, Scorecard
+from factorlint.audit.model import FactorScore, Grade, Overall, Scorecard
 from factorlint.model import Finding, Report, Site
 
 WEIGHTS = {"error": 5, "warning": 2, "advice": 1}
@@ -84,7 +84,7 @@ def letter_for(score: float | None) -> str | None:
     return next((letter for floor, letter in LETTERS if score >= floor), "F")
 
 
-def grade_for(score: float | None) -> str:
+def grade_for(score: float | None) -> Grade:
     if score is None:
         return "n/a"
     return "pass" if score >= PASS_AT else "warn" if score >= WARN_AT else "fail"
@@ -115,7 +115,7 @@ def score_sites(sites: list[Site], findings: list[Finding], extra_sites: int = 0
     by_path: dict[str, list[Site]] = defaultdict(list)
     for site in sites:
         by_path[site.path].append(site)
-    penalties: dict[object, float] = defaultdict(float)
+    penalties: dict[tuple, float] = defaultdict(float)
     for finding in findings:
         containing = [s for s in by_path.get(finding.path, ()) if s.line <= finding.line <= s.end_line]
         if containing:
@@ -189,9 +189,9 @@ def build_scorecard(
 
 
 def overall_of(factors: list[FactorScore]) -> Overall:
-    scored = [f for f in factors if f.score is not None and f.weight > 0]
+    scored = [(f.score, f.weight) for f in factors if f.score is not None and f.weight > 0]
     if not scored:
         return Overall(None, None, "n/a", 0)
-    total = sum(f.weight for f in scored)
-    score = round(sum(f.score * f.weight for f in scored) / total, 1)
+    total = sum(weight for _, weight in scored)
+    score = round(sum(value * weight for value, weight in scored) / total, 1)
     return Overall(score, letter_for(score), grade_for(score), len(scored))

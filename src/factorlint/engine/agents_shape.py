@@ -136,9 +136,9 @@ def count_items(ctx, expr: cst.BaseExpression, _depth: int = 0, _stack: Stack | 
         return total, exact
     if isinstance(expr, cst.Dict):
         total, exact = 0, True
-        for element in expr.elements:
-            if isinstance(element, cst.StarredDictElement):
-                n, e = count_items(ctx, element.value, _depth + 1, _stack)
+        for dict_element in expr.elements:
+            if isinstance(dict_element, cst.StarredDictElement):
+                n, e = count_items(ctx, dict_element.value, _depth + 1, _stack)
                 total, exact = total + n, exact and e
             else:
                 total += 1
@@ -296,8 +296,9 @@ def _element_name(ctx, value: cst.BaseExpression) -> tuple[set[str], bool]:
     if isinstance(value, cst.Call):
         for keyword in ("name", "name_override"):
             arg = keyword_arg(value, keyword)
-            if arg is not None and literal_string(arg.value):
-                return {literal_string(arg.value)}, True
+            given = literal_string(arg.value) if arg is not None else None
+            if given:
+                return {given}, True
         first = positional_arg(value, 0)
         if first is not None and isinstance(first.value, cst.Name):
             return _element_name(ctx, first.value)[0], False

@@ -63,14 +63,14 @@ class FileContext:
         self.function_stack: list[cst.FunctionDef] = []
         self.class_stack: list[cst.ClassDef] = []
         self.loop_stack: list[cst.CSTNode] = []
-        self._qualnames = None  # no answers are kept while the bindings are being worked out
+        self._qualnames: dict | None = None  # no answers are kept while the bindings are being worked out
         self._current_class_qualname: str | None = None
         self._resolve_bindings()
         # Bindings are settled from here on, so a name's meaning depends only on the node and
         # where the walk stands (innermost function; the class the bindings pass was in). Most
         # rules ask about every call's callee; one answer serves them all. The entry keeps the
         # node alive, so its id cannot be reused by another node while the answer is kept.
-        self._qualnames: dict | None = {}
+        self._qualnames = {}
         self.relevant = self._is_relevant()
         from factorlint.engine.recognisers import Recognisers
 

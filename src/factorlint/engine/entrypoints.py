@@ -230,7 +230,9 @@ class EntryPoints:
             return
         self._seen_calls.add(id(call))
         qualname = callee(self.ctx, call)
-        spec = self.ctx.knowledge.route_functions.first(qualname) if qualname else None
+        if not qualname:
+            return
+        spec = self.ctx.knowledge.route_functions.first(qualname)
         if spec is None:
             return
         handler = None
@@ -259,7 +261,7 @@ class EntryPoints:
 
     def web_packages(self) -> frozenset[str]:
         """Top-level packages named by the entry-point table (fastapi, flask, celery, click...)."""
-        roots = set()
+        roots: set[str] = set()
         for index in (self.ctx.knowledge.route_decorators, self.ctx.knowledge.route_functions,
                       self.ctx.knowledge.route_base_classes):
             roots.update(p.split(".", 1)[0] for p in [*index.exact, *(g for g, _ in index.globs)])

@@ -5,6 +5,8 @@ from __future__ import annotations
 import fnmatch
 from pathlib import PurePosixPath
 
+from factorlint.model import FileRole
+
 
 def enabled_for(path: str, settings) -> set[str]:
     """The rules that run on ``path`` once per-file ignores are applied."""
@@ -24,7 +26,7 @@ def _path_matches(path: str, pattern: str) -> bool:
     )
 
 
-def file_role(path: str) -> str:
+def file_role(path: str) -> FileRole:
     parts = PurePosixPath(path).parts
     name = parts[-1] if parts else path
     lowered = [p.lower() for p in parts[:-1]]

@@ -67,6 +67,7 @@ def apply_edits(text: str, findings: list[Finding]) -> tuple[str, list[Finding],
     starts = _offsets(text)
     spans: list[tuple[int, int, Edit, Finding]] = []
     for finding in findings:
+        assert finding.fix is not None, "only findings with a fix (see fixable) reach here"
         for edit in finding.fix.edits:
             start = _offset(starts, text, edit.line, edit.column)
             end = _offset(starts, text, edit.end_line, edit.end_column)

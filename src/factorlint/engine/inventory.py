@@ -138,8 +138,8 @@ class InventoryCollector:
         retry = retries.applied_site(ctx, node)
         if retry is not None:
             self._retry(retry)
-        for site in builder_sites(ctx, node):
-            self._prompt(site, ())
+        for prompt_site in builder_sites(ctx, node):
+            self._prompt(prompt_site, ())
         self._component(node)
 
     def _llm_call(self, node: cst.Call, llm) -> None:
@@ -177,8 +177,8 @@ class InventoryCollector:
         for arg in node.args:
             self._join(site, arg.value)
         if spec.prompt is not None:
-            for site in agent_prompt_sites(self.ctx, node, spec.prompt):
-                self._prompt(site, ())
+            for prompt_site in agent_prompt_sites(self.ctx, node, spec.prompt):
+                self._prompt(prompt_site, ())
 
     def _prompt(self, site, requires) -> None:
         self._add("prompt", site.node, site.where, requires, source=site.kind, chars=site.text_chars)

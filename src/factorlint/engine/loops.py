@@ -14,6 +14,7 @@ decides (``if step.intent == "done": break``) ends the loop but does not bound i
 from __future__ import annotations
 
 import re
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field
 
 import libcst as cst
@@ -226,7 +227,7 @@ class LoopAnalyser:
         self._cache[id(loop)] = info
         return info
 
-    def _has_feedback(self, call: cst.Call, mutated: set[str], loop: Loop, rebound: set[str] = frozenset()) -> bool:
+    def _has_feedback(self, call: cst.Call, mutated: set[str], loop: Loop, rebound: AbstractSet[str] = frozenset()) -> bool:
         # A value rebuilt from scratch in each iteration carries nothing to the next one.
         mutated = {w for w in mutated if w.split(".", 1)[0] not in rebound}
         if not mutated:

@@ -328,11 +328,11 @@ def _parse(text: str) -> cst.Module:
     try:
         if _VALIDATE is None:
             return cst.parse_module(text)
-        CSTNode.__post_init__ = _trusted  # the calling thread waits: nothing else builds nodes now
+        CSTNode.__post_init__ = _trusted  # type: ignore[method-assign]  # skip validation while parsing; the calling thread waits: nothing else builds nodes now
         try:
             return cst.parse_module(text)
         finally:
-            CSTNode.__post_init__ = _VALIDATE
+            CSTNode.__post_init__ = _VALIDATE  # type: ignore[method-assign]  # put libcst's validation back
     finally:
         if collecting:
             gc.enable()

@@ -15,7 +15,7 @@ from collections import defaultdict
 from factorlint.engine.llm_names import match_llm_qualname
 from factorlint.engine.suppressions import without_codes
 from factorlint.knowledge import Knowledge
-from factorlint.model import Edit, FileResult, Finding, Fix, Report
+from factorlint.model import Edit, FileResult, Finding, Fix, Report, Site
 
 UNUSED_SUPPRESSION = "TFA0002"
 
@@ -133,7 +133,7 @@ def build_report(root: str, results: list[FileResult], knowledge: Knowledge, set
     kept: list[Finding] = []
     suppressed: list[Finding] = []
     diagnostics = []
-    sites = []
+    sites: list[Site] = []
     for result in sorted(results, key=lambda r: r.path):
         diagnostics.extend(result.diagnostics)
         sites.extend(

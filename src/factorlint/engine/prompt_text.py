@@ -61,8 +61,8 @@ def prompt_text(ctx, expr: cst.BaseExpression, _depth: int = 0, _stack: Stack | 
         found = prompt_text(ctx, resolved[0], _depth + 1, resolved[1])
         if found is None:
             return None
-        module_level = isinstance(expr, cst.Name) and resolved[1] == ()
-        return PromptText(found.text, found.node, found.constant or (expr.value if module_level else None))
+        constant = expr.value if isinstance(expr, cst.Name) and resolved[1] == () else None
+        return PromptText(found.text, found.node, found.constant or constant)
     return None
 
 

@@ -72,8 +72,8 @@ class ResponseModes:
     def known_keys(self, expr: cst.BaseExpression, scope: Scope, hops: int = 0) -> set[str] | None:
         """The keys a dict (or a config object) can hold, when every one is written literally."""
         if isinstance(expr, cst.Dict):
-            keys = dict_keys(expr)
-            return set(keys) if keys is not None else None
+            literal_keys = dict_keys(expr)
+            return set(literal_keys) if literal_keys is not None else None
         if isinstance(expr, cst.Call):
             # ``dict(k=v)`` or a config class (``types.GenerateContentConfig(...)``): its keywords.
             callee = self.ctx.qualname(expr.func) or ""
@@ -98,7 +98,7 @@ class ResponseModes:
             added = scan.added_keys.get(expr.value, [])
             if any(key is None for key in added):
                 return None
-            return keys | set(added)
+            return keys | {key for key in added if key is not None}
         return None
 
     # -- receivers: ``llm.with_structured_output(X)`` / ``llm.bind_tools(tools)`` ---------------

@@ -235,12 +235,13 @@ class ResponseTracker(ResponseModes):
         result: Origin | None = None
         with self._inside(function):
             scan = self.scan(function)
-            values = [r.value for r in scan.returns if not is_placeholder(r.value)]
+            values = [r.value for r in scan.returns if r.value is not None and not is_placeholder(r.value)]
             if values and not scan.yields:
                 origins = [self.origin(v, function) for v in values]
                 first = origins[0]
-                if first is not None and all(o is not None and o.path == first.path for o in origins):
-                    modes = {o.mode for o in origins}
+                known = [o for o in origins if o is not None]
+                if first is not None and len(known) == len(origins) and all(o.path == first.path for o in known):
+                    modes = {o.mode for o in known}
                     result = first if len(modes) == 1 else replace(first, mode="unknown")
         self._wrappers[key] = result
         return result
@@ -301,7 +302,7 @@ class ResponseTracker(ResponseModes):
         scan = self.scan(scope or self.current_scope())
         positive = False
         for attr in scan.attributes:
-            if attr.value.value != name:
+            if not isinstance(attr.value, cst.Name) or attr.value.value != name:  # always a Name (see scan)
                 continue
             if id(attr) in scan.called and attr.attr.value in STR_METHODS - _SHARED_WITH_LISTS:
                 positive = True

@@ -76,7 +76,8 @@ def calls_in(node: cst.CSTNode) -> list[cst.Call]:
 
 def combine(found: Iterable[tuple[str, ...] | None]) -> tuple[str, ...] | None:
     """None: no model call; (): a certain one; else the project functions to settle later."""
-    certain, candidates, any_found = False, set(), False
+    certain, any_found = False, False
+    candidates: set[str] = set()
     for requires in found:
         if requires is None:
             continue
@@ -303,7 +304,9 @@ def sdk_retries(ctx, call: cst.Call) -> SDKRetries | None:
     if client is None or not client.retry_keyword:
         return None
     arg = keyword_arg(call, client.retry_keyword)
-    count = retry_count(ctx, arg.value) if arg is not None else None
+    if arg is None:
+        return None
+    count = retry_count(ctx, arg.value)
     if count is None:
         return None
     return SDKRetries(qualname, client.retry_keyword, arg, count)

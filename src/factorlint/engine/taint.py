@@ -274,7 +274,7 @@ class TaintAnalyser:
             if qualname and self.knowledge.tool_base_classes.first(qualname) is not None:
                 return qualname.rsplit(".", 1)[-1]
             name = dotted_name(base)
-            if name in self.ctx.scan.classes and name != class_qualname:
+            if name is not None and name in self.ctx.scan.classes and name != class_qualname:
                 found = self._tool_base(name, depth + 1)
                 if found:
                     return found

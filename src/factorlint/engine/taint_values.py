@@ -68,9 +68,10 @@ class TaintValues(WalkState):
         if isinstance(node, cst.BinaryOperation):
             if isinstance(node.operator, cst.Add):
                 return self._concat(node.left, node.right, state)
-            if isinstance(node.operator, cst.Modulo) and string_literal_text(node.left) is not None:
+            template = string_literal_text(node.left) if isinstance(node.operator, cst.Modulo) else None
+            if template is not None:
                 right = self.value(node.right, state)
-                return self._built(right, string_literal_text(node.left).split("%", 1)[0])
+                return self._built(right, template.split("%", 1)[0])
             return union(self.value(node.left, state), self.value(node.right, state))
         if isinstance(node, cst.BooleanOperation):
             return union(self.value(node.left, state), self.value(node.right, state))

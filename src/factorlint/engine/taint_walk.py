@@ -68,6 +68,7 @@ class Walk(SinkChecks, TaintValues):
 
     def parameters(self) -> dict:
         state: dict[str, Taint] = {}
+        assert self.function is not None, "module-level code has no parameters (see TaintAnalyser)"
         params = self.function.params
         ordered = [*params.posonly_params, *params.params, *params.kwonly_params]
         method = self.ctx.scan.class_of_function.get(id(self.function)) is not None

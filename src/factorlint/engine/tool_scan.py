@@ -166,7 +166,7 @@ class _Scanner(ToolLinks):
                        decorator_call=call)
         self._decorator_approval(tool, call, spec)
         tool = self._add(tool)
-        receiver = expr.func if call is not None else expr
+        receiver = call.func if call is not None else expr
         if isinstance(receiver, cst.Attribute) and isinstance(receiver.value, cst.Name):
             self.instance_tools.append((receiver.value.value, tuple(self.stack), tool))
 
@@ -193,9 +193,10 @@ class _Scanner(ToolLinks):
             qualname = self.ctx.qualname(base.value)
             spec = self.knowledge.tool_base_classes.first(qualname) if qualname else None
             local = self.tool_classes.get(dotted_name(base.value) or "")
-            if spec is None and local is None:
-                continue
-            spec = spec or local.spec
+            if spec is None:
+                if local is None:
+                    continue
+                spec = local.spec
             framework = self.knowledge.tool_frameworks.get(id(spec)) if spec else None
             name = _class_tool_name(node)
             tool = self._add(ToolDef(node, name, "class", framework.name if framework else (
@@ -293,7 +294,7 @@ class _Scanner(ToolLinks):
         self.construct_by_call[id(node)] = item
 
     def _tool_args(self, node: cst.Call, keywords) -> list[tuple[cst.BaseExpression, tuple]]:
-        found = []
+        found: list[tuple[cst.BaseExpression, tuple]] = []
         for keyword in keywords:
             arg = keyword_arg(node, keyword)
             if arg is None:  # config=GenerateContentConfig(tools=[...]): one level down

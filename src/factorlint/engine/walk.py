@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterator
+from typing import Any
 
 import libcst as cst
 
@@ -47,7 +48,7 @@ def children(node: cst.CSTNode, fields=_child_fields) -> list:
     found = []
     kinds = _KIND_OF_TYPE
     for name in fields(type(node)):
-        value = getattr(node, name, None)
+        value: Any = getattr(node, name, None)
         kind = kinds.get(type(value))
         if kind is None:
             kind = _value_kind(type(value))

@@ -328,3 +328,24 @@ def test_a_worker_dies_with_its_parent(tmp_path):
         assert _wait_for(lambda: _gone(worker), 10)
     finally:
         parent.kill()
+
+
+def test_a_workers_answer_is_data_never_a_pickle(tmp_path):
+    """The parent reads what a worker sends as validated data: a worker compromised through the
+    native parser could send a pickle that runs code, and it must be a Failure, not an object."""
+    import pickle
+
+    from factorlint import api
+    from factorlint.engine import pool
+
+    marker = tmp_path / "ran"
+
+    class Payload:
+        def __reduce__(self):
+            return (open, (str(marker), "w"))
+
+    forged = b"0 R " + pickle.dumps(Payload())
+    assert isinstance(pool._read_answer(forged, 0, api._decode_outcome), pool.Failure)
+    assert isinstance(pool._read_answer(pickle.dumps((0, Payload())), 0, api._decode_outcome), pool.Failure)
+    assert isinstance(pool._read_answer(b"1 R {}", 0, api._decode_outcome), pool.Failure)
+    assert not marker.exists()

@@ -232,6 +232,17 @@ def _from_cache(cache, source, stats: dict, index: int, max_bytes: int, facts_on
     return data
 
 
+def _decode_outcome(data: bytes):
+    """A worker's result, validated as a cache entry is; a Failure when it is not one."""
+    from factorlint.engine import pool
+    from factorlint.engine.cache_codec import CacheFormatError, decode_outcome
+
+    try:
+        return decode_outcome(data)
+    except CacheFormatError as exc:
+        return pool.Failure("error", f"the analysis process sent an invalid result ({exc})")
+
+
 def _run_tasks(pending, settings, knowledge, custom_knowledge: bool, jobs: int | None):
     """(index, result) for each task, as they complete.
 
@@ -247,6 +258,7 @@ def _run_tasks(pending, settings, knowledge, custom_knowledge: bool, jobs: int |
     if not pending:
         return  # a run served from the cache imports neither LibCST nor the rules
     from factorlint.engine import pool
+    from factorlint.engine.cache_codec import encode_outcome
     from factorlint.engine.runner import unanalysed
 
     forked = pool.forking()
@@ -262,14 +274,20 @@ def _run_tasks(pending, settings, knowledge, custom_knowledge: bool, jobs: int |
             all_rules()
         tasks = [(index, task) for index, task in pending]
         relative = {index: task[1] for index, task in pending}
+        pending_disk = {index: task[0] for index, task in pending}
         outcomes = pool.supervise(
             tasks, _lint_task, workers=workers,
             seconds=settings.max_file_seconds, memory_mib=settings.max_file_memory,
             initializer=None if forked else _init_worker, initargs=(settings,),
+            encode=encode_outcome, decode=_decode_outcome,
         )
         for index, outcome in outcomes:
+            if not isinstance(outcome, pool.Failure) and outcome.path != relative[index]:
+                outcome = pool.Failure("error", "the analysis process answered for another file")
             if isinstance(outcome, pool.Failure):
                 outcome = unanalysed(relative[index], outcome.kind, outcome.detail, settings)
+            else:
+                outcome.disk_path = pending_disk[index]  # not sent: where this run found it
             yield index, outcome
         return
     _init_worker(settings, knowledge)

@@ -484,6 +484,31 @@ def encode_result(result: FileResult) -> bytes:
     return data
 
 
+# -- a worker's answer to its parent --------------------------------------------------------------
+
+
+def encode_outcome(result: FileResult) -> bytes:
+    """A FileResult as a worker process sends it to its parent: ``[path, digest]``, a newline,
+    then the result as the cache stores it. A worker parses untrusted code with native code, so
+    its parent reads its answers as data, validated like a cache entry, never as pickles."""
+    return dump_json([result.path, result.digest]).encode("ascii") + b"\n" + encode_result(result)
+
+
+def decode_outcome(data: bytes) -> FileResult:
+    """The FileResult a worker sent (CacheFormatError for anything else)."""
+    head, newline, body = data.partition(b"\n")
+    if not newline or len(head) > 2 * MAX_NAME + 100:
+        _fail("outcome: no result")
+    fields = parse_json(head)
+    if type(fields) is not list or len(fields) != 2:
+        _fail("outcome: expected [path, digest]")
+    path, digest = fields
+    _str(path, "outcome path")
+    if digest != "":
+        _pattern(digest, "outcome digest", _SHA256)
+    return decode_result(body, path, digest)
+
+
 # -- the file: a header line, then one line per entry ---------------------------------------------
 
 

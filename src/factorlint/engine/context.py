@@ -121,12 +121,12 @@ class FileContext:
                 continue  # ``llm: BaseLLM = Field(...)``: the annotation says what it holds
             if type_qn is not None and type_qn not in _PARTIALS:
                 self._bind(self._binding_table(pending, self.module_bindings, self.class_bindings,
-                                               self.local_bindings), pending, type_qn, type_qn + "()")
+                                               self.local_bindings), pending, type_qn)
                 continue
             alias = self.callable_alias(pending.value)
             if alias is not None:
                 self._bind(self._binding_table(pending, self.module_aliases, self.class_aliases,
-                                               self.local_aliases), pending, alias[0], alias[1])
+                                               self.local_aliases), pending, alias)
         self._bind_parameters_from_callers()
         self.function_stack = []
         self._current_class_qualname = None
@@ -175,7 +175,7 @@ class FileContext:
             return class_tables.setdefault(pending.class_qualname, {})
         return module_table
 
-    def _bind(self, table: dict | None, pending, value: str, resolved: str) -> None:
+    def _bind(self, table: dict | None, pending, value: str) -> None:
         """Record a binding; a name bound in several places (the branches of an ``if``, a default
         then a configured value) keeps the binding that reaches a model: the union of what the
         name may hold, as far as the rules are concerned."""
@@ -197,16 +197,15 @@ class FileContext:
             return 2
         return 1
 
-    def callable_alias(self, value: cst.BaseExpression) -> tuple[str, str] | None:
+    def callable_alias(self, value: cst.BaseExpression) -> str | None:
         """What a name holds when it is bound to a callable rather than an instance: ``completion
         = client.chat.completions.create``, ``functools.partial(litellm.completion, ...)``,
         ``handler or acompletion``, ``a if fast else b``, a dict of handlers. Returns the
-        callable's resolved name twice (the binding and what the name resolves to), or None."""
+        callable's resolved name (the one reaching a model, of several), or None."""
         candidates = self._alias_candidates(value, 0)
         if not candidates:
             return None
-        best = max(candidates, key=self._strength)
-        return best, best
+        return max(candidates, key=self._strength)
 
     def _alias_candidates(self, value: cst.BaseExpression, depth: int) -> list[str]:
         if depth > 4:

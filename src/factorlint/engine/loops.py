@@ -56,9 +56,15 @@ class LoopInfo:
     @property
     def requires(self) -> tuple[str, ...]:
         """Empty when a certain model call has feedback; else the candidates to settle later."""
-        if any(c.certain for c in self.llm_calls):
-            return ()
-        return tuple(sorted({q for c in self.llm_calls for q in c.requires}))
+        return requires_of(self.llm_calls)
+
+
+def requires_of(llm_calls: list[LLMCall]) -> tuple[str, ...]:
+    """What a loop's standing depends on: nothing when one of its model calls is certain, else
+    the names the project pass must find reaching a model."""
+    if any(c.certain for c in llm_calls):
+        return ()
+    return tuple(sorted({q for c in llm_calls for q in c.requires}))
 
 
 class BodyScan(cst.CSTVisitor):

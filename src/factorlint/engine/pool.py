@@ -43,6 +43,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import gc
+import json
 import math
 import multiprocessing
 import os
@@ -71,6 +72,45 @@ class Failure(NamedTuple):
 
     kind: str
     detail: str
+
+
+# The largest answer a worker may send (a result of a 5 MB file is a few MB).
+_MAX_ANSWER = 256 << 20
+
+
+def _encode_json(value: Any) -> bytes:
+    return json.dumps(value).encode("utf-8")
+
+
+def _decode_json(data: bytes) -> Any:
+    return json.loads(data)
+
+
+def _answer(key: int, outcome: Any, encode: Callable[[Any], bytes]) -> bytes:
+    """What a worker sends: ``<key> R <payload>`` for a result, ``<key> F <[kind, detail]>``."""
+    if not isinstance(outcome, Failure):
+        try:
+            return b"%d R " % key + encode(outcome)
+        except Exception as exc:
+            outcome = Failure("error", f"the result cannot be sent: {type(exc).__name__}: {exc}")
+    return b"%d F " % key + json.dumps([outcome.kind, outcome.detail]).encode("utf-8")
+
+
+def _read_answer(data: bytes, key: int, decode: Callable[[bytes], Any]) -> Any:
+    """The outcome in a worker's answer for task ``key``; a Failure for anything malformed."""
+    try:
+        head, kind, payload = data.split(b" ", 2)
+        if int(head) != key:
+            return Failure("error", "the analysis process answered for another task")
+        if kind == b"R":
+            return decode(payload)
+        if kind == b"F":
+            failure = json.loads(payload)
+            if type(failure) is list and len(failure) == 2 and all(type(p) is str for p in failure):
+                return Failure(failure[0][:20], failure[1][:2000])
+    except Exception:  # whatever it sent, it is not an answer
+        pass
+    return Failure("error", "the analysis process sent a malformed answer")
 
 
 class Terminated(SystemExit):
@@ -154,14 +194,19 @@ def supervise(
     memory_mib: int | None = None,
     initializer: Callable[..., None] | None = None,
     initargs: tuple = (),
-) -> Iterator[tuple[Any, Any]]:
+    encode: Callable[[Any], bytes] = _encode_json,
+    decode: Callable[[bytes], Any] = _decode_json,
+) -> Iterator[tuple[int, Any]]:
     """``(key, work(task))`` for each ``(key, task)``, or ``(key, Failure)``, as they complete.
 
     Runs ``work`` in at most ``workers`` processes, each task within ``seconds`` of wall time
-    and ``memory_mib`` MiB of added address space. ``work``, the tasks and their results must
-    pickle. With forked workers ``work`` sees this process's state as it was at the fork, so set
-    it up before calling; spawned workers run ``initializer(*initargs)`` first. Closing the
-    generator, or an exception in the caller, stops and reaps every worker.
+    and ``memory_mib`` MiB of added address space. Keys are ints. Tasks go to the workers as
+    pickles (this process wrote them); results come back as bytes, ``encode`` in the worker and
+    ``decode`` here (JSON by default), never as pickles: a worker reads untrusted code with
+    native code, so what it sends is data to validate, not objects to rebuild. A result that
+    ``decode`` rejects is a Failure. With forked workers ``work`` sees this process's state as it
+    was at the fork, so set it up before calling; spawned workers run ``initializer(*initargs)``
+    first. Closing the generator, or an exception in the caller, stops and reaps every worker.
     """
     queue = deque(tasks)
     if not queue:
@@ -181,7 +226,7 @@ def supervise(
                 if queue and worker.task is None:
                     worker.give(queue.popleft(), seconds)
             while queue and len(pool) < workers:
-                worker = _Worker(context, work, memory, pool, initializer, initargs)
+                worker = _Worker(context, work, memory, pool, initializer, initargs, encode, decode)
                 pool.append(worker)  # before it starts: whatever happens next, it is stopped
                 worker.start()
                 worker.give(queue.popleft(), seconds)
@@ -201,7 +246,8 @@ def supervise(
 class _Worker:
     """One worker process, its pipe, its standard-error file, and the task it holds."""
 
-    def __init__(self, context, work, memory: int | None, siblings: list, initializer, initargs) -> None:
+    def __init__(self, context, work, memory: int | None, siblings: list, initializer, initargs,
+                 encode: Callable[[Any], bytes], decode: Callable[[bytes], Any]) -> None:
         self.conn, child = context.Pipe(duplex=True)
         forked = context.get_start_method() == "fork"
         # Closed by close(), when the worker is done with.
@@ -212,10 +258,11 @@ class _Worker:
         self.process = context.Process(
             target=_serve,
             args=(child, work, memory, self.errors.fileno() if self.errors else None, inherited, os.getpid(),
-                  initializer, initargs),
+                  initializer, initargs, encode),
             name="factorlint-worker",
             daemon=True,
         )
+        self.decode = decode
         self.task: tuple | None = None
         self.deadline: float | None = None
         self.seconds: float | None = None
@@ -244,9 +291,9 @@ class _Worker:
         if self.conn in ready or self.process.sentinel in ready:
             try:
                 if self.conn.poll():
-                    answer = self.conn.recv()
+                    answer = self.conn.recv_bytes(_MAX_ANSWER)
                     self.task = None
-                    return answer
+                    return key, _read_answer(answer, key, self.decode)
                 dead = self.process.sentinel in ready
             except (EOFError, OSError):
                 dead = True  # the pipe closed, with or without half an answer: the worker died
@@ -341,7 +388,7 @@ def _handle_termination() -> Callable[[], None]:
 
 
 def _serve(conn, work, memory: int | None, errors: int | None, inherited: list, parent: int,
-           initializer, initargs) -> None:
+           initializer, initargs, encode: Callable[[Any], bytes]) -> None:
     """A worker's life: tasks in, results out, until end-of-file or ``None``; never returns."""
     try:
         for other in inherited:
@@ -376,11 +423,9 @@ def _serve(conn, work, memory: int | None, errors: int | None, inherited: list, 
             finally:
                 space.lift()
             try:
-                conn.send((key, outcome))
+                conn.send_bytes(_answer(key, outcome, encode))
             except (EOFError, OSError):
                 break
-            except Exception as exc:
-                conn.send((key, Failure("error", f"{type(exc).__name__}: {exc}")))
             if retire:
                 break  # a worker that ran out of memory may have left its heap in pieces
             if errors is not None:  # what a file wrote on standard error is of no more use

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from factorlint.engine.loops import paths_in
+from factorlint.engine.loops import paths_in, requires_of
 from factorlint.engine.recognisers import LLMCall
 from factorlint.engine.walk import run_visitor
 
@@ -35,9 +35,7 @@ class Recursion:
     @property
     def requires(self) -> tuple[str, ...]:
         """Empty when a certain model call drives it; else the candidates to settle later."""
-        if any(c.certain for c in self.llm_calls):
-            return ()
-        return tuple(sorted({q for c in self.llm_calls for q in c.requires}))
+        return requires_of(self.llm_calls)
 
 
 class _Body(cst.CSTVisitor):

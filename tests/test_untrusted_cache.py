@@ -220,11 +220,11 @@ def _results(draw) -> FileResult:
         Finding, _code, _names, st.none() | st.integers(0, 12), st.sampled_from(sorted(codec.SEVERITIES)),
         st.sampled_from(sorted(codec.CONFIDENCES)), st.just(path), _position, _position, _position,
         _position, _names, fix, _names, _names, _names, st.lists(_names, max_size=2).map(tuple),
-        st.none() | _names, st.sampled_from(["", "0123456789abcdef"]),
+        st.lists(_names, max_size=2).map(tuple), st.none() | _names, st.sampled_from(["", "0123456789abcdef"]),
     )
     diagnostic = st.builds(Diagnostic, _code, st.just(path), _names, st.none() | _position, st.none() | _position)
     functions = st.lists(
-        st.builds(FunctionFacts, _names, _position, st.booleans(), st.lists(_names, max_size=3)), max_size=3
+        st.builds(FunctionFacts, _names, _position, st.booleans(), st.booleans(), st.lists(_names, max_size=3)), max_size=3
     ).map(lambda fs: {f.qualname: f for f in fs})
     facts = st.none() | st.builds(
         FileFacts, _names, st.booleans(), st.lists(_names, max_size=3), functions,
@@ -238,7 +238,7 @@ def _results(draw) -> FileResult:
     )
     site = st.builds(
         Site, st.from_regex(r"\A[a-z][a-z_]{0,12}\Z"), st.just(path), _position, _position, _names, _names,
-        _detail, st.lists(_names, max_size=2).map(tuple),
+        _detail, st.lists(_names, max_size=2).map(tuple), st.lists(_names, max_size=2).map(tuple),
     )
     return FileResult(
         path=path,
@@ -724,17 +724,18 @@ def _lines(path: Path) -> list[bytes]:
     return path.read_bytes().split(b"\n")
 
 
+_FORMAT = b'"format":%d' % codec.FORMAT  # the header field as the writer puts it
 FILE_DAMAGE = {
     "random bytes": lambda good, rng: rng.randbytes(len(good)),
     "empty": lambda good, rng: b"",
     "truncated in the header": lambda good, rng: good[: good.index(b"\n") // 2],
     "a JSON array": lambda good, rng: b"[]\n",
     "a JSON object of another shape": lambda good, rng: b'{"tool":"factorlint"}\n',
-    "another format": lambda good, rng: good.replace(b'"format":2', b'"format":1', 1),
-    "format as a huge number": lambda good, rng: good.replace(b'"format":2', b'"format":' + b"9" * 50_000, 1),
-    "format as a float": lambda good, rng: good.replace(b'"format":2', b'"format":2.0', 1),
+    "another format": lambda good, rng: good.replace(_FORMAT, b'"format":%d' % (codec.FORMAT - 1), 1),
+    "format as a huge number": lambda good, rng: good.replace(_FORMAT, b'"format":' + b"9" * 50_000, 1),
+    "format as a float": lambda good, rng: good.replace(_FORMAT, _FORMAT + b".0", 1),
     "deeply nested": lambda good, rng: b"[" * 200_000 + b"]" * 200_000,
-    "NaN header": lambda good, rng: good.replace(b'"format":2', b'"format":NaN', 1),
+    "NaN header": lambda good, rng: good.replace(_FORMAT, b'"format":NaN', 1),
     "a pickle": lambda good, rng: pickle.dumps({"x": 1}),
     "UTF-16": lambda good, rng: good.decode().encode("utf-16"),
 }

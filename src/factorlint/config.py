@@ -85,7 +85,7 @@ class FileConfig(BaseModel):
     # The budget of one file's analysis: past it the file is a diagnostic and the run goes on.
     max_file_seconds: float = Field(20.0, gt=0)
     max_file_memory: int = Field(2048, ge=64)  # MiB
-    wrapper_depth: int = Field(3, ge=1, le=10)
+    wrapper_depth: int = Field(10, ge=1, le=10)
     llm_functions: list[str] = []
     bounded_by: list[str] = []
     # Decorators (QN patterns) that gate a tool behind a person's approval, for TFA0703.
@@ -174,7 +174,7 @@ class Settings:
     max_file_bytes: int = 5_000_000
     max_file_seconds: float = 20.0
     max_file_memory: int = 2048  # MiB
-    wrapper_depth: int = 3
+    wrapper_depth: int = 10
     llm_functions: tuple[str, ...] = ()
     bounded_by: tuple[str, ...] = ()
     approval_decorators: tuple[str, ...] = ()

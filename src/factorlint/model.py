@@ -57,6 +57,9 @@ class Finding:
     # The finding stands only if one of these names turns out, in the project pass, to be a model
     # call or a function that makes one (a wrapper defined in this file or another).
     requires_llm: tuple[str, ...] = ()
+    # The finding stands only if none of these names turns out, in the project pass, to ask a
+    # person at the console: a loop around ``review()`` that prompts is a REPL, not a runaway.
+    unless_human: tuple[str, ...] = ()
     suppressed: str | None = None  # why, when a suppression comment silenced it
     fingerprint: str = ""
 
@@ -79,6 +82,7 @@ class FunctionFacts:
     qualname: str
     line: int
     calls_llm: bool = False  # makes a model call resolved in this file
+    asks_human: bool = False  # reads the console (``input()``, ``click.prompt``)
     callees: list[str] = field(default_factory=list)  # qualified names of calls it makes
 
 
@@ -111,6 +115,7 @@ class Site:
     function: str = ""  # the enclosing function's qualified name, "" at module level
     detail: dict = field(default_factory=dict)
     requires_llm: tuple[str, ...] = ()  # settled in the project pass, as for findings
+    unless_human: tuple[str, ...] = ()  # a loop's calls that may wait for a person (see Finding)
 
 
 @dataclass

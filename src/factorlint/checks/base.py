@@ -55,6 +55,7 @@ class RawFinding:
     requires_llm: tuple[str, ...] = ()
     severity: Severity | None = None
     fix_message: str | None = None
+    unless_human: tuple[str, ...] = ()  # see Finding.unless_human
 
 
 class Rule:
@@ -79,9 +80,13 @@ class Rule:
         requires_llm: tuple[str, ...] = (),
         severity: Severity | None = None,
         fix_message: str | None = None,
+        unless_human: tuple[str, ...] = (),
     ) -> None:
         self._sink(
-            RawFinding(self.meta, node, message or self.meta.summary, requires_llm, severity, fix_message)
+            RawFinding(
+                self.meta, node, message or self.meta.summary, requires_llm, severity, fix_message,
+                unless_human,
+            )
         )
 
     @classmethod

@@ -352,6 +352,9 @@ class FileContext:
             alias = self.local_aliases.get(id(function), {}).get(name)
             if alias is not None:
                 return alias
+            nested = self.scan.local_functions.get(id(function), {}).get(name)
+            if nested is not None:
+                return f"{self.module_name}.{nested}"
         bound = self.module_bindings.get(name)
         if bound is not None:
             return bound + "()"

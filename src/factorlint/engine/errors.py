@@ -45,6 +45,23 @@ def leaves(block: cst.BaseSuite) -> bool:
     return False
 
 
+def raises_some(block: cst.BaseSuite) -> bool:
+    """Does the handler raise on some path (``if transient(e): ... else: raise``)? Then it sorts
+    the errors it catches rather than retrying them all."""
+    found = []
+
+    class _Find(cst.CSTVisitor):
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
+                return False
+            if isinstance(node, cst.Raise):
+                found.append(node)
+            return not found
+
+    run_visitor(block, _Find())
+    return bool(found)
+
+
 def exception_types_everything(ctx, value, everything: Iterable[str] = EVERYTHING) -> bool:
     """``Exception``, ``BaseException``, or a tuple holding one of them."""
     if isinstance(value, (cst.Tuple, cst.List)):

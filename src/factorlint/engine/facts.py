@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import libcst as cst
 
+from factorlint.engine.loops import CONSOLE_INPUTS
 from factorlint.model import FileFacts, FunctionFacts
 
 
 class FactsCollector:
-    """Which functions make a model call, and what else they call (for the wrapper fixpoint)."""
+    """Which functions make a model call or ask a person at the console, and what else they call
+    (for the project pass's fixpoints)."""
 
     def __init__(self, ctx) -> None:
         self.ctx = ctx
@@ -29,6 +31,7 @@ class FactsCollector:
             for attr, type_qn in attrs.items():
                 self.facts.bindings[f"{prefix}{class_qualname}.{attr}"] = type_qn
         self.facts.classes = ctx.class_bases_resolved()
+        self._branches: list[int] = []  # per enclosing function: the ifs and loops around us
 
     def _current(self) -> FunctionFacts | None:
         if not self.ctx.function_stack:
@@ -41,7 +44,34 @@ class FactsCollector:
             self.facts.functions[qualname] = facts
         return facts
 
+    # A console prompt counts only where the function always reaches it: rawdog's "install this
+    # package?" asked when a script fails on a missing module does not make its caller a REPL.
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._branches.append(0)
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._branches.pop()
+
+    def _enter_branch(self, node: cst.CSTNode) -> None:
+        if self._branches:
+            self._branches[-1] += 1
+
+    def _leave_branch(self, node: cst.CSTNode) -> None:
+        if self._branches:
+            self._branches[-1] -= 1
+
+    visit_If = visit_IfExp = visit_For = visit_While = visit_ExceptHandler = _enter_branch
+    visit_Match = visit_BooleanOperation = _enter_branch
+    leave_If = leave_IfExp = leave_For = leave_While = leave_ExceptHandler = _leave_branch
+    leave_Match = leave_BooleanOperation = _leave_branch
+
     def visit_Call(self, node: cst.Call) -> None:
+        if (self.ctx.qualname(node.func) or "") in CONSOLE_INPUTS:
+            current = self._current()
+            if current is not None and self._branches and self._branches[-1] == 0:
+                current.asks_human = True
+            return
+        self._passed_callables(node)
         llm = self.ctx.recognise.llm_call(node)
         if llm is None:
             return
@@ -54,6 +84,21 @@ class FactsCollector:
             current.calls_llm = True
         elif llm.qualname not in current.callees:
             current.callees.append(llm.qualname)
+
+    def _passed_callables(self, node: cst.Call) -> None:
+        """A function handed to another (``recover(generate, log)``, ``pool.submit(step)``) may be
+        called by it: the caller counts as calling it, as call graphs treat callbacks."""
+        current = None
+        for arg in node.args:
+            if not isinstance(arg.value, (cst.Name, cst.Attribute)):
+                continue
+            qualname = self.ctx.qualname(arg.value)
+            # ``...()`` is an instance handed over, not a callable.
+            if qualname is None or qualname.endswith("()") or not self.ctx.is_project_candidate(qualname):
+                continue
+            current = current or self._current()
+            if current is not None and qualname not in current.callees:
+                current.callees.append(qualname)
 
     def result(self) -> FileFacts:
         return self.facts

@@ -31,6 +31,7 @@ class RawSite:
     function: str  # the enclosing function's qualified name, "" at module level
     requires: tuple[str, ...] = ()
     detail: dict = field(default_factory=dict)
+    unless_human: tuple[str, ...] = ()  # see Site.unless_human
 
 
 def _short(qualname: str) -> str:
@@ -229,11 +230,13 @@ class InventoryCollector:
         info = self.ctx.loops.analyse(node)
         if not info.llm_calls:
             return
-        self._add(
+        site = self._add(
             "loop", node, "while" if isinstance(node, cst.While) else "for", info.requires,
             bounded=info.bounded or info.human_gated, bound=info.bound_reason,
             human_gated=info.human_gated,
         )
+        if site is not None and not info.human_gated:
+            site.unless_human = info.may_ask
 
     def _recursion(self, node: cst.Call) -> None:
         """An agent loop written as recursion closes at the call of the function itself."""

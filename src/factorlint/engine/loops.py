@@ -34,6 +34,7 @@ CONSOLE_INPUTS = frozenset(
      "rich.prompt.Confirm.ask", "prompt_toolkit.prompt", "prompt_toolkit.PromptSession().prompt",
      "questionary.text", "inquirer.prompt", "sys.stdin.readline"}
 )
+_MAX_MAY_ASK = 24
 _UNBOUNDED_ITERATORS = frozenset({"itertools.count", "itertools.cycle"})
 _CLOCKS = frozenset(
     {"time.time", "time.monotonic", "time.perf_counter", "time.time_ns", "time.monotonic_ns",
@@ -52,6 +53,9 @@ class LoopInfo:
     bounded: bool = False
     bound_reason: str = ""
     human_gated: bool = False  # each iteration waits for a person at the console
+    # The project functions the body calls (under an ``if`` too): if one of them asks a person at
+    # the console (``_get_user_input()``, ``ask_review()``), the project pass finds the loop gated.
+    may_ask: tuple[str, ...] = ()
 
     @property
     def requires(self) -> tuple[str, ...]:
@@ -230,8 +234,17 @@ class LoopAnalyser:
                 info.bounded, info.bound_reason = True, "each iteration waits for console input"
             else:
                 info.bounded, info.bound_reason = self.bound(loop, scan)
+                info.may_ask = self._project_calls(scan.calls)
         self._cache[id(loop)] = info
         return info
+
+    def _project_calls(self, calls: list[cst.Call]) -> tuple[str, ...]:
+        found = set()
+        for call in calls:
+            qualname = self.ctx.qualname(call.func)
+            if qualname and self.ctx.is_project_candidate(qualname):
+                found.add(qualname)
+        return tuple(sorted(found))[:_MAX_MAY_ASK]
 
     def _has_feedback(self, call: cst.Call, mutated: set[str], loop: Loop, rebound: AbstractSet[str] = frozenset()) -> bool:
         # A value rebuilt from scratch in each iteration carries nothing to the next one.

@@ -2,7 +2,7 @@
 
 A file is analysed when its text imports a model or agent framework, imports a module of the
 scanned project (through which a wrapper around a model may reach it), makes a relative import,
-carries a suppression comment, or holds something the security rules look for in any file (a
+carries a suppression comment, asks a person at the console, or holds something the security rules look for in any file (a
 secret's format, a credential keyword, a hand-written tool schema). Everything else (most of a
 large repository's utilities and tests of unrelated code) is only checked to parse, with the
 standard library's parser, so a syntax error is still reported and nothing is silently lost.
@@ -14,6 +14,9 @@ import functools
 import re
 
 _ALWAYS = ("factorlint", "noqa", "input_schema", '"parameters"', "'parameters'", "__import__", "import_module")
+# A console prompt makes the loops that reach it conversations (see engine.loops), even from a
+# module that imports nothing of the project: ``input(``, ``getpass``, ``click.prompt(``, ``.ask(``.
+_CONSOLE = (r"\binput\(", r"\bgetpass\b", r"\bprompt\(", r"\.ask\(", r"\breadline\(")
 
 
 @functools.lru_cache(maxsize=8)
@@ -28,7 +31,7 @@ def _triggers(knowledge, project_roots: frozenset) -> re.Pattern:
     # Credential keywords in any case (``OPENAI_API_KEY = "..."`` holds ``api_key``).
     words = "(?i:" + "|".join(re.escape(w) for w in sorted(knowledge.credential_keywords)) + ")" if knowledge.credential_keywords else "(?!)"
     always = [re.escape(w) for w in _ALWAYS]
-    return re.compile("|".join([imports, *secrets, words, *always]), re.M)
+    return re.compile("|".join([imports, *secrets, words, *always, *_CONSOLE]), re.M)
 
 
 def could_matter(text: str, knowledge, settings) -> bool:

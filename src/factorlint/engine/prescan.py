@@ -38,6 +38,9 @@ class Prescan:
     class_bases: dict[str, list[cst.BaseExpression]] = field(default_factory=dict)
     class_of_function: dict[int, str] = field(default_factory=dict)  # id(def) -> class qualname
     function_qualnames: dict[int, str] = field(default_factory=dict)  # id(def) -> qualname in module
+    # id(def) -> the functions defined in its body: name -> qualname in module (``f.<locals>.g``)
+    local_functions: dict[int, dict[str, str]] = field(default_factory=dict)
+    nested_functions: dict[str, cst.FunctionDef] = field(default_factory=dict)  # ``f.<locals>.g``
     pending: list[PendingBinding] = field(default_factory=list)
     annotations: list[tuple[cst.FunctionDef, str, cst.BaseExpression]] = field(default_factory=list)
     # ``llm: ChatOpenAI`` in a class body, ``self.llm: ChatOpenAI = ...``: (class, attr, annotation)
@@ -71,6 +74,9 @@ def _scan_block(
             for small in stmt.body:
                 _scan_small(small, out, package, function, class_qualname)
         elif isinstance(stmt, cst.FunctionDef):
+            if function is not None and prefix.endswith(".<locals>."):
+                out.local_functions.setdefault(id(function), {})[stmt.name.value] = prefix + stmt.name.value
+                out.nested_functions[prefix + stmt.name.value] = stmt
             _scan_function(stmt, out, package, class_qualname, prefix)
         elif isinstance(stmt, cst.ClassDef):
             qualname = prefix + stmt.name.value

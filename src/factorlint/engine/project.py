@@ -8,6 +8,7 @@ loop around ``helpers.fetch(page)`` is not an agent loop unless ``fetch`` reache
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import hashlib
 from collections import defaultdict
@@ -44,15 +45,23 @@ class ProjectIndex:
             name for name, f in self.functions.items()
             if f.calls_llm or any(fnmatch.fnmatchcase(name, p) for p in patterns)
         }
-        depth = getattr(settings, "wrapper_depth", 3)
+        depth = getattr(settings, "wrapper_depth", 10)
+        self._close(self.llm_functions, self.reaches_llm, depth)
+        # Functions that wait for a person at the console, directly or through project functions:
+        # a loop that calls one each turn is a conversation, not a runaway.
+        self.human_functions: set[str] = {name for name, f in self.functions.items() if f.asks_human}
+        self._close(self.human_functions, self.asks_human, depth)
+
+    def _close(self, found: set[str], reaches, depth: int) -> None:
+        """Add to ``found`` every function whose callees reach it, ``depth`` calls deep at most."""
         for _ in range(depth):
             added = {
                 name for name, f in self.functions.items()
-                if name not in self.llm_functions and any(self.reaches_llm(c) for c in f.callees)
+                if name not in found and any(reaches(c) for c in f.callees)
             }
             if not added:
                 break
-            self.llm_functions |= added
+            found |= added
 
     def _canonical(self, qualname: str, _depth: int = 0) -> str:
         """Follow re-exports: ``pkg.Agent`` imported in pkg/__init__.py from ``pkg.core``."""
@@ -74,28 +83,37 @@ class ProjectIndex:
                         todo.append(nxt)
         return related
 
-    def _method_reaches_llm(self, plain: str) -> bool:
+    def _method_in(self, plain: str, functions: set[str]) -> bool:
         cls, _, member = plain.rpartition(".")
         cls = self._canonical(cls)
         if cls not in self.bases:
             return False  # only project classes: never fan out from pydantic.BaseModel
-        return any(f"{c}.{member}" in self.llm_functions for c in self._related_classes(cls))
+        return any(f"{c}.{member}" in functions for c in self._related_classes(cls))
 
-    def reaches_llm(self, qualname: str, _depth: int = 0) -> bool:
+    def reaches_llm(self, qualname: str) -> bool:
         """Is ``qualname`` (as resolved in some file) a model call or a project LLM function?"""
+        return self._reaches(qualname, self.llm_functions, model_calls=True)
+
+    def asks_human(self, qualname: str) -> bool:
+        """Is ``qualname`` a project function that waits for a person at the console?"""
+        return self._reaches(qualname, self.human_functions, model_calls=False)
+
+    def _reaches(self, qualname: str, functions: set[str], *, model_calls: bool, _depth: int = 0) -> bool:
         if _depth > 6:
             return False
-        if qualname in self.llm_functions:
+        if qualname in functions:
             return True
         plain = qualname.replace("().", ".")
-        if plain != qualname and plain in self.llm_functions:
+        if plain != qualname and plain in functions:
             return True  # ``app.Agent().ask`` -> method ``app.Agent.ask``
-        if match_llm_qualname(self.knowledge, qualname) is not None:
+        if model_calls and match_llm_qualname(self.knowledge, qualname) is not None:
             return True
-        if "." in plain and self._method_reaches_llm(plain):
+        if "." in plain and self._method_in(plain, functions):
             return True
         rewritten = self._rewrite(qualname)
-        return rewritten is not None and self.reaches_llm(rewritten, _depth + 1)
+        return rewritten is not None and self._reaches(
+            rewritten, functions, model_calls=model_calls, _depth=_depth + 1
+        )
 
     def _binding(self, name: str) -> str | None:
         if name in self.bindings:
@@ -137,12 +155,13 @@ def build_report(root: str, results: list[FileResult], knowledge: Knowledge, set
     for result in sorted(results, key=lambda r: r.path):
         diagnostics.extend(result.diagnostics)
         sites.extend(
-            s for s in result.sites
+            _gated(s, index) for s in result.sites
             if not s.requires_llm or any(index.reaches_llm(q) for q in s.requires_llm)
         )
         standing = [
             f for f in result.findings
-            if not f.requires_llm or any(index.reaches_llm(q) for q in f.requires_llm)
+            if (not f.requires_llm or any(index.reaches_llm(q) for q in f.requires_llm))
+            and not any(index.asks_human(q) for q in f.unless_human)
         ]
         visible, hidden = _apply_suppressions(result, standing)
         suppressed.extend(hidden)
@@ -155,6 +174,17 @@ def build_report(root: str, results: list[FileResult], knowledge: Knowledge, set
     return Report(
         root=root, files=results, findings=kept, diagnostics=diagnostics, suppressed=suppressed, sites=sites
     )
+
+
+def _gated(site: Site, index: ProjectIndex) -> Site:
+    """A loop whose body calls a project function that asks a person is bounded by that person."""
+    asker = next((q for q in site.unless_human if index.asks_human(q)), None)
+    if asker is None:
+        return site
+    short = asker.replace("()", "").rsplit(".", 1)[-1]
+    detail = {**site.detail, "bounded": True, "human_gated": True,
+              "bound": f"each iteration waits for a person (`{short}` asks at the console)"}
+    return dataclasses.replace(site, detail=detail, unless_human=())
 
 
 def _enabled(path: str, settings) -> set[str]:

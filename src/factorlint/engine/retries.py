@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import libcst as cst
 
 from factorlint.engine import errors
-from factorlint.engine.loops import BodyScan, Loop
+from factorlint.engine.loops import BodyScan, Loop, paths_in
+from factorlint.engine.names import dotted_name
 from factorlint.engine.recognisers import LLMCall, has_star_kwargs, is_none, keyword_arg, positional_arg
 from factorlint.engine.walk import run_visitor
 from factorlint.knowledge import RetrySpec
@@ -360,14 +361,22 @@ def retry_loop(ctx, loop: Loop) -> RetryLoop | None:
         return None  # an agent loop: results are fed back (TFA0802 / TFA0903 territory)
     if not isinstance(loop.body, cst.IndentedBlock):
         return None
-    for statement in loop.body.body:
+    for index, statement in enumerate(loop.body.body):
         if not isinstance(statement, (cst.Try, cst.TryStar)):
             continue
         requires = llm_in(ctx, statement.body)
         if requires is None:
             continue
-        handlers = tuple(h for h in statement.handlers if not errors.leaves(h.body))
-        if not handlers or not _has_success_exit(loop, statement):
+        if isinstance(loop, cst.For) and _item_feeds(loop, statement.body):
+            continue  # each pass calls with the next item: a map over items, not another attempt
+        last = index == len(loop.body.body) - 1
+        # A handler that falls through goes round again only when nothing follows the try;
+        # otherwise the iteration carries on with what the handler recovered.
+        handlers = tuple(
+            h for h in statement.handlers
+            if not errors.leaves(h.body) and (last or _continues(h.body))
+        )
+        if not handlers or not _has_success_exit(statement, loop.body.body[index + 1:]):
             continue
         scan = BodyScan()
         run_visitor(loop.body, scan)
@@ -378,11 +387,44 @@ def retry_loop(ctx, loop: Loop) -> RetryLoop | None:
     return None
 
 
-def _has_success_exit(loop: Loop, try_node) -> bool:
-    """A ``return``/``break`` of this loop outside the try's handlers."""
+def _has_success_exit(try_node, after: Iterable[cst.BaseStatement]) -> bool:
+    """A ``return``/``break`` of this loop in the try (outside its handlers) or after it: the
+    way out once the call succeeds. An early exit before the try (a budget check) is not one."""
     exits = _Exits(try_node)
-    run_visitor(loop.body, exits)
+    run_visitor(try_node, exits)
+    for statement in after:
+        run_visitor(statement, exits)
     return exits.found
+
+
+def _continues(block: cst.BaseSuite) -> bool:
+    """A ``continue`` of this loop in the block (nested loops and defs are another loop's)."""
+    found = []
+
+    class _Find(cst.CSTVisitor):
+        def on_visit(self, node: cst.CSTNode) -> bool:
+            if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef, cst.For, cst.While)):
+                return False
+            if isinstance(node, cst.Continue):
+                found.append(node)
+            return not found
+
+    run_visitor(block, _Find())
+    return bool(found)
+
+
+def _item_feeds(loop: cst.For, body: cst.BaseSuite) -> bool:
+    """Does a name the ``for`` binds reach a call in ``body`` (``summarise(doc)``)? Not asked
+    of ``range(...)``, whose numbers are attempts even when a call reads them."""
+    iterable = loop.iter
+    if isinstance(iterable, cst.Call) and dotted_name(iterable.func) == "range":
+        return False
+    targets = {p.split(".")[0] for p in paths_in(loop.target)}
+    for call in calls_in(body):
+        used = {p.split(".")[0] for p in paths_in(call)}
+        if targets & used:
+            return True
+    return False
 
 
 class _Exits(cst.CSTVisitor):

@@ -208,7 +208,8 @@ def _sites(positions, site_lines: dict, raw: list, path: str) -> list[Site]:
             if where is None:
                 continue
             lines = (where.start.line, where.end.line)
-        sites.append(Site(item.kind, path, lines[0], lines[1], item.label, item.function, item.detail, item.requires))
+        sites.append(Site(item.kind, path, lines[0], lines[1], item.label, item.function, item.detail, item.requires,
+                          item.unless_human))
     return sites
 
 
@@ -255,6 +256,7 @@ def _findings(module: cst.Module, positions, raw: list[RawFinding], path: str, l
                 source_line=first,
                 context="\n".join([first, *(clip(line, STORED_LIMIT) for line in rest)]),
                 requires_llm=item.requires_llm,
+                unless_human=item.unless_human,
             )
         )
     return findings

@@ -288,6 +288,8 @@ class TaintAnalyser:
         scan = self.ctx.scan
         if rest in scan.module_functions:
             return scan.module_functions[rest]
+        if rest in scan.nested_functions:
+            return scan.nested_functions[rest]
         owner, _, member = rest.rpartition(".")
         return scan.methods.get(owner, {}).get(member) if owner else None
 

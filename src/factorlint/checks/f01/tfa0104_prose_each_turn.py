@@ -257,6 +257,7 @@ def run(messages, **options):
             f"Agent loop asks {calls} for free text each turn: no tools and no response schema, "
             "so the next step has to be guessed from prose",
             requires_llm=() if certain else tuple(sorted(requires)),
+            unless_human=info.may_ask,
         )
 
     def _acts_on_reply(self, loop, calls: set[int]) -> bool:

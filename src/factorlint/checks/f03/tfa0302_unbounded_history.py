@@ -264,5 +264,6 @@ def run(messages, limit):
                 f"`{growth.path}` grows every turn ({how}) and is sent back to the model, but "
                 f"nothing trims, compacts or summarises it, and {bound}",
                 requires_llm=info.requires,
+                unless_human=info.may_ask,
             )
             return

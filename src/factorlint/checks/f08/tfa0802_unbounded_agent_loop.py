@@ -324,4 +324,4 @@ def solve(messages, depth=0):
         info = self.ctx.loops.analyse(node)
         if not info.llm_calls or info.bounded:
             return
-        self.report(node, requires_llm=info.requires)
+        self.report(node, requires_llm=info.requires, unless_human=info.may_ask)

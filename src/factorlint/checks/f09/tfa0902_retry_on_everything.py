@@ -173,6 +173,50 @@ def ask(messages):
 """,
     ]
     near_miss = [
+        # Each pass works on the next stage: a failed stage is recorded, not tried again.
+        """
+from openai import OpenAI
+client = OpenAI()
+
+def pipeline(stages, prompt):
+    results = []
+    for stage in stages:
+        try:
+            reply = client.chat.completions.create(model="m", messages=[{"role": "user", "content": stage(prompt)}])
+        except Exception as exc:
+            reply = str(exc)
+        results.append(reply)
+    return results
+""",
+        # The handler sorts errors: one it knows is retried differently, the others propagate.
+        """
+from openai import OpenAI
+client = OpenAI()
+
+def ask(messages):
+    for attempt in range(3):
+        try:
+            return client.chat.completions.create(model="m", messages=messages)
+        except Exception as exc:
+            if "context_length" not in str(exc):
+                raise
+            messages = messages[-4:]
+""",
+        # The handler recovers and the iteration goes on with the rest of its work.
+        """
+from openai import OpenAI
+client = OpenAI()
+
+def stream(messages):
+    for attempt in range(2):
+        try:
+            chunks = client.chat.completions.create(model="m", messages=messages, stream=True)
+        except Exception:
+            chunks = client.chat.completions.create(model="m", messages=messages[-2:], stream=True)
+        text = "".join(str(c) for c in chunks)
+        if text:
+            return text
+""",
         # The retried function reads a database, not a model.
         """
 import openai
@@ -240,7 +284,7 @@ def cached(key):
         if found is None:
             return
         for handler in found.handlers:
-            if not errors.catches_everything(self.ctx, handler):
+            if not errors.catches_everything(self.ctx, handler) or errors.raises_some(handler.body):
                 continue
             caught = errors.caught_label(self.ctx, handler)
             self.report(

@@ -280,6 +280,7 @@ def run(thread, execute):
                 f"{errors.caught_label(self.ctx, handler)} in the agent loop only {actions}: the "
                 "error never reaches the model, so it cannot correct the call",
                 requires_llm=info.requires,
+                unless_human=info.may_ask,
                 fix_message=(
                     f"Append a short error event to {history} (type, truncated message, a hint), "
                     "count consecutive failures, and escalate or re-raise after about 3."

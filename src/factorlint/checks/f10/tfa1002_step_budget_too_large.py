@@ -263,6 +263,7 @@ client.messages.create(model="m", max_tokens=4096, messages=[])
             f"Agent loop may run {tightest.value} steps{via}, more than max-steps ({budget}): keep each "
             "agent to a small task",
             requires_llm=info.requires,
+            unless_human=info.may_ask,
         )
 
     def _number(self, node: cst.CSTNode, spec) -> tuple[int, str] | None:

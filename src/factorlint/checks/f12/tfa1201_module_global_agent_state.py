@@ -15,6 +15,18 @@ _MUTATORS = frozenset(
 )
 
 
+def _is_set_up(value: cst.BaseExpression, name: str) -> bool:
+    if isinstance(value, cst.Name):
+        return value.value in ("True", "False", "None")
+    if isinstance(value, (cst.Integer, cst.Float, cst.SimpleString)):
+        return True
+    if isinstance(value, cst.Call):
+        return not any(
+            isinstance(arg.value, cst.Name) and arg.value.value == name for arg in value.args
+        )
+    return False
+
+
 class ModuleGlobalAgentState(Rule):
     """## What it does
     Finds module-level mutable objects (`HISTORY = []`, `SESSIONS = {}`, a `deque()`) changed by
@@ -147,6 +159,19 @@ def chat(user_msg):
 """,
     ]
     near_miss = [
+        # A ``global`` for a set-up flag and a lazily built client is not conversation state.
+        """
+from openai import OpenAI
+_client = None
+_ready = False
+
+def ask(q):
+    global _client, _ready
+    if _client is None:
+        _client = OpenAI()
+    _ready = True
+    return _client.chat.completions.create(model="m", messages=[{"role": "user", "content": q}])
+""",
         # A global mutated by a function that never reaches a model.
         """
 REGISTRY = {}
@@ -221,7 +246,7 @@ memory_class = ConversationBufferMemory
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._frames.append({"mutations": [], "globals": [], "declared": set(), "locals": set(),
-                             "llm": [], "certain": False})
+                             "llm": [], "certain": False, "set_up": {}})
 
     def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
         frame = self._frames.pop()
@@ -229,6 +254,9 @@ memory_class = ConversationBufferMemory
             return
         requires = () if frame["certain"] else tuple(sorted(set(frame["llm"])))
         for statement in frame["globals"]:
+            names = [n.name.value for n in statement.names]
+            if all(frame["set_up"].get(name, False) for name in names):
+                continue  # ``global _init_done`` / ``global _client``: set-up, not the conversation
             self.report(statement, "`global` in a function that calls a model: agent state kept in a module global", requires_llm=requires)
         for name, target in frame["mutations"]:
             if name in frame["locals"] and name not in frame["declared"]:
@@ -258,13 +286,21 @@ memory_class = ConversationBufferMemory
             self._mutation(dotted_name(node.func.value), node)
 
     def _assigned(self, node: cst.Assign) -> None:
+        set_up = self._frames[-1]["set_up"]
         for target in node.targets:
+            if isinstance(target.target, cst.Name):
+                # A flag or a lazily built object (``_done = True``, ``_client = OpenAI()``) is
+                # set-up; one value built from another (``history = history + [m]``) is state.
+                name = target.target.value
+                set_up[name] = set_up.get(name, True) and _is_set_up(node.value, name)
             if isinstance(target.target, cst.Subscript):
                 self._mutation(dotted_name(target.target.value), target.target)
             elif isinstance(target.target, cst.Name):
                 self._frames[-1]["locals"].add(target.target.value)
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        if self._frames and isinstance(node.target, cst.Name):
+            self._frames[-1]["set_up"][node.target.value] = False  # ``turns += 1`` carries state
         target = node.target.value if isinstance(node.target, cst.Subscript) else node.target
         self._mutation(dotted_name(target), node)
 

@@ -1,11 +1,17 @@
 from __future__ import annotations
 
+import re
+
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
 from factorlint.engine.names import dotted_name
 from factorlint.engine.walk import run_visitor
 
+_THREAD_NAME = re.compile(
+    r"(?i)(messages?|history|thread|conversation|chat|turns?|transcript|memory|memories|context"
+    r"|events?|log|manager|state|scratchpad|steps?|dialog(ue)?)s?$"
+)
 _MUTATORS = frozenset({"append", "extend", "insert", "update", "add", "setdefault", "appendleft"})
 
 
@@ -204,26 +210,33 @@ class Counter:
         self._classes: list[dict] = []
 
     def visit_ClassDef(self, node: cst.ClassDef) -> None:
-        self._classes.append({"fed": set(), "mutations": [], "certain": False, "requires": set()})
+        # attribute -> the calls it is passed to: None once one of them is a certain model call,
+        # else the project functions that must reach a model for it to count as agent state.
+        self._classes.append({"fed": {}, "mutations": []})
 
     def leave_ClassDef(self, node: cst.ClassDef) -> None:
         state = self._classes.pop()
-        if not state["fed"] or not (state["certain"] or state["requires"]):
+        fed_by: dict[str, set[str] | None] = state["fed"]
+        if not fed_by:
             return
         class_qn = f"{self.ctx.module_name}.{node.name.value}"
         shared = class_qn in self.ctx.module_bindings.values()
-        requires = () if state["certain"] else tuple(sorted(state["requires"]))
         reported: set[str] = set()
         for path, target in state["mutations"]:
-            fed = next((f for f in state["fed"] if path == f or path.startswith(f + ".")), None)
+            fed = next((f for f in fed_by if path == f or path.startswith(f + ".")), None)
             if fed is None or fed in reported:
+                continue
+            candidates = fed_by[fed]
+            if candidates is not None and not any(_THREAD_NAME.search(p) for p in path.split(".")[1:]):
+                # Handed to a project function, only what is named as the conversation counts:
+                # a TUI's ``self._confirmed_urls`` reaches the model's turn too.
                 continue
             reported.add(fed)
             where = "a module-level instance shares it across requests" if shared else "the object carries it between calls"
             self.report(
                 target,
                 f"`{node.name.value}` keeps agent state in `{fed}` and changes it across calls ({where})",
-                requires_llm=requires,
+                requires_llm=() if candidates is None else tuple(sorted(candidates)),
                 severity="warning" if shared else None,
             )
 
@@ -236,13 +249,11 @@ class Counter:
         state = self._classes[-1]
         llm = self.ctx.recognise.llm_call(node)
         if llm is not None:
-            fed = {p for arg in node.args for p in _self_paths(arg.value)}
-            if fed:
-                state["fed"].update(fed)
+            for path in {p for arg in node.args for p in _self_paths(arg.value)}:
                 if llm.certain:
-                    state["certain"] = True
-                else:
-                    state["requires"].update(llm.requires)
+                    state["fed"][path] = None
+                elif state["fed"].get(path, set()) is not None:
+                    state["fed"].setdefault(path, set()).update(llm.requires)
         if isinstance(node.func, cst.Attribute) and node.func.attr.value in _MUTATORS:
             self._mutation(node.func.value, node)
 

@@ -224,7 +224,10 @@ def _results(draw) -> FileResult:
     )
     diagnostic = st.builds(Diagnostic, _code, st.just(path), _names, st.none() | _position, st.none() | _position)
     functions = st.lists(
-        st.builds(FunctionFacts, _names, _position, st.booleans(), st.booleans(), st.lists(_names, max_size=3)), max_size=3
+        st.builds(
+            FunctionFacts, _names, _position, st.booleans(), st.booleans(), st.lists(_names, max_size=3),
+            st.lists(_names, max_size=2),
+        ), max_size=3
     ).map(lambda fs: {f.qualname: f for f in fs})
     facts = st.none() | st.builds(
         FileFacts, _names, st.booleans(), st.lists(_names, max_size=3), functions,

@@ -84,6 +84,9 @@ class FunctionFacts:
     calls_llm: bool = False  # makes a model call resolved in this file
     asks_human: bool = False  # reads the console (``input()``, ``click.prompt``)
     callees: list[str] = field(default_factory=list)  # qualified names of calls it makes
+    # The callees it calls on every path (outside any if, loop or handler): a function asks a
+    # person only if one of these does, or it reads the console itself.
+    always_calls: list[str] = field(default_factory=list)
 
 
 @dataclass

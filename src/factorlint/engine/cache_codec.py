@@ -54,7 +54,7 @@ from factorlint.model import (
 
 # The version of this layout. It is part of the settings key as well, so a new layout never even
 # opens an old file; a file that claims another version is dropped.
-FORMAT = 3
+FORMAT = 4
 
 # Bounds. A legitimate result stays far inside them; a value outside one makes the entry invalid
 # (and a result of ours that would not fit is simply not cached: see ``encode_result``).
@@ -90,7 +90,7 @@ LAYOUT: dict[type, tuple[str, ...]] = {
         "unless_human", "suppressed", "fingerprint",
     ),
     Diagnostic: ("code", "path", "message", "line", "column"),
-    FunctionFacts: ("qualname", "line", "calls_llm", "asks_human", "callees"),
+    FunctionFacts: ("qualname", "line", "calls_llm", "asks_human", "callees", "always_calls"),
     FileFacts: (
         "module", "relevant", "imports", "functions", "bindings", "aliases", "classes", "llm_call_count",
     ),
@@ -319,11 +319,12 @@ def _diagnostic(value: Any, path: str) -> Diagnostic:
 
 
 def _function(value: Any) -> FunctionFacts:
-    qualname, line, calls_llm, asks_human, callees = _fields(value, FunctionFacts)
+    qualname, line, calls_llm, asks_human, callees, always_calls = _fields(value, FunctionFacts)
     return FunctionFacts(
         _str(qualname, "FunctionFacts.qualname"), _int(line, "FunctionFacts.line"),
         _bool(calls_llm, "FunctionFacts.calls_llm"), _bool(asks_human, "FunctionFacts.asks_human"),
         list(_names(callees, "FunctionFacts.callees")),
+        list(_names(always_calls, "FunctionFacts.always_calls")),
     )
 
 
@@ -452,7 +453,7 @@ def _encode(result: FileResult) -> list:
         [[d.code, d.path, d.message, d.line, d.column] for d in result.diagnostics],
         None if facts is None else [
             facts.module, facts.relevant, list(facts.imports),
-            [[f.qualname, f.line, f.calls_llm, f.asks_human, list(f.callees)]
+            [[f.qualname, f.line, f.calls_llm, f.asks_human, list(f.callees), list(f.always_calls)]
              for f in facts.functions.values()],
             dict(facts.bindings), dict(facts.aliases),
             [[name, list(bases)] for name, bases in facts.classes.items()],

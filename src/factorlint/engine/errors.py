@@ -45,16 +45,16 @@ def leaves(block: cst.BaseSuite) -> bool:
     return False
 
 
-def raises_some(block: cst.BaseSuite) -> bool:
-    """Does the handler raise on some path (``if transient(e): ... else: raise``)? Then it sorts
-    the errors it catches rather than retrying them all."""
+def leaves_on_some_path(block: cst.BaseSuite) -> bool:
+    """Does the handler raise or return on some path (``if transient(e): ... else: raise``)?
+    Then it sorts the errors it catches rather than retrying them all."""
     found = []
 
     class _Find(cst.CSTVisitor):
         def on_visit(self, node: cst.CSTNode) -> bool:
             if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
                 return False
-            if isinstance(node, cst.Raise):
+            if isinstance(node, (cst.Raise, cst.Return)):
                 found.append(node)
             return not found
 

@@ -7,6 +7,11 @@ import libcst as cst
 from factorlint.engine.loops import CONSOLE_INPUTS
 from factorlint.model import FileFacts, FunctionFacts
 
+_CONSUMERS = frozenset(
+    {"builtins.list", "builtins.tuple", "builtins.sorted", "builtins.set", "builtins.iter",
+     "builtins.next", "builtins.enumerate"}
+)
+
 
 class FactsCollector:
     """Which functions make a model call or ask a person at the console, and what else they call
@@ -60,9 +65,11 @@ class FactsCollector:
         if self._branches:
             self._branches[-1] -= 1
 
-    visit_If = visit_IfExp = visit_For = visit_While = visit_ExceptHandler = _enter_branch
+    # A ``while`` counts as taken: ``while not response: response = prompt_input(...)`` is how a
+    # prompt is asked until answered. A ``for`` may have nothing to iterate.
+    visit_If = visit_IfExp = visit_ExceptHandler = _enter_branch
     visit_Match = visit_BooleanOperation = _enter_branch
-    leave_If = leave_IfExp = leave_For = leave_While = leave_ExceptHandler = _leave_branch
+    leave_If = leave_IfExp = leave_For = leave_ExceptHandler = _leave_branch
     leave_Match = leave_BooleanOperation = _leave_branch
 
     def visit_Call(self, node: cst.Call) -> None:
@@ -72,6 +79,8 @@ class FactsCollector:
                 current.asks_human = True
             return
         self._passed_callables(node)
+        if node.args and (self.ctx.qualname(node.func) or "") in _CONSUMERS:
+            self._iterated(node.args[0].value, asynchronous=False)
         llm = self.ctx.recognise.llm_call(node)
         if llm is None:
             return
@@ -82,8 +91,36 @@ class FactsCollector:
             return
         if llm.certain:
             current.calls_llm = True
-        elif llm.qualname not in current.callees:
+            return
+        if llm.qualname not in current.callees:
             current.callees.append(llm.qualname)
+        if self._branches and self._branches[-1] == 0 and llm.qualname not in current.always_calls:
+            current.always_calls.append(llm.qualname)
+
+    # Iterating an object runs its ``__iter__``: llm's ``Response`` calls the model only when it is
+    # iterated (``list(self)``, ``for chunk in response``).
+    def visit_For(self, node: cst.For) -> None:
+        self._enter_branch(node)
+        self._iterated(node.iter, asynchronous=node.asynchronous is not None)
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        self._iterated(node.iter, asynchronous=node.asynchronous is not None)
+
+    def _iterated(self, value: cst.BaseExpression, *, asynchronous: bool) -> None:
+        if isinstance(value, cst.Name) and value.value == "self":
+            owner = self.ctx.current_class_qualname()
+            cls = f"{self.ctx.module_name}.{owner}" if owner else None
+        else:
+            qualname = self.ctx.qualname(value)
+            cls = qualname[:-2] if qualname and qualname.endswith("()") else None
+        if cls is None or not self.ctx.is_project_candidate(cls):
+            return
+        current = self._current()
+        if current is None:
+            return
+        for method in ("__aiter__", "__anext__") if asynchronous else ("__iter__", "__next__"):
+            if f"{cls}.{method}" not in current.callees:
+                current.callees.append(f"{cls}.{method}")
 
     def _passed_callables(self, node: cst.Call) -> None:
         """A function handed to another (``recover(generate, log)``, ``pool.submit(step)``) may be

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from factorlint.engine.loops import requires_of
 from factorlint.engine.names import literal_string
 from factorlint.engine.recognisers import keyword_arg
 from factorlint.engine.recursion import recursive_agent_loop
@@ -228,15 +229,29 @@ class InventoryCollector:
         if not (self.ctx.relevant or self.ctx.scan.imported_modules):
             return
         info = self.ctx.loops.analyse(node)
-        if not info.llm_calls:
+        label = "while" if isinstance(node, cst.While) else "for"
+        repl = "each iteration waits for console input (a chat REPL)"
+        if info.repl_calls:
+            self._add("loop", node, label, requires_of(info.repl_calls), bounded=True, human_gated=True, bound=repl)
             return
-        site = self._add(
-            "loop", node, "while" if isinstance(node, cst.While) else "for", info.requires,
-            bounded=info.bounded or info.human_gated, bound=info.bound_reason,
-            human_gated=info.human_gated,
-        )
-        if site is not None and not info.human_gated:
-            site.unless_human = info.may_ask
+        if info.llm_calls:
+            site = self._add(
+                "loop", node, label, info.requires, bounded=info.bounded or info.human_gated,
+                bound=info.bound_reason, human_gated=info.human_gated,
+            )
+            if site is not None and not info.human_gated:
+                site.unless_human = info.may_ask
+            if not info.requires:
+                return  # certainly an agent loop
+        if info.unfed_calls and info.may_ask:
+            # Perhaps a chat REPL whose history lives behind the call: the project pass keeps it
+            # if one of the calls asks a person, unless the loop stands as an agent loop.
+            self.sites.append(RawSite(
+                "loop", node, label, self.ctx.current_function_qualname() or "",
+                requires_of(info.unfed_calls),
+                {"bounded": True, "human_gated": True, "bound": repl, "needs_person": True},
+                info.may_ask,
+            ))
 
     def _recursion(self, node: cst.Call) -> None:
         """An agent loop written as recursion closes at the call of the function itself."""

@@ -56,6 +56,16 @@ class LoopInfo:
     # The project functions the body calls (under an ``if`` too): if one of them asks a person at
     # the console (``_get_user_input()``, ``ask_review()``), the project pass finds the loop gated.
     may_ask: tuple[str, ...] = ()
+    # The limit of a bound that applies only when it is set (``if max_steps is not None and
+    # step >= max_steps``, with ``max_steps = None`` unless an option says otherwise).
+    optional_limit: str = ""
+    # A chat REPL whose history lives behind the call (a session, a conversation object): it
+    # reads the console every turn and calls a model, but no fed-back value is visible. Listed
+    # in the inventory as a loop a person bounds; rules about agent loops do not apply to it.
+    repl_calls: list[LLMCall] = field(default_factory=list)
+    # Model calls with nothing fed back, in a loop that asks no one directly: a chat REPL if the
+    # project pass finds one of ``may_ask`` reading the console (gptme's ``_get_user_input()``).
+    unfed_calls: list[LLMCall] = field(default_factory=list)
 
     @property
     def requires(self) -> tuple[str, ...]:
@@ -80,6 +90,10 @@ class BodyScan(cst.CSTVisitor):
         self.counters: set[str] = set()
         self.exit_guards: list[cst.BaseExpression] = []
         self.rebound: set[str] = set()  # names given a fresh value each iteration (``x = []``)
+        self.sources: dict[str, set[str]] = {}  # name -> the paths its assigned values read
+        # Every write in the body: (the path written, the paths its value reads, the ids of the
+        # calls in that value). Feedback is a write of something a model call's result made.
+        self.writes: list[tuple[str, frozenset[str], frozenset[int]]] = []
         self._if_tests: list[cst.BaseExpression] = []
         self.conditional_calls: set[int] = set()  # ids of calls under an ``if`` of the body
 
@@ -100,11 +114,29 @@ class BodyScan(cst.CSTVisitor):
             path = dotted_name(node.func.value)
             if path:
                 self.mutated.add(path)
+                self._write(path, *(arg.value for arg in node.args))
+
+    def _write(self, path: str, *values: cst.BaseExpression) -> None:
+        reads: set[str] = set()
+        calls: set[int] = set()
+        for value in values:
+            reads |= paths_in(value)
+            calls |= {id(call) for call in _calls_in(value)}
+        self.writes.append((path, frozenset(reads), frozenset(calls)))
+
+    def visit_For(self, node: cst.For) -> None:
+        for path in _assigned_paths(node.target):
+            self._write(path, node.iter)
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        for path in _assigned_paths(node.target):
+            self._write(path, node.iter)
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         path = _target_path(node.target)
         if path:
             self.mutated.add(path)
+            self._write(path, node.value)
             if isinstance(node.operator, (cst.AddAssign, cst.SubtractAssign)):
                 self.counters.add(path)
 
@@ -114,7 +146,11 @@ class BodyScan(cst.CSTVisitor):
             for path in _assigned_paths(target.target):
                 # ``x[k] = v`` accumulates; ``x = f(x)`` carries x forward; ``x = next_doc()``
                 # merely rebinds and is not feedback.
-                if subscripted or path in paths_in(node.value):
+                reads = paths_in(node.value)
+                self._write(path, node.value)
+                if not subscripted and "." not in path:
+                    self.sources.setdefault(path, set()).update(reads)
+                if subscripted or any(related(path, read) and len(read) >= len(path) for read in reads):
                     self.mutated.add(path)
                 elif "." not in path:
                     self.rebound.add(path)
@@ -123,8 +159,10 @@ class BodyScan(cst.CSTVisitor):
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         path = _target_path(node.target)
-        if path and node.value is not None and path in paths_in(node.value):
-            self.mutated.add(path)
+        if path and node.value is not None:
+            self._write(path, node.value)
+            if path in paths_in(node.value):
+                self.mutated.add(path)
 
     def visit_If(self, node: cst.If) -> None:
         self._if_tests.append(node.test)
@@ -144,6 +182,51 @@ class BodyScan(cst.CSTVisitor):
 
     def visit_Raise(self, node) -> None:
         self._exit()
+
+
+    def made_by(self, call: cst.Call) -> set[str]:
+        """The paths written, in the body, with what ``call`` returned: its result, or a value
+        built from one such path (``reply = ask(m)``, ``text = reply.content``, ``m.append(text)``)."""
+        made: set[str] = set()
+        changed = True
+        while changed:
+            changed = False
+            for path, reads, calls in self.writes:
+                if path in made:
+                    continue
+                if id(call) in calls or any(related(read, m) and len(read) >= len(m) for read in reads for m in made):
+                    made.add(path)
+                    changed = True
+        return made
+
+    def feeds_back(self, call: cst.Call) -> set[str]:
+        """The paths written with ``call``'s results: by a write whose value holds the call, or
+        reads a path the result was written to."""
+        made = self.made_by(call)
+        fed = set()
+        for path, reads, calls in self.writes:
+            if id(call) in calls or any(related(read, m) and len(read) >= len(m) for read in reads for m in made):
+                fed.add(path)
+        return fed
+
+    def carried(self) -> set[str]:
+        """Names whose new value is built, through other names of the body, from their old one
+        (``prompt = Prompt(current.tools)`` then ``current = Response(prompt)``): what one
+        iteration hands to the next."""
+        found = set()
+        for name in self.sources:
+            seen: set[str] = set()
+            todo = [name]
+            while todo and name not in found:
+                for read in self.sources.get(todo.pop(), ()):
+                    root = read.split(".", 1)[0]
+                    if root == name:
+                        found.add(name)
+                        break
+                    if root not in seen:
+                        seen.add(root)
+                        todo.append(root)
+        return found
 
 
 def _target_path(target: cst.BaseExpression) -> str | None:
@@ -215,28 +298,61 @@ class LoopAnalyser:
         run_visitor(loop.body, scan)
         if isinstance(loop, cst.While):
             run_visitor(loop.test, scan)  # a call in the test (``while not done(agent)``) counts too
+        carried = scan.carried()
+        asks_each_turn = any(
+            (self.ctx.qualname(call.func) or "") in CONSOLE_INPUTS
+            for call in scan.calls
+            if id(call) not in scan.conditional_calls
+        )
         for call in scan.calls:
             llm = self.recognise.llm_call(call)
             if llm is None or self.recognise.handoff(call) is not None:
                 continue
-            if self._has_feedback(call, scan.mutated, loop, scan.rebound):
+            # Feedback: what the call returned is written somewhere the next call reads.
+            fed = scan.feeds_back(call)
+            if not fed:
+                (info.repl_calls if asks_each_turn else info.unfed_calls).append(llm)
+                continue
+            fresh = scan.rebound - carried - fed
+            if self._has_feedback(call, fed, loop, fresh):
                 info.llm_calls.append(llm)
+        if info.unfed_calls:
+            info.may_ask = self._project_calls(scan.calls)
         if info.llm_calls:
+            info.repl_calls = []
             # Only a prompt on every turn gates the loop: one under an ``if`` (rawdog asks before
             # running a script only when its ``leash`` option is on) lets the model go on alone.
-            info.human_gated = any(
-                (self.ctx.qualname(call.func) or "") in CONSOLE_INPUTS
-                for call in scan.calls
-                if id(call) not in scan.conditional_calls
-            )
+            info.human_gated = asks_each_turn
             if info.human_gated:
                 # A chat REPL: a person answers every turn, so the model cannot run away.
                 info.bounded, info.bound_reason = True, "each iteration waits for console input"
             else:
                 info.bounded, info.bound_reason = self.bound(loop, scan)
+                if info.bounded and scan.exit_guards:
+                    info.optional_limit = self._optional_limit(loop, scan)
+                    if info.optional_limit:
+                        info.bounded = False
+                        info.bound_reason = f"bounded only when `{info.optional_limit}` is set (None by default)"
                 info.may_ask = self._project_calls(scan.calls)
         self._cache[id(loop)] = info
         return info
+
+    def _optional_limit(self, loop: Loop, scan: BodyScan) -> str:
+        """The limit, when every bound the loop has is switched off by leaving it None."""
+        if not isinstance(loop, cst.While) or self._test_bounds(loop.test, scan.counters):
+            return ""
+        function = self.ctx.function_stack[-1] if self.ctx.function_stack else None
+        if function is None:
+            return ""
+        limits = set()
+        for guard in scan.exit_guards:
+            if not self._guard_bounds(guard, scan.counters):
+                continue
+            limit = _unless_none(guard)
+            if limit is None or not _may_be_none(function, limit):
+                return ""  # a bound that always applies
+            limits.add(limit)
+        return sorted(limits)[0] if len(limits) == 1 else ""
 
     def _project_calls(self, calls: list[cst.Call]) -> tuple[str, ...]:
         found = set()
@@ -335,6 +451,47 @@ class LoopAnalyser:
             if name and self.budget_names.search(name.rsplit(".", 1)[-1]):
                 return f"an exit guarded by a budget check ({name})"
         return ""
+
+
+def _unless_none(guard: cst.BaseExpression) -> str | None:
+    """``limit is not None and ...`` / ``limit and ...``: the name the guard needs set."""
+    if not (isinstance(guard, cst.BooleanOperation) and isinstance(guard.operator, cst.And)):
+        return None
+    left = guard.left
+    if isinstance(left, cst.Comparison) and len(left.comparisons) == 1:
+        target = left.comparisons[0]
+        if isinstance(target.operator, cst.IsNot) and isinstance(target.comparator, cst.Name) and target.comparator.value == "None":
+            return dotted_name(left.left)
+    if isinstance(left, (cst.Name, cst.Attribute)):
+        return dotted_name(left)
+    return None
+
+
+def _may_be_none(function: cst.FunctionDef, name: str) -> bool:
+    """Is ``name`` a parameter defaulting to None, or set to None in the function?"""
+    params = function.params
+    for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+        if param.name.value == name and isinstance(param.default, cst.Name) and param.default.value == "None":
+            return True
+    found = []
+
+    class _Find(cst.CSTVisitor):
+        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+            return node is function
+
+        def _check(self, target: cst.BaseExpression, value: cst.BaseExpression | None) -> None:
+            if dotted_name(target) == name and isinstance(value, cst.Name) and value.value == "None":
+                found.append(target)
+
+        def visit_Assign(self, node: cst.Assign) -> None:
+            for target in node.targets:
+                self._check(target.target, node.value)
+
+        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+            self._check(node.target, node.value)
+
+    run_visitor(function, _Find())
+    return bool(found)
 
 
 def _compares_in(node: cst.CSTNode) -> list[cst.Comparison]:

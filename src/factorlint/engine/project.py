@@ -50,14 +50,15 @@ class ProjectIndex:
         # Functions that wait for a person at the console, directly or through project functions:
         # a loop that calls one each turn is a conversation, not a runaway.
         self.human_functions: set[str] = {name for name, f in self.functions.items() if f.asks_human}
-        self._close(self.human_functions, self.asks_human, depth)
+        self._close(self.human_functions, self.asks_human, depth, always=True)
 
-    def _close(self, found: set[str], reaches, depth: int) -> None:
-        """Add to ``found`` every function whose callees reach it, ``depth`` calls deep at most."""
+    def _close(self, found: set[str], reaches, depth: int, always: bool = False) -> None:
+        """Add to ``found`` every function whose callees (with ``always``, those it calls on
+        every path) reach it, ``depth`` calls deep at most."""
         for _ in range(depth):
             added = {
                 name for name, f in self.functions.items()
-                if name not in found and any(reaches(c) for c in f.callees)
+                if name not in found and any(reaches(c) for c in (f.always_calls if always else f.callees))
             }
             if not added:
                 break
@@ -154,10 +155,11 @@ def build_report(root: str, results: list[FileResult], knowledge: Knowledge, set
     sites: list[Site] = []
     for result in sorted(results, key=lambda r: r.path):
         diagnostics.extend(result.diagnostics)
-        sites.extend(
-            _gated(s, index) for s in result.sites
-            if not s.requires_llm or any(index.reaches_llm(q) for q in s.requires_llm)
-        )
+        for site in result.sites:
+            if not site.requires_llm or any(index.reaches_llm(q) for q in site.requires_llm):
+                gated = _gated(site, index)
+                if gated is not None:
+                    sites.append(gated)
         standing = [
             f for f in result.findings
             if (not f.requires_llm or any(index.reaches_llm(q) for q in f.requires_llm))
@@ -168,6 +170,7 @@ def build_report(root: str, results: list[FileResult], knowledge: Knowledge, set
         kept.extend(visible)
         if UNUSED_SUPPRESSION in _enabled(result.path, settings):
             kept.extend(_unused_suppressions(result, settings))
+    sites = _one_per_loop(sites)
     _fingerprint(kept)
     _fingerprint(suppressed)
     kept.sort(key=lambda f: (f.path, f.line, f.column, f.code))
@@ -176,14 +179,29 @@ def build_report(root: str, results: list[FileResult], knowledge: Knowledge, set
     )
 
 
-def _gated(site: Site, index: ProjectIndex) -> Site:
-    """A loop whose body calls a project function that asks a person is bounded by that person."""
+def _one_per_loop(sites: list[Site]) -> list[Site]:
+    """A loop listed both as an agent loop and as a possible chat REPL is the agent loop."""
+    agent_loops = {(s.path, s.line) for s in sites if s.kind == "loop" and not s.detail.get("needs_person")}
+    kept = []
+    for site in sites:
+        if site.kind == "loop" and site.detail.get("needs_person"):
+            if (site.path, site.line) in agent_loops:
+                continue
+            site = dataclasses.replace(site, detail={k: v for k, v in site.detail.items() if k != "needs_person"})
+        kept.append(site)
+    return kept
+
+
+def _gated(site: Site, index: ProjectIndex) -> Site | None:
+    """A loop whose body calls a project function that asks a person is bounded by that person;
+    a loop listed only as a possible chat REPL (``needs_person``) is dropped when none does."""
     asker = next((q for q in site.unless_human if index.asks_human(q)), None)
     if asker is None:
-        return site
+        return None if site.detail.get("needs_person") else site
     short = asker.replace("()", "").rsplit(".", 1)[-1]
-    detail = {**site.detail, "bounded": True, "human_gated": True,
-              "bound": f"each iteration waits for a person (`{short}` asks at the console)"}
+    detail = dict(site.detail)
+    detail.update(bounded=True, human_gated=True,
+                  bound=f"each iteration waits for a person (`{short}` asks at the console)")
     return dataclasses.replace(site, detail=detail, unless_human=())
 
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from factorlint.engine import errors
-from factorlint.engine.loops import BodyScan, Loop, paths_in
+from factorlint.engine.loops import BodyScan, Loop, paths_in, requires_of
 from factorlint.engine.names import dotted_name
 from factorlint.engine.recognisers import LLMCall, has_star_kwargs, is_none, keyword_arg, positional_arg
 from factorlint.engine.walk import run_visitor
@@ -357,7 +357,8 @@ class RetryLoop:
 
 def retry_loop(ctx, loop: Loop) -> RetryLoop | None:
     """The loop as a hand-written retry around a model call, or None."""
-    if ctx.loops.analyse(loop).llm_calls:
+    fed_back = ctx.loops.analyse(loop).llm_calls
+    if fed_back and not requires_of(fed_back):
         return None  # an agent loop: results are fed back (TFA0802 / TFA0903 territory)
     if not isinstance(loop.body, cst.IndentedBlock):
         return None
@@ -367,6 +368,9 @@ def retry_loop(ctx, loop: Loop) -> RetryLoop | None:
         requires = llm_in(ctx, statement.body)
         if requires is None:
             continue
+        retried = next((c for c in calls_in(statement.body) if ctx.recognise.llm_call(c) is not None), None)
+        if any(c.node is retried for c in fed_back):
+            return None  # the call the try makes is fed its own results: an agent loop
         if isinstance(loop, cst.For) and _item_feeds(loop, statement.body):
             continue  # each pass calls with the next item: a map over items, not another attempt
         last = index == len(loop.body.body) - 1

@@ -187,6 +187,26 @@ def run(messages):
 """,
     ]
     near_miss = [
+        # A chat REPL's own menu: prompts asked before the model's turn, around a display helper.
+        """
+from rich import print as rich_print
+from openai import OpenAI
+client = OpenAI()
+
+def show(text):
+    rich_print(text)
+
+def repl(messages):
+    while True:
+        text = input("> ")
+        if text == "d":
+            show("Join the waitlist")
+            email = input("Email? ")
+            continue
+        messages.append({"role": "user", "content": text})
+        reply = client.chat.completions.create(model="m", messages=messages)
+        messages.append(reply.choices[0].message)
+""",
         # A chat REPL: the prompt at the top of each turn is the loop's input (factor 11 matter).
         """
 from openai import OpenAI
@@ -313,7 +333,9 @@ def wait_for_build(build_id):
         )
         # A prompt before the model's turn is the console's own UI (a REPL's commands); only a
         # wait after the model has answered pauses the run in the middle of a step.
-        first_model = min(model_turns)
+        # A certain model call marks the turn; a helper that may not reach a model does not.
+        certain = [index for index, needs in model_turns.items() if not needs]
+        first_model = min(certain) if certain else min(model_turns)
         for index, (call, conditional, in_handler, inner_while) in enumerate(found):
             if in_handler:
                 continue

@@ -178,6 +178,21 @@ def main():
 """,
     ]
     near_miss = [
+        # A chat REPL's own menu: prompts asked before the model's turn are the user's turn.
+        """
+from openai import OpenAI
+client = OpenAI()
+
+def repl(messages):
+    while True:
+        text = input("> ")
+        if text == "d":
+            email = input("Email for the waitlist? ")
+            continue
+        messages.append({"role": "user", "content": text})
+        reply = client.chat.completions.create(model="m", messages=messages)
+        messages.append(reply.choices[0].message)
+""",
         # A chat REPL: the person types every turn, whatever the model said.
         """
 from openai import OpenAI
@@ -272,7 +287,17 @@ logger_agent = ConversableAgent(name="Editor", system_message="Plan the outline.
         qualnames = {id(c): q for c, q in function_calls(self.ctx, function)}
         conditional = conditional_calls(self.ctx, loop.body)
         where = f"the agent loop of {function_label(function)}"
-        for call in calls_in(loop.body):
+        calls = calls_in(loop.body)
+        info = self.ctx.loops.analyse(loop)
+        first_turn = 0
+        if info.human_gated:
+            # A chat REPL's own menu (a prompt before the model's turn) is the user's turn, not
+            # the agent asking mid-run: only prompts after the model has answered count.
+            turns = {id(c.node) for c in info.llm_calls if c.certain} or {id(c.node) for c in info.llm_calls}
+            first_turn = next((i for i, c in enumerate(calls) if id(c) in turns), 0)
+        for index, call in enumerate(calls):
+            if index < first_turn:
+                continue
             qualname = qualnames.get(id(call))
             if is_console_input(self.ctx, qualname):
                 if id(call) in conditional:

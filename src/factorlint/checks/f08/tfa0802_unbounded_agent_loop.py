@@ -76,6 +76,24 @@ class UnboundedAgentLoop(Rule):
     )
 
     invalid = [
+        # The step limit applies only when an environment variable sets it (gptme's chat loop).
+        """
+import os
+from openai import OpenAI
+client = OpenAI()
+
+def run(messages):
+    max_steps: int | None = None
+    if os.environ.get("MAX_STEPS"):
+        max_steps = int(os.environ["MAX_STEPS"])
+    steps = 0
+    while True:  # expect: TFA0802
+        reply = client.chat.completions.create(model="m", messages=messages)
+        messages.append(reply.choices[0].message)
+        steps += 1
+        if max_steps is not None and steps >= max_steps:
+            break
+""",
         """
 from openai import OpenAI
 client = OpenAI()
@@ -206,6 +224,22 @@ def run(messages):
 """,
     ]
     near_miss = [
+        # The same guard, with a limit that is always set.
+        """
+import os
+from openai import OpenAI
+client = OpenAI()
+
+def run(messages):
+    max_steps = int(os.environ.get("MAX_STEPS", "20"))
+    steps = 0
+    while True:
+        reply = client.chat.completions.create(model="m", messages=messages)
+        messages.append(reply.choices[0].message)
+        steps += 1
+        if max_steps and steps >= max_steps:
+            break
+""",
         # A map-style loop: each call is independent, nothing is fed back.
         """
 from openai import OpenAI
@@ -324,4 +358,10 @@ def solve(messages, depth=0):
         info = self.ctx.loops.analyse(node)
         if not info.llm_calls or info.bounded:
             return
-        self.report(node, requires_llm=info.requires, unless_human=info.may_ask)
+        message = None
+        if info.optional_limit:
+            message = (
+                f"Agent loop is bounded only when `{info.optional_limit}` is set, and it is None "
+                "unless configured: by default only the model decides when it stops"
+            )
+        self.report(node, message, requires_llm=info.requires, unless_human=info.may_ask)

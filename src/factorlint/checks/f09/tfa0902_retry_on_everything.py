@@ -284,7 +284,7 @@ def cached(key):
         if found is None:
             return
         for handler in found.handlers:
-            if not errors.catches_everything(self.ctx, handler) or errors.raises_some(handler.body):
+            if not errors.catches_everything(self.ctx, handler) or errors.leaves_on_some_path(handler.body):
                 continue
             caught = errors.caught_label(self.ctx, handler)
             self.report(

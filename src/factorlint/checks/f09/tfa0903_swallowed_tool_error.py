@@ -6,6 +6,10 @@ from factorlint.checks.base import Rule, RuleMeta
 from factorlint.engine import errors, retries
 from factorlint.engine.loops import LoopInfo
 
+_CLEANUP = frozenset(
+    {"close", "aclose", "cleanup", "shutdown", "release", "disconnect", "terminate", "kill",
+     "unlink", "cancel", "flush", "stop", "join"}
+)
 
 class SwallowedToolError(Rule):
     """## What it does
@@ -195,6 +199,22 @@ def run(thread, execute):
 """,
     ]
     near_miss = [
+        # Closing the abandoned stream: its error has nothing to tell the model.
+        """
+import logging
+from openai import OpenAI
+
+client = OpenAI()
+
+def run(messages, tools):
+    for _ in range(10):
+        stream = client.chat.completions.create(model="gpt-4o", messages=messages, tools=tools, stream=True)
+        messages.append(collect(stream))
+        try:
+            stream.close()
+        except Exception:
+            logging.debug("could not close the stream")
+""",
         # A batch loop is not an agent loop: nothing is fed back to the model.
         """
 import logging
@@ -298,6 +318,8 @@ def run(thread, execute):
     def _runs_tool_or_model(self, node) -> bool:
         """Does the try run more than standard-library code (a tool, a model, a dispatch)?"""
         for call in retries.calls_in(node.body):
+            if isinstance(call.func, cst.Attribute) and call.func.attr.value in _CLEANUP:
+                continue  # closing a stream or a session: its error has nothing to tell the model
             if self.ctx.recognise.llm_call(call) is not None:
                 return True
             qualname = self.ctx.qualname(call.func)

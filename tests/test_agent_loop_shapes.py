@@ -193,3 +193,174 @@ def test_a_prompt_asked_only_on_some_path_does_not_gate_the_loop(tmp_path):
     loops, unbounded = _lint(tmp_path, files)
     assert loops[("app/main.py", 6)]["human_gated"] is False
     assert unbounded == {("app/main.py", 6)}
+
+
+def test_a_chat_repl_whose_history_lives_behind_the_call_is_listed(tmp_path):
+    """shell-gpt's and rawdog's REPLs read the console each turn and hand the text to a handler
+    that keeps the conversation: nothing is fed back in the loop, and a person bounds it."""
+    files = {
+        "llm.py": LLM,
+        "session.py": """
+            from app.llm import complete
+
+            class Session:
+                def __init__(self):
+                    self.messages = []
+
+                def handle(self, text):
+                    self.messages.append(text)
+                    return complete(self.messages)
+            """,
+        "repl.py": """
+            from app.session import Session
+
+            def repl():
+                session = Session()
+                while True:
+                    text = input("> ")
+                    print(session.handle(text))
+            """,
+    }
+    loops, unbounded = _lint(tmp_path, files)
+    detail = loops[("app/repl.py", 5)]
+    assert detail["human_gated"] is True and "chat REPL" in detail["bound"]
+    assert unbounded == set()
+
+
+def test_a_map_over_documents_is_not_a_loop(tmp_path):
+    """Nothing the model returns reaches the next call: each pass works on the next item."""
+    files = {
+        "llm.py": LLM,
+        "batch.py": """
+            from app.llm import complete
+
+            def summarise(pages, out):
+                page = pages.first()
+                while page:
+                    out.append(complete([page.text]))
+                    page = page.next()
+            """,
+    }
+    loops, unbounded = _lint(tmp_path, files)
+    assert loops == {} and unbounded == set()
+
+
+def test_iterating_a_lazy_response_runs_the_model(tmp_path):
+    """llm's ``Response`` calls the model only when iterated (``list(self)``), and its chain
+    loop builds the next response from the tool results of the last."""
+    files = {
+        "llm.py": LLM,
+        "models.py": """
+            from app.llm import complete
+
+            class Response:
+                def __init__(self, messages):
+                    self.messages = messages
+                    self.chunks = None
+
+                def __iter__(self):
+                    self.chunks = complete(self.messages)
+                    return iter(self.chunks)
+
+                def tool_results(self):
+                    list(self)
+                    return [c for c in self.chunks if c]
+
+            def chain(messages):
+                current = Response(messages)
+                while current:
+                    results = current.tool_results()
+                    if results:
+                        prompt = messages + results
+                        current = Response(prompt)
+                    else:
+                        current = None
+            """,
+    }
+    loops, unbounded = _lint(tmp_path, files)
+    assert loops[("app/models.py", 18)]["bounded"] is False
+    assert unbounded == {("app/models.py", 18)}
+
+
+LANGGRAPH = """
+from typing import Literal
+
+from langchain_openai import ChatOpenAI
+from langgraph.graph import END, START, StateGraph
+from langgraph.types import Command, interrupt
+
+model = ChatOpenAI(model="m")
+
+
+def supervisor(state) -> Command[Literal["supervisor_tools"]]:
+    reply = model.invoke(state["messages"])
+    return Command(goto="supervisor_tools", update={"messages": [reply], "steps": state["steps"] + 1})
+
+
+def supervisor_tools(state) -> Command[Literal["supervisor", "__end__"]]:
+    if state["steps"] > state["max_steps"]:
+        return Command(goto=END)
+    return Command(goto="supervisor", update={"messages": run_tools(state)})
+
+
+def agent(state):
+    return {"messages": [model.invoke(state["messages"])]}
+
+
+def route(state):
+    if state["messages"][-1].tool_calls:
+        return "tools"
+    return END
+
+
+def tools(state):
+    return {"messages": run_tools(state)}
+
+
+def review(state):
+    answer = interrupt({"plan": state["plan"]})
+    if answer is True:
+        return Command(goto=END)
+    return Command(goto="plan", update={"feedback": answer})
+
+
+def plan(state):
+    return {"plan": model.invoke(state["feedback"])}
+
+
+bounded = StateGraph(dict)
+bounded.add_node("supervisor", supervisor)
+bounded.add_node("supervisor_tools", supervisor_tools)
+bounded.add_edge(START, "supervisor")
+
+unbounded = StateGraph(dict)
+unbounded.add_node("agent", agent)
+unbounded.add_node("tools", tools)
+unbounded.add_conditional_edges("agent", route)
+unbounded.add_edge("tools", "agent")
+
+human = StateGraph(dict)
+human.add_node("plan", plan)
+human.add_node("review", review)
+human.add_edge("plan", "review")
+
+straight = StateGraph(dict)
+straight.add_node("plan", plan)
+straight.add_edge(START, "plan")
+straight.add_edge("plan", END)
+"""
+
+
+def test_langgraph_cycles_are_agent_loops_with_their_bounds(tmp_path):
+    """open deep research's supervisor and researcher cycles route with ``Command(goto=...)``;
+    its legacy graphs with conditional edges and an ``interrupt()`` review. Each cycle is listed
+    with what bounds it; a graph without a cycle is not a loop. A graph the developer wires is
+    not reported by TFA0802."""
+    loops, unbounded = _lint(tmp_path, {"graph.py": LANGGRAPH})
+    by_graph = {d["graph"]: d for d in loops.values()}
+    assert set(by_graph) == {"bounded", "unbounded", "human"}
+    assert by_graph["bounded"]["bounded"] is True and "steps" in by_graph["bounded"]["bound"]
+    assert by_graph["bounded"]["nodes"] == ["supervisor", "supervisor_tools"]
+    assert by_graph["unbounded"]["bounded"] is False and "recursion limit" in by_graph["unbounded"]["bound"]
+    assert by_graph["human"]["human_gated"] is True
+    assert unbounded == set()

@@ -181,6 +181,7 @@ class Knowledge:
         self.clients_by_kind: dict[str, ClientSpec] = {}
         self.agent_constructors = index()  # QN -> (Framework, AgentSpec)
         self.handoff_functions = index()  # QN -> (Framework, HandoffSpec)
+        self.graph_builders = index()  # QN -> (Framework, GraphSpec)
         self.retry_decorators = index()  # QN -> RetrySpec
         self.retry_constructors = index()
         self.remote_prompts = index()  # QN -> RemotePromptSpec
@@ -230,6 +231,9 @@ class Knowledge:
         for agent in fw.agents:
             for pattern in agent.constructors:
                 self.agent_constructors.add(pattern, (fw, agent))
+        for graph in fw.graphs:
+            for pattern in graph.builders:
+                self.graph_builders.add(pattern, (fw, graph))
         for handoff in fw.handoffs:
             for pattern in handoff.functions:
                 self.handoff_functions.add(pattern, (fw, handoff))

@@ -192,6 +192,23 @@ class HandoffSpec(_Strict):
     state_keywords: list[str] = []  # keywords that keep the conversation on the vendor's servers
 
 
+class GraphSpec(_Strict):
+    """A graph the developer wires node by node (LangGraph's ``StateGraph``): its cycles are
+    agent loops the developer owns, found from the builder's calls and the nodes' returns."""
+
+    name: str
+    builders: list[str]  # constructors of the builder object
+    add_node: str = "add_node"  # (name, function) or (function)
+    add_edge: str = "add_edge"  # (source, target)
+    conditional_edges: str = "add_conditional_edges"  # (source, router, path_map)
+    commands: list[str] = []  # a node's return that routes: Command(goto=...)
+    goto_keyword: str = "goto"
+    sends: list[str] = []  # Send("node", state): a route to a node, as a target
+    start: list[str] = []  # the START and END markers
+    end: list[str] = []
+    interrupts: list[str] = []  # a node that calls one waits for a person (interrupt(...))
+
+
 class RetrySpec(_Strict):
     """A retry helper and what bounds it."""
 
@@ -312,6 +329,7 @@ class Framework(_Strict):
     clients: list[ClientSpec] = []
     agents: list[AgentSpec] = []
     handoffs: list[HandoffSpec] = []
+    graphs: list[GraphSpec] = []
     retries: list[RetrySpec] = []
     remote_prompts: list[RemotePromptSpec] = []
     prompt_builders: list[PromptBuilderSpec] = []

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from factorlint.engine.graphs import graph_cycles
 from factorlint.engine.loops import requires_of
 from factorlint.engine.names import literal_string
 from factorlint.engine.recognisers import keyword_arg
@@ -253,6 +254,16 @@ class InventoryCollector:
                 info.may_ask,
             ))
 
+    def _graph_cycles(self) -> None:
+        """Each cycle of a hand-wired graph is an agent loop, placed at the graph's constructor."""
+        for cycle in graph_cycles(self.ctx):
+            self.sites.append(RawSite(
+                "loop", cycle.builder, "graph cycle", "",
+                cycle.requires,
+                {"bounded": cycle.bounded, "bound": cycle.bound, "human_gated": cycle.human_gated,
+                 "graph": cycle.builder_name, "nodes": list(cycle.nodes)},
+            ))
+
     def _recursion(self, node: cst.Call) -> None:
         """An agent loop written as recursion closes at the call of the function itself."""
         recursion = recursive_agent_loop(self.ctx, node)
@@ -271,6 +282,8 @@ class InventoryCollector:
             self._retry(site)
 
     def leave_Module(self, node: cst.Module) -> None:
+        if self.ctx.relevant:
+            self._graph_cycles()
         if not self.sites and not self.ctx.relevant:
             return
         self._tools()

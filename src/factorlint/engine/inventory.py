@@ -232,7 +232,7 @@ class InventoryCollector:
         info = self.ctx.loops.analyse(node)
         label = "while" if isinstance(node, cst.While) else "for"
         repl = "each iteration waits for console input (a chat REPL)"
-        if info.repl_calls:
+        if info.repl_calls and not info.llm_calls:
             self._add("loop", node, label, requires_of(info.repl_calls), bounded=True, human_gated=True, bound=repl)
             return
         if info.llm_calls:
@@ -244,13 +244,20 @@ class InventoryCollector:
                 site.unless_human = info.may_ask
             if not info.requires:
                 return  # certainly an agent loop
-        if info.unfed_calls and info.may_ask:
+        if info.repl_calls:
+            # A chat REPL unless the loop stands as an agent loop in the project pass.
+            self.sites.append(RawSite(
+                "loop", node, label, self.ctx.current_function_qualname() or "",
+                requires_of(info.repl_calls),
+                {"bounded": True, "human_gated": True, "bound": repl, "fallback": True},
+            ))
+        elif info.unfed_calls and info.may_ask:
             # Perhaps a chat REPL whose history lives behind the call: the project pass keeps it
             # if one of the calls asks a person, unless the loop stands as an agent loop.
             self.sites.append(RawSite(
                 "loop", node, label, self.ctx.current_function_qualname() or "",
                 requires_of(info.unfed_calls),
-                {"bounded": True, "human_gated": True, "bound": repl, "needs_person": True},
+                {"bounded": True, "human_gated": True, "bound": repl, "needs_person": True, "fallback": True},
                 info.may_ask,
             ))
 

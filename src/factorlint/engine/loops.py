@@ -305,6 +305,8 @@ class LoopAnalyser:
             if id(call) not in scan.conditional_calls
         )
         for call in scan.calls:
+            if (self.ctx.qualname(call.func) or "") in CONSOLE_INPUTS:
+                continue  # the person's turn, not the model's
             llm = self.recognise.llm_call(call)
             if llm is None or self.recognise.handoff(call) is not None:
                 continue
@@ -318,8 +320,9 @@ class LoopAnalyser:
                 info.llm_calls.append(llm)
         if info.unfed_calls:
             info.may_ask = self._project_calls(scan.calls)
+        if info.llm_calls and not info.requires:
+            info.repl_calls = []  # certainly an agent loop
         if info.llm_calls:
-            info.repl_calls = []
             # Only a prompt on every turn gates the loop: one under an ``if`` (rawdog asks before
             # running a script only when its ``leash`` option is on) lets the model go on alone.
             info.human_gated = asks_each_turn

@@ -181,13 +181,14 @@ def build_report(root: str, results: list[FileResult], knowledge: Knowledge, set
 
 def _one_per_loop(sites: list[Site]) -> list[Site]:
     """A loop listed both as an agent loop and as a possible chat REPL is the agent loop."""
-    agent_loops = {(s.path, s.line) for s in sites if s.kind == "loop" and not s.detail.get("needs_person")}
+    agent_loops = {(s.path, s.line) for s in sites if s.kind == "loop" and not s.detail.get("fallback")}
     kept = []
     for site in sites:
-        if site.kind == "loop" and site.detail.get("needs_person"):
+        if site.kind == "loop" and site.detail.get("fallback"):
             if (site.path, site.line) in agent_loops:
                 continue
-            site = dataclasses.replace(site, detail={k: v for k, v in site.detail.items() if k != "needs_person"})
+            detail = {k: v for k, v in site.detail.items() if k not in ("needs_person", "fallback")}
+            site = dataclasses.replace(site, detail=detail)
         kept.append(site)
     return kept
 

@@ -114,22 +114,23 @@ class _GraphScan:
         args = [a.value for a in call.args if a.keyword is None]
         spec = graph.spec
         if method == spec.add_node and args:
+            function = args[1] if len(args) >= 2 else args[0]
             if len(args) >= 2:
-                name, function = self._node_name(args[0], spec), args[1]
+                node_name = self._node_name(args[0], spec)
             else:
-                function = args[0]
-                name = function.value if isinstance(function, cst.Name) else None
-            if name is not None:
-                graph.nodes[name] = self._function(function)
+                node_name = function.value if isinstance(function, cst.Name) else None
+            if node_name is not None:
+                graph.nodes[node_name] = self._function(function)
         elif method == spec.add_edge and len(args) >= 2:
-            sources = args[0].elements if isinstance(args[0], (cst.List, cst.Tuple)) else [args[0]]
+            first = args[0]
+            sources = [e.value for e in first.elements] if isinstance(first, (cst.List, cst.Tuple)) else [first]
             target = self._node_name(args[1], spec)
             for source in sources:
-                name = self._node_name(source.value if isinstance(source, cst.Element) else source, spec)
-                if name is not None and target is not None:
-                    graph.route(name, target)
+                source_name = self._node_name(source, spec)
+                if source_name is not None and target is not None:
+                    graph.route(source_name, target)
         elif method == spec.conditional_edges and len(args) >= 2:
-            source = self._node_name(args[0], spec)
+            router_source = self._node_name(args[0], spec)
             path_map = args[2] if len(args) >= 3 else next(
                 (a.value for a in call.args if a.keyword is not None and a.keyword.value == "path_map"), None)
             targets = self._targets(path_map, spec) if path_map is not None else set()
@@ -137,8 +138,8 @@ class _GraphScan:
                 router = self._function(args[1])
                 targets = self._routes_of(router, spec) if router is not None else set()
             for target in targets:
-                if source is not None:
-                    graph.route(source, target)
+                if router_source is not None:
+                    graph.route(router_source, target)
 
     def _node_name(self, value: cst.BaseExpression, spec: GraphSpec) -> str | None:
         text = literal_string(value)
@@ -165,9 +166,9 @@ class _GraphScan:
             for element in value.elements:
                 found |= self._targets(element.value, spec)
         elif isinstance(value, cst.Dict):
-            for element in value.elements:
-                if isinstance(element, cst.DictElement):
-                    found |= self._targets(element.value, spec)
+            for entry in value.elements:
+                if isinstance(entry, cst.DictElement):
+                    found |= self._targets(entry.value, spec)
         elif isinstance(value, (cst.ListComp, cst.GeneratorExp)):
             found |= self._targets(value.elt, spec)
         elif isinstance(value, cst.Call) and (self.ctx.qualname(value.func) or "") in spec.sends and value.args:

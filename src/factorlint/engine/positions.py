@@ -37,7 +37,7 @@ class StatementOwners:
 
     def enter(self, node: cst.CSTNode, kind: str) -> None:
         frames = self._frames
-        if kind == "Module":
+        if isinstance(node, cst.Module):
             frames.append((node, {id(s) for s in node.body}))
         elif frames and frames[-1][1] is not None and id(node) in frames[-1][1]:
             self._path = (*self._path, node)
@@ -55,7 +55,8 @@ class StatementOwners:
 
 
 class _Ranges:
-    """What LibCST's codegen state expects of a metadata provider."""
+    """What LibCST's codegen state expects of a metadata provider: it only stores ranges, so it
+    is duck-typed rather than a full ``BaseMetadataProvider`` (which would resolve metadata)."""
 
     def __init__(self) -> None:
         self._computed: dict = {}
@@ -83,7 +84,8 @@ def _whole_module(module: cst.Module) -> dict:
     provider = _Ranges()
     module._codegen(
         PositionProvidingCodegenState(
-            default_indent=module.default_indent, default_newline=module.default_newline, provider=provider
+            default_indent=module.default_indent, default_newline=module.default_newline,
+            provider=provider,  # type: ignore[arg-type]
         )
     )
     return provider._computed
@@ -206,7 +208,8 @@ def _locate(module, tree: ast.Module, path: tuple, places: _Places):
             if not isinstance(block, cst.IndentedBlock):
                 return None
             indents.append(block.indent if block.indent is not None else module.default_indent)
-            body, ast_body = block.body, counterpart.body
+            # _same_kind matched a compound statement, which has a body in both trees.
+            body, ast_body = block.body, getattr(counterpart, "body", [])
     return path[-1], counterpart, indents, last
 
 

@@ -14,14 +14,14 @@ import libcst as cst
 from factorlint.engine import prompts
 from factorlint.engine.names import literal_string
 from factorlint.engine.recognisers import keyword_arg, positional_arg
-from factorlint.engine.taint import Hit, WalkState, union
+from factorlint.engine.taint_model import Hit, WalkState, union
 from factorlint.engine.walk import run_visitor
 from factorlint.knowledge import qn_matches
 
 _SYSTEM_ROLES = frozenset({"system", "developer"})
 
 if TYPE_CHECKING:
-    from factorlint.engine.taint import Taint
+    from factorlint.engine.taint_model import Taint
 
 
 class _Finder(cst.CSTVisitor):

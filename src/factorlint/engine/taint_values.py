@@ -12,7 +12,7 @@ import libcst as cst
 
 from factorlint.engine.names import dotted_name, literal_string, string_literal_text
 from factorlint.engine.recognisers import keyword_arg, positional_arg
-from factorlint.engine.taint import (
+from factorlint.engine.taint_model import (
     _PREDICATES,
     _STDLIB,
     _UNKNOWN,
@@ -23,7 +23,7 @@ from factorlint.engine.taint import (
 )
 
 if TYPE_CHECKING:
-    from factorlint.engine.taint import Source, Taint
+    from factorlint.engine.taint_model import Source, Taint
 
 
 def _lookup(path: str, state: dict) -> Taint | None:

@@ -13,7 +13,7 @@ from dataclasses import replace
 import libcst as cst
 
 from factorlint.engine.names import dotted_name
-from factorlint.engine.taint import (
+from factorlint.engine.taint_model import (
     _MUTATORS,
     _SAFE_ANNOTATIONS,
     Result,

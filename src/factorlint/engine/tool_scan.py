@@ -9,15 +9,7 @@ import libcst as cst
 
 from factorlint.engine.names import dotted_name, literal_string
 from factorlint.engine.recognisers import keyword_arg, positional_arg
-from factorlint.engine.tool_scan_links import (
-    ToolLinks,
-    _approves,
-    _class_tool_name,
-    _short,
-    _target_names,
-    _tool_name,
-)
-from factorlint.engine.tools import (
+from factorlint.engine.tool_model import (
     _FIELDS,
     _SKIPPED_FIELDS,
     _WRAPPED_KEYWORDS,
@@ -27,6 +19,14 @@ from factorlint.engine.tools import (
     _Construct,
     component_role,
     literal,
+)
+from factorlint.engine.tool_scan_links import (
+    ToolLinks,
+    _approves,
+    _class_tool_name,
+    _short,
+    _target_names,
+    _tool_name,
 )
 from factorlint.engine.walk import children
 from factorlint.knowledge import ToolDecoratorSpec

@@ -12,13 +12,13 @@ import libcst as cst
 
 from factorlint.engine.names import dotted_name, literal_string
 from factorlint.engine.recognisers import keyword_arg, positional_arg
-from factorlint.engine.tools import (
+from factorlint.engine.tool_model import (
     _DYNAMIC,
     ToolDef,
     _Construct,
     component_role,
     literal,
-    reachable_calls,
+    reachable_calls_in,
     schema_shape,
     tool_functions,
 )
@@ -26,7 +26,7 @@ from factorlint.knowledge import ToolDecoratorSpec
 
 if TYPE_CHECKING:
     from factorlint.engine.context import FileContext
-    from factorlint.engine.tools import ToolScan
+    from factorlint.engine.tool_model import ToolScan
 
 
 class ToolLinks:
@@ -139,9 +139,9 @@ class ToolLinks:
         if isinstance(value, cst.Dict):
             if id(value) in self.out.by_node:
                 return self.out.by_node[id(value)]
-            name = next((literal_string(e.value) for e in value.elements if isinstance(e, cst.DictElement)
-                         and literal_string(e.key) in ("name", "type")), None)
-            return self._add(ToolDef(element, name or "<dict>", "listed", framework, site=element))
+            named = next((literal_string(e.value) for e in value.elements if isinstance(e, cst.DictElement)
+                          and literal_string(e.key) in ("name", "type")), None)
+            return self._add(ToolDef(element, named or "<dict>", "listed", framework, site=element))
         saved = self.ctx.function_stack
         self.ctx.function_stack = list(scope)
         try:
@@ -150,10 +150,10 @@ class ToolLinks:
             self.ctx.function_stack = saved
         if function is not None:
             return self._add(ToolDef(function, function.name.value, "listed", framework, site=element))
-        name = dotted_name(element)
-        if name is None:
+        path = dotted_name(element)
+        if path is None:
             return None
-        return self._add(ToolDef(element, name.rsplit(".", 1)[-1], "listed", framework, site=element))
+        return self._add(ToolDef(element, path.rsplit(".", 1)[-1], "listed", framework, site=element))
 
     def _resolve_constructs(self) -> None:
         named: dict[str, _Construct] = {}
@@ -191,10 +191,10 @@ class ToolLinks:
                 continue
             functions = tool_functions(tool)
             reached = list(functions)
-            for _call, qualname, owner in reachable_calls(self.ctx, functions):
+            for _call, qualname, owner in reachable_calls_in(self.ctx, self.out, functions):
                 if owner not in reached:
                     reached.append(owner)
-                if component_role(self.ctx, qualname) in ("interrupt", "approval"):
+                if qualname is not None and component_role(self.ctx, qualname) in ("interrupt", "approval"):
                     tool.approve(f"`{_short(qualname)}` in its body")
                     break
             for function in reached:
@@ -235,12 +235,12 @@ def _tool_name(default: str, call: cst.Call | None, spec: ToolDecoratorSpec) -> 
         return default
     for keyword in spec.name_keywords:
         arg = keyword_arg(call, keyword)
-        if arg is not None and literal_string(arg.value):
-            return literal_string(arg.value)
+        named = literal_string(arg.value) if arg is not None else None
+        if named:
+            return named
     first = positional_arg(call, 0)
-    if first is not None and literal_string(first.value):
-        return literal_string(first.value)
-    return default
+    named = literal_string(first.value) if first is not None else None
+    return named or default
 
 
 def _keyword_name(call: cst.Call) -> str | None:
@@ -261,6 +261,7 @@ def _class_tool_name(node: cst.ClassDef) -> str:
                 target, value = small.target, small.value
             else:
                 continue
-            if isinstance(target, cst.Name) and target.value == "name" and literal_string(value):
-                return literal_string(value)
+            named = literal_string(value) if isinstance(target, cst.Name) and target.value == "name" else None
+            if named:
+                return named
     return node.name.value

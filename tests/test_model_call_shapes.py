@@ -278,3 +278,43 @@ def test_a_caller_that_passes_something_else_types_nothing(tmp_path):
     settings = resolve_settings(tmp_path, Overrides(isolated=True), tmp_path)
     report = lint_paths([tmp_path], settings, jobs=0)
     assert not [f for f in report.findings if f.code == "TFA0802"]
+
+
+def test_a_factory_classmethod_types_the_model_its_instances_hold(tmp_path):
+    """gpt-researcher: ``GenericLLMProvider.from_provider(name)`` builds a LangChain chat model in
+    one branch per provider and returns ``cls(llm)``; ``__init__`` keeps it as ``self.llm``. The
+    provider's own calls are direct, and so are other modules' calls on ``from_provider(...).llm``,
+    whose receiver is typed by the factory's inferred return type."""
+    files = {
+        "provider.py": '''
+            class Provider:
+                def __init__(self, llm, verbose=True):
+                    self.llm = llm
+
+                @classmethod
+                def from_provider(cls, name, **kwargs):
+                    if name == "openai":
+                        from langchain_openai import ChatOpenAI
+                        llm = ChatOpenAI(**kwargs)
+                    elif name == "anthropic":
+                        from langchain_anthropic import ChatAnthropic
+                        llm = ChatAnthropic(**kwargs)
+                    else:
+                        raise ValueError(name)
+                    return cls(llm)
+
+                async def chat(self, messages):
+                    return await self.llm.ainvoke(messages)  # expect: call
+            ''',
+        "tools.py": '''
+            from provider import Provider
+
+            async def with_tools(name, messages, tools):
+                instance = Provider.from_provider(name)
+                bound = instance.llm.bind_tools(tools)
+                return await bound.ainvoke(messages)  # expect: call
+            ''',
+    }
+    written, calls = _inventory(tmp_path, files)
+    expected = {(name, line) for name, text in written.items() for line in _expected(text)}
+    assert calls == expected

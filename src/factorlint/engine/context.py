@@ -113,7 +113,49 @@ class FileContext:
             for i in self.scan.properties
             if i in self.scan.function_qualnames
         }
-        for pending in self.scan.pending:
+        self._resolve_pending(self.scan.pending)
+        self._infer_return_types()
+        typed = self._bind_parameters_from_callers()
+        if typed:
+            # ``self.llm = llm`` in an ``__init__`` whose ``llm`` a caller just typed.
+            self._resolve_pending([p for p in self.scan.pending if p.function is not None and id(p.function) in typed])
+        self.function_stack = []
+        self._current_class_qualname = None
+
+    def _infer_return_types(self) -> None:
+        """A function with no return annotation whose every ``return`` builds the same kind of
+        object (``return cls(llm)``, ``return ChatOpenAI(...)``, ``return self._client``) returns
+        that type: a factory's callers are typed through it, in this file and, through the
+        file's facts, in the others."""
+        by_id = {id(f): f for f in self.scan.module_functions.values()}
+        by_id.update((id(f), f) for methods in self.scan.methods.values() for f in methods.values())
+        by_id.update(self.scan.nested_by_id)
+        for function_id, values in self.scan.return_values.items():
+            qualname = self.scan.function_qualnames.get(function_id)
+            if qualname is None or function_id in self.scan.returns:
+                continue
+            function = by_id.get(function_id)
+            if function is None:
+                continue
+            self.function_stack = [function]
+            self._current_class_qualname = self.scan.class_of_function.get(function_id)
+            types: set[str | None] = set()
+            for value in values:
+                if value is None or (isinstance(value, cst.Name) and value.value == "None"):
+                    continue
+                types.add(self._returned_type(value, function_id))
+            returned = types.pop() if len(types) == 1 else None
+            if returned is not None:
+                self.return_types[f"{self.module_name}.{qualname}"] = returned
+
+    def _returned_type(self, value: cst.BaseExpression, function_id: int) -> str | None:
+        if isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value == "cls":
+            owner = self.scan.class_of_function.get(function_id)
+            return f"{self.module_name}.{owner}" if owner is not None else None
+        return self.instance_type_of(value)
+
+    def _resolve_pending(self, pendings) -> None:
+        for pending in pendings:
             self.function_stack = [pending.function] if pending.function is not None else []
             self._current_class_qualname = pending.class_qualname
             type_qn = self.instance_type_of(pending.value)
@@ -127,23 +169,25 @@ class FileContext:
             if alias is not None:
                 self._bind(self._binding_table(pending, self.module_aliases, self.class_aliases,
                                                self.local_aliases), pending, alias)
-        self._bind_parameters_from_callers()
-        self.function_stack = []
-        self._current_class_qualname = None
 
-    def _bind_parameters_from_callers(self) -> None:
+    def _bind_parameters_from_callers(self) -> set[int]:
         """``llm_client = LLMClient(config)`` then ``run(prompt, llm_client)`` in the same module:
         ``run``'s parameter holds an ``LLMClient`` unless its annotation or a default says
-        otherwise. Only this module's own functions, called by name at statement level."""
+        otherwise. Only this module's own functions and classes (their ``__init__``, as in
+        ``return cls(llm)`` from a factory classmethod), called by name at statement level.
+        Returns the ids of the functions given a parameter type."""
+        typed: set[int] = set()
         for caller, call in self.scan.local_calls:
             assert isinstance(call.func, cst.Name)
-            callee = self.scan.module_functions.get(call.func.value)
+            callee = self._called_function(call.func.value, caller)
             if callee is None or callee is caller:
                 continue
             self.function_stack = [caller] if caller is not None else []
             self._current_class_qualname = None
             params = callee.params
             positional = [*params.posonly_params, *params.params]
+            if callee.name.value == "__init__":
+                positional = positional[1:]  # ``self``
             by_name = {p.name.value: p for p in (*positional, *params.kwonly_params)}
             table = self.local_bindings.setdefault(id(callee), {})
             index = 0
@@ -160,6 +204,18 @@ class FileContext:
                 type_qn = self.instance_type_of(arg.value)
                 if type_qn is not None and type_qn not in _FIELD_FACTORIES and type_qn not in _PARTIALS:
                     table[param.name.value] = type_qn
+                    typed.add(id(callee))
+        return typed
+
+    def _called_function(self, name: str, caller: cst.FunctionDef | None) -> cst.FunctionDef | None:
+        """The function a call by ``name`` runs: a module function, or the ``__init__`` of a class
+        of this module (``cls`` in a classmethod is its own class)."""
+        function = self.scan.module_functions.get(name)
+        if function is not None:
+            return function
+        owner = self.scan.class_of_function.get(id(caller)) if name == "cls" and caller is not None else (
+            name if name in self.scan.classes else None)
+        return self.scan.methods.get(owner, {}).get("__init__") if owner is not None else None
 
     @staticmethod
     def _binding_table(pending, module_table: dict, class_tables: dict, local_tables: dict) -> dict | None:

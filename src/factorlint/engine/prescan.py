@@ -41,11 +41,14 @@ class Prescan:
     # id(def) -> the functions defined in its body: name -> qualname in module (``f.<locals>.g``)
     local_functions: dict[int, dict[str, str]] = field(default_factory=dict)
     nested_functions: dict[str, cst.FunctionDef] = field(default_factory=dict)  # ``f.<locals>.g``
+    nested_by_id: dict[int, cst.FunctionDef] = field(default_factory=dict)
     pending: list[PendingBinding] = field(default_factory=list)
     annotations: list[tuple[cst.FunctionDef, str, cst.BaseExpression]] = field(default_factory=list)
     # ``llm: ChatOpenAI`` in a class body, ``self.llm: ChatOpenAI = ...``: (class, attr, annotation)
     attribute_annotations: list[tuple[str, str, cst.BaseExpression]] = field(default_factory=list)
     returns: dict[int, cst.BaseExpression] = field(default_factory=dict)  # id(def) -> annotation
+    # id(def) -> what its ``return`` statements return (None for a bare ``return``)
+    return_values: dict[int, list[cst.BaseExpression | None]] = field(default_factory=dict)
     properties: set[int] = field(default_factory=set)  # id(def) of @property methods
     module_constants: dict[str, cst.BaseExpression] = field(default_factory=dict)  # NAME -> value
     module_assigned: set[str] = field(default_factory=set)
@@ -77,6 +80,7 @@ def _scan_block(
             if function is not None and prefix.endswith(".<locals>."):
                 out.local_functions.setdefault(id(function), {})[stmt.name.value] = prefix + stmt.name.value
                 out.nested_functions[prefix + stmt.name.value] = stmt
+                out.nested_by_id[id(stmt)] = stmt
             _scan_function(stmt, out, package, class_qualname, prefix)
         elif isinstance(stmt, cst.ClassDef):
             qualname = prefix + stmt.name.value
@@ -136,6 +140,8 @@ def _local_call(value, out: Prescan, function) -> None:
 
 
 def _scan_small(small, out: Prescan, package, function, class_qualname) -> None:
+    if isinstance(small, cst.Return) and function is not None:
+        out.return_values.setdefault(id(function), []).append(small.value)
     if isinstance(small, (cst.Expr, cst.Return)) and small.value is not None:
         _local_call(small.value, out, function)
         return

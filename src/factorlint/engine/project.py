@@ -95,6 +95,12 @@ class ProjectIndex:
         """Is ``qualname`` (as resolved in some file) a model call or a project LLM function?"""
         return self._reaches(qualname, self.llm_functions, model_calls=True)
 
+    def is_model_call(self, qualname: str) -> bool:
+        """Does ``qualname`` name a model call itself once names bound in other files are followed
+        (``GenericLLMProvider.from_provider().llm.ainvoke`` -> ``ChatOpenAI().ainvoke``), rather
+        than a project function that makes one?"""
+        return self._reaches(qualname, set(), model_calls=True)
+
     def asks_human(self, qualname: str) -> bool:
         """Is ``qualname`` a project function that waits for a person at the console?"""
         return self._reaches(qualname, self.human_functions, model_calls=False)
@@ -157,6 +163,12 @@ def build_report(root: str, results: list[FileResult], knowledge: Knowledge, set
         diagnostics.extend(result.diagnostics)
         for site in result.sites:
             if not site.requires_llm or any(index.reaches_llm(q) for q in site.requires_llm):
+                if site.kind == "llm_call" and not site.detail.get("direct") and any(
+                    index.is_model_call(q) for q in site.requires_llm
+                ):
+                    # The receiver is typed in another file (a factory, a class attribute).
+                    site = dataclasses.replace(site, detail={**site.detail, "direct": True,
+                                                             "receiver": "resolved across files"})
                 gated = _gated(site, index)
                 if gated is not None:
                     sites.append(gated)

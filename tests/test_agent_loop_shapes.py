@@ -364,3 +364,41 @@ def test_langgraph_cycles_are_agent_loops_with_their_bounds(tmp_path):
     assert by_graph["unbounded"]["bounded"] is False and "recursion limit" in by_graph["unbounded"]["bound"]
     assert by_graph["human"]["human_gated"] is True
     assert unbounded == set()
+
+
+def test_a_result_left_on_the_object_is_fed_back(tmp_path):
+    """aider's reflection loop: ``send_message`` leaves ``self.reflected_message`` (lint or test
+    errors) behind, and the loop sends it next; a person's input read through another method is
+    not the model's result."""
+    files = {
+        "llm.py": LLM,
+        "coder.py": """
+            from app.llm import complete
+
+            class Coder:
+                max_reflections = 3
+
+                def send_message(self, message):
+                    reply = complete([message])
+                    self.reflected_message = check(reply)
+
+                def run_one(self, message):
+                    count = 0
+                    while message:
+                        self.reflected_message = None
+                        self.send_message(message)
+                        if not self.reflected_message or count >= self.max_reflections:
+                            return
+                        count += 1
+                        message = self.reflected_message
+
+                def run(self):
+                    while True:
+                        text = self.read_line()
+                        self.run_one(text)
+            """,
+    }
+    loops, unbounded = _lint(tmp_path, files)
+    assert set(loops) == {("app/coder.py", 12)}
+    assert loops[("app/coder.py", 12)]["bounded"] is True
+    assert unbounded == set()

@@ -318,3 +318,41 @@ def test_a_factory_classmethod_types_the_model_its_instances_hold(tmp_path):
     written, calls = _inventory(tmp_path, files)
     expected = {(name, line) for name, text in written.items() for line in _expected(text)}
     assert calls == expected
+
+
+def test_a_lazy_module_proxy_stands_for_the_module(tmp_path):
+    """aider defers ``import litellm``: ``litellm = LazyLiteLLM()``, whose ``__getattr__`` imports
+    the module by name on first use. Calls through the proxy are the module's own calls; a proxy
+    of a module that is not a model framework is not followed."""
+    files = {
+        "lazy.py": '''
+            import importlib
+
+            class LazyLiteLLM:
+                _module = None
+
+                def __getattr__(self, name):
+                    if self._module is None:
+                        self._module = importlib.import_module("litellm")
+                    return getattr(self._module, name)
+
+            class LazyYaml:
+                def __getattr__(self, name):
+                    return getattr(importlib.import_module("yaml"), name)
+
+            litellm = LazyLiteLLM()
+            yaml = LazyYaml()
+            ''',
+        "models.py": '''
+            from lazy import litellm, yaml
+
+            def send(messages):
+                return litellm.completion(model="m", messages=messages)  # expect: call
+
+            def load(text):
+                return yaml.safe_load(text)
+            ''',
+    }
+    written, calls = _inventory(tmp_path, files)
+    expected = {(name, line) for name, text in written.items() for line in _expected(text)}
+    assert calls == expected

@@ -17,8 +17,9 @@ import sys
 
 import libcst as cst
 
-from factorlint.engine.names import dotted_name
+from factorlint.engine.names import dotted_name, literal_string
 from factorlint.engine.prescan import Prescan, prescan
+from factorlint.engine.walk import run_visitor
 from factorlint.knowledge import Knowledge
 
 _BUILTINS = frozenset(dir(builtins))
@@ -114,6 +115,7 @@ class FileContext:
             if i in self.scan.function_qualnames
         }
         self._resolve_pending(self.scan.pending)
+        self._bind_module_proxies()
         self._infer_return_types()
         typed = self._bind_parameters_from_callers()
         if typed:
@@ -121,6 +123,24 @@ class FileContext:
             self._resolve_pending([p for p in self.scan.pending if p.function is not None and id(p.function) in typed])
         self.function_stack = []
         self._current_class_qualname = None
+
+    def _bind_module_proxies(self) -> None:
+        """``litellm = LazyLiteLLM()``, a class of this module whose ``__getattr__`` forwards to a
+        module it imports on first use (``importlib.import_module("litellm")``): the name stands
+        for that module, as aider uses it. Only a model framework's module is followed."""
+        for pending in self.scan.pending:
+            value = pending.value
+            if pending.function is not None or pending.class_qualname is not None or "." in pending.target:
+                continue
+            if not (isinstance(value, cst.Call) and isinstance(value.func, cst.Name)):
+                continue
+            cls = self.scan.classes.get(value.func.value)
+            if cls is None or "__getattr__" not in self.scan.methods.get(value.func.value, {}):
+                continue
+            module = _imported_by_name(cls)
+            if module is not None and self.knowledge.is_framework_module(module):
+                self.module_bindings.pop(pending.target, None)
+                self.module_aliases[pending.target] = module
 
     def _infer_return_types(self) -> None:
         """A function with no return annotation whose every ``return`` builds the same kind of
@@ -508,3 +528,20 @@ class FileContext:
 
     def code_for(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
+
+
+def _imported_by_name(cls: cst.ClassDef) -> str | None:
+    """The one module a class imports by a string (``importlib.import_module("litellm")``,
+    ``__import__("litellm")``), if it imports exactly one."""
+    found: set[str] = set()
+
+    class _Imports(cst.CSTVisitor):
+        def visit_Call(self, node: cst.Call) -> None:
+            name = dotted_name(node.func) or ""
+            if name.rsplit(".", 1)[-1] in ("import_module", "__import__") and node.args:
+                text = literal_string(node.args[0].value)
+                if text:
+                    found.add(text)
+
+    run_visitor(cls, _Imports())
+    return found.pop() if len(found) == 1 else None

@@ -94,6 +94,8 @@ class BodyScan(cst.CSTVisitor):
         # Every write in the body: (the path written, the paths its value reads, the ids of the
         # calls in that value). Feedback is a write of something a model call's result made.
         self.writes: list[tuple[str, frozenset[str], frozenset[int]]] = []
+        # name -> the if-tests under which it is assigned (``if delay > TIMEOUT: retry = False``)
+        self.set_under: dict[str, list[cst.BaseExpression]] = {}
         self._if_tests: list[cst.BaseExpression] = []
         self.conditional_calls: set[int] = set()  # ids of calls under an ``if`` of the body
 
@@ -137,8 +139,8 @@ class BodyScan(cst.CSTVisitor):
         if path:
             self.mutated.add(path)
             self._write(path, node.value)
-            if isinstance(node.operator, (cst.AddAssign, cst.SubtractAssign)):
-                self.counters.add(path)
+            if isinstance(node.operator, (cst.AddAssign, cst.SubtractAssign, cst.MultiplyAssign)):
+                self.counters.add(path)  # ``delay *= 2`` grows toward a limit as a count does
 
     def visit_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:
@@ -148,6 +150,8 @@ class BodyScan(cst.CSTVisitor):
                 # merely rebinds and is not feedback.
                 reads = paths_in(node.value)
                 self._write(path, node.value)
+                if self._if_tests and "." not in path:
+                    self.set_under.setdefault(path, []).extend(self._if_tests)
                 if not subscripted and "." not in path:
                     self.sources.setdefault(path, set()).update(reads)
                 if subscripted or any(related(path, read) and len(read) >= len(path) for read in reads):
@@ -188,6 +192,16 @@ class BodyScan(cst.CSTVisitor):
         """The paths written, in the body, with what ``call`` returned: its result, or a value
         built from one such path (``reply = ask(m)``, ``text = reply.content``, ``m.append(text)``)."""
         made: set[str] = set()
+        # A method may leave its result on its object: after ``self.send(message)``, what
+        # ``self.reflected_message`` holds came from the call (aider's reflection loop).
+        if isinstance(call.func, cst.Attribute):
+            receiver = dotted_name(call.func.value)
+            if receiver:
+                methods = {dotted_name(c.func) for c in self.calls}  # ``self.get_input`` is a method
+                made.update(
+                    r for _, reads, _ in self.writes for r in reads
+                    if r.startswith(receiver + ".") and r not in methods
+                )
         changed = True
         while changed:
             changed = False
@@ -392,7 +406,7 @@ class LoopAnalyser:
         elif self._test_bounds(loop.test, scan.counters):
             return True, "the loop test compares a counter the body moves"
         for guard in scan.exit_guards:
-            reason = self._guard_bounds(guard, scan.counters)
+            reason = self._guard_bounds(guard, scan.counters, scan.set_under)
             if reason:
                 return True, reason
         bounded_by = getattr(self.ctx.settings, "bounded_by", ()) or ()
@@ -437,9 +451,16 @@ class LoopAnalyser:
             return dotted_name(test) in counters  # ``while remaining:`` counting down
         return False
 
-    def _guard_bounds(self, guard: cst.BaseExpression, counters: set[str]) -> str:
+    def _guard_bounds(self, guard: cst.BaseExpression, counters: set[str], set_under=None, _depth: int = 0) -> str:
         if self._test_bounds(guard, counters):
             return "an exit guarded by a counter the body moves"
+        if set_under and _depth < 2:
+            # ``if not should_retry: return`` where ``should_retry = False`` once a budget runs out.
+            for path in paths_in(guard):
+                for test in set_under.get(path, ()):
+                    reason = self._guard_bounds(test, counters, set_under, _depth + 1)
+                    if reason:
+                        return reason
         for compare in _compares_in(guard):
             for operand in [compare.left, *(c.comparator for c in compare.comparisons)]:
                 for call in _calls_in(operand):

@@ -216,6 +216,27 @@ async def ask(messages):
 """,
     ]
     near_miss = [
+        # Exponential backoff until a time budget: the flag it clears ends the loop (aider).
+        """
+import time
+import litellm
+
+RETRY_TIMEOUT = 60
+
+def send(messages):
+    delay = 0.125
+    while True:
+        try:
+            return litellm.completion(model="m", messages=messages)
+        except litellm.RateLimitError:
+            should_retry = True
+            delay *= 2
+            if delay > RETRY_TIMEOUT:
+                should_retry = False
+            if not should_retry:
+                return None
+            time.sleep(delay)
+""",
         # Retrying a database read: no model call is retried. A queue's own max_retries.
         """
 import openai

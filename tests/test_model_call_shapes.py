@@ -356,3 +356,39 @@ def test_a_lazy_module_proxy_stands_for_the_module(tmp_path):
     written, calls = _inventory(tmp_path, files)
     expected = {(name, line) for name, text in written.items() for line in _expected(text)}
     assert calls == expected
+
+
+def test_a_model_function_handed_to_a_helper_is_a_model_call(tmp_path):
+    """smolagents hands the SDK method to its retry helper (``self.retryer(self.client.chat
+    .completions.create, **kwargs)``), with the client built by ``self.create_client()``; a pool
+    runs ``litellm.completion`` handed to ``submit``."""
+    files = {
+        "models.py": '''
+            from concurrent.futures import ThreadPoolExecutor
+
+            import litellm
+            import openai
+
+            class OpenAIModel:
+                def __init__(self, retryer):
+                    self.retryer = retryer
+                    self.client = self.create_client()
+
+                def create_client(self):
+                    return openai.OpenAI()
+
+                def generate(self, messages):
+                    return self.retryer(self.client.chat.completions.create, model="m", messages=messages)  # expect: call
+
+            def fan_out(batches):
+                with ThreadPoolExecutor() as pool:
+                    return [pool.submit(litellm.completion, model="m", messages=b) for b in batches]  # expect: call
+
+            def not_a_model(items):
+                with ThreadPoolExecutor() as pool:
+                    return list(pool.map(str.upper, items))
+            ''',
+    }
+    written, calls = _inventory(tmp_path, files)
+    expected = {(name, line) for name, text in written.items() for line in _expected(text)}
+    assert calls == expected

@@ -115,8 +115,10 @@ class FileContext:
             if i in self.scan.function_qualnames
         }
         self._resolve_pending(self.scan.pending)
+        if self._infer_return_types():
+            # ``self.client = self._create_client()`` with the factory's type now known.
+            self._resolve_pending([p for p in self.scan.pending if isinstance(p.value, (cst.Call, cst.Await))])
         self._bind_module_proxies()
-        self._infer_return_types()
         typed = self._bind_parameters_from_callers()
         if typed:
             # ``self.llm = llm`` in an ``__init__`` whose ``llm`` a caller just typed.
@@ -142,11 +144,12 @@ class FileContext:
                 self.module_bindings.pop(pending.target, None)
                 self.module_aliases[pending.target] = module
 
-    def _infer_return_types(self) -> None:
+    def _infer_return_types(self) -> bool:
         """A function with no return annotation whose every ``return`` builds the same kind of
         object (``return cls(llm)``, ``return ChatOpenAI(...)``, ``return self._client``) returns
         that type: a factory's callers are typed through it, in this file and, through the
         file's facts, in the others."""
+        inferred = False
         by_id = {id(f): f for f in self.scan.module_functions.values()}
         by_id.update((id(f), f) for methods in self.scan.methods.values() for f in methods.values())
         by_id.update(self.scan.nested_by_id)
@@ -167,6 +170,8 @@ class FileContext:
             returned = types.pop() if len(types) == 1 else None
             if returned is not None:
                 self.return_types[f"{self.module_name}.{qualname}"] = returned
+                inferred = True
+        return inferred
 
     def _returned_type(self, value: cst.BaseExpression, function_id: int) -> str | None:
         if isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value == "cls":

@@ -107,11 +107,15 @@ class Recognisers:
 
     def _llm_call(self, call: cst.Call) -> LLMCall | None:
         qualname = self.ctx.qualname(call.func)
+        if qualname is not None:
+            matched = self.match_llm_qualname(qualname)
+            if matched is not None:
+                return LLMCall(call, qualname, matched[0], matched[1])
+        handed = self._handed_over(call)
+        if handed is not None:
+            return handed
         if qualname is None:
             return self._sdk_shaped(call)
-        matched = self.match_llm_qualname(qualname)
-        if matched is not None:
-            return LLMCall(call, qualname, matched[0], matched[1])
         if not self.ctx.is_project_candidate(qualname):
             # A framework name the tables do not list (``anthropic._client.Anthropic``, a
             # private module path) may still carry the SDK's method path.
@@ -125,14 +129,37 @@ class Recognisers:
         client, spec = self._guess_spec(qualname)
         return LLMCall(call, qualname, client, spec, requires=(qualname,))
 
+    def _handed_over(self, call: cst.Call) -> LLMCall | None:
+        """A model function handed to another call to run (``self.retryer(self.client.chat
+        .completions.create, **kw)``, ``pool.submit(litellm.completion, ...)``,
+        ``asyncio.to_thread(model.generate_content, ...)``): the call runs the model."""
+        first = next((a for a in call.args if a.keyword is None and not a.star), None)
+        if first is None or not isinstance(first.value, (cst.Name, cst.Attribute)):
+            return None
+        if (self.ctx.qualname(call.func) or "").startswith("functools."):
+            return None  # ``partial(litellm.completion, ...)`` binds the function; it calls nothing
+        qualname = self.ctx.qualname(first.value)
+        if qualname is not None and not qualname.endswith("()"):
+            matched = self.match_llm_qualname(qualname)
+            if matched is not None:
+                return LLMCall(call, qualname, matched[0], matched[1])
+        if isinstance(first.value, cst.Attribute):
+            shaped = self._sdk_shaped_path(call, first.value)
+            if shaped is not None:
+                return shaped
+        return None
+
     def _sdk_shaped(self, call: cst.Call) -> LLMCall | None:
+        return self._sdk_shaped_path(call, call.func)
+
+    def _sdk_shaped_path(self, call: cst.Call, func: cst.BaseExpression) -> LLMCall | None:
         """A call whose method path is an SDK's generating call of two or more segments
         (``chat.completions.create``, ``messages.stream``, ``responses.create``) on a receiver
         the engine cannot follow (a client from a registry, a lazy proxy, a context manager), in
         a module that imports that SDK. One-segment paths (``invoke``, ``chat``) are too common
         to recognise this way."""
         chain: list[str] = []
-        node = call.func
+        node = func
         while isinstance(node, cst.Attribute):
             chain.append(node.attr.value)
             node = node.value

@@ -16,6 +16,10 @@ FileRole = Literal["app", "test", "example"]
 
 SEVERITY_RANK = {"error": 3, "warning": 2, "advice": 1}
 
+# In a message, stands for the first of ``requires_llm`` that the project pass finds reaching a
+# model (its last name): a rule that cannot know which candidate it is writes this instead.
+REACHING = "{reaching}"
+
 
 @dataclass(frozen=True)
 class Edit:

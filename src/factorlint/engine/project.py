@@ -16,7 +16,7 @@ from collections import defaultdict
 from factorlint.engine.llm_names import match_llm_qualname
 from factorlint.engine.suppressions import without_codes
 from factorlint.knowledge import Knowledge
-from factorlint.model import Edit, FileResult, Finding, Fix, Report, Site
+from factorlint.model import REACHING, Edit, FileResult, Finding, Fix, Report, Site
 
 UNUSED_SUPPRESSION = "TFA0002"
 
@@ -177,6 +177,7 @@ def build_report(root: str, results: list[FileResult], knowledge: Knowledge, set
             if (not f.requires_llm or any(index.reaches_llm(q) for q in f.requires_llm))
             and not any(index.asks_human(q) for q in f.unless_human)
         ]
+        standing = [_name_reaching(f, index) for f in standing]
         visible, hidden = _apply_suppressions(result, standing)
         suppressed.extend(hidden)
         kept.extend(visible)
@@ -189,6 +190,14 @@ def build_report(root: str, results: list[FileResult], knowledge: Knowledge, set
     return Report(
         root=root, files=results, findings=kept, diagnostics=diagnostics, suppressed=suppressed, sites=sites
     )
+
+
+def _name_reaching(finding: Finding, index: ProjectIndex) -> Finding:
+    if REACHING not in finding.message:
+        return finding
+    reaching = next((q for q in finding.requires_llm if index.reaches_llm(q)), "")
+    name = reaching.replace("()", "").rsplit(".", 1)[-1] or "a model call"
+    return dataclasses.replace(finding, message=finding.message.replace(REACHING, name))
 
 
 def _one_per_loop(sites: list[Site]) -> list[Site]:

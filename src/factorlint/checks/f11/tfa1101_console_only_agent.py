@@ -12,6 +12,7 @@ from factorlint.engine.entrypoints import (
     record_call,
 )
 from factorlint.engine.retries import calls_in
+from factorlint.model import REACHING
 
 
 class ConsoleOnlyAgent(Rule):
@@ -256,6 +257,7 @@ while True:
                 candidates.update(llm.requires)
         if candidates:
             # Name a function rather than a class being constructed (CapWords), when there is one.
+            # Which of them reaches a model is settled in the project pass, which names it.
             names = sorted(candidates, key=lambda q: (q.rsplit(".", 1)[-1][:1].isupper(), q))
-            return f"`{names[0].rsplit('.', 1)[-1]}()`", tuple(sorted(names))
+            return f"`{REACHING}()`", tuple(sorted(names))
         return None

@@ -365,6 +365,29 @@ class Knowledge:
             found = roots[id(client)] = frozenset(n.split(".", 1)[0] for n in names if n)
         return found
 
+    @functools.cached_property
+    def generating_names(self) -> frozenset[str]:
+        """The last name of every model-call member of the tables (``create``, ``completion``,
+        ``ainvoke``, ``generate_content``): a call whose name is none of these cannot turn out,
+        once its receiver is resolved, to be a direct model call (but see ``any_name_roots``)."""
+        names: set[str] = set()
+        for client in self.clients_by_kind.values():
+            for call in client.calls:
+                for method in call.methods:
+                    last = method.rsplit(".", 1)[-1]
+                    if "*" not in last:
+                        names.add(last)
+        return frozenset(names)
+
+    @functools.cached_property
+    def any_name_roots(self) -> frozenset[str]:
+        """The packages of clients any of whose methods is a model call (BAML's ``b.Extract(...)``)."""
+        roots: set[str] = set()
+        for client in self.clients_by_kind.values():
+            if any("*" in m.rsplit(".", 1)[-1] for call in client.calls for m in call.methods):
+                roots |= self.client_roots(client)
+        return frozenset(roots)
+
     def clients_with_member(self, member_path: str) -> list[ClientSpec]:
         """Client kinds that have ``member_path`` as a model call (for unresolved receivers)."""
         memo = self.__dict__.setdefault("_clients_with_member", {})

@@ -57,7 +57,11 @@ def graph_cycles(ctx) -> list[GraphCycle]:
     """The module's graph cycles that call a model, built on first use."""
     found = getattr(ctx, "_graph_cycles", None)
     if found is None:
-        found = ctx._graph_cycles = _GraphScan(ctx).cycles() if ctx.knowledge.graph_builders else []
+        index = ctx.knowledge.graph_builders
+        roots = {pattern.split(".", 1)[0] for pattern in (*index.exact, *(p for p, _ in index.globs))}
+        # Only a module that imports a graph library can build a graph: the others are not walked.
+        builds = any(module.split(".", 1)[0] in roots for module in ctx.scan.imported_modules)
+        found = ctx._graph_cycles = _GraphScan(ctx).cycles() if builds else []
     return found
 
 

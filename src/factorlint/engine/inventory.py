@@ -64,6 +64,7 @@ class InventoryCollector:
         # One agent is often several calls: a factory, the executor wrapping it, the run call.
         # Sites of one agent share a group so the scorecard counts the agent once.
         self._agent_names: dict[tuple[str, str], RawSite] = {}  # (function, variable) -> site
+        self._wrapper_calls: dict[str, set[str]] = {}  # function -> project calls that may reach a model
         self._groups = 0
 
     def _add(self, kind: str, node: cst.CSTNode, label: str, requires=(), **detail) -> RawSite | None:
@@ -148,6 +149,14 @@ class InventoryCollector:
     def _llm_call(self, node: cst.Call, llm) -> None:
         from factorlint.engine.prompts import call_prompt_sites
 
+        if not llm.certain and not llm.by_shape and not self._may_be_direct(llm.qualname):
+            # A call of a project function (``run_step(...)``): it is a wrapper's call if anything,
+            # never listed as a model call, but its function may be a model-calling function.
+            function = self.ctx.current_function_qualname()
+            if function and self.ctx.function_stack:
+                self._functions.setdefault(function, self.ctx.function_stack[-1])
+                self._wrapper_calls.setdefault(function, set()).update(llm.requires)
+            return
         model_arg = keyword_arg(node, "model") or keyword_arg(node, "model_name")
         model = None
         if model_arg is not None:
@@ -251,7 +260,7 @@ class InventoryCollector:
                 requires_of(info.repl_calls),
                 {"bounded": True, "human_gated": True, "bound": repl, "fallback": True},
             ))
-        elif info.unfed_calls and info.may_ask:
+        elif info.unfed_calls and info.may_ask and isinstance(node, cst.While):
             # Perhaps a chat REPL whose history lives behind the call: the project pass keeps it
             # if one of the calls asks a person, unless the loop stands as an agent loop.
             self.sites.append(RawSite(
@@ -297,19 +306,31 @@ class InventoryCollector:
         self._entry_points()
         self._function_sites()
 
+    def _may_be_direct(self, qualname: str) -> bool:
+        """Could the project pass resolve this call to a model call (its name is a generating
+        member of some client: ``create``, ``ainvoke``, ``completion``)? Computing the position
+        of every call of every project function would cost more than the rest of the visit."""
+        knowledge = self.ctx.knowledge
+        last = qualname.replace("()", "").rsplit(".", 1)[-1]
+        return last in knowledge.generating_names or bool(self.ctx.imported_roots & knowledge.any_name_roots)
+
     def _function_sites(self) -> None:
         """The functions that run an agent (a loop or a hand-off) or call a model."""
         held: dict[str, list[RawSite]] = {}
         for site in self.sites:
             if site.function and site.kind in ("loop", "handoff", "llm_call"):
                 held.setdefault(site.function, []).append(site)
+        for qualname in self._wrapper_calls:
+            held.setdefault(qualname, [])
         for qualname, sites in held.items():
             node = self._functions.get(qualname)
             if node is None:
                 continue
-            kinds = {s.kind for s in sites}
+            kinds = {s.kind for s in sites} | ({"llm_call"} if qualname in self._wrapper_calls else set())
             certain = any(not s.requires for s in sites)
-            requires = () if certain else tuple(sorted({q for s in sites for q in s.requires}))
+            requires = () if certain else tuple(sorted(
+                {q for s in sites for q in s.requires} | self._wrapper_calls.get(qualname, set())
+            ))
             self.sites.append(
                 RawSite(
                     "function", node, qualname, qualname, requires,

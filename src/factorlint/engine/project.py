@@ -45,24 +45,70 @@ class ProjectIndex:
             name for name, f in self.functions.items()
             if f.calls_llm or any(fnmatch.fnmatchcase(name, p) for p in patterns)
         }
+        # What each name a file calls stands for (project functions, or a model call), resolved
+        # once per distinct name: the same callee strings recur across thousands of functions.
+        self._targets_memo: dict[tuple[str, bool], tuple[frozenset[str], bool]] = {}
         depth = getattr(settings, "wrapper_depth", 10)
-        self._close(self.llm_functions, self.reaches_llm, depth)
+        self._close(self.llm_functions, depth, always=False)
         # Functions that wait for a person at the console, directly or through project functions:
         # a loop that calls one each turn is a conversation, not a runaway.
         self.human_functions: set[str] = {name for name, f in self.functions.items() if f.asks_human}
-        self._close(self.human_functions, self.asks_human, depth, always=True)
+        self._close(self.human_functions, depth, always=True)
 
-    def _close(self, found: set[str], reaches, depth: int, always: bool = False) -> None:
-        """Add to ``found`` every function whose callees (with ``always``, those it calls on
-        every path) reach it, ``depth`` calls deep at most."""
+    def _close(self, found: set[str], depth: int, always: bool) -> None:
+        """Add to ``found`` every function whose callees reach it, ``depth`` calls deep at most.
+
+        For model calls (``always`` false) a callee reaches when it is a model call or a function
+        in ``found``, through any override; for a person (``always``) only the callees called on
+        every path count, and only the method that certainly runs (no overrides)."""
+        callers: dict[str, set[str]] = defaultdict(set)
+        frontier = set(found)
+        for name, facts in self.functions.items():
+            for callee in facts.always_calls if always else facts.callees:
+                functions, model = self._targets(callee, overrides=not always)
+                if model and not always and name not in found:
+                    found.add(name)
+                    frontier.add(name)
+                for target in functions:
+                    callers[target].add(name)
         for _ in range(depth):
-            added = {
-                name for name, f in self.functions.items()
-                if name not in found and any(reaches(c) for c in (f.always_calls if always else f.callees))
-            }
+            added = {c for f in frontier for c in callers.get(f, ()) if c not in found}
             if not added:
                 break
             found |= added
+            frontier = added
+
+    def _targets(self, qualname: str, *, overrides: bool) -> tuple[frozenset[str], bool]:
+        """The project functions ``qualname`` may run and whether it is a model call itself,
+        following bindings and re-exports (``app.Agent().ask`` -> ``app.Agent.ask`` and, with
+        ``overrides``, the subclasses' ``ask``)."""
+        key = (qualname, overrides)
+        cached = self._targets_memo.get(key)
+        if cached is not None:
+            return cached
+        functions: set[str] = set()
+        model = False
+        current: str | None = qualname
+        for _ in range(7):
+            if current is None:
+                break
+            plain = current.replace("().", ".")
+            for name in (current, plain):
+                if name in self.functions:
+                    functions.add(name)
+            if match_llm_qualname(self.knowledge, current) is not None:
+                model = True
+            if "." in plain:
+                cls, _, member = plain.rpartition(".")
+                cls = self._canonical(cls)
+                if cls in self.bases:  # only project classes: never fan out from pydantic.BaseModel
+                    for related in self._related_classes(cls, overrides):
+                        if f"{related}.{member}" in self.functions:
+                            functions.add(f"{related}.{member}")
+            current = self._rewrite(current)
+        result = (frozenset(functions), model)
+        self._targets_memo[key] = result
+        return result
 
     def _canonical(self, qualname: str, _depth: int = 0) -> str:
         """Follow re-exports: ``pkg.Agent`` imported in pkg/__init__.py from ``pkg.core``."""
@@ -71,11 +117,14 @@ class ProjectIndex:
             _depth += 1
         return qualname
 
-    def _related_classes(self, cls: str) -> list[str]:
-        """The class, its ancestors (inherited methods) and descendants (overrides), no siblings."""
+    def _related_classes(self, cls: str, overrides: bool = True) -> list[str]:
+        """The class, its ancestors (inherited methods) and, with ``overrides``, its descendants
+        (a method a subclass overrides may be the one that runs), no siblings."""
         related = [cls]
-        for graph in (lambda c: [self._canonical(b) for b in self.bases.get(c, [])],
-                      lambda c: self.subclasses.get(c, [])):
+        graphs = [lambda c: [self._canonical(b) for b in self.bases.get(c, [])]]
+        if overrides:
+            graphs.append(lambda c: self.subclasses.get(c, []))
+        for graph in graphs:
             todo = [cls]
             while todo and len(related) < 64:
                 for nxt in graph(todo.pop()):
@@ -84,43 +133,23 @@ class ProjectIndex:
                         todo.append(nxt)
         return related
 
-    def _method_in(self, plain: str, functions: set[str]) -> bool:
-        cls, _, member = plain.rpartition(".")
-        cls = self._canonical(cls)
-        if cls not in self.bases:
-            return False  # only project classes: never fan out from pydantic.BaseModel
-        return any(f"{c}.{member}" in functions for c in self._related_classes(cls))
-
     def reaches_llm(self, qualname: str) -> bool:
         """Is ``qualname`` (as resolved in some file) a model call or a project LLM function?"""
-        return self._reaches(qualname, self.llm_functions, model_calls=True)
+        functions, model = self._targets(qualname, overrides=True)
+        return model or not functions.isdisjoint(self.llm_functions)
 
     def is_model_call(self, qualname: str) -> bool:
         """Does ``qualname`` name a model call itself once names bound in other files are followed
         (``GenericLLMProvider.from_provider().llm.ainvoke`` -> ``ChatOpenAI().ainvoke``), rather
         than a project function that makes one?"""
-        return self._reaches(qualname, set(), model_calls=True)
+        return self._targets(qualname, overrides=True)[1]
 
     def asks_human(self, qualname: str) -> bool:
-        """Is ``qualname`` a project function that waits for a person at the console?"""
-        return self._reaches(qualname, self.human_functions, model_calls=False)
-
-    def _reaches(self, qualname: str, functions: set[str], *, model_calls: bool, _depth: int = 0) -> bool:
-        if _depth > 6:
-            return False
-        if qualname in functions:
-            return True
-        plain = qualname.replace("().", ".")
-        if plain != qualname and plain in functions:
-            return True  # ``app.Agent().ask`` -> method ``app.Agent.ask``
-        if model_calls and match_llm_qualname(self.knowledge, qualname) is not None:
-            return True
-        if "." in plain and self._method_in(plain, functions):
-            return True
-        rewritten = self._rewrite(qualname)
-        return rewritten is not None and self._reaches(
-            rewritten, functions, model_calls=model_calls, _depth=_depth + 1
-        )
+        """Is ``qualname`` a project function that waits for a person at the console? Only the
+        method that certainly runs counts: metagpt's ``HumanProvider`` overrides ``aask`` with
+        ``input()``, which does not make every ``llm.aask`` a question to a person."""
+        functions, _ = self._targets(qualname, overrides=False)
+        return not functions.isdisjoint(self.human_functions)
 
     def _binding(self, name: str) -> str | None:
         if name in self.bindings:

@@ -208,7 +208,7 @@ def test_the_project_root(project):
     sdist = project.parent / f"{project.name}-sdist"  # no repository, a pyproject.toml
     write(sdist, {"pyproject.toml": "[project]\nname = 'p'\n", "src/p/one.py": CLEAN})
 
-    def root_of(*paths: str, isolated: bool = False) -> Path:
+    def root_of(*paths: str, isolated: bool = False) -> Path | None:
         targets = [Path(p) for p in paths]
         folders = [str((p if p.is_dir() else p.parent).resolve()) for p in targets]
         settings = resolve_settings(Path("."), Overrides(isolated=isolated), Path(os.path.commonpath(folders)))
@@ -217,12 +217,12 @@ def test_the_project_root(project):
     assert root_of("svc/a/agent.py") == repo / "svc"  # the configuration's folder
     assert root_of("svc/a/agent.py", isolated=True) == repo  # no configuration: the repository
     assert root_of("svc/a/agent.py", "other/b.py") == repo  # no configuration above both
-    assert root_of(str(plain / "x/one.py"), str(plain / "y/two.py")) == plain.resolve()  # the common folder
+    assert root_of(str(plain / "x/one.py"), str(plain / "y/two.py")) is None  # no project: alone
     assert root_of(str(sdist / "src/p/one.py")) == sdist.resolve()
 
 
 def test_the_plan_keeps_a_whole_project_run_as_it_is(project):
-    write(project, {"llm.py": LLM, "agent.py": AGENT})
+    write(project, {"pyproject.toml": "[project]\nname = 'p'\n", "llm.py": LLM, "agent.py": AGENT})
     settings = resolve_settings(Path("."), Overrides(isolated=True), project)
     assert project_context.plan([Path(".")], settings, discover([Path(".")], settings)) is None
     given = [Path("agent.py")]
@@ -230,6 +230,15 @@ def test_the_plan_keeps_a_whole_project_run_as_it_is(project):
     assert context is not None
     assert [f.relative for f in context.files] == ["agent.py", "llm.py"]
     assert context.shown == {"agent.py": "agent.py"}
+
+
+def test_a_loose_file_outside_any_project_is_linted_alone(project):
+    """No configuration, repository or pyproject.toml above it (a script in ~/Downloads): its
+    folder's other contents are not a project to analyse."""
+    write(project, {"llm.py": LLM, "agent.py": AGENT, "unrelated/big.py": LLM})
+    settings = resolve_settings(Path("."), Overrides(isolated=True), project)
+    given = [Path("agent.py")]
+    assert project_context.plan(given, settings, discover(given, settings)) is None
 
 
 # --- through the real pre-commit ---------------------------------------------------------------

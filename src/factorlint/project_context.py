@@ -11,7 +11,9 @@ reports only those files:
 - **The project root** is the folder of the configuration file the run uses, when that folder is
   at or above every given file (``find_config`` looks no higher than the repository's root);
   otherwise the repository root (the closest folder holding ``.git``); outside a repository, the
-  closest folder holding a ``pyproject.toml``; otherwise the common folder of the given files.
+  closest folder holding a ``pyproject.toml``. Files with none of these above them (a loose
+  script in ``~/Downloads`` or ``/tmp``) belong to no project: they are linted alone, never with
+  whatever else happens to sit in their folder.
 - **The project's files** are discovered under that root by the same rules as a run on the root
   (excludes, ``.gitignore``, the git index), and every file is analysed as a run on the root
   analyses it: its path relative to the root is the key of its cache entry and what
@@ -100,10 +102,10 @@ class ProjectContext:
         )
 
 
-def find_project_root(paths: list[Path], settings: Settings) -> Path:
+def find_project_root(paths: list[Path], settings: Settings) -> Path | None:
     """The root of the project the given files belong to (absolute, resolved): the folder of the
     run's configuration file when it is at or above them all, else their repository's root, else
-    the closest folder above them holding a pyproject.toml, else their common folder."""
+    the closest folder above them holding a pyproject.toml; None when there is none."""
     folders = [_resolve(path if path.is_dir() else path.parent) for path in paths]
     common = Path(os.path.commonpath(folders))
     config = settings.config_path
@@ -119,7 +121,7 @@ def find_project_root(paths: list[Path], settings: Settings) -> Path:
     for folder in (common, *common.parents):
         if (folder / "pyproject.toml").is_file():
             return folder
-    return common
+    return None
 
 
 def plan(paths: list[Path], settings: Settings, given: Discovery) -> ProjectContext | None:
@@ -129,6 +131,8 @@ def plan(paths: list[Path], settings: Settings, given: Discovery) -> ProjectCont
     if not given.files or any(path.is_dir() for path in paths):
         return None
     root = find_project_root(paths, settings)
+    if root is None:
+        return None  # no project around the files: they are linted alone
     project_settings = dataclasses.replace(settings, root=root)
     scanned = settings.root if settings.root.is_dir() else settings.root.parent
     if _resolve(scanned) != root:

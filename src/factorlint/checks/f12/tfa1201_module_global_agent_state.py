@@ -117,7 +117,7 @@ memory = {}
 def respond(user, text):
     global turns  # expect: TFA1201
     turns += 1
-    memory[user] = text  # expect: TFA1201
+    memory[user] = text
     return complete([{"role": "user", "content": text}])
 """,
         },
@@ -217,6 +217,7 @@ memory_class = ConversationBufferMemory
             if self._is_mutable(value) and "cache" not in name.lower()
         }
         self._frames: list[dict] = []
+        self._seen = 0  # visit order: the first statement of a function that keeps state
 
     def _is_mutable(self, value: cst.BaseExpression) -> bool:
         if isinstance(value, (cst.List, cst.Dict, cst.Set, cst.ListComp, cst.DictComp, cst.SetComp)):
@@ -253,24 +254,35 @@ memory_class = ConversationBufferMemory
         if not frame["llm"] and not frame["certain"]:
             return
         requires = () if frame["certain"] else tuple(sorted(set(frame["llm"])))
-        for statement in frame["globals"]:
+        # One finding per function, at the first statement that keeps state at module level; the
+        # other names it changes are the same finding (violations.md, factor 12).
+        entries: list[tuple[int, cst.CSTNode, str, bool]] = []
+        for order, statement in frame["globals"]:
             names = [n.name.value for n in statement.names]
             if all(frame["set_up"].get(name, False) for name in names):
                 continue  # ``global _init_done`` / ``global _client``: set-up, not the conversation
-            self.report(statement, "`global` in a function that calls a model: agent state kept in a module global", requires_llm=requires)
-        for name, target in frame["mutations"]:
+            entries.append((order, statement, ", ".join(names), True))
+        for order, name, target in frame["mutations"]:
             if name in frame["locals"] and name not in frame["declared"]:
                 continue
-            self.report(
-                target,
-                f"`{name}` is module-level state changed by a function that calls a model",
-                requires_llm=requires,
-            )
+            entries.append((order, target, name, False))
+        if not entries:
+            return
+        entries.sort(key=lambda entry: entry[0])
+        _, where, first, is_global = entries[0]
+        named = set(first.split(", "))
+        others = [n for _, _, label, _ in entries[1:] for n in label.split(", ") if n not in named]
+        also = f" (it also changes {', '.join(f'`{n}`' for n in dict.fromkeys(others))})" if others else ""
+        if is_global:
+            message = f"`global {first}` in a function that calls a model: agent state kept in a module global{also}"
+        else:
+            message = f"`{first}` is module-level state changed by a function that calls a model{also}"
+        self.report(where, message, requires_llm=requires)
 
     def visit_Global(self, node: cst.Global) -> None:
         if self._frames:
             self._frames[-1]["declared"].update(n.name.value for n in node.names)
-            self._frames[-1]["globals"].append(node)
+            self._frames[-1]["globals"].append((self._order(), node))
 
     def visit_Call(self, node: cst.Call) -> None:
         if not self._frames:
@@ -306,4 +318,8 @@ memory_class = ConversationBufferMemory
 
     def _mutation(self, name, node) -> None:
         if self._frames and name in self._mutable_globals:
-            self._frames[-1]["mutations"].append((name, node))
+            self._frames[-1]["mutations"].append((self._order(), name, node))
+
+    def _order(self) -> int:
+        self._seen += 1
+        return self._seen

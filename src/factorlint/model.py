@@ -1,6 +1,7 @@
 """The data every stage passes on: findings, diagnostics, per-file facts and the whole report.
 
-These are plain dataclasses: cheap to build in the hot path and picklable for the process pool.
+These are plain dataclasses: cheap to build in the hot path, and carried to the cache and
+across the worker pipe as validated JSON by engine.cache_codec (never pickled).
 The JSON reporter turns them into the versioned, pydantic-validated output schema.
 """
 

@@ -19,7 +19,7 @@ import libcst as cst
 
 from factorlint.engine.names import dotted_name, literal_string
 from factorlint.engine.prescan import Prescan, prescan
-from factorlint.engine.walk import run_visitor
+from factorlint.engine.walk import find_all
 from factorlint.knowledge import Knowledge
 
 _BUILTINS = frozenset(dir(builtins))
@@ -539,14 +539,10 @@ def _imported_by_name(cls: cst.ClassDef) -> str | None:
     """The one module a class imports by a string (``importlib.import_module("litellm")``,
     ``__import__("litellm")``), if it imports exactly one."""
     found: set[str] = set()
-
-    class _Imports(cst.CSTVisitor):
-        def visit_Call(self, node: cst.Call) -> None:
-            name = dotted_name(node.func) or ""
-            if name.rsplit(".", 1)[-1] in ("import_module", "__import__") and node.args:
-                text = literal_string(node.args[0].value)
-                if text:
-                    found.add(text)
-
-    run_visitor(cls, _Imports())
+    for call in find_all(cls, cst.Call):
+        name = dotted_name(call.func) or ""
+        if name.rsplit(".", 1)[-1] in ("import_module", "__import__") and call.args:
+            text = literal_string(call.args[0].value)
+            if text:
+                found.add(text)
     return found.pop() if len(found) == 1 else None

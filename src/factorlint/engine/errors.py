@@ -12,7 +12,7 @@ from collections.abc import Iterable
 import libcst as cst
 
 from factorlint.engine.loops import BodyScan, LoopInfo, paths_in, related
-from factorlint.engine.walk import run_visitor
+from factorlint.engine.walk import find_all, run_visitor
 
 Handler = cst.ExceptHandler | cst.ExceptStarHandler
 
@@ -48,18 +48,7 @@ def leaves(block: cst.BaseSuite) -> bool:
 def leaves_on_some_path(block: cst.BaseSuite) -> bool:
     """Does the handler raise or return on some path (``if transient(e): ... else: raise``)?
     Then it sorts the errors it catches rather than retrying them all."""
-    found = []
-
-    class _Find(cst.CSTVisitor):
-        def on_visit(self, node: cst.CSTNode) -> bool:
-            if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef)):
-                return False
-            if isinstance(node, (cst.Raise, cst.Return)):
-                found.append(node)
-            return not found
-
-    run_visitor(block, _Find())
-    return bool(found)
+    return bool(find_all(block, (cst.Raise, cst.Return), into_scopes=False))
 
 
 def exception_types_everything(ctx, value, everything: Iterable[str] = EVERYTHING) -> bool:

@@ -22,7 +22,7 @@ import libcst as cst
 
 from factorlint.engine.loops import DEFAULT_BUDGET_PATTERN, paths_in
 from factorlint.engine.names import dotted_name, literal_string
-from factorlint.engine.walk import run_visitor
+from factorlint.engine.walk import find_all, run_visitor
 from factorlint.knowledge_schema import GraphSpec
 
 _MAX_NODES = 200
@@ -186,29 +186,14 @@ class _GraphScan:
     def _routes_of(self, function: cst.FunctionDef, spec: GraphSpec) -> set[str]:
         """Where a node or router sends the run: its ``Command(goto=...)``, its returned names and
         sends, and the ``Literal[...]`` of its return annotation."""
-        found: set[str] = set()
-        scan = self
-        commands = set(spec.commands)
-
-        class _Returns(cst.CSTVisitor):
-            def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-                return node is function
-
-            def visit_Call(self, node: cst.Call) -> None:
-                if (scan.ctx.qualname(node.func) or "") in commands:
-                    for arg in node.args:
-                        if arg.keyword is not None and arg.keyword.value == spec.goto_keyword:
-                            found.update(scan._targets(arg.value, spec))
-
-            def visit_Return(self, node: cst.Return) -> None:
-                value = node.value
-                if value is None:
-                    return
-                # A returned call routes only when it is a Send; Command(...) is read above.
-                if not isinstance(value, cst.Call) or (scan.ctx.qualname(value.func) or "") in spec.sends:
-                    found.update(scan._targets(value, spec))
-
-        run_visitor(function, _Returns())
+        found = self._gotos(function, spec)
+        for returned in find_all(function, cst.Return, into_scopes=False):
+            value = returned.value
+            # A returned call routes only when it is a Send; Command(...) is read by _gotos.
+            if value is not None and (
+                not isinstance(value, cst.Call) or (self.ctx.qualname(value.func) or "") in spec.sends
+            ):
+                found.update(self._targets(value, spec))
         if function.returns is not None:
             for text in re.findall(r"""["']([^"']+)["']""", self.ctx.code_for(function.returns.annotation)):
                 found.add(text)
@@ -237,18 +222,18 @@ class _GraphScan:
             bound=reason, human_gated=human,
         )
 
+    def _gotos(self, node: cst.CSTNode, spec: GraphSpec) -> set[str]:
+        """The targets of the ``Command(goto=...)`` calls in ``node`` (nested functions aside)."""
+        found: set[str] = set()
+        for call in find_all(node, cst.Call, into_scopes=False):
+            if (self.ctx.qualname(call.func) or "") in spec.commands:
+                for arg in call.args:
+                    if arg.keyword is not None and arg.keyword.value == spec.goto_keyword:
+                        found |= self._targets(arg.value, spec)
+        return found
+
     def _interrupts(self, function: cst.FunctionDef, spec: GraphSpec) -> bool:
-        found = []
-        interrupts = set(spec.interrupts)
-        scan = self
-
-        class _Find(cst.CSTVisitor):
-            def visit_Call(self, node: cst.Call) -> None:
-                if (scan.ctx.qualname(node.func) or "") in interrupts:
-                    found.append(node)
-
-        run_visitor(function, _Find())
-        return bool(found)
+        return any((self.ctx.qualname(c.func) or "") in spec.interrupts for c in find_all(function, cst.Call))
 
     def _exit_bound(self, function: cst.FunctionDef, spec: GraphSpec, members: set[str]) -> str:
         """A way out of the cycle under a test that reads a counter or a budget."""
@@ -264,31 +249,13 @@ class _GraphScan:
                 budget = next((p for p in _names_read(node.test) if scan.budget.search(p.rsplit(".", 1)[-1])), None)
                 if budget is None:
                     return
-                leaves: set[str] = set()
-                inner = _RoutesIn(scan, spec)
-                run_visitor(node.body, inner)
-                leaves = inner.found - members
+                leaves = scan._gotos(node.body, spec) - members
                 if leaves:
                     self.found = f"a node leaves the cycle on a budget check (`{budget}`)"
 
         ifs = _Ifs()
         run_visitor(function, ifs)
         return ifs.found
-
-
-class _RoutesIn(cst.CSTVisitor):
-    """The targets of ``Command(goto=...)`` in a block."""
-
-    def __init__(self, scan: _GraphScan, spec: GraphSpec) -> None:
-        self.scan = scan
-        self.spec = spec
-        self.found: set[str] = set()
-
-    def visit_Call(self, node: cst.Call) -> None:
-        if (self.scan.ctx.qualname(node.func) or "") in self.spec.commands:
-            for arg in node.args:
-                if arg.keyword is not None and arg.keyword.value == self.spec.goto_keyword:
-                    self.found |= self.scan._targets(arg.value, self.spec)
 
 
 def _names_read(test: cst.BaseExpression) -> list[str]:

@@ -21,7 +21,7 @@ import libcst as cst
 
 from factorlint.engine.names import dotted_name
 from factorlint.engine.recognisers import LLMCall
-from factorlint.engine.walk import run_visitor
+from factorlint.engine.walk import find_all, run_visitor
 
 Loop = cst.While | cst.For
 
@@ -497,25 +497,12 @@ def _may_be_none(function: cst.FunctionDef, name: str) -> bool:
     for param in (*params.posonly_params, *params.params, *params.kwonly_params):
         if param.name.value == name and isinstance(param.default, cst.Name) and param.default.value == "None":
             return True
-    found = []
-
-    class _Find(cst.CSTVisitor):
-        def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-            return node is function
-
-        def _check(self, target: cst.BaseExpression, value: cst.BaseExpression | None) -> None:
-            if dotted_name(target) == name and isinstance(value, cst.Name) and value.value == "None":
-                found.append(target)
-
-        def visit_Assign(self, node: cst.Assign) -> None:
-            for target in node.targets:
-                self._check(target.target, node.value)
-
-        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-            self._check(node.target, node.value)
-
-    run_visitor(function, _Find())
-    return bool(found)
+    for assign in find_all(function, (cst.Assign, cst.AnnAssign), into_scopes=False):
+        targets = [t.target for t in assign.targets] if isinstance(assign, cst.Assign) else [assign.target]
+        value = assign.value
+        if isinstance(value, cst.Name) and value.value == "None" and any(dotted_name(t) == name for t in targets):
+            return True
+    return False
 
 
 def _compares_in(node: cst.CSTNode) -> list[cst.Comparison]:

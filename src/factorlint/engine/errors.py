@@ -11,7 +11,8 @@ from collections.abc import Iterable
 
 import libcst as cst
 
-from factorlint.engine.loops import BodyScan, LoopInfo, paths_in, related
+from factorlint.engine.loop_body import BodyScan, paths_in, related
+from factorlint.engine.loops import LoopInfo
 from factorlint.engine.walk import find_all, run_visitor
 
 Handler = cst.ExceptHandler | cst.ExceptStarHandler

@@ -20,7 +20,8 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from factorlint.engine.loops import DEFAULT_BUDGET_PATTERN, paths_in
+from factorlint.engine.loop_body import paths_in
+from factorlint.engine.loops import DEFAULT_BUDGET_PATTERN
 from factorlint.engine.names import dotted_name, literal_string
 from factorlint.engine.walk import find_all, run_visitor
 from factorlint.knowledge_schema import GraphSpec

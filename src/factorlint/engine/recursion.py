@@ -19,7 +19,8 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from factorlint.engine.loops import paths_in, requires_of
+from factorlint.engine.loop_body import paths_in
+from factorlint.engine.loops import requires_of
 from factorlint.engine.recognisers import LLMCall
 from factorlint.engine.walk import run_visitor
 

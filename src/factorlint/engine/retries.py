@@ -20,7 +20,8 @@ from dataclasses import dataclass
 import libcst as cst
 
 from factorlint.engine import errors
-from factorlint.engine.loops import BodyScan, Loop, paths_in, requires_of
+from factorlint.engine.loop_body import BodyScan, paths_in
+from factorlint.engine.loops import Loop, requires_of
 from factorlint.engine.names import dotted_name
 from factorlint.engine.recognisers import LLMCall, has_star_kwargs, is_none, keyword_arg, positional_arg
 from factorlint.engine.walk import run_visitor

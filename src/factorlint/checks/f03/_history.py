@@ -9,7 +9,8 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from factorlint.engine.loops import LoopInfo, paths_in, related
+from factorlint.engine.loop_body import paths_in, related
+from factorlint.engine.loops import LoopInfo
 from factorlint.engine.names import dotted_name
 from factorlint.engine.responses import tracker
 from factorlint.engine.walk import run_visitor
@@ -95,7 +96,7 @@ def history_growth(info: LoopInfo) -> list[Growth]:
     for llm in info.llm_calls:
         for arg in llm.node.args:
             read |= paths_in(arg.value)
-    from factorlint.engine.loops import BodyScan
+    from factorlint.engine.loop_body import BodyScan
 
     scan = BodyScan()
     run_visitor(info.node.body, scan)

@@ -5,7 +5,8 @@ import fnmatch
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.engine.loops import LoopInfo, paths_in, related
+from factorlint.engine.loop_body import paths_in, related
+from factorlint.engine.loops import LoopInfo
 from factorlint.engine.names import dotted_name
 from factorlint.engine.responses import tracker
 

@@ -4,7 +4,7 @@ import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
 from factorlint.checks.f05._flags import FlagScan
-from factorlint.engine.loops import BodyScan, paths_in, related
+from factorlint.engine.loop_body import BodyScan, paths_in, related
 from factorlint.engine.names import dotted_name
 from factorlint.engine.walk import run_visitor
 

@@ -5,7 +5,7 @@ import re
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.engine.loops import related
+from factorlint.engine.loop_body import related
 from factorlint.engine.names import dotted_name
 
 _APPENDS = frozenset({"append", "extend", "insert", "appendleft", "extendleft"})

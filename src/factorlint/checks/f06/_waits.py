@@ -7,7 +7,7 @@ import re
 import libcst as cst
 
 from factorlint.engine import retries
-from factorlint.engine.loops import BodyScan, paths_in
+from factorlint.engine.loop_body import BodyScan, paths_in
 from factorlint.engine.names import dotted_name, literal_string
 from factorlint.engine.recognisers import keyword_arg
 from factorlint.engine.walk import run_visitor

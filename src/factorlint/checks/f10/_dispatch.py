@@ -6,7 +6,7 @@ from __future__ import annotations
 import libcst as cst
 
 from factorlint.engine.agents_shape import count_items, resolve
-from factorlint.engine.loops import paths_in
+from factorlint.engine.loop_body import paths_in
 from factorlint.engine.names import literal_string
 from factorlint.engine.recognisers import keyword_arg
 from factorlint.engine.walk import run_visitor

@@ -25,7 +25,7 @@ class StepLimit:
 def loop_step_limits(ctx, loop) -> list[StepLimit]:
     """The step limits a bounded agent loop states: ``range(N)``, ``while turn < N``, a guarded
     ``if steps >= N: break``."""
-    from factorlint.engine.loops import BodyScan
+    from factorlint.engine.loop_body import BodyScan
 
     limits: list[StepLimit] = []
     if isinstance(loop, cst.For):

@@ -402,3 +402,154 @@ def test_a_result_left_on_the_object_is_fed_back(tmp_path):
     assert set(loops) == {("app/coder.py", 12)}
     assert loops[("app/coder.py", 12)]["bounded"] is True
     assert unbounded == set()
+
+
+def test_an_isinstance_branch_dispatches_to_the_class_it_names(tmp_path):
+    """llm: ``self.model`` is declared as the plugin base class; the branch
+    ``if isinstance(self.model, KeyModel):`` calls the override that reaches the SDK."""
+    files = {
+        "llm.py": LLM,
+        "models.py": """
+            from app.llm import complete
+
+            class Model:
+                def execute(self, prompt):
+                    raise NotImplementedError
+
+            class KeyModel:
+                def execute(self, prompt, key):
+                    raise NotImplementedError
+
+            class Chat(KeyModel):
+                def execute(self, prompt, key):
+                    return complete([prompt])
+
+            class Response:
+                model: Model
+
+                def text(self, prompt):
+                    if isinstance(self.model, KeyModel):
+                        return self.model.execute(prompt, "key")
+                    return self.model.execute(prompt)
+
+            def chain(prompt):
+                response = Response()
+                while True:
+                    reply = response.text(prompt)
+                    prompt = reply
+            """,
+    }
+    loops, unbounded = _lint(tmp_path, files)
+    assert loops[("app/models.py", 25)]["bounded"] is False
+    assert unbounded == {("app/models.py", 25)}
+
+
+def test_a_parameter_named_like_a_model_function_is_the_parameter(tmp_path):
+    """llm: the ``prompt`` command, which calls the model, takes the prompt text in a parameter
+    of the same name and hands it to a template helper in a loop; handing over the text is not
+    handing over the command, so the loop over templates is not an agent loop."""
+    files = {
+        "llm.py": LLM,
+        "cli.py": """
+            from app.llm import complete
+
+            def apply_template(template, prompt, uses_input):
+                text = prompt if uses_input else ""
+                return template.render(text)
+
+            def prompt(prompt, templates):
+                for template in templates:
+                    prompt = apply_template(template, prompt, True)
+                return complete([prompt])
+            """,
+    }
+    loops, unbounded = _lint(tmp_path, files)
+    assert loops == {} and unbounded == set()
+
+
+def test_a_client_passed_from_another_module_types_the_parameter(tmp_path):
+    """rawdog: ``execute_script(script, llm_client)`` is called from the entry module with the
+    client it built; the helper's untyped ``llm_client`` is that client."""
+    files = {
+        "client.py": """
+            from openai import OpenAI
+
+            class LLMClient:
+                def __init__(self):
+                    self.client = OpenAI()
+
+                def ask(self, prompt):
+                    return self.client.chat.completions.create(model="m", messages=[prompt])
+            """,
+        "repair.py": """
+            def repair(script, llm_client):
+                while True:
+                    error = check(script)
+                    if not error:
+                        return script
+                    script = llm_client.ask(error)
+            """,
+        "main.py": """
+            from app.client import LLMClient
+            from app.repair import repair
+
+            def main():
+                llm_client = LLMClient()
+                repair("print(1)", llm_client)
+            """,
+    }
+    loops, unbounded = _lint(tmp_path, files)
+    assert loops[("app/repair.py", 2)]["bounded"] is False
+    assert unbounded == {("app/repair.py", 2)}
+
+
+# A helper module that imports nothing of the project is not analysed (engine.prefilter): this
+# one reads its settings from the project, as helpers do.
+DRIVER = """
+    from .settings import VERBOSE
+
+    def drive(step, task):
+        while True:
+            task = step(task)
+    """
+
+
+def test_a_callback_passed_from_another_module_is_what_the_helper_calls(tmp_path):
+    """llm's chat loop calls ``prompt_callback``, a function its caller hands over."""
+    files = {
+        "llm.py": LLM,
+        "driver.py": DRIVER,
+        "settings.py": "VERBOSE = False\n",
+        "main.py": """
+            from app.driver import drive
+            from app.llm import complete
+
+            def think(task):
+                return complete([task])
+
+            def main():
+                drive(think, "plan a trip")
+            """,
+    }
+    loops, unbounded = _lint(tmp_path, files)
+    assert loops[("app/driver.py", 4)]["bounded"] is False
+    assert unbounded == {("app/driver.py", 4)}
+
+
+def test_a_helper_handed_something_else_is_not_an_agent_loop(tmp_path):
+    files = {
+        "llm.py": LLM,
+        "driver.py": DRIVER,
+        "settings.py": "VERBOSE = False\n",
+        "main.py": """
+            from app.driver import drive
+
+            def shout(task):
+                return task.upper()
+
+            def main():
+                drive(shout, "plan a trip")
+            """,
+    }
+    loops, unbounded = _lint(tmp_path, files)
+    assert loops == {} and unbounded == set()

@@ -22,7 +22,7 @@ EXPECTED_TABLES = {
     "anthropic", "autogen", "autogen_agentchat", "backoff", "baml", "cohere", "crewai", "dspy",
     "google_genai", "groq", "instructor", "langchain", "langgraph", "litellm", "llama_index",
     "langchain_prompts", "mistral", "ollama", "openai", "openai_agents", "pydantic_ai", "smolagents",
-    "tenacity",
+    "tenacity", "portkey", "zhipuai", "volcengine_ark", "qianfan", "vllm", "huggingface_hub",
     "security_sinks", "secrets",
     "web",
     "side_effects", "humanlayer",

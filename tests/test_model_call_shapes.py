@@ -31,6 +31,39 @@ SHAPES = {
             def get_completion(self, messages):
                 return completion(model="m", messages=messages)  # expect: call
         ''',
+    # SDKs whose tables say which calls reach a model (mini-swe-agent's Portkey client, imported
+    # inside a ``try``; metagpt's Qianfan and Ark clients; smolagents' vLLM and Hub clients).
+    "more_sdks.py": '''
+        import qianfan
+        from huggingface_hub import InferenceClient
+        from vllm import LLM
+        from volcenginesdkarkruntime import AsyncArk
+        from zhipuai import ZhipuAI
+
+        try:
+            from portkey_ai import Portkey
+        except ImportError:
+            Portkey = None
+
+        class Models:
+            def __init__(self):
+                self.portkey = Portkey(api_key="k")
+                self.chat = qianfan.ChatCompletion()
+                self.ark = AsyncArk()
+                self.local = LLM(model="m")
+                self.hub = InferenceClient()
+                self.zhipu = ZhipuAI(api_key="k")
+
+            async def ask(self, messages):
+                self.portkey.chat.completions.create(model="m", messages=messages)  # expect: call
+                self.chat.do(messages=messages)  # expect: call
+                await self.ark.chat.completions.create(model="m", messages=messages)  # expect: call
+                self.local.generate(["hi"])  # expect: call
+                self.hub.chat_completion(messages)  # expect: call
+                self.zhipu.chat.completions.create(model="glm-4", messages=messages)  # expect: call
+                self.hub.feature_extraction("text")
+                self.chat.models()
+        ''',
     "or_default.py": '''
         import litellm
 

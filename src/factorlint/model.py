@@ -21,6 +21,15 @@ SEVERITY_RANK = {"error": 3, "warning": 2, "advice": 1}
 # model (its last name): a rule that cannot know which candidate it is writes this instead.
 REACHING = "{reaching}"
 
+# Joins a function's qualified name and one of its parameters (``app.run.<param>.client``): what
+# an untyped parameter resolves to, bound in the project pass to what callers pass in its place.
+PARAMETER = ".<param>."
+
+
+def through_parameter(qualname: str) -> bool:
+    """Does ``qualname`` start from an untyped parameter (its callers in other files decide)?"""
+    return PARAMETER in qualname
+
 
 @dataclass(frozen=True)
 class Edit:
@@ -92,6 +101,9 @@ class FunctionFacts:
     # The callees it calls on every path (outside any if, loop or handler): a function asks a
     # person only if one of these does, or it reads the console itself.
     always_calls: list[str] = field(default_factory=list)
+    # Its parameters a caller fills by position (``self``/``cls`` left out), in order: what a
+    # call elsewhere passes in the n-th place types the n-th of these.
+    params: list[str] = field(default_factory=list)
 
 
 @dataclass
@@ -104,6 +116,9 @@ class FileFacts:
     aliases: dict[str, str] = field(default_factory=dict)  # module-level import -> what it names
     classes: dict[str, list[str]] = field(default_factory=dict)  # class QN -> base QNs
     llm_call_count: int = 0
+    # What this file passes to project functions: (callee, "0"-based position or keyword, what the
+    # argument is: an instance type ``X()``, a function, another function's parameter).
+    arguments: list[tuple[str, str, str]] = field(default_factory=list)
 
 
 @dataclass

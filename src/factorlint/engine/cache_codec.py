@@ -54,7 +54,7 @@ from factorlint.model import (
 
 # The version of this layout. It is part of the settings key as well, so a new layout never even
 # opens an old file; a file that claims another version is dropped.
-FORMAT = 4
+FORMAT = 5
 
 # Bounds. A legitimate result stays far inside them; a value outside one makes the entry invalid
 # (and a result of ours that would not fit is simply not cached: see ``encode_result``).
@@ -90,9 +90,10 @@ LAYOUT: dict[type, tuple[str, ...]] = {
         "unless_human", "suppressed", "fingerprint",
     ),
     Diagnostic: ("code", "path", "message", "line", "column"),
-    FunctionFacts: ("qualname", "line", "calls_llm", "asks_human", "callees", "always_calls"),
+    FunctionFacts: ("qualname", "line", "calls_llm", "asks_human", "callees", "always_calls", "params"),
     FileFacts: (
         "module", "relevant", "imports", "functions", "bindings", "aliases", "classes", "llm_call_count",
+        "arguments",
     ),
     Site: ("kind", "path", "line", "end_line", "label", "function", "detail", "requires_llm",
            "unless_human"),
@@ -319,19 +320,28 @@ def _diagnostic(value: Any, path: str) -> Diagnostic:
 
 
 def _function(value: Any) -> FunctionFacts:
-    qualname, line, calls_llm, asks_human, callees, always_calls = _fields(value, FunctionFacts)
+    qualname, line, calls_llm, asks_human, callees, always_calls, params = _fields(value, FunctionFacts)
     return FunctionFacts(
         _str(qualname, "FunctionFacts.qualname"), _int(line, "FunctionFacts.line"),
         _bool(calls_llm, "FunctionFacts.calls_llm"), _bool(asks_human, "FunctionFacts.asks_human"),
         list(_names(callees, "FunctionFacts.callees")),
         list(_names(always_calls, "FunctionFacts.always_calls")),
+        list(_names(params, "FunctionFacts.params")),
     )
 
 
 def _facts(value: Any) -> FileFacts | None:
     if value is None:
         return None
-    module, relevant, imports, functions, bindings, aliases, classes, llm_call_count = _fields(value, FileFacts)
+    module, relevant, imports, functions, bindings, aliases, classes, llm_call_count, arguments = _fields(
+        value, FileFacts
+    )
+    passed = []
+    for item in _list(arguments, "FileFacts.arguments"):
+        names = _names(item, "FileFacts.arguments")
+        if len(names) != 3:
+            _fail("FileFacts.arguments: expected [callee, position or keyword, argument] triples")
+        passed.append((names[0], names[1], names[2]))
     functions = _list(functions, "FileFacts.functions")
     built = [_function(item) for item in functions]
     classes = _list(classes, "FileFacts.classes")
@@ -349,6 +359,7 @@ def _facts(value: Any) -> FileFacts | None:
         aliases=_str_map(aliases, "FileFacts.aliases"),
         classes=bases,
         llm_call_count=_int(llm_call_count, "FileFacts.llm_call_count"),
+        arguments=passed,
     )
 
 
@@ -453,11 +464,13 @@ def _encode(result: FileResult) -> list:
         [[d.code, d.path, d.message, d.line, d.column] for d in result.diagnostics],
         None if facts is None else [
             facts.module, facts.relevant, list(facts.imports),
-            [[f.qualname, f.line, f.calls_llm, f.asks_human, list(f.callees), list(f.always_calls)]
+            [[f.qualname, f.line, f.calls_llm, f.asks_human, list(f.callees), list(f.always_calls),
+              list(f.params)]
              for f in facts.functions.values()],
             dict(facts.bindings), dict(facts.aliases),
             [[name, list(bases)] for name, bases in facts.classes.items()],
             facts.llm_call_count,
+            [list(item) for item in facts.arguments],
         ],
         result.lines,
         result.role,

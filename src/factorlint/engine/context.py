@@ -21,6 +21,7 @@ from factorlint.engine.names import dotted_name, literal_string
 from factorlint.engine.prescan import Prescan, prescan
 from factorlint.engine.walk import find_all
 from factorlint.knowledge import Knowledge
+from factorlint.model import PARAMETER
 
 _BUILTINS = frozenset(dir(builtins))
 _STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) | {"__future__", "typing_extensions"}
@@ -356,6 +357,9 @@ class FileContext:
         if isinstance(value, cst.Call):
             callee = self.qualname(value.func)
             return self.type_of_call(callee) if callee is not None else None
+        if isinstance(value, cst.BooleanOperation) and isinstance(value.operator, cst.Or):
+            # ``client or self.create_client()``: what either side builds.
+            return self.instance_type_of(value.left) or self.instance_type_of(value.right)
         if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.BitOr):
             # LCEL: ``prompt | llm | parser`` keeps the model's type for recognition.
             for side in (value.left, value.right):
@@ -407,10 +411,10 @@ class FileContext:
 
     def _qualname(self, node: cst.BaseExpression) -> str | None:
         if isinstance(node, cst.Name):
-            return self._resolve_name(node.value)
+            return self._narrowed_type(node) or self._resolve_name(node.value)
         if isinstance(node, cst.Attribute):
             if isinstance(node.value, cst.Name) and node.value.value == "self":
-                return self._resolve_self_attribute(node.attr.value)
+                return self._narrowed_type(node) or self._resolve_self_attribute(node.attr.value)
             base = self.qualname(node.value)
             return f"{base}.{node.attr.value}" if base is not None else None
         if isinstance(node, cst.Call):
@@ -425,6 +429,19 @@ class FileContext:
             return type_qn + "()" if type_qn is not None else None
         return None
 
+    def parameter_qualname(self, function: cst.FunctionDef, name: str) -> str:
+        """``app.run.<param>.client`` for an untyped parameter: the project pass binds it to what
+        the callers in other files pass (model.PARAMETER)."""
+        return f"{self.module_name}.{self.scan.function_qualnames.get(id(function), '')}{PARAMETER}{name}"
+
+    def _narrowed_type(self, node: cst.BaseExpression) -> str | None:
+        """``C()`` for a use of a name an enclosing ``if isinstance(name, C):`` pins to C."""
+        kind = self.scan.narrowed.get(id(node))
+        if kind is None:
+            return None
+        type_qn = self.qualname(kind)
+        return type_qn + "()" if type_qn is not None else None
+
     def _resolve_name(self, name: str) -> str | None:
         for function in reversed(self.function_stack):
             bound = self.local_bindings.get(id(function), {}).get(name)
@@ -436,6 +453,10 @@ class FileContext:
             nested = self.scan.local_functions.get(id(function), {}).get(name)
             if nested is not None:
                 return f"{self.module_name}.{nested}"
+            if name in self.scan.local_names.get(id(function), ()):
+                if name in self.scan.parameters.get(id(function), ()) and name not in ("self", "cls"):
+                    return self.parameter_qualname(function, name)
+                return None  # a local the bindings could not type
         bound = self.module_bindings.get(name)
         if bound is not None:
             return bound + "()"
@@ -458,7 +479,7 @@ class FileContext:
         for candidate in self._class_and_bases(class_qualname):
             bound = self.class_bindings.get(candidate, {}).get(attr)
             if bound is not None:
-                return bound + "()"
+                return self._dispatched_on_self(bound, class_qualname) + "()"
             alias = self.class_aliases.get(candidate, {}).get(attr)
             if alias is not None:
                 return alias
@@ -471,6 +492,21 @@ class FileContext:
             # Inherited from a base defined elsewhere: settled by the project pass's class graph.
             return f"{self.module_name}.{class_qualname}.{attr}"
         return None
+
+    def _dispatched_on_self(self, bound: str, class_qualname: str) -> str:
+        """``self.client = self.create_client()`` in a base class, read in a subclass that
+        overrides ``create_client``: the attribute holds what the override returns (smolagents'
+        ``InferenceClientModel``). ``bound`` is the base method's result type when it has none."""
+        prefix = self.module_name + "."
+        if not bound.startswith(prefix):
+            return bound
+        owner, _, method = bound[len(prefix):].rpartition(".")
+        if method not in self.scan.methods.get(owner, {}):
+            return bound
+        for candidate in self._class_and_bases(class_qualname):
+            if method in self.scan.methods.get(candidate, {}):
+                return self.return_types.get(f"{prefix}{candidate}.{method}", bound)
+        return bound
 
     def class_bases_resolved(self) -> dict[str, list[str]]:
         """Each class of this module with its bases' qualified names (for the project pass)."""

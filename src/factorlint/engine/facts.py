@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import libcst as cst
 
+from factorlint.engine.llm_names import match_llm_qualname
 from factorlint.engine.loops import CONSOLE_INPUTS
-from factorlint.model import FileFacts, FunctionFacts
+from factorlint.model import PARAMETER, FileFacts, FunctionFacts
 
 _CONSUMERS = frozenset(
     {"builtins.list", "builtins.tuple", "builtins.sorted", "builtins.set", "builtins.iter",
@@ -53,6 +54,16 @@ class FactsCollector:
     # package?" asked when a script fails on a missing module does not make its caller a REPL.
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._branches.append(0)
+        params = [p.name.value for p in (*node.params.posonly_params, *node.params.params)]
+        if params and id(node) in self.ctx.scan.class_of_function and not any(
+            isinstance(d.decorator, cst.Name) and d.decorator.value == "staticmethod" for d in node.decorators
+        ):
+            params = params[1:]  # ``self`` or ``cls``
+        keyword_only = [p.name.value for p in node.params.kwonly_params]
+        if params or keyword_only:
+            qualname = self.ctx.function_qualname(node)
+            facts = self.facts.functions.setdefault(qualname, FunctionFacts(qualname=qualname, line=0))
+            facts.params = [*params, "*", *keyword_only] if keyword_only else params
 
     def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._branches.pop()
@@ -79,6 +90,7 @@ class FactsCollector:
                 current.asks_human = True
             return
         self._passed_callables(node)
+        self._arguments(node)
         if node.args and (self.ctx.qualname(node.func) or "") in _CONSUMERS:
             self._iterated(node.args[0].value, asynchronous=False)
         llm = self.ctx.recognise.llm_call(node)
@@ -130,12 +142,53 @@ class FactsCollector:
             if not isinstance(arg.value, (cst.Name, cst.Attribute)):
                 continue
             qualname = self.ctx.qualname(arg.value)
-            # ``...()`` is an instance handed over, not a callable.
-            if qualname is None or qualname.endswith("()") or not self.ctx.is_project_candidate(qualname):
+            # ``...()`` is an instance handed over, not a callable; the caller's own parameter handed
+            # on is bound in the callee by the project pass (FileFacts.arguments).
+            if (
+                qualname is None
+                or qualname.endswith("()")
+                or PARAMETER in qualname
+                or not self.ctx.is_project_candidate(qualname)
+            ):
                 continue
             current = current or self._current()
             if current is not None and qualname not in current.callees:
                 current.callees.append(qualname)
+
+    def _arguments(self, node: cst.Call) -> None:
+        """What a call of a project function passes: the project pass types the callee's
+        parameters with it (``execute_script(script, llm_client)`` from another module)."""
+        if not node.args:
+            return
+        callee = self.ctx.qualname(node.func)
+        if callee is None or callee.endswith("()") or not self.ctx.is_project_candidate(callee):
+            return
+        for position, arg in enumerate(node.args):
+            if arg.star:
+                break  # the places after ``*args`` are unknown
+            value = self._argument_value(arg.value)
+            if value is not None:
+                key = arg.keyword.value if arg.keyword is not None else str(position)
+                self.facts.arguments.append((callee, key, value))
+
+    def _argument_value(self, value: cst.BaseExpression) -> str | None:
+        """An argument the project pass can use: an instance of a project or framework class
+        (``X()``), a project function, a model function, or the caller's own parameter."""
+        if isinstance(value, cst.Await):
+            value = value.expression
+        if isinstance(value, (cst.Name, cst.Attribute)):
+            qualname = self.ctx.qualname(value)
+        elif isinstance(value, cst.Call):
+            type_qn = self.ctx.instance_type_of(value)
+            qualname = type_qn + "()" if type_qn is not None else None
+        else:
+            return None
+        if qualname is None or qualname.startswith("builtins."):
+            return None
+        named = qualname[:-2] if qualname.endswith("()") else qualname
+        if self.ctx.is_project_candidate(named) or self.ctx.knowledge.is_framework_module(named):
+            return qualname
+        return qualname if match_llm_qualname(self.ctx.knowledge, qualname) is not None else None
 
     def result(self) -> FileFacts:
         return self.facts

@@ -236,8 +236,6 @@ class InventoryCollector:
                 self._retry(site)
 
     def _loop(self, node) -> None:
-        if not (self.ctx.relevant or self.ctx.scan.imported_modules):
-            return
         info = self.ctx.loops.analyse(node)
         label = "while" if isinstance(node, cst.While) else "for"
         repl = "each iteration waits for console input (a chat REPL)"

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from factorlint.engine.names import dotted_name, resolve_relative
+from factorlint.engine.walk import find_all
 
 Scope = cst.FunctionDef | None
 
@@ -56,6 +57,14 @@ class Prescan:
     # run(...)``, ``return run(...)``) with the function they stand in: what the caller passes
     # types the callee's parameters when nothing else does.
     local_calls: list[tuple[cst.FunctionDef | None, cst.Call]] = field(default_factory=list)
+    # id(a use of ``x`` or ``self.x`` in the body of an ``if isinstance(x, C):`` branch) -> C: there
+    # the name holds a C, whatever its declared type (``isinstance(self.model, KeyModel)``).
+    narrowed: dict[int, cst.BaseExpression] = field(default_factory=dict)
+    # id(def) -> the names local to it (parameters, assignment and loop targets, ``global`` names
+    # left out): such a name never means a module function of the same name.
+    local_names: dict[int, set[str]] = field(default_factory=dict)
+    global_names: dict[int, set[str]] = field(default_factory=dict)  # while a def is scanned
+    parameters: dict[int, set[str]] = field(default_factory=dict)  # id(def) -> its parameter names
 
 
 def prescan(module: cst.Module, package: str) -> Prescan:
@@ -91,11 +100,17 @@ def _scan_block(
         elif isinstance(stmt, cst.With):
             for item in stmt.items:
                 if item.asname is not None and isinstance(item.asname.name, cst.Name):
+                    if function is not None:
+                        _add_locals(item.asname.name, out, function)
                     out.pending.append(
                         PendingBinding(item.asname.name.value, item.item, function, class_qualname)
                     )
             _scan_block(_body_of(stmt), out, package, function, class_qualname, prefix)
         else:
+            if isinstance(stmt, cst.If):
+                _record_narrowings(stmt, out)
+            elif isinstance(stmt, cst.For) and function is not None:
+                _add_locals(stmt.target, out, function)
             for block in _blocks_of(stmt):
                 _scan_block(block, out, package, function, class_qualname, prefix)
 
@@ -119,7 +134,12 @@ def _scan_function(stmt, out: Prescan, package, class_qualname, prefix) -> None:
         ):
             out.properties.add(id(stmt))
     params = stmt.params
+    local = out.local_names.setdefault(id(stmt), set())
+    for star in (params.star_arg, params.star_kwarg):
+        if isinstance(star, cst.Param):
+            local.add(star.name.value)
     for param in (*params.posonly_params, *params.params, *params.kwonly_params):
+        local.add(param.name.value)
         if param.annotation is not None:
             out.annotations.append((stmt, param.name.value, param.annotation.annotation))
         if param.default is not None and not (
@@ -128,8 +148,10 @@ def _scan_function(stmt, out: Prescan, package, class_qualname, prefix) -> None:
             # ``def ask(messages, complete=litellm.completion)``: the default is what the name
             # holds when the caller passes nothing.
             out.pending.append(PendingBinding(param.name.value, param.default, stmt, None))
+    out.parameters[id(stmt)] = set(local)
     inner_class = out.class_of_function.get(id(stmt))
     _scan_block(_body_of(stmt), out, package, stmt, inner_class, qualname + ".<locals>.")
+    local -= out.global_names.pop(id(stmt), set())
 
 
 def _local_call(value, out: Prescan, function) -> None:
@@ -139,7 +161,26 @@ def _local_call(value, out: Prescan, function) -> None:
         out.local_calls.append((function, value))
 
 
+def _add_locals(target: cst.BaseExpression, out: Prescan, function: cst.FunctionDef) -> None:
+    """The plain names an assignment or loop target binds in ``function``."""
+    if isinstance(target, cst.Name):
+        out.local_names.setdefault(id(function), set()).add(target.value)
+    elif isinstance(target, (cst.Tuple, cst.List)):
+        for element in target.elements:
+            _add_locals(element.value, out, function)
+    elif isinstance(target, cst.StarredElement):
+        _add_locals(target.value, out, function)
+
+
 def _scan_small(small, out: Prescan, package, function, class_qualname) -> None:
+    if function is not None:
+        if isinstance(small, cst.Assign):
+            for assign_target in small.targets:
+                _add_locals(assign_target.target, out, function)
+        elif isinstance(small, (cst.AnnAssign, cst.AugAssign)):
+            _add_locals(small.target, out, function)
+        elif isinstance(small, cst.Global):
+            out.global_names.setdefault(id(function), set()).update(n.name.value for n in small.names)
     if isinstance(small, cst.Return) and function is not None:
         out.return_values.setdefault(id(function), []).append(small.value)
     if isinstance(small, (cst.Expr, cst.Return)) and small.value is not None:
@@ -194,6 +235,40 @@ def _scan_small(small, out: Prescan, package, function, class_qualname) -> None:
                 if class_qualname is None:
                     out.module_constants[name] = value
             out.pending.append(PendingBinding(name, value, function, class_qualname))
+
+
+def _record_narrowings(stmt: cst.If, out: Prescan) -> None:
+    """``if isinstance(x, C):`` and each ``elif isinstance(x, D):`` of the chain."""
+    branch: cst.If | cst.Else | None = stmt
+    while isinstance(branch, cst.If):
+        narrowed = _isinstance_tests(branch.test)
+        if narrowed:
+            for use in find_all(branch.body, (cst.Name, cst.Attribute)):
+                kind = narrowed.get(_target_name(use) or "")
+                if kind is not None:
+                    out.narrowed[id(use)] = kind  # an inner branch, recorded later, wins
+        branch = branch.orelse
+
+
+def _isinstance_tests(test: cst.BaseExpression) -> dict[str, cst.BaseExpression]:
+    """The names an ``isinstance`` test (alone or joined by ``and``) pins to one class."""
+    if isinstance(test, cst.BooleanOperation):
+        if not isinstance(test.operator, cst.And):
+            return {}
+        return {**_isinstance_tests(test.left), **_isinstance_tests(test.right)}
+    if not (
+        isinstance(test, cst.Call)
+        and isinstance(test.func, cst.Name)
+        and test.func.value == "isinstance"
+        and len(test.args) == 2
+        and all(arg.keyword is None and not arg.star for arg in test.args)
+    ):
+        return {}
+    name = _target_name(test.args[0].value)
+    kind = test.args[1].value
+    if name is None or not isinstance(kind, (cst.Name, cst.Attribute)):
+        return {}  # a tuple of classes pins nothing
+    return {name: kind}
 
 
 def _target_name(target: cst.BaseExpression) -> str | None:

@@ -16,7 +16,7 @@ from collections import defaultdict
 from factorlint.engine.llm_names import match_llm_qualname
 from factorlint.engine.suppressions import without_codes
 from factorlint.knowledge import Knowledge
-from factorlint.model import REACHING, Edit, FileResult, Finding, Fix, Report, Site
+from factorlint.model import PARAMETER, REACHING, Edit, FileResult, Finding, Fix, Report, Site
 
 UNUSED_SUPPRESSION = "TFA0002"
 
@@ -40,6 +40,8 @@ class ProjectIndex:
         for cls, bases in self.bases.items():
             for base in bases:
                 self.subclasses[self._canonical(base)].append(cls)
+        self._targets_memo: dict[tuple[str, bool], tuple[frozenset[str], bool]] = {}
+        self._bind_parameters(results)
         patterns = tuple(getattr(settings, "llm_functions", ()) or ())
         self.llm_functions: set[str] = {
             name for name, f in self.functions.items()
@@ -47,13 +49,53 @@ class ProjectIndex:
         }
         # What each name a file calls stands for (project functions, or a model call), resolved
         # once per distinct name: the same callee strings recur across thousands of functions.
-        self._targets_memo: dict[tuple[str, bool], tuple[frozenset[str], bool]] = {}
+        self._targets_memo = {}
         depth = getattr(settings, "wrapper_depth", 10)
         self._close(self.llm_functions, depth, always=False)
         # Functions that wait for a person at the console, directly or through project functions:
         # a loop that calls one each turn is a conversation, not a runaway.
         self.human_functions: set[str] = {name for name, f in self.functions.items() if f.asks_human}
         self._close(self.human_functions, depth, always=True)
+
+    def _bind_parameters(self, results: list[FileResult]) -> None:
+        """Type each untyped parameter by what a caller in any file passes in its place:
+        ``execute_script(script, llm_client)`` makes ``execute_script``'s ``llm_client`` an
+        ``LLMClient``, so its ``llm_client.get_python_package(...)`` reaches the model. The first
+        caller (by path) that passes something known decides; a parameter passed on to another
+        function carries its own binding along (resolved when names are rewritten)."""
+        for result in sorted(results, key=lambda r: r.path):
+            facts = result.facts
+            if facts is None:
+                continue
+            for callee, key, value in facts.arguments:
+                for function in self._callee_functions(callee):
+                    params = self.functions[function].params
+                    if key.isdigit():
+                        position = int(key)
+                        positional = params[: params.index("*")] if "*" in params else params
+                        name = positional[position] if position < len(positional) else None
+                    else:
+                        name = key if key in params and key != "*" else None
+                    if name is None:
+                        continue
+                    slot = f"{function}{PARAMETER}{name}"
+                    if slot in self.bindings or slot in self.aliases or value.startswith(slot):
+                        continue
+                    if value.endswith("()"):
+                        self.bindings[slot] = value[:-2]
+                    else:
+                        self.aliases[slot] = value
+        self._targets_memo.clear()  # answers given while the parameters were unbound
+
+    def _callee_functions(self, callee: str) -> list[str]:
+        """The project functions a call by this name runs; a class runs its ``__init__``."""
+        functions = sorted(self._targets(callee, overrides=False)[0])
+        plain = self._canonical(callee.replace("().", "."))
+        if not functions and plain in self.bases:
+            for related in self._related_classes(plain, overrides=False):
+                if f"{related}.__init__" in self.functions:
+                    return [f"{related}.__init__"]
+        return functions
 
     def _close(self, found: set[str], depth: int, always: bool) -> None:
         """Add to ``found`` every function whose callees reach it, ``depth`` calls deep at most.

@@ -18,6 +18,7 @@ from factorlint.checks.f04._flow import (
 )
 from factorlint.engine.names import literal_string
 from factorlint.engine.tools import function_calls, local_function, side_effect
+from factorlint.model import through_parameter
 
 
 class UnvalidatedToolArguments(Rule):
@@ -408,7 +409,7 @@ def trace(call):
             return True
         if isinstance(call.func, cst.Name) and call.func.value in self._dispatched:
             return True  # fn = TOOLS[name]; fn(args)
-        if qualname is None or not parsed:
+        if qualname is None or through_parameter(qualname) or not parsed:
             return False
         if side_effect(self.ctx, call, qualname) is not None:
             return True

@@ -14,6 +14,7 @@ from factorlint.engine.tools import (
     tool_functions,
     tool_names_per_agent,
 )
+from factorlint.model import through_parameter
 
 # Tool names that announce an action with consequences (catalog §1.9). A name alone is weak
 # evidence: it is reported as advice, and only when the tool hands its work to code we cannot see.
@@ -345,8 +346,8 @@ def send_message(text: str) -> str:
     def _delegates(self, functions) -> bool:
         """Does the tool hand its work to code outside this file (so its effect is unseen)?"""
         for call, qualname, owner in reachable_calls(self.ctx, functions, depth=2):
-            if qualname is None or self.ctx.is_external(qualname):
-                continue
+            if qualname is None or self.ctx.is_external(qualname) or through_parameter(qualname):
+                continue  # a call on what the caller passes is not code seen elsewhere
             if local_function(self.ctx, call, qualname, owner) is None:
                 return True
         return False

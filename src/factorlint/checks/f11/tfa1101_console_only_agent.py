@@ -20,7 +20,9 @@ class ConsoleOnlyAgent(Rule):
     Finds agents whose only way in is a terminal: a loop that reads a person with `input()` (or
     `click.prompt`, `prompt_toolkit`, `rich.prompt`) and runs the agent (an agent loop, a framework
     hand-off, or a project function that reaches a model), in a module that defines no other entry
-    point (no web route, chat event, queue task or schedule).
+    point (no web route, chat event, queue task or schedule). A yes/no question whose answer is only
+    compared (`input("Install it? (Y/n)").lower() != "n"`) asks for approval, not for work, and
+    does not make the console the agent's way in.
 
     ## Why is this bad?
     Factor 11 (trigger from anywhere, meet users where they are): agents should be startable from
@@ -177,6 +179,30 @@ while True:
     r = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": text}])
     print(r.choices[0].message.content)
 """,
+        # The console only approves a step (rawdog's "install this package?"): the answer is
+        # compared, never handed to the model.
+        {
+            "helpers.py": """
+from openai import OpenAI
+client = OpenAI()
+
+def package_for(error):
+    return client.chat.completions.create(model="m", messages=[{"role": "user", "content": error}])
+""",
+            "repair.py": """
+from helpers import package_for
+
+def repair(script):
+    fixed = True
+    while fixed:
+        fixed = False
+        error = run(script)
+        if error:
+            package = package_for(error)
+            if input(f"Install {package}? (Y/n) ").strip().lower() != "n":
+                fixed = install(package)
+""",
+        },
         # A project function that turns out not to reach a model.
         {
             "helpers.py": """
@@ -196,9 +222,19 @@ while True:
         super().__init__(ctx, sink)
         # (id(loop), ids of the enclosing functions) -> the first console read inside that loop
         self._inputs: dict[tuple, cst.Call] = {}
+        self._compared: set[int] = set()  # ids of calls whose value a comparison reads
+
+    def visit_Comparison(self, node: cst.Comparison) -> None:
+        for operand in (node.left, *(c.comparator for c in node.comparisons)):
+            while isinstance(operand, cst.Call) and isinstance(operand.func, cst.Attribute):
+                operand = operand.func.value  # ``input(...).strip().lower()``
+            if isinstance(operand, cst.Call):
+                self._compared.add(id(operand))
 
     def visit_Call(self, node: cst.Call) -> None:
         record_call(self.ctx, node)
+        if id(node) in self._compared:
+            return  # a yes/no answer: an approval, not the agent's way in
         if self.ctx.loop_stack and is_console_input(self.ctx, node):
             scope = tuple(id(f) for f in self.ctx.function_stack)
             for loop in self.ctx.loop_stack:

@@ -17,6 +17,7 @@ import sys
 
 import libcst as cst
 
+from factorlint.engine.flow import FunctionFlow, build_flow
 from factorlint.engine.names import dotted_name, literal_string
 from factorlint.engine.prescan import Prescan, prescan
 from factorlint.engine.walk import find_all
@@ -65,6 +66,7 @@ class FileContext:
         self.function_stack: list[cst.FunctionDef] = []
         self.class_stack: list[cst.ClassDef] = []
         self.loop_stack: list[cst.CSTNode] = []
+        self._flows: dict[int, FunctionFlow] = {}  # id(def or module) -> its value-flow index
         self._qualnames: dict | None = None  # no answers are kept while the bindings are being worked out
         self._current_class_qualname: str | None = None
         self._resolve_bindings()
@@ -84,6 +86,17 @@ class FileContext:
         from factorlint.engine.loops import LoopAnalyser
 
         return LoopAnalyser(self)
+
+    def flow(self, scope: cst.FunctionDef | cst.Module) -> FunctionFlow:
+        """The value-flow index of a function (or of the module's own statements), built once."""
+        found = self._flows.get(id(scope))
+        if found is None:
+            found = self._flows[id(scope)] = build_flow(scope)
+        return found
+
+    def current_flow(self) -> FunctionFlow:
+        """The value-flow index of the function the walk is in (of the module at top level)."""
+        return self.flow(self.function_stack[-1] if self.function_stack else self.module)
 
     @functools.cached_property
     def recursion(self):

@@ -22,7 +22,6 @@ import libcst as cst
 from factorlint.engine.loop_body import paths_in
 from factorlint.engine.loops import requires_of
 from factorlint.engine.recognisers import LLMCall
-from factorlint.engine.walk import run_visitor
 
 
 @dataclass
@@ -37,65 +36,6 @@ class Recursion:
     def requires(self) -> tuple[str, ...]:
         """Empty when a certain model call drives it; else the candidates to settle later."""
         return requires_of(self.llm_calls)
-
-
-class _Body(cst.CSTVisitor):
-    """Calls of a function body, each with the names read by the tests and ``for`` iterables
-    that enclose it; the names assigned from each call's result; comparisons."""
-
-    def __init__(self) -> None:
-        self.calls: list[tuple[cst.Call, frozenset[str]]] = []
-        self.results: dict[int, set[str]] = {}  # id(call) -> names its result is bound to
-        self.loop_targets: list[tuple[set[str], set[str]]] = []  # (names read by iter, targets)
-        self.compared: set[str] = set()
-        self._guards: list[frozenset[str]] = []
-
-    def visit_FunctionDef(self, node) -> bool:
-        return False
-
-    def visit_Lambda(self, node) -> bool:
-        return False
-
-    def visit_ClassDef(self, node) -> bool:
-        return False
-
-    def _enclosing(self) -> frozenset[str]:
-        return frozenset().union(*self._guards) if self._guards else frozenset()
-
-    def visit_If(self, node: cst.If) -> None:
-        self._guards.append(frozenset(paths_in(node.test)))
-
-    def leave_If(self, node: cst.If) -> None:
-        self._guards.pop()
-
-    def visit_While(self, node: cst.While) -> None:
-        self._guards.append(frozenset(paths_in(node.test)))
-
-    def leave_While(self, node: cst.While) -> None:
-        self._guards.pop()
-
-    def visit_For(self, node: cst.For) -> None:
-        read = paths_in(node.iter)
-        targets = paths_in(node.target)
-        self.loop_targets.append((read, targets))
-        self._guards.append(frozenset(read | targets))
-
-    def leave_For(self, node: cst.For) -> None:
-        self._guards.pop()
-
-    def visit_Comparison(self, node: cst.Comparison) -> None:
-        self.compared |= paths_in(node)
-
-    def visit_Call(self, node: cst.Call) -> None:
-        self.calls.append((node, self._enclosing()))
-
-    def visit_Assign(self, node: cst.Assign) -> None:
-        value = node.value.expression if isinstance(node.value, cst.Await) else node.value
-        if isinstance(value, cst.Call):
-            names = set()
-            for target in node.targets:
-                names |= {p for p in paths_in(target.target) if "." not in p}
-            self.results.setdefault(id(value), set()).update(names)
 
 
 class RecursionAnalyser:
@@ -123,34 +63,45 @@ class RecursionAnalyser:
 
     def _analyse(self, function: cst.FunctionDef) -> Recursion:
         found = Recursion(function)
-        body = _Body()
-        run_visitor(function.body, body)
+        flow = self.ctx.flow(function)
         own = self.ctx.function_qualname(function)
-        recursive = [(c, guards) for c, guards in body.calls if self.ctx.qualname(c.func) == own]
+        recursive = [c for c in flow.calls if self.ctx.qualname(c.func) == own]
         if not recursive:
             return found
         recognise = self.ctx.recognise
         replies: set[str] = set()
-        for call, _ in body.calls:
-            if any(call is c for c, _ in recursive):
+        for call in flow.calls:
+            if any(call is c for c in recursive):
                 continue
             llm = recognise.llm_call(call)
             if llm is None or recognise.handoff(call) is not None:
                 continue
             found.llm_calls.append(llm)
-            replies |= body.results.get(id(call), set())
+            replies |= flow.results(call)
         if not found.llm_calls or not replies:
             return found
         # What the reply flows into through ``for chunk in response:`` counts as the reply too.
-        for read, targets in body.loop_targets:
-            if read & replies:
-                replies |= targets
-        found.recursive_calls = [c for c, guards in recursive if _reads_any(guards, replies)]
+        for target, iterable in flow.loops:
+            if paths_in(iterable) & replies:
+                replies |= paths_in(target)
+        found.recursive_calls = [c for c in recursive if _reads_any(_deciding(flow, c), replies)]
         if not found.recursive_calls:
             found.llm_calls = []
             return found
-        found.bounded, found.bound_reason = _depth_bound(function, found.recursive_calls, body.compared)
+        compared = {p for compare in flow.comparisons for p in paths_in(compare)}
+        found.bounded, found.bound_reason = _depth_bound(function, found.recursive_calls, compared)
         return found
+
+
+def _deciding(flow, call: cst.Call) -> frozenset[str]:
+    """The names read by the tests and loops that decide whether ``call`` runs."""
+    paths: set[str] = set()
+    for node in flow.guards.get(id(call), ()):
+        if isinstance(node, cst.For):
+            paths |= paths_in(node.iter) | paths_in(node.target)
+        else:
+            paths |= paths_in(node)
+    return frozenset(paths)
 
 
 def _reads_any(paths: frozenset[str], names: set[str]) -> bool:

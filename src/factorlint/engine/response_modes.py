@@ -9,12 +9,8 @@ from typing import TYPE_CHECKING, Literal
 
 import libcst as cst
 
+from factorlint.engine.flow import Scope, dict_keys
 from factorlint.engine.recognisers import LLMCall
-from factorlint.engine.response_scopes import (
-    Scope,
-    ScopeScan,
-    dict_keys,
-)
 
 if TYPE_CHECKING:
     from factorlint.engine.context import FileContext
@@ -34,8 +30,6 @@ class ResponseModes:
     if TYPE_CHECKING:
 
         def current_scope(self) -> Scope: ...
-
-        def scan(self, scope: Scope) -> ScopeScan: ...
 
     def mode(self, call: cst.Call, llm: LLMCall, scope: Scope | None = None) -> Mode:
         """What a model call asked for: a schema, tools, free text, or unknown (``**kwargs``)."""
@@ -83,7 +77,7 @@ class ResponseModes:
                 return None  # ``dict(base, ...)``, ``Config(**opts)``
             return {arg.keyword.value for arg in expr.args if arg.keyword is not None}
         if isinstance(expr, cst.Name) and hops < MAX_HOPS:
-            scan = self.scan(scope)
+            scan = self.ctx.flow(scope)
             bindings = scan.bindings.get(expr.value)
             if not bindings:
                 return None
@@ -125,10 +119,10 @@ class ResponseModes:
         if isinstance(expr, cst.BinaryOperation) and isinstance(expr.operator, cst.BitOr):
             return self._built_with(expr.left, scope, hops) or self._built_with(expr.right, scope, hops)
         if isinstance(expr, cst.Name):
-            values = [v for k, v in self.scan(scope).bindings.get(expr.value, []) if k == "value"]
+            values = [v for k, v in self.ctx.flow(scope).bindings.get(expr.value, []) if k == "value"]
             if not values and scope is not self.ctx.module:
                 scope = self.ctx.module
-                values = [v for k, v in self.scan(scope).bindings.get(expr.value, []) if k == "value"]
+                values = [v for k, v in self.ctx.flow(scope).bindings.get(expr.value, []) if k == "value"]
             for value in values:
                 built = self._built_with(value, scope, hops + 1)
                 if built:

@@ -30,6 +30,11 @@ from dataclasses import replace
 
 import libcst as cst
 
+from factorlint.engine.flow import (
+    Scope,
+    compares_as_text,
+    is_placeholder,
+)
 from factorlint.engine.names import literal_string
 from factorlint.engine.recognisers import LLMCall
 from factorlint.engine.response_modes import MAX_HOPS, Mode, ResponseModes
@@ -52,13 +57,6 @@ from factorlint.engine.response_paths import (  # noqa: F401 - re-exported
     parse_path,
     render_path,
 )
-from factorlint.engine.response_scopes import (
-    Scope,
-    ScopeScan,
-    compares_as_text,
-    is_placeholder,
-)
-from factorlint.engine.walk import run_visitor
 
 
 class ResponseTracker(ResponseModes):
@@ -66,7 +64,6 @@ class ResponseTracker(ResponseModes):
 
     def __init__(self, ctx) -> None:
         self.ctx = ctx
-        self._scans: dict[int, ScopeScan] = {}
         self._wrappers: dict[int, Origin | None] = {}
         structured: set[str] = set()
         tools: set[str] = set()
@@ -81,18 +78,6 @@ class ResponseTracker(ResponseModes):
 
     def current_scope(self) -> Scope:
         return self.ctx.function_stack[-1] if self.ctx.function_stack else self.ctx.module
-
-    def scan(self, scope: Scope) -> ScopeScan:
-        found = self._scans.get(id(scope))
-        if found is None:
-            found = ScopeScan(scope)
-            if isinstance(scope, cst.FunctionDef):
-                run_visitor(scope.body, found)
-            else:
-                for statement in scope.body:
-                    run_visitor(statement, found)
-            self._scans[id(scope)] = found
-        return found
 
     @contextlib.contextmanager
     def _inside(self, function: cst.FunctionDef) -> Iterator[None]:
@@ -165,7 +150,7 @@ class ResponseTracker(ResponseModes):
             return _SELF
         if hops >= MAX_HOPS:
             return None
-        bindings = self.scan(scope).bindings.get(name)
+        bindings = self.ctx.flow(scope).bindings.get(name)
         if not bindings:
             return None
         found: Origin | None = None
@@ -234,7 +219,7 @@ class ResponseTracker(ResponseModes):
         self._wrappers[key] = None  # recursion guard
         result: Origin | None = None
         with self._inside(function):
-            scan = self.scan(function)
+            scan = self.ctx.flow(function)
             values = [r.value for r in scan.returns if r.value is not None and not is_placeholder(r.value)]
             if values and not scan.yields:
                 origins = [self.origin(v, function) for v in values]
@@ -287,7 +272,7 @@ class ResponseTracker(ResponseModes):
 
     def assigned_name(self, call: cst.Call, scope: Scope | None = None) -> str | None:
         """The name a call's result is assigned to (``text = chat(history)``), if any."""
-        for name, bindings in self.scan(scope or self.current_scope()).bindings.items():
+        for name, bindings in self.ctx.flow(scope or self.current_scope()).bindings.items():
             for kind, value in bindings:
                 if kind == "value" and value is not None:
                     inner = value.expression if isinstance(value, cst.Await) else value
@@ -299,7 +284,7 @@ class ResponseTracker(ResponseModes):
 
     def used_as_text(self, name: str, scope: Scope | None = None) -> bool:
         """Does the function treat ``name`` as a string, and never as an object or a mapping?"""
-        scan = self.scan(scope or self.current_scope())
+        scan = self.ctx.flow(scope or self.current_scope())
         positive = False
         for attr in scan.attributes:
             if not isinstance(attr.value, cst.Name) or attr.value.value != name:  # always a Name (see scan)

@@ -70,17 +70,6 @@ class _Construct:
 
 
 @dataclass
-class FunctionBody:
-    """What one function body holds (nested defs and classes excluded), in source order."""
-
-    assigns: list[tuple[list[str], cst.BaseExpression]] = field(default_factory=list)  # (names, value)
-    calls: list[cst.Call] = field(default_factory=list)
-    subscripts: list[cst.Subscript] = field(default_factory=list)
-    comparisons: list[cst.Comparison] = field(default_factory=list)
-    loops: list[tuple[cst.BaseExpression, cst.BaseExpression]] = field(default_factory=list)  # (target, iter)
-
-
-@dataclass
 class ToolScan:
     tools: list[ToolDef] = field(default_factory=list)
     by_node: dict[int, ToolDef] = field(default_factory=dict)
@@ -89,7 +78,6 @@ class ToolScan:
     nested: dict[tuple[int, str], cst.FunctionDef] = field(default_factory=dict)  # (id(parent), name)
     scopes: dict[int, tuple] = field(default_factory=dict)  # id(def/class) -> enclosing functions
     raised: dict[int, list[str]] = field(default_factory=dict)  # id(def) -> ``raise Name`` qualnames
-    bodies: dict[int, FunctionBody] = field(default_factory=dict)  # id(def) or 0 -> its body
 
 
 def class_methods(node: cst.ClassDef) -> list[cst.FunctionDef]:

@@ -13,7 +13,6 @@ from factorlint.engine.tool_model import (
     _FIELDS,
     _SKIPPED_FIELDS,
     _WRAPPED_KEYWORDS,
-    FunctionBody,
     ToolDef,
     ToolScan,
     _Construct,
@@ -25,7 +24,6 @@ from factorlint.engine.tool_scan_links import (
     _approves,
     _class_tool_name,
     _short,
-    _target_names,
     _tool_name,
 )
 from factorlint.engine.walk import children
@@ -70,7 +68,6 @@ class _Scanner(ToolLinks):
         saved = ctx.function_stack, ctx.class_stack
         ctx.function_stack, ctx.class_stack = self.stack, self.classes
         try:
-            self.out.bodies[0] = FunctionBody()
             self._walk(ctx.module)
             self._resolve_constructs()
             self._body_approvals()
@@ -105,26 +102,6 @@ class _Scanner(ToolLinks):
         for child in children(node, _child_fields):
             self._walk(child)
 
-    @property
-    def _body(self) -> FunctionBody:
-        return self.out.bodies[id(self.stack[-1]) if self.stack else 0]
-
-    def _on_assign(self, node) -> None:
-        if isinstance(node, cst.Assign):
-            names = [n for t in node.targets for n in _target_names(t.target)]
-            self._body.assigns.append((names, node.value))
-        elif node.value is not None:  # AnnAssign, NamedExpr
-            self._body.assigns.append((_target_names(node.target), node.value))
-
-    def _on_loop(self, node) -> None:
-        self._body.loops.append((node.target, node.iter))
-
-    def _on_subscript(self, node: cst.Subscript) -> None:
-        self._body.subscripts.append(node)
-
-    def _on_comparison(self, node: cst.Comparison) -> None:
-        self._body.comparisons.append(node)
-
     # functions and classes
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
@@ -137,7 +114,6 @@ class _Scanner(ToolLinks):
                 self.decorator_calls.add(id(decorator.decorator))
             self._decorator(node, decorator)
             self._walk(decorator.decorator)  # evaluated in the enclosing scope
-        self.out.bodies[id(node)] = FunctionBody()
         self.stack.append(node)
         try:
             self._walk(node.params)
@@ -216,7 +192,6 @@ class _Scanner(ToolLinks):
         qualname = self.ctx.qualname(node.func)
         key = id(self.stack[-1]) if self.stack else 0
         self.out.calls.setdefault(key, []).append((node, qualname))
-        self._body.calls.append(node)
         if qualname is None:
             return
         spec = self.knowledge.tool_decorators.first(qualname)
@@ -313,11 +288,4 @@ _Scanner._handlers = {
     cst.Call: _Scanner.visit_Call,
     cst.Dict: _Scanner.visit_Dict,
     cst.Raise: _Scanner.visit_Raise,
-    cst.Assign: _Scanner._on_assign,
-    cst.AnnAssign: _Scanner._on_assign,
-    cst.NamedExpr: _Scanner._on_assign,
-    cst.For: _Scanner._on_loop,
-    cst.CompFor: _Scanner._on_loop,
-    cst.Subscript: _Scanner._on_subscript,
-    cst.Comparison: _Scanner._on_comparison,
 }

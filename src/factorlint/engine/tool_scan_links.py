@@ -208,15 +208,6 @@ class ToolLinks:
 # -- helpers ------------------------------------------------------------------------------------
 
 
-def _target_names(target: cst.BaseExpression) -> list[str]:
-    if isinstance(target, cst.Name):
-        return [target.value]
-    if isinstance(target, (cst.Tuple, cst.List)):
-        return [n for e in target.elements for n in _target_names(e.value)]
-    return []
-
-
-
 def _short(qualname: str) -> str:
     return ".".join(qualname.replace("()", "").split(".")[-2:])
 

@@ -34,7 +34,6 @@ from collections.abc import Iterator
 import libcst as cst
 
 from factorlint.engine.tool_model import (  # noqa: F401  (re-exported: the rules' API)
-    FunctionBody,
     ToolDef,
     ToolScan,
     class_methods,
@@ -65,11 +64,6 @@ def tool_names_per_agent(ctx) -> dict[cst.Call, list[str]]:
 def function_calls(ctx, function: cst.FunctionDef | None) -> list[tuple[cst.Call, str | None]]:
     """The calls a function makes itself (nested defs excluded), with their resolved names."""
     return scan(ctx).calls.get(id(function) if function is not None else 0, [])
-
-
-def function_body(ctx, function: cst.FunctionDef | None) -> FunctionBody:
-    """Assignments, calls, subscripts, comparisons and loops of a function (or the module)."""
-    return scan(ctx).bodies.get(id(function) if function is not None else 0) or FunctionBody()
 
 
 def reachable_calls(

@@ -5,7 +5,6 @@ from __future__ import annotations
 import libcst as cst
 
 from factorlint.engine.names import dotted_name, literal_string
-from factorlint.engine.responses import tracker
 
 _LOOKUP_ERRORS = frozenset(
     {"builtins.KeyError", "builtins.LookupError", "builtins.Exception", "builtins.BaseException"}
@@ -73,15 +72,15 @@ def safe_mapping(ctx, value: cst.BaseExpression) -> bool:
 
 def guarded(ctx, mapping: str, key_code: str) -> bool:
     """``key in mapping`` / ``mapping.get(key)`` anywhere in the function."""
-    scan = tracker(ctx).scan(tracker(ctx).current_scope())
-    for compare in scan.comparisons:
+    flow = ctx.current_flow()
+    for compare in flow.comparisons:
         operands = [compare.left, *(c.comparator for c in compare.comparisons)]
         for position, target in enumerate(compare.comparisons):
             if isinstance(target.operator, (cst.In, cst.NotIn)) and dotted_name(
                 operands[position + 1]
             ) == mapping and _code(ctx, operands[position]) == key_code:
                 return True
-    for call in scan.calls:
+    for call in flow.calls:
         func = call.func
         if (
             isinstance(func, cst.Attribute)

@@ -8,7 +8,6 @@ from factorlint.checks.base import Rule, RuleMeta
 from factorlint.engine.loop_body import paths_in, related
 from factorlint.engine.loops import LoopInfo
 from factorlint.engine.names import dotted_name
-from factorlint.engine.responses import tracker
 
 # HTTP client calls whose result is a response object (requests, httpx, aiohttp, urllib).
 _HTTP_CALLS = (
@@ -301,7 +300,7 @@ def run(messages):
         return False
 
     def _values(self, name: str) -> list[cst.BaseExpression]:
-        bindings = tracker(self.ctx).scan(tracker(self.ctx).current_scope()).bindings.get(name, [])
+        bindings = self.ctx.current_flow().bindings.get(name, [])
         if any(kind != "value" for kind, _ in bindings):
             return []
         return [value for _, value in bindings if value is not None]

@@ -7,7 +7,6 @@ import libcst as cst
 from factorlint.checks.base import Rule, RuleMeta
 from factorlint.engine.names import dotted_name, literal_string
 from factorlint.engine.recognisers import keyword_arg, positional_arg
-from factorlint.engine.responses import tracker
 
 SECRET_NAME = re.compile(r"(?i)api_?key|secret|token(?!s|i[sz])|password|passwd|credential")
 # Names that mention a secret but hold something else: a limit, a count, a location, a label.
@@ -318,9 +317,8 @@ def ask(question):
         return None
 
     def _values(self, name: str) -> list[cst.BaseExpression]:
-        track = tracker(self.ctx)
-        for scope in (track.current_scope(), self.ctx.module):
-            bindings = track.scan(scope).bindings.get(name)
+        for flow in (self.ctx.current_flow(), self.ctx.flow(self.ctx.module)):
+            bindings = flow.bindings.get(name)
             if bindings:
                 return [v for kind, v in bindings if kind == "value" and v is not None]
         return []

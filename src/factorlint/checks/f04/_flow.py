@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import libcst as cst
 
+from factorlint.engine.flow import FunctionFlow
 from factorlint.engine.names import dotted_name, literal_string
-from factorlint.engine.tools import FunctionBody, function_body
 
 # Item types that mark a value as a tool call (Anthropic ``tool_use`` blocks, Responses items).
 TOOL_CALL_TYPES = frozenset({"tool_use", "function_call"})
@@ -22,12 +22,12 @@ JSON_LOADERS = frozenset(
 )
 
 
-Body = FunctionBody
+Body = FunctionFlow
 
 
 def body_of(ctx, function: cst.FunctionDef) -> Body:
-    """The function's body index, built by the tool scan's single walk over the module."""
-    return function_body(ctx, function)
+    """The function's value-flow index (the engine builds one per function)."""
+    return ctx.flow(function)
 
 
 def last_attribute(expr: cst.BaseExpression) -> str | None:

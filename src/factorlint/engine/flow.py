@@ -1,8 +1,16 @@
-"""Names in one function body: what each is bound to and how it is used.
+"""The value-flow index of one function: what each name is bound to, where values go, and what
+decides whether each call runs.
 
-Shared by the model-reply tracker (:mod:`responses`): a cheap walk of one function (nested
-functions, lambdas and classes skipped) that records every binding of a name (assignments,
-``for`` targets, ``with ... as``, parameters) and the uses that tell a string from an object.
+One walk of a function body (nested functions and classes are their own scopes) records every
+binding of a name (assignments, ``for`` targets, ``with ... as``, parameters), the assignments
+and loops in source order, the calls with the tests and loops that guard them, and the uses that
+tell a string from an object (attributes, subscripts, comparisons, concatenations, returns).
+
+It is built on demand, once per function per file (``FileContext.flow``), and read by every analysis
+that follows values inside a function: the model-reply tracker (:mod:`responses`), the tool-call
+readers of factor 4, agent loops written as recursion (:mod:`recursion`), and the rules that
+trace a name to what it holds. The taint analysis (:mod:`taint_walk`) is the one flow-sensitive
+analysis: it interprets statements in order with branch merges, which an index cannot answer.
 """
 
 from __future__ import annotations
@@ -10,14 +18,14 @@ from __future__ import annotations
 import libcst as cst
 
 from factorlint.engine.names import literal_string
+from factorlint.engine.walk import run_visitor
 
 Scope = cst.FunctionDef | cst.Module
 
 
-
-
-class ScopeScan(cst.CSTVisitor):
-    """Bindings and uses of names in one function body (nested defs, lambdas, classes skipped)."""
+class FunctionFlow(cst.CSTVisitor):
+    """Bindings and uses of names in one function body (or the module's own statements); nested
+    functions, lambdas and classes are their own scopes."""
 
     def __init__(self, root: Scope) -> None:
         self.root = root
@@ -32,6 +40,14 @@ class ScopeScan(cst.CSTVisitor):
         self.yields = False
         # ``opts["k"] = v`` / ``opts.update(k=v)``: keys added to a dict later (None: unknown key)
         self.added_keys: dict[str, list[str | None]] = {}
+        # In source order: ``(names, value)`` of each assignment with a value (plain names of the
+        # targets; ``self.x`` and subscripts give none) and ``(target, iterable)`` of each loop.
+        self.assigns: list[tuple[list[str], cst.BaseExpression]] = []
+        self.loops: list[tuple[cst.BaseExpression, cst.BaseExpression]] = []
+        # id(call) -> what decides whether it runs: the tests of the ``if``/``while`` and the
+        # ``for`` statements around it, innermost last.
+        self.guards: dict[int, tuple[cst.CSTNode, ...]] = {}
+        self._deciding: list[cst.CSTNode] = []
         if isinstance(root, cst.FunctionDef):
             params = root.params
             for param in (*params.posonly_params, *params.params, *params.kwonly_params):
@@ -62,6 +78,7 @@ class ScopeScan(cst.CSTVisitor):
         return False
 
     def visit_Assign(self, node: cst.Assign) -> None:
+        self.assigns.append(([n for t in node.targets for n in target_names(t.target)], node.value))
         for target in node.targets:
             self._bind_target(target.target, "value", node.value)
             sub = target.target
@@ -71,12 +88,15 @@ class ScopeScan(cst.CSTVisitor):
                 self.added_keys.setdefault(sub.value.value, []).append(key)
 
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if node.value is not None:
+            self.assigns.append((target_names(node.target), node.value))
         self._bind_target(node.target, "value" if node.value is not None else "other", node.value)
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
         self._bind_target(node.target, "other", None)
 
     def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self.assigns.append((target_names(node.target), node.value))
         self._bind_target(node.target, "value", node.value)
 
     def _bind_iteration(self, target: cst.BaseExpression, iterable: cst.BaseExpression) -> None:
@@ -95,10 +115,28 @@ class ScopeScan(cst.CSTVisitor):
         self._bind_target(target, "iter", iterable)
 
     def visit_For(self, node: cst.For) -> None:
+        self.loops.append((node.target, node.iter))
         self._bind_iteration(node.target, node.iter)
+        self._deciding.append(node)
+
+    def leave_For(self, node: cst.For) -> None:
+        self._deciding.pop()
 
     def visit_CompFor(self, node: cst.CompFor) -> None:
+        self.loops.append((node.target, node.iter))
         self._bind_iteration(node.target, node.iter)
+
+    def visit_If(self, node: cst.If) -> None:
+        self._deciding.append(node.test)
+
+    def leave_If(self, node: cst.If) -> None:
+        self._deciding.pop()
+
+    def visit_While(self, node: cst.While) -> None:
+        self._deciding.append(node.test)
+
+    def leave_While(self, node: cst.While) -> None:
+        self._deciding.pop()
 
     def visit_WithItem(self, node: cst.WithItem) -> None:
         if node.asname is not None:
@@ -123,6 +161,8 @@ class ScopeScan(cst.CSTVisitor):
     def visit_Call(self, node: cst.Call) -> None:
         self.called.add(id(node.func))
         self.calls.append(node)
+        if self._deciding:
+            self.guards[id(node)] = tuple(self._deciding)
         func = node.func
         if isinstance(func, cst.Attribute) and isinstance(func.value, cst.Name) and (
             func.attr.value in ("update", "setdefault", "__setitem__")
@@ -154,6 +194,37 @@ class ScopeScan(cst.CSTVisitor):
 
     def visit_Yield(self, node) -> None:
         self.yields = True
+
+    def results(self, call: cst.Call) -> set[str]:
+        """The plain names ``call``'s result (awaited or not) is assigned to."""
+        names: set[str] = set()
+        for targets, value in self.assigns:
+            if (value.expression if isinstance(value, cst.Await) else value) is call:
+                names.update(targets)
+        return names
+
+
+def target_names(target: cst.BaseExpression) -> list[str]:
+    """The plain names an assignment target binds (``a``, ``a, b``, ``[a, *rest]``)."""
+    if isinstance(target, cst.Name):
+        return [target.value]
+    if isinstance(target, (cst.Tuple, cst.List)):
+        return [n for element in target.elements for n in target_names(element.value)]
+    if isinstance(target, cst.StarredElement):
+        return target_names(target.value)
+    return []
+
+
+def build_flow(scope: Scope) -> FunctionFlow:
+    """The flow index of ``scope`` (a function, or the module's own statements). Built through
+    ``FileContext.flow``, which keeps one per function for every analysis and rule that asks."""
+    found = FunctionFlow(scope)
+    if isinstance(scope, cst.FunctionDef):
+        run_visitor(scope.body, found)
+    else:
+        for statement in scope.body:
+            run_visitor(statement, found)
+    return found
 
 
 def dict_keys(node: cst.Dict) -> list[str] | None:

@@ -26,22 +26,23 @@ TOOL_CHOICE_MODES = frozenset({"auto", "none", "required", "any"})
 
 
 def _assignments(ctx) -> dict:
+    return ctx.assignments
+
+
+def assignment_index(ctx) -> dict:
     """(scope, target) -> every (value, function it was assigned in); scope 0 is the module, a
     class's qualname holds its body attributes and its ``self.x`` assignments."""
-    index = getattr(ctx, "_shape_assignments", None)
-    if index is None:
-        index = {}
-        for pending in ctx.scan.pending:
-            if pending.target.startswith("self.") and pending.class_qualname is not None:
-                key = (pending.class_qualname, pending.target[5:])
-            elif pending.function is not None:
-                key = (id(pending.function), pending.target)
-            elif pending.class_qualname is not None:
-                key = (pending.class_qualname, pending.target)
-            else:
-                key = (0, pending.target)
-            index.setdefault(key, []).append((pending.value, pending.function))
-        ctx._shape_assignments = index
+    index: dict = {}
+    for pending in ctx.scan.pending:
+        if pending.target.startswith("self.") and pending.class_qualname is not None:
+            key = (pending.class_qualname, pending.target[5:])
+        elif pending.function is not None:
+            key = (id(pending.function), pending.target)
+        elif pending.class_qualname is not None:
+            key = (pending.class_qualname, pending.target)
+        else:
+            key = (0, pending.target)
+        index.setdefault(key, []).append((pending.value, pending.function))
     return index
 
 

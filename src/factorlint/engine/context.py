@@ -14,6 +14,7 @@ from __future__ import annotations
 import builtins
 import functools
 import sys
+from typing import TYPE_CHECKING
 
 import libcst as cst
 
@@ -23,6 +24,16 @@ from factorlint.engine.prescan import Prescan, prescan
 from factorlint.engine.walk import find_all
 from factorlint.knowledge import Knowledge
 from factorlint.model import PARAMETER
+
+if TYPE_CHECKING:
+    from factorlint.engine.entrypoints import EntryPoints
+    from factorlint.engine.file_agents import FileAgents
+    from factorlint.engine.graphs import GraphCycle
+    from factorlint.engine.loops import LoopAnalyser
+    from factorlint.engine.recursion import RecursionAnalyser
+    from factorlint.engine.responses import ResponseTracker
+    from factorlint.engine.taint import TaintAnalyser
+    from factorlint.engine.tool_model import ToolScan
 
 _BUILTINS = frozenset(dir(builtins))
 _STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) | {"__future__", "typing_extensions"}
@@ -67,6 +78,7 @@ class FileContext:
         self.class_stack: list[cst.ClassDef] = []
         self.loop_stack: list[cst.CSTNode] = []
         self._flows: dict[int, FunctionFlow] = {}  # id(def or module) -> its value-flow index
+        self._tool_scan: ToolScan | None = None
         self._qualnames: dict | None = None  # no answers are kept while the bindings are being worked out
         self._current_class_qualname: str | None = None
         self._resolve_bindings()
@@ -80,8 +92,12 @@ class FileContext:
 
         self.recognise = Recognisers(self)
 
+    # -- the file's analyses -----------------------------------------------------------------
+    # Each is built by the engine module that owns it, on first use, and kept for the file: the
+    # rules read them and never fill them.
+
     @functools.cached_property
-    def loops(self):
+    def loops(self) -> LoopAnalyser:
         """The shared loop analyser (one analysis per loop, whatever the number of rules asking)."""
         from factorlint.engine.loops import LoopAnalyser
 
@@ -99,11 +115,67 @@ class FileContext:
         return self.flow(self.function_stack[-1] if self.function_stack else self.module)
 
     @functools.cached_property
-    def recursion(self):
+    def recursion(self) -> RecursionAnalyser:
         """The shared analysis of agent loops written as recursion (one per function)."""
         from factorlint.engine.recursion import RecursionAnalyser
 
         return RecursionAnalyser(self)
+
+    @functools.cached_property
+    def replies(self) -> ResponseTracker:
+        """Which values hold a model's reply and what each call asked for (:mod:`responses`)."""
+        from factorlint.engine.responses import ResponseTracker
+
+        return ResponseTracker(self)
+
+    @functools.cached_property
+    def taint(self) -> TaintAnalyser:
+        """Untrusted values (model output, tool arguments) and the sinks they reach (:mod:`taint`)."""
+        from factorlint.engine.taint import TaintAnalyser
+
+        return TaintAnalyser(self)
+
+    @functools.cached_property
+    def entry_points(self) -> EntryPoints:
+        """What starts an agent in this file (:mod:`entrypoints`); registrations are recorded
+        during the walk by the engine's call recorder."""
+        from factorlint.engine.entrypoints import EntryPoints
+
+        return EntryPoints(self)
+
+    @functools.cached_property
+    def agents(self) -> FileAgents:
+        """The framework agents built and run in this file (:mod:`file_agents`), recorded during
+        the walk."""
+        from factorlint.engine.file_agents import FileAgents
+
+        return FileAgents()
+
+    @functools.cached_property
+    def graph_cycles(self) -> list[GraphCycle]:
+        """The hand-wired graph cycles that call a model (:mod:`graphs`)."""
+        from factorlint.engine.graphs import find_graph_cycles
+
+        return find_graph_cycles(self)
+
+    @functools.cached_property
+    def assignments(self) -> dict:
+        """(scope, target) -> every (value, function) assigned to it (:mod:`agents_shape`)."""
+        from factorlint.engine.agents_shape import assignment_index
+
+        return assignment_index(self)
+
+    @property
+    def tools(self) -> ToolScan:
+        """The tools this file defines and offers (:mod:`tool_scan`). The scan asks for its own
+        partial result while it runs, so the result is kept before the scan fills it."""
+        if self._tool_scan is None:
+            from factorlint.engine.tool_scan import _Scanner
+
+            scanner = _Scanner(self)
+            self._tool_scan = scanner.out
+            scanner.run()
+        return self._tool_scan
 
     # -- bindings ---------------------------------------------------------------------------
 

@@ -8,9 +8,10 @@
   body (nested definitions excluded), or a call to a function of the same file that has one.
 - An *agent entry function* is a function with at least one agent run.
 
-The index is built once per file, from a walk over statements only (never into expressions), and
-cached on the context. Registration calls are expressions, so rules feed them in from their
-``visit_Call`` (:func:`record_call`) and read the index in ``leave_Module``.
+The index is built once per file (``FileContext.entry_points``), from a walk over statements only
+(never into expressions). Registration calls are expressions: the engine's call recorder
+(:mod:`call_index`) feeds them in during the batched walk, and rules read the index in
+``leave_Module``.
 
 Names are resolved with the context's function stack set to the function's enclosing chain, as the
 batched visit would have it, so the shared caches (loop analyses, model calls) get the same answers.
@@ -25,6 +26,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
+from factorlint.engine.file_agents import handoff_label
 from factorlint.engine.loops import CONSOLE_INPUTS
 from factorlint.engine.names import literal_string
 from factorlint.engine.recognisers import keyword_arg, positional_arg
@@ -223,13 +225,13 @@ class EntryPoints:
             return Trigger("cli", qualname, decorator)
         return None
 
-    # -- registration calls (fed from the rules' visit_Call) --------------------------------
+    # -- registration calls (fed by the engine's CallRecorder during the walk) ----------------
 
     def record_call(self, call: cst.Call) -> None:
         if id(call) in self._seen_calls:
             return
         self._seen_calls.add(id(call))
-        qualname = callee(self.ctx, call)
+        qualname = self.ctx.qualname(call.func)
         if not qualname:
             return
         spec = self.ctx.knowledge.route_functions.first(qualname)
@@ -345,13 +347,6 @@ def is_console_input(ctx, call: cst.Call) -> bool:
     return any(c.role == "console_input" for c in ctx.knowledge.components.get(qualname))
 
 
-def handoff_label(handoff) -> str:
-    """``Runner.run``, ``CodeAgent.run``: what the reader sees in the code."""
-    if handoff.agent_type:
-        return f"`{handoff.agent_type.rsplit('.', 1)[-1]}.{handoff.qualname.rsplit('.', 1)[-1]}`"
-    return "`" + ".".join(handoff.qualname.replace("()", "").split(".")[-2:]) + "`"
-
-
 def _path(call: cst.Call | None, spec) -> str | None:
     if call is None:
         return None
@@ -367,30 +362,8 @@ def _path(call: cst.Call | None, spec) -> str | None:
 
 
 def entry_points(ctx) -> EntryPoints:
-    """The file's index, built on first use."""
-    index = getattr(ctx, "_entry_points", None)
-    if index is None:
-        index = ctx._entry_points = EntryPoints(ctx)
-    return index
-
-
-def record_call(ctx, call: cst.Call) -> None:
-    entry_points(ctx).record_call(call)
-
-
-def callee(ctx, call: cst.Call) -> str | None:
-    """``ctx.qualname(call.func)``, computed once per call for all the rules of this family.
-
-    Only valid while the function stack is the call's own (during the visit, or inside
-    :meth:`EntryPoints.scope` with the call's enclosing chain), as for ``ctx.qualname`` itself.
-    """
-    cache = getattr(ctx, "_callee_qualnames", None)
-    if cache is None:
-        cache = ctx._callee_qualnames = {}
-    key = id(call)
-    if key not in cache:
-        cache[key] = ctx.qualname(call.func)
-    return cache[key]
+    """The file's index (``FileContext.entry_points``), built on first use."""
+    return ctx.entry_points
 
 
 _WORD = re.compile(r"[A-Za-z0-9]+")

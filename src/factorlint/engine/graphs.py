@@ -55,15 +55,16 @@ class _Graph:
 
 
 def graph_cycles(ctx) -> list[GraphCycle]:
-    """The module's graph cycles that call a model, built on first use."""
-    found = getattr(ctx, "_graph_cycles", None)
-    if found is None:
-        index = ctx.knowledge.graph_builders
-        roots = {pattern.split(".", 1)[0] for pattern in (*index.exact, *(p for p, _ in index.globs))}
-        # Only a module that imports a graph library can build a graph: the others are not walked.
-        builds = any(module.split(".", 1)[0] in roots for module in ctx.scan.imported_modules)
-        found = ctx._graph_cycles = _GraphScan(ctx).cycles() if builds else []
-    return found
+    """The module's graph cycles that call a model (``FileContext.graph_cycles``)."""
+    return ctx.graph_cycles
+
+
+def find_graph_cycles(ctx) -> list[GraphCycle]:
+    index = ctx.knowledge.graph_builders
+    roots = {pattern.split(".", 1)[0] for pattern in (*index.exact, *(p for p, _ in index.globs))}
+    # Only a module that imports a graph library can build a graph: the others are not walked.
+    builds = any(module.split(".", 1)[0] in roots for module in ctx.scan.imported_modules)
+    return _GraphScan(ctx).cycles() if builds else []
 
 
 class _GraphScan:

@@ -321,8 +321,5 @@ class ResponseTracker(ResponseModes):
 
 
 def tracker(ctx) -> ResponseTracker:
-    """The file's tracker, shared by every rule that asks."""
-    found = getattr(ctx, "_response_tracker", None)
-    if found is None:
-        found = ctx._response_tracker = ResponseTracker(ctx)
-    return found
+    """The file's tracker (``FileContext.replies``), shared by every rule that asks."""
+    return ctx.replies

@@ -16,6 +16,7 @@ import libcst as cst
 
 from factorlint.checks.base import RawFinding
 from factorlint.checks.registry import all_rules
+from factorlint.engine.call_index import CallRecorder
 from factorlint.engine.context import FileContext
 from factorlint.engine.facts import FactsCollector
 from factorlint.engine.file_roles import enabled_for, file_role
@@ -103,7 +104,7 @@ def lint_file(
         owners = StatementOwners()
         # The read-only walk: ``module.visit`` would rebuild every node, which costs more than
         # all the rules together.
-        run_visitor(module, BatchedVisitor(ctx, [facts, inventory, *rules], on_error, owners))
+        run_visitor(module, BatchedVisitor(ctx, [CallRecorder(ctx), facts, inventory, *rules], on_error, owners))
         result.facts = facts.result()
     except RecursionError:
         result.diagnostics.append(

@@ -42,12 +42,8 @@ from factorlint.engine.taint_walk import Walk
 
 
 def analyser(ctx) -> TaintAnalyser:
-    """The file's analyser, shared by every rule (kept on the context, which it lives as long as)."""
-    found = getattr(ctx, "_taint_analyser", None)
-    if found is None:
-        found = TaintAnalyser(ctx)
-        ctx._taint_analyser = found
-    return found
+    """The file's analyser (``FileContext.taint``), shared by every rule."""
+    return ctx.taint
 
 
 class TaintAnalyser:

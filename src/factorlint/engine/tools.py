@@ -47,7 +47,6 @@ from factorlint.engine.tool_model import (  # noqa: F401  (re-exported: the rule
     side_effect,
     tool_functions,
 )
-from factorlint.engine.tool_scan import _Scanner
 
 
 def tool_definitions(ctx) -> list[ToolDef]:
@@ -80,9 +79,5 @@ def local_function(ctx, call: cst.Call, qualname: str | None, caller) -> cst.Fun
 
 
 def scan(ctx) -> ToolScan:
-    cached = getattr(ctx, "_tool_scan", None)
-    if cached is None:
-        scanner = _Scanner(ctx)
-        cached = ctx._tool_scan = scanner.out  # the body checks below already ask for the calls
-        scanner.run()
-    return cached
+    """The file's tool scan (``FileContext.tools``)."""
+    return ctx.tools

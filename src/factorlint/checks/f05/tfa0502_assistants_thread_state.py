@@ -5,7 +5,6 @@ import fnmatch
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.engine.entrypoints import callee
 
 
 class AssistantsThreadState(Rule):
@@ -148,7 +147,7 @@ def start(client):
     ]
 
     def visit_Call(self, node: cst.Call) -> None:
-        qualname = callee(self.ctx, node)
+        qualname = self.ctx.qualname(node.func)
         if qualname is None:
             return
         member = self._vendor_state_member(qualname)

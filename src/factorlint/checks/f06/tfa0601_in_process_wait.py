@@ -16,10 +16,8 @@ from factorlint.checks.f06._waits import (
 from factorlint.engine import retries
 from factorlint.engine.entrypoints import (
     body_statements,
-    callee,
     entry_points,
     is_console_input,
-    record_call,
 )
 
 _WAITS = SLEEPS | EVENT_WAITS | QUEUE_GETS
@@ -272,8 +270,7 @@ def wait_for_build(build_id):
         self._loop_callees: dict[int, set[str]] = {}  # loop -> functions of this file it calls
 
     def visit_Call(self, node: cst.Call) -> None:
-        record_call(self.ctx, node)
-        qualname = callee(self.ctx, node)
+        qualname = self.ctx.qualname(node.func)
         if qualname is None:
             return
         if qualname in _WAITS or is_console_input(self.ctx, node):

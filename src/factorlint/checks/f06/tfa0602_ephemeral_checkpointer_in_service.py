@@ -5,7 +5,7 @@ import re
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.engine.entrypoints import entry_points, record_call
+from factorlint.engine.entrypoints import entry_points
 from factorlint.engine.names import dotted_name, literal_string
 from factorlint.engine.recognisers import keyword_arg, positional_arg
 from factorlint.engine.walk import run_visitor
@@ -200,7 +200,6 @@ def chat(user, text):
         self._sites: list[tuple[cst.Call, str]] = []
 
     def visit_Call(self, node: cst.Call) -> None:
-        record_call(self.ctx, node)
         name = self._ephemeral(node)
         if name is not None:
             self._sites.append((node, name))

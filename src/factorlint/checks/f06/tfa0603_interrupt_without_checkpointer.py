@@ -5,7 +5,6 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.engine.entrypoints import callee
 from factorlint.engine.names import dotted_name
 from factorlint.engine.recognisers import is_none, keyword_arg
 from factorlint.engine.retries import calls_in
@@ -225,7 +224,7 @@ def build(checkpointer):
                 self._assigned[id(value)] = (self._scope(), name)
 
     def visit_Call(self, node: cst.Call) -> None:
-        qualname = callee(self.ctx, node)
+        qualname = self.ctx.qualname(node.func)
         if qualname is None:
             return
         current = self.ctx.current_function_qualname()

@@ -5,7 +5,7 @@ import re
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.engine.entrypoints import body_statements, entry_points, loops_in, record_call
+from factorlint.engine.entrypoints import body_statements, entry_points, loops_in
 from factorlint.engine.errors import feedback_path
 from factorlint.engine.names import dotted_name
 
@@ -196,7 +196,6 @@ def summarise(text: str):
         self._loads = any(_LOADS.search(q.rsplit(".", 1)[-1]) for q in ctx.scan.function_qualnames.values())
 
     def visit_Call(self, node: cst.Call) -> None:
-        record_call(self.ctx, node)
         if not self._loads:
             name = dotted_name(node.func)
             if name is not None and _LOADS.search(name.rsplit(".", 1)[-1]):

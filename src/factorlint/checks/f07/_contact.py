@@ -35,13 +35,9 @@ def _conditional(root: cst.CSTNode) -> set[int]:
     return found
 
 
-def conditional_calls(ctx, root: cst.CSTNode) -> set[int]:
+def conditional_calls(root: cst.CSTNode) -> set[int]:
     """ids of the calls under ``root`` (a loop body or a function) that run only conditionally."""
-    cache = ctx.__dict__.setdefault("_f07_conditional", {})
-    found = cache.get(id(root))
-    if found is None:
-        found = cache[id(root)] = _conditional(root)
-    return found
+    return _conditional(root)
 
 
 def is_console_input(ctx, qualname: str | None) -> bool:

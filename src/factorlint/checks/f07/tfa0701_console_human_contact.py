@@ -235,6 +235,13 @@ logger_agent = ConversableAgent(name="Editor", system_message="Plan the outline.
         self._loops: list[tuple[cst.CSTNode, cst.FunctionDef | None, tuple[str, ...]]] = []
         self._frameworks: list[tuple[cst.Call, str, list[str]]] = []
         self._reported: set[int] = set()
+        self._conditional: dict[int, set[int]] = {}  # id(root) -> its conditional calls
+
+    def _conditional_calls(self, root: cst.CSTNode) -> set[int]:
+        found = self._conditional.get(id(root))
+        if found is None:
+            found = self._conditional[id(root)] = conditional_calls(root)
+        return found
 
     def visit_While(self, node: cst.While) -> None:
         self._loop(node)
@@ -285,7 +292,7 @@ logger_agent = ConversableAgent(name="Editor", system_message="Plan the outline.
 
     def _check_loop(self, loop, function, requires) -> None:
         qualnames = {id(c): q for c, q in function_calls(self.ctx, function)}
-        conditional = conditional_calls(self.ctx, loop.body)
+        conditional = self._conditional_calls(loop.body)
         where = f"the agent loop of {function_label(function)}"
         calls = calls_in(loop.body)
         info = self.ctx.loops.analyse(loop)
@@ -310,7 +317,7 @@ logger_agent = ConversableAgent(name="Editor", system_message="Plan the outline.
             for inner, inner_qualname, owner in reachable_calls(self.ctx, [callee], depth=1):
                 if not is_console_input(self.ctx, inner_qualname):
                     continue
-                if id(call) in conditional or id(inner) in conditional_calls(self.ctx, owner):
+                if id(call) in conditional or id(inner) in self._conditional_calls(owner):
                     self._report(inner, f"{console_label(inner_qualname)} in {function_label(owner)}, called from "
                                  f"{where}, asks a person at the console: the run blocks on stdin", requires)
 

@@ -218,6 +218,7 @@ def summarise(docs, out):
     def __init__(self, ctx, sink) -> None:
         super().__init__(ctx, sink)
         self._loop_depth: list[int] = [0]
+        self._reply_names: dict[int, dict[str, tuple[str, ...]]] = {}  # id(def) -> names
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._loop_depth.append(len(self.ctx.loop_stack))
@@ -301,7 +302,7 @@ def summarise(docs, out):
         function = self.ctx.function_stack[-1] if self.ctx.function_stack else None
         if function is None:
             return {}
-        cache = self.ctx.__dict__.setdefault("_f07_replies", {})
+        cache = self._reply_names
         if id(function) in cache:
             return cache[id(function)]
         body = body_of(self.ctx, function)

@@ -3,7 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.checks.f08._agents import file_agents, handoff_label, record_call
+from factorlint.checks.f08._agents import handoff_label
 from factorlint.engine.recognisers import keyword_arg
 
 
@@ -139,11 +139,8 @@ def kickoff(crew):
 """,
     ]
 
-    def visit_Call(self, node: cst.Call) -> None:
-        record_call(self.ctx, node)
-
     def leave_Module(self, node: cst.Module) -> None:
-        agents = file_agents(self.ctx)
+        agents = self.ctx.agents
         for handoff in agents.handoffs:
             if not handoff.owns_loop:
                 continue

@@ -3,7 +3,6 @@ from __future__ import annotations
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.checks.f08._agents import bound_checks, record_call
 
 
 class FrameworkBoundDisabled(Rule):
@@ -124,11 +123,8 @@ executor = AgentExecutor(agent=agent, tools=tools, **options)
 """,
     ]
 
-    def visit_Call(self, node: cst.Call) -> None:
-        record_call(self.ctx, node)
-
     def leave_Module(self, node: cst.Module) -> None:
-        for label, check in bound_checks(self.ctx):
+        for label, check in self.ctx.agents.bound_checks(self.ctx):
             parameter = check.spec.parameter
             if check.state == "disabled":
                 self.report(check.node, f"`{parameter}=None` removes the step bound of {label}: the loop is unbounded")

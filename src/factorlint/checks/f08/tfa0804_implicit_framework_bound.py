@@ -3,7 +3,6 @@ from __future__ import annotations
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.checks.f08._agents import bound_checks, record_call
 
 
 class ImplicitFrameworkBound(Rule):
@@ -117,11 +116,8 @@ a = Agent(role="x")
 """,
     ]
 
-    def visit_Call(self, node: cst.Call) -> None:
-        record_call(self.ctx, node)
-
     def leave_Module(self, node: cst.Module) -> None:
-        for label, check in bound_checks(self.ctx):
+        for label, check in self.ctx.agents.bound_checks(self.ctx):
             if check.state == "absent_default" or (check.state == "absent_unbounded" and not check.certain):
                 note = "" if check.certain else " (the default changed across versions and none is pinned here)"
                 self.report(

@@ -3,7 +3,6 @@ from __future__ import annotations
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.checks.f08._agents import bound_checks, record_call
 from factorlint.checks.f10._steps import loop_step_limits
 from factorlint.engine.agents_shape import int_value
 from factorlint.engine.recognisers import keyword_arg
@@ -225,7 +224,6 @@ client.messages.create(model="m", max_tokens=4096, messages=[])
         self._numbers: dict[int, tuple[int, str]] = {}  # id(value node) -> number resolved in scope
 
     def visit_Call(self, node: cst.Call) -> None:
-        record_call(self.ctx, node)
         if self.ctx.recognise.agent_construct(node) is None and self.ctx.recognise.handoff(node) is None:
             return
         for arg in node.args:
@@ -278,7 +276,7 @@ client.messages.create(model="m", max_tokens=4096, messages=[])
 
     def leave_Module(self, node: cst.Module) -> None:
         budget = self.settings.max_steps
-        for label, check in bound_checks(self.ctx):
+        for label, check in self.ctx.agents.bound_checks(self.ctx):
             if check.state != "explicit":
                 continue
             found = (check.value, "") if check.value is not None else self._number(check.node, check.spec)

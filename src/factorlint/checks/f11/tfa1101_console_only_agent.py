@@ -9,7 +9,6 @@ from factorlint.engine.entrypoints import (
     handoff_label,
     is_console_input,
     loops_in,
-    record_call,
 )
 from factorlint.engine.retries import calls_in
 from factorlint.model import REACHING
@@ -232,7 +231,6 @@ while True:
                 self._compared.add(id(operand))
 
     def visit_Call(self, node: cst.Call) -> None:
-        record_call(self.ctx, node)
         if id(node) in self._compared:
             return  # a yes/no answer: an approval, not the agent's way in
         if self.ctx.loop_stack and is_console_input(self.ctx, node):

@@ -3,7 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.engine.entrypoints import DEFERRALS, entry_points, record_call
+from factorlint.engine.entrypoints import DEFERRALS, entry_points
 from factorlint.engine.retries import calls_in
 
 
@@ -209,9 +209,6 @@ def status(thread_id: str):
     return RESULTS.get(thread_id)
 """,
     ]
-
-    def visit_Call(self, node: cst.Call) -> None:
-        record_call(self.ctx, node)
 
     def leave_Module(self, node: cst.Module) -> None:
         ep = entry_points(self.ctx)

@@ -6,7 +6,7 @@ import re
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.engine.entrypoints import entry_points, name_words, record_call
+from factorlint.engine.entrypoints import entry_points, name_words
 from factorlint.engine.names import dotted_name
 from factorlint.engine.recognisers import keyword_arg
 from factorlint.engine.retries import calls_in
@@ -273,9 +273,6 @@ async def hookups(text: str):
     return (await Runner.run(agent, text)).final_output
 """,
     ]
-
-    def visit_Call(self, node: cst.Call) -> None:
-        record_call(self.ctx, node)
 
     def leave_Module(self, node: cst.Module) -> None:
         ep = entry_points(self.ctx)

@@ -24,8 +24,8 @@ from pathlib import Path
 from factorlint import api
 from factorlint.config import Overrides, resolve_settings
 from factorlint.discovery import discover
-from factorlint.engine.parse import parse_module
-from factorlint.engine.prefilter import could_matter
+from factorlint.engine.parse.parse import parse_module
+from factorlint.engine.read.prefilter import could_matter
 from factorlint.knowledge import default_knowledge
 
 

@@ -10,7 +10,7 @@ from helpers import AGENT, CLEAN, STATEFUL, invoke, write
 
 from factorlint import api
 from factorlint.config import Overrides, resolve_settings
-from factorlint.engine.cache import ResultCache, settings_key
+from factorlint.engine.run.cache import ResultCache, settings_key
 
 
 def _settings(root: Path):
@@ -57,7 +57,7 @@ def test_a_warm_run_never_lints_an_unchanged_file(tmp_path, monkeypatch):
     settings = _settings(root)
     api.lint_paths([root], settings, cache_dir=tmp_path / "cache")
     linted = []
-    from factorlint.engine import runner
+    from factorlint.engine.run import runner
 
     real = runner.lint_file
     monkeypatch.setattr(runner, "lint_file", lambda path, *a, **k: linted.append(path) or real(path, *a, **k))
@@ -140,7 +140,7 @@ def test_custom_knowledge_reaches_the_workers(tmp_path):
 
 
 def test_default_jobs_follow_affinity_and_the_cgroup_quota(tmp_path, monkeypatch):
-    from factorlint.engine import pool
+    from factorlint.engine.run import pool
 
     def cgroup(text: str, files: dict) -> int | None:
         folder = tmp_path / str(len(list(tmp_path.iterdir())))
@@ -190,7 +190,7 @@ def test_the_cache_key_is_the_same_in_every_process(tmp_path):
     script = (
         "import sys, dataclasses; from pathlib import Path; from factorlint import api;"
         "from factorlint.config import Overrides, resolve_settings; from factorlint.discovery import discover;"
-        "from factorlint.engine.cache import settings_key; r = Path(sys.argv[1]);"
+        "from factorlint.engine.run.cache import settings_key; r = Path(sys.argv[1]);"
         "s = resolve_settings(r, Overrides(isolated=True), r);"
         "s = dataclasses.replace(s, project_roots=api.project_roots(discover([r], s).files));"
         "print(settings_key(s))"

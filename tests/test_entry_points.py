@@ -8,8 +8,8 @@ import libcst as cst
 from helpers import run_example
 
 from factorlint.config import Settings
-from factorlint.engine.context import FileContext
-from factorlint.engine.entrypoints import entry_points
+from factorlint.engine.agents.entrypoints import entry_points
+from factorlint.engine.semantic.context import FileContext
 from factorlint.knowledge import default_knowledge
 
 INTERRUPT = """

@@ -8,8 +8,8 @@ import pytest
 from click.testing import CliRunner
 
 from factorlint.cli import main
-from factorlint.engine import fixes
-from factorlint.engine.fixes import apply_edits, fix_file
+from factorlint.engine.run import fixes
+from factorlint.engine.run.fixes import apply_edits, fix_file
 from factorlint.model import Edit, Finding, Fix
 
 SOURCE = (

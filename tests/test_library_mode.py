@@ -174,7 +174,7 @@ def test_a_subfolder_scan_finds_the_project_above_it(project):
 
 
 def test_the_cache_key_tells_library_mode_apart(project):
-    from factorlint.engine.cache import settings_key
+    from factorlint.engine.run.cache import settings_key
 
     settings = _settings(project)
     assert settings_key(settings) != settings_key(dataclasses.replace(settings, internal_frameworks=frozenset({"crewai"})))

@@ -8,7 +8,7 @@ import libcst as cst
 from helpers import AGENT, STATEFUL
 
 from factorlint.config import Overrides, resolve_settings
-from factorlint.engine.runner import lint_file
+from factorlint.engine.run.runner import lint_file
 from factorlint.knowledge import default_knowledge
 
 

@@ -8,7 +8,7 @@ import libcst as cst
 def test_the_parse_skips_validation_only_while_parsing():
     from libcst._nodes.base import CSTNode
 
-    from factorlint.engine.parse import parse_module
+    from factorlint.engine.parse.parse import parse_module
 
     before = CSTNode.__dict__["__post_init__"]
     source = "def f(a, *, b=1):\n    return [x async for x in a] if b else {**a}\n"

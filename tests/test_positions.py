@@ -9,9 +9,9 @@ import libcst as cst
 import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider
 
-from factorlint.engine.positions import StatementOwners, _by_statement, node_ranges, statement_lines
-from factorlint.engine.visitor import BatchedVisitor
-from factorlint.engine.walk import run_visitor, walk
+from factorlint.engine.parse.positions import StatementOwners, _by_statement, node_ranges, statement_lines
+from factorlint.engine.parse.walk import run_visitor, walk
+from factorlint.engine.run.visitor import BatchedVisitor
 
 TRICKY = {
     "decorators and comments": (

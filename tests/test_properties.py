@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 from factorlint.checks.registry import all_rules
 from factorlint.config import Settings
-from factorlint.engine.fixes import apply_edits, fixable
-from factorlint.engine.project import build_report
-from factorlint.engine.runner import lint_file
+from factorlint.engine.project.project_pass import build_report
+from factorlint.engine.run.fixes import apply_edits, fixable
+from factorlint.engine.run.runner import lint_file
 from factorlint.knowledge import default_knowledge
 
 ALL_CODES = {rule.meta.code for rule in all_rules()}

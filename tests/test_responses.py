@@ -1,4 +1,4 @@
-"""The model-reply tracker (engine/responses.py) and the factor-1/3 options."""
+"""The model-reply tracker (engine/recognise/responses.py) and the factor-1/3 options."""
 
 from __future__ import annotations
 
@@ -9,8 +9,8 @@ import pytest
 from helpers import run_example
 
 from factorlint.config import FileConfig, Settings
-from factorlint.engine.context import FileContext
-from factorlint.engine.responses import parse_path, render_path, tracker
+from factorlint.engine.recognise.responses import parse_path, render_path, tracker
+from factorlint.engine.semantic.context import FileContext
 from factorlint.knowledge import default_knowledge
 
 

@@ -12,7 +12,7 @@ import pytest
      "''", '""', "''''''", "'\"'", "r'\\''", "rb'x'", "'''a'b'''", '"""a""b"""', "'''a\r\nb'''", "'\\\\'"],
 )
 def test_string_values_read_without_literal_eval_agree_with_libcst(token):
-    from factorlint.engine.names import literal_string
+    from factorlint.engine.semantic.names import literal_string
 
     node = cst.parse_module(f"x = {token}\n").body[0].body[0].value
     try:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from helpers import expected_findings, run_example
 
-from factorlint.engine.taint import host_is_fixed
+from factorlint.engine.taint.analyser import host_is_fixed
 from factorlint.knowledge import load_knowledge
 
 RULES = Path(__file__).resolve().parents[1] / "rules"

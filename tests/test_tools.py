@@ -1,4 +1,4 @@
-"""The shared tool recogniser (engine/tools.py) and the side-effect and console tables."""
+"""The shared tool recogniser (engine/recognise/tools.py) and the side-effect and console tables."""
 
 from __future__ import annotations
 
@@ -9,13 +9,13 @@ import libcst as cst
 import pytest
 
 from factorlint.config import Settings
-from factorlint.engine.context import FileContext
-from factorlint.engine.tools import (
+from factorlint.engine.recognise.tools import (
     function_calls,
     side_effect,
     tool_definitions,
     tool_names_per_agent,
 )
+from factorlint.engine.semantic.context import FileContext
 from factorlint.knowledge import default_knowledge
 
 

@@ -32,17 +32,17 @@ from hypothesis import strategies as st
 from factorlint import api
 from factorlint.config import Overrides, resolve_settings
 from factorlint.discovery import discover
-from factorlint.engine import cache as cache_module
-from factorlint.engine import cache_codec as codec
-from factorlint.engine.cache import (
+from factorlint.engine.read.module_names import module_name_for
+from factorlint.engine.read.suppressions import Suppression
+from factorlint.engine.run import cache as cache_module
+from factorlint.engine.run import cache_codec as codec
+from factorlint.engine.run.cache import (
     ResultCache,
     default_cache_dir,
     read_source,
     settings_key,
 )
-from factorlint.engine.cache_codec import CacheFormatError
-from factorlint.engine.module_names import module_name_for
-from factorlint.engine.suppressions import Suppression
+from factorlint.engine.run.cache_codec import CacheFormatError
 from factorlint.model import (
     Diagnostic,
     Edit,
@@ -309,7 +309,7 @@ def test_what_json_cannot_carry_exactly_is_not_stored(tmp_path):
 def _encoded_agent() -> tuple[list, str, str]:
     """The JSON of a real result with findings, sites and facts, its path and digest."""
     data = AGENT.encode()
-    from factorlint.engine.runner import lint_file
+    from factorlint.engine.run.runner import lint_file
 
     result = lint_file("agent.py", data, _settings(REPO / "examples"), module_name="agent", package="")
     assert result.findings and result.sites and result.facts
@@ -916,13 +916,13 @@ def test_a_failed_write_leaves_no_temporary_file_and_no_error(tmp_path, monkeypa
 def test_the_cache_modules_import_no_libcst_and_no_pickle():
     script = (
         "import sys\n"
-        "import factorlint.engine.cache, factorlint.engine.cache_codec\n"
+        "import factorlint.engine.run.cache, factorlint.engine.run.cache_codec\n"
         "print(sorted(m for m in ('libcst', 'pickle') if m in sys.modules))\n"
     )
     out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True).stdout
     assert out.strip() == "[]"
     for name in ("cache.py", "cache_codec.py"):
-        source = (REPO / "src" / "factorlint" / "engine" / name).read_text()
+        source = (REPO / "src" / "factorlint" / "engine" / "run" / name).read_text()
         assert "import pickle" not in source and "marshal" not in source and "shelve" not in source
 
 

@@ -17,7 +17,7 @@ from click.testing import CliRunner
 from factorlint import api
 from factorlint.cli import main
 from factorlint.config import Overrides, resolve_settings
-from factorlint.engine.fixes import STALE, fix_file
+from factorlint.engine.run.fixes import STALE, fix_file
 from factorlint.model import Edit, Finding, Fix
 
 # An unused suppression: TFA0002's safe fix deletes the comment on line 5.
@@ -123,7 +123,7 @@ def test_the_digest_is_compared_before_any_edit(tmp_path):
 
 def test_a_change_just_before_the_write_is_caught(tmp_path, monkeypatch):
     """The last comparison runs after the new text is ready, immediately before the rename."""
-    from factorlint.engine import fixes
+    from factorlint.engine.run import fixes
 
     target = tmp_path / "agent.py"
     target.write_text(SOURCE)

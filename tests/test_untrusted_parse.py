@@ -3,8 +3,8 @@
 factorlint runs on untrusted code in CI and pre-commit hooks. LibCST's native parser overflows
 its stack on nesting that CPython takes in its stride (an 8,000-term ``and`` chain) and
 backtracks exponentially over nested match patterns; a pathological file can take minutes or
-gigabytes. The screen (``engine/parse.py``) keeps the known hazards from the parser; the
-supervised workers (``engine/pool.py``) contain the rest: a crash, a file over its time or
+gigabytes. The screen (``engine/parse/parse.py``) keeps the known hazards from the parser; the
+supervised workers (``engine/run/pool.py``) contain the rest: a crash, a file over its time or
 memory budget, costs that file only. And stopping a run leaves no process behind.
 """
 
@@ -24,7 +24,8 @@ from helpers import AGENT, write
 
 from factorlint import api
 from factorlint.config import Overrides, resolve_settings
-from factorlint.engine import parse, pool, runner
+from factorlint.engine.parse import parse
+from factorlint.engine.run import pool, runner
 
 OPENAI = "from openai import OpenAI\n"  # so the prefilter hands the file to LibCST
 
@@ -315,7 +316,7 @@ def test_a_worker_dies_with_its_parent(tmp_path):
     (PR_SET_PDEATHSIG). This worker sleeps; no end-of-file would wake it."""
     script = (
         "import time\n"
-        "from factorlint.engine import pool\n"
+        "from factorlint.engine.run import pool\n"
         "for _ in pool.supervise([(0, 60)], time.sleep, workers=1):\n"
         "    pass\n"
     )
@@ -336,7 +337,7 @@ def test_a_workers_answer_is_data_never_a_pickle(tmp_path):
     import pickle
 
     from factorlint import api
-    from factorlint.engine import pool
+    from factorlint.engine.run import pool
 
     marker = tmp_path / "ran"
 

@@ -8,9 +8,9 @@ from collections.abc import Callable, Container
 from pathlib import Path
 
 from factorlint.discovery import discover
-from factorlint.engine.module_names import module_name_for
-from factorlint.engine.project import build_report
-from factorlint.engine.source import UNREADABLE as PARSE_ERROR
+from factorlint.engine.project.project_pass import build_report
+from factorlint.engine.read.module_names import module_name_for
+from factorlint.engine.read.source import UNREADABLE as PARSE_ERROR
 from factorlint.knowledge import Knowledge, default_knowledge
 from factorlint.model import Diagnostic, FileResult, Report
 
@@ -37,7 +37,7 @@ def read_and_lint(source_path: Path, relative: str, settings, knowledge: Knowled
         data = read_regular_file(source_path, settings.max_file_bytes)
     except ReadRefused as exc:
         return skipped(f"File could not be read: {exc}")
-    from factorlint.engine.runner import (
+    from factorlint.engine.run.runner import (
         lint_file,  # LibCST: only when a file must be analysed
     )
 
@@ -51,7 +51,7 @@ def read_and_lint(source_path: Path, relative: str, settings, knowledge: Knowled
 
 def apply_fixes(report: Report, *, unsafe: bool, write: bool) -> tuple[Report, list]:
     """Fix what can be fixed; return the findings that remain and each file's outcome."""
-    from factorlint.engine.fixes import STALE, FixOutcome, fix_file, fixable
+    from factorlint.engine.run.fixes import STALE, FixOutcome, fix_file, fixable
 
     by_path: dict[str, list] = {}
     for finding in fixable(report.findings, unsafe):
@@ -96,7 +96,7 @@ def _lint_task(task: tuple) -> FileResult:
     settings, knowledge = _WORKER["settings"], _WORKER["knowledge"]
     if data is None:
         return read_and_lint(Path(disk_path), relative, settings, knowledge)
-    from factorlint.engine.runner import lint_file
+    from factorlint.engine.run.runner import lint_file
 
     result = lint_file(relative, data, settings, module_name=module_name, package=package, knowledge=knowledge)
     result.disk_path = disk_path
@@ -140,7 +140,7 @@ def lint_paths(
     run_settings = dataclasses.replace(run_settings, project_roots=project_roots(files))
     cache = None
     if cache_dir is not None:
-        from factorlint.engine.cache import ResultCache, settings_key
+        from factorlint.engine.run.cache import ResultCache, settings_key
 
         cache = ResultCache(cache_dir, settings_key(run_settings), run_settings.root, scanned)
     reported = None if context is None else context.shown
@@ -215,7 +215,7 @@ def _from_cache(cache, source, stats: dict, index: int, max_bytes: int, facts_on
 
     The bytes are read and hashed on every lookup: only their SHA-256 lets a cached result in.
     """
-    from factorlint.engine.cache import read_source
+    from factorlint.engine.run.cache import read_source
 
     data = read_source(source.path, max_bytes)
     if data is None:
@@ -234,8 +234,8 @@ def _from_cache(cache, source, stats: dict, index: int, max_bytes: int, facts_on
 
 def _decode_outcome(data: bytes):
     """A worker's result, validated as a cache entry is; a Failure when it is not one."""
-    from factorlint.engine import pool
-    from factorlint.engine.cache_codec import CacheFormatError, decode_outcome
+    from factorlint.engine.run import pool
+    from factorlint.engine.run.cache_codec import CacheFormatError, decode_outcome
 
     try:
         return decode_outcome(data)
@@ -257,9 +257,9 @@ def _run_tasks(pending, settings, knowledge, custom_knowledge: bool, jobs: int |
     """
     if not pending:
         return  # a run served from the cache imports neither LibCST nor the rules
-    from factorlint.engine import pool
-    from factorlint.engine.cache_codec import encode_outcome
-    from factorlint.engine.runner import unanalysed
+    from factorlint.engine.run import pool
+    from factorlint.engine.run.cache_codec import encode_outcome
+    from factorlint.engine.run.runner import unanalysed
 
     forked = pool.forking()
     workers = min(len(pending), pool.default_jobs() if jobs is None else jobs)

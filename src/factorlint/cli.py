@@ -101,7 +101,7 @@ def _run(paths: tuple[Path, ...], kw: dict, progress=None):
         settings = _settings(targets, kw)
         cache_dir = None
         if not kw["no_cache"]:
-            from factorlint.engine.cache import default_cache_dir
+            from factorlint.engine.run.cache import default_cache_dir
 
             # Never in the scanned tree: a repository must not be able to ship its own results.
             cache_dir = kw["cache_dir"] or default_cache_dir()
@@ -193,7 +193,7 @@ def check(paths, output_format, statistics, fix, unsafe_fixes, diff, fail_on, **
     report, _ = _run(paths, kw)
     if diff:
         from factorlint.api import apply_fixes
-        from factorlint.engine.fixes import unified_diff
+        from factorlint.engine.run.fixes import unified_diff
 
         report, outcomes = apply_fixes(report, unsafe=unsafe_fixes, write=False)
         text = "".join(unified_diff(o.path, o.original, o.fixed) for o in outcomes if o.applied)

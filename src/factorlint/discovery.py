@@ -39,7 +39,7 @@ from pathlib import Path, PurePosixPath
 
 import pathspec
 
-from factorlint.engine.source import UNREADABLE
+from factorlint.engine.read.source import UNREADABLE
 from factorlint.git_index import Tracked, read_tracked, repository_root
 from factorlint.model import Diagnostic
 from factorlint.safe_read import ReadRefused, not_regular, read_regular_file

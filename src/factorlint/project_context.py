@@ -72,7 +72,7 @@ class ProjectContext:
         Fingerprints hash the path: they are recomputed for the shown paths, so they are those a
         run without project context gives.
         """
-        from factorlint.engine.project import _fingerprint
+        from factorlint.engine.project.project_pass import _fingerprint
 
         shown = self.shown
         renamed = any(project != visible for project, visible in shown.items())

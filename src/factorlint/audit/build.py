@@ -14,7 +14,7 @@ from factorlint import __version__
 from factorlint.audit.model import Audit, GateResult, Inventory, Scorecard
 from factorlint.audit.plan import build_plan
 from factorlint.audit.scoring import SECURITY_KEY, build_scorecard
-from factorlint.engine.source import UNREADABLE
+from factorlint.engine.read.source import UNREADABLE
 from factorlint.model import SEVERITY_RANK, Report
 
 _FACTOR_GATE = re.compile(r"^(?:F?0?(\d{1,2})|(SEC))\s*=\s*(\d+(?:\.\d+)?)$", re.I)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from factorlint.engine.names import dotted_name, literal_string
+from factorlint.engine.semantic.names import dotted_name, literal_string
 
 _LOOKUP_ERRORS = frozenset(
     {"builtins.KeyError", "builtins.LookupError", "builtins.Exception", "builtins.BaseException"}

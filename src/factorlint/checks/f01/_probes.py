@@ -6,9 +6,9 @@ from collections.abc import Iterator
 
 import libcst as cst
 
-from factorlint.engine.names import literal_string
-from factorlint.engine.recognisers import keyword_arg, positional_arg
-from factorlint.engine.walk import run_visitor
+from factorlint.engine.parse.walk import run_visitor
+from factorlint.engine.recognise.recognisers import keyword_arg, positional_arg
+from factorlint.engine.semantic.names import literal_string
 
 _PROBE_METHODS = frozenset({"startswith", "endswith", "find", "rfind", "count", "index", "__contains__"})
 _REGEX_TESTS = frozenset({"re.search", "re.match", "re.fullmatch"})

@@ -4,8 +4,8 @@ import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
 from factorlint.checks.f01._probes import probes
-from factorlint.engine.names import literal_string
-from factorlint.engine.responses import Origin, render_path, tracker
+from factorlint.engine.recognise.responses import Origin, render_path, tracker
+from factorlint.engine.semantic.names import literal_string
 
 _LOGGING_ROOTS = frozenset({"logging", "loguru", "structlog"})
 

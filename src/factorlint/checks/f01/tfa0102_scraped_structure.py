@@ -3,9 +3,9 @@ from __future__ import annotations
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.engine.recognisers import keyword_arg, positional_arg
-from factorlint.engine.responses import tracker
-from factorlint.engine.walk import run_visitor
+from factorlint.engine.parse.walk import run_visitor
+from factorlint.engine.recognise.recognisers import keyword_arg, positional_arg
+from factorlint.engine.recognise.responses import tracker
 
 # Parsers and pattern matchers that pull structure out of a string: (argument index, keyword).
 _SCRAPERS = {

@@ -12,9 +12,9 @@ from factorlint.checks.f01._dispatch import (
     literal_pattern,
     safe_mapping,
 )
-from factorlint.engine.names import dotted_name, literal_string
-from factorlint.engine.responses import tracker
-from factorlint.engine.walk import run_visitor
+from factorlint.engine.parse.walk import run_visitor
+from factorlint.engine.recognise.responses import tracker
+from factorlint.engine.semantic.names import dotted_name, literal_string
 
 
 class UnhandledIntent(Rule):

@@ -3,8 +3,8 @@ from __future__ import annotations
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.engine.responses import STR_METHODS, tracker
-from factorlint.engine.walk import run_visitor
+from factorlint.engine.parse.walk import run_visitor
+from factorlint.engine.recognise.responses import STR_METHODS, tracker
 
 # Calls that only keep, show or log the reply: they do not act on it.
 _PASSIVE_METHODS = frozenset(

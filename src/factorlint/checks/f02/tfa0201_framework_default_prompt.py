@@ -3,7 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.engine.recognisers import has_star_kwargs, is_none, keyword_arg, positional_arg
+from factorlint.engine.recognise.recognisers import has_star_kwargs, is_none, keyword_arg, positional_arg
 
 
 class FrameworkDefaultPrompt(Rule):

@@ -3,8 +3,8 @@ from __future__ import annotations
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.engine.names import literal_string
-from factorlint.engine.recognisers import is_none, keyword_arg, positional_arg
+from factorlint.engine.recognise.recognisers import is_none, keyword_arg, positional_arg
+from factorlint.engine.semantic.names import literal_string
 
 _RESPONSES_METHODS = frozenset({"create", "parse", "stream"})
 _UNPINNED_TAGS = frozenset({"", "latest"})

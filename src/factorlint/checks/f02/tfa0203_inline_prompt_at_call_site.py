@@ -6,7 +6,7 @@ import functools
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.engine.prompts import (
+from factorlint.engine.recognise.prompts import (
     PromptSite,
     agent_prompt_sites,
     builder_sites,

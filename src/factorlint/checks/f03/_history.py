@@ -9,11 +9,11 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from factorlint.engine.loop_body import paths_in, related
-from factorlint.engine.loops import LoopInfo
-from factorlint.engine.names import dotted_name
-from factorlint.engine.responses import tracker
-from factorlint.engine.walk import run_visitor
+from factorlint.engine.agents.loop_body import paths_in, related
+from factorlint.engine.agents.loops import LoopInfo
+from factorlint.engine.parse.walk import run_visitor
+from factorlint.engine.recognise.responses import tracker
+from factorlint.engine.semantic.names import dotted_name
 
 # Names of functions that shrink a history (the catalog's list); ``compaction-functions`` adds more.
 COMPACTION_NAME = re.compile(
@@ -96,7 +96,7 @@ def history_growth(info: LoopInfo) -> list[Growth]:
     for llm in info.llm_calls:
         for arg in llm.node.args:
             read |= paths_in(arg.value)
-    from factorlint.engine.loop_body import BodyScan
+    from factorlint.engine.agents.loop_body import BodyScan
 
     scan = BodyScan()
     run_visitor(info.node.body, scan)

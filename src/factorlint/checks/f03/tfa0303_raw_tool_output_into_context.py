@@ -5,9 +5,9 @@ import fnmatch
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.engine.loop_body import paths_in, related
-from factorlint.engine.loops import LoopInfo
-from factorlint.engine.names import dotted_name
+from factorlint.engine.agents.loop_body import paths_in, related
+from factorlint.engine.agents.loops import LoopInfo
+from factorlint.engine.semantic.names import dotted_name
 
 # HTTP client calls whose result is a response object (requests, httpx, aiohttp, urllib).
 _HTTP_CALLS = (

@@ -5,8 +5,8 @@ import re
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.engine.names import dotted_name, literal_string
-from factorlint.engine.recognisers import keyword_arg, positional_arg
+from factorlint.engine.recognise.recognisers import keyword_arg, positional_arg
+from factorlint.engine.semantic.names import dotted_name, literal_string
 
 SECRET_NAME = re.compile(r"(?i)api_?key|secret|token(?!s|i[sz])|password|passwd|credential")
 # Names that mention a secret but hold something else: a limit, a count, a location, a label.

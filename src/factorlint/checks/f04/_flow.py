@@ -11,8 +11,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from factorlint.engine.flow import FunctionFlow
-from factorlint.engine.names import dotted_name, literal_string
+from factorlint.engine.semantic.flow import FunctionFlow
+from factorlint.engine.semantic.names import dotted_name, literal_string
 
 # Item types that mark a value as a tool call (Anthropic ``tool_use`` blocks, Responses items).
 TOOL_CALL_TYPES = frozenset({"tool_use", "function_call"})

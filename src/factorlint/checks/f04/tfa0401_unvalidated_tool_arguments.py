@@ -16,8 +16,8 @@ from factorlint.checks.f04._flow import (
     subscript_key,
     tool_call_items,
 )
-from factorlint.engine.names import literal_string
-from factorlint.engine.tools import function_calls, local_function, side_effect
+from factorlint.engine.recognise.tools import function_calls, local_function, side_effect
+from factorlint.engine.semantic.names import literal_string
 from factorlint.model import through_parameter
 
 

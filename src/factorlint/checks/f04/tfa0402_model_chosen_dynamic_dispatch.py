@@ -4,7 +4,7 @@ import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
 from factorlint.checks.f04._flow import Body, body_of, guarded_names, is_field, propagate, tool_call_items
-from factorlint.engine.tools import function_calls
+from factorlint.engine.recognise.tools import function_calls
 
 # Calls that turn a string into code or an attribute: (qualname, index of the name argument).
 _DYNAMIC_LOOKUPS = {

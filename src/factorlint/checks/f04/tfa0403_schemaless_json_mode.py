@@ -3,8 +3,8 @@ from __future__ import annotations
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.engine.names import literal_string
-from factorlint.engine.tools import dict_get
+from factorlint.engine.recognise.tools import dict_get
+from factorlint.engine.semantic.names import literal_string
 
 # Wire values that switch a model to "any JSON" output: OpenAI-compatible `{"type": "json_object"}`
 # (OpenAI, litellm, Groq, Mistral, DeepSeek), Ollama `format="json"`, Gemini

@@ -3,7 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.engine.tools import dict_get, schema_parameters, tool_definitions
+from factorlint.engine.recognise.tools import dict_get, schema_parameters, tool_definitions
 
 _FORMATS = {
     "chat_completions": "Chat Completions",

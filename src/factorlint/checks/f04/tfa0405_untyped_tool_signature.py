@@ -3,8 +3,8 @@ from __future__ import annotations
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.engine.names import dotted_name
-from factorlint.engine.tools import ToolDef, scan, tool_definitions
+from factorlint.engine.recognise.tools import ToolDef, scan, tool_definitions
+from factorlint.engine.semantic.names import dotted_name
 
 # Annotations that tell the model nothing about the argument's shape.
 _VAGUE = {

@@ -7,7 +7,7 @@ import re
 
 import libcst as cst
 
-from factorlint.engine.names import dotted_name
+from factorlint.engine.semantic.names import dotted_name
 
 # Names of execution state (catalog FA502).
 _FLAG = re.compile(

@@ -3,7 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.engine.recognisers import keyword_arg
+from factorlint.engine.recognise.recognisers import keyword_arg
 
 
 def _is_off(value: cst.BaseExpression) -> bool:

@@ -4,9 +4,9 @@ import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
 from factorlint.checks.f05._flags import FlagScan
-from factorlint.engine.loop_body import BodyScan, paths_in, related
-from factorlint.engine.names import dotted_name
-from factorlint.engine.walk import run_visitor
+from factorlint.engine.agents.loop_body import BodyScan, paths_in, related
+from factorlint.engine.parse.walk import run_visitor
+from factorlint.engine.semantic.names import dotted_name
 
 
 class ShadowExecutionState(Rule):

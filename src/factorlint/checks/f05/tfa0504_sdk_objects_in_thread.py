@@ -5,8 +5,8 @@ import re
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.engine.loop_body import related
-from factorlint.engine.names import dotted_name
+from factorlint.engine.agents.loop_body import related
+from factorlint.engine.semantic.names import dotted_name
 
 _APPENDS = frozenset({"append", "extend", "insert", "appendleft", "extendleft"})
 # Calls that write a value somewhere that outlives the process (by the callee's name).

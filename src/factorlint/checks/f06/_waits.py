@@ -6,11 +6,11 @@ import re
 
 import libcst as cst
 
-from factorlint.engine import retries
-from factorlint.engine.loop_body import BodyScan, paths_in
-from factorlint.engine.names import dotted_name, literal_string
-from factorlint.engine.recognisers import keyword_arg
-from factorlint.engine.walk import run_visitor
+from factorlint.engine.agents.loop_body import BodyScan, paths_in
+from factorlint.engine.parse.walk import run_visitor
+from factorlint.engine.recognise import retries
+from factorlint.engine.recognise.recognisers import keyword_arg
+from factorlint.engine.semantic.names import dotted_name, literal_string
 
 SLEEPS = frozenset({"time.sleep", "asyncio.sleep", "trio.sleep", "anyio.sleep", "gevent.sleep"})
 EVENT_WAITS = frozenset(

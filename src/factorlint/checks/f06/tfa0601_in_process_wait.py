@@ -13,12 +13,12 @@ from factorlint.checks.f06._waits import (
     scan_calls,
     short_name,
 )
-from factorlint.engine import retries
-from factorlint.engine.entrypoints import (
+from factorlint.engine.agents.entrypoints import (
     body_statements,
     entry_points,
     is_console_input,
 )
+from factorlint.engine.recognise import retries
 
 _WAITS = SLEEPS | EVENT_WAITS | QUEUE_GETS
 

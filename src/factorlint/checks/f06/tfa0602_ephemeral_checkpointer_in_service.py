@@ -5,10 +5,10 @@ import re
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.engine.entrypoints import entry_points
-from factorlint.engine.names import dotted_name, literal_string
-from factorlint.engine.recognisers import keyword_arg, positional_arg
-from factorlint.engine.walk import run_visitor
+from factorlint.engine.agents.entrypoints import entry_points
+from factorlint.engine.parse.walk import run_visitor
+from factorlint.engine.recognise.recognisers import keyword_arg, positional_arg
+from factorlint.engine.semantic.names import dotted_name, literal_string
 
 _MEMORY = ":memory:"  # SQLite's in-memory database
 _SQLITE_CONNECT = frozenset({"sqlite3.connect", "aiosqlite.connect"})

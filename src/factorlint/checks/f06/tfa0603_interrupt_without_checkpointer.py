@@ -5,9 +5,9 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.engine.names import dotted_name
-from factorlint.engine.recognisers import is_none, keyword_arg
-from factorlint.engine.retries import calls_in
+from factorlint.engine.recognise.recognisers import is_none, keyword_arg
+from factorlint.engine.recognise.retries import calls_in
+from factorlint.engine.semantic.names import dotted_name
 
 
 @dataclass

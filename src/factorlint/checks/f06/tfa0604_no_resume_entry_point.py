@@ -5,9 +5,9 @@ import re
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.engine.entrypoints import body_statements, entry_points, loops_in
-from factorlint.engine.errors import feedback_path
-from factorlint.engine.names import dotted_name
+from factorlint.engine.agents.entrypoints import body_statements, entry_points, loops_in
+from factorlint.engine.recognise.errors import feedback_path
+from factorlint.engine.semantic.names import dotted_name
 
 # A parameter that carries prior state: the function can resume.
 _STATE_PARAM = re.compile(r"(?i)thread|histor|messages|state|session|memory|checkpoint|resume|conversation|context|run_id")

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from factorlint.engine.tools import component_role
-from factorlint.engine.walk import iter_children
+from factorlint.engine.parse.walk import iter_children
+from factorlint.engine.recognise.tools import component_role
 
 _SCOPES = (cst.FunctionDef, cst.ClassDef, cst.Lambda)
 

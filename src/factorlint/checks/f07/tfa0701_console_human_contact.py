@@ -4,9 +4,9 @@ import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
 from factorlint.checks.f07._contact import conditional_calls, console_label, function_label, is_console_input
-from factorlint.engine.recognisers import keyword_arg
-from factorlint.engine.retries import calls_in
-from factorlint.engine.tools import (
+from factorlint.engine.recognise.recognisers import keyword_arg
+from factorlint.engine.recognise.retries import calls_in
+from factorlint.engine.recognise.tools import (
     function_calls,
     literal,
     local_function,

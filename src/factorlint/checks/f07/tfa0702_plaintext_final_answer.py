@@ -4,9 +4,9 @@ import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
 from factorlint.checks.f04._flow import body_of, last_attribute, propagate, root_name, subscript_key
-from factorlint.engine import errors
-from factorlint.engine.loops import LoopInfo
-from factorlint.engine.names import literal_string
+from factorlint.engine.agents.loops import LoopInfo
+from factorlint.engine.recognise import errors
+from factorlint.engine.semantic.names import literal_string
 
 # Response fields that say whether the model asked for a tool, and the values that mean it did
 # (Chat Completions `finish_reason`, Anthropic `stop_reason`) or that it answered in text.

@@ -5,7 +5,7 @@ import re
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.engine.tools import (
+from factorlint.engine.recognise.tools import (
     ToolDef,
     local_function,
     reachable_calls,

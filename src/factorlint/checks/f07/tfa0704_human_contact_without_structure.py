@@ -5,8 +5,8 @@ import re
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.engine.names import dotted_name, literal_string
-from factorlint.engine.tools import ToolDef, class_methods, dict_get, schema_parameters, tool_definitions
+from factorlint.engine.recognise.tools import ToolDef, class_methods, dict_get, schema_parameters, tool_definitions
+from factorlint.engine.semantic.names import dotted_name, literal_string
 
 # Names of tools and intents that contact a person (catalog FA704), matched on the snake_case name.
 _HUMAN_CONTACT = re.compile(r"ask_human|ask_user|request_(human_)?input|request_approval|clarif")

@@ -2,6 +2,6 @@
 
 from __future__ import annotations
 
-from factorlint.engine.file_agents import handoff_label
+from factorlint.engine.agents.file_agents import handoff_label
 
 __all__ = ["handoff_label"]

@@ -4,7 +4,8 @@ import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
 from factorlint.checks.f08._agents import handoff_label
-from factorlint.engine.recognisers import keyword_arg
+from factorlint.engine.agents.file_agents import file_agents
+from factorlint.engine.recognise.recognisers import keyword_arg
 
 
 class FrameworkOwnedLoop(Rule):
@@ -140,7 +141,7 @@ def kickoff(crew):
     ]
 
     def leave_Module(self, node: cst.Module) -> None:
-        agents = self.ctx.agents
+        agents = file_agents(self.ctx)
         for handoff in agents.handoffs:
             if not handoff.owns_loop:
                 continue

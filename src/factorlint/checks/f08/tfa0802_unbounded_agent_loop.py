@@ -3,7 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.engine.recursion import recursive_agent_loop
+from factorlint.engine.agents.recursion import recursive_agent_loop
 
 
 class UnboundedAgentLoop(Rule):

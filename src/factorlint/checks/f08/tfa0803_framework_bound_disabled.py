@@ -3,6 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
+from factorlint.engine.agents.file_agents import file_agents
 
 
 class FrameworkBoundDisabled(Rule):
@@ -124,7 +125,7 @@ executor = AgentExecutor(agent=agent, tools=tools, **options)
     ]
 
     def leave_Module(self, node: cst.Module) -> None:
-        for label, check in self.ctx.agents.bound_checks(self.ctx):
+        for label, check in file_agents(self.ctx).bound_checks(self.ctx):
             parameter = check.spec.parameter
             if check.state == "disabled":
                 self.report(check.node, f"`{parameter}=None` removes the step bound of {label}: the loop is unbounded")

@@ -3,6 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
+from factorlint.engine.agents.file_agents import file_agents
 
 
 class ImplicitFrameworkBound(Rule):
@@ -117,7 +118,7 @@ a = Agent(role="x")
     ]
 
     def leave_Module(self, node: cst.Module) -> None:
-        for label, check in self.ctx.agents.bound_checks(self.ctx):
+        for label, check in file_agents(self.ctx).bound_checks(self.ctx):
             if check.state == "absent_default" or (check.state == "absent_unbounded" and not check.certain):
                 note = "" if check.certain else " (the default changed across versions and none is pinned here)"
                 self.report(

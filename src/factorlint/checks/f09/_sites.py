@@ -5,7 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from factorlint.checks.base import Rule
-from factorlint.engine import retries
+from factorlint.engine.recognise import retries
 
 
 class RetrySiteRule(Rule):

@@ -4,7 +4,7 @@ import libcst as cst
 
 from factorlint.checks.base import RuleMeta
 from factorlint.checks.f09._sites import RetrySiteRule
-from factorlint.engine import retries
+from factorlint.engine.recognise import retries
 
 
 class UnboundedRetry(RetrySiteRule):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from factorlint.checks.base import RuleMeta
 from factorlint.checks.f09._sites import RetrySiteRule
-from factorlint.engine import errors, retries
+from factorlint.engine.recognise import errors, retries
 
 
 class RetryOnEverything(RetrySiteRule):

@@ -3,8 +3,8 @@ from __future__ import annotations
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.engine import errors, retries
-from factorlint.engine.loops import LoopInfo
+from factorlint.engine.agents.loops import LoopInfo
+from factorlint.engine.recognise import errors, retries
 
 _CLEANUP = frozenset(
     {"close", "aclose", "cleanup", "shutdown", "release", "disconnect", "terminate", "kill",

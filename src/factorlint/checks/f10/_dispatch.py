@@ -5,11 +5,11 @@ from __future__ import annotations
 
 import libcst as cst
 
-from factorlint.engine.agents_shape import count_items, resolve
-from factorlint.engine.loop_body import paths_in
-from factorlint.engine.names import literal_string
-from factorlint.engine.recognisers import keyword_arg
-from factorlint.engine.walk import run_visitor
+from factorlint.engine.agents.agents_shape import count_items, resolve
+from factorlint.engine.agents.loop_body import paths_in
+from factorlint.engine.parse.walk import run_visitor
+from factorlint.engine.recognise.recognisers import keyword_arg
+from factorlint.engine.semantic.names import literal_string
 
 
 def roots(node: cst.CSTNode) -> set[str]:

@@ -8,9 +8,9 @@ from dataclasses import dataclass
 
 import libcst as cst
 
-from factorlint.engine.agents_shape import int_value
-from factorlint.engine.names import dotted_name
-from factorlint.engine.walk import run_visitor
+from factorlint.engine.agents.agents_shape import int_value
+from factorlint.engine.parse.walk import run_visitor
+from factorlint.engine.semantic.names import dotted_name
 
 _ORDERED = (cst.LessThan, cst.LessThanEqual, cst.GreaterThan, cst.GreaterThanEqual)
 
@@ -25,7 +25,7 @@ class StepLimit:
 def loop_step_limits(ctx, loop) -> list[StepLimit]:
     """The step limits a bounded agent loop states: ``range(N)``, ``while turn < N``, a guarded
     ``if steps >= N: break``."""
-    from factorlint.engine.loop_body import BodyScan
+    from factorlint.engine.agents.loop_body import BodyScan
 
     limits: list[StepLimit] = []
     if isinstance(loop, cst.For):

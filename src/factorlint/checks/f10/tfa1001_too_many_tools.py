@@ -3,8 +3,8 @@ from __future__ import annotations
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.engine.agents_shape import ToolSite, count_items, tool_site
-from factorlint.engine.names import dotted_name
+from factorlint.engine.agents.agents_shape import ToolSite, count_items, tool_site
+from factorlint.engine.semantic.names import dotted_name
 
 
 class TooManyTools(Rule):

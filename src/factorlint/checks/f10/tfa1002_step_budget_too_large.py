@@ -4,8 +4,9 @@ import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
 from factorlint.checks.f10._steps import loop_step_limits
-from factorlint.engine.agents_shape import int_value
-from factorlint.engine.recognisers import keyword_arg
+from factorlint.engine.agents.agents_shape import int_value
+from factorlint.engine.agents.file_agents import file_agents
+from factorlint.engine.recognise.recognisers import keyword_arg
 
 
 class StepBudgetTooLarge(Rule):
@@ -276,7 +277,7 @@ client.messages.create(model="m", max_tokens=4096, messages=[])
 
     def leave_Module(self, node: cst.Module) -> None:
         budget = self.settings.max_steps
-        for label, check in self.ctx.agents.bound_checks(self.ctx):
+        for label, check in file_agents(self.ctx).bound_checks(self.ctx):
             if check.state != "explicit":
                 continue
             found = (check.value, "") if check.value is not None else self._number(check.node, check.spec)

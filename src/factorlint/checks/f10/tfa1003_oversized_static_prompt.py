@@ -3,7 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.engine.prompt_text import PromptText, prompt_text, prompt_values
+from factorlint.engine.recognise.prompt_text import PromptText, prompt_text, prompt_values
 
 
 class OversizedStaticPrompt(Rule):

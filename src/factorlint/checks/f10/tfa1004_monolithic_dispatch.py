@@ -4,7 +4,7 @@ import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
 from factorlint.checks.f10._dispatch import DispatchScan, derived_names, roots, streams
-from factorlint.engine.walk import run_visitor
+from factorlint.engine.parse.walk import run_visitor
 
 
 class MonolithicDispatch(Rule):

@@ -3,14 +3,14 @@ from __future__ import annotations
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.engine.entrypoints import (
+from factorlint.engine.agents.entrypoints import (
     body_statements,
     entry_points,
     handoff_label,
     is_console_input,
     loops_in,
 )
-from factorlint.engine.retries import calls_in
+from factorlint.engine.recognise.retries import calls_in
 from factorlint.model import REACHING
 
 

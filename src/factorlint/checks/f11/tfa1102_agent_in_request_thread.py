@@ -3,8 +3,8 @@ from __future__ import annotations
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.engine.entrypoints import DEFERRALS, entry_points
-from factorlint.engine.retries import calls_in
+from factorlint.engine.agents.entrypoints import DEFERRALS, entry_points
+from factorlint.engine.recognise.retries import calls_in
 
 
 class AgentInRequestThread(Rule):

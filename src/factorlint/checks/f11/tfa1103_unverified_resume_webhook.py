@@ -6,10 +6,10 @@ import re
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.engine.entrypoints import entry_points, name_words
-from factorlint.engine.names import dotted_name
-from factorlint.engine.recognisers import keyword_arg
-from factorlint.engine.retries import calls_in
+from factorlint.engine.agents.entrypoints import entry_points, name_words
+from factorlint.engine.recognise.recognisers import keyword_arg
+from factorlint.engine.recognise.retries import calls_in
+from factorlint.engine.semantic.names import dotted_name
 
 # Routes that receive events from elsewhere (catalog FA1103): by path or function name.
 _WEBHOOK_WORDS = frozenset({"webhook", "webhooks", "callback", "callbacks", "hook", "hooks", "events",

@@ -3,7 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.engine.names import dotted_name
+from factorlint.engine.semantic.names import dotted_name
 
 _MUTABLE_FACTORIES = frozenset(
     {"builtins.list", "builtins.dict", "builtins.set", "collections.deque", "collections.defaultdict",

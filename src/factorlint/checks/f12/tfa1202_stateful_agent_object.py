@@ -5,8 +5,8 @@ import re
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.engine.names import dotted_name
-from factorlint.engine.walk import run_visitor
+from factorlint.engine.parse.walk import run_visitor
+from factorlint.engine.semantic.names import dotted_name
 
 _THREAD_NAME = re.compile(
     r"(?i)(messages?|history|thread|conversation|chat|turns?|transcript|memory|memories|context"

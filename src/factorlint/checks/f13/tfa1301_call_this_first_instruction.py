@@ -5,8 +5,8 @@ import re
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.engine.agents_shape import tool_names, tool_site
-from factorlint.engine.prompt_text import PromptText, prompt_text, prompt_values
+from factorlint.engine.agents.agents_shape import tool_names, tool_site
+from factorlint.engine.recognise.prompt_text import PromptText, prompt_text, prompt_values
 
 _VERB = r"(?:call(?:ing)?|use|using|invoke|invoking|run(?:ning)?|execute|executing|fetch(?:ing)?)"
 _NAME = (

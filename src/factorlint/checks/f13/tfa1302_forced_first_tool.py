@@ -5,8 +5,8 @@ from dataclasses import dataclass
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.engine.agents_shape import forced_tool, tool_site
-from factorlint.engine.walk import run_visitor
+from factorlint.engine.agents.agents_shape import forced_tool, tool_site
+from factorlint.engine.parse.walk import run_visitor
 
 
 @dataclass

@@ -5,7 +5,7 @@ import re
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.engine import tools as tool_scan
+from factorlint.engine.recognise import tools as tool_scan
 
 _READ_NAME = re.compile(r"^(get|list|fetch|read|load|current)(_|[A-Z])")
 

@@ -5,8 +5,8 @@ from __future__ import annotations
 import libcst as cst
 
 from factorlint.checks.base import Rule
-from factorlint.engine import taint
-from factorlint.engine.taint import SinkFinding, Source
+from factorlint.engine.taint import analyser as taint
+from factorlint.engine.taint.analyser import SinkFinding, Source
 
 MODEL_CHOSEN = ("model", "tool_arg")
 

@@ -6,7 +6,7 @@ import re
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.engine.names import dotted_name, literal_string
+from factorlint.engine.semantic.names import dotted_name, literal_string
 
 
 class HardcodedApiKey(Rule):

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from factorlint.checks.base import RuleMeta
 from factorlint.checks.security._common import TaintRule, chosen_source, sentence, where
-from factorlint.engine.taint import SinkFinding
+from factorlint.engine.taint.analyser import SinkFinding
 
 
 class SqlFromModelOutput(TaintRule):

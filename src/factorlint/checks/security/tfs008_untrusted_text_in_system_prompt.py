@@ -4,9 +4,9 @@ import libcst as cst
 
 from factorlint.checks.base import RuleMeta
 from factorlint.checks.security._common import TaintRule, chosen_source, sentence
-from factorlint.engine import taint
-from factorlint.engine.names import literal_string
-from factorlint.engine.taint import SinkFinding
+from factorlint.engine.semantic.names import literal_string
+from factorlint.engine.taint import analyser as taint
+from factorlint.engine.taint.analyser import SinkFinding
 
 _UNTRUSTED = ("web", "tool_arg", "model")
 

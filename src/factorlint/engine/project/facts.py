@@ -1,0 +1,194 @@
+"""The facts a file contributes to the project pass, gathered during the batched visit."""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from factorlint.engine.agents.loops import CONSOLE_INPUTS
+from factorlint.engine.recognise.llm_names import match_llm_qualname
+from factorlint.model import PARAMETER, FileFacts, FunctionFacts
+
+_CONSUMERS = frozenset(
+    {"builtins.list", "builtins.tuple", "builtins.sorted", "builtins.set", "builtins.iter",
+     "builtins.next", "builtins.enumerate"}
+)
+
+
+class FactsCollector:
+    """Which functions make a model call or ask a person at the console, and what else they call
+    (for the project pass's fixpoints)."""
+
+    def __init__(self, ctx) -> None:
+        self.ctx = ctx
+        self.facts = FileFacts(module=ctx.module_name, relevant=ctx.relevant)
+        self.facts.imports = sorted(set(ctx.scan.imported_modules))
+        prefix = ctx.module_name + "."
+        self.facts.bindings = {prefix + name: qn for name, qn in ctx.module_bindings.items()}
+        self.facts.aliases = {prefix + name: qn for name, qn in ctx.imports.items()}
+        # Module-level names and class attributes bound to a callable (``completion =
+        # client.chat.completions.create``): another module's call of them is resolved the same way.
+        self.facts.aliases.update({prefix + name: qn for name, qn in ctx.module_aliases.items()})
+        for class_qualname, attrs in ctx.class_aliases.items():
+            for attr, qn in attrs.items():
+                self.facts.aliases[f"{prefix}{class_qualname}.{attr}"] = qn
+        # A function's annotated return type stands for its result: ``get_client() -> OpenAI``.
+        self.facts.bindings.update(ctx.return_types)
+        for class_qualname, attrs in ctx.class_bindings.items():
+            for attr, type_qn in attrs.items():
+                self.facts.bindings[f"{prefix}{class_qualname}.{attr}"] = type_qn
+        self.facts.classes = ctx.class_bases_resolved()
+        self._branches: list[int] = []  # per enclosing function: the ifs and loops around us
+
+    def _current(self) -> FunctionFacts | None:
+        if not self.ctx.function_stack:
+            return None
+        function = self.ctx.function_stack[-1]
+        qualname = self.ctx.function_qualname(function)
+        facts = self.facts.functions.get(qualname)
+        if facts is None:
+            facts = FunctionFacts(qualname=qualname, line=0)
+            self.facts.functions[qualname] = facts
+        return facts
+
+    # A console prompt counts only where the function always reaches it: rawdog's "install this
+    # package?" asked when a script fails on a missing module does not make its caller a REPL.
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._branches.append(0)
+        params = [p.name.value for p in (*node.params.posonly_params, *node.params.params)]
+        if params and id(node) in self.ctx.scan.class_of_function and not any(
+            isinstance(d.decorator, cst.Name) and d.decorator.value == "staticmethod" for d in node.decorators
+        ):
+            params = params[1:]  # ``self`` or ``cls``
+        keyword_only = [p.name.value for p in node.params.kwonly_params]
+        if params or keyword_only:
+            qualname = self.ctx.function_qualname(node)
+            facts = self.facts.functions.setdefault(qualname, FunctionFacts(qualname=qualname, line=0))
+            facts.params = [*params, "*", *keyword_only] if keyword_only else params
+
+    def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        self._branches.pop()
+
+    def _enter_branch(self, node: cst.CSTNode) -> None:
+        if self._branches:
+            self._branches[-1] += 1
+
+    def _leave_branch(self, node: cst.CSTNode) -> None:
+        if self._branches:
+            self._branches[-1] -= 1
+
+    # A ``while`` counts as taken: ``while not response: response = prompt_input(...)`` is how a
+    # prompt is asked until answered. A ``for`` may have nothing to iterate.
+    visit_If = visit_IfExp = visit_ExceptHandler = _enter_branch
+    visit_Match = visit_BooleanOperation = _enter_branch
+    leave_If = leave_IfExp = leave_For = leave_ExceptHandler = _leave_branch
+    leave_Match = leave_BooleanOperation = _leave_branch
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if (self.ctx.qualname(node.func) or "") in CONSOLE_INPUTS:
+            current = self._current()
+            if current is not None and self._branches and self._branches[-1] == 0:
+                current.asks_human = True
+            return
+        self._passed_callables(node)
+        self._arguments(node)
+        if node.args and (self.ctx.qualname(node.func) or "") in _CONSUMERS:
+            self._iterated(node.args[0].value, asynchronous=False)
+        llm = self.ctx.recognise.llm_call(node)
+        if llm is None:
+            return
+        if llm.certain:
+            self.facts.llm_call_count += 1
+        current = self._current()
+        if current is None:
+            return
+        if llm.certain:
+            current.calls_llm = True
+            return
+        if llm.qualname not in current.callees:
+            current.callees.append(llm.qualname)
+        if self._branches and self._branches[-1] == 0 and llm.qualname not in current.always_calls:
+            current.always_calls.append(llm.qualname)
+
+    # Iterating an object runs its ``__iter__``: llm's ``Response`` calls the model only when it is
+    # iterated (``list(self)``, ``for chunk in response``).
+    def visit_For(self, node: cst.For) -> None:
+        self._enter_branch(node)
+        self._iterated(node.iter, asynchronous=node.asynchronous is not None)
+
+    def visit_CompFor(self, node: cst.CompFor) -> None:
+        self._iterated(node.iter, asynchronous=node.asynchronous is not None)
+
+    def _iterated(self, value: cst.BaseExpression, *, asynchronous: bool) -> None:
+        if isinstance(value, cst.Name) and value.value == "self":
+            owner = self.ctx.current_class_qualname()
+            cls = f"{self.ctx.module_name}.{owner}" if owner else None
+        else:
+            qualname = self.ctx.qualname(value)
+            cls = qualname[:-2] if qualname and qualname.endswith("()") else None
+        if cls is None or not self.ctx.is_project_candidate(cls):
+            return
+        current = self._current()
+        if current is None:
+            return
+        for method in ("__aiter__", "__anext__") if asynchronous else ("__iter__", "__next__"):
+            if f"{cls}.{method}" not in current.callees:
+                current.callees.append(f"{cls}.{method}")
+
+    def _passed_callables(self, node: cst.Call) -> None:
+        """A function handed to another (``recover(generate, log)``, ``pool.submit(step)``) may be
+        called by it: the caller counts as calling it, as call graphs treat callbacks."""
+        current = None
+        for arg in node.args:
+            if not isinstance(arg.value, (cst.Name, cst.Attribute)):
+                continue
+            qualname = self.ctx.qualname(arg.value)
+            # ``...()`` is an instance handed over, not a callable; the caller's own parameter handed
+            # on is bound in the callee by the project pass (FileFacts.arguments).
+            if (
+                qualname is None
+                or qualname.endswith("()")
+                or PARAMETER in qualname
+                or not self.ctx.is_project_candidate(qualname)
+            ):
+                continue
+            current = current or self._current()
+            if current is not None and qualname not in current.callees:
+                current.callees.append(qualname)
+
+    def _arguments(self, node: cst.Call) -> None:
+        """What a call of a project function passes: the project pass types the callee's
+        parameters with it (``execute_script(script, llm_client)`` from another module)."""
+        if not node.args:
+            return
+        callee = self.ctx.qualname(node.func)
+        if callee is None or callee.endswith("()") or not self.ctx.is_project_candidate(callee):
+            return
+        for position, arg in enumerate(node.args):
+            if arg.star:
+                break  # the places after ``*args`` are unknown
+            value = self._argument_value(arg.value)
+            if value is not None:
+                key = arg.keyword.value if arg.keyword is not None else str(position)
+                self.facts.arguments.append((callee, key, value))
+
+    def _argument_value(self, value: cst.BaseExpression) -> str | None:
+        """An argument the project pass can use: an instance of a project or framework class
+        (``X()``), a project function, a model function, or the caller's own parameter."""
+        if isinstance(value, cst.Await):
+            value = value.expression
+        if isinstance(value, (cst.Name, cst.Attribute)):
+            qualname = self.ctx.qualname(value)
+        elif isinstance(value, cst.Call):
+            type_qn = self.ctx.instance_type_of(value)
+            qualname = type_qn + "()" if type_qn is not None else None
+        else:
+            return None
+        if qualname is None or qualname.startswith("builtins."):
+            return None
+        named = qualname[:-2] if qualname.endswith("()") else qualname
+        if self.ctx.is_project_candidate(named) or self.ctx.knowledge.is_framework_module(named):
+            return qualname
+        return qualname if match_llm_qualname(self.ctx.knowledge, qualname) is not None else None
+
+    def result(self) -> FileFacts:
+        return self.facts

@@ -1,0 +1,376 @@
+"""The project pass: cross-file facts, then suppressions and fingerprints, into one Report.
+
+From every file's facts it computes which project functions call a model, directly or through
+other project functions (a fixpoint bounded by ``wrapper-depth``), and which module-level names
+hold a client. Findings whose ``requires_llm`` names none of those are dropped: a ``while True``
+loop around ``helpers.fetch(page)`` is not an agent loop unless ``fetch`` reaches a model.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import fnmatch
+import hashlib
+from collections import defaultdict
+
+from factorlint.engine.read.suppressions import without_codes
+from factorlint.engine.recognise.llm_names import match_llm_qualname
+from factorlint.knowledge import Knowledge
+from factorlint.model import PARAMETER, REACHING, Edit, FileResult, Finding, Fix, Report, Site
+
+UNUSED_SUPPRESSION = "TFA0002"
+
+
+class ProjectIndex:
+    def __init__(self, results: list[FileResult], knowledge: Knowledge, settings) -> None:
+        self.knowledge = knowledge
+        self.functions = {}
+        self.bindings: dict[str, str] = {}
+        self.aliases: dict[str, str] = {}
+        self.bases: dict[str, list[str]] = {}
+        for result in results:
+            facts = result.facts
+            if facts is None:
+                continue
+            self.functions.update(facts.functions)
+            self.bindings.update(facts.bindings)
+            self.aliases.update(facts.aliases)
+            self.bases.update(facts.classes)
+        self.subclasses: dict[str, list[str]] = defaultdict(list)
+        for cls, bases in self.bases.items():
+            for base in bases:
+                self.subclasses[self._canonical(base)].append(cls)
+        self._targets_memo: dict[tuple[str, bool], tuple[frozenset[str], bool]] = {}
+        self._bind_parameters(results)
+        patterns = tuple(getattr(settings, "llm_functions", ()) or ())
+        self.llm_functions: set[str] = {
+            name for name, f in self.functions.items()
+            if f.calls_llm or any(fnmatch.fnmatchcase(name, p) for p in patterns)
+        }
+        # What each name a file calls stands for (project functions, or a model call), resolved
+        # once per distinct name: the same callee strings recur across thousands of functions.
+        self._targets_memo = {}
+        depth = getattr(settings, "wrapper_depth", 10)
+        self._close(self.llm_functions, depth, always=False)
+        # Functions that wait for a person at the console, directly or through project functions:
+        # a loop that calls one each turn is a conversation, not a runaway.
+        self.human_functions: set[str] = {name for name, f in self.functions.items() if f.asks_human}
+        self._close(self.human_functions, depth, always=True)
+
+    def _bind_parameters(self, results: list[FileResult]) -> None:
+        """Type each untyped parameter by what a caller in any file passes in its place:
+        ``execute_script(script, llm_client)`` makes ``execute_script``'s ``llm_client`` an
+        ``LLMClient``, so its ``llm_client.get_python_package(...)`` reaches the model. The first
+        caller (by path) that passes something known decides; a parameter passed on to another
+        function carries its own binding along (resolved when names are rewritten)."""
+        for result in sorted(results, key=lambda r: r.path):
+            facts = result.facts
+            if facts is None:
+                continue
+            for callee, key, value in facts.arguments:
+                for function in self._callee_functions(callee):
+                    params = self.functions[function].params
+                    if key.isdigit():
+                        position = int(key)
+                        positional = params[: params.index("*")] if "*" in params else params
+                        name = positional[position] if position < len(positional) else None
+                    else:
+                        name = key if key in params and key != "*" else None
+                    if name is None:
+                        continue
+                    slot = f"{function}{PARAMETER}{name}"
+                    if slot in self.bindings or slot in self.aliases or value.startswith(slot):
+                        continue
+                    if value.endswith("()"):
+                        self.bindings[slot] = value[:-2]
+                    else:
+                        self.aliases[slot] = value
+        self._targets_memo.clear()  # answers given while the parameters were unbound
+
+    def _callee_functions(self, callee: str) -> list[str]:
+        """The project functions a call by this name runs; a class runs its ``__init__``."""
+        functions = sorted(self._targets(callee, overrides=False)[0])
+        plain = self._canonical(callee.replace("().", "."))
+        if not functions and plain in self.bases:
+            for related in self._related_classes(plain, overrides=False):
+                if f"{related}.__init__" in self.functions:
+                    return [f"{related}.__init__"]
+        return functions
+
+    def _close(self, found: set[str], depth: int, always: bool) -> None:
+        """Add to ``found`` every function whose callees reach it, ``depth`` calls deep at most.
+
+        For model calls (``always`` false) a callee reaches when it is a model call or a function
+        in ``found``, through any override; for a person (``always``) only the callees called on
+        every path count, and only the method that certainly runs (no overrides)."""
+        callers: dict[str, set[str]] = defaultdict(set)
+        frontier = set(found)
+        for name, facts in self.functions.items():
+            for callee in facts.always_calls if always else facts.callees:
+                functions, model = self._targets(callee, overrides=not always)
+                if model and not always and name not in found:
+                    found.add(name)
+                    frontier.add(name)
+                for target in functions:
+                    callers[target].add(name)
+        for _ in range(depth):
+            added = {c for f in frontier for c in callers.get(f, ()) if c not in found}
+            if not added:
+                break
+            found |= added
+            frontier = added
+
+    def _targets(self, qualname: str, *, overrides: bool) -> tuple[frozenset[str], bool]:
+        """The project functions ``qualname`` may run and whether it is a model call itself,
+        following bindings and re-exports (``app.Agent().ask`` -> ``app.Agent.ask`` and, with
+        ``overrides``, the subclasses' ``ask``)."""
+        key = (qualname, overrides)
+        cached = self._targets_memo.get(key)
+        if cached is not None:
+            return cached
+        functions: set[str] = set()
+        model = False
+        current: str | None = qualname
+        for _ in range(7):
+            if current is None:
+                break
+            plain = current.replace("().", ".")
+            for name in (current, plain):
+                if name in self.functions:
+                    functions.add(name)
+            if match_llm_qualname(self.knowledge, current) is not None:
+                model = True
+            if "." in plain:
+                cls, _, member = plain.rpartition(".")
+                cls = self._canonical(cls)
+                if cls in self.bases:  # only project classes: never fan out from pydantic.BaseModel
+                    for related in self._related_classes(cls, overrides):
+                        if f"{related}.{member}" in self.functions:
+                            functions.add(f"{related}.{member}")
+            current = self._rewrite(current)
+        result = (frozenset(functions), model)
+        self._targets_memo[key] = result
+        return result
+
+    def _canonical(self, qualname: str, _depth: int = 0) -> str:
+        """Follow re-exports: ``pkg.Agent`` imported in pkg/__init__.py from ``pkg.core``."""
+        while qualname in self.aliases and self.aliases[qualname] != qualname and _depth < 8:
+            qualname = self.aliases[qualname]
+            _depth += 1
+        return qualname
+
+    def _related_classes(self, cls: str, overrides: bool = True) -> list[str]:
+        """The class, its ancestors (inherited methods) and, with ``overrides``, its descendants
+        (a method a subclass overrides may be the one that runs), no siblings."""
+        related = [cls]
+        graphs = [lambda c: [self._canonical(b) for b in self.bases.get(c, [])]]
+        if overrides:
+            graphs.append(lambda c: self.subclasses.get(c, []))
+        for graph in graphs:
+            todo = [cls]
+            while todo and len(related) < 64:
+                for nxt in graph(todo.pop()):
+                    if nxt not in related:
+                        related.append(nxt)
+                        todo.append(nxt)
+        return related
+
+    def reaches_llm(self, qualname: str) -> bool:
+        """Is ``qualname`` (as resolved in some file) a model call or a project LLM function?"""
+        functions, model = self._targets(qualname, overrides=True)
+        return model or not functions.isdisjoint(self.llm_functions)
+
+    def is_model_call(self, qualname: str) -> bool:
+        """Does ``qualname`` name a model call itself once names bound in other files are followed
+        (``GenericLLMProvider.from_provider().llm.ainvoke`` -> ``ChatOpenAI().ainvoke``), rather
+        than a project function that makes one?"""
+        return self._targets(qualname, overrides=True)[1]
+
+    def asks_human(self, qualname: str) -> bool:
+        """Is ``qualname`` a project function that waits for a person at the console? Only the
+        method that certainly runs counts: metagpt's ``HumanProvider`` overrides ``aask`` with
+        ``input()``, which does not make every ``llm.aask`` a question to a person."""
+        functions, _ = self._targets(qualname, overrides=False)
+        return not functions.isdisjoint(self.human_functions)
+
+    def _binding(self, name: str) -> str | None:
+        if name in self.bindings:
+            return self.bindings[name]
+        cls, _, attr = name.rpartition(".")
+        cls = self._canonical(cls)
+        if cls in self.bases:
+            for related in self._related_classes(cls):
+                if f"{related}.{attr}" in self.bindings:
+                    return self.bindings[f"{related}.{attr}"]
+        return None
+
+    def _rewrite(self, qualname: str) -> str | None:
+        """Replace the longest prefix that is a bound name or a re-export by what it stands for."""
+        parts = qualname.split(".")
+        for cut in range(len(parts), 0, -1):
+            prefix = ".".join(parts[:cut])
+            rest = ".".join(parts[cut:])
+            bare = prefix[:-2] if prefix.endswith("()") else prefix
+            bound = self._binding(bare.replace("().", "."))
+            if bound is not None:
+                head = bound + "()"
+            elif bare in self.bindings:
+                head = self.bindings[bare] + "()"
+            elif bare in self.aliases and self.aliases[bare] != bare:
+                head = self.aliases[bare] + ("()" if prefix.endswith("()") else "")
+            else:
+                continue
+            return f"{head}.{rest}" if rest else head
+        return None
+
+
+def build_report(root: str, results: list[FileResult], knowledge: Knowledge, settings) -> Report:
+    index = ProjectIndex(results, knowledge, settings)
+    kept: list[Finding] = []
+    suppressed: list[Finding] = []
+    diagnostics = []
+    sites: list[Site] = []
+    for result in sorted(results, key=lambda r: r.path):
+        diagnostics.extend(result.diagnostics)
+        for site in result.sites:
+            if not site.requires_llm or any(index.reaches_llm(q) for q in site.requires_llm):
+                if site.kind == "llm_call" and not site.detail.get("direct") and any(
+                    index.is_model_call(q) for q in site.requires_llm
+                ):
+                    # The receiver is typed in another file (a factory, a class attribute).
+                    site = dataclasses.replace(site, detail={**site.detail, "direct": True,
+                                                             "receiver": "resolved across files"})
+                gated = _gated(site, index)
+                if gated is not None:
+                    sites.append(gated)
+        standing = [
+            f for f in result.findings
+            if (not f.requires_llm or any(index.reaches_llm(q) for q in f.requires_llm))
+            and not any(index.asks_human(q) for q in f.unless_human)
+        ]
+        standing = [_name_reaching(f, index) for f in standing]
+        visible, hidden = _apply_suppressions(result, standing)
+        suppressed.extend(hidden)
+        kept.extend(visible)
+        if UNUSED_SUPPRESSION in _enabled(result.path, settings):
+            kept.extend(_unused_suppressions(result, settings))
+    sites = _one_per_loop(sites)
+    _fingerprint(kept)
+    _fingerprint(suppressed)
+    kept.sort(key=lambda f: (f.path, f.line, f.column, f.code))
+    return Report(
+        root=root, files=results, findings=kept, diagnostics=diagnostics, suppressed=suppressed, sites=sites
+    )
+
+
+def _name_reaching(finding: Finding, index: ProjectIndex) -> Finding:
+    if REACHING not in finding.message:
+        return finding
+    reaching = next((q for q in finding.requires_llm if index.reaches_llm(q)), "")
+    name = reaching.replace("()", "").rsplit(".", 1)[-1] or "a model call"
+    return dataclasses.replace(finding, message=finding.message.replace(REACHING, name))
+
+
+def _one_per_loop(sites: list[Site]) -> list[Site]:
+    """A loop listed both as an agent loop and as a possible chat REPL is the agent loop."""
+    agent_loops = {(s.path, s.line) for s in sites if s.kind == "loop" and not s.detail.get("fallback")}
+    kept = []
+    for site in sites:
+        if site.kind == "loop" and site.detail.get("fallback"):
+            if (site.path, site.line) in agent_loops:
+                continue
+            detail = {k: v for k, v in site.detail.items() if k not in ("needs_person", "fallback")}
+            site = dataclasses.replace(site, detail=detail)
+        kept.append(site)
+    return kept
+
+
+def _gated(site: Site, index: ProjectIndex) -> Site | None:
+    """A loop whose body calls a project function that asks a person is bounded by that person;
+    a loop listed only as a possible chat REPL (``needs_person``) is dropped when none does."""
+    asker = next((q for q in site.unless_human if index.asks_human(q)), None)
+    if asker is None:
+        return None if site.detail.get("needs_person") else site
+    short = asker.replace("()", "").rsplit(".", 1)[-1]
+    detail = dict(site.detail)
+    detail.update(bounded=True, human_gated=True,
+                  bound=f"each iteration waits for a person (`{short}` asks at the console)")
+    return dataclasses.replace(site, detail=detail, unless_human=())
+
+
+def _enabled(path: str, settings) -> set[str]:
+    from factorlint.engine.read.file_roles import enabled_for
+
+    return enabled_for(path, settings)
+
+
+def _apply_suppressions(result: FileResult, findings: list[Finding]) -> tuple[list[Finding], list[Finding]]:
+    if not result.suppressions:
+        return findings, []
+    visible, hidden = [], []
+    for finding in findings:
+        match = next((s for s in result.suppressions if s.matches(finding.code, finding.line)), None)
+        if match is None:
+            visible.append(finding)
+            continue
+        for selector in match.codes:
+            if finding.code.startswith(selector):
+                match.used.add(selector)
+        finding.suppressed = match.reason or "suppressed"
+        hidden.append(finding)
+    return visible, hidden
+
+
+def _unused_suppressions(result: FileResult, settings) -> list[Finding]:
+    enabled = _enabled(result.path, settings)
+    findings = []
+    for suppression in result.suppressions:
+        unused = [
+            code for code in suppression.codes
+            if code not in suppression.used and any(c.startswith(code) for c in enabled)
+        ]
+        if not unused:
+            continue
+        remaining = without_codes(suppression.comment, unused)
+        whole = remaining == ""
+        message = (
+            f"Unused suppression: {', '.join(unused)} "
+            f"{'does' if len(unused) == 1 else 'do'} not match any finding here"
+        )
+        edit = _removal_edit(suppression, remaining)
+        findings.append(
+            Finding(
+                code=UNUSED_SUPPRESSION, name="unused-suppression", factor=None, severity="advice",
+                confidence="high", path=result.path, line=suppression.line, column=suppression.column,
+                end_line=suppression.line, end_column=suppression.end_column, message=message,
+                fix=Fix("safe", "Remove the unused suppression" if whole else f"Remove {', '.join(unused)} from the comment", (edit,)),
+                snippet=suppression.comment,
+            )
+        )
+    return findings
+
+
+def _removal_edit(suppression, remaining: str) -> Edit:
+    """Replace the comment by what is left of it; with nothing left, remove it cleanly: the
+    whitespace before a trailing comment, or the whole line of a comment on a line of its own."""
+    line = suppression.line
+    if remaining:
+        return Edit(line, suppression.column, line, suppression.end_column, remaining)
+    if suppression.own_line and suppression.line_has_newline:
+        return Edit(line, 1, line + 1, 1, "")
+    start = 1 if suppression.own_line else suppression.space_before
+    return Edit(line, start, line, suppression.end_column, "")
+
+
+def _fingerprint(findings: list[Finding]) -> None:
+    """Rule + path + normalised node text + occurrence: stable under edits elsewhere in the file."""
+    seen: dict[tuple, int] = defaultdict(int)
+    for finding in sorted(findings, key=lambda f: (f.path, f.line, f.column, f.code)):
+        key = (finding.code, finding.path, finding.snippet)
+        occurrence = seen[key]
+        seen[key] += 1
+        # surrogateescape: a path of non-UTF-8 bytes hashes as those bytes (UTF-8 paths are unchanged).
+        digest = hashlib.sha256(
+            f"{finding.code}|{finding.path}|{finding.snippet}|{occurrence}".encode("utf-8", "surrogateescape")
+        )
+        finding.fingerprint = digest.hexdigest()[:16]

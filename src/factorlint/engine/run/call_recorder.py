@@ -1,0 +1,26 @@
+"""What the batched walk records call by call for the file's own analyses, before any rule sees
+the call: registrations of handlers (web routes, chat events: :mod:`entrypoints`) and the
+framework agents built and run (:mod:`file_agents`). Rules read both in ``leave_Module``, when
+every call of the file has been recorded, whichever rules are enabled.
+"""
+
+from __future__ import annotations
+
+import libcst as cst
+
+from factorlint.engine.agents.entrypoints import entry_points
+from factorlint.engine.agents.file_agents import file_agents
+
+
+class CallRecorder:
+    def __init__(self, ctx) -> None:
+        self.ctx = ctx
+
+    def visit_Call(self, node: cst.Call) -> None:
+        ctx = self.ctx
+        qualname = ctx.qualname(node.func)
+        if qualname is None:
+            return
+        if ctx.knowledge.route_functions.first(qualname) is not None:
+            entry_points(ctx).record_call(node)
+        file_agents(ctx).record(ctx, node)

@@ -1,0 +1,263 @@
+"""``lint_file``: one file's bytes in, its findings, diagnostics and facts out.
+
+A pure function of (path, bytes, settings): the CLI, the tests and any future pool, cache or
+editor server call it the same way. Cross-file questions (is this imported helper a wrapper around
+a model call?) are left open in ``Finding.requires_llm`` and settled by :mod:`project`.
+"""
+
+from __future__ import annotations
+
+import ast
+import hashlib
+import traceback
+from pathlib import PurePosixPath
+
+import libcst as cst
+
+from factorlint.checks.base import RawFinding
+from factorlint.checks.registry import all_rules
+from factorlint.engine.parse.parse import parse_module, refusal
+from factorlint.engine.parse.positions import StatementOwners, node_ranges, statement_lines
+from factorlint.engine.parse.walk import run_visitor
+from factorlint.engine.project.facts import FactsCollector
+from factorlint.engine.read.file_roles import enabled_for, file_role
+from factorlint.engine.read.prefilter import could_matter
+from factorlint.engine.read.source import UNREADABLE as PARSE_ERROR
+from factorlint.engine.read.source import decode_source
+from factorlint.engine.read.suppressions import find_suppressions
+from factorlint.engine.recognise.inventory import InventoryCollector
+from factorlint.engine.run.call_recorder import CallRecorder
+from factorlint.engine.run.visitor import BatchedVisitor
+from factorlint.engine.semantic.context import FileContext
+from factorlint.knowledge import Knowledge, default_knowledge
+from factorlint.model import Diagnostic, FileResult, Finding, Fix, Site
+
+INTERNAL_ERROR = "TFA0003"
+OVER_BUDGET = "TFA0005"  # the analysis ran past max-file-seconds or max-file-memory
+_SNIPPET_LIMIT = 400
+
+
+def lint_file(
+    path: str,
+    data: bytes,
+    settings,
+    *,
+    module_name: str,
+    package: str,
+    knowledge: Knowledge | None = None,
+) -> FileResult:
+    # Library mode: a framework's own source sees the tables without itself (Knowledge.without).
+    knowledge = (knowledge or default_knowledge()).without(settings.internal_frameworks)
+    result = FileResult(path=path, role=file_role(path), digest=hashlib.sha256(data).hexdigest())
+    decoded = decode_source(data)
+    if decoded.text is None:
+        result.diagnostics.append(Diagnostic(PARSE_ERROR, path, f"File could not be decoded: {decoded.error}"))
+        return result
+    text = decoded.text
+    result.lines = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
+    too_deep, tree = nesting_problem(text)
+    parses = tree is not None
+    if too_deep is not None:
+        result.diagnostics.append(Diagnostic(PARSE_ERROR, path, f"File could not be parsed: {too_deep}"))
+        return result
+    if parses and not could_matter(text, knowledge, settings):
+        result.skipped = True  # parses, and nothing in it can reach agent code: no LibCST pass
+        return result
+    # Only text LibCST's native parser can take without crashing or stalling reaches it.
+    refused = refusal(text, tree)
+    if refused is not None:
+        result.diagnostics.append(
+            Diagnostic(PARSE_ERROR, path, f"File could not be parsed: {refused.reason}", refused.line, 1)
+        )
+        return result
+    try:
+        module = parse_module(text)
+    except cst.ParserSyntaxError as exc:
+        result.diagnostics.append(
+            Diagnostic(PARSE_ERROR, path, f"File could not be parsed: {exc.message}", exc.raw_line, exc.raw_column + 1)
+        )
+        return result
+    except RecursionError:
+        result.diagnostics.append(Diagnostic(PARSE_ERROR, path, "File could not be parsed: nesting too deep"))
+        return result
+
+    raw: list[RawFinding] = []
+    try:
+        ctx = FileContext(path, module, text, module_name, package, knowledge, settings)
+        codes = enabled_for(path, settings)
+        rules = [rule(ctx, raw.append) for rule in all_rules() if rule.meta.code in codes]
+        facts = FactsCollector(ctx)
+        inventory = InventoryCollector(ctx)
+
+        def on_error(visitor, exc: BaseException) -> None:
+            name = getattr(getattr(visitor, "meta", None), "code", type(visitor).__name__)
+            where = traceback.extract_tb(exc.__traceback__)[-1]
+            result.diagnostics.append(
+                Diagnostic(
+                    INTERNAL_ERROR,
+                    path,
+                    f"Internal error in rule {name}: {type(exc).__name__}: {exc} "
+                    f"({PurePosixPath(where.filename).name}:{where.lineno}); the other rules ran",
+                )
+            )
+
+        owners = StatementOwners()
+        # The read-only walk: ``module.visit`` would rebuild every node, which costs more than
+        # all the rules together.
+        run_visitor(module, BatchedVisitor(ctx, [CallRecorder(ctx), facts, inventory, *rules], on_error, owners))
+        result.facts = facts.result()
+    except RecursionError:
+        result.diagnostics.append(
+            Diagnostic(PARSE_ERROR, path, "File could not be analysed: nesting too deep")
+        )
+        return result
+    if raw or inventory.sites:
+        # Sites need lines only: whole statements (a function, an agent class) get them from
+        # CPython's tree; the rest, and every finding, get LibCST's exact ranges.
+        site_lines = statement_lines(tree, module, [item.node for item in inventory.sites], owners)
+        targets = [item.node for item in raw] + [
+            item.node for item in inventory.sites if id(item.node) not in site_lines
+        ]
+        positions = node_ranges(module, text, tree, targets, owners)
+        result.findings = _findings(module, positions, raw, path, text.splitlines())
+        result.sites = _sites(positions, site_lines, inventory.sites, path)
+    result.suppressions = find_suppressions(text)
+    return result
+
+
+def unanalysed(path: str, kind: str, detail: str, settings) -> FileResult:
+    """The result of a file whose analysis gave no result (see :mod:`engine.pool`): ``kind``
+    ``"time"`` or ``"memory"`` is over its budget, anything else (``"crash"``, ``"error"``) is
+    factorlint's failure, reported as an internal error. The run goes on with the other files.
+    The result records no digest, so the cache never keeps it: the next run tries again."""
+    result = FileResult(path=path, role=file_role(path))
+    code, message = OVER_BUDGET, "Analysis budget exceeded: over "
+    if kind == "time":
+        message += f"{settings.max_file_seconds:g} s (max-file-seconds)"
+    elif kind == "memory":
+        message += f"{settings.max_file_memory:,} MiB (max-file-memory)"
+    else:
+        code, message = INTERNAL_ERROR, f"Internal error: {detail}"
+    result.diagnostics.append(Diagnostic(code, path, message + "; the file was not analysed"))
+    return result
+
+
+_TOO_DEEP_MARKERS = ("too many nested", "too many levels of indentation", "too many statically nested")
+
+
+def nesting_problem(text: str) -> tuple[str | None, ast.Module | None]:
+    """Why ``text`` is too deeply nested to parse safely (or None), and CPython's tree of it (or
+    None when CPython does not parse it). The tree also places statements for
+    :mod:`engine.positions`.
+
+    LibCST's native parser can overflow the C stack on pathological nesting (thousands of nested
+    brackets, a 100,000-term expression) and take the process down, which no ``except`` can
+    catch. CPython's own parser guards its stack and answers with an exception, so it screens the
+    text first. Other syntax errors are left to LibCST, which also reads syntax newer than the
+    running interpreter. What CPython accepts but LibCST nests deeper (an 8,000-term ``and``
+    chain is one flat node here) is screened by :func:`engine.parse.refusal`, for the files that
+    go on to LibCST.
+    """
+    try:
+        tree = _cpython_tree(text)
+    except RecursionError:
+        return "nesting too deep to analyse safely", None
+    except MemoryError:
+        # CPython's parser also reports very deep nesting as MemoryError. In a worker that ran
+        # out of its memory budget the file may be fine: parse again without the budget.
+        from factorlint.engine.run.pool import budget_lifted
+
+        with budget_lifted() as lifted:
+            if lifted and not _beyond_cpython(text):
+                raise MemoryError("over the memory budget") from None
+        return "nesting too deep to analyse safely", None
+    except SyntaxError as exc:
+        message = str(exc.msg if hasattr(exc, "msg") else exc)
+        if any(marker in message for marker in _TOO_DEEP_MARKERS):
+            return message, None
+        return None, None
+    except ValueError:
+        return None, None
+    return None, tree
+
+
+def _cpython_tree(text: str) -> ast.Module:
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # SyntaxWarnings about the scanned code are not ours
+        return ast.parse(text)
+
+
+def _beyond_cpython(text: str) -> bool:
+    """Whether CPython's parser gives up on ``text`` for its nesting (again, every time)."""
+    try:
+        _cpython_tree(text)
+    except (RecursionError, MemoryError):
+        return True
+    except (SyntaxError, ValueError):
+        return False
+    return False
+
+
+def _sites(positions, site_lines: dict, raw: list, path: str) -> list[Site]:
+    sites = []
+    for item in raw:
+        lines = site_lines.get(id(item.node))
+        if lines is None:
+            where = positions.get(item.node)
+            if where is None:
+                continue
+            lines = (where.start.line, where.end.line)
+        sites.append(Site(item.kind, path, lines[0], lines[1], item.label, item.function, item.detail, item.requires,
+                          item.unless_human))
+    return sites
+
+
+def _findings(module: cst.Module, positions, raw: list[RawFinding], path: str, lines: list[str]) -> list[Finding]:
+    """The findings of one file, each with the source text reporters show, bounded here: the
+    snippet (normalised node text, hashed into the fingerprint) at 400 characters; the source
+    line, when longer than 400 characters, clipped around the flagged column so the column
+    still maps into it (``escape.stored_source_line``); the context at six lines, its first
+    clipped the same way and the others at 400 characters. A one-line file of 90 KB with a
+    finding every hundred characters thus keeps a few hundred bytes a finding, not the line.
+    """
+    # Reporters undo the clipping (escape.stored_offset): one module holds both halves.
+    from factorlint.reporters.escape import STORED_LIMIT, clip, stored_source_line
+
+    findings = []
+    seen: set[tuple] = set()
+    for item in raw:
+        where = positions.get(item.node)
+        if where is None:
+            continue
+        key = (item.meta.code, where.start.line, where.start.column, item.message)
+        if key in seen:
+            continue
+        seen.add(key)
+        snippet = " ".join(module.code_for_node(item.node).split())[:_SNIPPET_LIMIT]
+        first = stored_source_line(lines[where.start.line - 1], where.start.column + 1) if where.start.line <= len(lines) else ""
+        rest = lines[where.start.line : min(where.end.line, where.start.line + 5)]
+        meta = item.meta
+        findings.append(
+            Finding(
+                code=meta.code,
+                name=meta.name,
+                factor=meta.factor,
+                severity=item.severity or meta.severity,
+                confidence=meta.confidence,
+                path=path,
+                line=where.start.line,
+                column=where.start.column + 1,
+                end_line=where.end.line,
+                end_column=where.end.column + 1,
+                message=item.message,
+                fix=Fix("display-only", item.fix_message or meta.fix_advice),
+                snippet=snippet,
+                source_line=first,
+                context="\n".join([first, *(clip(line, STORED_LIMIT) for line in rest)]),
+                requires_llm=item.requires_llm,
+                unless_human=item.unless_human,
+            )
+        )
+    return findings

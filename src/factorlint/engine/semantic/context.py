@@ -1,0 +1,622 @@
+"""FileContext: one parsed file and what its names mean.
+
+Name resolution is a cheap import-alias map plus receiver bindings (see :mod:`prescan`), not
+LibCST's scope and qualified-name providers, which cost several times the parse.
+
+Resolved names are strings. An instance of ``T`` is written ``T()``, so ``client = OpenAI()`` then
+``client.chat.completions.create`` resolves to ``openai.OpenAI().chat.completions.create``.
+Names rooted in the project (``app.llm.client``, ``agent.determine_next_step``) resolve to their
+module path; whether they reach a model is settled in the project pass.
+"""
+
+from __future__ import annotations
+
+import builtins
+import functools
+import sys
+from collections.abc import Callable
+from typing import TYPE_CHECKING, TypeVar, cast
+
+import libcst as cst
+
+from factorlint.engine.parse.walk import find_all
+from factorlint.engine.semantic.flow import FunctionFlow, build_flow
+from factorlint.engine.semantic.names import dotted_name, literal_string
+from factorlint.engine.semantic.prescan import Prescan, prescan
+from factorlint.knowledge import Knowledge
+from factorlint.model import PARAMETER
+
+if TYPE_CHECKING:
+    from factorlint.engine.agents.loops import LoopAnalyser
+    from factorlint.engine.agents.recursion import RecursionAnalyser
+
+_T = TypeVar("_T")
+_MISSING = object()
+
+_BUILTINS = frozenset(dir(builtins))
+_STDLIB = frozenset(getattr(sys, "stdlib_module_names", ())) | {"__future__", "typing_extensions"}
+_FIELD_FACTORIES = frozenset(
+    {"pydantic.Field", "pydantic.fields.Field", "dataclasses.field", "attr.ib", "attrs.field",
+     "attr.attrib", "sqlmodel.Field", "msgspec.field"}
+)
+_OPTIONAL_WRAPPERS = frozenset({"typing.Optional", "typing.Annotated", "typing_extensions.Annotated"})
+_PARTIALS = frozenset({"functools.partial"})
+
+
+class FileContext:
+    def __init__(
+        self,
+        path: str,
+        module: cst.Module,
+        source: str,
+        module_name: str,
+        package: str,
+        knowledge: Knowledge,
+        settings,
+    ) -> None:
+        self.path = path
+        self.module = module
+        self.source = source
+        self.module_name = module_name
+        self.package = package
+        self.knowledge = knowledge
+        self.settings = settings
+        self.scan: Prescan = prescan(module, package)
+        self.imports = self.scan.imports
+        self.module_bindings: dict[str, str] = {}
+        self.class_bindings: dict[str, dict[str, str]] = {}
+        self.local_bindings: dict[int, dict[str, str]] = {}
+        # Names bound to a callable rather than an instance (``completion = client.chat.
+        # completions.create``): name -> the callable's resolved name, in the same three scopes.
+        self.module_aliases: dict[str, str] = {}
+        self.class_aliases: dict[str, dict[str, str]] = {}
+        self.local_aliases: dict[int, dict[str, str]] = {}
+        # Traversal state, kept current by the batched visitor.
+        self.function_stack: list[cst.FunctionDef] = []
+        self.class_stack: list[cst.ClassDef] = []
+        self.loop_stack: list[cst.CSTNode] = []
+        self._flows: dict[int, FunctionFlow] = {}  # id(def or module) -> its value-flow index
+        self._analyses: dict[Callable, object] = {}
+        self._qualnames: dict | None = None  # no answers are kept while the bindings are being worked out
+        self._current_class_qualname: str | None = None
+        self._resolve_bindings()
+        # Bindings are settled from here on, so a name's meaning depends only on the node and
+        # where the walk stands (innermost function; the class the bindings pass was in). Most
+        # rules ask about every call's callee; one answer serves them all. The entry keeps the
+        # node alive, so its id cannot be reused by another node while the answer is kept.
+        self._qualnames = {}
+        self.relevant = self._is_relevant()
+        from factorlint.engine.recognise.recognisers import Recognisers
+
+        self.recognise = Recognisers(self)
+
+    # -- the file's analyses -----------------------------------------------------------------
+    # Each is built by the engine module that owns it, on first use, and kept for the file: the
+    # rules read them and never fill them. ``loops``, ``recursion`` and ``flow`` are the ones the
+    # engine itself asks for everywhere; the others are reached through ``analysis``.
+
+    @functools.cached_property
+    def loops(self) -> LoopAnalyser:
+        """The shared loop analyser (one analysis per loop, whatever the number of rules asking)."""
+        from factorlint.engine.agents.loops import LoopAnalyser
+
+        return LoopAnalyser(self)
+
+    def flow(self, scope: cst.FunctionDef | cst.Module) -> FunctionFlow:
+        """The value-flow index of a function (or of the module's own statements), built once."""
+        found = self._flows.get(id(scope))
+        if found is None:
+            found = self._flows[id(scope)] = build_flow(scope)
+        return found
+
+    def current_flow(self) -> FunctionFlow:
+        """The value-flow index of the function the walk is in (of the module at top level)."""
+        return self.flow(self.function_stack[-1] if self.function_stack else self.module)
+
+    @functools.cached_property
+    def recursion(self) -> RecursionAnalyser:
+        """The shared analysis of agent loops written as recursion (one per function)."""
+        from factorlint.engine.agents.recursion import RecursionAnalyser
+
+        return RecursionAnalyser(self)
+
+    def analysis(self, build: Callable[[FileContext], _T]) -> _T:
+        """The analysis ``build`` makes of this file (a class or function of the engine module
+        that owns it: ``ResponseTracker``, ``TaintAnalyser``, ``EntryPoints``...), built on first
+        use and kept for the file. Each module exposes it through a typed accessor
+        (``responses.tracker(ctx)``); the context knows none of them."""
+        found = self._analyses.get(build, _MISSING)
+        if found is _MISSING:
+            found = self._analyses[build] = build(self)
+        return cast(_T, found)
+
+    # -- bindings ---------------------------------------------------------------------------
+
+    def _resolve_bindings(self) -> None:
+        for function, name, annotation in self.scan.annotations:
+            type_qn = self.annotation_type(annotation)
+            if type_qn is not None:
+                self.local_bindings.setdefault(id(function), {})[name] = type_qn
+        for class_qualname, attr, annotation in self.scan.attribute_annotations:
+            type_qn = self.annotation_type(annotation)
+            if type_qn is not None:
+                self.class_bindings.setdefault(class_qualname, {})[attr] = type_qn
+        self.return_types: dict[str, str] = {}
+        for function_id, annotation in self.scan.returns.items():
+            type_qn = self.annotation_type(annotation)
+            if type_qn is not None:
+                qualname = self.scan.function_qualnames.get(function_id)
+                if qualname is not None:
+                    self.return_types[f"{self.module_name}.{qualname}"] = type_qn
+        self.property_qualnames = {
+            f"{self.module_name}.{self.scan.function_qualnames[i]}"
+            for i in self.scan.properties
+            if i in self.scan.function_qualnames
+        }
+        self._resolve_pending(self.scan.pending)
+        if self._infer_return_types():
+            # ``self.client = self._create_client()`` with the factory's type now known.
+            self._resolve_pending([p for p in self.scan.pending if isinstance(p.value, (cst.Call, cst.Await))])
+        self._bind_module_proxies()
+        typed = self._bind_parameters_from_callers()
+        if typed:
+            # ``self.llm = llm`` in an ``__init__`` whose ``llm`` a caller just typed.
+            self._resolve_pending([p for p in self.scan.pending if p.function is not None and id(p.function) in typed])
+        self.function_stack = []
+        self._current_class_qualname = None
+
+    def _bind_module_proxies(self) -> None:
+        """``litellm = LazyLiteLLM()``, a class of this module whose ``__getattr__`` forwards to a
+        module it imports on first use (``importlib.import_module("litellm")``): the name stands
+        for that module, as aider uses it. Only a model framework's module is followed."""
+        for pending in self.scan.pending:
+            value = pending.value
+            if pending.function is not None or pending.class_qualname is not None or "." in pending.target:
+                continue
+            if not (isinstance(value, cst.Call) and isinstance(value.func, cst.Name)):
+                continue
+            cls = self.scan.classes.get(value.func.value)
+            if cls is None or "__getattr__" not in self.scan.methods.get(value.func.value, {}):
+                continue
+            module = _imported_by_name(cls)
+            if module is not None and self.knowledge.is_framework_module(module):
+                self.module_bindings.pop(pending.target, None)
+                self.module_aliases[pending.target] = module
+
+    def _infer_return_types(self) -> bool:
+        """A function with no return annotation whose every ``return`` builds the same kind of
+        object (``return cls(llm)``, ``return ChatOpenAI(...)``, ``return self._client``) returns
+        that type: a factory's callers are typed through it, in this file and, through the
+        file's facts, in the others."""
+        inferred = False
+        by_id = {id(f): f for f in self.scan.module_functions.values()}
+        by_id.update((id(f), f) for methods in self.scan.methods.values() for f in methods.values())
+        by_id.update(self.scan.nested_by_id)
+        for function_id, values in self.scan.return_values.items():
+            qualname = self.scan.function_qualnames.get(function_id)
+            if qualname is None or function_id in self.scan.returns:
+                continue
+            function = by_id.get(function_id)
+            if function is None:
+                continue
+            self.function_stack = [function]
+            self._current_class_qualname = self.scan.class_of_function.get(function_id)
+            types: set[str | None] = set()
+            for value in values:
+                if value is None or (isinstance(value, cst.Name) and value.value == "None"):
+                    continue
+                types.add(self._returned_type(value, function_id))
+            returned = types.pop() if len(types) == 1 else None
+            if returned is not None:
+                self.return_types[f"{self.module_name}.{qualname}"] = returned
+                inferred = True
+        return inferred
+
+    def _returned_type(self, value: cst.BaseExpression, function_id: int) -> str | None:
+        if isinstance(value, cst.Call) and isinstance(value.func, cst.Name) and value.func.value == "cls":
+            owner = self.scan.class_of_function.get(function_id)
+            return f"{self.module_name}.{owner}" if owner is not None else None
+        return self.instance_type_of(value)
+
+    def _resolve_pending(self, pendings) -> None:
+        for pending in pendings:
+            self.function_stack = [pending.function] if pending.function is not None else []
+            self._current_class_qualname = pending.class_qualname
+            type_qn = self.instance_type_of(pending.value)
+            if type_qn in _FIELD_FACTORIES:
+                continue  # ``llm: BaseLLM = Field(...)``: the annotation says what it holds
+            if type_qn is not None and type_qn not in _PARTIALS:
+                self._bind(self._binding_table(pending, self.module_bindings, self.class_bindings,
+                                               self.local_bindings), pending, type_qn)
+                continue
+            alias = self.callable_alias(pending.value)
+            if alias is not None:
+                self._bind(self._binding_table(pending, self.module_aliases, self.class_aliases,
+                                               self.local_aliases), pending, alias)
+
+    def _bind_parameters_from_callers(self) -> set[int]:
+        """``llm_client = LLMClient(config)`` then ``run(prompt, llm_client)`` in the same module:
+        ``run``'s parameter holds an ``LLMClient`` unless its annotation or a default says
+        otherwise. Only this module's own functions and classes (their ``__init__``, as in
+        ``return cls(llm)`` from a factory classmethod), called by name at statement level.
+        Returns the ids of the functions given a parameter type."""
+        typed: set[int] = set()
+        for caller, call in self.scan.local_calls:
+            assert isinstance(call.func, cst.Name)
+            callee = self._called_function(call.func.value, caller)
+            if callee is None or callee is caller:
+                continue
+            self.function_stack = [caller] if caller is not None else []
+            self._current_class_qualname = None
+            params = callee.params
+            positional = [*params.posonly_params, *params.params]
+            if callee.name.value == "__init__":
+                positional = positional[1:]  # ``self``
+            by_name = {p.name.value: p for p in (*positional, *params.kwonly_params)}
+            table = self.local_bindings.setdefault(id(callee), {})
+            index = 0
+            for arg in call.args:
+                if arg.star:
+                    break
+                if arg.keyword is not None:
+                    param = by_name.get(arg.keyword.value)
+                else:
+                    param = positional[index] if index < len(positional) else None
+                    index += 1
+                if param is None or param.name.value in table:
+                    continue
+                type_qn = self.instance_type_of(arg.value)
+                if type_qn is not None and type_qn not in _FIELD_FACTORIES and type_qn not in _PARTIALS:
+                    table[param.name.value] = type_qn
+                    typed.add(id(callee))
+        return typed
+
+    def _called_function(self, name: str, caller: cst.FunctionDef | None) -> cst.FunctionDef | None:
+        """The function a call by ``name`` runs: a module function, or the ``__init__`` of a class
+        of this module (``cls`` in a classmethod is its own class)."""
+        function = self.scan.module_functions.get(name)
+        if function is not None:
+            return function
+        owner = self.scan.class_of_function.get(id(caller)) if name == "cls" and caller is not None else (
+            name if name in self.scan.classes else None)
+        return self.scan.methods.get(owner, {}).get("__init__") if owner is not None else None
+
+    @staticmethod
+    def _binding_table(pending, module_table: dict, class_tables: dict, local_tables: dict) -> dict | None:
+        """The table a binding belongs to: the class's for ``self.x`` and class attributes, the
+        function's for locals, else the module's."""
+        if pending.target.startswith("self."):
+            if pending.class_qualname is None:
+                return None
+            return class_tables.setdefault(pending.class_qualname, {})
+        if pending.function is not None:
+            return local_tables.setdefault(id(pending.function), {})
+        if pending.class_qualname is not None:
+            return class_tables.setdefault(pending.class_qualname, {})
+        return module_table
+
+    def _bind(self, table: dict | None, pending, value: str) -> None:
+        """Record a binding; a name bound in several places (the branches of an ``if``, a default
+        then a configured value) keeps the binding that reaches a model: the union of what the
+        name may hold, as far as the rules are concerned."""
+        if table is None:
+            return
+        name = pending.target[5:] if pending.target.startswith("self.") else pending.target
+        if isinstance(pending.value, cst.Dict):
+            name += "[]"  # a dict of handlers: what ``name[key]`` holds
+        existing = table.get(name)
+        if existing is not None and self._strength(existing) > self._strength(value):
+            return
+        table[name] = value
+
+    def _strength(self, value: str) -> int:
+        """How much a binding tells the rules: a model call or client beats anything else."""
+        from factorlint.engine.recognise.llm_names import match_llm_qualname
+
+        if self.knowledge_client(value) is not None or match_llm_qualname(self.knowledge, value) is not None:
+            return 2
+        return 1
+
+    def callable_alias(self, value: cst.BaseExpression) -> str | None:
+        """What a name holds when it is bound to a callable rather than an instance: ``completion
+        = client.chat.completions.create``, ``functools.partial(litellm.completion, ...)``,
+        ``handler or acompletion``, ``a if fast else b``, a dict of handlers. Returns the
+        callable's resolved name (the one reaching a model, of several), or None."""
+        candidates = self._alias_candidates(value, 0)
+        if not candidates:
+            return None
+        return max(candidates, key=self._strength)
+
+    def _alias_candidates(self, value: cst.BaseExpression, depth: int) -> list[str]:
+        if depth > 4:
+            return []
+        if isinstance(value, (cst.Name, cst.Attribute)):
+            qn = self.qualname(value)
+            if qn is None or qn.startswith("builtins.") or qn.endswith("()"):
+                return []  # unknown, a builtin, or an instance (an instance is a type binding)
+            return [qn]
+        if isinstance(value, cst.BooleanOperation):
+            return self._alias_candidates(value.left, depth + 1) + self._alias_candidates(value.right, depth + 1)
+        if isinstance(value, cst.IfExp):
+            return self._alias_candidates(value.body, depth + 1) + self._alias_candidates(value.orelse, depth + 1)
+        if isinstance(value, cst.Call) and value.args and self.qualname(value.func) in _PARTIALS:
+            return self._alias_candidates(value.args[0].value, depth + 1)
+        if isinstance(value, cst.Dict) and depth == 0:
+            found = []
+            for element in value.elements[:64]:
+                if isinstance(element, cst.DictElement):
+                    found += self._alias_candidates(element.value, depth + 1)
+            return found
+        return []
+
+    def annotation_type(self, annotation: cst.BaseExpression) -> str | None:
+        """The type an annotation names, looking through Optional[...] and ``X | None``."""
+        if isinstance(annotation, cst.SimpleString):
+            return self._string_annotation_type(annotation)
+        if isinstance(annotation, cst.BinaryOperation) and isinstance(
+            annotation.operator, cst.BitOr
+        ):
+            for side in (annotation.left, annotation.right):
+                if not (isinstance(side, cst.Name) and side.value == "None"):
+                    return self.annotation_type(side)
+            return None
+        if isinstance(annotation, cst.Subscript):
+            if self.qualname(annotation.value) in _OPTIONAL_WRAPPERS and annotation.slice:
+                first = annotation.slice[0].slice
+                if isinstance(first, cst.Index):
+                    return self.annotation_type(first.value)
+            return None
+        qn = self.qualname(annotation)
+        if qn is None or qn.startswith("builtins.") or qn.split(".", 1)[0] in _STDLIB:
+            return None
+        return qn
+
+    def _string_annotation_type(self, annotation: cst.SimpleString) -> str | None:
+        """A forward reference (``model: "Model"``, ``"llm.Model"``): the dotted name it spells,
+        resolved like any name. Anything more than a dotted name is left alone."""
+        text = annotation.value.strip("\"'")
+        if text.endswith(" | None"):
+            text = text[: -len(" | None")]
+        parts = text.split(".")
+        if not parts or not all(part.isidentifier() for part in parts):
+            return None
+        head = self._resolve_name(parts[0])
+        if head is None or head.endswith("()"):
+            return None
+        qn = ".".join([head, *parts[1:]])
+        if qn.startswith("builtins.") or qn.split(".", 1)[0] in _STDLIB:
+            return None
+        return qn
+
+    def instance_type_of(self, value: cst.BaseExpression) -> str | None:
+        """The type QN of the object an expression evaluates to, when it is a known call."""
+        if isinstance(value, cst.Await):
+            value = value.expression
+        if isinstance(value, cst.Call):
+            callee = self.qualname(value.func)
+            return self.type_of_call(callee) if callee is not None else None
+        if isinstance(value, cst.BooleanOperation) and isinstance(value.operator, cst.Or):
+            # ``client or self.create_client()``: what either side builds.
+            return self.instance_type_of(value.left) or self.instance_type_of(value.right)
+        if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.BitOr):
+            # LCEL: ``prompt | llm | parser`` keeps the model's type for recognition.
+            for side in (value.left, value.right):
+                side_type = self.instance_type_of(side)
+                if side_type is not None and self.knowledge_client(side_type) is not None:
+                    return side_type
+            return None
+        if not isinstance(value, (cst.Name, cst.Attribute)):
+            return None
+        qn = self.qualname(value)
+        if qn is not None and qn.endswith("()"):
+            return qn[:-2]
+        return None
+
+    def type_of_call(self, callee: str) -> str:
+        """What calling ``callee`` returns: the same instance for chain methods, else ``callee``."""
+        annotated = self.return_types.get(callee)
+        if annotated is not None:
+            return annotated
+        if "()." in callee:
+            receiver, member = callee.rsplit("().", 1)
+            client = self.knowledge_client(receiver)
+            if client is not None and (
+                member in client.chain_methods or member in client.structured_chain_methods
+            ):
+                return receiver
+            agent = self.knowledge.agent_constructors.first(receiver)
+            if agent is not None and member in agent[1].chain_methods:
+                return receiver
+        return callee
+
+    def knowledge_client(self, type_qn: str):
+        return self.knowledge.client_constructors.first(
+            type_qn
+        ) or self.knowledge.client_factories.first(type_qn)
+
+    # -- resolution -------------------------------------------------------------------------
+
+    def qualname(self, node: cst.BaseExpression) -> str | None:
+        """The resolved dotted name of an expression, or None when it cannot be known."""
+        memo = self._qualnames
+        if memo is None:
+            return self._qualname(node)
+        key = (id(node), id(self.function_stack[-1]) if self.function_stack else 0, self._current_class_qualname)
+        entry = memo.get(key)
+        if entry is None:
+            entry = memo[key] = (node, self._qualname(node))
+        return entry[1]
+
+    def _qualname(self, node: cst.BaseExpression) -> str | None:
+        if isinstance(node, cst.Name):
+            return self._narrowed_type(node) or self._resolve_name(node.value)
+        if isinstance(node, cst.Attribute):
+            if isinstance(node.value, cst.Name) and node.value.value == "self":
+                return self._narrowed_type(node) or self._resolve_self_attribute(node.attr.value)
+            base = self.qualname(node.value)
+            return f"{base}.{node.attr.value}" if base is not None else None
+        if isinstance(node, cst.Call):
+            callee = self.qualname(node.func)
+            return self.type_of_call(callee) + "()" if callee is not None else None
+        if isinstance(node, cst.Await):
+            return self.qualname(node.expression)
+        if isinstance(node, cst.Subscript) and isinstance(node.value, cst.Name):
+            return self._resolve_name(node.value.value + "[]")  # ``handlers[kind]``
+        if isinstance(node, cst.BinaryOperation) and isinstance(node.operator, cst.BitOr):
+            type_qn = self.instance_type_of(node)
+            return type_qn + "()" if type_qn is not None else None
+        return None
+
+    def parameter_qualname(self, function: cst.FunctionDef, name: str) -> str:
+        """``app.run.<param>.client`` for an untyped parameter: the project pass binds it to what
+        the callers in other files pass (model.PARAMETER)."""
+        return f"{self.module_name}.{self.scan.function_qualnames.get(id(function), '')}{PARAMETER}{name}"
+
+    def _narrowed_type(self, node: cst.BaseExpression) -> str | None:
+        """``C()`` for a use of a name an enclosing ``if isinstance(name, C):`` pins to C."""
+        kind = self.scan.narrowed.get(id(node))
+        if kind is None:
+            return None
+        type_qn = self.qualname(kind)
+        return type_qn + "()" if type_qn is not None else None
+
+    def _resolve_name(self, name: str) -> str | None:
+        for function in reversed(self.function_stack):
+            bound = self.local_bindings.get(id(function), {}).get(name)
+            if bound is not None:
+                return bound + "()"
+            alias = self.local_aliases.get(id(function), {}).get(name)
+            if alias is not None:
+                return alias
+            nested = self.scan.local_functions.get(id(function), {}).get(name)
+            if nested is not None:
+                return f"{self.module_name}.{nested}"
+            if name in self.scan.local_names.get(id(function), ()):
+                if name in self.scan.parameters.get(id(function), ()) and name not in ("self", "cls"):
+                    return self.parameter_qualname(function, name)
+                return None  # a local the bindings could not type
+        bound = self.module_bindings.get(name)
+        if bound is not None:
+            return bound + "()"
+        alias = self.module_aliases.get(name)
+        if alias is not None:
+            return alias
+        imported = self.imports.get(name)
+        if imported is not None:
+            return imported
+        if name in self.scan.module_functions or name in self.scan.classes:
+            return f"{self.module_name}.{name}"
+        if name in _BUILTINS and name not in self.scan.module_assigned:
+            return f"builtins.{name}"
+        return None
+
+    def _resolve_self_attribute(self, attr: str) -> str | None:
+        class_qualname = self.current_class_qualname()
+        if class_qualname is None:
+            return None
+        for candidate in self._class_and_bases(class_qualname):
+            bound = self.class_bindings.get(candidate, {}).get(attr)
+            if bound is not None:
+                return self._dispatched_on_self(bound, class_qualname) + "()"
+            alias = self.class_aliases.get(candidate, {}).get(attr)
+            if alias is not None:
+                return alias
+            if attr in self.scan.methods.get(candidate, {}):
+                method = f"{self.module_name}.{candidate}.{attr}"
+                if method in self.property_qualnames and method in self.return_types:
+                    return self.return_types[method] + "()"
+                return method
+        if self.scan.class_bases.get(class_qualname):
+            # Inherited from a base defined elsewhere: settled by the project pass's class graph.
+            return f"{self.module_name}.{class_qualname}.{attr}"
+        return None
+
+    def _dispatched_on_self(self, bound: str, class_qualname: str) -> str:
+        """``self.client = self.create_client()`` in a base class, read in a subclass that
+        overrides ``create_client``: the attribute holds what the override returns (smolagents'
+        ``InferenceClientModel``). ``bound`` is the base method's result type when it has none."""
+        prefix = self.module_name + "."
+        if not bound.startswith(prefix):
+            return bound
+        owner, _, method = bound[len(prefix):].rpartition(".")
+        if method not in self.scan.methods.get(owner, {}):
+            return bound
+        for candidate in self._class_and_bases(class_qualname):
+            if method in self.scan.methods.get(candidate, {}):
+                return self.return_types.get(f"{prefix}{candidate}.{method}", bound)
+        return bound
+
+    def class_bases_resolved(self) -> dict[str, list[str]]:
+        """Each class of this module with its bases' qualified names (for the project pass)."""
+        resolved = {}
+        for class_qualname, bases in self.scan.class_bases.items():
+            names = [self.qualname(base) for base in bases]
+            resolved[f"{self.module_name}.{class_qualname}"] = [n for n in names if n]
+        return resolved
+
+    def _class_and_bases(self, class_qualname: str) -> list[str]:
+        """The class and the bases defined in this file (for ``self`` look-ups)."""
+        seen = [class_qualname]
+        for base in self.scan.class_bases.get(class_qualname, []):
+            name = dotted_name(base)
+            if name in self.scan.classes and name not in seen:
+                seen.append(name)
+        return seen
+
+    def current_class_qualname(self) -> str | None:
+        if self.function_stack:
+            owner = self.scan.class_of_function.get(id(self.function_stack[-1]))
+            if owner is not None:
+                return owner
+            # A nested def or lambda inside a method still sees the method's ``self``.
+            for function in reversed(self.function_stack):
+                owner = self.scan.class_of_function.get(id(function))
+                if owner is not None:
+                    return owner
+        return self._current_class_qualname
+
+    def function_qualname(self, function: cst.FunctionDef) -> str:
+        return f"{self.module_name}.{self.scan.function_qualnames.get(id(function), function.name.value)}"
+
+    def current_function_qualname(self) -> str | None:
+        return self.function_qualname(self.function_stack[-1]) if self.function_stack else None
+
+    # -- classification ---------------------------------------------------------------------
+
+    def is_external(self, qualname: str) -> bool:
+        """Names from the standard library, builtins or a known framework (never project code)."""
+        root = qualname.split(".", 1)[0]
+        return root == "builtins" or root in _STDLIB or self.knowledge.is_framework_module(qualname)
+
+    def is_project_candidate(self, qualname: str) -> bool:
+        """Could this name be a function of the scanned project (resolved in the project pass)?"""
+        return not self.is_external(qualname)
+
+    def _is_relevant(self) -> bool:
+        roots = self.knowledge._package_roots
+        extra = tuple(getattr(self.settings, "llm_functions", ()) or ())
+        for module in self.scan.imported_modules:
+            if module.split(".", 1)[0] in roots:
+                return True
+        return bool(extra)
+
+    @functools.cached_property
+    def imported_roots(self) -> frozenset[str]:
+        """The top-level packages this module imports, anywhere in it (lazy imports included)."""
+        return frozenset(module.split(".", 1)[0] for module in self.scan.imported_modules)
+
+    def code_for(self, node: cst.CSTNode) -> str:
+        return self.module.code_for_node(node)
+
+
+def _imported_by_name(cls: cst.ClassDef) -> str | None:
+    """The one module a class imports by a string (``importlib.import_module("litellm")``,
+    ``__import__("litellm")``), if it imports exactly one."""
+    found: set[str] = set()
+    for call in find_all(cls, cst.Call):
+        name = dotted_name(call.func) or ""
+        if name.rsplit(".", 1)[-1] in ("import_module", "__import__") and call.args:
+            text = literal_string(call.args[0].value)
+            if text:
+                found.add(text)
+    return found.pop() if len(found) == 1 else None

@@ -220,19 +220,22 @@ def _results(draw) -> FileResult:
         Finding, _code, _names, st.none() | st.integers(0, 12), st.sampled_from(sorted(codec.SEVERITIES)),
         st.sampled_from(sorted(codec.CONFIDENCES)), st.just(path), _position, _position, _position,
         _position, _names, fix, _names, _names, _names, st.lists(_names, max_size=2).map(tuple),
-        st.lists(_names, max_size=2).map(tuple), st.none() | _names, st.sampled_from(["", "0123456789abcdef"]),
+        st.lists(_names, max_size=2).map(tuple), st.lists(_names, max_size=2).map(tuple),
+        st.none() | _names, st.sampled_from(["", "0123456789abcdef"]),
     )
     diagnostic = st.builds(Diagnostic, _code, st.just(path), _names, st.none() | _position, st.none() | _position)
     functions = st.lists(
         st.builds(
             FunctionFacts, _names, _position, st.booleans(), st.booleans(), st.lists(_names, max_size=3),
-            st.lists(_names, max_size=2),
+            st.lists(_names, max_size=2), st.lists(_names, max_size=2),
         ), max_size=3
     ).map(lambda fs: {f.qualname: f for f in fs})
     facts = st.none() | st.builds(
         FileFacts, _names, st.booleans(), st.lists(_names, max_size=3), functions,
         st.dictionaries(_names, _names, max_size=3), st.dictionaries(_names, _names, max_size=3),
         st.dictionaries(_names, st.lists(_names, max_size=2), max_size=3), _position,
+        st.lists(st.tuples(_names, _names, _names), max_size=3),
+        st.lists(st.tuples(_names, _names, _names, _names), max_size=3),
     )
     suppression = st.builds(
         Suppression, _position, _position, _position, _position,

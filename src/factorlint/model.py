@@ -21,6 +21,10 @@ SEVERITY_RANK = {"error": 3, "warning": 2, "advice": 1}
 # model (its last name): a rule that cannot know which candidate it is writes this instead.
 REACHING = "{reaching}"
 
+# In a message, stands for the text the model chose that a caller in another file hands to a
+# finding's ``requires_tainted`` parameter, filled in by the project pass.
+TAINTED = "{tainted}"
+
 # Joins a function's qualified name and one of its parameters (``app.run.<param>.client``): what
 # an untyped parameter resolves to, bound in the project pass to what callers pass in its place.
 PARAMETER = ".<param>."
@@ -74,6 +78,10 @@ class Finding:
     # The finding stands only if none of these names turns out, in the project pass, to ask a
     # person at the console: a loop around ``review()`` that prompts is a REPL, not a runaway.
     unless_human: tuple[str, ...] = ()
+    # The finding stands only if one of these parameters (``app.run.run_code.<param>.code``)
+    # turns out, in the project pass, to be handed text the model chose by a caller in another
+    # file, directly or through other project functions.
+    requires_tainted: tuple[str, ...] = ()
     suppressed: str | None = None  # why, when a suppression comment silenced it
     fingerprint: str = ""
 
@@ -119,6 +127,9 @@ class FileFacts:
     # What this file passes to project functions: (callee, "0"-based position or keyword, what the
     # argument is: an instance type ``X()``, a function, another function's parameter).
     arguments: list[tuple[str, str, str]] = field(default_factory=list)
+    # Text the model chose handed to a project function of another file: (callee, place, what it
+    # is, the wrappers the project pass must find reaching a model, comma-separated).
+    tainted: list[tuple[str, str, str, str]] = field(default_factory=list)
 
 
 @dataclass

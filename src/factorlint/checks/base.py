@@ -56,6 +56,7 @@ class RawFinding:
     severity: Severity | None = None
     fix_message: str | None = None
     unless_human: tuple[str, ...] = ()  # see Finding.unless_human
+    requires_tainted: tuple[str, ...] = ()  # see Finding.requires_tainted
 
 
 class Rule:
@@ -81,11 +82,12 @@ class Rule:
         severity: Severity | None = None,
         fix_message: str | None = None,
         unless_human: tuple[str, ...] = (),
+        requires_tainted: tuple[str, ...] = (),
     ) -> None:
         self._sink(
             RawFinding(
                 self.meta, node, message or self.meta.summary, requires_llm, severity, fix_message,
-                unless_human,
+                unless_human, requires_tainted,
             )
         )
 

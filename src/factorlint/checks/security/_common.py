@@ -12,17 +12,24 @@ MODEL_CHOSEN = ("model", "tool_arg")
 
 
 class TaintRule(Rule):
-    """A rule about one sink kind: every call is shown to the taint analyser, hits read at the end."""
+    """A rule about one sink kind: the taint analyser's hits of that kind, read at the end."""
 
     kind = ""
-
-    def visit_Call(self, node: cst.Call) -> None:
-        taint.analyser(self.ctx).observe(node)
+    _finding: SinkFinding | None = None
 
     def leave_Module(self, node: cst.Module) -> None:
         for finding in taint.analyser(self.ctx).findings():
             if finding.kind == self.kind:
+                self._finding = finding
                 self.check(finding)
+        self._finding = None
+
+    def report(self, node: cst.CSTNode, message: str | None = None, **kwargs) -> None:
+        """A finding about the hit being checked: one reached through a parameter stands only if
+        the project pass finds a caller handing it text the model chose (``requires_tainted``)."""
+        if self._finding is not None and self._finding.requires_tainted:
+            kwargs.setdefault("requires_tainted", self._finding.requires_tainted)
+        super().report(node, message, **kwargs)
 
     def check(self, finding: SinkFinding) -> None:  # pragma: no cover - every rule overrides it
         raise NotImplementedError
@@ -61,5 +68,5 @@ def sentence(text: str) -> str:
 
 
 def where(finding: SinkFinding) -> str:
-    """`` inside `run_code()` `` when the sink is one call deep."""
+    """`` inside `run_code()` `` when the sink is in the function called (this file or another)."""
     return f" inside `{finding.via}`" if finding.via else ""

@@ -11,7 +11,9 @@ class EvalOfModelOutput(TaintRule):
     interpreter, `pandas.eval` / `DataFrame.query` or `sympy.sympify`: a model's reply (its
     content, tool-call arguments or parsed object, also after `json.loads`, f-strings or
     concatenation), or an argument of a tool function, which the model fills in. A value passed
-    to a function of the same file that runs it counts too (one call deep).
+    to a function of the same file that runs it counts too (one call deep), and so does one handed
+    to a project function of another file whose parameter reaches the sink (followed through the
+    helpers it is handed on to): that finding is at the sink, naming the function it was handed to.
 
     ## Why is this bad?
     Model output is untrusted input: a prompt injection in a web page, a document or a tool
@@ -140,7 +142,28 @@ def solve(task):
     exec(code)  # expect: TFS001
 """,
         },
+        # Handed to a helper in another module, which hands it on to the function that runs it:
+        # the project pass follows the parameter across the files; the finding is at the sink.
+        {
+            "sandbox.py": """
+def _execute(source):
+    exec(compile(source, "<agent>", "exec"))  # expect: TFS001
+
+def run_code(source, timeout=10):
+    return _execute(source)
+""",
+            "agent.py": """
+from openai import OpenAI
+from sandbox import run_code
+client = OpenAI()
+
+def solve(messages):
+    reply = client.chat.completions.create(model="gpt-4o", messages=messages)
+    run_code(reply.choices[0].message.content)
+""",
+        },
     ]
+
     valid = [
         # The reply is parsed into a typed model and dispatched, never run.
         """
@@ -183,6 +206,22 @@ def run_python(code: str) -> str:
 """,
     ]
     near_miss = [
+        # Handed to a helper in another module that only shows it.
+        {
+            "display.py": """
+def show(source):
+    print(source)
+""",
+            "agent.py": """
+from openai import OpenAI
+from display import show
+client = OpenAI()
+
+def solve(messages):
+    reply = client.chat.completions.create(model="gpt-4o", messages=messages)
+    show(reply.choices[0].message.content)
+""",
+        },
         # eval of a constant string in agent code.
         """
 from openai import OpenAI

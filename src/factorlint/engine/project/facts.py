@@ -5,7 +5,9 @@ from __future__ import annotations
 import libcst as cst
 
 from factorlint.engine.agents.loops import CONSOLE_INPUTS
+from factorlint.engine.read.file_roles import file_role
 from factorlint.engine.recognise.llm_names import match_llm_qualname
+from factorlint.engine.taint.analyser import analyser
 from factorlint.model import PARAMETER, FileFacts, FunctionFacts
 
 _CONSUMERS = frozenset(
@@ -191,4 +193,7 @@ class FactsCollector:
         return qualname if match_llm_qualname(self.ctx.knowledge, qualname) is not None else None
 
     def result(self) -> FileFacts:
+        """The facts, once the walk is over (the taint analysis has seen every call by then)."""
+        if file_role(self.ctx.path) == "app":  # what tests and examples hand over is no attack path
+            self.facts.tainted = analyser(self.ctx).tainted_arguments()
         return self.facts

@@ -16,7 +16,7 @@ from collections import defaultdict
 from factorlint.engine.read.suppressions import without_codes
 from factorlint.engine.recognise.llm_names import match_llm_qualname
 from factorlint.knowledge import Knowledge
-from factorlint.model import PARAMETER, REACHING, Edit, FileResult, Finding, Fix, Report, Site
+from factorlint.model import PARAMETER, REACHING, TAINTED, Edit, FileResult, Finding, Fix, Report, Site
 
 UNUSED_SUPPRESSION = "TFA0002"
 
@@ -42,6 +42,7 @@ class ProjectIndex:
                 self.subclasses[self._canonical(base)].append(cls)
         self._targets_memo: dict[tuple[str, bool], tuple[frozenset[str], bool]] = {}
         self._bind_parameters(results)
+        self._bind_tainted(results)
         patterns = tuple(getattr(settings, "llm_functions", ()) or ())
         self.llm_functions: set[str] = {
             name for name, f in self.functions.items()
@@ -68,17 +69,7 @@ class ProjectIndex:
             if facts is None:
                 continue
             for callee, key, value in facts.arguments:
-                for function in self._callee_functions(callee):
-                    params = self.functions[function].params
-                    if key.isdigit():
-                        position = int(key)
-                        positional = params[: params.index("*")] if "*" in params else params
-                        name = positional[position] if position < len(positional) else None
-                    else:
-                        name = key if key in params and key != "*" else None
-                    if name is None:
-                        continue
-                    slot = f"{function}{PARAMETER}{name}"
+                for slot in self._parameter_slots(callee, key):
                     if slot in self.bindings or slot in self.aliases or value.startswith(slot):
                         continue
                     if value.endswith("()"):
@@ -86,6 +77,62 @@ class ProjectIndex:
                     else:
                         self.aliases[slot] = value
         self._targets_memo.clear()  # answers given while the parameters were unbound
+
+    def _parameter_slots(self, callee: str, place: str) -> list[str]:
+        """``app.run.<param>.code`` for each function a call of ``callee`` runs, where ``place``
+        (a position, ``"0"``, or a keyword) is filled."""
+        slots = []
+        for function in self._callee_functions(callee):
+            params = self.functions[function].params
+            if place.isdigit():
+                positional = params[: params.index("*")] if "*" in params else params
+                name = positional[int(place)] if int(place) < len(positional) else None
+            else:
+                name = place if place in params and place != "*" else None
+            if name is not None:
+                slots.append(f"{function}{PARAMETER}{name}")
+        return slots
+
+    def _bind_tainted(self, results: list[FileResult]) -> None:
+        """Which parameters are handed text the model chose by a caller in another file
+        (FileFacts.tainted), directly or passed on, as they are, from a parameter that is
+        (FileFacts.arguments): ``execute_script(script)`` -> ``_run(script)`` -> ``exec``."""
+        # slot -> (what the text is, the function it was handed to, wrappers that must reach a model)
+        self.tainted_slots: dict[str, tuple[str, str, tuple[str, ...]]] = {}
+        handed: list[tuple[str, list[str]]] = []  # (a parameter, the slots it is passed on to)
+        for result in sorted(results, key=lambda r: r.path):
+            facts = result.facts
+            if facts is None:
+                continue
+            for callee, place, label, requires in facts.tainted:
+                for slot in self._parameter_slots(callee, place):
+                    self.tainted_slots.setdefault(slot, (label, callee, tuple(filter(None, requires.split(",")))))
+            for callee, place, value in facts.arguments:
+                if PARAMETER in value and "." not in value.split(PARAMETER, 1)[1] and not value.endswith("()"):
+                    handed.append((value, self._parameter_slots(callee, place)))
+        for _ in range(8):  # a chain of helpers, a few deep
+            changed = False
+            for slot, targets in handed:
+                origin = self.tainted_slots.get(slot)
+                if origin is None:
+                    continue
+                for target in targets:
+                    if target not in self.tainted_slots:
+                        self.tainted_slots[target] = origin
+                        changed = True
+            if not changed:
+                break
+
+    def tainted_text(self, slot: str) -> str | None:
+        """What the model chose that reaches parameter ``slot`` from a caller, or None."""
+        found = self.tainted_slots.get(slot)
+        if found is None:
+            return None
+        label, callee, requires = found
+        if requires and not any(self.reaches_llm(q) for q in requires):
+            return None
+        short = callee.replace("()", "").rsplit(".", 1)[-1]
+        return f"{label}, handed to `{short}()` from another module,"
 
     def _callee_functions(self, callee: str) -> list[str]:
         """The project functions a call by this name runs; a class runs its ``__init__``."""
@@ -249,6 +296,7 @@ def build_report(root: str, results: list[FileResult], knowledge: Knowledge, set
             and not any(index.asks_human(q) for q in f.unless_human)
         ]
         standing = [_name_reaching(f, index) for f in standing]
+        standing = [f for f in (_name_tainted(f, index) for f in standing) if f is not None]
         visible, hidden = _apply_suppressions(result, standing)
         suppressed.extend(hidden)
         kept.extend(visible)
@@ -269,6 +317,18 @@ def _name_reaching(finding: Finding, index: ProjectIndex) -> Finding:
     reaching = next((q for q in finding.requires_llm if index.reaches_llm(q)), "")
     name = reaching.replace("()", "").rsplit(".", 1)[-1] or "a model call"
     return dataclasses.replace(finding, message=finding.message.replace(REACHING, name))
+
+
+def _name_tainted(finding: Finding, index: ProjectIndex) -> Finding | None:
+    """A finding reached through a parameter stands when a caller hands it text the model chose."""
+    if not finding.requires_tainted:
+        return finding
+    text = next((found for slot in finding.requires_tainted if (found := index.tainted_text(slot))), None)
+    if text is None:
+        return None
+    if finding.message.startswith(TAINTED):
+        text = text[:1].upper() + text[1:]
+    return dataclasses.replace(finding, message=finding.message.replace(TAINTED, text), requires_tainted=())
 
 
 def _one_per_loop(sites: list[Site]) -> list[Site]:

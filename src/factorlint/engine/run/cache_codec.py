@@ -54,7 +54,7 @@ from factorlint.model import (
 
 # The version of this layout. It is part of the settings key as well, so a new layout never even
 # opens an old file; a file that claims another version is dropped.
-FORMAT = 5
+FORMAT = 6
 
 # Bounds. A legitimate result stays far inside them; a value outside one makes the entry invalid
 # (and a result of ours that would not fit is simply not cached: see ``encode_result``).
@@ -87,13 +87,13 @@ LAYOUT: dict[type, tuple[str, ...]] = {
     Finding: (
         "code", "name", "factor", "severity", "confidence", "path", "line", "column", "end_line",
         "end_column", "message", "fix", "snippet", "source_line", "context", "requires_llm",
-        "unless_human", "suppressed", "fingerprint",
+        "unless_human", "requires_tainted", "suppressed", "fingerprint",
     ),
     Diagnostic: ("code", "path", "message", "line", "column"),
     FunctionFacts: ("qualname", "line", "calls_llm", "asks_human", "callees", "always_calls", "params"),
     FileFacts: (
         "module", "relevant", "imports", "functions", "bindings", "aliases", "classes", "llm_call_count",
-        "arguments",
+        "arguments", "tainted",
     ),
     Site: ("kind", "path", "line", "end_line", "label", "function", "detail", "requires_llm",
            "unless_human"),
@@ -214,6 +214,13 @@ def _names(value: Any, what: str) -> tuple[str, ...]:
     return tuple(_str(item, what) for item in _list(value, what))
 
 
+def _tuple(value: Any, size: int, what: str) -> tuple[str, ...]:
+    names = _names(value, what)
+    if len(names) != size:
+        _fail(f"{what}: expected lists of {size} strings")
+    return names
+
+
 def _str_map(value: Any, what: str) -> dict[str, str]:
     if type(value) is not dict or len(value) > MAX_ITEMS:
         _fail(f"{what}: expected a mapping")
@@ -285,7 +292,7 @@ def _fix(value: Any) -> Fix | None:
 
 def _finding(value: Any, path: str) -> Finding:
     (code, name, factor, severity, confidence, where, line, column, end_line, end_column, message,
-     fix, snippet, source_line, context, requires_llm, unless_human, suppressed,
+     fix, snippet, source_line, context, requires_llm, unless_human, requires_tainted, suppressed,
      fingerprint) = _fields(value, Finding)
     return Finding(
         code=_pattern(code, "Finding.code", _CODE),
@@ -305,6 +312,7 @@ def _finding(value: Any, path: str) -> Finding:
         context=_text(context, "Finding.context"),
         requires_llm=_names(requires_llm, "Finding.requires_llm"),
         unless_human=_names(unless_human, "Finding.unless_human"),
+        requires_tainted=_names(requires_tainted, "Finding.requires_tainted"),
         suppressed=_opt_str(suppressed, "Finding.suppressed"),
         fingerprint=_pattern(fingerprint, "Finding.fingerprint", _FINGERPRINT),
     )
@@ -333,15 +341,10 @@ def _function(value: Any) -> FunctionFacts:
 def _facts(value: Any) -> FileFacts | None:
     if value is None:
         return None
-    module, relevant, imports, functions, bindings, aliases, classes, llm_call_count, arguments = _fields(
-        value, FileFacts
-    )
-    passed = []
-    for item in _list(arguments, "FileFacts.arguments"):
-        names = _names(item, "FileFacts.arguments")
-        if len(names) != 3:
-            _fail("FileFacts.arguments: expected [callee, position or keyword, argument] triples")
-        passed.append((names[0], names[1], names[2]))
+    (module, relevant, imports, functions, bindings, aliases, classes, llm_call_count, arguments,
+     tainted) = _fields(value, FileFacts)
+    passed = [_tuple(item, 3, "FileFacts.arguments") for item in _list(arguments, "FileFacts.arguments")]
+    handed = [_tuple(item, 4, "FileFacts.tainted") for item in _list(tainted, "FileFacts.tainted")]
     functions = _list(functions, "FileFacts.functions")
     built = [_function(item) for item in functions]
     classes = _list(classes, "FileFacts.classes")
@@ -359,7 +362,8 @@ def _facts(value: Any) -> FileFacts | None:
         aliases=_str_map(aliases, "FileFacts.aliases"),
         classes=bases,
         llm_call_count=_int(llm_call_count, "FileFacts.llm_call_count"),
-        arguments=passed,
+        arguments=passed,  # type: ignore[arg-type]
+        tainted=handed,  # type: ignore[arg-type]
     )
 
 
@@ -457,7 +461,8 @@ def _encode(result: FileResult) -> list:
                  f.fix.applicability, f.fix.message,
                  [[e.line, e.column, e.end_line, e.end_column, e.content] for e in f.fix.edits],
              ],
-             f.snippet, f.source_line, f.context, list(f.requires_llm), list(f.unless_human), f.suppressed,
+             f.snippet, f.source_line, f.context, list(f.requires_llm), list(f.unless_human),
+             list(f.requires_tainted), f.suppressed,
              f.fingerprint]
             for f in result.findings
         ],
@@ -471,6 +476,7 @@ def _encode(result: FileResult) -> list:
             [[name, list(bases)] for name, bases in facts.classes.items()],
             facts.llm_call_count,
             [list(item) for item in facts.arguments],
+            [list(item) for item in facts.tainted],
         ],
         result.lines,
         result.role,

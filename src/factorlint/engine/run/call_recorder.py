@@ -1,6 +1,7 @@
 """What the batched walk records call by call for the file's own analyses, before any rule sees
-the call: registrations of handlers (web routes, chat events: :mod:`entrypoints`) and the
-framework agents built and run (:mod:`file_agents`). Rules read both in ``leave_Module``, when
+the call: registrations of handlers (web routes, chat events: :mod:`entrypoints`), the
+framework agents built and run (:mod:`file_agents`), and what the taint analysis needs to know
+of each call (which functions hold sinks, call models, are handed over as tools). Rules read both in ``leave_Module``, when
 every call of the file has been recorded, whichever rules are enabled.
 """
 
@@ -10,6 +11,7 @@ import libcst as cst
 
 from factorlint.engine.agents.entrypoints import entry_points
 from factorlint.engine.agents.file_agents import file_agents
+from factorlint.engine.taint.analyser import analyser as taint_analyser
 
 
 class CallRecorder:
@@ -24,3 +26,4 @@ class CallRecorder:
         if ctx.knowledge.route_functions.first(qualname) is not None:
             entry_points(ctx).record_call(node)
         file_agents(ctx).record(ctx, node)
+        taint_analyser(ctx).observe(node)

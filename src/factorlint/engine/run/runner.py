@@ -258,6 +258,7 @@ def _findings(module: cst.Module, positions, raw: list[RawFinding], path: str, l
                 context="\n".join([first, *(clip(line, STORED_LIMIT) for line in rest)]),
                 requires_llm=item.requires_llm,
                 unless_human=item.unless_human,
+                requires_tainted=item.requires_tainted,
             )
         )
     return findings

@@ -13,11 +13,17 @@ knowledge tables, forward through a function's statements (branches merged, loop
 Every parameter is a symbolic source, so one analysis of a function says both what reaches its
 sinks from the model and which of its parameters reach a sink or its return value. A call to a
 function of the same file uses that summary: a model reply passed to ``run_code(code)`` reaches
-the ``exec`` inside it (one call deep). Sinks are the knowledge tables' ``[[security.sinks]]``.
+the ``exec`` inside it (one call deep). Across files the project pass decides: a sink reached from
+a parameter of a function that is no tool is a finding that stands only if a caller in another
+file hands that parameter text the model chose, directly or through other project functions
+(Finding.requires_tainted); each file records what it hands over (FileFacts.tainted,
+:meth:`TaintAnalyser.tainted_arguments`). The finding is at the sink, naming the caller. Sinks are
+the knowledge tables' ``[[security.sinks]]``.
 
-Rules call :meth:`TaintAnalyser.observe` from ``visit_Call`` (it notes which functions hold sinks
-and which functions are registered as tools) and read :meth:`TaintAnalyser.findings` in
-``leave_Module``, when every tool registration of the file is known. The statement walk lives in
+The engine's call recorder shows every call to :meth:`TaintAnalyser.observe` during the walk (it
+notes which functions hold sinks, call a model and are registered as tools); rules read
+:meth:`TaintAnalyser.findings` in ``leave_Module``, when every tool registration of the file is
+known. The statement walk lives in
 :mod:`taint_walk`, the checks at each call in :mod:`taint_sinks`.
 """
 
@@ -29,6 +35,8 @@ from factorlint.engine.recognise.recognisers import keyword_arg, positional_arg
 from factorlint.engine.semantic.names import dotted_name
 from factorlint.engine.taint.model import (  # noqa: F401  (SinkFinding, host_is_fixed: the rules' API)
     _MUTATORS,
+    ANY_SINK,
+    Hit,
     Result,
     SinkFinding,
     Source,
@@ -39,6 +47,7 @@ from factorlint.engine.taint.model import (  # noqa: F401  (SinkFinding, host_is
     union,
 )
 from factorlint.engine.taint.walk import Walk
+from factorlint.model import PARAMETER, TAINTED
 
 
 def analyser(ctx) -> TaintAnalyser:
@@ -57,6 +66,10 @@ class TaintAnalyser:
         self._prompt_keys: set[int] = set()  # functions that build a prompt (TFS008)
         self._calls: dict[int, set[int]] = {}  # function -> the same-file functions it calls
         self._tools: set[int] = set()  # id(def) of functions handed to an agent or a tool wrapper
+        # Functions that hand something to a project function of another file, and those that
+        # call a model: the first are analysed when they are the second, or tools.
+        self._project_callers: set[int] = set()
+        self._model_callers: set[int] = set()
         self._results: dict[int, Result] = {}
         self._busy: set[int] = set()
         self._findings: list[SinkFinding] | None = None
@@ -77,6 +90,10 @@ class TaintAnalyser:
         local = self._local_def(qualname)
         if local is not None:
             self._calls.setdefault(key, set()).add(id(local))
+        elif call.args and self.ctx.is_project_candidate(qualname):
+            self._project_callers.add(key)
+        if self.ctx.recognise.llm_call(call) is not None:
+            self._model_callers.add(key)
         if self.want_prompts and self._has_prompt(call, qualname):
             self._prompt_keys.add(key)
 
@@ -129,25 +146,72 @@ class TaintAnalyser:
         if self._findings is not None:
             return self._findings
         found: list[SinkFinding] = []
-        reach = set(self._sink_keys)
-        for _ in range(3):  # callers of functions that hold sinks (one call deep, and a little more)
-            reach |= {key for key, callees in self._calls.items() if callees & reach}
-        wanted = reach | self._prompt_keys
         for key, (function, stack) in list(self._frames.items()):
-            if key not in wanted:
+            if key not in self._reach() | self._prompt_keys:
                 continue
             result = self._analyse(function, stack)
             tool = self.tool_label(function) if function is not None else ""
             for hit in result.hits.values():
-                sources = _resolve(hit.taint, tool)
-                if not sources and not tool:
+                if hit.kind == ANY_SINK:
                     continue
-                found.append(SinkFinding(
-                    hit.kind, hit.node, hit.label, hit.via, sources, hit.taint, tool, function,
-                    hit.interpolation_only,
-                ))
+                sources = _resolve(hit.taint, tool)
+                if sources or tool:
+                    found.append(SinkFinding(
+                        hit.kind, hit.node, hit.label, hit.via, sources, hit.taint, tool, function,
+                        hit.interpolation_only,
+                    ))
+                if not tool and function is not None and not hit.via:
+                    found.extend(self._from_callers(hit, function))
         self._findings = found
         return found
+
+    def _reach(self) -> set[int]:
+        """Functions that hold a sink, and their callers in this file (a few calls deep)."""
+        reach = set(self._sink_keys)
+        for _ in range(3):
+            reach |= {key for key, callees in self._calls.items() if callees & reach}
+        return reach
+
+    def _from_callers(self, hit: Hit, function: cst.FunctionDef) -> list[SinkFinding]:
+        """A sink reached from a parameter of a function that is no tool: it stands if a caller
+        in another file hands that parameter text the model chose, directly or through other
+        project functions (settled in the project pass: Finding.requires_tainted)."""
+        if hit.taint is None or hit.kind in hit.taint.safe_for:
+            return []
+        qualname = self.ctx.function_qualname(function)
+        slots = tuple(sorted({
+            f"{qualname}{PARAMETER}{source.param}"
+            for source in hit.taint.sources if source.kind == "param" and source.param
+        }))
+        if not slots:
+            return []
+        return [SinkFinding(
+            hit.kind, hit.node, hit.label, "", (Source("model", TAINTED),), hit.taint, "", function,
+            hit.interpolation_only, requires_tainted=slots,
+        )]
+
+    def tainted_arguments(self) -> list[tuple[str, str, str, str]]:
+        """For the project pass (FileFacts.tainted): text the model chose handed to a project
+        function of another file, ``(callee, place, what it is, the wrappers it requires)``,
+        once per callee and place. Read from the functions that call a model or are tools."""
+        found: dict[tuple[str, str], tuple[str, str, str, str]] = {}
+        for key, (function, stack) in list(self._frames.items()):
+            if key not in self._project_callers:
+                continue
+            tool = self.tool_label(function) if function is not None else ""
+            if key not in self._model_callers and not tool:
+                continue
+            for hit in self._analyse(function, stack).hits.values():
+                if hit.kind != ANY_SINK:
+                    continue
+                chosen = [s for s in _resolve(hit.taint, tool) if s.kind in ("model", "tool_arg")]
+                if not chosen:
+                    continue
+                callee, place = hit.via.rsplit("#", 1)
+                source = next((s for s in chosen if not s.requires), chosen[0])
+                requires = "" if not source.requires else ",".join(sorted({q for s in chosen for q in s.requires}))
+                found.setdefault((callee, place), (callee, place, source.label, requires))
+        return list(found.values())
 
     def tool_label(self, function: cst.FunctionDef) -> str:
         """How ``function`` is a tool the model calls, or "" when it is not one."""

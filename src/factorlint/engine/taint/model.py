@@ -63,6 +63,11 @@ def union(*taints: Taint | None) -> Taint | None:
     return result
 
 
+# The kind of a hit at a call of a project function in another file: which sink (if any) the
+# argument reaches there is known only in the project pass.
+ANY_SINK = "*"
+
+
 @dataclass
 class Hit:
     """A sink call (or prompt value) reached in one function, before tool parameters are known."""
@@ -94,6 +99,9 @@ class SinkFinding:
     tool: str  # how the enclosing function is a tool ("" if it is not one)
     function: cst.FunctionDef | None
     interpolation_only: bool = False
+    # Set when the text reaches the sink through a parameter a caller in another file fills:
+    # the parameter slots (Finding.requires_tainted); the source's label is model.TAINTED.
+    requires_tainted: tuple[str, ...] = ()
 
 
 def host_is_fixed(lead: str | None) -> bool:

@@ -15,8 +15,9 @@ from factorlint.engine.parse.walk import run_visitor
 from factorlint.engine.recognise import prompts
 from factorlint.engine.recognise.recognisers import keyword_arg, positional_arg
 from factorlint.engine.semantic.names import literal_string
-from factorlint.engine.taint.model import Hit, WalkState, union
+from factorlint.engine.taint.model import ANY_SINK, Hit, WalkState, union
 from factorlint.knowledge import qn_matches
+from factorlint.model import through_parameter
 
 _SYSTEM_ROLES = frozenset({"system", "developer"})
 
@@ -104,8 +105,23 @@ class SinkChecks(WalkState):
                     via = hit.via or f"{local.name.value}()"
                     self._hit(hit.kind, call, hit.label, self._compose(hit.taint, arg_taint), via,
                               hit.interpolation_only)
+        elif local is None:
+            self._into_project(call, qualname, state)
         if self.a.want_prompts:
             self._prompt_sites(call, qualname, state)
+
+    def _into_project(self, call: cst.Call, qualname: str, state: dict) -> None:
+        """A tainted argument handed to a project function of another file: recorded for the
+        project pass (FileFacts.tainted), which settles the findings at that file's sinks."""
+        if qualname.endswith("()") or through_parameter(qualname) or not self.ctx.is_project_candidate(qualname):
+            return
+        for position, arg in enumerate(call.args):
+            if arg.star:
+                break  # the places after ``*args`` are unknown
+            taint = self.value(arg.value, state)
+            if taint is not None:
+                place = arg.keyword.value if arg.keyword is not None else str(position)
+                self._hit(ANY_SINK, call, qualname, taint, via=f"{qualname}#{place}")
 
     def _payload(self, spec, call: cst.Call) -> list | None:
         active = True

@@ -425,3 +425,37 @@ def test_a_model_function_handed_to_a_helper_is_a_model_call(tmp_path):
     written, calls = _inventory(tmp_path, files)
     expected = {(name, line) for name, text in written.items() for line in _expected(text)}
     assert calls == expected
+
+
+def test_calls_the_engine_cannot_follow_are_named_in_the_audit(tmp_path):
+    """A call named like a model call on a receiver nothing resolves (a plugin registry, an
+    untyped parameter no caller types) is listed as not followed, with what to do about it; a
+    library's own ``parse`` is not the project's to name, and a wrapper that reaches no model is
+    simply not a model call."""
+    from factorlint.audit.build import build_audit, unresolved_hint
+
+    (tmp_path / "registry.py").write_text(
+        "import openai\n"
+        "import tomllib\n"
+        "PLUGINS = load_plugins()\n\n"
+        "def ask(name, prompt):\n"
+        "    config = tomllib.loads('')\n"
+        "    return PLUGINS[name].generate(prompt)\n\n"
+        "def run(llm, prompt):\n"
+        "    return llm.ainvoke(prompt)\n\n"
+        "class Echo:\n"
+        "    def generate(self, prompt):\n"
+        "        return prompt\n\n"
+        "def echo(prompt):\n"
+        "    return Echo().generate(prompt)\n"
+    )
+    settings = resolve_settings(tmp_path, Overrides(isolated=True), tmp_path)
+    audit = build_audit(lint_paths([tmp_path], settings), settings)
+    unresolved = {(s.line, unresolved_hint(s)) for s in audit.inventory.unresolved}
+    assert unresolved == {
+        (7, "`PLUGINS[name].generate`: the receiver is chosen at run time (a registry, a plugin); if it "
+            "calls a model, call it through a project function and name that in `llm-functions`"),
+        (10, "`llm.ainvoke`: `llm` is a parameter of `run` that no caller types; annotate it with its "
+             "client class"),
+    }
+    assert audit.inventory.llm_calls == []

@@ -15,7 +15,7 @@ from factorlint.audit.model import Audit, GateResult, Inventory, Scorecard
 from factorlint.audit.plan import build_plan
 from factorlint.audit.scoring import SECURITY_KEY, build_scorecard
 from factorlint.engine.read.source import UNREADABLE
-from factorlint.model import SEVERITY_RANK, Report
+from factorlint.model import PARAMETER, SEVERITY_RANK, Report, Site
 
 _FACTOR_GATE = re.compile(r"^(?:F?0?(\d{1,2})|(SEC))\s*=\s*(\d+(?:\.\d+)?)$", re.I)
 
@@ -93,6 +93,22 @@ def evaluate_gates(scorecard: Scorecard, thresholds: list[Threshold], fail_on: s
     return gates
 
 
+def unresolved_hint(site: Site) -> str:
+    """What the engine could not follow at an unresolved call, and how to name it."""
+    name = str(site.detail.get("unresolved", ""))
+    if site.detail.get("receiver") == "chosen at run time":
+        return (f"`{name}`: the receiver is chosen at run time (a registry, a plugin); if it calls a "
+                "model, call it through a project function and name that in `llm-functions`")
+    if PARAMETER in name:
+        function, rest = name.split(PARAMETER, 1)
+        parameter = rest.split(".", 1)[0]
+        owner = function.replace("()", "").rsplit(".", 1)[-1]
+        return (f"`{rest.replace('()', '')}`: `{parameter}` is a parameter of `{owner}` that no caller "
+                "types; annotate it with its client class")
+    return (f"`{name.replace('()', '')}`: nothing in the project or the knowledge tables answers it; "
+            f"if it calls a model, add `\"{name}\"` to `llm-functions`")
+
+
 def build_inventory(report: Report, paths: set[str]) -> Inventory:
     inventory = Inventory()
     lists = {
@@ -105,6 +121,9 @@ def build_inventory(report: Report, paths: set[str]) -> Inventory:
     frameworks: Counter = Counter()
     for site in report.sites:
         if site.path not in paths:
+            continue
+        if site.kind == "llm_call" and site.detail.get("unresolved"):
+            inventory.unresolved.append(site)
             continue
         if site.kind == "llm_call" and not site.detail.get("direct"):
             continue  # a call into the project's own wrapper: the wrapper's call is listed

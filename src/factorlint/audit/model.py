@@ -78,6 +78,9 @@ class Inventory:
     retries: list[Site] = field(default_factory=list)
     state: list[Site] = field(default_factory=list)  # checkpointers, memory, approval, interrupts
     entry_points: list[Site] = field(default_factory=list)
+    # Calls named like a model call (``generate``, ``ainvoke``) whose receiver the engine could not
+    # follow to a project function or a known client: a registry, a plugin, an untyped parameter.
+    unresolved: list[Site] = field(default_factory=list)
     models: dict[str, int] = field(default_factory=dict)  # model name -> call sites
     frameworks: dict[str, int] = field(default_factory=dict)  # framework -> agents and tools
 

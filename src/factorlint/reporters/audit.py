@@ -13,6 +13,7 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from factorlint.audit.build import unresolved_hint
 from factorlint.audit.model import Audit, FactorScore
 from factorlint.reporters.concise import summary_line
 from factorlint.reporters.escape import clip, guard_ci_commands, plain
@@ -149,7 +150,7 @@ def _inventory(console: Console, audit: Audit) -> None:
     rows = [
         ("Agents", inv.agents), ("Model calls", inv.llm_calls), ("Prompts", inv.prompts), ("Tools", inv.tools),
         ("Agent loops", inv.loops), ("Hand-offs", inv.handoffs), ("Retry wrappers", inv.retries),
-        ("State", inv.state), ("Entry points", inv.entry_points),
+        ("State", inv.state), ("Entry points", inv.entry_points), ("Not followed", inv.unresolved),
     ]
     table = Table(title="\nInventory", title_justify="left", show_header=True, expand=True)
     table.add_column("Kind", no_wrap=True)
@@ -166,6 +167,8 @@ def _inventory(console: Console, audit: Audit) -> None:
         frameworks = ", ".join(f"{plain(f)} ×{n}" for f, n in inv.frameworks.items())
         table.add_row("Frameworks", str(len(inv.frameworks)), Text(frameworks))
     console.print(table)
+    for site in inv.unresolved[:INVENTORY_SHOWN]:
+        console.print(Text(f"  not followed: {plain(site.path)}:{site.line} {plain(unresolved_hint(site))}", style="dim"))
 
 
 def _gates(console: Console, audit: Audit) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from factorlint.audit.build import unresolved_hint
 from factorlint.reporters.html_parts import ROWS_SHOWN, _inline, _table, e
 
 
@@ -27,6 +28,7 @@ INVENTORY = [
     ("state", "State (checkpointers, memory, approval, interrupts)", [("Kind", lambda s: s.kind),
                                                                        ("Persistent", _d("persistent", _yn))]),
     ("entry_points", "Entry points", [("Trigger", _d("trigger")), ("Function", lambda s: s.function or "–")]),
+    ("unresolved", "Calls not followed (named like a model call)", [("What to do", unresolved_hint)]),
 ]
 
 

@@ -198,7 +198,10 @@ def build_audit_json(audit) -> JsonReport:
     inv = audit.inventory
     result.inventory = {
         name: [_site(s) for s in getattr(inv, name)]
-        for name in ("agents", "llm_calls", "prompts", "tools", "loops", "handoffs", "retries", "state", "entry_points")
+        for name in (
+            "agents", "llm_calls", "prompts", "tools", "loops", "handoffs", "retries", "state", "entry_points",
+            "unresolved",
+        )
     }
     result.models = inv.models
     result.fix_plan = [

@@ -9,6 +9,7 @@ render as a link, an image, a mention, HTML or break a table, a code span or the
 
 from __future__ import annotations
 
+from factorlint.audit.build import unresolved_hint
 from factorlint.audit.model import Audit, FactorScore
 from factorlint.reporters.concise import summary_line
 from factorlint.reporters.escape import (
@@ -138,6 +139,7 @@ def _inventory(audit: Audit) -> list[str]:
         ("Retry wrappers", inv.retries, lambda s: "bounded" if s.detail.get("bounded") else "unbounded"),
         ("State (checkpointers, memory, approvals)", inv.state, lambda s: s.kind),
         ("Entry points", inv.entry_points, lambda s: s.detail.get("trigger", "")),
+        ("Calls not followed (named like a model call)", inv.unresolved, unresolved_hint),
     ]
     for title, sites, describe in sections:
         if not sites:

@@ -28,10 +28,12 @@ class ProjectIndex:
         self.bindings: dict[str, str] = {}
         self.aliases: dict[str, str] = {}
         self.bases: dict[str, list[str]] = {}
+        self.project_roots: set[str] = set()
         for result in results:
             facts = result.facts
             if facts is None:
                 continue
+            self.project_roots.add(facts.module.split(".", 1)[0])
             self.functions.update(facts.functions)
             self.bindings.update(facts.bindings)
             self.aliases.update(facts.aliases)
@@ -227,6 +229,15 @@ class ProjectIndex:
         functions, model = self._targets(qualname, overrides=True)
         return model or not functions.isdisjoint(self.llm_functions)
 
+    def dangling(self, qualnames: tuple[str, ...]) -> bool:
+        """Is every name of ``qualnames`` one of the project's own (a parameter, a name in a
+        project module) that leads nowhere: no project function, no model call? A library's
+        ``parse`` or ``create`` is not the project's to name."""
+        return all(
+            q.split(".", 1)[0] in self.project_roots and self._targets(q, overrides=True) == (frozenset(), False)
+            for q in qualnames
+        )
+
     def is_model_call(self, qualname: str) -> bool:
         """Does ``qualname`` name a model call itself once names bound in other files are followed
         (``GenericLLMProvider.from_provider().llm.ainvoke`` -> ``ChatOpenAI().ainvoke``), rather
@@ -280,6 +291,12 @@ def build_report(root: str, results: list[FileResult], knowledge: Knowledge, set
     for result in sorted(results, key=lambda r: r.path):
         diagnostics.extend(result.diagnostics)
         for site in result.sites:
+            if site.kind == "llm_call" and site.requires_llm and index.dangling(site.requires_llm):
+                # Named like a model call, and nothing in the project or the tables answers the
+                # name: the audit says so rather than staying silent.
+                sites.append(dataclasses.replace(site, detail={**site.detail, "direct": False,
+                                                               "unresolved": site.requires_llm[0]}))
+                continue
             if not site.requires_llm or any(index.reaches_llm(q) for q in site.requires_llm):
                 if site.kind == "llm_call" and not site.detail.get("direct") and any(
                     index.is_model_call(q) for q in site.requires_llm

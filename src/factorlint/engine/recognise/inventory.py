@@ -120,6 +120,8 @@ class InventoryCollector:
         if llm is not None:
             self._llm_call(node, llm)
             return
+        if ctx.relevant:
+            self._unresolved(node)
         agent = ctx.recognise.agent_construct(node)
         if agent is not None:
             self._agent(node, agent)
@@ -145,6 +147,19 @@ class InventoryCollector:
         for prompt_site in builder_sites(ctx, node):
             self._prompt(prompt_site, ())
         self._component(node)
+
+    def _unresolved(self, node: cst.Call) -> None:
+        """A call named like a model call (``PLUGINS[name].generate(...)``) on a receiver chosen at
+        run time, in a module that uses a model framework: the audit lists it as not followed."""
+        func = node.func
+        if not (
+            isinstance(func, cst.Attribute)
+            and func.attr.value in self.ctx.knowledge.generating_names
+            and self.ctx.qualname(func) is None
+        ):
+            return
+        self._add("llm_call", node, func.attr.value, (), direct=False,
+                  unresolved=self.ctx.code_for(func)[:80], receiver="chosen at run time")
 
     def _llm_call(self, node: cst.Call, llm) -> None:
         from factorlint.engine.recognise.prompts import call_prompt_sites

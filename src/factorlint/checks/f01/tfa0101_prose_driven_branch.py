@@ -184,6 +184,25 @@ def step(thread):
 """,
     ]
     near_miss = [
+        # The helper maps the reply onto labels the module owns (simpleqa's grader): comparing
+        # the label is not branching on the model's prose.
+        """
+from openai import OpenAI
+client = OpenAI()
+LETTERS = ["A", "B"]
+LABELS = dict(zip(LETTERS, ["CORRECT", "WRONG"]))
+
+def grade(answer):
+    reply = client.chat.completions.create(model="m", messages=[{"role": "user", "content": answer}])
+    letter = reply.choices[0].message.content.strip()
+    if letter in LETTERS:
+        return LABELS[letter]
+    return "UNKNOWN"
+
+def score(answer):
+    label = grade(answer)
+    return 1.0 if label == "CORRECT" else 0.0
+""",
         # Emptiness and finish-reason checks are not prose probes.
         """
 from openai import OpenAI

@@ -186,7 +186,50 @@ class ResponseTracker(ResponseModes):
         inner = self._wrapper_return(llm.qualname)
         if inner is not None:
             return replace(inner, source=call)
+        if self._returns_a_label(llm.qualname):
+            return None  # it maps the reply onto a fixed set of labels: no longer free text
         return self._unknown_wrapper(call, llm)
+
+    def _returns_a_label(self, qualname: str) -> bool:
+        """Does a function of this file return only labels it owns: string literals, values
+        looked up in one of the module's constant tables, or loop variables over one
+        (simpleqa's grader: ``CHOICE_LETTER_TO_STRING[letter]``, ``for grade in CHOICE_STRINGS:``)?"""
+        function = self.local_function(qualname)
+        if function is None:
+            return False
+        flow = self.ctx.flow(function)
+        values = [r.value for r in flow.returns]
+        if not values or flow.yields or any(v is None for v in values):
+            return False
+        return all(self._is_label(v, flow, 0) for v in values if v is not None)
+
+    def _is_label(self, value: cst.BaseExpression, flow, depth: int) -> bool:
+        if literal_string(value) is not None:
+            return True
+        if isinstance(value, cst.Subscript):
+            return self._constant_table(value.value)
+        if isinstance(value, cst.Name) and depth < 3:
+            bindings = flow.bindings.get(value.value) or []
+            return bool(bindings) and all(
+                (kind == "value" and bound is not None and self._is_label(bound, flow, depth + 1))
+                or (kind == "iter" and bound is not None and self._constant_table(bound))
+                for kind, bound in bindings
+            )
+        return False
+
+    def _constant_table(self, value: cst.BaseExpression, depth: int = 0) -> bool:
+        """A module-level constant written as a literal dict, list, tuple or set, or built from
+        such constants by ``dict(zip(KEYS, VALUES))``."""
+        if isinstance(value, (cst.Dict, cst.List, cst.Tuple, cst.Set)):
+            return True
+        if isinstance(value, cst.Call) and depth < 4 and self.ctx.qualname(value.func) in (
+            "builtins.dict", "builtins.zip", "builtins.list", "builtins.tuple"
+        ):
+            return bool(value.args) and all(self._constant_table(a.value, depth + 1) for a in value.args)
+        if not isinstance(value, cst.Name) or depth >= 5:
+            return False
+        bound = self.ctx.scan.module_constants.get(value.value)
+        return bound is not None and self._constant_table(bound, depth + 1)
 
     def _unknown_wrapper(self, call: cst.Call, llm: LLMCall) -> Origin:
         return Origin(

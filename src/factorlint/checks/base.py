@@ -61,6 +61,9 @@ class RawFinding:
 
 class Rule:
     meta: ClassVar[RuleMeta]
+    # Optional analyses the engine builds only when an enabled rule declares it reads them
+    # (``"prompt_taint"``: the taint analysis also follows text into prompts).
+    needs: ClassVar[frozenset[str]] = frozenset()
     invalid: ClassVar[list[Example]] = []
     valid: ClassVar[list[Example]] = []
     near_miss: ClassVar[list[Example]] = []

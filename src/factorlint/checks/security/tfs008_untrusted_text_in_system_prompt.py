@@ -1,11 +1,7 @@
 from __future__ import annotations
 
-import libcst as cst
-
 from factorlint.checks.base import RuleMeta
 from factorlint.checks.security._common import TaintRule, chosen_source, sentence
-from factorlint.engine.semantic.names import literal_string
-from factorlint.engine.taint import analyser as taint
 from factorlint.engine.taint.analyser import SinkFinding
 
 _UNTRUSTED = ("web", "tool_arg", "model")
@@ -182,15 +178,7 @@ def summarise(url):
 """,
     ]
 
-    def __init__(self, ctx, sink) -> None:
-        super().__init__(ctx, sink)
-        taint.analyser(ctx).want_prompts = True
-
-    def visit_Dict(self, node: cst.Dict) -> None:
-        for element in node.elements:
-            if isinstance(element, cst.DictElement) and literal_string(element.key) == "role":
-                taint.analyser(self.ctx).mark_prompt()
-                return
+    needs = frozenset({"prompt_taint"})
 
     def check(self, finding: SinkFinding) -> None:
         chosen = chosen_source(finding, _UNTRUSTED, self.ctx.module_name)

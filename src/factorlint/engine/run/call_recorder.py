@@ -11,6 +11,7 @@ import libcst as cst
 
 from factorlint.engine.agents.entrypoints import entry_points
 from factorlint.engine.agents.file_agents import file_agents
+from factorlint.engine.semantic.names import literal_string
 from factorlint.engine.taint.analyser import analyser as taint_analyser
 
 
@@ -27,3 +28,13 @@ class CallRecorder:
             entry_points(ctx).record_call(node)
         file_agents(ctx).record(ctx, node)
         taint_analyser(ctx).observe(node)
+
+    def visit_Dict(self, node: cst.Dict) -> None:
+        """A ``{"role": ...}`` message builds a prompt outside any call the taint analysis sees."""
+        analyser = taint_analyser(self.ctx)
+        if not analyser.want_prompts:
+            return
+        for element in node.elements:
+            if isinstance(element, cst.DictElement) and literal_string(element.key) == "role":
+                analyser.mark_prompt()
+                return

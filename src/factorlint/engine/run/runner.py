@@ -85,7 +85,9 @@ def lint_file(
     try:
         ctx = FileContext(path, module, text, module_name, package, knowledge, settings)
         codes = enabled_for(path, settings)
-        rules = [rule(ctx, raw.append) for rule in all_rules() if rule.meta.code in codes]
+        enabled = [rule for rule in all_rules() if rule.meta.code in codes]
+        ctx.needs = frozenset().union(*(rule.needs for rule in enabled))
+        rules = [rule(ctx, raw.append) for rule in enabled]
         facts = FactsCollector(ctx)
         inventory = InventoryCollector(ctx)
 

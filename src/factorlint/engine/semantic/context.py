@@ -77,6 +77,8 @@ class FileContext:
         self.loop_stack: list[cst.CSTNode] = []
         self._flows: dict[int, FunctionFlow] = {}  # id(def or module) -> its value-flow index
         self._analyses: dict[Callable, object] = {}
+        # The optional analyses the enabled rules declare they read (``Rule.needs``).
+        self.needs: frozenset[str] = frozenset()
         self._qualnames: dict | None = None  # no answers are kept while the bindings are being worked out
         self._current_class_qualname: str | None = None
         self._resolve_bindings()

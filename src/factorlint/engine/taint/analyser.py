@@ -59,7 +59,8 @@ class TaintAnalyser:
     def __init__(self, ctx) -> None:
         self.ctx = ctx
         self.knowledge = ctx.knowledge
-        self.want_prompts = False  # set by TFS008 before the visit: also follow prompt sites
+        # Also follow text into prompt sites, when an enabled rule reads them (TFS008).
+        self.want_prompts = "prompt_taint" in ctx.needs
         self._seen: set[int] = set()
         self._frames: dict[int, tuple] = {}  # id(def) or 0 -> (def or None, function stack)
         self._sink_keys: set[int] = set()  # functions that call a sink

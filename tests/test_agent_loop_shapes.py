@@ -553,3 +553,33 @@ def test_a_helper_handed_something_else_is_not_an_agent_loop(tmp_path):
     }
     loops, unbounded = _lint(tmp_path, files)
     assert loops == {} and unbounded == set()
+
+
+def test_a_function_handed_to_a_thread_in_its_arguments_is_called(tmp_path):
+    """gptme's server runs each step in a thread, ``Thread(target=ctx.run, args=(step,))``: the
+    function in the tuple of arguments is what the thread calls."""
+    files = {
+        "llm.py": LLM,
+        "worker.py": """
+            import contextvars
+            import threading
+
+            from app.llm import complete
+
+            def _step(state):
+                return complete([state])
+
+            def start(state):
+                ctx = contextvars.copy_context()
+                thread = threading.Thread(target=ctx.run, args=(_step, state))
+                thread.start()
+                return thread.join()
+
+            def drive(state):
+                while True:
+                    state = start(state)
+            """,
+    }
+    loops, unbounded = _lint(tmp_path, files)
+    assert loops[("app/worker.py", 16)]["bounded"] is False
+    assert unbounded == {("app/worker.py", 16)}

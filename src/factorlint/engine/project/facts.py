@@ -137,13 +137,20 @@ class FactsCollector:
                 current.callees.append(f"{cls}.{method}")
 
     def _passed_callables(self, node: cst.Call) -> None:
-        """A function handed to another (``recover(generate, log)``, ``pool.submit(step)``) may be
-        called by it: the caller counts as calling it, as call graphs treat callbacks."""
+        """A function handed to another (``recover(generate, log)``, ``pool.submit(step)``, or in
+        a tuple of arguments: ``Thread(target=ctx.run, args=(step,))``) may be called by it: the
+        caller counts as calling it, as call graphs treat callbacks."""
         current = None
+        values: list[cst.BaseExpression] = []
         for arg in node.args:
-            if not isinstance(arg.value, (cst.Name, cst.Attribute)):
+            if isinstance(arg.value, (cst.Tuple, cst.List)):
+                values.extend(element.value for element in arg.value.elements[:8])
+            else:
+                values.append(arg.value)
+        for value in values:
+            if not isinstance(value, (cst.Name, cst.Attribute)):
                 continue
-            qualname = self.ctx.qualname(arg.value)
+            qualname = self.ctx.qualname(value)
             # ``...()`` is an instance handed over, not a callable; the caller's own parameter handed
             # on is bound in the callee by the project pass (FileFacts.arguments).
             if (

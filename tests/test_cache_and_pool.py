@@ -236,3 +236,16 @@ def test_a_run_served_from_the_cache_imports_no_libcst(tmp_path):
     ]
     assert runs[0].rstrip().endswith("LIBCST") and not runs[0].rstrip().endswith("NO-LIBCST")
     assert runs[1].rstrip().endswith("NO-LIBCST"), runs[1]
+
+
+def test_tasks_cross_the_pipe_as_bytes_never_as_pickles():
+    """A task holds bytes of the scanned tree: it goes to the worker as a JSON line and the raw
+    bytes, and nothing on either end of the pipe unpickles."""
+    from factorlint.engine.run import pool
+
+    task = ("/tmp/p\udcff.py", "p\udcff.py", b"\x00import os\n\xff", "pkg.p", "pkg")
+    assert api._decode_task(api._encode_task(task)) == task
+    no_bytes = ("/tmp/a.py", "a.py", None, "", "")
+    assert api._decode_task(api._encode_task(no_bytes)) == no_bytes
+    source = Path(pool.__file__).read_text()
+    assert ".recv()" not in source and ".send(" not in source  # Connection's pickling calls

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import stat
 from collections.abc import Callable, Container
 from pathlib import Path
@@ -243,6 +244,19 @@ def _decode_outcome(data: bytes):
         return pool.Failure("error", f"the analysis process sent an invalid result ({exc})")
 
 
+def _encode_task(task: tuple) -> bytes:
+    """A task for a worker: its names as a JSON line, then the file's bytes when already read."""
+    disk_path, relative, data, module_name, package = task
+    head = json.dumps([disk_path, relative, module_name, package, data is not None]).encode("ascii")
+    return head + b"\n" + (data or b"")
+
+
+def _decode_task(message: bytes) -> tuple:
+    head, _, data = message.partition(b"\n")
+    disk_path, relative, module_name, package, has_data = json.loads(head)
+    return disk_path, relative, data if has_data else None, module_name, package
+
+
 def _run_tasks(pending, settings, knowledge, custom_knowledge: bool, jobs: int | None):
     """(index, result) for each task, as they complete.
 
@@ -279,7 +293,7 @@ def _run_tasks(pending, settings, knowledge, custom_knowledge: bool, jobs: int |
             tasks, _lint_task, workers=workers,
             seconds=settings.max_file_seconds, memory_mib=settings.max_file_memory,
             initializer=None if forked else _init_worker, initargs=(settings,),
-            encode=encode_outcome, decode=_decode_outcome,
+            encode=encode_outcome, decode=_decode_outcome, encode_task=_encode_task, decode_task=_decode_task,
         )
         for index, outcome in outcomes:
             if not isinstance(outcome, pool.Failure) and outcome.path != relative[index]:

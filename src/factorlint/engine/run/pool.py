@@ -196,14 +196,19 @@ def supervise(
     initargs: tuple = (),
     encode: Callable[[Any], bytes] = _encode_json,
     decode: Callable[[bytes], Any] = _decode_json,
+    encode_task: Callable[[Any], bytes] = _encode_json,
+    decode_task: Callable[[bytes], Any] = _decode_json,
 ) -> Iterator[tuple[int, Any]]:
     """``(key, work(task))`` for each ``(key, task)``, or ``(key, Failure)``, as they complete.
 
     Runs ``work`` in at most ``workers`` processes, each task within ``seconds`` of wall time
-    and ``memory_mib`` MiB of added address space. Keys are ints. Tasks go to the workers as
-    pickles (this process wrote them); results come back as bytes, ``encode`` in the worker and
-    ``decode`` here (JSON by default), never as pickles: a worker reads untrusted code with
-    native code, so what it sends is data to validate, not objects to rebuild. A result that
+    and ``memory_mib`` MiB of added address space. Keys are ints. Nothing crosses a pipe as a
+    pickle: tasks go to the workers as bytes (``encode_task`` here, ``decode_task`` in the
+    worker), results come back as bytes (``encode`` in the worker, ``decode`` here), JSON by
+    default. A worker reads untrusted code with native code, so what it sends is data to
+    validate, not objects to rebuild; and a task holds bytes of the scanned tree, which are
+    never anything but data either. (Where fork is unavailable, multiprocessing starts a spawned
+    worker from the function references and settings this process hands it, not from the tree.) A result that
     ``decode`` rejects is a Failure. With forked workers ``work`` sees this process's state as it
     was at the fork, so set it up before calling; spawned workers run ``initializer(*initargs)``
     first. Closing the generator, or an exception in the caller, stops and reaps every worker.
@@ -226,7 +231,8 @@ def supervise(
                 if queue and worker.task is None:
                     worker.give(queue.popleft(), seconds)
             while queue and len(pool) < workers:
-                worker = _Worker(context, work, memory, pool, initializer, initargs, encode, decode)
+                worker = _Worker(context, work, memory, pool, initializer, initargs, encode, decode,
+                                 encode_task, decode_task)
                 pool.append(worker)  # before it starts: whatever happens next, it is stopped
                 worker.start()
                 worker.give(queue.popleft(), seconds)
@@ -247,7 +253,8 @@ class _Worker:
     """One worker process, its pipe, its standard-error file, and the task it holds."""
 
     def __init__(self, context, work, memory: int | None, siblings: list, initializer, initargs,
-                 encode: Callable[[Any], bytes], decode: Callable[[bytes], Any]) -> None:
+                 encode: Callable[[Any], bytes], decode: Callable[[bytes], Any],
+                 encode_task: Callable[[Any], bytes], decode_task: Callable[[bytes], Any]) -> None:
         self.conn, child = context.Pipe(duplex=True)
         forked = context.get_start_method() == "fork"
         # Closed by close(), when the worker is done with.
@@ -258,11 +265,12 @@ class _Worker:
         self.process = context.Process(
             target=_serve,
             args=(child, work, memory, self.errors.fileno() if self.errors else None, inherited, os.getpid(),
-                  initializer, initargs, encode),
+                  initializer, initargs, encode, decode_task),
             name="factorlint-worker",
             daemon=True,
         )
         self.decode = decode
+        self.encode_task = encode_task
         self.task: tuple | None = None
         self.deadline: float | None = None
         self.seconds: float | None = None
@@ -281,7 +289,7 @@ class _Worker:
         self.task, self.seconds = task, seconds
         self.deadline = time.monotonic() + seconds if seconds is not None else None
         try:
-            self.conn.send(task)
+            self.conn.send_bytes(b"%d " % task[0] + self.encode_task(task[1]))
         except (OSError, ValueError):
             pass  # the worker is gone: its sentinel says so and the task is reported
 
@@ -388,8 +396,8 @@ def _handle_termination() -> Callable[[], None]:
 
 
 def _serve(conn, work, memory: int | None, errors: int | None, inherited: list, parent: int,
-           initializer, initargs, encode: Callable[[Any], bytes]) -> None:
-    """A worker's life: tasks in, results out, until end-of-file or ``None``; never returns."""
+           initializer, initargs, encode: Callable[[Any], bytes], decode_task: Callable[[bytes], Any]) -> None:
+    """A worker's life: tasks in, results out, until end-of-file; never returns."""
     try:
         for other in inherited:
             other.close()
@@ -406,16 +414,14 @@ def _serve(conn, work, memory: int | None, errors: int | None, inherited: list, 
         gc.freeze()  # what the parent built is never collected here: no scans, no copied pages
         while True:
             try:
-                message = conn.recv()
+                head, _, payload = conn.recv_bytes().partition(b" ")
             except (EOFError, OSError):
                 break  # the parent is gone, or done
-            if message is None:
-                break
-            key, task = message
+            key = int(head)
             retire = False
             space.cap()
             try:
-                outcome = work(task)
+                outcome = work(decode_task(payload))
             except MemoryError:
                 outcome, retire = Failure("memory", "MemoryError"), True
             except BaseException as exc:

@@ -7,6 +7,7 @@ import re
 
 import libcst as cst
 
+from factorlint.engine.parse.walk import ScopeVisitor
 from factorlint.engine.semantic.names import dotted_name
 
 # Names of execution state (catalog FA502).
@@ -39,7 +40,7 @@ def _is_step(path: str, value: cst.BaseExpression) -> bool:
     )
 
 
-class FlagScan(cst.CSTVisitor):
+class FlagScan(ScopeVisitor):
     """Flag assignments and reads in a block (nested definitions skipped)."""
 
     def __init__(self, self_only: bool = False) -> None:
@@ -47,15 +48,6 @@ class FlagScan(cst.CSTVisitor):
         self.reads: set[str] = set()
         self._targets: set[int] = set()
         self._self_only = self_only
-
-    def visit_FunctionDef(self, node) -> bool:
-        return False
-
-    def visit_ClassDef(self, node) -> bool:
-        return False
-
-    def visit_Lambda(self, node) -> bool:
-        return False
 
     def visit_Assign(self, node: cst.Assign) -> None:
         for target in node.targets:

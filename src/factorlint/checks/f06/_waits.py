@@ -7,7 +7,7 @@ import re
 import libcst as cst
 
 from factorlint.engine.agents.loop_body import BodyScan, paths_in
-from factorlint.engine.parse.walk import run_visitor
+from factorlint.engine.parse.walk import ScopeVisitor, run_visitor
 from factorlint.engine.recognise import retries
 from factorlint.engine.recognise.recognisers import keyword_arg
 from factorlint.engine.semantic.names import dotted_name, literal_string
@@ -29,7 +29,7 @@ STATUS = re.compile(
 )
 
 
-class _Waits(cst.CSTVisitor):
+class _Waits(ScopeVisitor):
     """Calls in a block with where they sit: under a condition, in an except, in which while."""
 
     def __init__(self) -> None:
@@ -37,15 +37,6 @@ class _Waits(cst.CSTVisitor):
         self._conditional = 0
         self._handlers = 0
         self._whiles: list[cst.While] = []
-
-    def visit_FunctionDef(self, node) -> bool:
-        return False
-
-    def visit_Lambda(self, node) -> bool:
-        return False
-
-    def visit_ClassDef(self, node) -> bool:
-        return False
 
     def visit_If(self, node) -> None:
         self._conditional += 1

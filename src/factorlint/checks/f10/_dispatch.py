@@ -7,7 +7,7 @@ import libcst as cst
 
 from factorlint.engine.agents.agents_shape import count_items, resolve
 from factorlint.engine.agents.loop_body import paths_in
-from factorlint.engine.parse.walk import run_visitor
+from factorlint.engine.parse.walk import ScopeVisitor, run_visitor
 from factorlint.engine.recognise.recognisers import keyword_arg
 from factorlint.engine.semantic.names import literal_string
 
@@ -99,7 +99,7 @@ def _contains(node: cst.CSTNode, ids: set[int]) -> bool:
     return bool(found)
 
 
-class DispatchScan(cst.CSTVisitor):
+class DispatchScan(ScopeVisitor):
     """Dispatches on a model-derived subject: compared values, match cases, table look-ups."""
 
     def __init__(self, ctx, derived: set[str]) -> None:
@@ -108,15 +108,6 @@ class DispatchScan(cst.CSTVisitor):
         self.calls: list[cst.Call] = []
         self.compared: dict[str, tuple[cst.CSTNode, set[str]]] = {}  # subject -> (first node, values)
         self.other: list[tuple[cst.CSTNode, str, int]] = []
-
-    def visit_FunctionDef(self, node) -> bool:
-        return False
-
-    def visit_Lambda(self, node) -> bool:
-        return False
-
-    def visit_ClassDef(self, node) -> bool:
-        return False
 
     def _subject(self, node: cst.BaseExpression) -> str | None:
         if roots(node) & self.derived:

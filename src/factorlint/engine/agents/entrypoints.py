@@ -328,15 +328,6 @@ class EntryPoints:
             self._runs[key] = runs
         return runs
 
-    def console_inputs(self, node: cst.CSTNode, chain: tuple) -> list[cst.Call]:
-        """Calls that read a person at the console (``input()``, ``click.prompt``) in ``node``."""
-        found = []
-        with self.scope(chain):
-            for call in calls_in(node):
-                if is_console_input(self.ctx, call):
-                    found.append(call)
-        return found
-
 
 def is_console_input(ctx, call: cst.Call) -> bool:
     qualname = ctx.qualname(call.func)

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from factorlint.engine.parse.walk import run_visitor
+from factorlint.engine.parse.walk import ScopeVisitor, find_all, run_visitor
 from factorlint.engine.semantic.names import dotted_name
 
 _MUTATORS = frozenset(
@@ -14,7 +14,7 @@ _MUTATORS = frozenset(
      "add_messages", "add_event", "append_event", "push", "put", "setdefault"}
 )
 
-class BodyScan(cst.CSTVisitor):
+class BodyScan(ScopeVisitor):
     """Calls, mutated paths, counters and guarded exits in a loop body, nested defs skipped."""
 
     def __init__(self) -> None:
@@ -32,15 +32,6 @@ class BodyScan(cst.CSTVisitor):
         self._if_tests: list[cst.BaseExpression] = []
         self.conditional_calls: set[int] = set()  # ids of calls under an ``if`` of the body
 
-    def visit_FunctionDef(self, node) -> bool:
-        return False
-
-    def visit_Lambda(self, node) -> bool:
-        return False
-
-    def visit_ClassDef(self, node) -> bool:
-        return False
-
     def visit_Call(self, node: cst.Call) -> None:
         self.calls.append(node)
         if self._if_tests:
@@ -56,7 +47,7 @@ class BodyScan(cst.CSTVisitor):
         calls: set[int] = set()
         for value in values:
             reads |= paths_in(value)
-            calls |= {id(call) for call in _calls_in(value)}
+            calls |= {id(call) for call in find_all(value, cst.Call)}
         self.writes.append((path, frozenset(reads), frozenset(calls)))
 
     def visit_For(self, node: cst.For) -> None:
@@ -119,7 +110,6 @@ class BodyScan(cst.CSTVisitor):
 
     def visit_Raise(self, node) -> None:
         self._exit()
-
 
     def made_by(self, call: cst.Call) -> set[str]:
         """The paths written, in the body, with what ``call`` returned: its result, or a value
@@ -228,12 +218,3 @@ def related(read: str, written: str) -> bool:
     )
 
 
-def _calls_in(node: cst.CSTNode) -> list[cst.Call]:
-    found: list[cst.Call] = []
-
-    class _Collect(cst.CSTVisitor):
-        def visit_Call(self, call: cst.Call) -> None:
-            found.append(call)
-
-    run_visitor(node, _Collect())
-    return found

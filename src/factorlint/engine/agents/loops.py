@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from factorlint.engine.agents.loop_body import BodyScan, _assigned_paths, _calls_in, paths_in, related
+from factorlint.engine.agents.loop_body import BodyScan, _assigned_paths, paths_in, related
 from factorlint.engine.parse.walk import find_all, run_visitor
 from factorlint.engine.recognise.recognisers import LLMCall
 from factorlint.engine.semantic.names import dotted_name
@@ -244,16 +244,16 @@ class LoopAnalyser:
                     reason = self._guard_bounds(test, counters, set_under, _depth + 1)
                     if reason:
                         return reason
-        for compare in _compares_in(guard):
+        for compare in find_all(guard, cst.Comparison):
             for operand in [compare.left, *(c.comparator for c in compare.comparisons)]:
-                for call in _calls_in(operand):
+                for call in find_all(operand, cst.Call):
                     if (self.ctx.qualname(call.func) or "") in _CLOCKS:
                         return "an exit guarded by a time budget"
                 for path in paths_in(operand):
                     last = path.rsplit(".", 1)[-1]
                     if self.budget_names.search(last):
                         return f"an exit guarded by a budget ({path})"
-        for call in _calls_in(guard):
+        for call in find_all(guard, cst.Call):
             name = dotted_name(call.func)
             if name and self.budget_names.search(name.rsplit(".", 1)[-1]):
                 return f"an exit guarded by a budget check ({name})"
@@ -288,12 +288,3 @@ def _may_be_none(function: cst.FunctionDef, name: str) -> bool:
     return False
 
 
-def _compares_in(node: cst.CSTNode) -> list[cst.Comparison]:
-    found: list[cst.Comparison] = []
-
-    class _Collect(cst.CSTVisitor):
-        def visit_Comparison(self, compare: cst.Comparison) -> None:
-            found.append(compare)
-
-    run_visitor(node, _Collect())
-    return found

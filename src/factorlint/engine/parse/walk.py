@@ -64,6 +64,19 @@ def children(node: cst.CSTNode, fields=_child_fields) -> list:
     return found
 
 
+class ScopeVisitor(cst.CSTVisitor):
+    """A visitor that stays in one scope: nested functions, lambdas and classes are not entered."""
+
+    def visit_FunctionDef(self, node) -> bool:
+        return False
+
+    def visit_Lambda(self, node) -> bool:
+        return False
+
+    def visit_ClassDef(self, node) -> bool:
+        return False
+
+
 def iter_children(node: cst.CSTNode) -> Iterator[cst.CSTNode]:
     return iter(children(node))
 

@@ -21,7 +21,7 @@ import libcst as cst
 
 from factorlint.engine.agents.loop_body import BodyScan, paths_in
 from factorlint.engine.agents.loops import Loop, requires_of
-from factorlint.engine.parse.walk import run_visitor
+from factorlint.engine.parse.walk import ScopeVisitor, run_visitor
 from factorlint.engine.recognise import errors
 from factorlint.engine.recognise.recognisers import LLMCall, has_star_kwargs, is_none, keyword_arg, positional_arg
 from factorlint.engine.semantic.names import dotted_name
@@ -51,20 +51,11 @@ class RetrySite:
 # -- the model calls a piece of code makes ----------------------------------------------------
 
 
-class _Calls(cst.CSTVisitor):
+class _Calls(ScopeVisitor):
     """Calls in a block, nested defs, lambdas and classes skipped."""
 
     def __init__(self) -> None:
         self.calls: list[cst.Call] = []
-
-    def visit_FunctionDef(self, node) -> bool:
-        return False
-
-    def visit_Lambda(self, node) -> bool:
-        return False
-
-    def visit_ClassDef(self, node) -> bool:
-        return False
 
     def visit_Call(self, node: cst.Call) -> None:
         self.calls.append(node)

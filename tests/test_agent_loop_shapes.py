@@ -583,3 +583,142 @@ def test_a_function_handed_to_a_thread_in_its_arguments_is_called(tmp_path):
     loops, unbounded = _lint(tmp_path, files)
     assert loops[("app/worker.py", 16)]["bounded"] is False
     assert unbounded == {("app/worker.py", 16)}
+
+
+def test_a_callback_returning_a_lazy_response_of_another_module_is_followed(tmp_path):
+    """llm's chat REPL calls ``prompt_callback``, which returns ``conversation.chain(...)``: a
+    lazy response of a class in another module, whose ``stream_events()`` runs the model. The
+    callback's file cannot type its result; the project pass takes the type from ``chain``'s own
+    annotation."""
+    files = {
+        "llm.py": LLM,
+        "models.py": """
+            from app.llm import complete
+
+            class ChainResponse:
+                def __init__(self, text):
+                    self.text = text
+
+                def stream_events(self):
+                    yield complete([self.text])
+
+            class Conversation:
+                def chain(self, text) -> "ChainResponse":
+                    return ChainResponse(text)
+            """,
+        "cli.py": """
+            import click
+
+            from app.models import Conversation
+
+            def display(events):
+                for event in events:
+                    print(event)
+
+            def run_chat(prompt_callback):
+                while True:
+                    text = click.prompt("")
+                    response = prompt_callback(text)
+                    display(response.stream_events())
+
+            def chat():
+                conversation = Conversation()
+
+                def execute_chat_prompt(text):
+                    response = conversation.chain(text)
+                    return response
+
+                run_chat(execute_chat_prompt)
+            """,
+    }
+    loops, unbounded = _lint(tmp_path, files)
+    detail = loops[("app/cli.py", 10)]
+    assert detail["human_gated"] is True and detail["bounded"] is True
+    assert unbounded == set()
+
+
+STEP = """
+import threading
+
+from app.llm import complete
+
+def step(messages):
+    tool_uses = []
+
+    def generate():
+        nonlocal tool_uses
+        reply = complete(messages)
+        tool_uses = [c for c in reply.choices[0].message.tool_calls or []]
+        return reply
+
+    reply = recover(generate)
+    messages.append(reply)
+    first = None
+    for use in tool_uses:
+        if first is None:
+            first = use
+    if first is not None:
+        start_tools(messages, first)
+
+def recover(generate):
+    return generate()
+
+def start_tools(messages, use):
+    def run():
+        messages.append(use.execute())
+        {continuation}
+
+    threading.Thread(target=run).start()
+"""
+
+
+def test_recursion_through_a_thread_is_an_agent_loop(tmp_path):
+    """gptme's server: ``step`` keeps the tool uses the model asked for (written by a nested
+    ``generate`` through ``nonlocal``), starts the first in a thread, and the thread calls
+    ``step`` again. The loop closes at the call that starts the tools."""
+    files = {"llm.py": LLM, "server.py": STEP.replace("{continuation}", "step(messages)")}
+    loops, unbounded = _lint(tmp_path, files)
+    detail = loops[("app/server.py", 21)]
+    assert detail["bounded"] is False and detail["through"] == "start_tools"
+    assert unbounded == {("app/server.py", 21)}
+
+
+def test_a_call_that_never_leads_back_is_not_a_loop(tmp_path):
+    """The same step, whose thread only runs the tool: no cycle, no loop."""
+    files = {"llm.py": LLM, "server.py": STEP.replace("{continuation}", "print(messages)")}
+    loops, unbounded = _lint(tmp_path, files)
+    assert loops == {} and unbounded == set()
+
+
+def test_recursion_over_gathered_model_calls_bounded_by_depth(tmp_path):
+    """gpt-researcher's deep research: the follow-up questions of answers gathered with
+    ``asyncio.gather`` start the next level, and ``new_depth = depth - 1`` bounds it. One loop,
+    listed at the recursive call, bounded."""
+    files = {
+        "llm.py": LLM,
+        "research.py": """
+            import asyncio
+
+            from app.llm import complete
+
+            class DeepResearch:
+                async def deep_research(self, query, depth):
+                    async def process(question):
+                        return complete([question])
+
+                    tasks = [process(q) for q in query.split(";")]
+                    results = await asyncio.gather(*tasks)
+                    learnings = []
+                    for result in results:
+                        learnings.append(result.text)
+                        if depth > 1:
+                            new_depth = depth - 1
+                            deeper = await self.deep_research(result.follow_up, depth=new_depth)
+                            learnings.extend(deeper)
+                    return learnings
+            """,
+    }
+    loops, unbounded = _lint(tmp_path, files)
+    assert list(loops) == [("app/research.py", 17)]
+    assert loops[("app/research.py", 17)]["bounded"] is True
+    assert unbounded == set()

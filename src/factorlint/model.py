@@ -82,6 +82,10 @@ class Finding:
     # turns out, in the project pass, to be handed text the model chose by a caller in another
     # file, directly or through other project functions.
     requires_tainted: tuple[str, ...] = ()
+    # ``(callee, function)``: the finding stands only if the project pass finds ``callee`` leading
+    # back to ``function`` through project calls (an agent loop written as recursion across
+    # functions, threads included).
+    requires_cycle: tuple[str, ...] = ()
     suppressed: str | None = None  # why, when a suppression comment silenced it
     fingerprint: str = ""
 
@@ -112,6 +116,10 @@ class FunctionFacts:
     # Its parameters a caller fills by position (``self``/``cls`` left out), in order: what a
     # call elsewhere passes in the n-th place types the n-th of these.
     params: list[str] = field(default_factory=list)
+    # What it returns when the type is unknown in its file: the call every ``return`` hands back
+    # (``return conversation.chain(...)``, directly or through a local), as that file names it.
+    # The project pass types its callers' results with that call's own return type.
+    returns_call: str = ""
 
 
 @dataclass
@@ -150,6 +158,7 @@ class Site:
     detail: dict = field(default_factory=dict)
     requires_llm: tuple[str, ...] = ()  # settled in the project pass, as for findings
     unless_human: tuple[str, ...] = ()  # a loop's calls that may wait for a person (see Finding)
+    requires_cycle: tuple[str, ...] = ()  # see Finding.requires_cycle
 
 
 @dataclass

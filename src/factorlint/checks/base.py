@@ -57,6 +57,7 @@ class RawFinding:
     fix_message: str | None = None
     unless_human: tuple[str, ...] = ()  # see Finding.unless_human
     requires_tainted: tuple[str, ...] = ()  # see Finding.requires_tainted
+    requires_cycle: tuple[str, ...] = ()  # see Finding.requires_cycle
 
 
 class Rule:
@@ -86,11 +87,12 @@ class Rule:
         fix_message: str | None = None,
         unless_human: tuple[str, ...] = (),
         requires_tainted: tuple[str, ...] = (),
+        requires_cycle: tuple[str, ...] = (),
     ) -> None:
         self._sink(
             RawFinding(
                 self.meta, node, message or self.meta.summary, requires_llm, severity, fix_message,
-                unless_human, requires_tainted,
+                unless_human, requires_tainted, requires_cycle,
             )
         )
 

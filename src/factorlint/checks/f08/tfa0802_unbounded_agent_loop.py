@@ -3,7 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.engine.agents.recursion import recursive_agent_loop
+from factorlint.engine.agents.recursion import onward_agent_loop, recursive_agent_loop
 
 
 class UnboundedAgentLoop(Rule):
@@ -19,7 +19,10 @@ class UnboundedAgentLoop(Rule):
     an escalation path turns that into a handled event.
 
     An agent loop written as recursion counts too: a function that calls a model and calls itself
-    again when the reply asks for it (a tool call), with no depth it passes on and compares.
+    again when the reply asks for it (a tool call), with no depth it passes on and compares. So
+    does recursion across functions, threads included: a call the reply decides (starting the
+    tools it asked for) that leads back to the calling function through your other functions.
+    It is reported at that call, once per function.
 
     A loop counts as bounded when it is a `for` over a finite iterable, a `while` whose test
     compares a counter the body moves, or when a `break`/`return`/`raise` is guarded by a
@@ -174,6 +177,26 @@ class Handler:
             else:
                 yield choice.message.content
 """,
+        # Recursion across functions and a thread (gptme's server step): the tools the reply asks
+        # for run in a thread that starts the step again.
+        """
+import threading
+from openai import OpenAI
+client = OpenAI()
+
+def step(messages):
+    reply = client.chat.completions.create(model="m", messages=messages)
+    tool_calls = reply.choices[0].message.tool_calls
+    if tool_calls:
+        start_tools(messages, tool_calls)  # expect: TFA0802
+
+def start_tools(messages, tool_calls):
+    def run():
+        for call in tool_calls:
+            messages.append(execute(call))
+        step(messages)
+    threading.Thread(target=run).start()
+""",
     ]
     valid = [
         """
@@ -224,6 +247,22 @@ def run(messages):
 """,
     ]
     near_miss = [
+        # A cycle through another function that the reply does not decide: the second pass is
+        # asked for by the caller's mode, and runs once.
+        """
+from openai import OpenAI
+client = OpenAI()
+notes = []
+
+def research(query, mode):
+    reply = client.chat.completions.create(model="m", messages=[{"role": "user", "content": query}])
+    notes.append(reply.choices[0].message.content)
+    if mode == "deep":
+        go_deeper(query)
+
+def go_deeper(query):
+    research(query + " (details)", "shallow")
+""",
         # The same guard, with a limit that is always set.
         """
 import os
@@ -341,14 +380,28 @@ def solve(messages, depth=0):
 
     def visit_Call(self, node: cst.Call) -> None:
         recursion = recursive_agent_loop(self.ctx, node)
-        if recursion is None or recursion.bounded:
+        if recursion is not None:
+            if not recursion.bounded:
+                name = recursion.function.name.value
+                self.report(
+                    node,
+                    f"`{name}` calls itself again when the model's reply asks for it, with no depth "
+                    "bound: an agent loop written as recursion, ended only by the model",
+                    requires_llm=recursion.requires,
+                )
             return
-        name = recursion.function.name.value
+        onward = onward_agent_loop(self.ctx, node)
+        if onward is None:
+            return
+        found, step = onward
+        name = found.function.name.value
+        through = step.callee.rsplit(".", 1)[-1]
         self.report(
             node,
-            f"`{name}` calls itself again when the model's reply asks for it, with no depth bound: "
-            "an agent loop written as recursion, ended only by the model",
-            requires_llm=recursion.requires,
+            f"`{name}` runs again through `{through}` when the model's reply asks for it, with no "
+            "depth bound: an agent loop written as recursion across functions, ended only by the model",
+            requires_llm=step.requires,
+            requires_cycle=(step.callee, self.ctx.function_qualname(found.function)),
         )
 
     def visit_For(self, node: cst.For) -> None:

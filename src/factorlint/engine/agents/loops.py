@@ -101,9 +101,12 @@ class LoopAnalyser:
             for call in scan.calls
             if id(call) not in scan.conditional_calls
         )
+        recursion = self.ctx.recursion.analyse(self.ctx.function_stack[-1]) if self.ctx.function_stack else None
         for call in scan.calls:
             if (self.ctx.qualname(call.func) or "") in CONSOLE_INPUTS:
                 continue  # the person's turn, not the model's
+            if recursion is not None and any(call is c for c in recursion.recursive_calls):
+                continue  # the function's recursion on the reply: one loop, listed at that call
             llm = self.recognise.llm_call(call)
             if llm is None or self.recognise.handoff(call) is not None:
                 continue

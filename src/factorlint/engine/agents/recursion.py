@@ -11,6 +11,14 @@ A function is such a loop when, in its own body (nested definitions left out):
 
 It is bounded when the recursive call passes one of the function's parameters moved by a step
 (``depth + 1``, ``remaining - 1``) and the body compares that parameter: a depth the code owns.
+
+The recursion may also close through other project functions, threads included: gptme's
+server ``step`` starts the tools the reply asked for, whose thread starts ``step`` again. A call
+of a project function that the reply decides (:class:`Onward`) is a candidate, kept by the
+project pass only when the callee leads back to the function (``requires_cycle``).
+
+The reply is what a model call returned, what a nested function that makes a model call writes
+into this one (``nonlocal``), and what is assigned only under a test or loop that reads the reply.
 """
 
 from __future__ import annotations
@@ -21,7 +29,20 @@ import libcst as cst
 
 from factorlint.engine.agents.loop_body import paths_in
 from factorlint.engine.agents.loops import requires_of
+from factorlint.engine.recognise.llm_names import match_llm_qualname
 from factorlint.engine.recognise.recognisers import LLMCall
+from factorlint.engine.semantic.flow import target_names
+
+
+@dataclass
+class Onward:
+    """A call that may lead back to the calling function through other project functions
+    (``step`` -> ``start_tool_execution`` -> a thread -> ``step``), run when the model's reply
+    says so. The project pass keeps it when ``callee`` reaches the function again."""
+
+    call: cst.Call
+    callee: str
+    requires: tuple[str, ...]  # the function's other model calls, settled as for any loop
 
 
 @dataclass
@@ -31,6 +52,7 @@ class Recursion:
     recursive_calls: list[cst.Call] = field(default_factory=list)  # driven by the model's reply
     bounded: bool = False
     bound_reason: str = ""
+    onward: list[Onward] = field(default_factory=list)
 
     @property
     def requires(self) -> tuple[str, ...]:
@@ -65,55 +87,155 @@ class RecursionAnalyser:
         found = Recursion(function)
         flow = self.ctx.flow(function)
         own = self.ctx.function_qualname(function)
-        recursive = [c for c in flow.calls if self.ctx.qualname(c.func) == own]
-        if not recursive:
+        recursive: list[cst.Call] = []
+        onward: list[tuple[cst.Call, str]] = []
+        for call in flow.calls:
+            callee = self.ctx.qualname(call.func)
+            if callee == own:
+                recursive.append(call)
+            elif callee is not None and id(call) in flow.guards and self._may_lead_back(callee):
+                onward.append((call, callee))
+        if not recursive and not onward:
             return found
         recognise = self.ctx.recognise
         replies: set[str] = set()
+        calls: list[tuple[cst.Call, LLMCall]] = []
         for call in flow.calls:
             if any(call is c for c in recursive):
                 continue
             llm = recognise.llm_call(call)
             if llm is None or recognise.handoff(call) is not None:
                 continue
-            found.llm_calls.append(llm)
+            calls.append((call, llm))
             replies |= flow.results(call)
-        if not found.llm_calls or not replies:
+        replies |= self._written_by_nested_model_calls(flow, calls)
+        replies |= _collected_model_calls(flow, [c for c, _ in calls])
+        if not calls or not replies:
             return found
-        # What the reply flows into through ``for chunk in response:`` counts as the reply too.
-        for target, iterable in flow.loops:
-            if paths_in(iterable) & replies:
-                replies |= paths_in(target)
+        _follow_replies(flow, replies)
         found.recursive_calls = [c for c in recursive if _reads_any(_deciding(flow, c), replies)]
-        if not found.recursive_calls:
-            found.llm_calls = []
-            return found
-        compared = {p for compare in flow.comparisons for p in paths_in(compare)}
-        found.bounded, found.bound_reason = _depth_bound(function, found.recursive_calls, compared)
+        if found.recursive_calls:
+            found.llm_calls = [llm for _, llm in calls]
+            compared = {p for compare in flow.comparisons for p in paths_in(compare)}
+            found.bounded, found.bound_reason = _depth_bound(function, flow, found.recursive_calls, compared)
+        for call, callee in onward:
+            if not _reads_any(_deciding(flow, call), replies):
+                continue
+            others = [llm for c, llm in calls if c is not call]
+            if others:
+                found.onward.append(Onward(call, callee, requires_of(others)))
         return found
+
+    def _may_lead_back(self, callee: str) -> bool:
+        """A call of a project function (not a model call, not a method of a library object)."""
+        return not callee.endswith("()") and self.ctx.is_project_candidate(callee) and (
+            self.ctx.knowledge is None or match_llm_qualname(self.ctx.knowledge, callee) is None
+        )
+
+    def _written_by_nested_model_calls(self, flow, calls: list[tuple[cst.Call, LLMCall]]) -> set[str]:
+        """The names a nested function that makes a model call writes in this one (``nonlocal
+        output, tooluses``): gptme's server ``step`` hands such a ``generate`` to a recovery
+        helper, and reads the tool uses it left behind."""
+        written: set[str] = set()
+        stack = self.ctx.function_stack
+        for nested in flow.nested:
+            if not _declares_nonlocal(nested):
+                continue
+            inner = self.ctx.flow(nested)
+            stack.append(nested)
+            try:
+                for call in inner.calls:
+                    llm = self.ctx.recognise.llm_call(call)
+                    if llm is not None:
+                        calls.append((call, llm))
+                        written |= inner.nonlocals
+            finally:
+                stack.pop()
+        return written
+
+
+def _collected_model_calls(flow, calls: list[cst.Call]) -> set[str]:
+    """Names bound to a collection of model calls, run later together: ``tasks =
+    [process_query(q) for q in queries]`` awaited through ``asyncio.gather(*tasks)``."""
+    ids = {id(call) for call in calls}
+    collected: set[str] = set()
+    for names, value in flow.assigns:
+        if isinstance(value, (cst.ListComp, cst.SetComp, cst.GeneratorExp)):
+            elements = [value.elt]
+        elif isinstance(value, (cst.List, cst.Tuple, cst.Set)):
+            elements = [e.value for e in value.elements]
+        else:
+            continue
+        if any(id(e.expression if isinstance(e, cst.Await) else e) in ids for e in elements):
+            collected.update(names)
+    return collected
+
+
+def _follow_replies(flow, replies: set[str]) -> None:
+    """Add what the reply flows into: names assigned from an expression that reads it (``results
+    = await asyncio.gather(*tasks)``), ``for chunk in response:`` targets, and names assigned only
+    under a test or loop that reads the reply (``first_tool = tool_id`` inside ``for tool in
+    reply_tools:``): the model decides them all."""
+    paths: dict[int, frozenset[str]] = {}
+
+    def read(node: cst.CSTNode) -> frozenset[str]:
+        found = paths.get(id(node))
+        if found is None:
+            found = paths[id(node)] = frozenset(_deciding_paths(node))
+        return found
+
+    edges: list[tuple[set[str], tuple[cst.CSTNode, ...]]] = [
+        (set(names), (value,)) for names, value in flow.assigns if names
+    ]
+    edges += [(set(target_names(target)), (iterable,)) for target, iterable in flow.loops]
+    edges += [(set(names), deciding) for names, deciding in flow.decided]
+    changed = True
+    while changed:
+        changed = False
+        for names, sources in edges:
+            if names and not names <= replies and any(_reads_any(read(node), replies) for node in sources):
+                replies |= names
+                changed = True
+
+
+def _declares_nonlocal(function: cst.FunctionDef) -> bool:
+    """A ``nonlocal`` statement at the top level of the body, where it is written in practice."""
+    body = function.body.body if isinstance(function.body, cst.IndentedBlock) else ()
+    return any(
+        isinstance(line, cst.SimpleStatementLine) and any(isinstance(s, cst.Nonlocal) for s in line.body)
+        for line in body
+    )
 
 
 def _deciding(flow, call: cst.Call) -> frozenset[str]:
     """The names read by the tests and loops that decide whether ``call`` runs."""
     paths: set[str] = set()
     for node in flow.guards.get(id(call), ()):
-        if isinstance(node, cst.For):
-            paths |= paths_in(node.iter) | paths_in(node.target)
-        else:
-            paths |= paths_in(node)
+        paths |= _deciding_paths(node)
     return frozenset(paths)
+
+
+def _deciding_paths(node: cst.CSTNode) -> set[str]:
+    if isinstance(node, cst.For):
+        return paths_in(node.iter) | paths_in(node.target)
+    return paths_in(node)
 
 
 def _reads_any(paths: frozenset[str], names: set[str]) -> bool:
     return any(p.split(".", 1)[0] in names for p in paths)
 
 
-def _depth_bound(function: cst.FunctionDef, calls: list[cst.Call], compared: set[str]) -> tuple[bool, str]:
-    """A parameter passed on moved by a step (``depth + 1``) and compared in the body."""
+def _depth_bound(function: cst.FunctionDef, flow, calls: list[cst.Call], compared: set[str]) -> tuple[bool, str]:
+    """A parameter passed on moved by a step (``depth + 1``, or ``new_depth`` assigned
+    ``depth - 1``) and compared in the body."""
     params = {p.name.value for p in (*function.params.params, *function.params.kwonly_params)}
     for call in calls:
         for arg in call.args:
             value = arg.value
+            if isinstance(value, cst.Name) and value.value not in params:
+                bound = flow.bindings.get(value.value, [])
+                if len(bound) == 1 and bound[0][1] is not None:
+                    value = bound[0][1]
             if (
                 isinstance(value, cst.BinaryOperation)
                 and isinstance(value.operator, (cst.Add, cst.Subtract))
@@ -136,3 +258,13 @@ def recursive_agent_loop(ctx, call: cst.Call) -> Recursion | None:
         return None
     found = ctx.recursion.analyse(function)
     return found if any(call is c for c in found.recursive_calls) else None
+
+
+def onward_agent_loop(ctx, call: cst.Call) -> tuple[Recursion, Onward] | None:
+    """The recursion across functions ``call`` may close (to be confirmed by the project pass),
+    when the model's reply decides whether it runs; else None."""
+    if not ctx.function_stack:
+        return None
+    found = ctx.recursion.analyse(ctx.function_stack[-1])
+    onward = next((o for o in found.onward if o.call is call), None)
+    return (found, onward) if onward is not None else None

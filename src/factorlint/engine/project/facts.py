@@ -40,6 +40,8 @@ class FactsCollector:
                 self.facts.bindings[f"{prefix}{class_qualname}.{attr}"] = type_qn
         self.facts.classes = ctx.class_bases_resolved()
         self._branches: list[int] = []  # per enclosing function: the ifs and loops around us
+        # id(function) -> the callee each of its ``return``s hands back (None: something else)
+        self._returned: dict[int, set[str | None]] = {}
 
     def _current(self) -> FunctionFacts | None:
         if not self.ctx.function_stack:
@@ -69,6 +71,43 @@ class FactsCollector:
 
     def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._branches.pop()
+        returned = self._returned.pop(id(node), set())
+        if len(returned) == 1 and None not in returned:
+            qualname = self.ctx.function_qualname(node)
+            facts = self.facts.functions.setdefault(qualname, FunctionFacts(qualname=qualname, line=0))
+            facts.returns_call = returned.pop() or ""
+
+    # A factory whose result's type its file cannot name (``return conversation.chain(...)``, a
+    # method of a class in another module) hands back what that call returns: the project pass
+    # follows it, as it follows an annotated return type.
+    def visit_Return(self, node: cst.Return) -> None:
+        if not self.ctx.function_stack or node.value is None:
+            return
+        value = node.value
+        if isinstance(value, cst.Name) and value.value == "None":
+            return
+        function = self.ctx.function_stack[-1]
+        if self.ctx.function_qualname(function) in self.ctx.return_types:
+            return
+        self._returned.setdefault(id(function), set()).add(self._returned_callee(value))
+
+    def _returned_callee(self, value: cst.BaseExpression) -> str | None:
+        if isinstance(value, cst.Await):
+            value = value.expression
+        if isinstance(value, cst.Name):
+            bound = self.ctx.current_flow().bindings.get(value.value, [])
+            values = {v for kind, v in bound if kind == "value" and isinstance(v, (cst.Call, cst.Await))}
+            if len(values) != len(bound) or len(values) != 1:
+                return None
+            value = values.pop()
+            if isinstance(value, cst.Await):
+                value = value.expression
+        if not isinstance(value, cst.Call):
+            return None
+        callee = self.ctx.qualname(value.func)
+        if callee is None or PARAMETER in callee or not self.ctx.is_project_candidate(callee):
+            return None
+        return callee
 
     def _enter_branch(self, node: cst.CSTNode) -> None:
         if self._branches:

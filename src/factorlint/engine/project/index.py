@@ -35,6 +35,8 @@ class ProjectIndex:
             self.bindings.update(facts.bindings)
             self.aliases.update(facts.aliases)
             self.bases.update(facts.classes)
+        # A function whose file could not type its result returns what this call returns.
+        self.returned_calls = {name: f.returns_call for name, f in self.functions.items() if f.returns_call}
         self.subclasses: dict[str, list[str]] = defaultdict(list)
         for cls, bases in self.bases.items():
             for base in bases:
@@ -51,6 +53,8 @@ class ProjectIndex:
         # once per distinct name: the same callee strings recur across thousands of functions.
         self._targets_memo = {}
         depth = getattr(settings, "wrapper_depth", 10)
+        self.depth = depth
+        self._edges_memo: dict[str, frozenset[str]] = {}
         self._close(self.llm_functions, depth, always=False)
         # Functions that wait for a person at the console, directly or through project functions:
         # a loop that calls one each turn is a conversation, not a runaway.
@@ -221,6 +225,34 @@ class ProjectIndex:
                         todo.append(nxt)
         return related
 
+    def leads_back(self, requires_cycle: tuple[str, ...]) -> bool:
+        """Does the callee of ``(callee, function)`` call ``function`` again through project
+        functions (``wrapper-depth`` calls deep at most)? Only the methods that certainly run
+        count: an override some subclass may have does not close a loop."""
+        if len(requires_cycle) != 2:
+            return False
+        callee, function = requires_cycle
+        frontier = set(self._targets(callee, overrides=False)[0])
+        seen = set(frontier)
+        for _ in range(self.depth):
+            if function in frontier:
+                return True
+            frontier = {t for f in frontier for t in self._call_edges(f)} - seen
+            if not frontier:
+                return False
+            seen |= frontier
+        return function in frontier
+
+    def _call_edges(self, name: str) -> frozenset[str]:
+        edges = self._edges_memo.get(name)
+        if edges is None:
+            facts = self.functions.get(name)
+            edges = frozenset(
+                t for c in (facts.callees if facts is not None else ()) for t in self._targets(c, overrides=False)[0]
+            )
+            self._edges_memo[name] = edges
+        return edges
+
     def reaches_llm(self, qualname: str) -> bool:
         """Is ``qualname`` (as resolved in some file) a model call or a project LLM function?"""
         functions, model = self._targets(qualname, overrides=True)
@@ -273,6 +305,8 @@ class ProjectIndex:
                 head = self.bindings[bare] + "()"
             elif bare in self.aliases and self.aliases[bare] != bare:
                 head = self.aliases[bare] + ("()" if prefix.endswith("()") else "")
+            elif prefix.endswith("()") and bare.replace("().", ".") in self.returned_calls:
+                head = self.returned_calls[bare.replace("().", ".")] + "()"
             else:
                 continue
             return f"{head}.{rest}" if rest else head

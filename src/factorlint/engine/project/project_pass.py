@@ -29,6 +29,8 @@ def build_report(root: str, results: list[FileResult], knowledge: Knowledge, set
     for result in sorted(results, key=lambda r: r.path):
         diagnostics.extend(result.diagnostics)
         for site in result.sites:
+            if site.requires_cycle and not index.leads_back(site.requires_cycle):
+                continue
             if site.kind == "llm_call" and site.requires_llm and index.dangling(site.requires_llm):
                 # Named like a model call, and nothing in the project or the tables answers the
                 # name: the audit says so rather than staying silent.
@@ -49,6 +51,7 @@ def build_report(root: str, results: list[FileResult], knowledge: Knowledge, set
             f for f in result.findings
             if (not f.requires_llm or any(index.reaches_llm(q) for q in f.requires_llm))
             and not any(index.asks_human(q) for q in f.unless_human)
+            and (not f.requires_cycle or index.leads_back(f.requires_cycle))
         ]
         standing = [_name_reaching(f, index) for f in standing]
         standing = [f for f in (_name_tainted(f, index) for f in standing) if f is not None]
@@ -58,6 +61,7 @@ def build_report(root: str, results: list[FileResult], knowledge: Knowledge, set
         if UNUSED_SUPPRESSION in _enabled(result.path, settings):
             kept.extend(_unused_suppressions(result, settings))
     sites = _one_per_loop(sites)
+    kept = _one_per_cycle(kept)
     _fingerprint(kept)
     _fingerprint(suppressed)
     kept.sort(key=lambda f: (f.path, f.line, f.column, f.code))
@@ -86,8 +90,25 @@ def _name_tainted(finding: Finding, index: ProjectIndex) -> Finding | None:
     return dataclasses.replace(finding, message=finding.message.replace(TAINTED, text), requires_tainted=())
 
 
+def _one_per_cycle(items: list) -> list:
+    """A recursion across functions may re-enter the function at several calls (gptme's server
+    ``step`` starts the tools, or a continuation): one loop, listed and reported once, at its
+    first call that the project pass confirmed."""
+    seen: set[tuple] = set()
+    kept = []
+    for item in items:
+        if item.requires_cycle:
+            key = (item.path, getattr(item, "code", getattr(item, "kind", "")), item.requires_cycle[-1])
+            if key in seen:
+                continue
+            seen.add(key)
+        kept.append(item)
+    return kept
+
+
 def _one_per_loop(sites: list[Site]) -> list[Site]:
     """A loop listed both as an agent loop and as a possible chat REPL is the agent loop."""
+    sites = _one_per_cycle(sites)
     agent_loops = {(s.path, s.line) for s in sites if s.kind == "loop" and not s.detail.get("fallback")}
     kept = []
     for site in sites:

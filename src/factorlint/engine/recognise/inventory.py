@@ -15,7 +15,7 @@ import libcst as cst
 
 from factorlint.engine.agents.graphs import graph_cycles
 from factorlint.engine.agents.loops import requires_of
-from factorlint.engine.agents.recursion import recursive_agent_loop
+from factorlint.engine.agents.recursion import onward_agent_loop, recursive_agent_loop
 from factorlint.engine.recognise.recognisers import keyword_arg
 from factorlint.engine.semantic.names import literal_string
 
@@ -34,6 +34,7 @@ class RawSite:
     requires: tuple[str, ...] = ()
     detail: dict = field(default_factory=dict)
     unless_human: tuple[str, ...] = ()  # see Site.unless_human
+    requires_cycle: tuple[str, ...] = ()  # see Site.requires_cycle
 
 
 def _short(qualname: str) -> str:
@@ -294,13 +295,24 @@ class InventoryCollector:
             ))
 
     def _recursion(self, node: cst.Call) -> None:
-        """An agent loop written as recursion closes at the call of the function itself."""
+        """An agent loop written as recursion closes at the call of the function itself, or at
+        the call that leads back to it through other project functions."""
         recursion = recursive_agent_loop(self.ctx, node)
         if recursion is not None:
             self._add(
                 "loop", node, "recursion", recursion.requires,
                 bounded=recursion.bounded, bound=recursion.bound_reason, human_gated=False,
             )
+            return
+        onward = onward_agent_loop(self.ctx, node)
+        if onward is not None:
+            found, step = onward
+            site = self._add(
+                "loop", node, "recursion", step.requires,
+                bounded=False, bound="", human_gated=False, through=step.callee.rsplit(".", 1)[-1],
+            )
+            if site is not None:
+                site.requires_cycle = (step.callee, self.ctx.function_qualname(found.function))
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         if not node.decorators or not self.ctx.relevant:

@@ -54,7 +54,7 @@ from factorlint.model import (
 
 # The version of this layout. It is part of the settings key as well, so a new layout never even
 # opens an old file; a file that claims another version is dropped.
-FORMAT = 6
+FORMAT = 7
 
 # Bounds. A legitimate result stays far inside them; a value outside one makes the entry invalid
 # (and a result of ours that would not fit is simply not cached: see ``encode_result``).
@@ -87,16 +87,17 @@ LAYOUT: dict[type, tuple[str, ...]] = {
     Finding: (
         "code", "name", "factor", "severity", "confidence", "path", "line", "column", "end_line",
         "end_column", "message", "fix", "snippet", "source_line", "context", "requires_llm",
-        "unless_human", "requires_tainted", "suppressed", "fingerprint",
+        "unless_human", "requires_tainted", "requires_cycle", "suppressed", "fingerprint",
     ),
     Diagnostic: ("code", "path", "message", "line", "column"),
-    FunctionFacts: ("qualname", "line", "calls_llm", "asks_human", "callees", "always_calls", "params"),
+    FunctionFacts: ("qualname", "line", "calls_llm", "asks_human", "callees", "always_calls", "params",
+                    "returns_call"),
     FileFacts: (
         "module", "relevant", "imports", "functions", "bindings", "aliases", "classes", "llm_call_count",
         "arguments", "tainted",
     ),
     Site: ("kind", "path", "line", "end_line", "label", "function", "detail", "requires_llm",
-           "unless_human"),
+           "unless_human", "requires_cycle"),
     Suppression: (
         "line", "column", "end_column", "target_line", "codes", "file_level", "reason", "comment",
         "used", "own_line", "space_before", "line_has_newline",
@@ -292,8 +293,8 @@ def _fix(value: Any) -> Fix | None:
 
 def _finding(value: Any, path: str) -> Finding:
     (code, name, factor, severity, confidence, where, line, column, end_line, end_column, message,
-     fix, snippet, source_line, context, requires_llm, unless_human, requires_tainted, suppressed,
-     fingerprint) = _fields(value, Finding)
+     fix, snippet, source_line, context, requires_llm, unless_human, requires_tainted, requires_cycle,
+     suppressed, fingerprint) = _fields(value, Finding)
     return Finding(
         code=_pattern(code, "Finding.code", _CODE),
         name=_str(name, "Finding.name"),
@@ -313,6 +314,7 @@ def _finding(value: Any, path: str) -> Finding:
         requires_llm=_names(requires_llm, "Finding.requires_llm"),
         unless_human=_names(unless_human, "Finding.unless_human"),
         requires_tainted=_names(requires_tainted, "Finding.requires_tainted"),
+        requires_cycle=_names(requires_cycle, "Finding.requires_cycle"),
         suppressed=_opt_str(suppressed, "Finding.suppressed"),
         fingerprint=_pattern(fingerprint, "Finding.fingerprint", _FINGERPRINT),
     )
@@ -328,13 +330,15 @@ def _diagnostic(value: Any, path: str) -> Diagnostic:
 
 
 def _function(value: Any) -> FunctionFacts:
-    qualname, line, calls_llm, asks_human, callees, always_calls, params = _fields(value, FunctionFacts)
+    qualname, line, calls_llm, asks_human, callees, always_calls, params, returns_call = _fields(
+        value, FunctionFacts)
     return FunctionFacts(
         _str(qualname, "FunctionFacts.qualname"), _int(line, "FunctionFacts.line"),
         _bool(calls_llm, "FunctionFacts.calls_llm"), _bool(asks_human, "FunctionFacts.asks_human"),
         list(_names(callees, "FunctionFacts.callees")),
         list(_names(always_calls, "FunctionFacts.always_calls")),
         list(_names(params, "FunctionFacts.params")),
+        _str(returns_call, "FunctionFacts.returns_call"),
     )
 
 
@@ -368,12 +372,13 @@ def _facts(value: Any) -> FileFacts | None:
 
 
 def _site(value: Any, path: str) -> Site:
-    kind, where, line, end_line, label, function, detail, requires_llm, unless_human = _fields(value, Site)
+    kind, where, line, end_line, label, function, detail, requires_llm, unless_human, requires_cycle = _fields(
+        value, Site)
     return Site(
         _pattern(kind, "Site.kind", _KIND), _same_path(where, "Site.path", path), _int(line, "Site.line"),
         _int(end_line, "Site.end_line"), _str(label, "Site.label", MAX_TEXT), _str(function, "Site.function"),
         _detail(detail), _names(requires_llm, "Site.requires_llm"),
-        _names(unless_human, "Site.unless_human"),
+        _names(unless_human, "Site.unless_human"), _names(requires_cycle, "Site.requires_cycle"),
     )
 
 
@@ -462,7 +467,7 @@ def _encode(result: FileResult) -> list:
                  [[e.line, e.column, e.end_line, e.end_column, e.content] for e in f.fix.edits],
              ],
              f.snippet, f.source_line, f.context, list(f.requires_llm), list(f.unless_human),
-             list(f.requires_tainted), f.suppressed,
+             list(f.requires_tainted), list(f.requires_cycle), f.suppressed,
              f.fingerprint]
             for f in result.findings
         ],
@@ -470,7 +475,7 @@ def _encode(result: FileResult) -> list:
         None if facts is None else [
             facts.module, facts.relevant, list(facts.imports),
             [[f.qualname, f.line, f.calls_llm, f.asks_human, list(f.callees), list(f.always_calls),
-              list(f.params)]
+              list(f.params), f.returns_call]
              for f in facts.functions.values()],
             dict(facts.bindings), dict(facts.aliases),
             [[name, list(bases)] for name, bases in facts.classes.items()],
@@ -488,7 +493,7 @@ def _encode(result: FileResult) -> list:
         ],
         [
             [s.kind, s.path, s.line, s.end_line, s.label, s.function, _json_detail(s.detail),
-             list(s.requires_llm), list(s.unless_human)]
+             list(s.requires_llm), list(s.unless_human), list(s.requires_cycle)]
             for s in result.sites
         ],
     ]

@@ -212,7 +212,7 @@ def _sites(positions, site_lines: dict, raw: list, path: str) -> list[Site]:
                 continue
             lines = (where.start.line, where.end.line)
         sites.append(Site(item.kind, path, lines[0], lines[1], item.label, item.function, item.detail, item.requires,
-                          item.unless_human))
+                          item.unless_human, item.requires_cycle))
     return sites
 
 
@@ -261,6 +261,7 @@ def _findings(module: cst.Module, positions, raw: list[RawFinding], path: str, l
                 requires_llm=item.requires_llm,
                 unless_human=item.unless_human,
                 requires_tainted=item.requires_tainted,
+                requires_cycle=item.requires_cycle,
             )
         )
     return findings

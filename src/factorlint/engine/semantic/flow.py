@@ -43,6 +43,11 @@ class FunctionFlow(cst.CSTVisitor):
         # In source order: ``(names, value)`` of each assignment with a value (plain names of the
         # targets; ``self.x`` and subscripts give none) and ``(target, iterable)`` of each loop.
         self.assigns: list[tuple[list[str], cst.BaseExpression]] = []
+        # The names each assignment (``for`` targets included) binds, with the tests and loops
+        # that decide whether it runs: a name set only when the model's reply says so depends on it.
+        self.decided: list[tuple[list[str], tuple[cst.CSTNode, ...]]] = []
+        self.nested: list[cst.FunctionDef] = []  # functions defined directly in this one
+        self.nonlocals: set[str] = set()  # names this function writes in its enclosing one
         self.loops: list[tuple[cst.BaseExpression, cst.BaseExpression]] = []
         # id(call) -> what decides whether it runs: the tests of the ``if``/``while`` and the
         # ``for`` statements around it, innermost last.
@@ -69,7 +74,14 @@ class FunctionFlow(cst.CSTVisitor):
             self._bind_target(target.value, "other", None)
 
     def visit_FunctionDef(self, node) -> bool:
-        return node is self.root
+        if node is self.root:
+            return True
+        self.nested.append(node)
+        return False
+
+    def _decide(self, names: list[str]) -> None:
+        if self._deciding and names:
+            self.decided.append((names, tuple(self._deciding)))
 
     def visit_Lambda(self, node) -> bool:
         return False
@@ -78,7 +90,9 @@ class FunctionFlow(cst.CSTVisitor):
         return False
 
     def visit_Assign(self, node: cst.Assign) -> None:
-        self.assigns.append(([n for t in node.targets for n in target_names(t.target)], node.value))
+        names = [n for t in node.targets for n in target_names(t.target)]
+        self.assigns.append((names, node.value))
+        self._decide(names)
         for target in node.targets:
             self._bind_target(target.target, "value", node.value)
             sub = target.target
@@ -90,6 +104,7 @@ class FunctionFlow(cst.CSTVisitor):
     def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
         if node.value is not None:
             self.assigns.append((target_names(node.target), node.value))
+            self._decide(target_names(node.target))
         self._bind_target(node.target, "value" if node.value is not None else "other", node.value)
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
@@ -97,6 +112,7 @@ class FunctionFlow(cst.CSTVisitor):
 
     def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
         self.assigns.append((target_names(node.target), node.value))
+        self._decide(target_names(node.target))
         self._bind_target(node.target, "value", node.value)
 
     def _bind_iteration(self, target: cst.BaseExpression, iterable: cst.BaseExpression) -> None:
@@ -118,6 +134,7 @@ class FunctionFlow(cst.CSTVisitor):
         self.loops.append((node.target, node.iter))
         self._bind_iteration(node.target, node.iter)
         self._deciding.append(node)
+        self._decide(target_names(node.target))
 
     def leave_For(self, node: cst.For) -> None:
         self._deciding.pop()
@@ -153,6 +170,7 @@ class FunctionFlow(cst.CSTVisitor):
     def visit_Nonlocal(self, node: cst.Nonlocal) -> None:
         for item in node.names:
             self._bind(item.name.value, "other", None)
+            self.nonlocals.add(item.name.value)
 
     def visit_Attribute(self, node: cst.Attribute) -> None:
         if isinstance(node.value, cst.Name):

@@ -722,3 +722,50 @@ def test_recursion_over_gathered_model_calls_bounded_by_depth(tmp_path):
     assert list(loops) == [("app/research.py", 17)]
     assert loops[("app/research.py", 17)]["bounded"] is True
     assert unbounded == set()
+
+
+CONTINUED = """
+import subprocess
+
+from app.llm import complete
+
+def run_until_installed(script):
+    retry = True
+    while retry:
+        retry = False
+        error = subprocess.run(["python", script], capture_output=True, text=True).stderr
+        if "No module named" in error:
+            package = complete([error])
+            {decision}
+                if subprocess.run(["pip", "install", package]).returncode == 0:
+                    retry = True
+"""
+
+
+def test_a_loop_the_reply_continues_is_an_agent_loop(tmp_path):
+    """A ``while retry:`` whose ``retry`` is set once the package the model named installs: no
+    value goes back into the next call, but the model decides whether there is one. With no
+    person asked, nothing but the model ends it."""
+    files = {"llm.py": LLM, "deps.py": CONTINUED.replace("{decision}", "if package:")}
+    loops, unbounded = _lint(tmp_path, files)
+    assert loops[("app/deps.py", 7)]["bounded"] is False
+    assert unbounded == {("app/deps.py", 7)}
+
+
+def test_a_loop_the_reply_continues_after_a_person_agrees_is_gated(tmp_path):
+    """rawdog's dependency loop: each retry follows a person's "install it?" at the console."""
+    files = {"llm.py": LLM, "deps.py": CONTINUED.replace("{decision}", 'if input(f"Install {package}? ") != "n":')}
+    loops, unbounded = _lint(tmp_path, files)
+    detail = loops[("app/deps.py", 7)]
+    assert detail["bounded"] is True and detail["human_gated"] is True
+    assert unbounded == set()
+
+
+def test_a_retry_the_model_does_not_decide_is_not_an_agent_loop(tmp_path):
+    """The same loop whose retry follows the installer's own answer, with the model asked only
+    for a log line: the model's reply decides nothing."""
+    source = CONTINUED.replace("{decision}", "if True:").replace(
+        'subprocess.run(["pip", "install", package])', 'subprocess.run(["pip", "install", "-r", "req.txt"])'
+    )
+    loops, unbounded = _lint(tmp_path, {"llm.py": LLM, "deps.py": source})
+    assert loops == {} and unbounded == set()

@@ -6,8 +6,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from factorlint.engine.parse.walk import ScopeVisitor, find_all, run_visitor
-from factorlint.engine.semantic.names import dotted_name
+from factorlint.engine.parse.walk import ScopeVisitor, find_all
+from factorlint.engine.semantic.names import dotted_name, paths_in
 
 _MUTATORS = frozenset(
     {"append", "extend", "insert", "add", "update", "appendleft", "extendleft", "add_message",
@@ -189,25 +189,6 @@ def _is_step(path: str, value: cst.BaseExpression) -> bool:
         and isinstance(value.operator, (cst.Add, cst.Subtract))
         and dotted_name(value.left) == path
     )
-
-
-def paths_in(node: cst.CSTNode) -> set[str]:
-    """Every Name/Attribute path read inside an expression, with its prefixes."""
-    found: set[str] = set()
-
-    class _Collect(cst.CSTVisitor):
-        def visit_Attribute(self, attr: cst.Attribute) -> bool:
-            path = dotted_name(attr)
-            if path is not None:
-                found.add(path)
-                return False
-            return True
-
-        def visit_Name(self, name: cst.Name) -> None:
-            found.add(name.value)
-
-    run_visitor(node, _Collect())
-    return found
 
 
 def related(read: str, written: str) -> bool:

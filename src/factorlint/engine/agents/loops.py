@@ -102,6 +102,7 @@ class LoopAnalyser:
             if id(call) not in scan.conditional_calls
         )
         recursion = self.ctx.recursion.analyse(self.ctx.function_stack[-1]) if self.ctx.function_stack else None
+        person_continues = False
         for call in scan.calls:
             if (self.ctx.qualname(call.func) or "") in CONSOLE_INPUTS:
                 continue  # the person's turn, not the model's
@@ -112,12 +113,15 @@ class LoopAnalyser:
                 continue
             # Feedback: what the call returned is written somewhere the next call reads.
             fed = scan.feeds_back(call)
-            if not fed:
-                (info.repl_calls if asks_each_turn else info.unfed_calls).append(llm)
-                continue
-            fresh = scan.rebound - carried - fed
-            if self._has_feedback(call, fed, loop, fresh):
+            if fed and self._has_feedback(call, fed, loop, scan.rebound - carried - fed):
                 info.llm_calls.append(llm)
+            elif self._continues_on_reply(loop, call):
+                # ``while retry:`` with ``retry`` set from what the model answered: the model
+                # decides whether the next turn (and its model call) happens.
+                info.llm_calls.append(llm)
+                person_continues = person_continues or self._person_continues(loop)
+            elif not fed:
+                (info.repl_calls if asks_each_turn else info.unfed_calls).append(llm)
         if info.unfed_calls:
             info.may_ask = self._project_calls(scan.calls)
         if info.llm_calls and not info.requires:
@@ -125,10 +129,12 @@ class LoopAnalyser:
         if info.llm_calls:
             # Only a prompt on every turn gates the loop: one under an ``if`` (rawdog asks before
             # running a script only when its ``leash`` option is on) lets the model go on alone.
-            info.human_gated = asks_each_turn
-            if info.human_gated:
+            info.human_gated = asks_each_turn or person_continues
+            if asks_each_turn:
                 # A chat REPL: a person answers every turn, so the model cannot run away.
                 info.bounded, info.bound_reason = True, "each iteration waits for console input"
+            elif person_continues:
+                info.bounded, info.bound_reason = True, "each next turn waits for a person's answer at the console"
             else:
                 info.bounded, info.bound_reason = self.bound(loop, scan)
                 if info.bounded and scan.exit_guards:
@@ -139,6 +145,38 @@ class LoopAnalyser:
                 info.may_ask = self._project_calls(scan.calls)
         self._cache[id(loop)] = info
         return info
+
+    def _continues_on_reply(self, loop: Loop, call: cst.Call) -> bool:
+        """Does the ``while`` test read a name the call's result decides (rawdog's dependency
+        loop: ``retry = True`` once the package the model named installs)?"""
+        if not isinstance(loop, cst.While) or not self.ctx.function_stack:
+            return False
+        flow = self.ctx.current_flow()
+        results = flow.results(call)
+        if not results:
+            return False
+        tested = {p.split(".", 1)[0] for p in paths_in(loop.test)}
+        return bool(tested & flow.derived(results))
+
+    def _person_continues(self, loop: Loop) -> bool:
+        """Is every assignment of the loop's test inside the body made only after a person
+        answered at the console (``if input("Install it? (Y/n)") != "n": retry = True``)?"""
+        if not isinstance(loop, cst.While):
+            return False
+        flow = self.ctx.current_flow()
+        tested = {p.split(".", 1)[0] for p in paths_in(loop.test)}
+        conditional = []
+        for names, deciding in flow.decided:
+            at = next((i for i, node in enumerate(deciding) if node is loop.test), None)
+            if at is None or not set(names) & tested:
+                continue
+            if len(deciding) > at + 1:  # ``retry = False`` at the top of the body decides nothing
+                conditional.append(deciding[at + 1:])
+        return bool(conditional) and all(any(self._asks(node) for node in inner) for inner in conditional)
+
+    def _asks(self, node: cst.CSTNode) -> bool:
+        test = node.iter if isinstance(node, cst.For) else node
+        return any((self.ctx.qualname(c.func) or "") in CONSOLE_INPUTS for c in find_all(test, cst.Call))
 
     def _optional_limit(self, loop: Loop, scan: BodyScan) -> str:
         """The limit, when every bound the loop has is switched off by leaving it None."""

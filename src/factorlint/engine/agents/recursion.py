@@ -31,7 +31,6 @@ from factorlint.engine.agents.loop_body import paths_in
 from factorlint.engine.agents.loops import requires_of
 from factorlint.engine.recognise.llm_names import match_llm_qualname
 from factorlint.engine.recognise.recognisers import LLMCall
-from factorlint.engine.semantic.flow import target_names
 
 
 @dataclass
@@ -112,7 +111,7 @@ class RecursionAnalyser:
         replies |= _collected_model_calls(flow, [c for c, _ in calls])
         if not calls or not replies:
             return found
-        _follow_replies(flow, replies)
+        replies = flow.derived(replies)
         found.recursive_calls = [c for c in recursive if _reads_any(_deciding(flow, c), replies)]
         if found.recursive_calls:
             found.llm_calls = [llm for _, llm in calls]
@@ -169,33 +168,6 @@ def _collected_model_calls(flow, calls: list[cst.Call]) -> set[str]:
         if any(id(e.expression if isinstance(e, cst.Await) else e) in ids for e in elements):
             collected.update(names)
     return collected
-
-
-def _follow_replies(flow, replies: set[str]) -> None:
-    """Add what the reply flows into: names assigned from an expression that reads it (``results
-    = await asyncio.gather(*tasks)``), ``for chunk in response:`` targets, and names assigned only
-    under a test or loop that reads the reply (``first_tool = tool_id`` inside ``for tool in
-    reply_tools:``): the model decides them all."""
-    paths: dict[int, frozenset[str]] = {}
-
-    def read(node: cst.CSTNode) -> frozenset[str]:
-        found = paths.get(id(node))
-        if found is None:
-            found = paths[id(node)] = frozenset(_deciding_paths(node))
-        return found
-
-    edges: list[tuple[set[str], tuple[cst.CSTNode, ...]]] = [
-        (set(names), (value,)) for names, value in flow.assigns if names
-    ]
-    edges += [(set(target_names(target)), (iterable,)) for target, iterable in flow.loops]
-    edges += [(set(names), deciding) for names, deciding in flow.decided]
-    changed = True
-    while changed:
-        changed = False
-        for names, sources in edges:
-            if names and not names <= replies and any(_reads_any(read(node), replies) for node in sources):
-                replies |= names
-                changed = True
 
 
 def _declares_nonlocal(function: cst.FunctionDef) -> bool:

@@ -18,7 +18,7 @@ from __future__ import annotations
 import libcst as cst
 
 from factorlint.engine.parse.walk import run_visitor
-from factorlint.engine.semantic.names import literal_string
+from factorlint.engine.semantic.names import literal_string, paths_in
 
 Scope = cst.FunctionDef | cst.Module
 
@@ -212,6 +212,35 @@ class FunctionFlow(cst.CSTVisitor):
 
     def visit_Yield(self, node) -> None:
         self.yields = True
+
+    def derived(self, names: set[str]) -> set[str]:
+        """``names`` and every name whose value depends on them: assigned from an expression
+        that reads one (``results = await asyncio.gather(*tasks)``), a ``for`` target over one,
+        or assigned only under a test or loop that reads one (``retry = True`` inside ``if
+        install(reply).ok:``). Flow-insensitive, over the whole function."""
+        found = set(names)
+        reads: dict[int, set[str]] = {}
+
+        def read(node: cst.CSTNode) -> set[str]:
+            cached = reads.get(id(node))
+            if cached is None:
+                paths = paths_in(node.iter) | paths_in(node.target) if isinstance(node, cst.For) else paths_in(node)
+                reads[id(node)] = cached = {p.split(".", 1)[0] for p in paths}
+            return cached
+
+        edges: list[tuple[set[str], tuple[cst.CSTNode, ...]]] = [
+            (set(targets), (value,)) for targets, value in self.assigns if targets
+        ]
+        edges += [(set(target_names(target)), (iterable,)) for target, iterable in self.loops]
+        edges += [(set(targets), deciding) for targets, deciding in self.decided]
+        changed = True
+        while changed:
+            changed = False
+            for targets, sources in edges:
+                if targets and not targets <= found and any(read(node) & found for node in sources):
+                    found |= targets
+                    changed = True
+        return found
 
     def results(self, call: cst.Call) -> set[str]:
         """The plain names ``call``'s result (awaited or not) is assigned to."""

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
+from factorlint.engine.parse.walk import run_visitor
 from factorlint.engine.read.module_names import module_name_for  # noqa: F401 - re-exported
 
 
@@ -89,3 +90,22 @@ def string_literal_text(node: cst.BaseExpression) -> str | None:
             return None
         return left + right
     return None
+
+
+def paths_in(node: cst.CSTNode) -> set[str]:
+    """Every Name/Attribute path read inside an expression, with its prefixes."""
+    found: set[str] = set()
+
+    class _Collect(cst.CSTVisitor):
+        def visit_Attribute(self, attr: cst.Attribute) -> bool:
+            path = dotted_name(attr)
+            if path is not None:
+                found.add(path)
+                return False
+            return True
+
+        def visit_Name(self, name: cst.Name) -> None:
+            found.add(name.value)
+
+    run_visitor(node, _Collect())
+    return found

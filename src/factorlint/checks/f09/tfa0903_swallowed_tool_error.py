@@ -4,7 +4,9 @@ import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
 from factorlint.engine.agents.loops import LoopInfo
+from factorlint.engine.parse.walk import find_all
 from factorlint.engine.recognise import errors, retries
+from factorlint.engine.recognise.tools import tool_definitions
 
 _CLEANUP = frozenset(
     {"close", "aclose", "cleanup", "shutdown", "release", "disconnect", "terminate", "kill",
@@ -65,7 +67,7 @@ class SwallowedToolError(Rule):
         factor=9,
         severity="warning",
         confidence="medium",
-        summary="An error inside the agent loop is dropped: the model never sees it",
+        summary="An error in the agent loop or a tool is dropped: the model never sees it",
         fix_advice=(
             "Append a compact error event to the loop's history (the list the model reads), count "
             "consecutive failures, and escalate or re-raise past a small limit."
@@ -141,6 +143,29 @@ def execute(step):
     return {"role": "tool", "content": str(step)}
 """,
         },
+        # Inside a tool's body: the model gets "error" and nothing it can act on.
+        """
+from langchain_core.tools import tool
+
+@tool
+def calculator(expression: str) -> str:
+    \"\"\"Evaluate an arithmetic expression.\"\"\"
+    try:
+        return str(safe_eval(expression))
+    except Exception:  # expect: TFA0903
+        return "error"
+""",
+        """
+from agents import function_tool
+
+@function_tool
+def read_note(path: str) -> str:
+    \"\"\"Read a note.\"\"\"
+    try:
+        return open(path).read()
+    except:  # expect: TFA0903
+        pass
+""",
     ]
     valid = [
         # The error goes back into the messages the model reads.
@@ -196,6 +221,18 @@ def run(thread, execute):
             thread.append({"role": "user", "content": str(e)[:800]})
             if consecutive_errors >= 3:
                 break
+""",
+        # A tool that tells the model what failed.
+        """
+from langchain_core.tools import tool
+
+@tool
+def calculator(expression: str) -> str:
+    \"\"\"Evaluate an arithmetic expression.\"\"\"
+    try:
+        return str(safe_eval(expression))
+    except Exception as exc:
+        return f"Could not evaluate {expression!r}: {type(exc).__name__}: {exc}"
 """,
     ]
     near_miss = [
@@ -267,11 +304,34 @@ def run(thread, execute):
             record_error(thread, exc)
             continue
 """,
+        # A narrow exception with a meaningful answer, and a sentence that says what went wrong.
+        """
+from langchain_core.tools import tool
+
+ORDERS = {}
+
+@tool
+def order_status(order_id: str) -> str:
+    \"\"\"Look up an order's status.\"\"\"
+    try:
+        return ORDERS[order_id]["status"]
+    except KeyError:
+        return ""
+
+@tool
+def refund(order_id: str) -> str:
+    \"\"\"Refund an order.\"\"\"
+    try:
+        return issue_refund(order_id)
+    except Exception:
+        return "The refund service is unavailable; ask the customer to try again later."
+""",
     ]
 
     def __init__(self, ctx, sink) -> None:
         super().__init__(ctx, sink)
         self._loop_depth: list[int] = [0]  # ctx.loop_stack length where each function starts
+        self._reported: set[int] = set()  # handlers reported inside an agent loop
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._loop_depth.append(len(self.ctx.loop_stack))
@@ -293,6 +353,7 @@ def run(thread, execute):
             actions = errors.drops_error(self.ctx, handler)
             if actions is None:
                 continue
+            self._reported.add(id(handler))
             feedback = errors.feedback_path(info)
             history = f"`{feedback}`" if feedback else "the history the model reads"
             self.report(
@@ -306,6 +367,27 @@ def run(thread, execute):
                     "count consecutive failures, and escalate or re-raise after about 3."
                 ),
             )
+
+    def leave_Module(self, node: cst.Module) -> None:
+        for tool in tool_definitions(self.ctx):
+            function = tool.function
+            if function is None:
+                continue
+            for attempt in find_all(function.body, (cst.Try, cst.TryStar), into_scopes=False):
+                for handler in attempt.handlers:
+                    actions = errors.hides_error(self.ctx, handler)
+                    if actions is None or id(handler) in self._reported:
+                        continue
+                    self.report(
+                        handler,
+                        f"{errors.caught_label(self.ctx, handler)} in tool `{tool.name}` {actions}: the "
+                        "model sees no error, only an answer, so it cannot correct the call",
+                        fix_message=(
+                            "Let the error reach the model: return or raise a short message with the "
+                            "error's type and text (truncated), or let the framework's tool-error "
+                            "handling report it."
+                        ),
+                    )
 
     def _agent_loop(self) -> LoopInfo | None:
         """The innermost enclosing agent loop of the current function."""

@@ -7,6 +7,7 @@ feeds back to the model, so that a fix can name it. Every answer comes from reso
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable
 
 import libcst as cst
@@ -91,6 +92,57 @@ def drops_error(ctx, handler: Handler) -> str | None:
                 actions.append(action)
     actions = actions or ["passes"]
     return " and ".join(actions) if len(actions) < 3 else ", ".join(actions[:-1]) + " and " + actions[-1]
+
+
+# What a tool hands back when it hides the error: nothing, or a word that says only "it failed".
+_GENERIC_REPLY = re.compile(
+    r"(?i)^\s*((an?\s+)?(unknown\s+|unexpected\s+)?(error|failure|failed|exception)(\s+occurred)?|"
+    r"something went wrong|n/?a|none|null)?\s*[.!]?\s*$"
+)
+
+
+def hides_error(ctx, handler: Handler) -> str | None:
+    """What a handler that catches everything does when all it does is drop the error or hand
+    back a generic value (``return ""``, ``return None``, ``return "error"``), else None. In a
+    tool's body that value is all the model sees of the failure."""
+    if not catches_everything(ctx, handler):
+        return None
+    dropped = drops_error(ctx, handler)
+    if dropped is not None:
+        return dropped
+    statements = statements_of(handler.body)
+    actions: list[str] = []
+    for position, statement in enumerate(statements):
+        if not isinstance(statement, (cst.SimpleStatementLine, cst.SimpleStatementSuite)):
+            return None
+        for small in statement.body:
+            if isinstance(small, cst.Return) and position == len(statements) - 1:
+                returned = _generic_value(small.value)
+                if returned is None:
+                    return None
+                actions.append(f"returns {returned}")
+                continue
+            action = _action(ctx, small)
+            if action is None:
+                return None
+            if action and action not in actions:
+                actions.append(action)
+    return " and ".join(actions) if actions and actions[-1].startswith("returns") else None
+
+
+def _generic_value(value: cst.BaseExpression | None) -> str | None:
+    """``None``, an empty container or a string that only says "error", as shown in a message."""
+    if value is None:
+        return "nothing"
+    if isinstance(value, cst.Name) and value.value in ("None", "False"):
+        return f"`{value.value}`"
+    if isinstance(value, (cst.List, cst.Dict, cst.Tuple)) and not value.elements:
+        return "an empty value"
+    if isinstance(value, cst.SimpleString):
+        text = value.evaluated_value
+        if isinstance(text, str) and _GENERIC_REPLY.match(text):
+            return f'"{text}"' if text else "an empty string"
+    return None
 
 
 def _action(ctx, small: cst.BaseSmallStatement) -> str | None:

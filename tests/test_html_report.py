@@ -50,12 +50,12 @@ def site(kind, path="agent.py", line=1, label="x", **detail) -> Site:
     return Site(kind=kind, path=path, line=line, end_line=line, label=label, function="agent.run", detail=detail)
 
 
-def factor(number, score, letter, grade, findings=(), **kw) -> FactorScore:
+def factor(number, score, letter, status, findings=(), **kw) -> FactorScore:
     return FactorScore(
         key=f"F{number:02d}", number=number, title=kw.pop("title", f"Factor number {number}"),
         summary="What the factor asks for.", url=f"https://github.com/humanlayer/12-factor-agents/f{number}.md",
         weight=5.0, sites=kw.pop("sites", 4 if score is not None else 0), findings=list(findings),
-        score=score, letter=letter, grade=grade, **kw,
+        score=score, letter=letter, status=status, **kw,
     )
 
 
@@ -79,7 +79,7 @@ def make_audit(*, many_findings=0, many_tools=0, gates=True) -> Audit:
         factor(5, None, None, "n/a"),
         factor(6, 7.0, "C", "warn"),
         factor(7, 4.5, "D", "warn"),
-        factor(8, 6.0, "C", "warn", f08, capped=True, title="Own your control flow",
+        factor(8, 5.9, "D", "fail", f08, capped=True, title="Own your control flow",
                evidence=[Evidence("bounded agent loops", 1, 2), Evidence(f"label {HOSTILE}", 0, 1)]),
         factor(9, 2.0, "F", "fail", [finding(code="TFA0901", factor=9, name="unbounded-retry", line=58)]),
         *(factor(n, 10.0, "A", "pass") for n in range(10, 14)),
@@ -88,7 +88,7 @@ def make_audit(*, many_findings=0, many_tools=0, gates=True) -> Audit:
         key="SEC", number=None, title="Agent security", summary="Model output never reaches eval.",
         url="", weight=0.0, sites=3, findings=[finding(code="TFS0101", factor=None, name="llm-output-to-eval",
                                                        message="Model output reaches eval()", line=12)],
-        score=6.0, letter="C", grade="warn", capped=True,
+        score=5.9, letter="D", status="fail", capped=True,
     )
     test_finding = finding(path="tests/test_agent.py", line=3, message="A loop in a test")
     counted = [f for fs in [*factors, security] for f in [*fs.findings, *fs.hints]]
@@ -126,7 +126,7 @@ def make_audit(*, many_findings=0, many_tools=0, gates=True) -> Audit:
     ]
     return Audit(
         report=report,
-        scorecard=Scorecard(factors=factors, security=security, overall=Overall(7.1, "C", "warn", 11),
+        scorecard=Scorecard(factors=factors, security=security, overall=Overall(5.9, "D", "fail", 11, ["F09", "F08"], worst_fail=True),
                             app_files=2, excluded_files=1),
         inventory=inventory, plan=plan,
         gates=[GateResult("overall score >= 7.5", False, "7.1"), GateResult("F08 score >= 5", True, "6.0")] if gates else [],
@@ -236,12 +236,13 @@ def test_gates_with_the_verdict_and_none_when_there_are_none(page):
 
 def test_scorecard_has_the_overall_score_a_chart_and_a_table(page):
     card = section(page, "scorecard")
-    assert '<span class="big g-warn">7.1</span>' in card
+    assert '<span class="big g-fail">5.9</span>' in card
+    assert '<p class="headline">fail: F09, F08 fail</p>' in card
     svg = card[card.index("<svg"):card.index("</svg>")]
     assert 'role="img"' in svg and "<title" in svg and "<desc" in svg
     assert svg.count("<g>") == 13  # one bar per factor, F01..F13, security apart
     assert all(f">F{n:02d}<" in svg for n in range(1, 14)) and ">SEC<" not in svg
-    assert "F09 Factor number 9: 2.0 of 10, F, fail" in svg  # each bar has its own accessible title
+    assert "F09 Factor number 9: fail, 2.0 of 10, F" in svg  # each bar has its own accessible title
     table = card[card.index('<table class="factors">'):]
     assert 'href="https://github.com/humanlayer/12-factor-agents/f8.md"' in table
     assert "bounded agent loops <b>1/2</b>" in table
@@ -258,9 +259,9 @@ def test_not_applicable_factors_are_hatched_placeholders(page):
 def test_capped_factors_say_so(page):
     card = section(page, "scorecard")
     row = card.split('id="factor-F08"')[1].split("</tr>")[0]
-    assert "capped at 6.0" in row
-    assert "capped at 6.0 by an error" in card.split("</svg>")[0]
-    assert "capped at 6.0" not in card.split('id="factor-F01"')[1].split("</tr>")[0]
+    assert "held by its status" in row and "shows 5.9 at most" in row
+    assert "held at 5.9 by its status" in card.split("</svg>")[0]
+    assert "held by its status" not in card.split('id="factor-F01"')[1].split("</tr>")[0]
 
 
 def test_security_is_shown_apart(page):
@@ -343,7 +344,7 @@ def test_diagnostics_and_the_scoring_note(page):
     diagnostics = section(page, "diagnostics")
     assert "broken.py:3" in diagnostics and "TFA0001" in diagnostics
     footer = page[page.index('<footer id="scoring">'):]
-    for text in ("5 for an error", "2 for a", "1 for advice", "at most 5", "caps the factor at 6.0",
+    for text in ("5 for an error", "2 for a", "1 for advice", "at most 5", "shows 5.9 (D) at most", "fails while factor 4, 7, 8 or 9 fails",
                  "A at 9", "B at 7.5", "C at 6", "D at 4", "risk-weighted mean"):
         assert text in footer, text
 

@@ -1,4 +1,5 @@
-"""``check --output-format json`` keeps the minimum contract of conventions.md (schema_version 1)."""
+"""``check --output-format json`` keeps the minimum contract of conventions.md (schema_version 2: the scorecard's
+statuses replaced its grades)."""
 
 from __future__ import annotations
 
@@ -54,7 +55,7 @@ def test_report_envelope(project):
     write(project, {"agent.py": AGENT})
     status, report = check_json(".")
     assert status == 1
-    assert report["schema_version"] == 1
+    assert report["schema_version"] == 2
     assert report["tool"] == {"name": "factorlint", "version": __version__}
     assert isinstance(report["findings"], list)
     assert isinstance(report["diagnostics"], list)

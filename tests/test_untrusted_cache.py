@@ -1001,3 +1001,11 @@ def test_fuzzed_cache_files_never_change_a_result(tmp_path):
         # Opened by the key computed afresh: it covers factorlint's own files, which may change.
         rewritten = _open(root, cache_dir)
         assert not rewritten.dirty and set(rewritten.entries) == set(expected)  # whole again
+
+
+def test_the_code_stamp_covers_the_rules_and_the_knowledge_tables():
+    """A changed rule or table must not be answered from entries an older one wrote."""
+    names = {f"{root.name}/{path.relative_to(root).as_posix()}" for root, path in cache_module.stamped_files()}
+    assert any("/checks/f08/tfa0802_unbounded_agent_loop.py" in n for n in names)
+    assert any(n.endswith("audit/scoring.py") for n in names)
+    assert any(n.endswith("frameworks/security_sinks.toml") for n in names)

@@ -40,6 +40,11 @@ def _common_options(function):
         click.option("--exclude", multiple=True, help="Replace the default excludes."),
         click.option("--extend-exclude", multiple=True, help="Exclude more paths."),
         click.option("--force-exclude", is_flag=True, help="Apply excludes to paths named on the command line too."),
+        click.option(
+            "--check-test-code/--no-check-test-code", default=None,
+            help="Run the factor rules on test and example code too (default: off; it is listed in the "
+            "audit's inventory, and the hard-coded key rule runs on it either way).",
+        ),
         click.option("--config", type=click.Path(path_type=Path), help="Use this configuration file."),
         click.option("--isolated", is_flag=True, help="Ignore all configuration files."),
         click.option("-o", "--output-file", type=click.Path(path_type=Path), help="Write the report to a file."),
@@ -79,6 +84,7 @@ def _settings(paths: list[Path], kw: dict):
         exclude=_split(kw["exclude"]) or None,
         extend_exclude=_split(kw["extend_exclude"]),
         force_exclude=kw["force_exclude"],
+        check_test_code=kw["check_test_code"],
     )
     import os
 
@@ -296,8 +302,8 @@ def audit(path, output_format, fail_under, fail_on, **kw):
     _emit(text, kw["output_file"])
     if kw["output_file"] is not None and not kw["quiet"]:
         overall = result.scorecard.overall
-        score = "n/a" if overall.score is None else f"{overall.score:.1f} {overall.letter}"
-        click.echo(f"Wrote {kw['output_file']} (overall {score}).", err=True)
+        score = "" if overall.score is None else f", {overall.score:.1f} {overall.letter}"
+        click.echo(f"Wrote {kw['output_file']} (overall {overall.status}{score}).", err=True)
     sys.exit(0 if result.gates_passed or kw["exit_zero"] else 1)
 
 

@@ -75,8 +75,13 @@ class FileConfig(BaseModel):
     extend_exclude: list[str] = []
     include: list[str] = ["*.py", "*.pyi"]
     respect_gitignore: bool = True
+    # Test and example code is listed in the inventory, not judged: factor rules skip it unless
+    # this is on (docs/violations.md, "Test code").
+    check_test_code: bool = False
     max_steps: int = Field(20, ge=1)
-    max_tools: int = Field(12, ge=1)
+    # docs/violations.md: a step cap of about 75 or more is too large for one agent.
+    max_step_budget: int = Field(74, ge=1)
+    max_tools: int = Field(17, ge=1)  # docs/violations.md: about 18 tools or more
     max_intents: int = Field(12, ge=1)
     max_prompt_chars: int = Field(12_000, ge=1)
     max_retries_threshold: int = Field(10, ge=0)
@@ -165,8 +170,10 @@ class Settings:
     include: tuple[str, ...] = ("*.py", "*.pyi")
     respect_gitignore: bool = True
     force_exclude: bool = False
+    check_test_code: bool = False
     max_steps: int = 20
-    max_tools: int = 12
+    max_step_budget: int = 74
+    max_tools: int = 17
     max_intents: int = 12
     max_prompt_chars: int = 12_000
     max_retries_threshold: int = 10
@@ -370,6 +377,7 @@ class Overrides:
     exclude: list[str] | None = None
     extend_exclude: list[str] = field(default_factory=list)
     force_exclude: bool = False
+    check_test_code: bool | None = None
 
 
 def resolve_settings(root: Path, overrides: Overrides, config_start: Path | None = None) -> Settings:
@@ -423,7 +431,10 @@ def resolve_settings(root: Path, overrides: Overrides, config_start: Path | None
         include=tuple(file_config.include),
         respect_gitignore=file_config.respect_gitignore,
         force_exclude=overrides.force_exclude,
+        check_test_code=(file_config.check_test_code if overrides.check_test_code is None
+                         else overrides.check_test_code),
         max_steps=file_config.max_steps,
+        max_step_budget=file_config.max_step_budget,
         max_tools=file_config.max_tools,
         max_intents=file_config.max_intents,
         max_prompt_chars=file_config.max_prompt_chars,

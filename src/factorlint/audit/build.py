@@ -109,6 +109,9 @@ def unresolved_hint(site: Site) -> str:
             f"if it calls a model, add `\"{name}\"` to `llm-functions`")
 
 
+_TEST_CODE_KINDS = frozenset({"agent", "llm_call", "loop", "tool", "handoff"})
+
+
 def build_inventory(report: Report, paths: set[str]) -> Inventory:
     inventory = Inventory()
     lists = {
@@ -121,6 +124,10 @@ def build_inventory(report: Report, paths: set[str]) -> Inventory:
     frameworks: Counter = Counter()
     for site in report.sites:
         if site.path not in paths:
+            if site.kind in _TEST_CODE_KINDS and not site.detail.get("unresolved") and (
+                site.kind != "llm_call" or site.detail.get("direct")
+            ):
+                inventory.test_code.append(site)
             continue
         if site.kind == "llm_call" and site.detail.get("unresolved"):
             inventory.unresolved.append(site)

@@ -11,7 +11,9 @@ from typing import Literal
 
 from factorlint.model import Finding, Report, Site
 
-Grade = Literal["pass", "warn", "fail", "n/a"]
+# fail: a counted violation (warning or error); warn: advice only; pass: touched and clean;
+# n/a: nothing touches it; no evidence: model libraries used, but nothing the engine could judge.
+Status = Literal["fail", "warn", "pass", "n/a", "no evidence"]
 Effort = Literal["small", "medium", "large"]
 
 
@@ -38,22 +40,40 @@ class FactorScore:
     penalty: float = 0.0  # the sum of per-site penalties, each capped at 5
     score: float | None = None  # 0-10, None when nothing in the code touches the factor
     letter: str | None = None  # A-F
-    grade: Grade = "n/a"
-    capped: bool = False  # an error held the score at 6.0
+    status: Status = "n/a"
+    capped: bool = False  # the status held the number down (fail: 5.9 at most, warn: 8.9)
     evidence: list[Evidence] = field(default_factory=list)
 
     def evidence_lines(self) -> list[str]:
         """What explains the score, in words: the cap when an error holds it, then the evidence."""
         lines = [f"{e.label} {e.hits}/{e.total}" for e in self.evidence]
-        return (["held at 6.0 by an error"] if self.capped else []) + lines
+        return ([f"held at {self.score:.1f}: the factor {'fails' if self.status == 'fail' else 'warns'}"]
+                if self.capped and self.score is not None else []) + lines
 
 
 @dataclass
 class Overall:
     score: float | None
     letter: str | None
-    grade: Grade
+    status: Status
     factors_scored: int
+    worst: list[str] = field(default_factory=list)  # the failing (else warned) factors, worst first
+    worst_fail: bool = False  # the worst factors fail (else they only warn)
+
+    @property
+    def headline(self) -> str:
+        """The verdict in words, naming the worst factors rather than the mean alone."""
+        if self.status == "no evidence":
+            return ("no evidence: the code uses model or agent libraries, but the analysis could not "
+                    "follow any model call, agent or loop to judge")
+        if self.status == "n/a":
+            return "n/a: no agent code found to score"
+        if not self.worst:
+            return self.status
+        verb = "fails" if len(self.worst) == 1 else "fail"
+        if self.status == "warn" and not self.worst_fail:
+            verb = "warns" if len(self.worst) == 1 else "warn"
+        return f"{self.status}: {', '.join(self.worst)} {verb}"
 
 
 @dataclass
@@ -81,6 +101,8 @@ class Inventory:
     # Calls named like a model call (``generate``, ``ainvoke``) whose receiver the engine could not
     # follow to a project function or a known client: a registry, a plugin, an untyped parameter.
     unresolved: list[Site] = field(default_factory=list)
+    # Agents, model calls, loops and tools found in test and example code: listed, not judged.
+    test_code: list[Site] = field(default_factory=list)
     models: dict[str, int] = field(default_factory=dict)  # model name -> call sites
     frameworks: dict[str, int] = field(default_factory=dict)  # framework -> agents and tools
 

@@ -30,6 +30,9 @@ class RuleMeta:
     summary: str  # one line: what the finding means
     fix_advice: str  # one or two sentences: the concrete change
     fix: Literal["none", "sometimes", "always"] = "none"
+    # A security rule whose findings also break a factor (eval of model output: factor 4); the
+    # scorecard counts them there as well as in the security score.
+    also_factor: int | None = None
     status: Literal["stable", "preview"] = "stable"
     since: str = "0.1.0"
 
@@ -98,6 +101,16 @@ class Rule:
 
     @classmethod
     def documentation(cls) -> str:
+        """The rule's docstring, with where its calibration is written down."""
         import inspect
 
-        return inspect.cleandoc(cls.__doc__ or "")
+        text = inspect.cleandoc(cls.__doc__ or "")
+        if cls.meta.factor is not None:
+            section = f"factor {cls.meta.factor}"
+        elif cls.meta.code.startswith("TFS"):
+            section = "security"
+        else:
+            return text
+        return (f"{text}\n\n## What counts as a violation\n"
+                f"This rule is calibrated to docs/violations.md ({section}): what a reviewer flags there, "
+                "and what they leave alone.")

@@ -31,7 +31,7 @@ RULES = (
     ('TFA0603', True),
     ('TFA0604', False),
     ('TFA0701', True),
-    ('TFA0702', True),
+    ('TFA0702', False),
     ('TFA0703', True),
     ('TFA0704', False),
     ('TFA0801', True),

@@ -19,7 +19,7 @@ from factorlint.reporters.concise import summary_line
 from factorlint.reporters.escape import clip, guard_ci_commands, plain
 from factorlint.reporters.full import SEVERITY_STYLE
 
-GRADE_STYLE = {"pass": "green", "warn": "yellow", "fail": "red", "n/a": "dim"}
+STATUS_STYLE = {"pass": "green", "warn": "yellow", "fail": "red", "n/a": "dim", "no evidence": "magenta"}
 BAR_WIDTH = 20
 PLAN_SHOWN = 10
 INVENTORY_SHOWN = 8
@@ -35,8 +35,12 @@ def bar(score) -> Text:
 
 def score_text(factor: FactorScore) -> Text:
     if factor.score is None:
-        return Text("n/a", style="dim")
-    return Text(f"{factor.score:.1f} {factor.letter}", style=GRADE_STYLE[factor.grade])
+        return Text("–", style="dim")
+    return Text(f"{factor.score:.1f} {factor.letter}", style=STATUS_STYLE[factor.status])
+
+
+def status_text(factor: FactorScore) -> Text:
+    return Text(factor.status, style=STATUS_STYLE[factor.status])
 
 
 def evidence_text(factor: FactorScore) -> Text:
@@ -51,15 +55,16 @@ def scorecard_table(audit: Audit) -> Table:
     table = Table(title="Scorecard (application code)", title_justify="left", show_lines=False, expand=True)
     table.add_column("Factor", no_wrap=True)
     table.add_column("Title", no_wrap=True)
+    table.add_column("Status", no_wrap=True)
     table.add_column("Score", justify="right", no_wrap=True)
     table.add_column("", no_wrap=True)
     table.add_column("Sites", justify="right")
     table.add_column("Findings", justify="right")
     table.add_column("Evidence", ratio=3, style="dim")
     for factor in [*card.factors, card.security]:
-        style = GRADE_STYLE[factor.grade]
+        style = STATUS_STYLE[factor.status]
         table.add_row(
-            Text(plain(factor.key)), Text(plain(factor.title)), score_text(factor),
+            Text(plain(factor.key)), Text(plain(factor.title)), status_text(factor), score_text(factor),
             Text.assemble(bar(factor.score), style=style), str(factor.sites), str(len(factor.findings)),
             evidence_text(factor),
             end_section=factor is card.factors[-1],
@@ -69,15 +74,15 @@ def scorecard_table(audit: Audit) -> Table:
 
 def _overall_line(audit: Audit) -> Text:
     overall = audit.scorecard.overall
-    if overall.score is None:
-        return Text("Overall: n/a (no agent code found to score)", style="bold")
     line = Text("Overall: ", style="bold")
-    line.append(f"{overall.score:.1f}/10 {overall.letter} ({overall.grade})", style=f"bold {GRADE_STYLE[overall.grade]}")
-    line.append(f", risk-weighted over {overall.factors_scored} factors", style="dim")
+    line.append(plain(overall.headline), style=f"bold {STATUS_STYLE[overall.status]}")
+    if overall.score is not None:
+        line.append(f"   {overall.score:.1f}/10 {overall.letter}", style=STATUS_STYLE[overall.status])
+        line.append(f", risk-weighted over {overall.factors_scored} factors", style="dim")
     security = audit.scorecard.security
     if security.score is not None:
         line.append("   Security: ")
-        line.append(f"{security.score:.1f} {security.letter}", style=f"bold {GRADE_STYLE[security.grade]}")
+        line.append(f"{security.status} {security.score:.1f} {security.letter}", style=f"bold {STATUS_STYLE[security.status]}")
     return line
 
 
@@ -151,6 +156,7 @@ def _inventory(console: Console, audit: Audit) -> None:
         ("Agents", inv.agents), ("Model calls", inv.llm_calls), ("Prompts", inv.prompts), ("Tools", inv.tools),
         ("Agent loops", inv.loops), ("Hand-offs", inv.handoffs), ("Retry wrappers", inv.retries),
         ("State", inv.state), ("Entry points", inv.entry_points), ("Not followed", inv.unresolved),
+        ("Test code", inv.test_code),
     ]
     table = Table(title="\nInventory", title_justify="left", show_header=True, expand=True)
     table.add_column("Kind", no_wrap=True)

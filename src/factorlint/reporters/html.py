@@ -21,10 +21,9 @@ from factorlint.reporters.escape import (
 )
 from factorlint.reporters.html_inventory import _diagnostics, _inventory
 from factorlint.reporters.html_parts import (
-    GRADE_CLASS,
     ROWS_SHOWN,
+    STATUS_CLASS,
     _code,
-    _grade_badge,
     _inline,
     _line_of,
     _link,
@@ -32,6 +31,7 @@ from factorlint.reporters.html_parts import (
     _score,
     _sev_badge,
     _severity_counts,
+    _status_badge,
     e,
 )
 
@@ -104,11 +104,11 @@ def _gates(audit) -> str:
     verdict = ("All gates passed" if not failed else f"{failed} of {_plural(len(audit.gates), 'gate')} failed")
     rows = "".join(
         f'<tr class="gate-{"pass" if g.passed else "fail"}"><td>{e(g.label)}</td>'
-        f'<td>{_grade_badge("pass" if g.passed else "fail")}</td><td>{e(g.detail)}</td></tr>'
+        f'<td>{_status_badge("pass" if g.passed else "fail")}</td><td>{e(g.detail)}</td></tr>'
         for g in audit.gates
     )
     return (
-        f'<section id="gates">\n<h2>Gates {_grade_badge("pass" if not failed else "fail")}</h2>\n'
+        f'<section id="gates">\n<h2>Gates {_status_badge("pass" if not failed else "fail")}</h2>\n'
         f'<p>{e(verdict)}.</p>\n<div class="table-wrap"><table><thead><tr><th>Gate</th><th>Result</th>'
         f"<th>Measured</th></tr></thead><tbody>{rows}</tbody></table></div>\n</section>"
     )
@@ -118,16 +118,17 @@ def _scorecard(card) -> str:
     o = card.overall
     counted = [f for fs in [*card.factors, card.security] for f in fs.findings]
     hints = sum(len(fs.hints) for fs in [*card.factors, card.security])
-    cls = GRADE_CLASS.get(o.grade, "na")
+    cls = STATUS_CLASS.get(o.status, "na")
     letter = f'<span class="letter g-{cls}">{e(o.letter)}</span>' if o.letter else ""
     hero = (
         f'<div class="hero"><div class="overall {cls}"><div><span class="big g-{cls}">{_score(o.score)}</span>'
-        f'<span class="outof">/ 10</span></div><div class="grade-line">{letter}{_grade_badge(o.grade)}</div></div>'
+        f'<span class="outof">/ 10</span></div><div class="grade-line">{letter}{_status_badge(o.status)}</div>'
+        f'<p class="headline">{e(o.headline)}</p></div>'
         '<dl class="hero-facts">'
         f"<dt>Factors scored</dt><dd>{o.factors_scored} of {len(card.factors)}</dd>"
         f"<dt>Counted findings</dt><dd>{e(_severity_counts(counted))}</dd>"
         f"<dt>Hints (not scored)</dt><dd>{hints:,}</dd>"
-        f"<dt>Agent security</dt><dd>{_score(card.security.score)} {_grade_badge(card.security.grade)}</dd>"
+        f"<dt>Agent security</dt><dd>{_score(card.security.score)} {_status_badge(card.security.status)}</dd>"
         "</dl></div>"
     )
     return (
@@ -154,18 +155,19 @@ def _chart(factors) -> str:
         mid = y + row / 2
         title = fs.title if len(fs.title) <= 44 else fs.title[:43] + "\u2026"
         if fs.score is None:
-            text = "n/a: no sites"
+            text = f"{fs.status}: no sites"
             shape = (f'<rect x="{bar_x}" y="{mid - bar_h / 2}" width="{scale * 10}" height="{bar_h}" rx="3" '
                      'fill="url(#hatch)" stroke="#d1d9e0"/>'
-                     f'<text x="{bar_x + 8}" y="{mid + 4}" font-size="11" fill="#59636e">n/a</text>')
-            value = f'<text x="{bar_x + scale * 10 + 8}" y="{mid + 4}" font-size="12" fill="#59636e">n/a</text>'
+                     f'<text x="{bar_x + 8}" y="{mid + 4}" font-size="11" fill="#59636e">{e(fs.status)}</text>')
+            value = f'<text x="{bar_x + scale * 10 + 8}" y="{mid + 4}" font-size="12" fill="#59636e">–</text>'
         else:
-            text = f"{fs.score:.1f} of 10, {fs.letter}, {fs.grade}" + (", capped at 6.0 by an error" if fs.capped else "")
+            text = f"{fs.status}, {fs.score:.1f} of 10, {fs.letter}" + (
+                f", held at {fs.score:.1f} by its status" if fs.capped else "")
             w = max(fs.score * scale, 2)
             track = f'x="{bar_x}" y="{mid - bar_h / 2}" height="{bar_h}" rx="3"'
             shape = (f'<rect {track} width="{scale * 10}" fill="#f6f8fa"/>'
-                     f'<rect {track} width="{w:.1f}" fill="{colour.get(fs.grade, "#818b98")}"/>')
-            cap = '<tspan fill="#d1242f" font-size="10.5" font-weight="600"> capped</tspan>' if fs.capped else ""
+                     f'<rect {track} width="{w:.1f}" fill="{colour.get(fs.status, "#818b98")}"/>')
+            cap = '<tspan fill="#d1242f" font-size="10.5" font-weight="600"> held</tspan>' if fs.capped else ""
             value = (f'<text x="{bar_x + scale * 10 + 8}" y="{mid + 4}" font-size="12" fill="#1f2328">'
                      f'<tspan font-weight="600">{fs.score:.1f}</tspan> {e(fs.letter)}{cap}</text>')
         desc.append(f"{fs.key} {fs.title}: {text}")
@@ -174,9 +176,10 @@ def _chart(factors) -> str:
             f'<text x="0" y="{mid + 4}" font-size="12.5" font-weight="600" fill="#1f2328">{e(fs.key)}</text>'
             f'<text x="38" y="{mid + 4}" font-size="12.5" fill="#1f2328">{e(title)}</text>{shape}{value}</g>'
         )
-    legend = ('<div class="legend" aria-hidden="true"><span style="--sw: var(--pass-bar)">pass (A, B)</span>'
-              '<span style="--sw: var(--warn-bar)">warn (C, D)</span><span style="--sw: var(--fail-bar)">fail (F)</span>'
-              '<span style="--sw: #d1d9e0">n/a (nothing to score)</span></div>')
+    legend = ('<div class="legend" aria-hidden="true"><span style="--sw: var(--pass-bar)">pass (nothing counted)</span>'
+              '<span style="--sw: var(--warn-bar)">warn (advice only; B at best)</span>'
+              '<span style="--sw: var(--fail-bar)">fail (a violation; D at best)</span>'
+              '<span style="--sw: #d1d9e0">n/a or no evidence (nothing to score)</span></div>')
     return (
         '<figure class="chart" id="chart"><figcaption>Score per factor (0 to 10)</figcaption>'
         f'<svg viewBox="0 0 {width} {height}" role="img" '
@@ -191,15 +194,16 @@ def _chart(factors) -> str:
 def _factor_table(factors) -> str:
     rows = []
     for fs in factors:
-        cls = GRADE_CLASS.get(fs.grade, "na")
-        cap = '<span class="capped" title="An error holds the factor at 6.0 at most">capped at 6.0</span>' if fs.capped else ""
+        cls = STATUS_CLASS.get(fs.status, "na")
+        cap = (f'<span class="capped" title="A factor that {"fails" if fs.status == "fail" else "warns"} '
+               f'shows {fs.score:.1f} at most">held by its status</span>' if fs.capped else "")
         hints = f'<span class="sub">+{_plural(len(fs.hints), "hint")}</span>' if fs.hints else ""
         evidence = "".join(f"<li>{e(ev.label)} <b>{ev.hits}/{ev.total}</b></li>" for ev in fs.evidence)
         evidence = f'<ul class="evidence">{evidence}</ul>' if evidence else ""
         rows.append(
             f'<tr id="factor-{e(fs.key)}"><td class="key">{e(fs.key)}</td><td>{_link(fs.url, fs.title)}</td>'
             f'<td class="num"><b class="g-{cls}">{_score(fs.score)}</b>{cap}</td>'
-            f'<td class="num letter g-{cls}">{e(fs.letter or "–")}</td><td>{_grade_badge(fs.grade)}</td>'
+            f'<td class="num letter g-{cls}">{e(fs.letter or "–")}</td><td>{_status_badge(fs.status)}</td>'
             f'<td class="num">{fs.sites:,}</td><td class="num">{len(fs.findings):,}{hints}</td>'
             f"<td>{evidence}</td></tr>"
         )
@@ -207,7 +211,7 @@ def _factor_table(factors) -> str:
         '<table class="factors"><colgroup><col class="c-key"><col class="c-title"><col class="c-score">'
         '<col class="c-letter"><col class="c-grade"><col class="c-sites"><col class="c-findings"><col></colgroup>'
         '<thead><tr><th>Factor</th><th>Title</th><th class="num">Score</th>'
-        '<th class="num">Letter</th><th>Grade</th><th class="num">Sites</th><th class="num">Findings</th>'
+        '<th class="num">Letter</th><th>Status</th><th class="num">Sites</th><th class="num">Findings</th>'
         f'<th>Evidence</th></tr></thead><tbody>{"".join(rows)}</tbody></table>'
     )
 
@@ -317,12 +321,17 @@ def _findings(audit) -> str:
 
 def _footer(audit) -> str:
     return (
-        '<footer id="scoring">\n<h2>How scores are computed</h2>\n<p>Each factor is scored from 0 to 10 over its '
-        "sites, the places in application code it applies to: every finding weighs 5 for an error, 2 for a "
-        "warning and 1 for advice, each site loses at most 5, and any error caps the factor at 6.0. Letters: "
-        "A at 9 or more, B at 7.5, C at 6, D at 4, F below; the grade is pass for A and B, warn for C and D, fail "
-        "for F, and n/a when the code has no site for the factor. The overall score is the risk-weighted mean of "
-        "the scored factors; agent security is scored the same way and shown apart.</p>\n"
+        '<footer id="scoring">\n<h2>How scores are computed</h2>\n<p>Each factor gets a status first: '
+        "fail when a finding at warning or error severity is counted against it (a security finding also counts "
+        "against the factor it breaks), warn for advice only, pass when the code touches the factor and nothing "
+        "is counted, n/a when nothing touches it, and no evidence when the code uses model libraries but the "
+        "analysis could not follow any model call, agent or loop. The number, for trends, is computed over the "
+        "factor's sites (the places it applies to): a finding weighs 5 for an error, 2 for a warning and 1 for "
+        "advice, each site loses at most 5, and the number never contradicts the status: a failing factor "
+        "shows 5.9 (D) at most, a warned one 8.9 (B). Letters: A at 9 or more, B at 7.5, C at 6, D at 4, F "
+        "below. The overall status fails while factor 4, 7, 8 or 9 fails, "
+        "and warns while any other factor fails or warns; the overall number is the risk-weighted mean of the "
+        "factors with sites, held the same way. Agent security is scored the same way and shown apart.</p>\n"
         f'<p>Generated by factorlint {e(audit.versions.get("factorlint", ""))}. Factor titles link to the '
         '12-Factor Agents guide. <a href="#top">Back to top</a></p>\n</footer>'
     )

@@ -29,6 +29,7 @@ INVENTORY = [
                                                                        ("Persistent", _d("persistent", _yn))]),
     ("entry_points", "Entry points", [("Trigger", _d("trigger")), ("Function", lambda s: s.function or "–")]),
     ("unresolved", "Calls not followed (named like a model call)", [("What to do", unresolved_hint)]),
+    ("test_code", "Test and example code (listed, not judged)", [("Kind", lambda s: s.kind)]),
 ]
 
 

@@ -14,7 +14,7 @@ from collections import Counter
 from factorlint.reporters.escape import html_text
 
 ROWS_SHOWN = 200  # per table; the JSON output has them all
-GRADE_CLASS = {"pass": "pass", "warn": "warn", "fail": "fail", "n/a": "na"}
+STATUS_CLASS = {"pass": "pass", "warn": "warn", "fail": "fail", "n/a": "na", "no evidence": "blind"}
 SEVERITIES = ("error", "warning", "advice")
 _TICKS = re.compile(r"`([^`\n]+)`")
 
@@ -37,8 +37,8 @@ def _score(value) -> str:
     return "n/a" if value is None else f"{value:.1f}"
 
 
-def _grade_badge(grade: str) -> str:
-    return f'<span class="badge {GRADE_CLASS.get(grade, "na")}">{e(grade)}</span>'
+def _status_badge(status: str) -> str:
+    return f'<span class="badge {STATUS_CLASS.get(status, "na")}">{e(status)}</span>'
 
 
 def _sev_badge(severity: str) -> str:

@@ -1,4 +1,4 @@
-"""The versioned JSON output: a pydantic model dump (schema_version 1, see conventions).
+"""The versioned JSON output: a pydantic model dump (schema_version 2, see conventions).
 
 Strings carry the true data: a path or message from the scanned tree is not escaped for display
 here but written by :func:`escape.json_text`, which keeps the text readable UTF-8 and writes only
@@ -17,7 +17,7 @@ from factorlint import __version__
 from factorlint.model import Report
 from factorlint.reporters.escape import json_text
 
-SCHEMA_VERSION = 1
+SCHEMA_VERSION = 2
 
 
 class JsonEdit(BaseModel):
@@ -83,7 +83,7 @@ class JsonFactorScore(BaseModel):
     key: str  # F01..F13, SEC
     title: str
     score: float | None  # 0-10; null when nothing in the code touches the factor
-    grade: Literal["pass", "warn", "fail", "n/a"]
+    status: Literal["fail", "warn", "pass", "n/a", "no evidence"]
     letter: str | None
     sites: int
     findings: int  # counted findings
@@ -96,7 +96,9 @@ class JsonFactorScore(BaseModel):
 
 class JsonOverall(BaseModel):
     score: float | None
-    grade: Literal["pass", "warn", "fail", "n/a"]
+    status: Literal["fail", "warn", "pass", "n/a", "no evidence"]
+    headline: str  # the verdict in words, naming the worst factors
+    worst: list[str]  # the failing (else warned) factors, worst first
     letter: str | None
     factors_scored: int
 
@@ -176,7 +178,7 @@ def _finding(f) -> JsonFinding:
 
 def _factor_score(f) -> JsonFactorScore:
     return JsonFactorScore(
-        factor=f.number, key=f.key, title=f.title, score=f.score, grade=f.grade, letter=f.letter,
+        factor=f.number, key=f.key, title=f.title, score=f.score, status=f.status, letter=f.letter,
         sites=f.sites, findings=len(f.findings), hints=len(f.hints), penalty=f.penalty, capped=f.capped,
         weight=f.weight, evidence=[JsonEvidence(label=e.label, hits=e.hits, total=e.total) for e in f.evidence],
     )
@@ -191,7 +193,8 @@ def build_audit_json(audit) -> JsonReport:
     result = build(audit.report)
     result.scorecard = JsonScorecard(
         factors=[_factor_score(f) for f in card.factors], security=_factor_score(card.security),
-        overall=JsonOverall(score=card.overall.score, grade=card.overall.grade, letter=card.overall.letter,
+        overall=JsonOverall(score=card.overall.score, status=card.overall.status, headline=card.overall.headline,
+                            worst=list(card.overall.worst), letter=card.overall.letter,
                             factors_scored=card.overall.factors_scored),
         app_files=card.app_files, excluded_files=card.excluded_files,
     )
@@ -200,7 +203,7 @@ def build_audit_json(audit) -> JsonReport:
         name: [_site(s) for s in getattr(inv, name)]
         for name in (
             "agents", "llm_calls", "prompts", "tools", "loops", "handoffs", "retries", "state", "entry_points",
-            "unresolved",
+            "unresolved", "test_code",
         )
     }
     result.models = inv.models

@@ -23,12 +23,12 @@ from factorlint.reporters.escape import (
 PLAN_SHOWN = 20
 FINDINGS_SHOWN = 50
 INVENTORY_SHOWN = 50
-_GRADE_MARK = {"pass": "🟢 pass", "warn": "🟡 warn", "fail": "🔴 fail", "n/a": "⚪ n/a"}
+_STATUS_MARK = {"pass": "🟢 pass", "warn": "🟡 warn", "fail": "🔴 fail", "n/a": "⚪ n/a", "no evidence": "🟣 no evidence"}
 
 
 def _score(factor: FactorScore) -> str:
     if factor.score is None:
-        return "n/a"
+        return "–"
     return f"**{factor.score:.1f}** {factor.letter}"
 
 
@@ -40,13 +40,11 @@ def render(audit: Audit, **_) -> str:
     report, card = audit.report, audit.scorecard
     out: list[str] = [f"# factorlint audit: {md_code(report.root)}", ""]
     overall = card.overall
-    if overall.score is None:
-        out.append("**Overall: n/a**: no agent code was found to score.")
-    else:
-        out.append(
-            f"**Overall: {overall.score:.1f}/10 ({overall.letter}, {overall.grade})**, risk-weighted over "
-            f"{overall.factors_scored} factors. Agent security: {_score(card.security)}."
-        )
+    line = f"**Overall: {md_text(overall.headline)}**"
+    if overall.score is not None:
+        line += (f" ({overall.score:.1f}/10, {overall.letter}, risk-weighted over {overall.factors_scored} "
+                 f"factors). Agent security: {_STATUS_MARK[card.security.status]} {_score(card.security)}.")
+    out.append(line)
     out += [
         "",
         (f"{card.app_files} application files scored; {card.excluded_files} test and example files scanned "
@@ -59,11 +57,11 @@ def render(audit: Audit, **_) -> str:
         out += ["## Gates", "", "| gate | result | measured |", "|---|---|---|"]
         out += [f"| {md_text(g.label)} | {'✅ pass' if g.passed else '❌ fail'} | {md_text(g.detail)} |" for g in audit.gates]
         out += [""]
-    out += ["## Scorecard", "", "| factor | title | score | grade | sites | findings | evidence |", "|---|---|---|---|---:|---:|---|"]
+    out += ["## Scorecard", "", "| factor | title | status | score | sites | findings | evidence |", "|---|---|---|---|---:|---:|---|"]
     for factor in [*card.factors, card.security]:
         title = f"[{md_text(factor.title)}]({factor.url})" if factor.url else md_text(factor.title)
         out.append(
-            f"| {factor.key} | {title} | {_score(factor)} | {_GRADE_MARK[factor.grade]} | {factor.sites} "
+            f"| {factor.key} | {title} | {_STATUS_MARK[factor.status]} | {_score(factor)} | {factor.sites} "
             f"| {len(factor.findings)} | {_evidence(factor)} |"
         )
     out += ["", _HOW_SCORED, ""]
@@ -78,11 +76,13 @@ def render(audit: Audit, **_) -> str:
 
 
 _HOW_SCORED = (
-    "<sub>Per factor, the places it applies to (agent loops, model calls, prompts, tools...) are the "
-    "denominator; findings weigh error 5, warning 2, advice 1, each place loses at most 5, and any error "
-    "holds the factor at 6.0. Letters: A ≥ 9, B ≥ 7.5, C ≥ 6, D ≥ 4, F below; pass = A/B, warn = C/D, "
-    "fail = F; n/a when no code touches the factor. Overall: the risk-weighted mean of scored factors; "
-    "security is scored apart.</sub>"
+    "<sub>Status first: fail = a counted finding at warning or error (security findings count against the "
+    "factor they break too), warn = advice only, pass = touched and nothing counted, n/a = nothing touches "
+    "the factor, no evidence = model libraries used but nothing the analysis could follow. The number is "
+    "over the places the factor applies to: error 5, warning 2, advice 1, each place loses at most 5; a "
+    "failing factor shows 5.9 (D) at most, a warned one 8.9 (B). Overall: fail while factor 4, 7, 8 or 9 "
+    "fails, warn while another fails or warns; its number is the risk-weighted mean of the factors with "
+    "places, held the same way. Security is scored apart.</sub>"
 )
 
 
@@ -140,6 +140,7 @@ def _inventory(audit: Audit) -> list[str]:
         ("State (checkpointers, memory, approvals)", inv.state, lambda s: s.kind),
         ("Entry points", inv.entry_points, lambda s: s.detail.get("trigger", "")),
         ("Calls not followed (named like a model call)", inv.unresolved, unresolved_hint),
+        ("Test and example code (listed, not judged)", inv.test_code, lambda s: s.kind),
     ]
     for title, sites, describe in sections:
         if not sites:

@@ -8,11 +8,15 @@ import libcst as cst
 from factorlint.checks.base import Rule, RuleMeta
 from factorlint.engine.recognise.prompts import (
     PromptSite,
-    agent_prompt_sites,
     builder_sites,
     call_prompt_sites,
     is_inline_prompt,
 )
+
+# The size from which an inline prompt is the violation docs/violations.md names (about ten
+# lines of instructions); from `inline-prompt-min-chars` up to it, the finding is advice.
+LONG_PROMPT_LINES = 10
+LONG_PROMPT_CHARS = 600
 
 
 class InlinePromptAtCallSite(Rule):
@@ -21,6 +25,9 @@ class InlinePromptAtCallSite(Rule):
     model call, a `{"role": "system", "content": "..."}` message, an agent's `instructions=` or
     `backstory=`, a `SystemMessage(...)` or `ChatPromptTemplate.from_messages([...])` whose text
     is a literal of at least `inline-prompt-min-chars` characters (default 200) or three lines.
+    About ten lines (600 characters) or more is a warning; a shorter paragraph is advice. A
+    framework field that is the user's own prompt text (CrewAI's role, goal and backstory, an
+    agent's `instructions=`) is not reported: the prompt is the user's already.
 
     Prompts held in a module-level constant, read from a file or a template, or written in BAML
     are not reported; neither are literals in a module whose purpose is to hold prompts
@@ -135,20 +142,6 @@ Explain every join you use."""),
     ("human", "{question}"),
 ])
 ''',
-        '''
-from crewai import Agent
-
-analyst = Agent(
-    role="Analyst",
-    goal="Find churn drivers",
-    backstory=(
-        "A veteran data scientist who has spent ten years in subscription businesses, distrusts "  # expect: TFA0203
-        "vanity metrics, always segments by cohort before drawing conclusions, and writes short "
-        "reports that a busy executive can read in two minutes."
-    ),
-    system_template=SYSTEM_TEMPLATE,
-)
-''',
         # A wrapped literal is still inline: textwrap.dedent(...).format(...).
         '''
 import textwrap
@@ -235,6 +228,21 @@ Led the payments platform migration.""")
 ''',
     ]
     near_miss = [
+        # A framework field that is the user's own prompt text: owned, whatever its length.
+        '''
+from crewai import Agent
+
+analyst = Agent(
+    role="Analyst",
+    goal="Find churn drivers",
+    backstory=(
+        "A veteran data scientist who has spent ten years in subscription businesses, distrusts "
+        "vanity metrics, always segments by cohort before drawing conclusions, and writes short "
+        "reports that a busy executive can read in two minutes."
+    ),
+    system_template=SYSTEM_TEMPLATE,
+)
+''',
         # A short user message with an interpolated document.
         """
 from openai import OpenAI
@@ -308,9 +316,10 @@ vec = client.embeddings.create(model="text-embedding-3-small", input="line one\\
         llm = self.ctx.recognise.llm_call(node)
         if llm is not None and llm.spec is not None:
             return [(s, llm.requires) for s in call_prompt_sites(self.ctx, node, llm.spec)]
-        agent = self.ctx.recognise.agent_construct(node)
-        if agent is not None and agent.spec.prompt is not None:
-            return [(s, ()) for s in agent_prompt_sites(self.ctx, node, agent.spec.prompt)]
+        if self.ctx.recognise.agent_construct(node) is not None:
+            # A framework field that is the user's own prompt (CrewAI's backstory, an agent's
+            # instructions) is owned already: docs/violations.md, factor 2.
+            return []
         return [(s, ()) for s in builder_sites(self.ctx, node)]
 
     def leave_Module(self, node: cst.Module) -> None:
@@ -322,10 +331,14 @@ vec = client.embeddings.create(model="text-embedding-3-small", input="line one\\
             where = f"`{site.where}`" if any(c in site.where for c in "=[(") else (
                 f"the {site.where} argument"
             )
+            long = site.text_chars >= LONG_PROMPT_CHARS or site.text_lines >= LONG_PROMPT_LINES
             self.report(
                 site.node,
                 f"Prompt written inline at {where} ({size}): give it a name "
                 "(a module-level constant or a prompt file) so it can be reviewed and tested.",
                 requires_llm=requires,
+                # About ten lines or more of instructions in control code is the violation the
+                # definition names; a shorter paragraph is a weakness worth a look.
+                severity="warning" if long else "advice",
             )
         self._found.clear()

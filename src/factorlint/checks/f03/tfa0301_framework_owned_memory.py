@@ -50,7 +50,7 @@ class FrameworkOwnedMemory(Rule):
         code="TFA0301",
         name="framework-owned-memory",
         factor=3,
-        severity="advice",
+        severity="warning",
         confidence="high",
         summary="The framework's memory decides what history the model sees",
         fix_advice=(

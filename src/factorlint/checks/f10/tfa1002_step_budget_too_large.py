@@ -11,9 +11,9 @@ from factorlint.engine.recognise.recognisers import keyword_arg
 
 class StepBudgetTooLarge(Rule):
     """## What it does
-    Finds step budgets larger than `max-steps` (default 20): an explicit framework bound
-    (`AgentExecutor(max_iterations=100)`, `Runner.run(..., max_turns=50)`, `CodeAgent(max_steps=40)`,
-    `Agent(max_iter=60)`, `config={"recursion_limit": 200}`,
+    Finds step budgets larger than `max-step-budget` (default 74, so 75 or more): an explicit framework bound
+    (`AgentExecutor(max_iterations=100)`, `Runner.run(..., max_turns=80)`, `CodeAgent(max_steps=90)`,
+    `Agent(max_iter=120)`, `config={"recursion_limit": 200}`,
     `usage_limits=UsageLimits(request_limit=100)`, ...) and the limit of a hand-written agent
     loop (`for _ in range(50)`, `while turn < MAX_TURNS`, `if steps >= 100: break`). Numbers are
     followed through a constant, a variable assigned once, or a parameter's default.
@@ -42,7 +42,7 @@ class StepBudgetTooLarge(Rule):
     No automatic fix: lowering a budget can make runs that succeed today stop early.
 
     ## Options
-    - `max-steps`: the largest step budget that is not reported (default 20).
+    - `max-step-budget`: the largest step budget that is not reported (default 74).
 
     ## References
     - https://github.com/humanlayer/12-factor-agents/blob/main/content/factor-10-small-focused-agents.md
@@ -54,9 +54,9 @@ class StepBudgetTooLarge(Rule):
         factor=10,
         severity="advice",
         confidence="high",
-        summary="The agent's step budget is larger than max-steps",
+        summary="The agent's step budget is larger than max-step-budget",
         fix_advice=(
-            "Lower the budget to what one focused task needs (max-steps, default 20) and split work "
+            "Lower the budget to what one focused task needs (the guide says 3 to 20 steps) and split work "
             "that regularly needs more into smaller agents composed by plain code."
         ),
     )
@@ -70,7 +70,7 @@ executor = AgentExecutor(agent=agent, tools=tools, max_iterations=100)  # expect
         """
 from agents import Runner
 
-MAX_TURNS = 50
+MAX_TURNS = 80
 
 async def go(agent, task):
     return await Runner.run(agent, task, max_turns=MAX_TURNS)  # expect: TFA1002
@@ -80,7 +80,7 @@ from openai import OpenAI
 
 client = OpenAI()
 
-def run(messages, max_steps=40):
+def run(messages, max_steps=90):
     for _ in range(max_steps):  # expect: TFA1002
         reply = client.chat.completions.create(model="gpt-4o", messages=messages)
         messages.append(reply.choices[0].message)
@@ -92,7 +92,7 @@ client = anthropic.Anthropic()
 
 def run(history):
     turn = 0
-    while turn < 64:  # expect: TFA1002
+    while turn < 96:  # expect: TFA1002
         msg = client.messages.create(model="m", max_tokens=256, messages=history)
         history.append({"role": "assistant", "content": msg.content})
         turn += 1
@@ -116,7 +116,7 @@ from openai import OpenAI
 client = OpenAI()
 
 class Agent:
-    def __init__(self, max_steps: int = 50):
+    def __init__(self, max_steps: int = 100):
         self.max_steps = max_steps
         self.messages = []
 
@@ -151,6 +151,12 @@ agent.run("task", max_steps=8)
 """,
     ]
     near_miss = [
+        # Fifty steps: more than the guide's 20, but not the cap of 75 that makes one agent too big.
+        """
+from langchain.agents import AgentExecutor
+
+executor = AgentExecutor(agent=agent, tools=tools, max_iterations=50)
+""",
         # A batch loop over 100 documents is not an agent loop.
         """
 from openai import OpenAI
@@ -253,13 +259,13 @@ client.messages.create(model="m", max_tokens=4096, messages=[])
         if not limits:
             return
         tightest = min(limits, key=lambda limit: limit.value)
-        budget = self.settings.max_steps
+        budget = self.settings.max_step_budget
         if tightest.value <= budget:
             return
         via = f" (`{tightest.via}`)" if tightest.via else ""
         self.report(
             tightest.node,
-            f"Agent loop may run {tightest.value} steps{via}, more than max-steps ({budget}): keep each "
+            f"Agent loop may run {tightest.value} steps{via}, more than max-step-budget ({budget}): keep each "
             "agent to a small task",
             requires_llm=info.requires,
             unless_human=info.may_ask,
@@ -276,7 +282,7 @@ client.messages.create(model="m", max_tokens=4096, messages=[])
         return self._numbers.get(id(node))
 
     def leave_Module(self, node: cst.Module) -> None:
-        budget = self.settings.max_steps
+        budget = self.settings.max_step_budget
         for label, check in file_agents(self.ctx).bound_checks(self.ctx):
             if check.state != "explicit":
                 continue
@@ -288,7 +294,7 @@ client.messages.create(model="m", max_tokens=4096, messages=[])
             via_text = f" (`{via}`)" if via else ""
             self.report(
                 check.node,
-                f"{what} of {label} allows {value} steps{via_text}, more than max-steps ({budget}): "
+                f"{what} of {label} allows {value} steps{via_text}, more than max-step-budget ({budget}): "
                 "keep each agent to a small task",
             )
         self._numbers.clear()

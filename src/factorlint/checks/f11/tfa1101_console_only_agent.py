@@ -11,17 +11,22 @@ from factorlint.engine.agents.entrypoints import (
     loops_in,
 )
 from factorlint.engine.recognise.retries import calls_in
-from factorlint.model import REACHING
+from factorlint.engine.semantic.names import paths_in
 
 
 class ConsoleOnlyAgent(Rule):
     """## What it does
-    Finds agents whose only way in is a terminal: a loop that reads a person with `input()` (or
-    `click.prompt`, `prompt_toolkit`, `rich.prompt`) and runs the agent (an agent loop, a framework
-    hand-off, or a project function that reaches a model), in a module that defines no other entry
-    point (no web route, chat event, queue task or schedule). A yes/no question whose answer is only
-    compared (`input("Install it? (Y/n)").lower() != "n"`) asks for approval, not for work, and
-    does not make the console the agent's way in.
+    Finds agent logic that lives inside a console loop: a loop that reads a person with `input()`
+    (or `click.prompt`, `prompt_toolkit`, `rich.prompt`) and is itself the agent, an agent loop
+    written inline or a framework hand-off run from the loop (`executor.invoke(input())` in an
+    `if __name__ == "__main__":` block), in a module that defines no other entry point (no web
+    route, chat event, queue task or schedule).
+
+    A console loop that hands the text to a function of the project that runs the agent
+    (`print(run_agent(input("> ")))`) is a thin caller, not a finding: anything else can call that
+    function too. A yes/no question whose answer is only compared (`input("Install it? (Y/n)")`,
+    directly or through a local) asks for approval, not for work, and does not make the console the
+    agent's way in.
 
     ## Why is this bad?
     Factor 11 (trigger from anywhere, meet users where they are): agents should be startable from
@@ -30,8 +35,7 @@ class ConsoleOnlyAgent(Rule):
     state lives as long as the process. Separating the agent (`launch(event) -> thread_id`,
     `resume(thread_id, event)`) from the console lets a CLI, a webhook and a cron share it.
 
-    The check is per file: an HTTP server in another module of the project is not seen, so this is
-    advice.
+    The check is per file: an HTTP server in another module of the project is not seen.
 
     ## Example
     ```python
@@ -63,7 +67,7 @@ class ConsoleOnlyAgent(Rule):
         code="TFA1101",
         name="console-only-agent",
         factor=11,
-        severity="advice",
+        severity="warning",
         confidence="medium",
         summary="The agent can only be started from a console prompt",
         fix_advice=(
@@ -85,25 +89,6 @@ def chat():
         messages.append(reply.choices[0].message)
         print(reply.choices[0].message.content)
 """,
-        {
-            "agent.py": """
-import litellm
-
-def run_agent(question):
-    messages = [{"role": "user", "content": question}]
-    for _ in range(10):
-        r = litellm.completion(model="gpt-4o", messages=messages)
-        messages.append(r.choices[0].message)
-    return messages[-1]
-""",
-            "cli.py": """
-from agent import run_agent
-
-if __name__ == "__main__":
-    while True:  # expect: TFA1101
-        print(run_agent(input("question: ")))
-""",
-        },
         """
 from smolagents import CodeAgent, InferenceClientModel
 
@@ -161,6 +146,26 @@ def debug():
 """,
     ]
     near_miss = [
+        # A thin console caller: the agent is a function anything else can call.
+        {
+            "agent.py": """
+import litellm
+
+def run_agent(question):
+    messages = [{"role": "user", "content": question}]
+    for _ in range(10):
+        r = litellm.completion(model="gpt-4o", messages=messages)
+        messages.append(r.choices[0].message)
+    return messages[-1]
+""",
+            "cli.py": """
+from agent import run_agent
+
+if __name__ == "__main__":
+    while True:
+        print(run_agent(input("question: ")))
+""",
+        },
         # A console loop that never reaches a model.
         """
 def repl(calculator):
@@ -177,6 +182,21 @@ while True:
     text = input("translate: ")
     r = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": text}])
     print(r.choices[0].message.content)
+""",
+        # The console only approves a step (rawdog's "execute this script?", its answer kept in a
+        # local and compared): the answer is never handed to the model.
+        """
+from openai import OpenAI
+client = OpenAI()
+
+def run(messages):
+    while True:
+        reply = client.chat.completions.create(model="m", messages=messages)
+        messages.append(reply.choices[0].message)
+        answer = input("Execute the script? (Y/n) ")
+        if answer.strip().lower() == "n":
+            break
+        messages.append({"role": "user", "content": execute(reply)})
 """,
         # The console only approves a step (rawdog's "install this package?"): the answer is
         # compared, never handed to the model.
@@ -233,7 +253,7 @@ while True:
     def visit_Call(self, node: cst.Call) -> None:
         if id(node) in self._compared:
             return  # a yes/no answer: an approval, not the agent's way in
-        if self.ctx.loop_stack and is_console_input(self.ctx, node):
+        if self.ctx.loop_stack and is_console_input(self.ctx, node) and not self._only_compared(node):
             scope = tuple(id(f) for f in self.ctx.function_stack)
             for loop in self.ctx.loop_stack:
                 self._inputs.setdefault((id(loop), scope), node)
@@ -250,7 +270,7 @@ while True:
             if call is None:
                 continue
             with ep.scope(chain):
-                run = self._agent_in(ep, loop)
+                run = self._agent_in(loop)
             if run is not None:
                 found.append((loop, call, run))
         inner = {id(nested) for loop, _, _ in found for nested in loops_in(body_statements(loop))}
@@ -265,33 +285,31 @@ while True:
                 requires_llm=requires,
             )
 
+    def _only_compared(self, call: cst.Call) -> bool:
+        """Is the console read kept in a local that is compared and never handed on
+        (``answer = input("Run it? (Y/n)")`` ... ``if answer.strip().lower() == "n":``)?"""
+        flow = self.ctx.current_flow()
+        names = flow.results(call)
+        if not names:
+            return False
+        compared = {p.split(".", 1)[0] for c in flow.comparisons for p in paths_in(c)}
+        handed = {p.split(".", 1)[0] for c in flow.calls for a in c.args for p in paths_in(a.value)}
+        return names <= compared and not names & handed
+
     @staticmethod
     def _innermost(loop, found) -> bool:
         nested = {id(inner) for inner in loops_in(body_statements(loop))}
         return not any(id(other) in nested for other, _, _ in found if other is not loop)
 
-    def _agent_in(self, ep, loop) -> tuple[str, tuple[str, ...]] | None:
+    def _agent_in(self, loop) -> tuple[str, tuple[str, ...]] | None:
+        """The agent the loop runs inline: an agent loop written in it, or a framework hand-off.
+        A call of a project function is a thin caller's (the function is reusable)."""
         for candidate in (loop, *loops_in(body_statements(loop))):
             info = self.ctx.loops.analyse(candidate)
             if info.llm_calls:
                 return "an agent loop", info.requires
-        candidates: set[str] = set()
         for call in calls_in(loop):
             handoff = self.ctx.recognise.handoff(call)
             if handoff is not None:
                 return handoff_label(handoff), ()
-            callee = ep.local_callee(call)
-            if callee is not None:
-                runs = ep.agent_runs(callee, 0)
-                if runs:
-                    return f"`{callee.node.name.value}()` ({runs[0].label})", runs[0].requires
-                continue
-            llm = self.ctx.recognise.llm_call(call)
-            if llm is not None and not llm.certain:
-                candidates.update(llm.requires)
-        if candidates:
-            # Name a function rather than a class being constructed (CapWords), when there is one.
-            # Which of them reaches a model is settled in the project pass, which names it.
-            names = sorted(candidates, key=lambda q: (q.rsplit(".", 1)[-1][:1].isupper(), q))
-            return f"`{REACHING}()`", tuple(sorted(names))
         return None

@@ -50,6 +50,7 @@ class EvalOfModelOutput(TaintRule):
         code="TFS001",
         name="eval-of-model-output",
         factor=None,
+        also_factor=4,
         severity="error",
         confidence="high",
         summary="Text the model chose is run as Python code",

@@ -58,6 +58,7 @@ class ShellWithModelOutput(TaintRule):
         code="TFS002",
         name="shell-with-model-output",
         factor=None,
+        also_factor=4,
         severity="error",
         confidence="high",
         summary="Text the model chose is run by a shell",

@@ -51,6 +51,7 @@ class SqlFromModelOutput(TaintRule):
         code="TFS005",
         name="sql-from-model-output",
         factor=None,
+        also_factor=4,
         severity="error",
         confidence="medium",
         summary="Text the model chose is interpolated into a SQL query",

@@ -7,10 +7,18 @@ from pathlib import PurePosixPath
 
 from factorlint.model import FileRole
 
+# Rules that run on test and example code whatever ``check-test-code`` says: a provider key
+# committed in a test leaks like any other. The taint rules need a model's text reaching a sink
+# at run time, which tests (fed constants and mocks) do not serve.
+ON_TEST_CODE = frozenset({"TFS003"})
+
 
 def enabled_for(path: str, settings) -> set[str]:
-    """The rules that run on ``path`` once per-file ignores are applied."""
+    """The rules that run on ``path`` once per-file ignores and the test-code policy apply."""
     codes = set(settings.enabled)
+    if not getattr(settings, "check_test_code", False) and file_role(path) != "app":
+        # The analysis's own rules (TFA00: files not analysed, unused suppressions) stay.
+        codes = {c for c in codes if c.startswith("TFA00") or c in ON_TEST_CODE}
     for pattern, selectors in settings.per_file_ignores:
         if _path_matches(path, pattern):
             codes = {c for c in codes if not any(c.startswith(s.upper()) for s in selectors)}

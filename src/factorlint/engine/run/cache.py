@@ -107,14 +107,28 @@ def default_cache_dir() -> Path:
     return Path(tempfile.gettempdir()) / f"factorlint-{uid}"
 
 
+def stamped_files() -> list[tuple[Path, Path]]:
+    """(root, file) for every file a result may depend on: the whole package (engine, rules,
+    audit) and the knowledge tables, wherever they are installed."""
+    from factorlint.knowledge import _knowledge_root
+
+    package = Path(__file__).resolve().parents[2]
+    roots = [package]
+    tables = _knowledge_root().resolve()
+    if not tables.is_relative_to(package):
+        roots.append(tables)
+    return [
+        (root, path) for root in roots for path in sorted(root.rglob("*"))
+        if path.suffix in (".py", ".toml", ".css")
+    ]
+
+
 def _code_stamp() -> str:
     """The package's own files and knowledge tables, by name, size and mtime (cheap to stat)."""
-    package = Path(__file__).resolve().parent.parent
     stamp = hashlib.sha256(__version__.encode())
-    for path in sorted(package.rglob("*")):
-        if path.suffix in (".py", ".toml", ".css"):
-            info = path.stat()
-            stamp.update(f"{path.relative_to(package)}:{info.st_size}:{info.st_mtime_ns}".encode())
+    for root, path in stamped_files():
+        info = path.stat()
+        stamp.update(f"{root.name}/{path.relative_to(root)}:{info.st_size}:{info.st_mtime_ns}".encode())
     return stamp.hexdigest()
 
 

@@ -1,4 +1,4 @@
-"""Print the per-factor scores of the corpus as a Markdown table.
+"""Print the per-factor statuses and scores of the corpus as a Markdown table.
 
 Reads the JSON written by `factorlint audit --output-format json -o DIR/<project>.json` for each
 project (see bench/README.md) and prints one row per project, in the order given.
@@ -18,12 +18,19 @@ def main(folder: str, *projects: str) -> None:
     for project in projects:
         data = json.loads((Path(folder) / f"{project}.json").read_text())
         card = data["scorecard"]
-        cells = ["n/a" if f["score"] is None else f"{f['score']:.1f}" for f in card["factors"]]
+        cells = [_cell(f) for f in card["factors"]]
         overall, security = card["overall"], card["security"]
-        counted = sum(f["findings"] for f in card["factors"]) + security["findings"]
-        total = "n/a" if overall["score"] is None else f"**{overall['score']:.1f}** {overall['letter']}"
-        sec = "n/a" if security["score"] is None else f"{security['score']:.1f}"
-        print(f"| {project} | " + " | ".join(cells) + f" | {total} | {sec} | {card['app_files']} | {counted} |")
+        counted = len({(f["path"], f["line"], f["code"]) for f in data["findings"]})
+        total = f"**{overall['status']}**" + ("" if overall["score"] is None else f" {overall['score']:.1f}")
+        print(f"| {project} | " + " | ".join(cells) + f" | {total} | {_cell(security)} | {card['app_files']} | {counted} |")
+
+
+def _cell(factor: dict) -> str:
+    """``fail 5.9``, ``pass``, ``n/a``: the status, and the number when it says more."""
+    status = factor["status"]
+    if factor["score"] is None or status == "pass":
+        return status
+    return f"{status} {factor['score']:.1f}"
 
 
 if __name__ == "__main__":

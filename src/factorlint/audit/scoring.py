@@ -16,10 +16,11 @@ finding weighs by severity (error 5, warning 2, advice 1) and lands on the inner
 factor that contains it (or a per-file pool when none does); a site or pool loses at most 5
 points, so one messy function cannot zero a large codebase:
 
-    score = 10 * (1 - min(1, sum(penalties) / (5 * max(1, sites))))
+    score = 10 * (1 - min(1, sum(penalties) / (5 * sites)))
 
 then held under the status: a failing factor shows at most 5.9 (D), a warned one at most 8.9
 (B). The denominator never depends on the findings, so fixing a finding never lowers a score.
+A factor with findings but no site has a status and no number.
 
 The overall number is the risk-weighted mean (OpenSSF Scorecard's High 7.5 / Medium 5 / Low 2.5)
 of the factors that have sites, held the same way under the overall status: ``fail`` while
@@ -170,10 +171,10 @@ def score_sites(sites: list[Site], findings: list[Finding], extra_sites: int = 0
             key = ("outside", finding.path)
         penalties[key] += WEIGHTS.get(finding.severity, 0)
     count = len({site_key(s) for s in sites}) + extra_sites
-    if count == 0 and not findings:
-        return 0, 0, 0.0, None
     penalty = sum(min(SITE_CAP, p) for p in penalties.values())
-    score = round(10 * (1 - min(1.0, penalty / (SITE_CAP * max(1, count)))), 1)
+    if count == 0:
+        return 0, len(penalties), penalty, None  # findings with no site: a status, not a number
+    score = round(10 * (1 - min(1.0, penalty / (SITE_CAP * count))), 1)
     return count, len(penalties), penalty, score
 
 
@@ -233,7 +234,7 @@ def build_scorecard(
         ))
     security_sites = [s for s in sites if _security_site(s)]
     # Each module holding agent code is a site too (hardcoded keys live anywhere in a module).
-    modules = sorted({s.path for s in sites})
+    modules = sorted({s.path for s in sites if not s.detail.get("unresolved")})
     module_sites = [Site("module", path, 1, 10**9, path) for path in modules]
     sec = knowledge.factors.security
     security = _factor_score(

@@ -11,10 +11,17 @@ from factorlint.config import Settings
 from factorlint.versions import detect_versions
 
 EXPECT = re.compile(r"#\s*expect:\s*(?P<codes>[A-Z0-9_, ]+)")
+# ``# expect: CODE @COL-END_COL | message`` (or ``@COL-END_LINE:END_COL``): the finding's exact
+# range (1-based columns, starting on the comment's line) and its exact message.
+EXPECT_DETAIL = re.compile(
+    r"#\s*expect:\s*(?P<code>[A-Z0-9]+)\s+@(?P<column>\d+)-(?:(?P<end_line>\d+):)?(?P<end_column>\d+)"
+    r"\s+\|\s(?P<message>.*)$"
+)
 
 
 def write_example(root: Path, example) -> dict[str, str]:
-    files = example if isinstance(example, dict) else {"example.py": example}
+    # Not "example.py": a file of that name is example code, which the factor rules skip.
+    files = example if isinstance(example, dict) else {"agent.py": example}
     written = {}
     for name, source in files.items():
         path = root / name
@@ -33,6 +40,19 @@ def expected_findings(files: dict[str, str]) -> set[tuple[str, int, str]]:
             if match:
                 for code in match.group("codes").replace(",", " ").split():
                     expected.add((name, number, code))
+    return expected
+
+
+def expected_details(files: dict[str, str]) -> set[tuple[str, int, int, int, int, str, str]]:
+    """(path, line, column, end line, end column, code, message) of each detailed expectation."""
+    expected = set()
+    for name, text in files.items():
+        for number, line in enumerate(text.splitlines(), 1):
+            match = EXPECT_DETAIL.search(line)
+            if match:
+                end_line = int(match.group("end_line") or number)
+                expected.add((name, number, int(match.group("column")), end_line, int(match.group("end_column")),
+                              match.group("code"), match.group("message")))
     return expected
 
 

@@ -128,8 +128,9 @@ def complete(messages):
     "agent.py": """
 from llm import complete
 
-def run(messages):
+def chat(messages):
     while True:
+        messages.append({"role": "user", "content": input("> ")})
         fit_to_budget(messages)
         reply = complete(messages)
         messages.append(reply.choices[0].message)
@@ -146,8 +147,10 @@ def test_compaction_functions_option_names_a_helper(tmp_path):
     assert report.findings == []
 
 
-def test_max_steps_for_context_option(tmp_path):
-    source = """
+def test_an_agent_loop_history_is_left_to_its_step_bound(tmp_path):
+    """docs/violations.md, factor 3: a bounded loop's growth is limited by its bound, and an
+    unbounded one is TFA0802's finding; only a conversation a person drives is reported."""
+    bounded = """
 from openai import OpenAI
 client = OpenAI()
 
@@ -155,14 +158,14 @@ def run(messages):
     for _ in range(30):
         messages.append(client.chat.completions.create(model="m", messages=messages, tools=[]))
 """
-    _, report = run_example(tmp_path / "default", source, {"TFA0302"})
-    assert [f.code for f in report.findings] == ["TFA0302"]
-    _, report = run_example(tmp_path / "configured", source, {"TFA0302"}, max_steps_for_context=50)
+    _, report = run_example(tmp_path / "bounded", bounded, {"TFA0302", "TFA0802"})
     assert report.findings == []
+    unbounded = bounded.replace("for _ in range(30):", "while True:")
+    _, report = run_example(tmp_path / "unbounded", unbounded, {"TFA0302", "TFA0802"})
+    assert [f.code for f in report.findings] == ["TFA0802"]
 
 
 def test_options_are_configuration_keys():
-    config = FileConfig.model_validate({"compaction-functions": ["myapp.ctx.*"], "max-steps-for-context": 8})
+    config = FileConfig.model_validate({"compaction-functions": ["myapp.ctx.*"]})
     assert config.compaction_functions == ["myapp.ctx.*"]
-    assert config.max_steps_for_context == 8
 

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from helpers import expected_findings, run_example
+from helpers import expected_details, expected_findings, run_example
 
 from factorlint.checks.registry import all_rules
 
@@ -22,6 +22,27 @@ def test_invalid_examples_fire(rule, example, tmp_path):
     expected = {e for e in expected_findings(files) if e[2] == rule.meta.code}
     assert expected, "an invalid example must mark at least one '# expect: CODE' line"
     assert found == expected
+    # Each finding's exact range and message, as fixit's invalid cases state them.
+    details = {e for e in expected_details(files) if e[5] == rule.meta.code}
+    assert len(details) == len(expected), "write '# expect: CODE @COL-END | message' on every marked line"
+    shown = {(f.path, f.line, f.column, f.end_line, f.end_column, f.code, f.message)
+             for f in report.findings if f.code == rule.meta.code}
+    assert shown == details
+
+
+@pytest.mark.parametrize(("rule", "example"), list(_cases("invalid")))
+def test_a_rule_alone_finds_what_it_finds_among_all_rules(rule, example, tmp_path):
+    """No rule depends on another being enabled (an analysis one rule fills, a cache one warms)."""
+    from factorlint.checks.registry import select_rules
+
+    alone = run_example(tmp_path / "alone", example, {rule.meta.code})[1]
+    together = run_example(tmp_path / "all", example, set(select_rules(None)) | {rule.meta.code})[1]
+
+    def shown(report):
+        return sorted((f.path, f.line, f.column, f.end_line, f.end_column, f.message)
+                      for f in report.findings if f.code == rule.meta.code)
+
+    assert shown(alone) == shown(together)
 
 
 @pytest.mark.parametrize(("rule", "example"), list(_cases("valid")) + list(_cases("near_miss")))

@@ -247,7 +247,7 @@ def test_gates_decide_the_exit_code_and_the_report_says_so(tmp_path):
     assert failing.exit_code == 1
     gates = json.loads(failing.stdout)["gates"]
     assert gates == [
-        {"label": "F08 score >= 8", "passed": False, "detail": "4.0"},
+        {"label": "F08 score >= 8", "passed": False, "detail": "5.9"},
         {"label": "every file analysed", "passed": True, "detail": "1 analysed"},
     ]
     passing = invoke("audit", str(project), "--isolated", "--fail-under", "3", "--output-format", "markdown")

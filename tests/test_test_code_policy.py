@@ -53,3 +53,16 @@ def test_the_inventory_still_lists_what_tests_build(tmp_path):
     listed = {(s["path"], s["kind"]) for s in data["inventory"]["test_code"]}
     assert listed == {("tests/test_agent.py", "llm_call"), ("tests/test_agent.py", "loop")}
     assert all(s["path"] == "agent.py" for s in data["inventory"]["loops"])
+
+
+def test_what_counts_as_test_and_example_code():
+    from factorlint.engine.read.file_roles import file_role
+
+    assert file_role("evals/simple_evals/simpleqa_eval.py") == "test"
+    assert file_role("benchmarks/run.py") == "test"
+    assert file_role("backend/report_type/deep_research/example.py") == "example"
+    assert file_role("app/chat_demo.py") == "example"
+    # A product's own evaluation command and modules named like a feature stay application code.
+    assert file_role("gptme/eval/run.py") == "app"
+    assert file_role("app/examples_loader.py") == "app"
+    assert file_role("app/agent.py") == "app"

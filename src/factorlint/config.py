@@ -104,7 +104,6 @@ class FileConfig(BaseModel):
     # Factor 3: functions that trim or summarise a history (names or QN globs), added to the
     # built-in name fragments (trim, compact, summar, window, truncate, prune, squash).
     compaction_functions: list[str] = []
-    max_steps_for_context: int = Field(20, ge=1)
     # The (select, ignore, extend-select) of each file in an ``extend`` chain, base first: ruff
     # applies them in turn rather than letting the child's ``ignore`` replace the base's.
     _layers: list[tuple] | None = PrivateAttr(default=None)
@@ -190,7 +189,6 @@ class Settings:
     webhook_verifiers: tuple[str, ...] = ()
     langgraph_platform: bool = False
     compaction_functions: tuple[str, ...] = ()
-    max_steps_for_context: int = 20
     versions: dict[str, str] = field(default_factory=dict)
     # Top-level modules of the scanned project (set per run): importing one can reach agent code.
     project_roots: frozenset = frozenset()
@@ -452,7 +450,6 @@ def resolve_settings(root: Path, overrides: Overrides, config_start: Path | None
         webhook_verifiers=tuple(file_config.webhook_verifiers),
         langgraph_platform=file_config.langgraph_platform,
         compaction_functions=tuple(file_config.compaction_functions),
-        max_steps_for_context=file_config.max_steps_for_context,
         versions=detect_versions(scan_dir, project_root),
         internal_frameworks=library_frameworks(config_start or scan_dir),
     )

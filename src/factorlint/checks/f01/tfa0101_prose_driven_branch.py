@@ -73,7 +73,7 @@ client = OpenAI()
 
 def triage(msgs, order_id):
     reply = client.chat.completions.create(model="gpt-4o", messages=msgs).choices[0].message.content
-    if "refund" in reply.lower():  # expect: TFA0101
+    if "refund" in reply.lower():  # expect: TFA0101 @8-33 | `"refund" in reply.lower()` branches on the free text (`choices[].message.content`) returned by `client.chat.completions.create(...)`, which asked for neither tools nor structured output
         issue_refund(order_id)
 """,
         """
@@ -85,9 +85,9 @@ client = anthropic.Anthropic()
 def review(diff):
     msg = client.messages.create(model="m", max_tokens=200, messages=[{"role": "user", "content": diff}])
     verdict = msg.content[0].text.strip()
-    if verdict.startswith("APPROVED"):  # expect: TFA0101
+    if verdict.startswith("APPROVED"):  # expect: TFA0101 @8-38 | `verdict.startswith("APPROVED")` branches on the free text (`content[].text`) returned by `client.messages.create(...)`, which asked for neither tools nor structured output
         merge(diff)
-    elif re.search(r"REJECT(ED)?", verdict):  # expect: TFA0101
+    elif re.search(r"REJECT(ED)?", verdict):  # expect: TFA0101 @10-44 | `re.search(r"REJECT(ED)?", verdict)` branches on the free text (`content[].text`) returned by `client.messages.create(...)`, which asked for neither tools nor structured output
         close(diff)
 """,
         # LangChain: the `.content` of an invoke result.
@@ -98,7 +98,7 @@ llm = ChatOpenAI(model="gpt-4o")
 def route(question):
     answer = llm.invoke(question)
     label = answer.content
-    return escalate() if label == "human" else reply(label)  # expect: TFA0101
+    return escalate() if label == "human" else reply(label)  # expect: TFA0101 @26-42 | `label == "human"` branches on the free text (`content`) returned by `llm.invoke(...)`, which asked for neither tools nor structured output
 """,
         # A wrapper in another file whose text is clearly used as text.
         {
@@ -114,7 +114,7 @@ from llm import chat
 
 def run(history):
     text = chat(history)
-    if "DONE" in text:  # expect: TFA0101
+    if "DONE" in text:  # expect: TFA0101 @8-22 | `"DONE" in text` branches on the free text returned by `chat(...)`, which asked for neither tools nor structured output
         return finish(history)
     history.append({"role": "assistant", "content": text})
 """,
@@ -130,7 +130,7 @@ def ask(prompt):
 
 def should_deploy(change):
     decision = ask(f"Deploy {change}? Answer yes or no.")
-    match decision.strip().lower():  # expect: TFA0101
+    match decision.strip().lower():  # expect: TFA0101 @11-35 | `match decision.strip().lower()` branches on the free text returned by `ask(...)`, which asked for neither tools nor structured output
         case "yes":
             deploy(change)
         case _:

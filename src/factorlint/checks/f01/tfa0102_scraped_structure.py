@@ -96,7 +96,7 @@ llm = ChatOpenAI(model="gpt-4o")
 
 def plan(prompt):
     text = llm.invoke(prompt).content
-    match = re.search(r"\\{.*\\}", text, re.S)  # expect: TFA0102
+    match = re.search(r"\\{.*\\}", text, re.S)  # expect: TFA0102 @13-45 | `re.search(...)` scrapes structure out of the free text returned by `llm.invoke(...)`, which asked for neither a response schema nor tools
     return json.loads(match.group(0)) if match else None
 """,
         """
@@ -109,7 +109,7 @@ def extract(doc):
     resp = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": doc}])
     content = resp.choices[0].message.content
     start, end = content.find("{"), content.rfind("}")
-    return json.loads(content[start:end + 1])  # expect: TFA0102
+    return json.loads(content[start:end + 1])  # expect: TFA0102 @12-46 | `json.loads(...)` scrapes structure out of the free text returned by `client.chat.completions.create(...)`, which asked for neither a response schema nor tools
 """,
         """
 import anthropic
@@ -119,7 +119,7 @@ client = anthropic.Anthropic()
 def next_action(history):
     msg = client.messages.create(model="m", max_tokens=300, messages=history)
     text = msg.content[0].text
-    name, _, args = text.split("Action:")[-1].partition("(")  # expect: TFA0102
+    name, _, args = text.split("Action:")[-1].partition("(")  # expect: TFA0102 @21-42 | `.split(...)` scrapes structure out of the free text returned by `client.messages.create(...)`, which asked for neither a response schema nor tools
     return name.strip(), args
 """,
         # JSON asked for in the prompt only, then parsed into a model.
@@ -133,7 +133,7 @@ async def plan(messages, output_format, temperature):
     common["seed"] = 7
     resp = await client.chat.completions.create(model="m", messages=messages, **common)
     content = resp.choices[0].message.content
-    return output_format.model_validate_json(content)  # expect: TFA0102
+    return output_format.model_validate_json(content)  # expect: TFA0102 @12-54 | `output_format.model_validate_json(...)` scrapes structure out of the free text returned by `client.chat.completions.create(...)`, which asked for neither a response schema nor tools
 """,
         # A wrapper in another file: a regular expression over its text.
         {
@@ -151,7 +151,7 @@ BASH = re.compile(r"```bash\\n(.*?)\\n```", re.S)
 
 def next_command(messages):
     output = complete(messages)
-    commands = BASH.findall(output)  # expect: TFA0102
+    commands = BASH.findall(output)  # expect: TFA0102 @16-36 | `BASH.findall(...)` scrapes structure out of the free text returned by `complete(...)`, which asked for neither a response schema nor tools
     return commands[0] if commands else None
 """,
         },

@@ -89,7 +89,7 @@ TOOLS = {"search": search, "lookup": lookup}
 def step(messages, tools):
     resp = client.chat.completions.create(model="gpt-4o", messages=messages, tools=tools)
     for call in resp.choices[0].message.tool_calls or []:
-        result = TOOLS[call.function.name](**json.loads(call.function.arguments))  # expect: TFA0103
+        result = TOOLS[call.function.name](**json.loads(call.function.arguments))  # expect: TFA0103 @18-43 | `TOOLS[call.function.name]` looks up the tool the model chose with no fallback: an unknown name raises KeyError instead of becoming an error the model can read
         messages.append({"role": "tool", "tool_call_id": call.id, "content": str(result)})
 """,
         """
@@ -102,7 +102,7 @@ def act(history, tools):
     for block in msg.content:
         if block.type != "tool_use":
             continue
-        if block.name == "deploy":  # expect: TFA0103
+        if block.name == "deploy":  # expect: TFA0103 @9-13:36 | if/elif chain on `block.name` (2 names) has no `else`: a tool the code does not know is silently ignored
             deploy(**block.input)
         elif block.name == "rollback":
             rollback(**block.input)
@@ -120,7 +120,7 @@ from llm import determine_next_step
 
 def handle(thread):
     step = determine_next_step(thread)
-    match step.intent:  # expect: TFA0103
+    match step.intent:  # expect: TFA0103 @5-9:31 | `match step.intent` has no `case _:`: a next step the code does not know is silently ignored
         case "request_clarification":
             return ask_human(step)
         case "fetch_open_issues":
@@ -137,7 +137,7 @@ tools_by_name = {"add": add, "multiply": multiply}
 def run(messages):
     ai = llm.invoke(messages)
     for tool_call in ai.tool_calls:
-        tool = tools_by_name[tool_call["name"]]  # expect: TFA0103
+        tool = tools_by_name[tool_call["name"]]  # expect: TFA0103 @16-48 | `tools_by_name[tool_call["name"]]` looks up the tool the model chose with no fallback: an unknown name raises KeyError instead of becoming an error the model can read
         messages.append(tool.invoke(tool_call))
 """,
     ]

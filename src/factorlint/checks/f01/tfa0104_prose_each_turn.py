@@ -89,7 +89,7 @@ def chat(history):
 from llm import chat
 
 def run(history):
-    while True:  # expect: TFA0104
+    while True:  # expect: TFA0104 @5-8:18 | Agent loop asks `chat(...)` for free text each turn: no tools and no response schema, so the next step has to be guessed from prose
         text = chat(history)
         history.append({"role": "assistant", "content": text})
         if "DONE" in text:
@@ -100,7 +100,7 @@ def run(history):
 import litellm
 
 def solve(messages, max_steps=30):
-    for _ in range(max_steps):  # expect: TFA0104
+    for _ in range(max_steps):  # expect: TFA0104 @5-8:72 | Agent loop asks `litellm.completion(...)` for free text each turn: no tools and no response schema, so the next step has to be guessed from prose
         response = litellm.completion(model="gpt-4o", messages=messages)
         content = response.choices[0].message.content
         messages.append({"role": "assistant", "content": content})
@@ -115,7 +115,7 @@ class Researcher:
         self.notes = []
 
     def research(self, topic):
-        while len(self.notes) < 10:  # expect: TFA0104
+        while len(self.notes) < 10:  # expect: TFA0104 @9-11:64 | Agent loop asks `self.client.messages.create(...)` for free text each turn: no tools and no response schema, so the next step has to be guessed from prose
             msg = self.client.messages.create(model="m", max_tokens=800, messages=self.render(self.notes))
             self.notes.append(self.search(msg.content[0].text))
 """,

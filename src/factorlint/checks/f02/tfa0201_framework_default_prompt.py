@@ -72,7 +72,7 @@ class FrameworkDefaultPrompt(Rule):
         """
 from crewai import Agent
 
-analyst = Agent(  # expect: TFA0201
+analyst = Agent(  # expect: TFA0201 @11-7:2 | CrewAI writes the prompt of this `Agent`: CrewAI assembles the system and task prompts from role, goal and backstory with its own built-in templates (i18n prompt slices). Pass `system_template=` or `prompt_template=` with a prompt you own.
     role="Analyst",
     goal="Find churn drivers",
     backstory="Veteran data scientist",
@@ -83,28 +83,28 @@ analyst = Agent(  # expect: TFA0201
 import crewai as c
 
 def build(tools):
-    return c.Agent(role="Writer", goal="Draft", backstory="-", tools=tools, system_template=None)  # expect: TFA0201
+    return c.Agent(role="Writer", goal="Draft", backstory="-", tools=tools, system_template=None)  # expect: TFA0201 @12-98 | CrewAI writes the prompt of this `Agent`: CrewAI assembles the system and task prompts from role, goal and backstory with its own built-in templates (i18n prompt slices). Pass `system_template=` or `prompt_template=` with a prompt you own.
 """,
         """
 from langchain.agents import initialize_agent, AgentType
 
-agent = initialize_agent(tools, llm, agent=AgentType.ZERO_SHOT_REACT_DESCRIPTION)  # expect: TFA0201
+agent = initialize_agent(tools, llm, agent=AgentType.ZERO_SHOT_REACT_DESCRIPTION)  # expect: TFA0201 @9-82 | LangChain writes the prompt of this `initialize_agent`: LangChain writes the whole prompt from the built-in template of the chosen AgentType (prefix, tool descriptions, format instructions, suffix). Pass `agent_kwargs=` with a prompt you own.
 """,
         """
 from autogen import AssistantAgent
 
-assistant = AssistantAgent(name="coder", llm_config={"model": "gpt-4o"})  # expect: TFA0201
+assistant = AssistantAgent(name="coder", llm_config={"model": "gpt-4o"})  # expect: TFA0201 @13-73 | AutoGen 0.2 / AG2 writes the prompt of this `AssistantAgent`: AssistantAgent.DEFAULT_SYSTEM_MESSAGE: a long built-in prompt that tells the model to solve tasks with Python/shell code blocks and reply TERMINATE when done. Pass `system_message=` with a prompt you own.
 """,
         """
 from smolagents import CodeAgent, InferenceClientModel
 
-agent = CodeAgent(tools=[], model=InferenceClientModel(), instructions="Be brief.")  # expect: TFA0201
+agent = CodeAgent(tools=[], model=InferenceClientModel(), instructions="Be brief.")  # expect: TFA0201 @9-84 | smolagents writes the prompt of this `CodeAgent`: smolagents fills its built-in YAML prompt templates (code_agent.yaml / toolcalling_agent.yaml) with the tool descriptions; instructions are only inserted into that template. Pass `prompt_templates=` with a prompt you own.
 """,
         # dspy.ReAct has no override at all: reported as advice.
         """
 import dspy
 
-react = dspy.ReAct("question -> answer", tools=[search])  # expect: TFA0201
+react = dspy.ReAct("question -> answer", tools=[search])  # expect: TFA0201 @9-57 | DSPy writes the prompt of this `ReAct` and offers no argument to replace it: dspy.ReAct generates its own agent instructions (tool list, next_thought / next_tool_name / next_tool_args fields) from the signature; there is no parameter to replace them.
 """,
     ]
     valid = [

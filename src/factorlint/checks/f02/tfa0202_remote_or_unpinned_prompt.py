@@ -66,7 +66,7 @@ class RemoteOrUnpinnedPrompt(Rule):
         """
 from langchain import hub
 
-prompt = hub.pull("hwchase17/react")  # expect: TFA0202
+prompt = hub.pull("hwchase17/react")  # expect: TFA0202 @10-37 | `hub.pull("hwchase17/react")` fetches a prompt at run time without a pinned version: the text the model sees can change without a commit or a review.
 """,
         """
 import langsmith as ls
@@ -74,20 +74,20 @@ import langsmith as ls
 client = ls.Client()
 
 def load():
-    return client.pull_prompt("support-triage:latest")  # expect: TFA0202
+    return client.pull_prompt("support-triage:latest")  # expect: TFA0202 @12-55 | `Client.pull_prompt("support-triage:latest")` fetches a prompt at run time without a pinned version: the text the model sees can change without a commit or a review.
 """,
         """
 from openai import OpenAI as Client
 
 client = Client()
-resp = client.responses.create(model="gpt-4.1", prompt={"id": "pmpt_abc123", "variables": {"city": "Paris"}})  # expect: TFA0202
+resp = client.responses.create(model="gpt-4.1", prompt={"id": "pmpt_abc123", "variables": {"city": "Paris"}})  # expect: TFA0202 @56-109 | `prompt={"id": ...}` uses the stored prompt's current version: an edit in the dashboard changes what the model sees without a commit.
 """,
         # A reference built at run time cannot be checked: advice.
         """
 from langchain_classic import hub
 
 def load(name):
-    return hub.pull(name)  # expect: TFA0202
+    return hub.pull(name)  # expect: TFA0202 @12-26 | `hub.pull(...)` fetches a prompt at run time and its reference is not a literal, so factorlint cannot check that it is pinned.
 """,
     ]
     valid = [

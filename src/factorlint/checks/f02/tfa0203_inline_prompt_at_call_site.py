@@ -87,7 +87,7 @@ import anthropic
 client = anthropic.Anthropic()
 
 def deploy(msgs):
-    return client.messages.create(model="claude-sonnet-4-5", max_tokens=1024, messages=msgs, system="""  # expect: TFA0203
+    return client.messages.create(model="claude-sonnet-4-5", max_tokens=1024, messages=msgs, system="""  # expect: TFA0203 @101-10:4 | Prompt written inline at `system=` (325 characters): give it a name (a module-level constant or a prompt file) so it can be reviewed and tested.
 You are a deployment assistant for the platform team.
 Always check the environment first.
 Never deploy to production without an approval from a human.
@@ -109,7 +109,7 @@ class Triage:
                 {
                     "role": "user",
                     "content": (
-                        "You triage support tickets for the billing team. Classify the ticket as "  # expect: TFA0203
+                        "You triage support tickets for the billing team. Classify the ticket as "  # expect: TFA0203 @25-17:101 | Prompt written inline at `messages[user]` (221 characters): give it a name (a module-level constant or a prompt file) so it can be reviewed and tested.
                         "refund, invoice, plan change or other, quote the sentence that decided it, "
                         "and never promise a refund: only a human approves refunds. Ticket follows."
                     ),
@@ -127,7 +127,7 @@ def answer(question):
     return client.chat.completions.create(
         model="gpt-4o",
         messages=[
-            {"role": "system", "content": "You answer questions about our API.\\nCite the docs page.\\nSay 'I don't know' when unsure."},  # expect: TFA0203
+            {"role": "system", "content": "You answer questions about our API.\\nCite the docs page.\\nSay 'I don't know' when unsure."},  # expect: TFA0203 @43-134 | Prompt written inline at `messages[system]` (3 lines): give it a name (a module-level constant or a prompt file) so it can be reviewed and tested.
             {"role": "user", "content": question},
         ],
     )
@@ -136,7 +136,7 @@ def answer(question):
 from langchain_core.prompts import ChatPromptTemplate
 
 prompt = ChatPromptTemplate.from_messages([
-    ("system", """You are a careful SQL analyst.  # expect: TFA0203
+    ("system", """You are a careful SQL analyst.  # expect: TFA0203 @16-6:31 | Prompt written inline at `from_messages[system]` (277 characters): give it a name (a module-level constant or a prompt file) so it can be reviewed and tested.
 Only write SELECT statements.
 Explain every join you use."""),
     ("human", "{question}"),
@@ -150,7 +150,7 @@ from langchain_openai import ChatOpenAI
 llm = ChatOpenAI(model="gpt-4o")
 
 def review(diff):
-    return llm.invoke(textwrap.dedent(  # expect: TFA0203
+    return llm.invoke(textwrap.dedent(  # expect: TFA0203 @23-14:24 | Prompt written inline at the prompt argument (4 lines): give it a name (a module-level constant or a prompt file) so it can be reviewed and tested.
         """
         You review code diffs for security problems.
         Report each problem with the file and line.
@@ -172,7 +172,7 @@ from llm import client
 def plan(goal):
     return client.responses.create(
         model="gpt-4.1",
-        instructions="""You plan the next step of a deployment.  # expect: TFA0203
+        instructions="""You plan the next step of a deployment.  # expect: TFA0203 @22-8:34 | Prompt written inline at `instructions=` (278 characters): give it a name (a module-level constant or a prompt file) so it can be reviewed and tested.
 Return one step at a time.
 Stop when the goal is reached.""",
         input=goal,

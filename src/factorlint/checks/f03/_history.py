@@ -247,18 +247,3 @@ def int_value(ctx, expr: cst.BaseExpression | None, function: cst.FunctionDef | 
             return int_value(ctx, constant, None)
     return None
 
-
-def loop_limit(ctx, loop, function: cst.FunctionDef | None) -> int | None:
-    """The number of turns a bounded loop allows, when the code says it plainly."""
-    if isinstance(loop, cst.For) and isinstance(loop.iter, cst.Call):
-        if (ctx.qualname(loop.iter.func) or "") == "builtins.range":
-            positional = [a.value for a in loop.iter.args if a.keyword is None]
-            stop = positional[1] if len(positional) >= 2 else (positional[0] if positional else None)
-            return int_value(ctx, stop, function)
-    if isinstance(loop, cst.While) and isinstance(loop.test, cst.Comparison):
-        test = loop.test
-        if len(test.comparisons) == 1 and isinstance(
-            test.comparisons[0].operator, (cst.LessThan, cst.LessThanEqual)
-        ):
-            return int_value(ctx, test.comparisons[0].comparator, function)
-    return None

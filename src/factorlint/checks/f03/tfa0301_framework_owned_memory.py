@@ -65,7 +65,7 @@ class FrameworkOwnedMemory(Rule):
 from langchain.agents import AgentExecutor
 from langchain.memory import ConversationBufferMemory
 
-executor = AgentExecutor(agent=agent, tools=tools, memory=ConversationBufferMemory(return_messages=True))  # expect: TFA0301
+executor = AgentExecutor(agent=agent, tools=tools, memory=ConversationBufferMemory(return_messages=True))  # expect: TFA0301 @59-105 | `ConversationBufferMemory` is framework memory: it decides which turns, summaries or retrieved snippets the model sees, in its own format
 """,
         """
 from crewai import Agent, Crew, Task
@@ -73,7 +73,7 @@ from crewai import Agent, Crew, Task
 crew = Crew(
     agents=[researcher],
     tasks=[Task(description="Research {topic}", expected_output="A report", agent=researcher)],
-    memory=True,  # expect: TFA0301
+    memory=True,  # expect: TFA0301 @5-16 | `Crew(memory=True)` hands the conversation history to CrewAI's memory, which decides what the model sees
 )
 """,
         """
@@ -81,16 +81,16 @@ from llama_index.core.agent.workflow import FunctionAgent
 from llama_index.core.memory import ChatMemoryBuffer
 
 agent = FunctionAgent(tools=[search], llm=llm, system_prompt=SYSTEM)
-memory = ChatMemoryBuffer.from_defaults(token_limit=40000)  # expect: TFA0301
+memory = ChatMemoryBuffer.from_defaults(token_limit=40000)  # expect: TFA0301 @10-59 | `ChatMemoryBuffer` is framework memory: it decides which turns, summaries or retrieved snippets the model sees, in its own format
 
 async def main(question):
-    first = await agent.run(question)  # expect: TFA0301
+    first = await agent.run(question)  # expect: TFA0301 @19-38 | `agent.run(...)` without `memory=` or `chat_history=` keeps the conversation in the framework's default `ChatMemoryBuffer`, which decides what the model sees
     return await agent.run(question, memory=memory)
 """,
         """
 from langchain_core.runnables.history import RunnableWithMessageHistory
 
-chat = RunnableWithMessageHistory(chain, get_session_history)  # expect: TFA0301
+chat = RunnableWithMessageHistory(chain, get_session_history)  # expect: TFA0301 @8-62 | `RunnableWithMessageHistory` is framework memory: it decides which turns, summaries or retrieved snippets the model sees, in its own format
 """,
     ]
     valid = [

@@ -3,19 +3,22 @@ from __future__ import annotations
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
-from factorlint.checks.f03._history import Compaction, history_growth, loop_limit
+from factorlint.checks.f03._history import Compaction, history_growth
 
 
 class UnboundedHistory(Rule):
     """## What it does
-    Finds agent loops whose history (the list passed to the model as `messages=` / `input=` or
-    rendered into the prompt) only ever grows: the loop appends or extends it every turn, and
+    Finds conversations whose history (the list passed to the model as `messages=` / `input=` or
+    rendered into the prompt) only ever grows: a loop a person answers every turn (a chat REPL)
+    appends or extends it, and
     nothing trims it (`messages[-20:]`, `del messages[:k]`, `messages.pop(0)`), calls a function
     whose name says it trims, truncates, compacts, summarises, windows, prunes, squashes or
     filters it (`trim_messages`, `self._summarize_history()`), or counts tokens (`tiktoken`,
     `count_tokens`). The function around the loop, the class for `self.` histories, and
-    functions of the same file that the loop calls (one call deep) are searched. Loops bounded
-    to at most `max-steps-for-context` turns are left alone.
+    functions of the same file that the loop calls (one call deep) are searched.
+
+    An agent loop's history is not reported: a step bound limits its growth, and a loop with no
+    bound is TFA0802's finding (docs/violations.md, factor 3).
 
     ## Why is this bad?
     Factor 3 (own your context window): every turn re-sends the whole history. Left to grow,
@@ -26,18 +29,18 @@ class UnboundedHistory(Rule):
     ## Example
     ```python
     while True:
-        resp = client.chat.completions.create(model=M, messages=messages, tools=TOOLS)
+        messages.append({"role": "user", "content": input("> ")})
+        resp = client.chat.completions.create(model=M, messages=messages)
         messages.append(resp.choices[0].message)
-        for call in resp.choices[0].message.tool_calls or []:
-            messages.append({"role": "tool", "tool_call_id": call.id, "content": run(call)})
     ```
 
     ## Use instead
     ```python
-    for _ in range(MAX_STEPS):
-        prompt = render(compact(thread, max_tokens=8000))
-        step = determine_next_step(prompt)
-        thread.append(step)
+    while True:
+        messages.append({"role": "user", "content": input("> ")})
+        messages = compact(messages, max_tokens=8000)  # keep the instructions, summarise the rest
+        resp = client.chat.completions.create(model=M, messages=messages)
+        messages.append(resp.choices[0].message)
     ```
 
     ## Fix safety
@@ -46,8 +49,6 @@ class UnboundedHistory(Rule):
     ## Options
     - `compaction-functions`: more functions that keep a history in check (names or qualified
       name globs: `["shrink_context", "myapp.context.*"]`), added to the built-in name fragments.
-    - `max-steps-for-context`: loops bounded to at most this many turns are not reported
-      (default 20).
 
     ## References
     - https://github.com/humanlayer/12-factor-agents/blob/main/content/factor-03-own-your-context-window.md
@@ -59,7 +60,7 @@ class UnboundedHistory(Rule):
         factor=3,
         severity="warning",
         confidence="medium",
-        summary="Agent loop grows its history every turn and never trims or compacts it",
+        summary="A conversation grows its history every turn and never trims or compacts it",
         fix_advice=(
             "Keep the context in budget: trim or window the history, summarise old turns, cap "
             "tool output, or count tokens before each call (`compaction-functions` names your own "
@@ -72,50 +73,28 @@ class UnboundedHistory(Rule):
 from openai import OpenAI
 client = OpenAI()
 
-def run(messages, tools):
-    while True:  # expect: TFA0302
-        resp = client.chat.completions.create(model="gpt-4o", messages=messages, tools=tools)
-        messages.append(resp.choices[0].message)
-        for call in resp.choices[0].message.tool_calls or []:
-            messages.append({"role": "tool", "tool_call_id": call.id, "content": execute(call)})
-        if not resp.choices[0].message.tool_calls:
-            return messages
+def chat():
+    messages = [{"role": "system", "content": "You help with orders."}]
+    while True:  # expect: TFA0302 @5-10:48 | `messages` grows every turn of the conversation (.append()) and is sent back to the model whole, but nothing trims, compacts or summarises it: the longer the conversation, the more of the context it takes
+        messages.append({"role": "user", "content": input("> ")})
+        reply = client.chat.completions.create(model="gpt-4o", messages=messages)
+        messages.append(reply.choices[0].message)
+        print(reply.choices[0].message.content)
 """,
         """
 import anthropic
 
-class Agent:
+class Assistant:
     def __init__(self):
         self.client = anthropic.Anthropic()
         self.history = []
 
-    def run(self, task):
-        self.history.append({"role": "user", "content": task})
-        for _ in range(200):  # expect: TFA0302
+    def repl(self):
+        while True:  # expect: TFA0302 @9-12:76 | `self.history` grows every turn of the conversation (+=) and is sent back to the model whole, but nothing trims, compacts or summarises it: the longer the conversation, the more of the context it takes
+            self.history += [{"role": "user", "content": input("you: ")}]
             msg = self.client.messages.create(model="m", max_tokens=1024, messages=self.history)
             self.history += [{"role": "assistant", "content": msg.content}]
 """,
-        {
-            "llm.py": """
-import litellm
-
-def complete(messages):
-    return litellm.completion(model="gpt-4o", messages=messages)
-""",
-            "agent.py": """
-from llm import complete
-
-MAX_TURNS = 100
-
-def solve(task):
-    messages = [{"role": "user", "content": task}]
-    turn = 0
-    while turn < MAX_TURNS:  # expect: TFA0302
-        reply = complete(messages)
-        messages = messages + [reply.choices[0].message]
-        turn += 1
-""",
-        },
     ]
     valid = [
         # A window: only the last 20 messages are sent.
@@ -173,6 +152,55 @@ def refine(messages):
 """,
     ]
     near_miss = [
+        # Agent loops: a step bound limits the growth, and a missing one is TFA0802's finding.
+        """
+from openai import OpenAI
+client = OpenAI()
+
+def run(messages, tools):
+    while True:
+        resp = client.chat.completions.create(model="gpt-4o", messages=messages, tools=tools)
+        messages.append(resp.choices[0].message)
+        for call in resp.choices[0].message.tool_calls or []:
+            messages.append({"role": "tool", "tool_call_id": call.id, "content": execute(call)})
+        if not resp.choices[0].message.tool_calls:
+            return messages
+""",
+        """
+import anthropic
+
+class Agent:
+    def __init__(self):
+        self.client = anthropic.Anthropic()
+        self.history = []
+
+    def run(self, task):
+        self.history.append({"role": "user", "content": task})
+        for _ in range(200):
+            msg = self.client.messages.create(model="m", max_tokens=1024, messages=self.history)
+            self.history += [{"role": "assistant", "content": msg.content}]
+""",
+        {
+            "llm.py": """
+import litellm
+
+def complete(messages):
+    return litellm.completion(model="gpt-4o", messages=messages)
+""",
+            "agent.py": """
+from llm import complete
+
+MAX_TURNS = 100
+
+def solve(task):
+    messages = [{"role": "user", "content": task}]
+    turn = 0
+    while turn < MAX_TURNS:
+        reply = complete(messages)
+        messages = messages + [reply.choices[0].message]
+        turn += 1
+""",
+        },
         # The prompt is rebuilt from the last result each turn: nothing accumulates.
         """
 from openai import OpenAI
@@ -184,17 +212,6 @@ def improve(draft):
         draft = resp.choices[0].message.content
         if len(draft) < 100:
             return draft
-""",
-        # A chat REPL: a person ends it.
-        """
-from openai import OpenAI
-client = OpenAI()
-
-def repl(messages):
-    while True:
-        messages.append({"role": "user", "content": input("> ")})
-        resp = client.chat.completions.create(model="m", messages=messages)
-        messages.append(resp.choices[0].message)
 """,
         # A trimming helper of the project, recognised by its name.
         """
@@ -240,14 +257,12 @@ def run(messages, limit):
 
     def _check(self, loop) -> None:
         info = self.ctx.loops.analyse(loop)
-        if not info.llm_calls or info.human_gated:
+        # A conversation a person drives turn after turn is what keeps growing: an agent loop's
+        # history is limited by its step bound, or its missing bound is TFA0802's finding
+        # (docs/violations.md, factor 3).
+        if not info.llm_calls or not info.human_gated:
             return
         function = self.ctx.function_stack[-1] if self.ctx.function_stack else None
-        limit = None
-        if info.bounded:
-            limit = loop_limit(self.ctx, loop, function)
-            if limit is None or limit <= self.settings.max_steps_for_context:
-                return
         compaction = Compaction(self.ctx)
         for growth in history_growth(info):
             if growth.shrinks or growth.rebuilt:
@@ -255,14 +270,11 @@ def run(messages, limit):
             if compaction.bounded_nearby(info, growth.path, function):
                 continue
             how = ", ".join(dict.fromkeys(growth.grows))
-            bound = (
-                f"the loop allows {limit} turns" if limit is not None
-                else "the loop has no step bound"
-            )
             self.report(
                 loop,
-                f"`{growth.path}` grows every turn ({how}) and is sent back to the model, but "
-                f"nothing trims, compacts or summarises it, and {bound}",
+                f"`{growth.path}` grows every turn of the conversation ({how}) and is sent back to "
+                "the model whole, but nothing trims, compacts or summarises it: the longer the "
+                "conversation, the more of the context it takes",
                 requires_llm=info.requires,
                 unless_human=info.may_ask,
             )

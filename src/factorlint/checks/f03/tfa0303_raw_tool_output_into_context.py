@@ -89,7 +89,7 @@ def run(messages, tools):
         messages.append(resp.choices[0].message)
         for c in resp.choices[0].message.tool_calls or []:
             data = requests.get(json.loads(c.function.arguments)["url"], timeout=10).json()
-            messages.append({"role": "tool", "tool_call_id": c.id, "content": json.dumps(data)})  # expect: TFA0303
+            messages.append({"role": "tool", "tool_call_id": c.id, "content": json.dumps(data)})  # expect: TFA0303 @79-95 | `json.dumps(data)` (a whole HTTP response) is added to `messages` whole: the model reads every field of the response, relevant or not
 """,
         """
 import httpx
@@ -103,7 +103,7 @@ def browse(history, url):
             msg = client.messages.create(model="m", max_tokens=512, messages=history)
             history.append({"role": "assistant", "content": msg.content})
             page = http.get(url)
-            history.append({"role": "user", "content": f"Page:\\n{page.text}"})  # expect: TFA0303
+            history.append({"role": "user", "content": f"Page:\\n{page.text}"})  # expect: TFA0303 @66-75 | `page.text` (a raw HTTP response body) is added to `history` whole: the model reads every field of the response, relevant or not
 """,
     ]
     valid = [

@@ -85,7 +85,7 @@ client = anthropic.Anthropic()
 def pay(messages):
     return client.messages.create(
         model="m", max_tokens=512, messages=messages,
-        system=f"Use API key {os.environ['STRIPE_API_KEY']} when calling the payments API.",  # expect: TFA0304
+        system=f"Use API key {os.environ['STRIPE_API_KEY']} when calling the payments API.",  # expect: TFA0304 @31-59 | `os.environ['STRIPE_API_KEY']` (environment variable STRIPE_API_KEY) is rendered into `system=`: the model, its logs and anyone who can steer it can read the credential
     )
 """,
         """
@@ -97,7 +97,7 @@ token = os.getenv("GITHUB_TOKEN")
 
 def review(diff):
     prompt = "Review this diff. To fetch files, use the token " + token + ".\\n" + diff
-    messages = [{"role": "user", "content": prompt}]  # expect: TFA0304
+    messages = [{"role": "user", "content": prompt}]  # expect: TFA0304 @45-51 | `prompt` (holds holds environment variable GITHUB_TOKEN) is rendered into a "user" message: the model, its logs and anyone who can steer it can read the credential
     return client.chat.completions.create(model="gpt-4o", messages=messages)
 """,
         """
@@ -105,7 +105,7 @@ from langchain_core.prompts import PromptTemplate
 from app.config import settings
 
 template = PromptTemplate.from_template(
-    "Connect with password {pw}. Then answer: {question}".replace("{pw}", settings.DB_PASSWORD)  # expect: TFA0304
+    "Connect with password {pw}. Then answer: {question}".replace("{pw}", settings.DB_PASSWORD)  # expect: TFA0304 @75-95 | `settings.DB_PASSWORD` (setting DB_PASSWORD) is rendered into `from_template(...)`: the model, its logs and anyone who can steer it can read the credential
 )
 """,
     ]

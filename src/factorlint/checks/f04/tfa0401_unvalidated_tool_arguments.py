@@ -95,7 +95,7 @@ def handle(messages, tools):
     reply = client.chat.completions.create(model="gpt-4o", messages=messages, tools=tools)
     for call in reply.choices[0].message.tool_calls:
         args = json.loads(call.function.arguments)
-        transfer_funds(**args)  # expect: TFA0401
+        transfer_funds(**args)  # expect: TFA0401 @9-31 | Tool-call arguments from `json.loads(call.function.arguments)` are spread into `transfer_funds(**...)` without validation
 """,
         # Responses API items and a registry dispatch that receives the raw dict.
         """
@@ -110,7 +110,7 @@ def step(items):
     for item in response.output:
         if item.type == "function_call":
             params = json.loads(item.arguments)
-            result = TOOLS[item.name](params)  # expect: TFA0401
+            result = TOOLS[item.name](params)  # expect: TFA0401 @22-46 | Tool-call arguments from `json.loads(item.arguments)` are passed whole to `TOOLS[item.name](...)` without validation
             items.append(result)
 """,
         # Anthropic tool_use block: fields read straight from the model's input.
@@ -124,7 +124,7 @@ def run(messages):
     msg = client.messages.create(model="m", max_tokens=512, messages=messages)
     for block in msg.content:
         if block.type == "tool_use":
-            command = block.input["command"]  # expect: TFA0401
+            command = block.input["command"]  # expect: TFA0401 @23-45 | Tool-call arguments from `block.input` are read field by field without validation
             subprocess.run(command, shell=True)
 """,
         # Ollama parses the arguments into a dict: spread straight into a looked-up function, or
@@ -135,12 +135,12 @@ import ollama
 def run(messages, tools):
     response = ollama.chat(model="qwen3", messages=messages, tools=tools)
     for tool_call in response.message.tool_calls or []:
-        result = tools[tool_call.function.name](**tool_call.function.arguments)  # expect: TFA0401
+        result = tools[tool_call.function.name](**tool_call.function.arguments)  # expect: TFA0401 @18-80 | Tool-call arguments from `tool_call.function.arguments` are spread into `tools[tool_call.function.name](**...)` without validation
         messages.append({"role": "tool", "content": str(result)})
 
 def dispatch(tool_call, registry):
     func = registry.get(tool_call.function.name)
-    return func(tool_call.function.arguments)  # expect: TFA0401
+    return func(tool_call.function.arguments)  # expect: TFA0401 @12-46 | Tool-call arguments from `tool_call.function.arguments` are passed whole to `func(...)` without validation
 """,
         # Dict-shaped tool calls (litellm responses as dicts) and two assignment hops.
         """
@@ -150,7 +150,7 @@ import litellm
 def act(tool_call, registry):
     raw = json.loads(tool_call["function"]["arguments"])
     options = raw
-    path = options.get("path")  # expect: TFA0401
+    path = options.get("path")  # expect: TFA0401 @12-31 | Tool-call arguments from `json.loads(tool_call["function"]["arguments"])` are read field by field without validation
     return registry.open(path)
 """,
     ]

@@ -84,7 +84,7 @@ def run(messages):
     reply = client.chat.completions.create(model="gpt-4o", messages=messages, tools=[])
     for call in reply.choices[0].message.tool_calls:
         args = json.loads(call.function.arguments)
-        result = getattr(tools_module, call.function.name)(**args)  # expect: TFA0402
+        result = getattr(tools_module, call.function.name)(**args)  # expect: TFA0402 @18-59 | `getattr(tools_module, call.function.name)`: the model's output (`call.function.name`) chooses which code runs
         messages.append({"role": "tool", "content": str(result)})
 """,
         """
@@ -97,7 +97,7 @@ def run_tools(messages):
     for block in msg.content:
         if block.type == "tool_use":
             name = block.name
-            handler = globals()[name]  # expect: TFA0402
+            handler = globals()[name]  # expect: TFA0402 @23-38 | `globals()[name]`: the model's output (`name`) chooses which code runs
             messages.append(handler(**block.input))
 """,
         # A typed next step from a wrapper in another file: its intent picks the method.
@@ -116,8 +116,8 @@ from llm import determine_next_step
 class Agent:
     def step(self, thread):
         step = determine_next_step(thread)
-        handler = getattr(self, step.intent)  # expect: TFA0402
-        module = importlib.import_module(step.tool)  # expect: TFA0402
+        handler = getattr(self, step.intent)  # expect: TFA0402 @19-45 | `getattr(self, step.intent)`: the model's output (`step.intent`) chooses which code runs
+        module = importlib.import_module(step.tool)  # expect: TFA0402 @18-52 | `importlib.import_module(step.tool)`: the model's output (`step.tool`) chooses which code runs
         return handler(step), module
 """,
         },

@@ -71,7 +71,7 @@ def classify(messages):
     return client.chat.completions.create(
         model="gpt-4o",
         messages=messages,
-        response_format={"type": "json_object"},  # expect: TFA0403
+        response_format={"type": "json_object"},  # expect: TFA0403 @25-48 | JSON mode without a schema: `response_format={"type": "json_object"}` asks for JSON but names no fields or types
     )
 """,
         """
@@ -81,8 +81,8 @@ import ollama
 JSON_MODE = {"type": "json_object"}
 
 def plan(messages):
-    first = litellm.completion(model="gpt-4o", messages=messages, response_format=JSON_MODE)  # expect: TFA0403
-    second = ollama.chat(model="llama3", messages=messages, format="json")  # expect: TFA0403
+    first = litellm.completion(model="gpt-4o", messages=messages, response_format=JSON_MODE)  # expect: TFA0403 @83-92 | JSON mode without a schema: `response_format=JSON_MODE` asks for JSON but names no fields or types
+    second = ollama.chat(model="llama3", messages=messages, format="json")  # expect: TFA0403 @68-74 | JSON mode without a schema: `format="json"` asks for JSON but names no fields or types
     return first, second
 """,
         """
@@ -95,7 +95,7 @@ def extract(text):
     return client.models.generate_content(
         model="gemini-2.0-flash",
         contents=text,
-        config=types.GenerateContentConfig(response_mime_type="application/json"),  # expect: TFA0403
+        config=types.GenerateContentConfig(response_mime_type="application/json"),  # expect: TFA0403 @16-82 | JSON mode without a schema: `response_mime_type="application/json"` asks for JSON but names no fields or types
     )
 """,
         """
@@ -104,7 +104,7 @@ from openai import OpenAI
 client = OpenAI()
 
 def step(items):
-    return client.responses.create(model="gpt-4o", input=items, text={"format": {"type": "json_object"}})  # expect: TFA0403
+    return client.responses.create(model="gpt-4o", input=items, text={"format": {"type": "json_object"}})  # expect: TFA0403 @70-105 | JSON mode without a schema: `text={"format": {"type": "json_object"}}` asks for JSON but names no fields or types
 """,
     ]
     valid = [

@@ -79,7 +79,7 @@ class UntypedToolSignature(Rule):
 from langchain_core.tools import tool
 
 @tool
-def search(q, opts):  # expect: TFA0405
+def search(q, opts):  # expect: TFA0405 @5-11 | Tool `search`: `q`, `opts` have no type
     \"\"\"Search the ticket index.\"\"\"
     return q
 """,
@@ -88,10 +88,10 @@ from typing import Any
 from agents import Agent, function_tool
 
 @function_tool
-def create_issue(title: str, fields: dict) -> str:  # expect: TFA0405
+def create_issue(title: str, fields: dict) -> str:  # expect: TFA0405 @5-17 | Tool `create_issue`: `fields` (bare `dict`) is too vague for a schema; no docstring for the tool's description
     return title
 
-def lookup(record: Any) -> str:  # expect: TFA0405
+def lookup(record: Any) -> str:  # expect: TFA0405 @5-11 | Tool `lookup`: `record` (`Any`) is too vague for a schema
     \"\"\"Look a record up.\"\"\"
     return str(record)
 
@@ -104,12 +104,12 @@ from pydantic_ai import Agent
 agent = Agent("openai:gpt-4o")
 
 @agent.tool_plain
-def roll_die(sides):  # expect: TFA0405
+def roll_die(sides):  # expect: TFA0405 @5-13 | Tool `roll_die`: `sides` has no type
     \"\"\"Roll a die.\"\"\"
     return sides
 
 @agent.tool_plain
-def anything(*args, **kwargs) -> str:  # expect: TFA0405
+def anything(*args, **kwargs) -> str:  # expect: TFA0405 @5-13 | Tool `anything`: takes only `*args` and `**kwargs`, so the model gets no parameter schema
     \"\"\"Do anything.\"\"\"
     return str(args)
 
@@ -117,7 +117,7 @@ class Tools:
     def __init__(self):
         self.agent = Agent("openai:gpt-4o", tools=[self.convert])
 
-    def convert(self, amount: float, currency):  # expect: TFA0405
+    def convert(self, amount: float, currency):  # expect: TFA0405 @9-16 | Tool `convert`: `currency` has no type; no docstring for the tool's description
         return amount
 """,
     ]

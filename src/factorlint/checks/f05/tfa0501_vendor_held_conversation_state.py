@@ -71,7 +71,7 @@ from openai import OpenAI
 client = OpenAI()
 
 def reply(session, user_msg):
-    r = client.responses.create(  # expect: TFA0501
+    r = client.responses.create(  # expect: TFA0501 @9-7:6 | `responses.create(..., previous_response_id=...)` keeps the conversation on the vendor's servers: your application does not hold the record of the run
         model="gpt-4.1", input=user_msg, previous_response_id=session["last_id"]
     )
     session["last_id"] = r.id
@@ -82,14 +82,14 @@ from openai import AsyncOpenAI
 client = AsyncOpenAI()
 
 async def reply(conversation_id, text):
-    r = await client.responses.create(model="gpt-4.1", input=text, conversation=conversation_id)  # expect: TFA0501
+    r = await client.responses.create(model="gpt-4.1", input=text, conversation=conversation_id)  # expect: TFA0501 @15-97 | `responses.create(..., conversation=...)` keeps the conversation on the vendor's servers: your application does not hold the record of the run
     return r.output_text
 """,
         """
 import litellm
 
 def reply(last_id, text):
-    return litellm.responses(model="openai/gpt-4.1", input=text, previous_response_id=last_id)  # expect: TFA0501
+    return litellm.responses(model="openai/gpt-4.1", input=text, previous_response_id=last_id)  # expect: TFA0501 @12-95 | `litellm.responses(..., previous_response_id=...)` keeps the conversation on the vendor's servers: your application does not hold the record of the run
 """,
         """
 from agents import Agent, Runner, OpenAIConversationsSession
@@ -97,8 +97,8 @@ from agents import Agent, Runner, OpenAIConversationsSession
 agent = Agent(name="support", instructions="Help the customer.")
 
 async def turn(text, last_id):
-    result = await Runner.run(agent, text, previous_response_id=last_id)  # expect: TFA0501
-    session = OpenAIConversationsSession()  # expect: TFA0501
+    result = await Runner.run(agent, text, previous_response_id=last_id)  # expect: TFA0501 @20-73 | `Runner.run(..., previous_response_id=...)` keeps the conversation on the vendor's servers: your application does not hold the record of the run
+    session = OpenAIConversationsSession()  # expect: TFA0501 @15-43 | `OpenAIConversationsSession` keeps the conversation in the vendor's Conversations store: the record of the run is not in a thread you own
     return await Runner.run(agent, text, session=session)
 """,
     ]

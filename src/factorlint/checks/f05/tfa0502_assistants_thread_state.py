@@ -68,15 +68,15 @@ from openai import OpenAI
 client = OpenAI()
 
 def ask(question, assistant_id):
-    thread = client.beta.threads.create()  # expect: TFA0502
-    client.beta.threads.messages.create(thread.id, role="user", content=question)  # expect: TFA0502
+    thread = client.beta.threads.create()  # expect: TFA0502 @14-42 | `beta.threads.create` writes the conversation into an OpenAI Assistants thread: the vendor holds the record of the run (and the Assistants API is deprecated)
+    client.beta.threads.messages.create(thread.id, role="user", content=question)  # expect: TFA0502 @5-82 | `beta.threads.messages.create` writes the conversation into an OpenAI Assistants thread: the vendor holds the record of the run (and the Assistants API is deprecated)
     return client.beta.threads.runs.create_and_poll(thread_id=thread.id, assistant_id=assistant_id)
 """,
         """
 import openai
 
 def start(assistant_id, text):
-    return openai.beta.threads.create_and_run(  # expect: TFA0502
+    return openai.beta.threads.create_and_run(  # expect: TFA0502 @12-7:6 | `beta.threads.create_and_run` writes the conversation into an OpenAI Assistants thread: the vendor holds the record of the run (and the Assistants API is deprecated)
         assistant_id=assistant_id,
         thread={"messages": [{"role": "user", "content": text}]},
     )
@@ -89,7 +89,7 @@ class Support:
         self.client = AsyncAzureOpenAI()
 
     async def add(self, thread_id, text):
-        await self.client.beta.threads.messages.create(thread_id=thread_id, role="user", content=text)  # expect: TFA0502
+        await self.client.beta.threads.messages.create(thread_id=thread_id, role="user", content=text)  # expect: TFA0502 @15-103 | `beta.threads.messages.create` writes the conversation into an OpenAI Assistants thread: the vendor holds the record of the run (and the Assistants API is deprecated)
 """,
     ]
     valid = [

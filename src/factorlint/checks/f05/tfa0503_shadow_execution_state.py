@@ -75,7 +75,7 @@ def run(messages):
         reply = client.chat.completions.create(model="gpt-4o", messages=messages)
         messages.append(reply.choices[0].message)
         if reply.choices[0].message.tool_calls:
-            status = "waiting_for_approval"  # expect: TFA0503
+            status = "waiting_for_approval"  # expect: TFA0503 @13-44 | `status` tracks execution state beside `messages`: a pause or a restart loses it, and the thread alone cannot say where the run stood
 """,
         """
 import anthropic
@@ -89,7 +89,7 @@ class Agent:
     def step(self):
         msg = self.client.messages.create(model="m", max_tokens=256, messages=self.messages)
         self.messages.append({"role": "assistant", "content": msg.content})
-        self.waiting_for_approval = True  # expect: TFA0503
+        self.waiting_for_approval = True  # expect: TFA0503 @9-41 | `self.waiting_for_approval` keeps execution state on the object (set in `step`, read in `can_continue`), not in the thread: a pause or a restart loses it
 
     def can_continue(self):
         return not self.waiting_for_approval
@@ -105,7 +105,7 @@ def run(thread):
         thread.append(reply.choices[0].message)
         if current_step == "deploy":
             break
-        current_step = reply.choices[0].message.content  # expect: TFA0503
+        current_step = reply.choices[0].message.content  # expect: TFA0503 @9-56 | `current_step` tracks execution state beside `thread`: a pause or a restart loses it, and the thread alone cannot say where the run stood
 """,
     ]
     valid = [

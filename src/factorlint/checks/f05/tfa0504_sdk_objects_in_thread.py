@@ -91,7 +91,7 @@ client = OpenAI()
 
 def step(thread_id, thread, store):
     reply = client.chat.completions.create(model="gpt-4o", messages=thread)
-    thread.append(reply.choices[0].message)  # expect: TFA0504
+    thread.append(reply.choices[0].message)  # expect: TFA0504 @5-44 | `reply.choices[0].message` is an SDK object appended to `thread`, which is saved: the stored thread depends on the SDK's classes and version
     store.save(thread_id, thread)
 """,
         """
@@ -101,7 +101,7 @@ client = anthropic.Anthropic()
 
 def step(history, path):
     msg = client.messages.create(model="m", max_tokens=512, messages=history)
-    history.append({"role": "assistant", "content": msg.content})  # expect: TFA0504
+    history.append({"role": "assistant", "content": msg.content})  # expect: TFA0504 @5-66 | `msg.content` is an SDK object appended to `history`, which is saved: the stored thread depends on the SDK's classes and version
     with open(path, "wb") as f:
         pickle.dump(history, f)
 """,
@@ -115,7 +115,7 @@ class Chat:
         self.db = db
 
     def ask(self, text):
-        self.messages.append(self.llm.invoke(self.messages + [text]))  # expect: TFA0504
+        self.messages.append(self.llm.invoke(self.messages + [text]))  # expect: TFA0504 @9-70 | the `invoke()` result is an SDK object appended to `self.messages`, which is saved: the stored thread depends on the SDK's classes and version
 
     def persist(self, chat_id):
         self.db.save_messages(chat_id, self.messages)

@@ -95,7 +95,7 @@ def run(thread, tools):
         if call.function.name == "deploy":
             ticket = request_approval(call)
             while not ticket.approved():
-                time.sleep(30)  # expect: TFA0601
+                time.sleep(30)  # expect: TFA0601 @17-31 | `time.sleep()` polls `ticket.approved` inside the agent loop: the process holds the run while it waits, so a restart loses it and nothing outside can resume it
         thread.append({"role": "tool", "tool_call_id": call.id, "content": execute(call)})
 """,
         # The loop calls a helper of the same file that asks at the console.
@@ -104,7 +104,7 @@ from openai import OpenAI
 client = OpenAI()
 
 def confirm(action):
-    return input(f"Run {action}? [y/N] ") == "y"  # expect: TFA0601
+    return input(f"Run {action}? [y/N] ") == "y"  # expect: TFA0601 @12-42 | `input()` waits for a person at the console in `confirm()`, which an agent loop calls: the process holds the run while it waits, so a restart loses it and nothing outside can resume it
 
 def run(messages):
     for _ in range(10):
@@ -122,7 +122,7 @@ client = OpenAI()
 def ask(thread_id, assistant_id):
     run = client.beta.threads.runs.create(thread_id=thread_id, assistant_id=assistant_id)
     while run.status in ("queued", "in_progress"):
-        time.sleep(1)  # expect: TFA0601
+        time.sleep(1)  # expect: TFA0601 @9-22 | `time.sleep()` polls `run.status` of a model run: the process holds the run while it waits, so a restart loses it and nothing outside can resume it
         run = client.beta.threads.runs.retrieve(thread_id=thread_id, run_id=run.id)
     return run
 """,
@@ -141,7 +141,7 @@ class Agent:
             msg = self.client.messages.create(model="m", max_tokens=512, messages=history)
             history.append({"role": "assistant", "content": msg.content})
             if msg.stop_reason == "tool_use":
-                approved.wait()  # expect: TFA0601
+                approved.wait()  # expect: TFA0601 @17-32 | `Event.wait()` blocks until another thread signals inside the agent loop: the process holds the run while it waits, so a restart loses it and nothing outside can resume it
 """,
     ]
     valid = [

@@ -83,7 +83,7 @@ from langgraph.types import Command
 
 app = FastAPI()
 builder = StateGraph(dict)
-graph = builder.compile(checkpointer=MemorySaver())  # expect: TFA0602
+graph = builder.compile(checkpointer=MemorySaver())  # expect: TFA0602 @38-51 | `MemorySaver()` keeps agent state in a module that serves requests: a restart or a second worker loses every paused run
 
 @app.post("/threads/{thread_id}/resume")
 def resume(thread_id: str, answer: str):
@@ -94,7 +94,7 @@ def resume(thread_id: str, answer: str):
 from langgraph.checkpoint.memory import InMemorySaver
 from langgraph.prebuilt import create_react_agent
 
-agent = create_react_agent("openai:gpt-4.1", tools=[], checkpointer=InMemorySaver())  # expect: TFA0602
+agent = create_react_agent("openai:gpt-4.1", tools=[], checkpointer=InMemorySaver())  # expect: TFA0602 @69-84 | `InMemorySaver()` keeps agent state in process memory: a restart or a second worker loses every paused run
 """,
         """
 from flask import Flask, request
@@ -105,7 +105,7 @@ agent = Agent(name="support", instructions="Help.")
 
 @app.post("/chat/<user_id>")
 def chat(user_id):
-    session = SQLiteSession(user_id)  # expect: TFA0602
+    session = SQLiteSession(user_id)  # expect: TFA0602 @15-37 | `SQLiteSession()` keeps agent state in a module that serves requests: a restart or a second worker loses every paused run
     return Runner.run_sync(agent, request.json["text"], session=session).final_output
 """,
         # SQLite in memory, spelled out.
@@ -114,8 +114,8 @@ import sqlite3
 from langgraph.checkpoint.sqlite import SqliteSaver
 from agents import SQLiteSession
 
-saver = SqliteSaver(sqlite3.connect(":memory:"))  # expect: TFA0602
-session = SQLiteSession("user-42", ":memory:")  # expect: TFA0602
+saver = SqliteSaver(sqlite3.connect(":memory:"))  # expect: TFA0602 @9-49 | `SqliteSaver` on ":memory:" keeps agent state in process memory: a restart or a second worker loses every paused run
+session = SQLiteSession("user-42", ":memory:")  # expect: TFA0602 @11-47 | `SQLiteSession` on ":memory:" keeps agent state in process memory: a restart or a second worker loses every paused run
 """,
         # A module-level dict as the thread store, written by route handlers.
         """
@@ -124,7 +124,7 @@ from openai import OpenAI
 
 app = FastAPI()
 client = OpenAI()
-THREADS = {}  # expect: TFA0602
+THREADS = {}  # expect: TFA0602 @1-13 | `THREADS` is a module-level container that the route handler `POST /threads` uses as the thread store: a restart or a second worker loses it
 
 @app.post("/threads")
 def create(text: str):

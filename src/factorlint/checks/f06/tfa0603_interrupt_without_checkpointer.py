@@ -86,7 +86,7 @@ class InterruptWithoutCheckpointer(Rule):
 from langgraph.graph import StateGraph
 
 builder = StateGraph(dict)
-app = builder.compile(interrupt_before=["deploy"])  # expect: TFA0603
+app = builder.compile(interrupt_before=["deploy"])  # expect: TFA0603 @7-51 | `interrupt_before=` pauses the graph, but `compile(...)` has no checkpointer: the run cannot be paused and resumed
 """,
         """
 from langgraph.graph import StateGraph, START
@@ -99,7 +99,7 @@ def build():
     graph = StateGraph(dict)
     graph.add_node("review", review)
     graph.add_edge(START, "review")
-    return graph.compile()  # expect: TFA0603
+    return graph.compile()  # expect: TFA0603 @12-27 | node `review` calls `interrupt()`, but `compile(...)` has no checkpointer: the run cannot be paused and resumed
 """,
         """
 from langchain_core.tools import tool
@@ -111,13 +111,13 @@ def ask_human(question: str) -> str:
     \"\"\"Ask the operator.\"\"\"
     return interrupt(question)
 
-agent = create_react_agent("openai:gpt-4.1", tools=[ask_human])  # expect: TFA0603
+agent = create_react_agent("openai:gpt-4.1", tools=[ask_human])  # expect: TFA0603 @9-64 | tool `ask_human` calls `interrupt()`, but `create_react_agent(...)` has no checkpointer: the run cannot be paused and resumed
 """,
         """
 from langchain.agents import create_agent
 from langchain.agents.middleware import HumanInTheLoopMiddleware
 
-agent = create_agent(  # expect: TFA0603
+agent = create_agent(  # expect: TFA0603 @9-8:2 | `HumanInTheLoopMiddleware` pauses for approval, but `create_agent(...)` has no checkpointer: the run cannot be paused and resumed
     "openai:gpt-4.1",
     tools=[],
     middleware=[HumanInTheLoopMiddleware(interrupt_on={"send_email": True})],

@@ -88,7 +88,7 @@ class NoResumeEntryPoint(Rule):
 from openai import OpenAI
 client = OpenAI()
 
-def run_agent(question: str) -> str:  # expect: TFA0604
+def run_agent(question: str) -> str:  # expect: TFA0604 @5-14 | `run_agent(question)` starts every run from a new `messages` list: a paused or failed run cannot be resumed
     messages = [{"role": "user", "content": question}]
     for _ in range(10):
         reply = client.chat.completions.create(model="gpt-4o", messages=messages)
@@ -102,7 +102,7 @@ class Helper:
     def __init__(self):
         self.client = anthropic.Anthropic()
 
-    def solve(self, task, model="claude"):  # expect: TFA0604
+    def solve(self, task, model="claude"):  # expect: TFA0604 @9-14 | `solve(task)` starts every run from a new `history` list: a paused or failed run cannot be resumed
         history = [{"role": "user", "content": task}]
         while len(history) < 20:
             msg = self.client.messages.create(model=model, max_tokens=512, messages=history)
@@ -111,7 +111,7 @@ class Helper:
         """
 import litellm
 
-async def research(topic: str):  # expect: TFA0604
+async def research(topic: str):  # expect: TFA0604 @11-19 | `research(topic)` starts every run from a new `thread` list: a paused or failed run cannot be resumed
     thread = []
     thread.append({"role": "user", "content": topic})
     for _ in range(5):

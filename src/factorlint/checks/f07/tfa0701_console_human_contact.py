@@ -95,7 +95,7 @@ def run(thread, deploy):
         step = client.chat.completions.parse(model="gpt-4o", messages=thread, response_format=dict)
         thread.append(step)
         if step.intent == "deploy_backend":
-            if input(f"Deploy {step.tag}? [y/N] ") != "y":  # expect: TFA0701
+            if input(f"Deploy {step.tag}? [y/N] ") != "y":  # expect: TFA0701 @16-51 | `input()` asks a person at the console inside the agent loop of `run`: the run blocks on stdin
                 continue
             thread.append(deploy(step.tag))
 """,
@@ -110,10 +110,10 @@ client = OpenAI()
 @tool
 def ask_human(question: str) -> str:
     \"\"\"Ask the user a question.\"\"\"
-    return input(question)  # expect: TFA0701
+    return input(question)  # expect: TFA0701 @12-27 | Tool `ask_human` asks a person with `input()` at the console: the run blocks on stdin
 
 def confirm(action):
-    return click.confirm(f"Run {action}?")  # expect: TFA0701
+    return click.confirm(f"Run {action}?")  # expect: TFA0701 @12-43 | `click.confirm()` in `confirm`, called from the agent loop of `loop`, asks a person at the console: the run blocks on stdin
 
 def loop(messages):
     while len(messages) < 50:
@@ -130,9 +130,9 @@ from autogen import UserProxyAgent
 from autogen_agentchat.agents import UserProxyAgent as ChatUserProxy
 
 writer = Agent(role="Writer", goal="Write", backstory="A writer.")
-review = Task(description="Draft the post.", expected_output="A post.", agent=writer, human_input=True)  # expect: TFA0701
-proxy = UserProxyAgent("user")  # expect: TFA0701
-chat_proxy = ChatUserProxy("user")  # expect: TFA0701
+review = Task(description="Draft the post.", expected_output="A post.", agent=writer, human_input=True)  # expect: TFA0701 @10-104 | CrewAI `Task` (`human_input=True`): the default handler asks a person with `input()` at the console
+proxy = UserProxyAgent("user")  # expect: TFA0701 @9-31 | AutoGen 0.2 / AG2 `UserProxyAgent` (`human_input_mode` defaults to 'ALWAYS'): the default handler asks a person with `input()` at the console
+chat_proxy = ChatUserProxy("user")  # expect: TFA0701 @14-35 | AutoGen AgentChat `UserProxyAgent` (no `input_func=`): the default handler asks a person with `input()` at the console
 """,
     ]
     valid = [

@@ -87,7 +87,7 @@ def run(messages, tools, execute):
         resp = client.chat.completions.create(model="gpt-4o", messages=messages, tools=tools)
         msg = resp.choices[0].message
         messages.append(msg)
-        if not msg.tool_calls:  # expect: TFA0702
+        if not msg.tool_calls:  # expect: TFA0702 @12-30 | `not msg.tool_calls`: the loop ends when the model answers without a tool call, so the final answer is untyped free text
             return msg.content
         for call in msg.tool_calls:
             messages.append(execute(call))
@@ -99,7 +99,7 @@ client = anthropic.Anthropic()
 
 def run(messages, execute):
     response = client.messages.create(model="m", max_tokens=1024, messages=messages)
-    while response.stop_reason == "tool_use":  # expect: TFA0702
+    while response.stop_reason == "tool_use":  # expect: TFA0702 @11-45 | `response.stop_reason == "tool_use"`: the loop runs only while the model asks for tools, so the final answer is untyped free text
         messages.append({"role": "assistant", "content": response.content})
         messages.append({"role": "user", "content": execute(response)})
         response = client.messages.create(model="m", max_tokens=1024, messages=messages)
@@ -115,9 +115,9 @@ def agent(messages, execute):
         reply = litellm.completion(model="gpt-4o", messages=messages)
         choice = reply.choices[0]
         messages.append(choice.message)
-        if choice.finish_reason == "stop":  # expect: TFA0702
+        if choice.finish_reason == "stop":  # expect: TFA0702 @12-42 | `choice.finish_reason == "stop"`: the loop ends when the model answers without a tool call, so the final answer is untyped free text
             break
-        if choice.message.tool_calls:  # expect: TFA0702
+        if choice.message.tool_calls:  # expect: TFA0702 @12-37 | `choice.message.tool_calls`: the `else` ends the loop when the model answers in text, so the final answer is untyped free text
             messages.append(execute(choice.message))
         else:
             return choice.message.content
@@ -133,7 +133,7 @@ def run(messages, execute):
         message = response.choices[0].message
         tool_calls = message.tool_calls
         messages.append(message)
-        if not tool_calls:  # expect: TFA0702
+        if not tool_calls:  # expect: TFA0702 @12-26 | `not tool_calls`: the loop ends when the model answers without a tool call, so the final answer is untyped free text
             return message.content
         messages.extend(execute(call) for call in tool_calls)
 """,

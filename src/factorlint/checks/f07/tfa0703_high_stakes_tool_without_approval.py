@@ -99,7 +99,7 @@ import stripe
 from agents import Agent, function_tool
 
 @function_tool
-def refund(order_id: str, amount_cents: int) -> str:  # expect: TFA0703
+def refund(order_id: str, amount_cents: int) -> str:  # expect: TFA0703 @5-11 | Tool `refund` moves money (`Refund.create`) and nothing asks a person to approve the call first
     \"\"\"Refund an order.\"\"\"
     return stripe.Refund.create(payment_intent=order_id, amount=amount_cents).id
 
@@ -114,7 +114,7 @@ def _run(cmd):
     return subprocess.run(cmd, shell=True, capture_output=True).stdout
 
 @tool
-def run_command(cmd: str) -> str:  # expect: TFA0703
+def run_command(cmd: str) -> str:  # expect: TFA0703 @5-16 | Tool `run_command` runs a shell command (`subprocess.run`) and nothing asks a person to approve the call first (no approval gate for it in this file)
     \"\"\"Run a shell command.\"\"\"
     return _run(cmd)
 """,
@@ -123,7 +123,7 @@ import os
 import requests
 from smolagents import Tool, CodeAgent
 
-class Cleaner(Tool):  # expect: TFA0703
+class Cleaner(Tool):  # expect: TFA0703 @7-14 | Tool `cleaner` deletes or moves files (`os.remove`) and nothing asks a person to approve the call first
     name = "cleaner"
     description = "Delete a file."
     inputs = {"path": {"type": "string", "description": "the file"}}
@@ -133,7 +133,7 @@ class Cleaner(Tool):  # expect: TFA0703
         os.remove(path)
         return "ok"
 
-def publish_status(text: str) -> str:  # expect: TFA0703
+def publish_status(text: str) -> str:  # expect: TFA0703 @5-19 | Tool `publish_status` sends an HTTP POST (`requests.post`) and nothing asks a person to approve the call first
     \"\"\"Publish a status update.\"\"\"
     return requests.post("https://status.example.com", json={"text": text}).text
 
@@ -145,7 +145,7 @@ from deployer import client
 from langchain_core.tools import tool
 
 @tool
-def deploy_backend(tag: str) -> str:  # expect: TFA0703
+def deploy_backend(tag: str) -> str:  # expect: TFA0703 @5-19 | Tool `deploy_backend` is named like a high-stakes action and nothing asks a person to approve the call first
     \"\"\"Deploy the backend.\"\"\"
     return client.deploy(tag)
 """,

@@ -83,7 +83,7 @@ class HumanContactWithoutStructure(Rule):
 from langchain_core.tools import tool
 
 @tool
-def request_human_input(question: str) -> str:  # expect: TFA0704
+def request_human_input(question: str) -> str:  # expect: TFA0704 @5-24 | Human-contact tool `request_human_input` carries one free-text `question`: add `urgency`, `format` and `choices` so any channel can render it
     \"\"\"Ask a person.\"\"\"
     return question
 """,
@@ -92,17 +92,17 @@ from typing import Literal
 from pydantic import BaseModel
 from openai import OpenAI
 
-class RequestHumanInput(BaseModel):  # expect: TFA0704
+class RequestHumanInput(BaseModel):  # expect: TFA0704 @7-24 | Human-contact intent `RequestHumanInput` carries one free-text `message`: add `urgency`, `format` and `choices` so any channel can render it
     intent: Literal["request_human_input"]
     message: str
 
-TOOLS = [{"type": "function", "function": {"name": "ask_human", "parameters": {  # expect: TFA0704
+TOOLS = [{"type": "function", "function": {"name": "ask_human", "parameters": {  # expect: TFA0704 @10-10:72 | Human-contact tool `ask_human` carries one free-text `question`: add `urgency`, `format` and `choices` so any channel can render it
     "type": "object", "properties": {"question": {"type": "string"}}}}}]
 """,
         """
 from smolagents import Tool
 
-class Clarify(Tool):  # expect: TFA0704
+class Clarify(Tool):  # expect: TFA0704 @7-14 | Human-contact tool `clarify` carries one free-text `question`: add `urgency`, `format` and `choices` so any channel can render it
     name = "clarify"
     description = "Ask the user to clarify."
     inputs = {"question": {"type": "string", "description": "what to ask"}}

@@ -78,13 +78,13 @@ from langchain.agents import AgentExecutor, create_tool_calling_agent
 
 def answer(llm, tools, prompt, ticket):
     executor = AgentExecutor(agent=create_tool_calling_agent(llm, tools, prompt), tools=tools, max_iterations=8)
-    return executor.invoke({"input": ticket})  # expect: TFA0801
+    return executor.invoke({"input": ticket})  # expect: TFA0801 @12-46 | The framework runs the agent loop (LangChain `AgentExecutor.invoke`): you cannot pause, inspect or bound each step
 """,
         """
 from agents import Agent, Runner
 
 triage = Agent(name="triage", instructions="Route the ticket.")
-result = Runner.run_sync(triage, "my order is late", max_turns=5)  # expect: TFA0801
+result = Runner.run_sync(triage, "my order is late", max_turns=5)  # expect: TFA0801 @10-66 | The framework runs the agent loop (OpenAI Agents SDK `Runner.run_sync`): you cannot pause, inspect or bound each step
 """,
         """
 from crewai import Agent, Crew, Task
@@ -94,7 +94,7 @@ class Research:
         self.crew = Crew(agents=[], tasks=[])
 
     def go(self):
-        return self.crew.kickoff(inputs={"topic": "x"})  # expect: TFA0801
+        return self.crew.kickoff(inputs={"topic": "x"})  # expect: TFA0801 @16-56 | The framework runs the agent loop (CrewAI `Crew.kickoff`): you cannot pause, inspect or bound each step
 """,
     ]
     valid = [

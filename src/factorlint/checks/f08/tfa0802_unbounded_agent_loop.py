@@ -90,7 +90,7 @@ def run(messages):
     if os.environ.get("MAX_STEPS"):
         max_steps = int(os.environ["MAX_STEPS"])
     steps = 0
-    while True:  # expect: TFA0802
+    while True:  # expect: TFA0802 @5-15:18 | Agent loop is bounded only when `max_steps` is set, and it is None unless configured: by default only the model decides when it stops
         reply = client.chat.completions.create(model="m", messages=messages)
         messages.append(reply.choices[0].message)
         steps += 1
@@ -102,7 +102,7 @@ from openai import OpenAI
 client = OpenAI()
 
 def run(messages):
-    while True:  # expect: TFA0802
+    while True:  # expect: TFA0802 @5-9:18 | Agent loop has no step bound: only the model decides when it stops
         reply = client.chat.completions.create(model="gpt-4o", messages=messages)
         messages.append(reply.choices[0].message)
         if reply.choices[0].finish_reason == "stop":
@@ -117,7 +117,7 @@ class Bot:
         self.history = []
 
     def loop(self):
-        while not self.finished():  # expect: TFA0802
+        while not self.finished():  # expect: TFA0802 @9-11:79 | Agent loop has no step bound: only the model decides when it stops
             msg = self.client.messages.create(model="m", max_tokens=100, messages=self.history)
             self.history.append({"role": "assistant", "content": msg.content})
 """,
@@ -133,7 +133,7 @@ def determine_next_step(thread):
 from llm import determine_next_step
 
 def handle(thread):
-    while True:  # expect: TFA0802
+    while True:  # expect: TFA0802 @5-8:26 | Agent loop has no step bound: only the model decides when it stops
         step = determine_next_step(thread)
         thread.append(step)
         if step.intent == "done":
@@ -146,7 +146,7 @@ llm = ChatOpenAI(model="gpt-4o")
 queue = ["start"]
 
 def crawl():
-    for item in queue:  # expect: TFA0802
+    for item in queue:  # expect: TFA0802 @5-8:37 | Agent loop has no step bound: only the model decides when it stops
         answer = llm.invoke(item)
         queue.append(answer.content)
 """,
@@ -156,7 +156,7 @@ from openai import OpenAI
 client = OpenAI()
 
 def run(messages, leash=False):
-    while True:  # expect: TFA0802
+    while True:  # expect: TFA0802 @5-9:18 | Agent loop has no step bound: only the model decides when it stops
         reply = client.chat.completions.create(model="m", messages=messages)
         messages.append(reply.choices[0].message)
         if leash and input("Run it? (Y/n)") == "n":
@@ -173,7 +173,7 @@ class Handler:
         for choice in response.choices:
             if choice.finish_reason == "tool_calls":
                 messages.append(run_tool(choice.message))
-                yield from self.get_completion(messages, tools)  # expect: TFA0802
+                yield from self.get_completion(messages, tools)  # expect: TFA0802 @28-64 | `get_completion` calls itself again when the model's reply asks for it, with no depth bound: an agent loop written as recursion, ended only by the model
             else:
                 yield choice.message.content
 """,
@@ -188,7 +188,7 @@ def step(messages):
     reply = client.chat.completions.create(model="m", messages=messages)
     tool_calls = reply.choices[0].message.tool_calls
     if tool_calls:
-        start_tools(messages, tool_calls)  # expect: TFA0802
+        start_tools(messages, tool_calls)  # expect: TFA0802 @9-42 | `step` runs again through `start_tools` when the model's reply asks for it, with no depth bound: an agent loop written as recursion across functions, ended only by the model
 
 def start_tools(messages, tool_calls):
     def run():

@@ -55,18 +55,18 @@ class FrameworkBoundDisabled(Rule):
         """
 from langchain.agents import AgentExecutor
 
-executor = AgentExecutor(agent=agent, tools=tools, max_iterations=None)  # expect: TFA0803
+executor = AgentExecutor(agent=agent, tools=tools, max_iterations=None)  # expect: TFA0803 @67-71 | `max_iterations=None` removes the step bound of LangChain `AgentExecutor`: the loop is unbounded
 """,
         """
 from agents import Runner
 
 async def go(agent, task):
-    return await Runner.run(agent, task, max_turns=None)  # expect: TFA0803
+    return await Runner.run(agent, task, max_turns=None)  # expect: TFA0803 @52-56 | `max_turns=None` removes the step bound of OpenAI Agents SDK `Runner.run`: the loop is unbounded
 """,
         """
 from autogen_agentchat.teams import RoundRobinGroupChat
 
-team = RoundRobinGroupChat([writer, critic])  # expect: TFA0803
+team = RoundRobinGroupChat([writer, critic])  # expect: TFA0803 @8-45 | AutoGen AgentChat `RoundRobinGroupChat` runs without `max_turns` and its default is no limit: the loop is effectively unbounded
 """,
         {
             "requirements.txt": "langgraph==1.0.6\n",
@@ -74,7 +74,7 @@ team = RoundRobinGroupChat([writer, critic])  # expect: TFA0803
 from langgraph.prebuilt import create_react_agent
 
 agent = create_react_agent(model, tools)
-agent.invoke({"messages": msgs})  # expect: TFA0803
+agent.invoke({"messages": msgs})  # expect: TFA0803 @1-33 | LangGraph `create_react_agent.invoke` runs without `recursion_limit` and its default (version 1.0.6) is 10000: the loop is effectively unbounded
 """,
         },
     ]

@@ -75,7 +75,7 @@ from tenacity import retry, wait_exponential
 
 client = OpenAI()
 
-@retry(wait=wait_exponential(min=1, max=30))  # expect: TFA0901
+@retry(wait=wait_exponential(min=1, max=30))  # expect: TFA0901 @1-45 | `@tenacity.retry` without `stop=` retries a failing model call forever
 def next_step(thread):
     return client.chat.completions.create(model="gpt-4o", messages=thread)
 """,
@@ -88,7 +88,7 @@ class Bot:
     def __init__(self):
         self.client = anthropic.Anthropic()
 
-    @r  # expect: TFA0901
+    @r  # expect: TFA0901 @5-7 | `@tenacity.retry` without `stop=` retries a failing model call forever
     def ask(self, prompt):
         return self.client.messages.create(model="m", max_tokens=100, messages=prompt)
 """,
@@ -97,21 +97,21 @@ import backoff
 import litellm
 import tenacity
 
-@tenacity.retry(stop=tenacity.stop_never)  # expect: TFA0901
+@tenacity.retry(stop=tenacity.stop_never)  # expect: TFA0901 @1-42 | `@tenacity.retry` with `stop=tenacity.stop_never` retries a failing model call forever
 def complete(messages):
     return litellm.completion(model="gpt-4o", messages=messages)
 
-@backoff.on_exception(backoff.expo, litellm.RateLimitError, max_tries=None)  # expect: TFA0901
+@backoff.on_exception(backoff.expo, litellm.RateLimitError, max_tries=None)  # expect: TFA0901 @1-76 | `@backoff.on_exception` without `max_tries=` or `max_time=` retries a failing model call forever
 def complete_again(messages):
     return litellm.completion(model="gpt-4o", messages=messages)
 
 def complete_inline(messages):
-    for attempt in tenacity.Retrying(wait=tenacity.wait_fixed(2)):  # expect: TFA0901
+    for attempt in tenacity.Retrying(wait=tenacity.wait_fixed(2)):  # expect: TFA0901 @20-66 | `tenacity.Retrying(...)` without `stop=` retries a failing model call forever
         with attempt:
             return litellm.completion(model="gpt-4o", messages=messages)
 
 def complete_later(messages):
-    retryer = tenacity.Retrying(reraise=True)  # expect: TFA0901
+    retryer = tenacity.Retrying(reraise=True)  # expect: TFA0901 @15-46 | `tenacity.Retrying(...)` without `stop=` retries a failing model call forever
     return retryer(litellm.completion, model="gpt-4o", messages=messages)
 """,
         """
@@ -121,7 +121,7 @@ from openai import OpenAI
 client = OpenAI()
 
 def ask(messages):
-    while True:  # expect: TFA0901
+    while True:  # expect: TFA0901 @5-11:26 | Hand-written `while` retry loop around a model call has no attempt counter or time budget: a persistent error is retried forever
         try:
             return client.chat.completions.create(model="gpt-4o", messages=messages)
         except Exception:
@@ -133,9 +133,9 @@ from anthropic import Anthropic
 from langchain_openai import ChatOpenAI
 from openai import OpenAI
 
-client = OpenAI(max_retries=100)  # expect: TFA0901
-claude = Anthropic(max_retries=sys.maxsize)  # expect: TFA0901
-llm = ChatOpenAI(model="gpt-4o", max_retries=float("inf"))  # expect: TFA0901
+client = OpenAI(max_retries=100)  # expect: TFA0901 @17-32 | `openai.OpenAI(...)` with `max_retries=100` retries each model call 100 times (max-retries-threshold is 10)
+claude = Anthropic(max_retries=sys.maxsize)  # expect: TFA0901 @20-43 | `anthropic.Anthropic(...)` with `max_retries=sys.maxsize` retries a failing model call forever
+llm = ChatOpenAI(model="gpt-4o", max_retries=float("inf"))  # expect: TFA0901 @34-58 | `langchain_openai.ChatOpenAI(...)` with `max_retries=float("inf")` retries a failing model call forever
 """,
         # The decorated function reaches the model through a wrapper in another file.
         {
@@ -151,7 +151,7 @@ def complete(prompt):
 from tenacity import retry, wait_random_exponential
 from llm import complete
 
-@retry(wait=wait_random_exponential(max=20))  # expect: TFA0901
+@retry(wait=wait_random_exponential(max=20))  # expect: TFA0901 @1-45 | `@tenacity.retry` without `stop=` retries a failing model call forever
 def next_step(thread):
     return complete(str(thread))
 """,

@@ -14,6 +14,10 @@ class RetryOnEverything(RetrySiteRule):
     A retry only counts when the retried code reaches a model, directly or through your own
     wrapper functions.
 
+    Off by default (select `TFA0902`): bounded retries are not a violation (docs/violations.md,
+    factor 9): a retry on every exception with a stop condition is a weakness some teams choose.
+    Select it to hold retries to the exceptions that can succeed on a second try.
+
     ## Why is this bad?
     Factor 9 (compact errors into the context window) separates transient failures, worth a
     retry, from errors the agent must see and handle. An authentication error, a
@@ -64,6 +68,7 @@ class RetryOnEverything(RetrySiteRule):
             "APIConnectionError, APITimeoutError))` (tenacity), those types as backoff's exception "
             "argument, or `except RateLimitError:` in a hand-written loop."
         ),
+        status="preview",  # opt-in: see "Off by default" above
     )
 
     invalid = [
@@ -73,7 +78,7 @@ from tenacity import retry, stop_after_attempt
 
 client = anthropic.Anthropic()
 
-@retry(stop=stop_after_attempt(5))  # expect: TFA0902
+@retry(stop=stop_after_attempt(5))  # expect: TFA0902 @1-35 | `@tenacity.retry` without `retry=` retries a model call on every exception, including errors that fail the same way each time (authentication, bad request, context length)
 def ask(messages):
     return client.messages.create(model="m", max_tokens=1024, messages=messages)
 """,
@@ -84,11 +89,11 @@ from openai import OpenAI
 
 client = OpenAI()
 
-@t.retry(stop=t.stop_after_attempt(3), retry=t.retry_if_exception_type(Exception))  # expect: TFA0902
+@t.retry(stop=t.stop_after_attempt(3), retry=t.retry_if_exception_type(Exception))  # expect: TFA0902 @1-83 | `@tenacity.retry` with `retry=t.retry_if_exception_type(Exception)` retries a model call on every exception, including errors that fail the same way each time (authentication, bad request, context length)
 def ask(messages):
     return client.chat.completions.create(model="gpt-4o", messages=messages)
 
-@backoff.on_exception(backoff.expo, (ValueError, Exception), max_tries=3)  # expect: TFA0902
+@backoff.on_exception(backoff.expo, (ValueError, Exception), max_tries=3)  # expect: TFA0902 @1-74 | `@backoff.on_exception` on `(ValueError, Exception)` retries a model call on every exception, including errors that fail the same way each time (authentication, bad request, context length)
 def ask_again(messages):
     return client.chat.completions.create(model="gpt-4o", messages=messages)
 """,
@@ -102,7 +107,7 @@ def ask(messages):
     for attempt in range(3):
         try:
             return client.chat.completions.create(model="gpt-4o", messages=messages)
-        except Exception:  # expect: TFA0902
+        except Exception:  # expect: TFA0902 @9-11:37 | Hand-written retry loop: `except Exception:` retries the model call on every error, including ones that fail the same way each time
             time.sleep(2 ** attempt)
     raise RuntimeError("model unavailable")
 
@@ -110,7 +115,7 @@ def ask_quietly(messages):
     for attempt in range(3):
         try:
             reply = client.chat.completions.create(model="gpt-4o", messages=messages)
-        except:  # expect: TFA0902
+        except:  # expect: TFA0902 @9-19:21 | Hand-written retry loop: `except:` retries the model call on every error, including ones that fail the same way each time
             continue
         break
 """,
@@ -126,7 +131,7 @@ from tenacity import Retrying, stop_after_attempt
 from llm import complete
 
 def next_step(thread):
-    for attempt in Retrying(stop=stop_after_attempt(3)):  # expect: TFA0902
+    for attempt in Retrying(stop=stop_after_attempt(3)):  # expect: TFA0902 @20-56 | `tenacity.Retrying(...)` without `retry=` retries a model call on every exception, including errors that fail the same way each time (authentication, bad request, context length)
         with attempt:
             return complete(thread)
 """,

@@ -91,7 +91,7 @@ def run(messages, tools):
             try:
                 result = TOOLS[call.function.name](call.function.arguments)
                 messages.append({"role": "tool", "tool_call_id": call.id, "content": result})
-            except Exception:  # expect: TFA0903
+            except Exception:  # expect: TFA0903 @13-18:25 | `except Exception:` in the agent loop only logs and continues: the error never reaches the model, so it cannot correct the call
                 logger.exception("tool failed")
                 continue
 """,
@@ -112,7 +112,7 @@ class Bot:
                 return msg
             try:
                 self.history.append({"role": "user", "content": self.tools.run(msg)})
-            except:  # expect: TFA0903
+            except:  # expect: TFA0903 @13-18:36 | `except:` in the agent loop only logs: the error never reaches the model, so it cannot correct the call
                 print("tool error")
 """,
         # The loop calls a wrapper from another file; the handler is a one-liner.
@@ -134,8 +134,8 @@ def handle(thread):
         thread.append(step)
         try:
             thread.append(execute(step))
-        except ValueError: pass  # expect: TFA0903
-        except TimeoutError:  # expect: TFA0903
+        except ValueError: pass  # expect: TFA0903 @9-32 | `except ValueError:` in the agent loop only passes: the error never reaches the model, so it cannot correct the call
+        except TimeoutError:  # expect: TFA0903 @9-13:26 | `except TimeoutError:` in the agent loop only sleeps: the error never reaches the model, so it cannot correct the call
             time.sleep(1)
 """,
             "tools.py": """
@@ -152,7 +152,7 @@ def calculator(expression: str) -> str:
     \"\"\"Evaluate an arithmetic expression.\"\"\"
     try:
         return str(safe_eval(expression))
-    except Exception:  # expect: TFA0903
+    except Exception:  # expect: TFA0903 @5-9:23 | `except Exception:` in tool `calculator` returns "error": the model sees no error, only an answer, so it cannot correct the call
         return "error"
 """,
         """
@@ -163,7 +163,7 @@ def read_note(path: str) -> str:
     \"\"\"Read a note.\"\"\"
     try:
         return open(path).read()
-    except:  # expect: TFA0903
+    except:  # expect: TFA0903 @5-9:13 | `except:` in tool `read_note` passes: the model sees no error, only an answer, so it cannot correct the call
         pass
 """,
     ]

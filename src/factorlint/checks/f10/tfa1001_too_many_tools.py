@@ -65,7 +65,7 @@ class TooManyTools(Rule):
         """
 from agents import Agent, function_tool
 
-agent = Agent(  # expect: TFA1001
+agent = Agent(  # expect: TFA1001 @9-7:2 | OpenAI Agents SDK `Agent` is offered 18 tools, more than max-tools (17): split it into focused agents with a few tools each
     name="ops",
     instructions="Run operations.",
     tools=[t1, t2, t3, t4, t5, t6, t7, t8, t9, t10, t11, t12, t13, t14, t15, t16, t17, t18],
@@ -80,14 +80,14 @@ MORE = [billing_refund, billing_charge, billing_invoice, pager_ack, pager_page, 
         dns_update, cdn_purge]
 
 def step(messages):
-    return client.chat.completions.create(  # expect: TFA1001
+    return client.chat.completions.create(  # expect: TFA1001 @12-11:6 | `chat.completions.create` is offered 18 tools, more than max-tools (17): split it into focused agents with a few tools each
         model="gpt-4o", messages=messages, tools=TOOLS + MORE + [search, fetch]
     )
 """,
         """
 from pydantic_ai import Agent
 
-support = Agent("openai:gpt-4o", tools=[a, b, c, d, e, f, g, h, i, j, k, l, m, n, o])  # expect: TFA1001
+support = Agent("openai:gpt-4o", tools=[a, b, c, d, e, f, g, h, i, j, k, l, m, n, o])  # expect: TFA1001 @11-86 | Pydantic AI `Agent` is offered 18 tools (tools: 15, @support.tool: 3), more than max-tools (17): split it into focused agents with a few tools each
 
 @support.tool_plain
 def lookup_order(order_id: str) -> str: ...
@@ -103,7 +103,7 @@ from langchain_openai import ChatOpenAI
 
 ALL_TOOLS = [search, calc, weather, news, stocks, maps, mail, calendar, notes, todo, files, shell, sql,
              browse, translate, ocr, tts, stt]
-llm = ChatOpenAI(model="gpt-4o").bind_tools(ALL_TOOLS)  # expect: TFA1001
+llm = ChatOpenAI(model="gpt-4o").bind_tools(ALL_TOOLS)  # expect: TFA1001 @7-55 | `langchain_openai.ChatOpenAI.bind_tools` is offered 18 tools, more than max-tools (17): split it into focused agents with a few tools each
 """,
     ]
     valid = [

@@ -65,7 +65,7 @@ class StepBudgetTooLarge(Rule):
         """
 from langchain.agents import AgentExecutor
 
-executor = AgentExecutor(agent=agent, tools=tools, max_iterations=100)  # expect: TFA1002
+executor = AgentExecutor(agent=agent, tools=tools, max_iterations=100)  # expect: TFA1002 @67-70 | `max_iterations` of LangChain `AgentExecutor` allows 100 steps, more than max-step-budget (74): keep each agent to a small task
 """,
         """
 from agents import Runner
@@ -73,7 +73,7 @@ from agents import Runner
 MAX_TURNS = 80
 
 async def go(agent, task):
-    return await Runner.run(agent, task, max_turns=MAX_TURNS)  # expect: TFA1002
+    return await Runner.run(agent, task, max_turns=MAX_TURNS)  # expect: TFA1002 @52-61 | `max_turns` of OpenAI Agents SDK `Runner.run` allows 80 steps (`MAX_TURNS`), more than max-step-budget (74): keep each agent to a small task
 """,
         """
 from openai import OpenAI
@@ -81,7 +81,7 @@ from openai import OpenAI
 client = OpenAI()
 
 def run(messages, max_steps=90):
-    for _ in range(max_steps):  # expect: TFA1002
+    for _ in range(max_steps):  # expect: TFA1002 @20-29 | Agent loop may run 90 steps (`max_steps`), more than max-step-budget (74): keep each agent to a small task
         reply = client.chat.completions.create(model="gpt-4o", messages=messages)
         messages.append(reply.choices[0].message)
 """,
@@ -92,7 +92,7 @@ client = anthropic.Anthropic()
 
 def run(history):
     turn = 0
-    while turn < 96:  # expect: TFA1002
+    while turn < 96:  # expect: TFA1002 @18-20 | Agent loop may run 96 steps, more than max-step-budget (74): keep each agent to a small task
         msg = client.messages.create(model="m", max_tokens=256, messages=history)
         history.append({"role": "assistant", "content": msg.content})
         turn += 1
@@ -101,13 +101,13 @@ def run(history):
 from pydantic_ai import Agent, UsageLimits
 
 agent = Agent("openai:gpt-4o")
-agent.run_sync("task", usage_limits=UsageLimits(request_limit=120))  # expect: TFA1002
+agent.run_sync("task", usage_limits=UsageLimits(request_limit=120))  # expect: TFA1002 @37-67 | `request_limit` of Pydantic AI `Agent.run_sync` allows 120 steps, more than max-step-budget (74): keep each agent to a small task
 """,
         """
 from langgraph.prebuilt import create_react_agent
 
 graph = create_react_agent(model, tools)
-graph.invoke({"messages": msgs}, config={"recursion_limit": 150})  # expect: TFA1002
+graph.invoke({"messages": msgs}, config={"recursion_limit": 150})  # expect: TFA1002 @61-64 | `recursion_limit` of LangGraph `create_react_agent.invoke` allows 150 steps, more than max-step-budget (74): keep each agent to a small task
 """,
         # The budget set in the constructor, from a parameter's default.
         """
@@ -121,7 +121,7 @@ class Agent:
         self.messages = []
 
     def run(self):
-        for _ in range(self.max_steps):  # expect: TFA1002
+        for _ in range(self.max_steps):  # expect: TFA1002 @24-38 | Agent loop may run 100 steps (`max_steps`), more than max-step-budget (74): keep each agent to a small task
             reply = client.chat.completions.create(model="m", messages=self.messages)
             self.messages.append(reply.choices[0].message)
 """,

@@ -69,7 +69,7 @@ class OversizedStaticPrompt(Rule):
 import anthropic
 
 client = anthropic.Anthropic()
-SYSTEM = """{"policy line. " * 1000}"""  # expect: TFA1003
+SYSTEM = """{"policy line. " * 1000}"""  # expect: TFA1003 @10-13016 | Prompt `SYSTEM` (used at `system=`) holds 12,999 characters of static text, more than max-prompt-chars (12,000): split the job or retrieve the reference material it carries
 
 def ask(messages):
     return client.messages.create(model="m", max_tokens=512, system=SYSTEM, messages=messages)
@@ -83,7 +83,7 @@ def ask(question):
     return client.chat.completions.create(
         model="gpt-4o",
         messages=[
-            {{"role": "system", "content": "{"Rules. " * 1800}"}},  # expect: TFA1003
+            {{"role": "system", "content": "{"Rules. " * 1800}"}},  # expect: TFA1003 @43-12645 | Prompt (used at `messages[system]`) holds 12,599 characters of static text, more than max-prompt-chars (12,000): split the job or retrieve the reference material it carries
             {{"role": "user", "content": question}},
         ],
     )
@@ -94,7 +94,7 @@ from agents import Agent
 
 def build(tools):
     instructions = textwrap.dedent(
-        f"""{"You are the operations agent. " * 500} Tools: {{tools}}"""  # expect: TFA1003
+        f"""{"You are the operations agent. " * 500} Tools: {{tools}}"""  # expect: TFA1003 @9-15031 | Prompt (used at `instructions=`) holds 15,010 characters of static text, more than max-prompt-chars (12,000): split the job or retrieve the reference material it carries
     )
     return Agent(name="ops", instructions=instructions, tools=tools)
 ''',

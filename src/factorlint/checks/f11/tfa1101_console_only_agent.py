@@ -83,7 +83,7 @@ client = OpenAI()
 
 def chat():
     messages = []
-    while True:  # expect: TFA1101
+    while True:  # expect: TFA1101 @5-10:48 | The agent is only reachable from the console: this loop reads `input()` and runs an agent loop; nothing in this module lets a webhook, a queue or another agent start it
         messages.append({"role": "user", "content": input("> ")})
         reply = client.chat.completions.create(model="gpt-4o", messages=messages)
         messages.append(reply.choices[0].message)
@@ -94,7 +94,7 @@ from smolagents import CodeAgent, InferenceClientModel
 
 agent = CodeAgent(tools=[], model=InferenceClientModel())
 
-while True:  # expect: TFA1101
+while True:  # expect: TFA1101 @1-9:27 | The agent is only reachable from the console: this loop reads `input()` and runs `CodeAgent.run`; nothing in this module lets a webhook, a queue or another agent start it
     line = input(">>> ")
     if line == "exit":
         break

@@ -74,7 +74,7 @@ agent = Agent(name="researcher", instructions="Research the question.")
 
 @app.post("/research")
 async def research(question: str):
-    result = await Runner.run(agent, question)  # expect: TFA1102
+    result = await Runner.run(agent, question)  # expect: TFA1102 @20-47 | Route `POST /research` runs `Runner.run` inside the request: the web worker and the client wait for the whole agent run
     return {"answer": result.final_output}
 """,
         # The loop sits in a helper of the same file.
@@ -93,7 +93,7 @@ def run_agent(messages):
 
 @app.route("/chat", methods=["POST"])
 def chat():
-    return {"messages": run_agent(request.json["messages"])}  # expect: TFA1102
+    return {"messages": run_agent(request.json["messages"])}  # expect: TFA1102 @25-60 | Route `route /chat` runs `run_agent()` (an agent loop) inside the request: the web worker and the client wait for the whole agent run
 """,
         """
 from fastapi import APIRouter
@@ -105,7 +105,7 @@ router = APIRouter()
 def report(topic: str):
     writer = Agent(role="writer", goal="write", backstory="b")
     crew = Crew(agents=[writer], tasks=[Task(description=topic, expected_output="a report", agent=writer)])
-    return crew.kickoff()  # expect: TFA1102
+    return crew.kickoff()  # expect: TFA1102 @12-26 | Route `POST /report` runs `Crew.kickoff` inside the request: the web worker and the client wait for the whole agent run
 """,
         # Streaming the run keeps the request open for all of it.
         """
@@ -123,7 +123,7 @@ async def chat_stream(text: str):
         async for event in result.stream_events():
             yield str(event)
 
-    return StreamingResponse(events())  # expect: TFA1102
+    return StreamingResponse(events())  # expect: TFA1102 @30-38 | Route `POST /chat/stream` runs `events()` (`Runner.run_streamed`) inside the request: the web worker and the client wait for the whole agent run
 """,
     ]
     valid = [

@@ -93,7 +93,7 @@ from langgraph.types import Command
 app = FastAPI()
 graph = StateGraph(dict).compile()
 
-@app.post("/webhooks/approval")  # expect: TFA1103
+@app.post("/webhooks/approval")  # expect: TFA1103 @1-32 | Webhook route `POST /webhooks/approval` resumes a paused graph (`Command(resume=...)`) without verifying who sent the request: anyone who can reach it can drive the agent
 async def approval(req: Request):
     body = await req.json()
     return graph.invoke(Command(resume=body["decision"]), {"configurable": {"thread_id": body["thread_id"]}})
@@ -105,7 +105,7 @@ from agents import Agent, Runner
 app = Flask(__name__)
 agent = Agent(name="a", instructions="x")
 
-@app.route("/slack/events", methods=["POST"])  # expect: TFA1103
+@app.route("/slack/events", methods=["POST"])  # expect: TFA1103 @1-46 | Webhook route `route /slack/events` runs `Runner.run_sync` without verifying who sent the request: anyone who can reach it can drive the agent
 def slack_events():
     return Runner.run_sync(agent, request.json["event"]["text"]).final_output
 """,
@@ -121,7 +121,7 @@ def continue_thread(thread):
         reply = client.chat.completions.create(model="gpt-4o", messages=thread)
         thread.append(reply.choices[0].message)
 
-@router.post("/threads/{thread_id}/response")  # expect: TFA1103
+@router.post("/threads/{thread_id}/response")  # expect: TFA1103 @1-46 | Webhook route `POST /threads/{thread_id}/response` loads agent state (`load_thread()`) without verifying who sent the request: anyone who can reach it can drive the agent
 def resume_thread(thread_id: str, answer: str, store=None):
     thread = store.load_thread(thread_id)
     thread.append({"role": "user", "content": answer})
@@ -145,7 +145,7 @@ from agent import agent_loop
 app = FastAPI()
 THREADS = {}
 
-@app.post("/webhooks/human-response/{thread_id}")  # expect: TFA1103
+@app.post("/webhooks/human-response/{thread_id}")  # expect: TFA1103 @1-50 | Webhook route `POST /webhooks/human-response/{thread_id}` calls `agent_loop()`, which reaches a model without verifying who sent the request: anyone who can reach it can drive the agent
 async def human_response(thread_id: str, body: dict):
     thread = THREADS[thread_id]
     thread.append({"role": "user", "content": body["text"]})
@@ -161,7 +161,7 @@ from langgraph.types import Command
 graph = StateGraph(dict).compile()
 
 class ApprovalWebhook(View):
-    def post(self, request):  # expect: TFA1103
+    def post(self, request):  # expect: TFA1103 @9-13 | Webhook route `ApprovalWebhook.post` resumes a paused graph (`Command(resume=...)`) without verifying who sent the request: anyone who can reach it can drive the agent
         decision = Command(resume=request.POST["decision"])
         return graph.invoke(decision, {"configurable": {"thread_id": request.POST["id"]}})
 """,

@@ -87,7 +87,7 @@ client = OpenAI()
 HISTORY: list[dict] = []
 
 def chat(user_msg):
-    HISTORY.append({"role": "user", "content": user_msg})  # expect: TFA1201
+    HISTORY.append({"role": "user", "content": user_msg})  # expect: TFA1201 @5-58 | `HISTORY` is module-level state changed by a function that calls a model
     reply = client.chat.completions.create(model="m", messages=HISTORY)
     return reply
 """,
@@ -98,7 +98,7 @@ sessions = defaultdict(list)
 client = ant.Anthropic()
 
 def answer(user, text):
-    sessions[user] += [text]  # expect: TFA1201
+    sessions[user] += [text]  # expect: TFA1201 @5-29 | `sessions` is module-level state changed by a function that calls a model
     return client.messages.create(model="m", max_tokens=10, messages=sessions[user])
 """,
         {
@@ -115,7 +115,7 @@ turns = 0
 memory = {}
 
 def respond(user, text):
-    global turns  # expect: TFA1201
+    global turns  # expect: TFA1201 @5-17 | `global turns` in a function that calls a model: agent state kept in a module global (it also changes `memory`)
     turns += 1
     memory[user] = text
     return complete([{"role": "user", "content": text}])
@@ -124,7 +124,7 @@ def respond(user, text):
         """
 from langchain.memory import ConversationBufferMemory as Memory
 
-memory = Memory(memory_key="chat_history")  # expect: TFA1201
+memory = Memory(memory_key="chat_history")  # expect: TFA1201 @10-43 | `ConversationBufferMemory` built at module level: every run of the agent shares one conversation history, hidden from the thread
 """,
     ]
     valid = [
@@ -246,7 +246,11 @@ memory_class = ConversationBufferMemory
             )
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        self._frames.append({"mutations": [], "globals": [], "declared": set(), "locals": set(),
+        # A parameter shadows the module-level name it shares (``def loop(messages): messages.append``).
+        params = node.params
+        names = {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)}
+        names |= {p.name.value for p in (params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)}
+        self._frames.append({"mutations": [], "globals": [], "declared": set(), "locals": names,
                              "llm": [], "certain": False, "set_up": {}})
 
     def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
@@ -258,8 +262,10 @@ memory_class = ConversationBufferMemory
         # other names it changes are the same finding (violations.md, factor 12).
         entries: list[tuple[int, cst.CSTNode, str, bool]] = []
         for order, statement in frame["globals"]:
-            names = [n.name.value for n in statement.names]
-            if all(frame["set_up"].get(name, False) for name in names):
+            # Only the names the function assigns: ``global exit_flag`` to read a flag another
+            # thread sets keeps nothing; a mutation through a method is counted below.
+            names = [n.name.value for n in statement.names if n.name.value in frame["set_up"]]
+            if all(frame["set_up"][name] for name in names):
                 continue  # ``global _init_done`` / ``global _client``: set-up, not the conversation
             entries.append((order, statement, ", ".join(names), True))
         for order, name, target in frame["mutations"]:

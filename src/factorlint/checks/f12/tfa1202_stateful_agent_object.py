@@ -12,6 +12,11 @@ _THREAD_NAME = re.compile(
     r"(?i)(messages?|history|thread|conversation|chat|turns?|transcript|memory|memories|context"
     r"|events?|log|manager|state|scratchpad|steps?|dialog(ue)?)s?$"
 )
+# Plain containers: a thread kept in one of these on ``self`` is what this rule is about.
+_CONTAINERS = frozenset(
+    {"builtins.list", "builtins.dict", "builtins.set", "collections.deque", "collections.defaultdict",
+     "collections.OrderedDict", "typing.List", "typing.Dict"}
+)
 _MUTATORS = frozenset({"append", "extend", "insert", "update", "add", "setdefault", "appendleft"})
 
 
@@ -79,7 +84,7 @@ class Bot:
         self.messages = []
 
     def ask(self, text):
-        self.messages.append({"role": "user", "content": text})  # expect: TFA1202
+        self.messages.append({"role": "user", "content": text})  # expect: TFA1202 @9-64 | `Bot` keeps agent state in `self.messages` and changes it across calls (the object carries it between calls)
         return self.client.chat.completions.create(model="m", messages=self.messages)
 """,
         """
@@ -93,7 +98,7 @@ class Agent:
 
     def step(self):
         reply = client.messages.create(model="m", max_tokens=50, messages=self.history)
-        self.history += [{"role": "assistant", "content": reply.content}]  # expect: TFA1202
+        self.history += [{"role": "assistant", "content": reply.content}]  # expect: TFA1202 @9-74 | `Agent` keeps agent state in `self.history` and changes it across calls (a module-level instance shares it across requests)
         return reply
 
 agent = Agent()
@@ -114,7 +119,7 @@ class Assistant:
         self.turns = []
 
     def reply(self, text):
-        self.turns.append(text)  # expect: TFA1202
+        self.turns.append(text)  # expect: TFA1202 @9-32 | `Assistant` keeps agent state in `self.turns` and changes it across calls (the object carries it between calls)
         return complete(self.turns)
 """,
         },
@@ -158,6 +163,27 @@ class Recorder:
 """,
     ]
     near_miss = [
+        # A memory object of its own class (a framework's memory, metagpt's ``Memory``) decides
+        # what the model sees: factor 3, not this rule.
+        """
+from openai import OpenAI
+client = OpenAI()
+
+class Memory:
+    def __init__(self):
+        self.items = []
+
+    def add(self, item):
+        self.items.append(item)
+
+class Bot:
+    def __init__(self):
+        self.memory: Memory = Memory()
+
+    def ask(self, text):
+        self.memory.add({"role": "user", "content": text})
+        return client.chat.completions.create(model="m", messages=self.memory.items)
+""",
         # Mutates an attribute that never reaches the model (a metrics list).
         """
 from openai import OpenAI
@@ -272,7 +298,16 @@ class Counter:
         path = dotted_name(target)
         function = self.ctx.function_stack[-1]
         if path and path.startswith("self.") and function.name.value != "__init__":
+            if self._memory_object(target):
+                return
             self._classes[-1]["mutations"].append((path, node))
+
+    def _memory_object(self, target: cst.BaseExpression) -> bool:
+        """Is the receiver typed as an object of some class rather than a plain list or dict
+        (metagpt's ``self.rc.memory: Memory``)? A memory object decides what the model sees:
+        factor 3's business, not this rule's (docs/violations.md, factor 12)."""
+        type_qn = self.ctx.instance_type_of(target)
+        return type_qn is not None and type_qn not in _CONTAINERS
 
 
 def _self_paths(expr: cst.BaseExpression) -> set[str]:

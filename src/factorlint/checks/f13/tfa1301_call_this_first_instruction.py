@@ -115,7 +115,7 @@ class CallThisFirstInstruction(Rule):
         """
 from agents import Agent
 
-SYSTEM = "You deploy services. Before deploying, always call list_git_tags to see which tags exist."  # expect: TFA1301
+SYSTEM = "You deploy services. Before deploying, always call list_git_tags to see which tags exist."  # expect: TFA1301 @10-101 | `SYSTEM` tells the model to call `list_git_tags` first ("Before deploying, always call list_git_tags"): call it in code before the first model call and put the result in the context
 agent = Agent(name="deploy", instructions=SYSTEM, tools=[list_git_tags, deploy_backend])
 """,
         """
@@ -129,7 +129,7 @@ def answer(question):
         model="gpt-4o",
         tools=TOOLS,
         messages=[
-            {"role": "system", "content": "First, call the get_user_profile tool. Then answer."},  # expect: TFA1301
+            {"role": "system", "content": "First, call the get_user_profile tool. Then answer."},  # expect: TFA1301 @43-96 | The prompt tells the model to call `get_user_profile` first ("First, call the get_user_profile tool"): call it in code before the first model call and put the result in the context
             {"role": "user", "content": question},
         ],
     )
@@ -141,7 +141,7 @@ client = anthropic.Anthropic()
 
 def run(messages, tools):
     system = (
-        "You are a support agent. "  # expect: TFA1301
+        "You are a support agent. "  # expect: TFA1301 @9-8:68 | The prompt tells the model to call `fetch_account` first ("Always use `fetch_account` first"): call it in code before the first model call and put the result in the context
         "Always use `fetch_account` first, then help the customer."
     )
     return client.messages.create(model="m", max_tokens=512, system=system, messages=messages, tools=tools)
@@ -151,7 +151,7 @@ def run(messages, tools):
 from openai import OpenAI
 
 client = OpenAI()
-SYSTEM = "Respond in Spanish. Call get_user_name exactly once before replying, then greet the user."  # expect: TFA1301
+SYSTEM = "Respond in Spanish. Call get_user_name exactly once before replying, then greet the user."  # expect: TFA1301 @10-101 | `SYSTEM` tells the model to call `get_user_name` first ("Call get_user_name exactly once before replying"): call it in code before the first model call and put the result in the context
 
 class Greeter:
     def __init__(self):

@@ -88,7 +88,7 @@ client = OpenAI()
 def run(messages, tools):
     first = client.chat.completions.create(
         model="gpt-4o", messages=messages, tools=tools,
-        tool_choice={"type": "function", "function": {"name": "get_account"}},  # expect: TFA1302
+        tool_choice={"type": "function", "function": {"name": "get_account"}},  # expect: TFA1302 @21-78 | The call before the agent loop forces `get_account`: you already know this first step, so make the call in code and put its result in the context
     )
     messages.append(first.choices[0].message)
     for _ in range(10):
@@ -104,7 +104,7 @@ def run(history, tools):
     for turn in range(8):
         msg = client.messages.create(
             model="m", max_tokens=512, messages=history, tools=tools,
-            tool_choice={"type": "tool", "name": "list_git_tags"} if turn == 0 else {"type": "auto"},  # expect: TFA1302
+            tool_choice={"type": "tool", "name": "list_git_tags"} if turn == 0 else {"type": "auto"},  # expect: TFA1302 @25-101 | The agent loop forces `list_git_tags` on its first turns: make that call in code before the loop and put its result in the context
         )
         history.append({"role": "assistant", "content": msg.content})
 """,
@@ -114,7 +114,7 @@ from langchain_openai import ChatOpenAI
 llm = ChatOpenAI(model="gpt-4o")
 
 def run(messages, tools):
-    starter = llm.bind_tools(tools, tool_choice="get_current_user")  # expect: TFA1302
+    starter = llm.bind_tools(tools, tool_choice="get_current_user")  # expect: TFA1302 @49-67 | The call before the agent loop forces `get_current_user`: you already know this first step, so make the call in code and put its result in the context
     messages.append(starter.invoke(messages))
     chat = llm.bind_tools(tools)
     for _ in range(6):
@@ -127,7 +127,7 @@ client = OpenAI()
 FETCH_FIRST = {"type": "function", "name": "fetch_orders"}
 
 def run(items, tools):
-    response = client.responses.create(model="gpt-4o", input=items, tools=tools, tool_choice=FETCH_FIRST)  # expect: TFA1302
+    response = client.responses.create(model="gpt-4o", input=items, tools=tools, tool_choice=FETCH_FIRST)  # expect: TFA1302 @94-105 | The call before the agent loop forces `fetch_orders`: you already know this first step, so make the call in code and put its result in the context
     items.extend(response.output)
     while len(items) < 40:
         response = client.responses.create(model="gpt-4o", input=items, tools=tools)

@@ -75,7 +75,7 @@ from datetime import date
 from agents import Agent, function_tool
 
 @function_tool
-def get_current_date() -> str:  # expect: TFA1303
+def get_current_date() -> str:  # expect: TFA1303 @5-21 | Tool `get_current_date` takes no arguments from the model and only reads: fetch its result in code before the first model call and put it in the context
     return date.today().isoformat()
 
 agent = Agent(name="planner", tools=[get_current_date])
@@ -86,7 +86,7 @@ from pydantic_ai import Agent, RunContext
 agent = Agent("openai:gpt-4o", deps_type=dict)
 
 @agent.tool
-def list_teams(ctx: RunContext[dict]) -> list[str]:  # expect: TFA1303
+def list_teams(ctx: RunContext[dict]) -> list[str]:  # expect: TFA1303 @5-15 | Tool `list_teams` takes no arguments from the model and only reads: fetch its result in code before the first model call and put it in the context
     return ctx.deps["teams"]
 """,
         """
@@ -94,7 +94,7 @@ from openai import OpenAI
 
 client = OpenAI()
 TOOLS = [
-    {"type": "function", "function": {"name": "fetch_open_tickets", "parameters": {"type": "object", "properties": {}}}},  # expect: TFA1303
+    {"type": "function", "function": {"name": "fetch_open_tickets", "parameters": {"type": "object", "properties": {}}}},  # expect: TFA1303 @5-121 | Tool `fetch_open_tickets` takes no arguments from the model and only reads: fetch its result in code before the first model call and put it in the context
     {"type": "function", "function": {"name": "close_ticket", "parameters": {"type": "object", "properties": {"id": {"type": "string"}}}}},
 ]
 
@@ -108,7 +108,7 @@ class CurrentUser(BaseTool):
     name: str = "current_user"
     description: str = "The signed-in user."
 
-    def _run(self, run_manager=None):  # expect: TFA1303
+    def _run(self, run_manager=None):  # expect: TFA1303 @9-13 | Tool `current_user` takes no arguments from the model and only reads: fetch its result in code before the first model call and put it in the context
         return session_user()
 """,
     ]

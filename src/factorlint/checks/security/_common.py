@@ -18,18 +18,27 @@ class TaintRule(Rule):
     _finding: SinkFinding | None = None
 
     def leave_Module(self, node: cst.Module) -> None:
+        self._pending: list[tuple[cst.CSTNode, str | None, dict]] = []
         for finding in taint.analyser(self.ctx).findings():
             if finding.kind == self.kind:
                 self._finding = finding
                 self.check(finding)
         self._finding = None
+        # ``exec(compile(code, ...))`` is one construct: when both sinks are reported, the outer
+        # call is the finding.
+        reported = [n for n, _, _ in self._pending]
+        inner = {id(arg.value) for n in reported if isinstance(n, cst.Call) for arg in n.args}
+        for found, message, kwargs in self._pending:
+            if id(found) not in inner:
+                super().report(found, message, **kwargs)
+        self._pending = []
 
     def report(self, node: cst.CSTNode, message: str | None = None, **kwargs) -> None:
         """A finding about the hit being checked: one reached through a parameter stands only if
         the project pass finds a caller handing it text the model chose (``requires_tainted``)."""
         if self._finding is not None and self._finding.requires_tainted:
             kwargs.setdefault("requires_tainted", self._finding.requires_tainted)
-        super().report(node, message, **kwargs)
+        self._pending.append((node, message, kwargs))
 
     def check(self, finding: SinkFinding) -> None:  # pragma: no cover - every rule overrides it
         raise NotImplementedError

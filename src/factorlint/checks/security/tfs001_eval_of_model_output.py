@@ -69,7 +69,7 @@ client = OpenAI()
 def calculate(question):
     reply = client.chat.completions.create(model="gpt-4o", messages=[{"role": "user", "content": question}])
     expression = reply.choices[0].message.content.strip()
-    return eval(expression)  # expect: TFS001
+    return eval(expression)  # expect: TFS001 @12-28 | The reply of `client.chat.completions.create` reaches `eval()`: text the model chose runs as Python code
 """,
         # A tool argument is chosen by the model; json.loads and attribute access keep the taint.
         """
@@ -82,14 +82,14 @@ client = OpenAI()
 def run_python(code: str) -> str:
     \"\"\"Run a snippet.\"\"\"
     namespace = {}
-    exec(code, namespace)  # expect: TFS001
+    exec(code, namespace)  # expect: TFS001 @5-26 | The tool argument `code` reaches `exec()`: text the model chose runs as Python code
     return str(namespace.get("result"))
 
 def handle(messages, tools):
     message = client.chat.completions.create(model="gpt-4o", messages=messages, tools=tools).choices[0].message
     for call in message.tool_calls:
         args = json.loads(call.function.arguments)
-        exec(compile(args["code"], "<agent>", "exec"))  # expect: TFS001
+        exec(compile(args["code"], "<agent>", "exec"))  # expect: TFS001 @9-55 | The reply of `client.chat.completions.create` reaches `exec()`: text the model chose runs as Python code
 """,
         # One call deep: the model's reply is passed to a same-file helper that runs it.
         """
@@ -101,7 +101,7 @@ def run_snippet(snippet):
 
 def agent(task):
     msg = client.messages.create(model="claude-sonnet-4-5", max_tokens=512, messages=[{"role": "user", "content": task}])
-    run_snippet(f"print({msg.content[0].text})")  # expect: TFS001
+    run_snippet(f"print({msg.content[0].text})")  # expect: TFS001 @5-49 | The reply of `client.messages.create` reaches `exec()` inside `run_snippet()`: text the model chose runs as Python code
 """,
         # smolagents Tool.forward receives the model's arguments; pandas evaluates query strings.
         """
@@ -115,7 +115,7 @@ class FilterTool(Tool):
 
     def forward(self, condition: str) -> str:
         df = pd.DataFrame({"a": [1, 2, 3]})
-        return df.query(condition).to_json()  # expect: TFS001
+        return df.query(condition).to_json()  # expect: TFS001 @16-35 | The tool argument `condition` reaches `df.query()`: text the model chose runs as Python code
 """,
         # Across files of one package: a wrapper that reaches a model, and a parser of the project.
         {
@@ -140,7 +140,7 @@ from app.parsing import extract_code
 
 def solve(task):
     code = extract_code(ask(f"Write Python for: {task}"))
-    exec(code)  # expect: TFS001
+    exec(code)  # expect: TFS001 @5-15 | The result of `ask` or `extract_code` reaches `exec()`: text the model chose runs as Python code
 """,
         },
         # Handed to a helper in another module, which hands it on to the function that runs it:
@@ -148,7 +148,7 @@ def solve(task):
         {
             "sandbox.py": """
 def _execute(source):
-    exec(compile(source, "<agent>", "exec"))  # expect: TFS001
+    exec(compile(source, "<agent>", "exec"))  # expect: TFS001 @5-45 | The reply of `client.chat.completions.create`, handed to `run_code()` from another module, reaches `exec()`: text the model chose runs as Python code
 
 def run_code(source, timeout=10):
     return _execute(source)

@@ -79,7 +79,7 @@ from langchain_core.tools import tool
 def grep_logs(pattern: str) -> str:
     \"\"\"Search the logs.\"\"\"
     cmd = f"grep {pattern} /var/log/app.log"
-    return subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout  # expect: TFS002
+    return subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout  # expect: TFS002 @12-75 | The tool argument `pattern` reaches a shell (shell=True): the model can run any command
 """,
         # The reply of a model call, through .format and concatenation, into os.system / os.popen.
         """
@@ -89,8 +89,8 @@ import litellm
 def act(task):
     reply = litellm.completion(model="gpt-4o", messages=[{"role": "user", "content": task}])
     command = reply.choices[0].message.content
-    os.system("cd /tmp && " + command)  # expect: TFS002
-    return os.popen("echo {}".format(command)).read()  # expect: TFS002
+    os.system("cd /tmp && " + command)  # expect: TFS002 @5-39 | The reply of `litellm.completion` reaches a shell: the model can run any command
+    return os.popen("echo {}".format(command)).read()  # expect: TFS002 @12-47 | The reply of `litellm.completion` reaches a shell: the model can run any command
 """,
         # An argv list that starts a shell is a shell; a fixed shell=True in a tool is a warning.
         """
@@ -100,8 +100,8 @@ from agents import function_tool
 @function_tool
 def run_check(script: str) -> str:
     \"\"\"Run a check script.\"\"\"
-    subprocess.run(["bash", "-c", script], check=True)  # expect: TFS002
-    return subprocess.check_output("uptime", shell=True, text=True)  # expect: TFS002
+    subprocess.run(["bash", "-c", script], check=True)  # expect: TFS002 @5-55 | The tool argument `script` reaches a shell (shell=True): the model can run any command
+    return subprocess.check_output("uptime", shell=True, text=True)  # expect: TFS002 @12-68 | A tool function (decorated with `@function_tool`) runs a shell (shell=True): the model decides when it runs, and any argument later interpolated into it becomes an injection
 """,
         # One call deep: the tool hands its argument to a same-file helper that uses a shell.
         """
@@ -116,7 +116,7 @@ class DeployTool(BaseTool):
     description: str = "Deploy a branch"
 
     def _run(self, branch: str) -> str:
-        return sh(f"git checkout {branch} && make deploy")  # expect: TFS002
+        return sh(f"git checkout {branch} && make deploy")  # expect: TFS002 @16-59 | The tool argument `branch` reaches a shell inside `sh()`: the model can run any command
 """,
     ]
     valid = [

@@ -68,22 +68,22 @@ class HardcodedApiKey(Rule):
         """
 from openai import OpenAI
 
-client = OpenAI(api_key="sk-proj-Q7fL2mZ9vR4tK8wN1cB6hJ3pX0sD5gY")  # expect: TFS003
+client = OpenAI(api_key="sk-proj-Q7fL2mZ9vR4tK8wN1cB6hJ3pX0sD5gY")  # expect: TFS003 @25-66 | Hardcoded OpenAI API key in a string literal
 """,
         # Any module: an environment variable set in code, and a key in a plain constant.
         """
 import os
 
-os.environ["ANTHROPIC_API_KEY"] = "sk-ant-api03-Vb7Kq2Lm9Zt4Rx8Wn1Yc6Hp3Jd0Sf5Ga"  # expect: TFS003
-HF = "hf_Vb7Kq2Lm9Zt4Rx8Wn1Yc6Hp3Jd0Sf5GaQe"  # expect: TFS003
+os.environ["ANTHROPIC_API_KEY"] = "sk-ant-api03-Vb7Kq2Lm9Zt4Rx8Wn1Yc6Hp3Jd0Sf5Ga"  # expect: TFS003 @35-82 | Hardcoded Anthropic API key in a string literal
+HF = "hf_Vb7Kq2Lm9Zt4Rx8Wn1Yc6Hp3Jd0Sf5GaQe"  # expect: TFS003 @6-45 | Hardcoded Hugging Face token in a string literal
 """,
         # A random-looking value used as a credential, in a keyword, a config dict and a name.
         """
 from tavily import TavilyClient
 
-SEARCH_API_KEY = "k2Vb7Lq9Zt4Rx8Wn1Yc6Hp3Jd0Sf"  # expect: TFS003
-search = TavilyClient(api_key="tv7Kq2Lm9Zt4Rx8Wn1Yc6Hp3Jd")  # expect: TFS003
-config_list = [{"model": "gpt-4o", "api_key": "Q9wE4rT7yU2iO5pA8sD1fG6hJ3k"}]  # expect: TFS003
+SEARCH_API_KEY = "k2Vb7Lq9Zt4Rx8Wn1Yc6Hp3Jd0Sf"  # expect: TFS003 @18-48 | Hardcoded credential assigned to `SEARCH_API_KEY`
+search = TavilyClient(api_key="tv7Kq2Lm9Zt4Rx8Wn1Yc6Hp3Jd")  # expect: TFS003 @31-59 | Hardcoded credential passed as `api_key=`
+config_list = [{"model": "gpt-4o", "api_key": "Q9wE4rT7yU2iO5pA8sD1fG6hJ3k"}]  # expect: TFS003 @47-76 | Hardcoded credential under the key `api_key`
 """,
     ]
     valid = [

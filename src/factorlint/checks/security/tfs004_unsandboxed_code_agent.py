@@ -71,7 +71,7 @@ class UnsandboxedCodeAgent(Rule):
         """
 from smolagents import CodeAgent, InferenceClientModel
 
-agent = CodeAgent(tools=[], model=InferenceClientModel(), additional_authorized_imports=["*"])  # expect: TFS004
+agent = CodeAgent(tools=[], model=InferenceClientModel(), additional_authorized_imports=["*"])  # expect: TFS004 @9-95 | `additional_authorized_imports` on `CodeAgent` lets the model's code import any module (`*`) in the local executor, which runs in this process
 """,
         # Dangerous modules with the default local executor, also through a module constant.
         """
@@ -79,13 +79,13 @@ from smolagents import CodeAgent, LiteLLMModel
 
 IMPORTS = ["pandas", "subprocess"]
 model = LiteLLMModel(model_id="gpt-4o")
-analyst = CodeAgent(tools=[], model=model, additional_authorized_imports=["numpy", "os.path"], executor_type="local")  # expect: TFS004
-ops = CodeAgent(tools=[], model=model, additional_authorized_imports=IMPORTS)  # expect: TFS004
+analyst = CodeAgent(tools=[], model=model, additional_authorized_imports=["numpy", "os.path"], executor_type="local")  # expect: TFS004 @11-118 | `additional_authorized_imports` on `CodeAgent` lets the model's code import `os.path` in the local executor, which runs in this process
+ops = CodeAgent(tools=[], model=model, additional_authorized_imports=IMPORTS)  # expect: TFS004 @7-78 | `additional_authorized_imports` on `CodeAgent` lets the model's code import `subprocess` in the local executor, which runs in this process
 """,
         """
 import autogen
 
-user = autogen.UserProxyAgent(  # expect: TFS004
+user = autogen.UserProxyAgent(  # expect: TFS004 @8-6:2 | `code_execution_config` on `UserProxyAgent` runs the code blocks the model writes directly on the host (use_docker=False)
     "user",
     code_execution_config={"work_dir": "coding", "use_docker": False},
 )
@@ -96,12 +96,12 @@ from crewai_tools import CodeInterpreterTool
 from langchain_experimental.agents import create_pandas_dataframe_agent
 from langchain_experimental.tools import PythonREPLTool
 
-coder = Agent(role="coder", goal="write code", backstory="...", allow_code_execution=True, code_execution_mode="unsafe")  # expect: TFS004
-interpreter = CodeInterpreterTool(unsafe_mode=True)  # expect: TFS004
-repl = PythonREPLTool()  # expect: TFS004
+coder = Agent(role="coder", goal="write code", backstory="...", allow_code_execution=True, code_execution_mode="unsafe")  # expect: TFS004 @9-121 | `code_execution_mode` on `Agent` runs the code the agent writes directly on the host instead of in Docker
+interpreter = CodeInterpreterTool(unsafe_mode=True)  # expect: TFS004 @15-52 | `unsafe_mode` on `CodeInterpreterTool` runs the model's code directly on the host instead of in Docker
+repl = PythonREPLTool()  # expect: TFS004 @8-24 | `PythonREPLTool` runs the code or commands the model writes on this host, with no sandbox
 
 def analyst(llm, df):
-    return create_pandas_dataframe_agent(llm, df, allow_dangerous_code=True)  # expect: TFS004
+    return create_pandas_dataframe_agent(llm, df, allow_dangerous_code=True)  # expect: TFS004 @12-77 | `allow_dangerous_code` on `create_pandas_dataframe_agent` gives the agent a Python REPL that runs the model's code in this process
 """,
     ]
     valid = [

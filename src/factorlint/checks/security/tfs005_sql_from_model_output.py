@@ -73,7 +73,7 @@ conn = sqlite3.connect("shop.db")
 def find_orders(customer: str) -> list:
     \"\"\"Orders of a customer.\"\"\"
     cur = conn.cursor()
-    cur.execute(f"SELECT * FROM orders WHERE customer = '{customer}'")  # expect: TFS005
+    cur.execute(f"SELECT * FROM orders WHERE customer = '{customer}'")  # expect: TFS005 @5-71 | The tool argument `customer` is interpolated into a SQL query: the model can rewrite the query
     return cur.fetchall()
 """,
         # The model's reply through .format, and into SQLAlchemy text() and pandas.
@@ -89,9 +89,9 @@ def report(messages):
     reply = client.chat.completions.create(model="gpt-4o", messages=messages)
     region = reply.choices[0].message.content.strip()
     query = "SELECT * FROM sales WHERE region = '{}'".format(region)
-    frame = pd.read_sql(query, engine)  # expect: TFS005
+    frame = pd.read_sql(query, engine)  # expect: TFS005 @13-39 | The reply of `client.chat.completions.create` is interpolated into a SQL query: the model can rewrite the query
     with engine.connect() as connection:
-        connection.execute(sqlalchemy.text("DELETE FROM cache WHERE region = '" + region + "'"))  # expect: TFS005
+        connection.execute(sqlalchemy.text("DELETE FROM cache WHERE region = '" + region + "'"))  # expect: TFS005 @28-96 | The reply of `client.chat.completions.create` is interpolated into a SQL text() clause: the model can rewrite the query
     return frame
 """,
         # One call deep: the tool argument reaches a same-file helper that builds the query.
@@ -108,7 +108,7 @@ def fetch(conn: psycopg.Connection, table, name):
 def lookup(name: str) -> list:
     \"\"\"Look a person up.\"\"\"
     with psycopg.connect("dbname=crm") as conn:
-        return fetch(conn, "people", name)  # expect: TFS005
+        return fetch(conn, "people", name)  # expect: TFS005 @16-43 | The tool argument `name` is interpolated into a SQL query inside `fetch()`: the model can rewrite the query
 """,
     ]
     valid = [

@@ -70,7 +70,7 @@ from langchain_core.tools import tool
 def load_result(path: str) -> str:
     \"\"\"Load a saved result.\"\"\"
     with open(path, "rb") as handle:
-        return str(pickle.load(handle))  # expect: TFS006
+        return str(pickle.load(handle))  # expect: TFS006 @20-39 | The tool argument `path` reaches `pickle.load()`: deserialising data the model chose can run arbitrary code
 """,
         """
 import base64
@@ -83,8 +83,8 @@ client = OpenAI()
 def restore(messages):
     reply = client.chat.completions.create(model="gpt-4o", messages=messages)
     text = reply.choices[0].message.content
-    config = yaml.load(text, Loader=yaml.Loader)  # expect: TFS006
-    state = pickle.loads(base64.b64decode(text))  # expect: TFS006
+    config = yaml.load(text, Loader=yaml.Loader)  # expect: TFS006 @14-49 | The reply of `client.chat.completions.create` reaches `yaml.load()`: deserialising data the model chose can run arbitrary code
+    state = pickle.loads(base64.b64decode(text))  # expect: TFS006 @13-49 | The reply of `client.chat.completions.create` reaches `pickle.loads()`: deserialising data the model chose can run arbitrary code
     return config, state
 """,
         # A tool class method, and yaml.load with no loader at all.
@@ -97,7 +97,7 @@ class ConfigTool(BaseTool):
     description: str = "Read a YAML config"
 
     def _run(self, document: str) -> dict:
-        return yaml.load(document)  # expect: TFS006
+        return yaml.load(document)  # expect: TFS006 @16-35 | The tool argument `document` reaches `yaml.load()`: deserialising data the model chose can run arbitrary code
 """,
     ]
     valid = [

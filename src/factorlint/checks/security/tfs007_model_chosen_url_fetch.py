@@ -72,7 +72,7 @@ from langchain_core.tools import tool
 @tool
 def fetch_page(url: str) -> str:
     \"\"\"Fetch a web page.\"\"\"
-    return requests.get(url, timeout=10).text  # expect: TFS007
+    return requests.get(url, timeout=10).text  # expect: TFS007 @12-41 | The tool argument `url` is the URL of `requests.get()`: the model chooses which host this program calls
 """,
         # The host comes first in an f-string; an async client method.
         """
@@ -83,7 +83,7 @@ from agents import function_tool
 async def call_service(host: str, path: str) -> str:
     \"\"\"Call an internal service.\"\"\"
     async with httpx.AsyncClient() as client:
-        response = await client.get(f"http://{host}/{path}")  # expect: TFS007
+        response = await client.get(f"http://{host}/{path}")  # expect: TFS007 @26-61 | The tool argument `host` is the URL of `client.get()`: the model chooses which host this program calls
     return response.text
 """,
         # The model's reply picks the URL in a hand-written loop.
@@ -96,7 +96,7 @@ client = OpenAI()
 def browse(messages):
     reply = client.chat.completions.create(model="gpt-4o", messages=messages)
     url = reply.choices[0].message.content.strip()
-    with urllib.request.urlopen(url) as page:  # expect: TFS007
+    with urllib.request.urlopen(url) as page:  # expect: TFS007 @10-37 | The reply of `client.chat.completions.create` is the URL of `urllib.request.urlopen()`: the model chooses which host this program calls
         return page.read()
 """,
     ]

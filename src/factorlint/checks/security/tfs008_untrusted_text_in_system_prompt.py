@@ -71,7 +71,7 @@ def answer(url, question):
     return client.messages.create(
         model="claude-sonnet-4-5",
         max_tokens=1024,
-        system=f"Answer only from this page:\\n{page}",  # expect: TFS008
+        system=f"Answer only from this page:\\n{page}",  # expect: TFS008 @16-54 | The response of `requests.get` is placed in `system=`: text you do not own speaks with the system prompt's authority
         messages=[{"role": "user", "content": question}],
     )
 """,
@@ -86,7 +86,7 @@ client = OpenAI()
 def delegate(persona: str, task: str) -> str:
     \"\"\"Ask a specialist.\"\"\"
     messages = [
-        {"role": "system", "content": "You are " + persona},  # expect: TFS008
+        {"role": "system", "content": "You are " + persona},  # expect: TFS008 @39-59 | The tool argument `persona` is placed in a `system` message: text you do not own speaks with the system prompt's authority
         {"role": "user", "content": task},
     ]
     return client.chat.completions.create(model="gpt-4o", messages=messages).choices[0].message.content
@@ -101,7 +101,7 @@ client = OpenAI()
 
 def build_agent(topic):
     brief = client.responses.create(model="gpt-4o", input=f"Write a persona for {topic}").output_text
-    return Agent(name="writer", instructions=brief)  # expect: TFS008
+    return Agent(name="writer", instructions=brief)  # expect: TFS008 @46-51 | The reply of `client.responses.create` is placed in `instructions=`: text you do not own speaks with the system prompt's authority
 """,
     ]
     valid = [

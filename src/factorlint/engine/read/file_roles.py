@@ -38,13 +38,19 @@ def file_role(path: str) -> FileRole:
     parts = PurePosixPath(path).parts
     name = parts[-1] if parts else path
     lowered = [p.lower() for p in parts[:-1]]
+    stem = name.rsplit(".", 1)[0].lower()
     if (
-        any(p in ("tests", "test", "testing") for p in lowered)
+        # An evaluation or benchmark harness runs the agent to measure it; it is not the agent.
+        any(p in ("tests", "test", "testing", "evals", "benchmarks", "benchmark") for p in lowered)
         or name.startswith("test_")
         or name.endswith("_test.py")
         or name == "conftest.py"
     ):
         return "test"
-    if any(p in ("examples", "example", "samples", "demo", "demos", "cookbook", "docs") for p in lowered):
+    if (
+        any(p in ("examples", "example", "samples", "demo", "demos", "cookbook", "docs") for p in lowered)
+        or stem in ("example", "examples", "demo")
+        or stem.endswith(("_example", "_demo"))
+    ):
         return "example"
     return "app"

@@ -193,7 +193,10 @@ class FileContext(BindingInference):
             if isinstance(node.value, cst.Name) and node.value.value == "self":
                 return self._narrowed_type(node) or self._resolve_self_attribute(node.attr.value)
             base = self.qualname(node.value)
-            return f"{base}.{node.attr.value}" if base is not None else None
+            if base is None:
+                return None
+            typed = self._attribute_type(base[:-2], node.attr.value) if base.endswith("()") else None
+            return typed + "()" if typed is not None else f"{base}.{node.attr.value}"
         if isinstance(node, cst.Call):
             callee = self.qualname(node.func)
             return self.type_of_call(callee) + "()" if callee is not None else None
@@ -268,6 +271,18 @@ class FileContext(BindingInference):
         if self.scan.class_bases.get(class_qualname):
             # Inherited from a base defined elsewhere: settled by the project pass's class graph.
             return f"{self.module_name}.{class_qualname}.{attr}"
+        return None
+
+    def _attribute_type(self, class_qn: str, attr: str) -> str | None:
+        """The declared type of ``attr`` on an instance of a class of this file
+        (``self.rc.memory`` with ``rc: RoleContext`` and ``RoleContext.memory: Memory``)."""
+        prefix = self.module_name + "."
+        if not class_qn.startswith(prefix):
+            return None
+        for candidate in self._class_and_bases(class_qn[len(prefix):]):
+            bound = self.class_bindings.get(candidate, {}).get(attr)
+            if bound is not None:
+                return bound
         return None
 
     def _dispatched_on_self(self, bound: str, class_qualname: str) -> str:

@@ -20,7 +20,7 @@ from factorlint.reporters.escape import clip, guard_ci_commands, plain
 from factorlint.reporters.full import SEVERITY_STYLE
 
 STATUS_STYLE = {"pass": "green", "warn": "yellow", "fail": "red", "n/a": "dim", "no evidence": "magenta"}
-BAR_WIDTH = 20
+BAR_WIDTH = 12
 PLAN_SHOWN = 10
 INVENTORY_SHOWN = 8
 FINDINGS_SHOWN = 15
@@ -54,13 +54,13 @@ def scorecard_table(audit: Audit) -> Table:
     card = audit.scorecard
     table = Table(title="Scorecard (application code)", title_justify="left", show_lines=False, expand=True)
     table.add_column("Factor", no_wrap=True)
-    table.add_column("Title", no_wrap=True)
+    table.add_column("Title", ratio=2, min_width=16)
     table.add_column("Status", no_wrap=True)
     table.add_column("Score", justify="right", no_wrap=True)
     table.add_column("", no_wrap=True)
     table.add_column("Sites", justify="right")
     table.add_column("Findings", justify="right")
-    table.add_column("Evidence", ratio=3, style="dim")
+    table.add_column("Evidence", ratio=3, min_width=24, style="dim")
     for factor in [*card.factors, card.security]:
         style = STATUS_STYLE[factor.status]
         table.add_row(

@@ -20,17 +20,9 @@ from factorlint.reporters.escape import clip, guard_ci_commands, plain
 from factorlint.reporters.full import SEVERITY_STYLE
 
 STATUS_STYLE = {"pass": "green", "warn": "yellow", "fail": "red", "n/a": "dim", "no evidence": "magenta"}
-BAR_WIDTH = 12
 PLAN_SHOWN = 10
 INVENTORY_SHOWN = 8
 FINDINGS_SHOWN = 15
-
-
-def bar(score) -> Text:
-    if score is None:
-        return Text("·" * BAR_WIDTH, style="dim")
-    filled = round(score / 10 * BAR_WIDTH)
-    return Text("█" * filled + "░" * (BAR_WIDTH - filled))
 
 
 def score_text(factor: FactorScore) -> Text:
@@ -54,18 +46,16 @@ def scorecard_table(audit: Audit) -> Table:
     card = audit.scorecard
     table = Table(title="Scorecard (application code)", title_justify="left", show_lines=False, expand=True)
     table.add_column("Factor", no_wrap=True)
-    table.add_column("Title", ratio=2, min_width=16)
+    table.add_column("Title", no_wrap=True)
     table.add_column("Status", no_wrap=True)
     table.add_column("Score", justify="right", no_wrap=True)
-    table.add_column("", no_wrap=True)
     table.add_column("Sites", justify="right")
     table.add_column("Findings", justify="right")
     table.add_column("Evidence", ratio=3, min_width=24, style="dim")
     for factor in [*card.factors, card.security]:
-        style = STATUS_STYLE[factor.status]
         table.add_row(
             Text(plain(factor.key)), Text(plain(factor.title)), status_text(factor), score_text(factor),
-            Text.assemble(bar(factor.score), style=style), str(factor.sites), str(len(factor.findings)),
+            str(factor.sites), str(len(factor.findings)),
             evidence_text(factor),
             end_section=factor is card.factors[-1],
         )

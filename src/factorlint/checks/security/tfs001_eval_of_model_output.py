@@ -62,6 +62,29 @@ class EvalOfModelOutput(TaintRule):
     kind = "code"
 
     invalid = [
+        # A function whose own model reply reaches eval: one finding, at the eval, not one more
+        # at every call of the function (the model's plan it is handed only goes into the prompt).
+        {
+            "app/__init__.py": "",
+            "app/llm.py": """
+from openai import OpenAI
+client = OpenAI()
+
+def ask(prompt):
+    return client.chat.completions.create(model="m", messages=[{"role": "user", "content": prompt}])
+""",
+            "app/tot.py": """
+from app.llm import ask
+
+def think(state):
+    reply = ask(f"Next thoughts for: {state}")
+    return eval(reply.choices[0].message.content)  # expect: TFS001 @12-50 | The result of `ask` reaches `eval()`: text the model chose runs as Python code
+
+def search(task):
+    plan = ask(f"Plan: {task}")
+    return think(plan.choices[0].message.content)
+""",
+        },
         """
 from openai import OpenAI
 client = OpenAI()

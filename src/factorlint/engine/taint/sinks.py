@@ -95,7 +95,12 @@ class SinkChecks(WalkState):
         local = self.a._local_def(qualname)
         if local is not None and local is not self.function:
             for hit in list(self.a.summary(local).hits.values()):
-                for source in hit.taint.sources if hit.taint is not None else ():
+                sources = hit.taint.sources if hit.taint is not None else frozenset()
+                if any(s.kind in ("model", "tool_arg") for s in sources):
+                    # The callee reaches the sink with text the model chose on its own: that is
+                    # its finding, and every call of it would repeat it (one construct, one finding).
+                    continue
+                for source in sources:
                     if source.kind != "param":
                         continue
                     arg = self._bound_arg(local, call, source.param)

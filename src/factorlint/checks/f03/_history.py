@@ -13,7 +13,7 @@ from factorlint.engine.agents.loop_body import paths_in, related
 from factorlint.engine.agents.loops import LoopInfo
 from factorlint.engine.parse.walk import run_visitor
 from factorlint.engine.recognise.responses import tracker
-from factorlint.engine.semantic.names import dotted_name
+from factorlint.engine.semantic.names import call_reads, dotted_name
 
 # Names of functions that shrink a history (the catalog's list); ``compaction-functions`` adds more.
 COMPACTION_NAME = re.compile(
@@ -162,13 +162,7 @@ class Compaction:
         return None
 
     def _touches(self, call: cst.Call, path: str, owner: str | None) -> bool:
-        read: set[str] = set()
-        for arg in call.args:
-            read |= paths_in(arg.value)
-        if isinstance(call.func, cst.Attribute):
-            receiver = dotted_name(call.func.value)
-            if receiver:
-                read.add(receiver)
+        read = call_reads(call)
         if any(related(r, path) for r in read):
             return True
         # ``self._trim_history()`` keeps ``self.history`` in check: same object.

@@ -28,6 +28,7 @@ import libcst as cst
 
 from factorlint.engine.agents.file_agents import handoff_label
 from factorlint.engine.agents.loops import CONSOLE_INPUTS
+from factorlint.engine.parse.walk import statement_blocks
 from factorlint.engine.recognise.recognisers import keyword_arg, positional_arg
 from factorlint.engine.recognise.retries import calls_in
 from factorlint.engine.semantic.names import literal_string
@@ -105,21 +106,7 @@ def body_statements(node) -> list:
 
 def nested_blocks(stmt) -> list[list]:
     """The statement blocks of a compound statement (if/for/while/try/with/match)."""
-    blocks = []
-    if isinstance(stmt, (cst.If, cst.For, cst.While, cst.Try, cst.TryStar, cst.With)):
-        blocks.append(body_statements(stmt))
-    if isinstance(stmt, cst.If) and stmt.orelse is not None:
-        blocks.extend(nested_blocks(stmt.orelse) if isinstance(stmt.orelse, cst.If) else [body_statements(stmt.orelse)])
-    elif isinstance(stmt, (cst.For, cst.While)) and stmt.orelse is not None:
-        blocks.append(body_statements(stmt.orelse))
-    elif isinstance(stmt, (cst.Try, cst.TryStar)):
-        blocks.extend(body_statements(h) for h in stmt.handlers)
-        for extra in (stmt.orelse, stmt.finalbody):
-            if extra is not None:
-                blocks.append(body_statements(extra))
-    elif isinstance(stmt, cst.Match):
-        blocks.extend(body_statements(case) for case in stmt.cases)
-    return blocks
+    return statement_blocks(stmt, body_statements)
 
 
 def loops_in(statements: list) -> Iterator[Loop]:

@@ -22,7 +22,7 @@ import libcst as cst
 from factorlint.engine.agents.loop_body import BodyScan, _assigned_paths, paths_in, related
 from factorlint.engine.parse.walk import find_all, run_visitor
 from factorlint.engine.recognise.recognisers import LLMCall
-from factorlint.engine.semantic.names import dotted_name
+from factorlint.engine.semantic.names import call_reads, dotted_name
 
 Loop = cst.While | cst.For
 
@@ -213,14 +213,7 @@ class LoopAnalyser:
             iterated = dotted_name(loop.iter)
             if iterated is not None and any(related(iterated, w) for w in mutated):
                 mutated = mutated | {p for p in _assigned_paths(loop.target)}
-        read: set[str] = set()
-        for arg in call.args:
-            read |= paths_in(arg.value)
-        if isinstance(call.func, cst.Attribute):
-            receiver = dotted_name(call.func.value)
-            if receiver:
-                read.add(receiver)
-        return any(related(r, w) for r in read for w in mutated)
+        return any(related(r, w) for r in call_reads(call) for w in mutated)
 
     def bound(self, loop: Loop, scan: BodyScan) -> tuple[bool, str]:
         if isinstance(loop, cst.For):

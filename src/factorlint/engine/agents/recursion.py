@@ -127,8 +127,10 @@ class RecursionAnalyser:
 
     def _may_lead_back(self, callee: str) -> bool:
         """A call of a project function (not a model call, not a method of a library object)."""
-        return not callee.endswith("()") and self.ctx.is_project_candidate(callee) and (
-            self.ctx.knowledge is None or match_llm_qualname(self.ctx.knowledge, callee) is None
+        return (
+            not callee.endswith("()")
+            and self.ctx.is_project_candidate(callee)
+            and match_llm_qualname(self.ctx.knowledge, callee) is None
         )
 
     def _written_by_nested_model_calls(self, flow, calls: list[tuple[cst.Call, LLMCall]]) -> set[str]:

@@ -99,6 +99,30 @@ def find_all(node: cst.CSTNode, kind, *, into_scopes: bool = True) -> list:
     return [n for n in walk(node, into_scopes=into_scopes) if isinstance(n, kind)]
 
 
+def statement_blocks(stmt: cst.CSTNode, body_of) -> list:
+    """The statement blocks nested in a compound statement (if, its elifs and else; for and
+    while with their else; try with its handlers, else and finally; with; match cases), each
+    read by ``body_of``."""
+    blocks = []
+    if isinstance(stmt, (cst.If, cst.For, cst.While, cst.Try, cst.TryStar, cst.With)):
+        blocks.append(body_of(stmt))
+    if isinstance(stmt, cst.If):
+        orelse = stmt.orelse
+        while orelse is not None:
+            blocks.append(body_of(orelse))
+            orelse = orelse.orelse if isinstance(orelse, cst.If) else None
+    elif isinstance(stmt, (cst.For, cst.While)) and stmt.orelse is not None:
+        blocks.append(body_of(stmt.orelse))
+    elif isinstance(stmt, (cst.Try, cst.TryStar)):
+        blocks.extend(body_of(h) for h in stmt.handlers)
+        for extra in (stmt.orelse, stmt.finalbody):
+            if extra is not None:
+                blocks.append(body_of(extra))
+    elif isinstance(stmt, cst.Match):
+        blocks.extend(body_of(case) for case in stmt.cases)
+    return blocks
+
+
 def first(node: cst.CSTNode, kind) -> cst.CSTNode | None:
     return next((n for n in walk(node) if isinstance(n, kind)), None)
 

@@ -109,3 +109,16 @@ def paths_in(node: cst.CSTNode) -> set[str]:
 
     run_visitor(node, _Collect())
     return found
+
+
+def call_reads(call: cst.Call) -> set[str]:
+    """The paths a call reads: its arguments' and its receiver's (``history`` in
+    ``trim(history)`` and in ``history.pop()``)."""
+    read: set[str] = set()
+    for arg in call.args:
+        read |= paths_in(arg.value)
+    if isinstance(call.func, cst.Attribute):
+        receiver = dotted_name(call.func.value)
+        if receiver:
+            read.add(receiver)
+    return read

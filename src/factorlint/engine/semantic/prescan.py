@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 import libcst as cst
 
-from factorlint.engine.parse.walk import find_all
+from factorlint.engine.parse.walk import find_all, statement_blocks
 from factorlint.engine.semantic.names import dotted_name, resolve_relative
 
 Scope = cst.FunctionDef | None
@@ -293,22 +293,4 @@ def _body_of(stmt) -> tuple:
 
 
 def _blocks_of(stmt) -> list[tuple]:
-    """The statement blocks nested in a compound statement (if/for/while/try/match)."""
-    blocks = []
-    if isinstance(stmt, (cst.If, cst.For, cst.While, cst.Try, cst.TryStar)):
-        blocks.append(_body_of(stmt))
-    if isinstance(stmt, cst.If):
-        orelse = stmt.orelse
-        while orelse is not None:
-            blocks.append(_body_of(orelse))
-            orelse = orelse.orelse if isinstance(orelse, cst.If) else None
-    elif isinstance(stmt, (cst.For, cst.While)) and stmt.orelse is not None:
-        blocks.append(_body_of(stmt.orelse))
-    elif isinstance(stmt, (cst.Try, cst.TryStar)):
-        blocks.extend(_body_of(h) for h in stmt.handlers)
-        for extra in (stmt.orelse, stmt.finalbody):
-            if extra is not None:
-                blocks.append(_body_of(extra))
-    elif isinstance(stmt, cst.Match):
-        blocks.extend(_body_of(case) for case in stmt.cases)
-    return blocks
+    return statement_blocks(stmt, _body_of)

@@ -16,6 +16,7 @@ INTERRUPT = """
 from langgraph.graph import StateGraph
 
 app = StateGraph(dict).compile(interrupt_before=["deploy"])
+app.invoke({"change": "v2"})
 """
 
 WEBHOOK = """

@@ -86,6 +86,10 @@ class Finding:
     # back to ``function`` through project calls (an agent loop written as recursion across
     # functions, threads included).
     requires_cycle: tuple[str, ...] = ()
+    # The finding reads a project function's result as free text: it stands only if the project
+    # pass does not find that every ``return`` of these functions hands back something else (a
+    # bool, a number: ``True if output == "yes" else False``).
+    requires_text: tuple[str, ...] = ()
     suppressed: str | None = None  # why, when a suppression comment silenced it
     fingerprint: str = ""
 
@@ -120,6 +124,9 @@ class FunctionFacts:
     # (``return conversation.chain(...)``, directly or through a local), as that file names it.
     # The project pass types its callers' results with that call's own return type.
     returns_call: str = ""
+    # Every ``return`` hands back a bool, a number or None (``True if output == "yes" else
+    # False``): its callers do not hold the model's free text, whatever the function asked.
+    returns_non_text: bool = False
 
 
 @dataclass

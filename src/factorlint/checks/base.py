@@ -61,6 +61,7 @@ class RawFinding:
     unless_human: tuple[str, ...] = ()  # see Finding.unless_human
     requires_tainted: tuple[str, ...] = ()  # see Finding.requires_tainted
     requires_cycle: tuple[str, ...] = ()  # see Finding.requires_cycle
+    requires_text: tuple[str, ...] = ()  # see Finding.requires_text
 
 
 class Rule:
@@ -91,11 +92,12 @@ class Rule:
         unless_human: tuple[str, ...] = (),
         requires_tainted: tuple[str, ...] = (),
         requires_cycle: tuple[str, ...] = (),
+        requires_text: tuple[str, ...] = (),
     ) -> None:
         self._sink(
             RawFinding(
                 self.meta, node, message or self.meta.summary, requires_llm, severity, fix_message,
-                unless_human, requires_tainted, requires_cycle,
+                unless_human, requires_tainted, requires_cycle, requires_text,
             )
         )
 

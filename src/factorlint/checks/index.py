@@ -26,6 +26,7 @@ RULES = (
     ('TFA0502', True),
     ('TFA0503', False),
     ('TFA0504', False),
+    ('TFA0505', False),
     ('TFA0601', True),
     ('TFA0602', True),
     ('TFA0603', True),

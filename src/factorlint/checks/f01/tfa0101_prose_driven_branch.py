@@ -248,6 +248,33 @@ def step(call):
         return result["error"]
 """,
         },
+        # A wrapper of another file that already turned the reply into a bool: comparing that
+        # with a string is a bug of its own, not a branch on the model's prose.
+        {
+            "decide.py": """
+import json
+from openai import OpenAI
+client = OpenAI()
+
+class Base:
+    async def run(self, prompt):
+        return client.chat.completions.create(model="m", messages=[]).choices[0].message.content
+
+class DecideToTalk(Base):
+    async def run(self, prompt):
+        reply = client.chat.completions.create(model="m", messages=[], response_format={"type": "json_object"})
+        result = True if json.loads(reply.choices[0].message.content)["talk"] else False
+        return result
+""",
+            "plan.py": """
+from decide import DecideToTalk
+
+async def plan(role):
+    react_mode = await DecideToTalk().run(role)
+    if react_mode == "1":
+        return "chat"
+""",
+        },
         # JSON mode asked for: the reply is meant to be parsed, not scraped.
         """
 from openai import OpenAI
@@ -323,6 +350,7 @@ def ask(msgs, **options):
             f"{what} branches on the free text{where} returned by `{callee}(...)`, which asked for "
             "neither tools nor structured output",
             requires_llm=origin.requires,
+            requires_text=origin.requires if origin.wrapper else (),
         )
 
     def _only_logs(self, node: cst.If) -> bool:

@@ -300,6 +300,7 @@ def done(msgs):
             f"`{label}` scrapes structure out of the free text returned by `{callee}(...)`, which "
             "asked for neither a response schema nor tools",
             requires_llm=origin.requires,
+            requires_text=origin.requires if origin.wrapper else (),
         )
 
     def _scraped(self, call: cst.Call) -> tuple[str, cst.BaseExpression, bool] | None:

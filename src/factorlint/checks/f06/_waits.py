@@ -122,7 +122,10 @@ def is_model_run(ctx, call: cst.Call) -> bool:
         return True
     qualname = ctx.qualname(call.func) or ""
     if "()." in qualname:
-        return ctx.knowledge_client(qualname.split("().", 1)[0]) is not None
+        # A run on a model client (``client.beta.threads.runs.create``); an upload or a
+        # fine-tuning job polled by a developer script is not an agent waiting.
+        client, _, member = qualname.partition("().")
+        return ".runs." in f".{member}" and ctx.knowledge_client(client) is not None
     return False
 
 

@@ -185,6 +185,19 @@ def run(messages):
 """,
     ]
     near_miss = [
+        # A developer script polling an uploaded file: a client call, but no agent run.
+        """
+import time
+from openai import OpenAI
+client = OpenAI()
+
+def upload(path):
+    f = client.files.create(file=open(path, "rb"), purpose="fine-tune")
+    while f.status != "processed":
+        time.sleep(1)
+        f = client.files.retrieve(f.id)
+    return client.fine_tuning.jobs.create(training_file=f.id, model="gpt-4o-mini")
+""",
         # A chat REPL's own menu: prompts asked before the model's turn, around a display helper.
         """
 from rich import print as rich_print

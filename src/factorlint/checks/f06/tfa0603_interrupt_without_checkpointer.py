@@ -34,7 +34,9 @@ class InterruptWithoutCheckpointer(Rule):
     `interrupt()`, or a `create_agent(...)` with `HumanInTheLoopMiddleware`, while the
     `compile(...)` / `create_*_agent(...)` / `@entrypoint(...)` call has no `checkpointer=`.
     Subgraphs (a compiled graph added as a node of another graph) inherit the parent's
-    checkpointer and are not reported.
+    checkpointer and are not reported, nor is a graph compiled into a module-level name that
+    its module never runs: that is how LangGraph Platform and `langgraph dev` load a graph, and
+    they compile it with their own persistent checkpointer.
 
     ## Why is this bad?
     Factor 6 (launch / pause / resume): LangGraph pauses a run by saving a checkpoint and resumes
@@ -46,6 +48,7 @@ class InterruptWithoutCheckpointer(Rule):
     ## Example
     ```python
     app = builder.compile(interrupt_before=["deploy"])
+    app.invoke(inputs)
     ```
 
     ## Use instead
@@ -87,6 +90,7 @@ from langgraph.graph import StateGraph
 
 builder = StateGraph(dict)
 app = builder.compile(interrupt_before=["deploy"])  # expect: TFA0603 @7-51 | `interrupt_before=` pauses the graph, but `compile(...)` has no checkpointer: the run cannot be paused and resumed
+app.invoke({"change": "v2"})
 """,
         """
 from langgraph.graph import StateGraph, START
@@ -112,6 +116,7 @@ def ask_human(question: str) -> str:
     return interrupt(question)
 
 agent = create_react_agent("openai:gpt-4.1", tools=[ask_human])  # expect: TFA0603 @9-64 | tool `ask_human` calls `interrupt()`, but `create_react_agent(...)` has no checkpointer: the run cannot be paused and resumed
+agent.invoke({"messages": [("user", "Deploy v2?")]})
 """,
         """
 from langchain.agents import create_agent
@@ -122,6 +127,9 @@ agent = create_agent(  # expect: TFA0603 @9-8:2 | `HumanInTheLoopMiddleware` pau
     tools=[],
     middleware=[HumanInTheLoopMiddleware(interrupt_on={"send_email": True})],
 )
+
+def answer(question):
+    return agent.invoke({"messages": [("user", question)]})
 """,
     ]
     valid = [
@@ -179,6 +187,20 @@ from langgraph.types import interrupt
 def review(state):
     return {"approved": interrupt("ok?")}
 """,
+        # A graph compiled at module level and run nowhere in its module: the way LangGraph
+        # Platform and `langgraph dev` load a graph, and they supply the checkpointer.
+        """
+from langgraph.graph import StateGraph, START
+from langgraph.types import interrupt
+
+def review(state):
+    return {"feedback": interrupt("Approve the plan?")}
+
+builder = StateGraph(dict)
+builder.add_node("review", review)
+builder.add_edge(START, "review")
+graph = builder.compile()
+""",
         # An empty interrupt list, and a checkpointer passed through a variable.
         """
 from langgraph.graph import StateGraph
@@ -201,6 +223,7 @@ def build(checkpointer):
         self._callees: dict[str, set[str]] = {}
         self._entrypoints: list[tuple[cst.Decorator, str]] = []
         self._decorator_calls: set[int] = set()
+        self._run_names: set[str] = set()  # names a method is called on in this module
 
     def _scope(self):
         return id(self.ctx.function_stack[-1]) if self.ctx.function_stack else 0
@@ -224,6 +247,8 @@ def build(checkpointer):
                 self._assigned[id(value)] = (self._scope(), name)
 
     def visit_Call(self, node: cst.Call) -> None:
+        if isinstance(node.func, cst.Attribute) and isinstance(node.func.value, cst.Name):
+            self._run_names.add(node.func.value.value)  # ``graph.invoke(...)``, ``graph.stream(...)``
         qualname = self.ctx.qualname(node.func)
         if qualname is None:
             return
@@ -275,6 +300,8 @@ def build(checkpointer):
         for graph in self._graphs:
             if self._has_checkpointer(graph.call, graph.keywords) or self._is_subgraph(graph):
                 continue
+            if self._served(graph):
+                continue
             reason = self._reason(graph, interrupting)
             if reason is not None:
                 self.report(
@@ -289,6 +316,13 @@ def build(checkpointer):
                     f"`{function.rsplit('.', 1)[-1]}` calls `interrupt()`, but its `@entrypoint` "
                     "has no checkpointer: the run cannot be paused and resumed",
                 )
+
+    def _served(self, graph: _Graph) -> bool:
+        """A graph bound to a module-level name and run nowhere in the module is loaded by
+        LangGraph Platform or `langgraph dev` (its `langgraph.json` names `module:graph`), which
+        compile it with their own persistent checkpointer."""
+        assigned = self._assigned.get(id(graph.call))
+        return assigned is not None and assigned[0] == 0 and assigned[1] not in self._run_names
 
     def _is_subgraph(self, graph: _Graph) -> bool:
         if id(graph.call) in self._subgraph_calls:

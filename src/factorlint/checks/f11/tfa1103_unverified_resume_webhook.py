@@ -20,7 +20,9 @@ _LOADS = re.compile(
     r"|^(from_json|from_string)$|^(approve|reject)$"
 )
 _RESUME_COMMANDS = frozenset({"langgraph.types.Command"})
-_VERIFY = re.compile(r"(?i)verif|signature|hmac|authenticat")
+# What a verifier is called: ``verify_request``, ``check_signature``, ``require_auth``,
+# ``login_required``, ``authenticate``, ``authorize`` (not ``author``).
+_VERIFY = re.compile(r"(?i)verif|signature|hmac|authenticat|authoriz|(?:^|_)auth(?:$|_)|login_required")
 
 
 class UnverifiedResumeWebhook(Rule):
@@ -30,7 +32,8 @@ class UnverifiedResumeWebhook(Rule):
     check who sent the request: no `hmac.compare_digest`/`hmac.new`, no signature verifier
     (svix, Standard Webhooks, slack_sdk `SignatureVerifier`, `stripe.Webhook.construct_event`,
     Twilio `RequestValidator`), no dependency, decorator or helper named like `verify_*`/
-    `*signature*`, and none of the configured `webhook-verifiers`.
+    `*signature*`, `require_auth`, `login_required` or `authorize*`, and none of the configured
+    `webhook-verifiers`.
 
     ## Why is this bad?
     Factor 11 (trigger from anywhere) makes webhooks the way in; factor 6 makes them the way a
@@ -219,6 +222,20 @@ def slack_events():
 """,
     ]
     near_miss = [
+        # The route declares the project's own authentication decorator.
+        """
+from fastapi import FastAPI
+from agents import Agent, Runner
+from .auth import require_auth
+
+app = FastAPI()
+agent = Agent(name="a", instructions="x")
+
+@app.post("/webhook")
+@require_auth
+async def webhook(text: str):
+    return (await Runner.run(agent, text)).final_output
+""",
         # A webhook that only records the event (no agent, no thread).
         """
 from fastapi import FastAPI

@@ -163,6 +163,18 @@ class Recorder:
 """,
     ]
     near_miss = [
+        # A memory inherited from a framework base class defined elsewhere (metagpt's Role).
+        """
+from openai import OpenAI
+from metagpt.roles import Role
+client = OpenAI()
+
+class Searcher(Role):
+    async def _act(self):
+        msg = client.chat.completions.create(model="m", messages=self.rc.history)
+        self.rc.memory.add(msg)
+        return msg
+""",
         # A memory object of its own class (a framework's memory, metagpt's ``Memory``) decides
         # what the model sees: factor 3, not this rule.
         """
@@ -307,7 +319,12 @@ class Counter:
         (metagpt's ``self.rc.memory: Memory``)? A memory object decides what the model sees:
         factor 3's business, not this rule's (docs/violations.md, factor 12)."""
         type_qn = self.ctx.instance_type_of(target)
-        return type_qn is not None and type_qn not in _CONTAINERS
+        if type_qn is None:
+            # Typed in another file (an attribute inherited from a framework's base class, such
+            # as metagpt's ``Role.rc.memory``): a receiver named as a memory is one.
+            name = target.attr.value if isinstance(target, cst.Attribute) else ""
+            return name.lower().endswith("memory")
+        return type_qn not in _CONTAINERS
 
 
 def _self_paths(expr: cst.BaseExpression) -> set[str]:

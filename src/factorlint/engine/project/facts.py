@@ -15,6 +15,11 @@ _CONSUMERS = frozenset(
      "builtins.next", "builtins.enumerate"}
 )
 
+_NON_TEXT_BUILTINS = frozenset(
+    {"builtins.bool", "builtins.int", "builtins.float", "builtins.len", "builtins.isinstance",
+     "builtins.any", "builtins.all"}
+)
+
 
 class FactsCollector:
     """Which functions make a model call or ask a person at the console, and what else they call
@@ -42,6 +47,8 @@ class FactsCollector:
         self._branches: list[int] = []  # per enclosing function: the ifs and loops around us
         # id(function) -> the callee each of its ``return``s hands back (None: something else)
         self._returned: dict[int, set[str | None]] = {}
+        # id(function) -> whether each of its ``return``s hands back a bool, a number or None
+        self._non_text: dict[int, list[bool]] = {}
 
     def _current(self) -> FunctionFacts | None:
         if not self.ctx.function_stack:
@@ -76,6 +83,11 @@ class FactsCollector:
             qualname = self.ctx.function_qualname(node)
             facts = self.facts.functions.setdefault(qualname, FunctionFacts(qualname=qualname, line=0))
             facts.returns_call = returned.pop() or ""
+        non_text = self._non_text.pop(id(node), [])
+        if non_text and all(non_text) and not self.ctx.flow(node).yields:
+            qualname = self.ctx.function_qualname(node)
+            facts = self.facts.functions.setdefault(qualname, FunctionFacts(qualname=qualname, line=0))
+            facts.returns_non_text = True
 
     # A factory whose result's type its file cannot name (``return conversation.chain(...)``, a
     # method of a class in another module) hands back what that call returns: the project pass
@@ -87,9 +99,33 @@ class FactsCollector:
         if isinstance(value, cst.Name) and value.value == "None":
             return
         function = self.ctx.function_stack[-1]
+        self._non_text.setdefault(id(function), []).append(self._is_non_text(value, 0))
         if self.ctx.function_qualname(function) in self.ctx.return_types:
             return
         self._returned.setdefault(id(function), set()).add(self._returned_callee(value))
+
+    def _is_non_text(self, value: cst.BaseExpression, depth: int) -> bool:
+        """Is ``value`` certainly a bool, a number or None: a literal, a comparison, ``not``, a
+        conditional of such, or a local bound only to such (``result = True if output == "yes"
+        else False``)?"""
+        if isinstance(value, cst.Name):
+            if value.value in ("True", "False", "None"):
+                return True
+            bound = self.ctx.current_flow().bindings.get(value.value, [])
+            return depth < 3 and bool(bound) and all(
+                kind == "value" and v is not None and self._is_non_text(v, depth + 1) for kind, v in bound
+            )
+        if isinstance(value, (cst.Integer, cst.Float, cst.Comparison)):
+            return True
+        if isinstance(value, cst.UnaryOperation):
+            return isinstance(value.operator, cst.Not) or isinstance(value.expression, (cst.Integer, cst.Float))
+        if isinstance(value, cst.IfExp):
+            return self._is_non_text(value.body, depth) and self._is_non_text(value.orelse, depth)
+        if isinstance(value, cst.BooleanOperation):
+            return self._is_non_text(value.left, depth) and self._is_non_text(value.right, depth)
+        if isinstance(value, cst.Call):
+            return (self.ctx.qualname(value.func) or "") in _NON_TEXT_BUILTINS
+        return False
 
     def _returned_callee(self, value: cst.BaseExpression) -> str | None:
         if isinstance(value, cst.Await):

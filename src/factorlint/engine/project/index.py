@@ -258,6 +258,21 @@ class ProjectIndex:
         functions, model = self._targets(qualname, overrides=True)
         return model or not functions.isdisjoint(self.llm_functions)
 
+    def returns_non_text(self, qualname: str) -> bool:
+        """Does every ``return`` of the project function ``qualname`` runs (the one that certainly
+        runs) hand back a bool, a number or None rather than the model's text?"""
+        functions, model = self._targets(qualname, overrides=False)
+        if model or not functions:
+            return False
+        # An inherited method is found with the override that hides it: the override runs.
+        owners = {f: f.rpartition(".")[0] for f in functions}
+        running = [
+            f for f in functions
+            if not any(g != f and owners[f] in self._related_classes(owners[g], overrides=False)[1:]
+                       for g in functions)
+        ]
+        return all(self.functions[f].returns_non_text for f in running)
+
     def dangling(self, qualnames: tuple[str, ...]) -> bool:
         """Is every name of ``qualnames`` one of the project's own (a parameter, a name in a
         project module) that leads nowhere: no project function, no model call? A library's

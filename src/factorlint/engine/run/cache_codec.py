@@ -54,7 +54,7 @@ from factorlint.model import (
 
 # The version of this layout. It is part of the settings key as well, so a new layout never even
 # opens an old file; a file that claims another version is dropped.
-FORMAT = 7
+FORMAT = 8
 
 # Bounds. A legitimate result stays far inside them; a value outside one makes the entry invalid
 # (and a result of ours that would not fit is simply not cached: see ``encode_result``).
@@ -87,11 +87,11 @@ LAYOUT: dict[type, tuple[str, ...]] = {
     Finding: (
         "code", "name", "factor", "severity", "confidence", "path", "line", "column", "end_line",
         "end_column", "message", "fix", "snippet", "source_line", "context", "requires_llm",
-        "unless_human", "requires_tainted", "requires_cycle", "suppressed", "fingerprint",
+        "unless_human", "requires_tainted", "requires_cycle", "requires_text", "suppressed", "fingerprint",
     ),
     Diagnostic: ("code", "path", "message", "line", "column"),
     FunctionFacts: ("qualname", "line", "calls_llm", "asks_human", "callees", "always_calls", "params",
-                    "returns_call"),
+                    "returns_call", "returns_non_text"),
     FileFacts: (
         "module", "relevant", "imports", "functions", "bindings", "aliases", "classes", "llm_call_count",
         "arguments", "tainted",
@@ -294,7 +294,7 @@ def _fix(value: Any) -> Fix | None:
 def _finding(value: Any, path: str) -> Finding:
     (code, name, factor, severity, confidence, where, line, column, end_line, end_column, message,
      fix, snippet, source_line, context, requires_llm, unless_human, requires_tainted, requires_cycle,
-     suppressed, fingerprint) = _fields(value, Finding)
+     requires_text, suppressed, fingerprint) = _fields(value, Finding)
     return Finding(
         code=_pattern(code, "Finding.code", _CODE),
         name=_str(name, "Finding.name"),
@@ -315,6 +315,7 @@ def _finding(value: Any, path: str) -> Finding:
         unless_human=_names(unless_human, "Finding.unless_human"),
         requires_tainted=_names(requires_tainted, "Finding.requires_tainted"),
         requires_cycle=_names(requires_cycle, "Finding.requires_cycle"),
+        requires_text=_names(requires_text, "Finding.requires_text"),
         suppressed=_opt_str(suppressed, "Finding.suppressed"),
         fingerprint=_pattern(fingerprint, "Finding.fingerprint", _FINGERPRINT),
     )
@@ -330,8 +331,8 @@ def _diagnostic(value: Any, path: str) -> Diagnostic:
 
 
 def _function(value: Any) -> FunctionFacts:
-    qualname, line, calls_llm, asks_human, callees, always_calls, params, returns_call = _fields(
-        value, FunctionFacts)
+    qualname, line, calls_llm, asks_human, callees, always_calls, params, returns_call, returns_non_text = (
+        _fields(value, FunctionFacts))
     return FunctionFacts(
         _str(qualname, "FunctionFacts.qualname"), _int(line, "FunctionFacts.line"),
         _bool(calls_llm, "FunctionFacts.calls_llm"), _bool(asks_human, "FunctionFacts.asks_human"),
@@ -339,6 +340,7 @@ def _function(value: Any) -> FunctionFacts:
         list(_names(always_calls, "FunctionFacts.always_calls")),
         list(_names(params, "FunctionFacts.params")),
         _str(returns_call, "FunctionFacts.returns_call"),
+        _bool(returns_non_text, "FunctionFacts.returns_non_text"),
     )
 
 
@@ -467,7 +469,7 @@ def _encode(result: FileResult) -> list:
                  [[e.line, e.column, e.end_line, e.end_column, e.content] for e in f.fix.edits],
              ],
              f.snippet, f.source_line, f.context, list(f.requires_llm), list(f.unless_human),
-             list(f.requires_tainted), list(f.requires_cycle), f.suppressed,
+             list(f.requires_tainted), list(f.requires_cycle), list(f.requires_text), f.suppressed,
              f.fingerprint]
             for f in result.findings
         ],
@@ -475,7 +477,7 @@ def _encode(result: FileResult) -> list:
         None if facts is None else [
             facts.module, facts.relevant, list(facts.imports),
             [[f.qualname, f.line, f.calls_llm, f.asks_human, list(f.callees), list(f.always_calls),
-              list(f.params), f.returns_call]
+              list(f.params), f.returns_call, f.returns_non_text]
              for f in facts.functions.values()],
             dict(facts.bindings), dict(facts.aliases),
             [[name, list(bases)] for name, bases in facts.classes.items()],

@@ -262,6 +262,7 @@ def _findings(module: cst.Module, positions, raw: list[RawFinding], path: str, l
                 unless_human=item.unless_human,
                 requires_tainted=item.requires_tainted,
                 requires_cycle=item.requires_cycle,
+                requires_text=item.requires_text,
             )
         )
     return findings

@@ -769,3 +769,88 @@ def test_a_retry_the_model_does_not_decide_is_not_an_agent_loop(tmp_path):
     )
     loops, unbounded = _lint(tmp_path, {"llm.py": LLM, "deps.py": source})
     assert loops == {} and unbounded == set()
+
+
+# open-interpreter: the session object hands itself to the loop of another module
+# (``respond(self)``), builds its model wrapper under a condition (``Llm(self) if llm is None else
+# llm``), and the wrapper hands itself to a function that calls the SDK through the class
+# attribute ``completions = complete``.
+SESSION = {
+    "llm.py": LLM,
+    "render.py": """
+        def render(messages):
+            print(messages[-1:])
+        """,
+    "wrapper.py": """
+        from app.llm import complete
+        from app.tool_calling import run_tool_calling
+
+        class Llm:
+            completions = complete
+
+            def run(self, messages):
+                return run_tool_calling(self, messages)
+        """,
+    "tool_calling.py": """
+        from app.render import render
+
+        def run_tool_calling(llm, messages):
+            render(messages)
+            return llm.completions(messages)
+        """,
+    "core.py": """
+        from app.wrapper import Llm
+        from app.respond import respond
+
+        class Session:
+            def __init__(self, llm=None):
+                self.llm = Llm() if llm is None else llm
+                self.messages = []
+
+            def chat(self):
+                return respond(self)
+        """,
+    "respond.py": """
+        from app.render import render
+
+        def respond(session):
+            while True:
+                render(session.messages)
+                reply = session.llm.run(session.messages)
+                session.messages.append(reply)
+                if not reply:
+                    break
+        """,
+}
+
+
+def test_a_loop_reached_through_the_session_object_it_is_handed(tmp_path):
+    loops, unbounded = _lint(tmp_path, SESSION)
+    assert loops[("app/respond.py", 4)]["bounded"] is False
+    assert unbounded == {("app/respond.py", 4)}
+
+
+def test_a_repl_reading_its_turn_under_a_condition_is_gated(tmp_path):
+    """open-interpreter's terminal: the message is read under ``if interactive:`` (unless one
+    came on the command line), before the model's turn: a person answers every turn."""
+    files = {
+        "llm.py": LLM,
+        "terminal.py": """
+            from app.llm import complete
+
+            def terminal(messages, interactive, first=None):
+                while True:
+                    if interactive:
+                        if first:
+                            message, first = first, None
+                        else:
+                            message = input("> ")
+                    messages.append({"role": "user", "content": message})
+                    reply = complete(messages)
+                    messages.append(reply)
+            """,
+    }
+    loops, unbounded = _lint(tmp_path, files)
+    detail = loops[("app/terminal.py", 4)]
+    assert detail["bounded"] is True and detail["human_gated"] is True
+    assert unbounded == set()

@@ -6,6 +6,7 @@ from factorlint.checks.base import Rule, RuleMeta
 from factorlint.engine.parse.walk import run_visitor
 from factorlint.engine.recognise.recognisers import keyword_arg, positional_arg
 from factorlint.engine.recognise.responses import tracker
+from factorlint.engine.semantic.names import literal_string
 
 # Parsers and pattern matchers that pull structure out of a string: (argument index, keyword).
 _SCRAPERS = {
@@ -252,6 +253,15 @@ def answer(msgs):
     words = text.split()
     return " ".join(words).replace("\\n", " ")
 """,
+        # The reply returned as its lines: a list the prompt asked for, no field taken out.
+        """
+from openai import OpenAI
+client = OpenAI()
+
+def section_titles(msgs):
+    titles = client.chat.completions.create(model="m", messages=msgs).choices[0].message.content
+    return titles.split("\\n")
+""",
         # A regular expression in an `if` test belongs to TFA0101.
         """
 import re
@@ -268,6 +278,16 @@ def done(msgs):
     def __init__(self, ctx, sink) -> None:
         super().__init__(ctx, sink)
         self._in_tests: set[int] = set()
+        self._lines_only: set[int] = set()
+
+    def visit_Return(self, node: cst.Return) -> None:
+        # ``return text.split("\n")``: the reply handed back as a list of lines, no field taken.
+        value = node.value
+        if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and (
+            value.func.attr.value == "split" and len(value.args) == 1
+            and literal_string(value.args[0].value) == "\n"
+        ):
+            self._lines_only.add(id(value))
 
     def visit_If(self, node: cst.If) -> None:
         self._mark_test(node.test)
@@ -288,7 +308,7 @@ def done(msgs):
         run_visitor(test, _Collect())
     def visit_Call(self, node: cst.Call) -> None:
         found = self._scraped(node)
-        if found is None:
+        if found is None or id(node) in self._lines_only:
             return
         label, operand, parser = found
         origin = tracker(self.ctx).reply_text(operand)

@@ -216,6 +216,22 @@ async def ask(messages):
 """,
     ]
     near_miss = [
+        # A websocket receive loop: each pass handles a new message, it retries nothing.
+        """
+from openai import AsyncOpenAI
+client = AsyncOpenAI()
+
+async def receive(websocket):
+    while True:
+        try:
+            data = await websocket.receive_text()
+            reply = await client.chat.completions.create(model="m", messages=[{"role": "user", "content": data}])
+            await websocket.send_text(reply.choices[0].message.content)
+            if data == "bye":
+                return
+        except Exception as error:
+            await websocket.send_text(str(error))
+""",
         # Exponential backoff until a time budget: the flag it clears ends the loop (aider).
         """
 import time

@@ -146,6 +146,34 @@ def debug():
 """,
     ]
     near_miss = [
+        # The REPL only drives a session object whose agent lives in another module: the
+        # session is reusable from anywhere else (open-interpreter's terminal).
+        {
+            "session.py": """
+from openai import OpenAI
+client = OpenAI()
+
+class Session:
+    def __init__(self):
+        self.messages = []
+
+    def chat(self, text):
+        self.messages.append({"role": "user", "content": text})
+        reply = client.chat.completions.create(model="m", messages=self.messages)
+        self.messages.append(reply.choices[0].message)
+        return reply.choices[0].message.content
+""",
+            "terminal.py": """
+from session import Session
+
+def terminal(session: Session):
+    messages = []
+    while True:
+        text = input("> ")
+        messages.append(text)
+        messages.append(session.chat(messages[-1]))
+""",
+        },
         # A thin console caller: the agent is a function anything else can call.
         {
             "agent.py": """
@@ -306,7 +334,7 @@ while True:
         A call of a project function is a thin caller's (the function is reusable)."""
         for candidate in (loop, *loops_in(body_statements(loop))):
             info = self.ctx.loops.analyse(candidate)
-            if info.llm_calls:
+            if any(call.certain for call in info.llm_calls):
                 return "an agent loop", info.requires
         for call in calls_in(loop):
             handoff = self.ctx.recognise.handoff(call)

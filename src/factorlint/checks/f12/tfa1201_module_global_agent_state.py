@@ -3,6 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
+from factorlint.engine.agents.loop_body import paths_in
 from factorlint.engine.semantic.names import dotted_name
 
 _MUTABLE_FACTORIES = frozenset(
@@ -30,7 +31,7 @@ def _is_set_up(value: cst.BaseExpression, name: str) -> bool:
 class ModuleGlobalAgentState(Rule):
     """## What it does
     Finds module-level mutable objects (`HISTORY = []`, `SESSIONS = {}`, a `deque()`) changed by
-    a function that calls a model, `global` statements in such functions, and framework memory
+    a function that calls a model and hands them to it (the thread or the working context), `global` statements in such functions, and framework memory
     (`ConversationBufferMemory()`) built at module level, which every run of the agent shares.
 
     ## Why is this bad?
@@ -118,7 +119,7 @@ def respond(user, text):
     global turns  # expect: TFA1201 @5-17 | `global turns` in a function that calls a model: agent state kept in a module global (it also changes `memory`)
     turns += 1
     memory[user] = text
-    return complete([{"role": "user", "content": text}])
+    return complete([{"role": "user", "content": memory[user]}])
 """,
         },
         """
@@ -171,6 +172,22 @@ def ask(q):
         _client = OpenAI()
     _ready = True
     return _client.chat.completions.create(model="m", messages=[{"role": "user", "content": q}])
+""",
+        # A retry latch and request options spread into the call: module state, but not the
+        # thread the model sees (factor 5's business, not this rule's).
+        """
+from openai import OpenAI
+client = OpenAI()
+_failures = {}
+options = {"temperature": 0}
+
+def summarize(conversation_id, messages, tools):
+    options["tools"] = tools
+    try:
+        return client.chat.completions.create(model="m", messages=messages, **options)
+    except Exception:
+        _failures[conversation_id] = _failures.get(conversation_id, 0) + 1
+        raise
 """,
         # A global mutated by a function that never reaches a model.
         """
@@ -251,7 +268,7 @@ memory_class = ConversationBufferMemory
         names = {p.name.value for p in (*params.posonly_params, *params.params, *params.kwonly_params)}
         names |= {p.name.value for p in (params.star_arg, params.star_kwarg) if isinstance(p, cst.Param)}
         self._frames.append({"mutations": [], "globals": [], "declared": set(), "locals": names,
-                             "llm": [], "certain": False, "set_up": {}})
+                             "llm": [], "certain": False, "set_up": {}, "sent": set()})
 
     def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
         frame = self._frames.pop()
@@ -273,6 +290,11 @@ memory_class = ConversationBufferMemory
                 continue
             entries.append((order, target, name, False))
         if not entries:
+            return
+        # The thread or the working context: state the function hands to the model. A retry
+        # latch or a dict of request options spread into the call (``**options``) is not.
+        changed = {n for _, _, label, _ in entries for n in label.split(", ")}
+        if not changed & frame["sent"]:
             return
         entries.sort(key=lambda entry: entry[0])
         _, where, first, is_global = entries[0]
@@ -300,6 +322,7 @@ memory_class = ConversationBufferMemory
                 frame["certain"] = True
             else:
                 frame["llm"].extend(llm.requires)
+            frame["sent"].update(p.split(".", 1)[0] for a in node.args if a.star != "**" for p in paths_in(a.value))
         if isinstance(node.func, cst.Attribute) and node.func.attr.value in _MUTATORS:
             self._mutation(dotted_name(node.func.value), node)
 

@@ -96,11 +96,7 @@ class LoopAnalyser:
         if isinstance(loop, cst.While):
             run_visitor(loop.test, scan)  # a call in the test (``while not done(agent)``) counts too
         carried = scan.carried()
-        asks_each_turn = any(
-            (self.ctx.qualname(call.func) or "") in CONSOLE_INPUTS
-            for call in scan.calls
-            if id(call) not in scan.conditional_calls
-        )
+        asks_each_turn = self._asks_each_turn(scan)
         recursion = self.ctx.recursion.analyse(self.ctx.function_stack[-1]) if self.ctx.function_stack else None
         person_continues = False
         for call in scan.calls:
@@ -145,6 +141,25 @@ class LoopAnalyser:
                 info.may_ask = self._project_calls(scan.calls)
         self._cache[id(loop)] = info
         return info
+
+    def _asks_each_turn(self, scan: BodyScan) -> bool:
+        """Does a person answer at the console on every turn: a prompt outside any condition,
+        or one that comes before the model's turn (open-interpreter's REPL reads the message
+        under ``if interactive:``, unless one was passed on the command line)?"""
+        # The model's turn: a certain model call, or a call that may reach one and runs on every
+        # turn (a project function under a condition may be the console's own helper).
+        first_model = next(
+            (i for i, call in enumerate(scan.calls)
+             if (self.ctx.qualname(call.func) or "") not in CONSOLE_INPUTS
+             and (llm := self.recognise.llm_call(call)) is not None
+             and (llm.certain or id(call) not in scan.conditional_calls)),
+            len(scan.calls),
+        )
+        return any(
+            (self.ctx.qualname(call.func) or "") in CONSOLE_INPUTS
+            and (id(call) not in scan.conditional_calls or index < first_model)
+            for index, call in enumerate(scan.calls)
+        )
 
     def _continues_on_reply(self, loop: Loop, call: cst.Call) -> bool:
         """Does the ``while`` test read a name the call's result decides (rawdog's dependency

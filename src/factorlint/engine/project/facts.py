@@ -260,6 +260,10 @@ class FactsCollector:
         (``X()``), a project function, a model function, or the caller's own parameter."""
         if isinstance(value, cst.Await):
             value = value.expression
+        if isinstance(value, cst.Name) and value.value == "self":
+            # ``respond(self)`` in a method: an instance of the method's class.
+            owner = self.ctx.current_class_qualname()
+            return f"{self.ctx.module_name}.{owner}()" if owner is not None else None
         if isinstance(value, (cst.Name, cst.Attribute)):
             qualname = self.ctx.qualname(value)
         elif isinstance(value, cst.Call):

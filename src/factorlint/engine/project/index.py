@@ -320,6 +320,9 @@ class ProjectIndex:
                 head = self.bindings[bare] + "()"
             elif bare in self.aliases and self.aliases[bare] != bare:
                 head = self.aliases[bare] + ("()" if prefix.endswith("()") else "")
+            elif "()." in bare and self.aliases.get(bare.replace("().", "."), bare) != bare:
+                # ``Llm().completions`` where the class binds ``completions = fixed_completions``.
+                head = self.aliases[bare.replace("().", ".")] + ("()" if prefix.endswith("()") else "")
             elif prefix.endswith("()") and bare.replace("().", ".") in self.returned_calls:
                 head = self.returned_calls[bare.replace("().", ".")] + "()"
             else:

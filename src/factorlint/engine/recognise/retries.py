@@ -365,6 +365,8 @@ def retry_loop(ctx, loop: Loop) -> RetryLoop | None:
             return None  # the call the try makes is fed its own results: an agent loop
         if isinstance(loop, cst.For) and _item_feeds(loop, statement.body):
             continue  # each pass calls with the next item: a map over items, not another attempt
+        if isinstance(loop, cst.While) and _fresh_input(ctx, statement.body):
+            continue  # each pass handles a new message (a websocket receive loop), not an attempt
         last = index == len(loop.body.body) - 1
         # A handler that falls through goes round again only when nothing follows the try;
         # otherwise the iteration carries on with what the handler recovered.
@@ -421,6 +423,40 @@ def _item_feeds(loop: cst.For, body: cst.BaseSuite) -> bool:
         if targets & used:
             return True
     return False
+
+
+def _fresh_input(ctx, body: cst.BaseSuite) -> bool:
+    """Does ``body`` take a new message each pass (``data = await websocket.receive()``,
+    ``item = queue.get()``: a call given no positional argument) and hand it to a call that may
+    reach a model (``handle(data)``)? A loop over messages, not attempts at one call."""
+    fresh: set[str] = set()
+    for assign in _assigns(body):
+        value = assign.value.expression if isinstance(assign.value, cst.Await) else assign.value
+        if isinstance(value, cst.Call) and not any(a.keyword is None for a in value.args):
+            fresh.update(p.split(".")[0] for t in assign.targets for p in paths_in(t.target))
+    if not fresh:
+        return False
+    for call in calls_in(body):
+        if ctx.recognise.llm_call(call) is None:
+            continue
+        read = {p.split(".")[0] for a in call.args for p in paths_in(a.value)}
+        if read & fresh:
+            return True
+    return False
+
+
+def _assigns(node: cst.CSTNode) -> list[cst.Assign]:
+    found: list[cst.Assign] = []
+
+    class _Find(cst.CSTVisitor):
+        def visit_FunctionDef(self, inner: cst.FunctionDef) -> bool:
+            return False
+
+        def visit_Assign(self, inner: cst.Assign) -> None:
+            found.append(inner)
+
+    run_visitor(node, _Find())
+    return found
 
 
 class _Exits(cst.CSTVisitor):

@@ -137,6 +137,9 @@ class FileContext(BindingInference):
         if isinstance(value, cst.BooleanOperation) and isinstance(value.operator, cst.Or):
             # ``client or self.create_client()``: what either side builds.
             return self.instance_type_of(value.left) or self.instance_type_of(value.right)
+        if isinstance(value, cst.IfExp):
+            # ``Llm(self) if llm is None else llm``: what the branch that builds one builds.
+            return self.instance_type_of(value.body) or self.instance_type_of(value.orelse)
         if isinstance(value, cst.BinaryOperation) and isinstance(value.operator, cst.BitOr):
             # LCEL: ``prompt | llm | parser`` keeps the model's type for recognition.
             for side in (value.left, value.right):

@@ -115,6 +115,8 @@ class BoundSpec(_Strict):
     where: Literal["constructor", "call", "config"] = "constructor"
     alternatives: list[str] = []  # other parameters that also bound the run (max_execution_time)
     config_key: str | None = None  # with where="config": the key inside ``config={...}``
+    # With where="config": the config's place when it is passed by position (``invoke(input, config)``).
+    config_position: int | None = None
     defaults: list[VersionedDefault] = []
     none_disables: bool = True  # passing None removes the bound
     effectively_unbounded_above: int | None = None

@@ -17,6 +17,7 @@ from factorlint.engine.agents.entrypoints import (
     body_statements,
     entry_points,
     is_console_input,
+    repeated_prompts,
 )
 from factorlint.engine.recognise import retries
 
@@ -142,6 +143,27 @@ class Agent:
             history.append({"role": "assistant", "content": msg.content})
             if msg.stop_reason == "tool_use":
                 approved.wait()  # expect: TFA0601 @17-32 | `Event.wait()` blocks until another thread signals inside the agent loop: the process holds the run while it waits, so a restart loses it and nothing outside can resume it
+""",
+            # The same approval worded for two displays, in the two branches of one `if`: one
+        # construct, one finding.
+        """
+import subprocess
+from openai import OpenAI
+client = OpenAI()
+
+def run(messages, plain):
+    while True:
+        reply = client.chat.completions.create(model="m", messages=messages).choices[0].message.content
+        messages.append({"role": "assistant", "content": reply})
+        if reply.startswith("```"):
+            if plain:
+                answer = input("Run this code? (y/n) ")  # expect: TFA0601 @26-56 | `input()` waits for a person at the console inside the agent loop: the process holds the run while it waits, so a restart loses it and nothing outside can resume it
+            else:
+                answer = input("  Run this code? (y/n)\\n  ")
+            if answer == "y":
+                messages.append({"role": "user", "content": subprocess.run(reply, shell=True, capture_output=True, text=True).stdout})
+        else:
+            return reply
 """,
     ]
     valid = [
@@ -403,7 +425,7 @@ def wait_for_build(build_id):
                 self._report(call, f"`{short_name(qualname)}()` polls `{what}` of a model run", ())
 
     def _report(self, call: cst.Call, what: str, requires) -> None:
-        if id(call) in self._reported:
+        if id(call) in self._reported or id(call) in repeated_prompts(self.ctx):
             return
         self._reported.add(id(call))
         self.report(

@@ -4,6 +4,7 @@ import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
 from factorlint.checks.f07._contact import conditional_calls, console_label, function_label, is_console_input
+from factorlint.engine.agents.entrypoints import repeated_prompts
 from factorlint.engine.recognise.recognisers import keyword_arg
 from factorlint.engine.recognise.retries import calls_in
 from factorlint.engine.recognise.tools import (
@@ -133,6 +134,27 @@ writer = Agent(role="Writer", goal="Write", backstory="A writer.")
 review = Task(description="Draft the post.", expected_output="A post.", agent=writer, human_input=True)  # expect: TFA0701 @10-104 | CrewAI `Task` (`human_input=True`): the default handler asks a person with `input()` at the console
 proxy = UserProxyAgent("user")  # expect: TFA0701 @9-31 | AutoGen 0.2 / AG2 `UserProxyAgent` (`human_input_mode` defaults to 'ALWAYS'): the default handler asks a person with `input()` at the console
 chat_proxy = ChatUserProxy("user")  # expect: TFA0701 @14-35 | AutoGen AgentChat `UserProxyAgent` (no `input_func=`): the default handler asks a person with `input()` at the console
+""",
+            # The same approval worded for two displays, in the two branches of one `if`: one
+        # construct, one finding.
+        """
+import subprocess
+from openai import OpenAI
+client = OpenAI()
+
+def run(messages, plain):
+    while True:
+        reply = client.chat.completions.create(model="m", messages=messages).choices[0].message.content
+        messages.append({"role": "assistant", "content": reply})
+        if reply.startswith("```"):
+            if plain:
+                answer = input("Run this code? (y/n) ")  # expect: TFA0701 @26-56 | `input()` asks a person at the console inside the agent loop of `run`: the run blocks on stdin
+            else:
+                answer = input("  Run this code? (y/n)\\n  ")
+            if answer == "y":
+                messages.append({"role": "user", "content": subprocess.run(reply, shell=True, capture_output=True, text=True).stdout})
+        else:
+            return reply
 """,
     ]
     valid = [
@@ -322,7 +344,7 @@ logger_agent = ConversableAgent(name="Editor", system_message="Plan the outline.
                                  f"{where}, asks a person at the console: the run blocks on stdin", requires)
 
     def _report(self, node, message: str, requires: tuple[str, ...] = ()) -> None:
-        if id(node) in self._reported:
+        if id(node) in self._reported or id(node) in repeated_prompts(self.ctx):
             return
         self._reported.add(id(node))
         self.report(node, message, requires_llm=requires)

@@ -95,6 +95,15 @@ import smolagents as sa
 agent = sa.CodeAgent(tools=[], model=model)
 agent.run("task")
 """,
+        # A subgraph run with the parent run's config, passed by position: the bound may be in it.
+        """
+from langgraph.graph import StateGraph
+
+researcher = StateGraph(dict).compile()
+
+async def supervisor(state, config):
+    return await researcher.ainvoke({"topic": state["topic"]}, config)
+""",
         # Explicitly unbounded is TFA0803's business.
         """
 from langchain.agents import AgentExecutor

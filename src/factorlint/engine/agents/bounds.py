@@ -11,7 +11,7 @@ from typing import Literal
 
 import libcst as cst
 
-from factorlint.engine.recognise.recognisers import has_star_kwargs, is_none, keyword_arg
+from factorlint.engine.recognise.recognisers import has_star_kwargs, is_none, keyword_arg, positional_arg
 from factorlint.engine.semantic.names import literal_string
 from factorlint.knowledge import BoundSpec, VersionedDefault
 from factorlint.versions import version_of
@@ -61,6 +61,8 @@ def _is_infinite(ctx, node: cst.BaseExpression) -> bool:
 def _config_value(call: cst.Call, spec: BoundSpec) -> tuple[cst.BaseExpression | None, bool]:
     """The ``config={"recursion_limit": N}`` value, and whether the config is opaque."""
     arg = keyword_arg(call, "config")
+    if arg is None and spec.config_position is not None:
+        arg = positional_arg(call, spec.config_position)
     if arg is None:
         return None, False
     if not isinstance(arg.value, cst.Dict):

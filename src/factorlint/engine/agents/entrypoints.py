@@ -325,6 +325,46 @@ def is_console_input(ctx, call: cst.Call) -> bool:
     return any(c.role == "console_input" for c in ctx.knowledge.components.get(qualname))
 
 
+class RepeatedPrompts:
+    """Console prompts that repeat, in the ``else`` of an ``if``, the one its body asks: the same
+    question worded for two displays (open-interpreter's plain-text and rich terminals) is one
+    construct, reported once (docs/violations.md, "one construct, one finding")."""
+
+    def __init__(self, ctx) -> None:
+        self.repeats: set[int] = set()
+        ifs: list[cst.If] = []
+
+        class _Ifs(cst.CSTVisitor):
+            def visit_If(self, node: cst.If) -> None:
+                if isinstance(node.orelse, cst.Else):
+                    ifs.append(node)
+
+        ctx.module.visit(_Ifs())
+        for node in ifs:
+            asked = {key for key, _ in _prompts(ctx, node.body)}
+            assert isinstance(node.orelse, cst.Else)
+            self.repeats.update(id(call) for key, call in _prompts(ctx, node.orelse.body) if key in asked)
+
+
+def _prompts(ctx, block: cst.BaseSuite) -> list[tuple[tuple[str, str], cst.Call]]:
+    """``(target, callee), call`` of each ``target = <console prompt>(...)`` statement of a block."""
+    found = []
+    for statement in block.body if isinstance(block, cst.IndentedBlock) else []:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if isinstance(small, cst.Assign) and len(small.targets) == 1 and isinstance(small.value, cst.Call):
+                target = small.targets[0].target
+                if isinstance(target, cst.Name) and is_console_input(ctx, small.value):
+                    found.append(((target.value, ctx.qualname(small.value.func) or ""), small.value))
+    return found
+
+
+def repeated_prompts(ctx) -> set[int]:
+    """ids of the console calls that repeat their ``if`` body's prompt in the ``else``."""
+    return ctx.analysis(RepeatedPrompts).repeats
+
+
 def _path(call: cst.Call | None, spec) -> str | None:
     if call is None:
         return None

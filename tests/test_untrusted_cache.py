@@ -228,7 +228,8 @@ def _results(draw) -> FileResult:
     functions = st.lists(
         st.builds(
             FunctionFacts, _names, _position, st.booleans(), st.booleans(), st.lists(_names, max_size=3),
-            st.lists(_names, max_size=2), st.lists(_names, max_size=2), _names, st.booleans(),
+            st.lists(_names, max_size=2), st.lists(_names, max_size=2), _names,
+            st.sampled_from(sorted(codec.RETURN_KINDS)),
         ), max_size=3
     ).map(lambda fs: {f.qualname: f for f in fs})
     facts = st.none() | st.builds(

@@ -88,7 +88,7 @@ class Finding:
     requires_cycle: tuple[str, ...] = ()
     # The finding reads a project function's result as free text: it stands only if the project
     # pass does not find that every ``return`` of these functions hands back something else (a
-    # bool, a number: ``True if output == "yes" else False``).
+    # bool, a number, a reply asked for with a schema: ``FunctionFacts.returns_kind``).
     requires_text: tuple[str, ...] = ()
     suppressed: str | None = None  # why, when a suppression comment silenced it
     fingerprint: str = ""
@@ -124,9 +124,10 @@ class FunctionFacts:
     # (``return conversation.chain(...)``, directly or through a local), as that file names it.
     # The project pass types its callers' results with that call's own return type.
     returns_call: str = ""
-    # Every ``return`` hands back a bool, a number or None (``True if output == "yes" else
-    # False``): its callers do not hold the model's free text, whatever the function asked.
-    returns_non_text: bool = False
+    # What every ``return`` hands back when it is not the model's free text: "value" (a bool, a
+    # number or None: ``True if output == "yes" else False``) or "structured" (the reply of a
+    # model call of this function that asked for a schema or tools); "" otherwise.
+    returns_kind: str = ""
 
 
 @dataclass

@@ -24,9 +24,6 @@ _SCRAPERS = {
     "json_repair.repair_json": (0, "json_str"),
 }
 _COMPILED = frozenset({"search", "match", "fullmatch", "findall", "finditer", "split"})
-# Parsers a JSON-mode reply is meant for: only certain when the call is known to ask for prose.
-_PARSERS = frozenset({"json.loads", "ast.literal_eval", "yaml.safe_load", "yaml.load",
-                      "json_repair.loads", "json_repair.repair_json"})
 _SPLITTERS = frozenset({"split", "rsplit", "partition", "rpartition"})
 # Pydantic's JSON parsers: ``Model.model_validate_json(text)`` (v2), ``Model.parse_raw(text)`` (v1).
 _MODEL_PARSERS = frozenset({"model_validate_json", "parse_raw"})
@@ -65,8 +62,9 @@ class ScrapedStructure(Rule):
 
     ## Options
     None. A regular expression inside an `if`/`while` test is TFA0101 (prose-driven-branch).
-    A reply from a wrapper defined in another file is only reported for regular expressions and
-    `split` (its call may ask for JSON mode, whose reply `json.loads` is meant to read).
+    A reply from a wrapper defined in another file is reported unless the project pass finds
+    that the wrapper hands back something other than free text: a reply it asked for with a
+    schema or tools, or a bool.
 
     ## References
     - https://github.com/humanlayer/12-factor-agents/blob/main/content/factor-01-natural-language-to-tool-calls.md
@@ -156,6 +154,25 @@ def next_command(messages):
     return commands[0] if commands else None
 """,
         },
+            # A wrapper of another file that asks for prose (gpt-researcher's create_chat_completion).
+        {
+            "llm.py": """
+from openai import OpenAI
+client = OpenAI()
+
+def complete(prompt):
+    return client.chat.completions.create(model="m", messages=[{"role": "user", "content": prompt}]).choices[0].message.content
+""",
+            "agent.py": """
+import json
+from llm import complete
+
+def choose_agent(task):
+    response = complete(f"Pick an agent for: {task}. Answer as JSON.")
+    agent = json.loads(response)  # expect: TFA0102 @13-33 | `json.loads(...)` scrapes structure out of the free text returned by `complete(...)`, which asked for neither a response schema nor tools
+    return agent["server"], agent["role"]
+""",
+        },
     ]
     valid = [
         """
@@ -226,7 +243,8 @@ def load(path, user_text):
     ids = re.findall(r"#(\\d+)", user_text)
     return data, ids
 """,
-        # A wrapper from another file parsed with json.loads: it may well ask for JSON mode.
+        # A wrapper from another file that asked for JSON mode: its reply is meant for json.loads
+        # (the project pass reads what the wrapper asked for).
         {
             "llm.py": """
 from openai import OpenAI
@@ -240,7 +258,8 @@ import json
 from llm import ask_json
 
 def plan(goal):
-    return json.loads(ask_json(goal))
+    reply = ask_json(goal)
+    return json.loads(reply)
 """,
         },
         # Cleaning up prose for display: neither a pattern match nor a parse.
@@ -310,9 +329,9 @@ def done(msgs):
         found = self._scraped(node)
         if found is None or id(node) in self._lines_only:
             return
-        label, operand, parser = found
+        label, operand = found
         origin = tracker(self.ctx).reply_text(operand)
-        if origin is None or (parser and origin.wrapper):
+        if origin is None:
             return
         callee = " ".join(self.ctx.code_for(origin.source.func).split())[:60]
         self.report(
@@ -323,15 +342,15 @@ def done(msgs):
             requires_text=origin.requires if origin.wrapper else (),
         )
 
-    def _scraped(self, call: cst.Call) -> tuple[str, cst.BaseExpression, bool] | None:
+    def _scraped(self, call: cst.Call) -> tuple[str, cst.BaseExpression] | None:
         """(label, the text argument, is a parser) when ``call`` pulls structure out of text."""
         func = call.func
         if isinstance(func, cst.Attribute) and func.attr.value in _SPLITTERS:
             if not call.args:
                 return None  # ``text.split()``: words, not fields
-            return f".{func.attr.value}(...)", func.value, False
+            return f".{func.attr.value}(...)", func.value
         if isinstance(func, cst.Attribute) and func.attr.value in _MODEL_PARSERS and call.args:
-            return f"{self.ctx.code_for(func)}(...)", call.args[0].value, True
+            return f"{self.ctx.code_for(func)}(...)", call.args[0].value
         qualname = self.ctx.qualname(func) or ""
         if qualname in _SCRAPERS:
             if qualname in _TEST_REGEX and id(call) in self._in_tests:
@@ -340,7 +359,7 @@ def done(msgs):
             arg = keyword_arg(call, keyword) or positional_arg(call, index)
             if arg is None:
                 return None
-            return f"{qualname}(...)", arg.value, qualname in _PARSERS
+            return f"{qualname}(...)", arg.value
         if qualname.startswith("re.compile().") and qualname.rsplit(".", 1)[-1] in _COMPILED:
             method = qualname.rsplit(".", 1)[-1]
             if method in _TEST_REGEX and id(call) in self._in_tests:
@@ -348,5 +367,5 @@ def done(msgs):
             arg = keyword_arg(call, "string") or positional_arg(call, 0)
             if arg is None:
                 return None
-            return f"{self.ctx.code_for(func)}(...)", arg.value, False
+            return f"{self.ctx.code_for(func)}(...)", arg.value
         return None

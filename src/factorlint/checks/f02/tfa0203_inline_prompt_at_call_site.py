@@ -11,6 +11,7 @@ from factorlint.engine.recognise.prompts import (
     builder_sites,
     call_prompt_sites,
     is_inline_prompt,
+    wrapper_message_sites,
 )
 
 # The size from which an inline prompt is the violation docs/violations.md names (about ten
@@ -179,6 +180,58 @@ Stop when the goal is reached.""",
     )
 ''',
         },
+        # A long prompt kept in a local of the function that sends it.
+        '''
+from openai import OpenAI
+client = OpenAI()
+
+def chat(report, question):
+    system_prompt = f"""You answer questions about a research report.  # expect: TFA0203 @21-17:8 | Prompt written inline at `messages[system]` (1113 characters): give it a name (a module-level constant or a prompt file) so it can be reviewed and tested.
+    Rule 1: keep the answer grounded in the report and cite the section it comes from.
+    Rule 2: keep the answer grounded in the report and cite the section it comes from.
+    Rule 3: keep the answer grounded in the report and cite the section it comes from.
+    Rule 4: keep the answer grounded in the report and cite the section it comes from.
+    Rule 5: keep the answer grounded in the report and cite the section it comes from.
+    Rule 6: keep the answer grounded in the report and cite the section it comes from.
+    Rule 7: keep the answer grounded in the report and cite the section it comes from.
+    Rule 8: keep the answer grounded in the report and cite the section it comes from.
+    Rule 9: keep the answer grounded in the report and cite the section it comes from.
+    Rule 10: keep the answer grounded in the report and cite the section it comes from.
+    Report: {report}
+    """
+    messages = [{"role": "system", "content": system_prompt}, {"role": "user", "content": question}]
+    return client.chat.completions.create(model="m", messages=messages)
+''',
+        # Messages handed to the project's own wrapper of another file.
+        {
+            "llm.py": '''
+from openai import OpenAI
+client = OpenAI()
+
+def complete(messages):
+    return client.chat.completions.create(model="m", messages=messages).choices[0].message.content
+''',
+            "agent.py": '''
+from llm import complete
+
+def plan_images(query, context):
+    return complete(messages=[
+        {"role": "user", "content": f"""Identify the concepts of this research that need a diagram.  # expect: TFA0203 @37-17:26 | Prompt written inline at `messages=[user]` (1140 characters): give it a name (a module-level constant or a prompt file) so it can be reviewed and tested.
+    Rule 1: keep the answer grounded in the report and cite the section it comes from.
+    Rule 2: keep the answer grounded in the report and cite the section it comes from.
+    Rule 3: keep the answer grounded in the report and cite the section it comes from.
+    Rule 4: keep the answer grounded in the report and cite the section it comes from.
+    Rule 5: keep the answer grounded in the report and cite the section it comes from.
+    Rule 6: keep the answer grounded in the report and cite the section it comes from.
+    Rule 7: keep the answer grounded in the report and cite the section it comes from.
+    Rule 8: keep the answer grounded in the report and cite the section it comes from.
+    Rule 9: keep the answer grounded in the report and cite the section it comes from.
+    Rule 10: keep the answer grounded in the report and cite the section it comes from.
+    Query: {query}
+    Context: {context}"""},
+    ])
+''',
+        },
     ]
     valid = [
         '''
@@ -228,6 +281,17 @@ Led the payments platform migration.""")
 ''',
     ]
     near_miss = [
+        # A short prompt kept in a local, or handed to a wrapper: only a long one is reported there.
+        '''
+from openai import OpenAI
+client = OpenAI()
+
+def summarize(text):
+    prompt = f"""Summarize the text below in three bullet points.
+    Keep each bullet under twenty words.
+    Text: {text}"""
+    return client.chat.completions.create(model="m", messages=[{"role": "user", "content": prompt}])
+''',
         # A framework field that is the user's own prompt text: owned, whatever its length.
         '''
 from crewai import Agent
@@ -316,6 +380,9 @@ vec = client.embeddings.create(model="text-embedding-3-small", input="line one\\
         llm = self.ctx.recognise.llm_call(node)
         if llm is not None and llm.spec is not None:
             return [(s, llm.requires) for s in call_prompt_sites(self.ctx, node, llm.spec)]
+        if llm is not None and not llm.certain:
+            # The project's own wrapper; the project pass confirms it reaches a model.
+            return [(s, llm.requires) for s in wrapper_message_sites(self.ctx, node)]
         if self.ctx.recognise.agent_construct(node) is not None:
             # A framework field that is the user's own prompt (CrewAI's backstory, an agent's
             # instructions) is owned already: docs/violations.md, factor 2.
@@ -325,13 +392,15 @@ vec = client.embeddings.create(model="text-embedding-3-small", input="line one\\
     def leave_Module(self, node: cst.Module) -> None:
         min_chars = self.settings.inline_prompt_min_chars
         for site, requires in self._found.values():
+            long = site.text_chars >= LONG_PROMPT_CHARS or site.text_lines >= LONG_PROMPT_LINES
+            if not site.at_call and not long:
+                continue  # a short prompt kept in a local or handed to a wrapper: already apart
             size = f"{site.text_chars} characters" if site.text_chars >= min_chars else (
                 f"{site.text_lines} lines"
             )
             where = f"`{site.where}`" if any(c in site.where for c in "=[(") else (
                 f"the {site.where} argument"
             )
-            long = site.text_chars >= LONG_PROMPT_CHARS or site.text_lines >= LONG_PROMPT_LINES
             self.report(
                 site.node,
                 f"Prompt written inline at {where} ({size}): give it a name "

@@ -7,6 +7,7 @@ import libcst as cst
 from factorlint.engine.agents.loops import CONSOLE_INPUTS
 from factorlint.engine.read.file_roles import file_role
 from factorlint.engine.recognise.llm_names import match_llm_qualname
+from factorlint.engine.recognise.responses import tracker
 from factorlint.engine.taint.analyser import analyser
 from factorlint.model import PARAMETER, FileFacts, FunctionFacts
 
@@ -84,10 +85,21 @@ class FactsCollector:
             facts = self.facts.functions.setdefault(qualname, FunctionFacts(qualname=qualname, line=0))
             facts.returns_call = returned.pop() or ""
         non_text = self._non_text.pop(id(node), [])
+        kind = ""
         if non_text and all(non_text) and not self.ctx.flow(node).yields:
+            kind = "value"
+        else:
+            qualname = self.ctx.function_qualname(node)
+            known = self.facts.functions.get(qualname)
+            if known is not None and known.calls_llm:
+                # The reply this function hands back, when it asked for a schema or tools.
+                origin = tracker(self.ctx).wrapper_origin(qualname)
+                if origin is not None and origin.mode in ("structured", "tools"):
+                    kind = "structured"
+        if kind:
             qualname = self.ctx.function_qualname(node)
             facts = self.facts.functions.setdefault(qualname, FunctionFacts(qualname=qualname, line=0))
-            facts.returns_non_text = True
+            facts.returns_kind = kind
 
     # A factory whose result's type its file cannot name (``return conversation.chain(...)``, a
     # method of a class in another module) hands back what that call returns: the project pass

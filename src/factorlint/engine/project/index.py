@@ -258,9 +258,10 @@ class ProjectIndex:
         functions, model = self._targets(qualname, overrides=True)
         return model or not functions.isdisjoint(self.llm_functions)
 
-    def returns_non_text(self, qualname: str) -> bool:
+    def returns_no_free_text(self, qualname: str) -> bool:
         """Does every ``return`` of the project function ``qualname`` runs (the one that certainly
-        runs) hand back a bool, a number or None rather than the model's text?"""
+        runs) hand back a bool, a number or None, or a reply asked for with a schema or tools,
+        rather than the model's free text?"""
         functions, model = self._targets(qualname, overrides=False)
         if model or not functions:
             return False
@@ -271,7 +272,7 @@ class ProjectIndex:
             if not any(g != f and owners[f] in self._related_classes(owners[g], overrides=False)[1:]
                        for g in functions)
         ]
-        return all(self.functions[f].returns_non_text for f in running)
+        return all(self.functions[f].returns_kind for f in running)
 
     def dangling(self, qualnames: tuple[str, ...]) -> bool:
         """Is every name of ``qualnames`` one of the project's own (a parameter, a name in a

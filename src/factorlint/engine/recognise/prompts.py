@@ -39,6 +39,9 @@ class PromptSite:
     kind: SourceKind
     text_chars: int = 0
     text_lines: int = 0
+    # Written in the call itself; False for a local the function binds once and hands over
+    # (``system_prompt = f"""..."""``) or messages handed to a project wrapper.
+    at_call: bool = True
 
 
 def classify(ctx, expr: cst.BaseExpression) -> tuple[SourceKind, int, int]:
@@ -71,12 +74,25 @@ def classify(ctx, expr: cst.BaseExpression) -> tuple[SourceKind, int, int]:
     return "dynamic", 0, 0
 
 
-def _site(ctx, value: cst.BaseExpression, where: str) -> PromptSite:
+def _site(ctx, value: cst.BaseExpression, where: str, at_call: bool = True) -> PromptSite:
+    bound = _bound_once(ctx, value)
+    if bound is not None and string_literal_text(bound) is not None:
+        value, at_call = bound, False  # ``system_prompt = f"""..."""`` in the function that sends it
     kind, chars, lines = classify(ctx, value)
-    return PromptSite(value, where, kind, chars, lines)
+    return PromptSite(value, where, kind, chars, lines, at_call)
 
 
-def _message_sites(ctx, messages: cst.BaseExpression, where: str) -> list[PromptSite]:
+def _bound_once(ctx, value: cst.BaseExpression) -> cst.BaseExpression | None:
+    """What a local name of the current function is bound to, when it is bound exactly once."""
+    if not isinstance(value, cst.Name) or not ctx.function_stack:
+        return None
+    bindings = ctx.current_flow().bindings.get(value.value, [])
+    if len(bindings) != 1 or bindings[0][0] != "value":
+        return None
+    return bindings[0][1]
+
+
+def _message_sites(ctx, messages: cst.BaseExpression, where: str, at_call: bool = True) -> list[PromptSite]:
     sites: list[PromptSite] = []
     if not isinstance(messages, (cst.List, cst.Tuple)):
         return sites
@@ -93,11 +109,11 @@ def _message_sites(ctx, messages: cst.BaseExpression, where: str) -> list[Prompt
                 elif key == "content":
                     content = item.value
             if role in _PROMPT_ROLES and content is not None:
-                sites.append(_site(ctx, content, f"{where}[{role}]"))
+                sites.append(_site(ctx, content, f"{where}[{role}]", at_call))
         elif isinstance(value, cst.Tuple) and len(value.elements) == 2:
             role = string_literal_text(value.elements[0].value)
             if role in _PROMPT_ROLES or role in ("human", "ai"):
-                sites.append(_site(ctx, value.elements[1].value, f"{where}[{role}]"))
+                sites.append(_site(ctx, value.elements[1].value, f"{where}[{role}]", at_call))
         elif isinstance(value, cst.Call):
             sites.extend(builder_sites(ctx, value))
     return sites
@@ -146,6 +162,21 @@ def call_prompt_sites(ctx, call: cst.Call, spec) -> list[PromptSite]:
     return sites
 
 
+def wrapper_message_sites(ctx, call: cst.Call) -> list[PromptSite]:
+    """Chat messages handed to a project function that may reach a model (gpt-researcher's
+    ``create_chat_completion(messages=[{"role": "system", "content": ...}])``): whatever the
+    argument is called, a list of role/content dicts is a prompt."""
+    sites: list[PromptSite] = []
+    for arg in call.args:
+        if arg.star:
+            continue
+        value = _bound_once(ctx, arg.value) or arg.value
+        if isinstance(value, (cst.List, cst.Tuple)):
+            where = f"{arg.keyword.value}=" if arg.keyword is not None else "messages"
+            sites.extend(_message_sites(ctx, value, where, at_call=False))
+    return sites
+
+
 def _text_or_message_sites(
     ctx, value: cst.BaseExpression, text_where: str, list_where: str
 ) -> list[PromptSite]:
@@ -155,6 +186,10 @@ def _text_or_message_sites(
     behind a wrapper (``textwrap.dedent(...)``, ``"...".format(...)``), a constant or a file.
     A value of unknown origin (``messages=history``) is not a site: it is most often a list.
     """
+    bound = _bound_once(ctx, value)
+    if isinstance(bound, (cst.List, cst.Tuple)):
+        # ``messages = [{"role": "system", ...}, ...]`` then ``messages=messages``
+        return _message_sites(ctx, bound, list_where, at_call=False)
     if isinstance(value, (cst.List, cst.Tuple)):
         return _message_sites(ctx, value, list_where)
     site = _site(ctx, value, text_where)

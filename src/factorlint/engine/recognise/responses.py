@@ -252,6 +252,10 @@ class ResponseTracker(ResponseModes):
         owner, _, name = local.rpartition(".")
         return self.ctx.scan.methods.get(owner, {}).get(name)
 
+    def wrapper_origin(self, qualname: str) -> Origin | None:
+        """What a function of this file hands back, when it is a model reply: its origin."""
+        return self._wrapper_return(qualname)
+
     def _wrapper_return(self, qualname: str) -> Origin | None:
         function = self.local_function(qualname)
         if function is None:

@@ -54,7 +54,7 @@ from factorlint.model import (
 
 # The version of this layout. It is part of the settings key as well, so a new layout never even
 # opens an old file; a file that claims another version is dropped.
-FORMAT = 8
+FORMAT = 9
 
 # Bounds. A legitimate result stays far inside them; a value outside one makes the entry invalid
 # (and a result of ours that would not fit is simply not cached: see ``encode_result``).
@@ -72,6 +72,7 @@ MAX_DETAIL_INT = 2**63 - 1
 SEVERITIES = frozenset(get_args(Severity))
 CONFIDENCES = frozenset(get_args(Confidence))
 APPLICABILITIES = frozenset(get_args(Applicability))
+RETURN_KINDS = frozenset({"", "value", "structured"})  # FunctionFacts.returns_kind
 ROLES = frozenset(("app", "test", "example"))  # FileResult.role; a test keeps it in step
 
 _SHA256 = re.compile(r"[0-9a-f]{64}\Z")
@@ -91,7 +92,7 @@ LAYOUT: dict[type, tuple[str, ...]] = {
     ),
     Diagnostic: ("code", "path", "message", "line", "column"),
     FunctionFacts: ("qualname", "line", "calls_llm", "asks_human", "callees", "always_calls", "params",
-                    "returns_call", "returns_non_text"),
+                    "returns_call", "returns_kind"),
     FileFacts: (
         "module", "relevant", "imports", "functions", "bindings", "aliases", "classes", "llm_call_count",
         "arguments", "tainted",
@@ -331,7 +332,7 @@ def _diagnostic(value: Any, path: str) -> Diagnostic:
 
 
 def _function(value: Any) -> FunctionFacts:
-    qualname, line, calls_llm, asks_human, callees, always_calls, params, returns_call, returns_non_text = (
+    qualname, line, calls_llm, asks_human, callees, always_calls, params, returns_call, returns_kind = (
         _fields(value, FunctionFacts))
     return FunctionFacts(
         _str(qualname, "FunctionFacts.qualname"), _int(line, "FunctionFacts.line"),
@@ -340,7 +341,7 @@ def _function(value: Any) -> FunctionFacts:
         list(_names(always_calls, "FunctionFacts.always_calls")),
         list(_names(params, "FunctionFacts.params")),
         _str(returns_call, "FunctionFacts.returns_call"),
-        _bool(returns_non_text, "FunctionFacts.returns_non_text"),
+        _choice(returns_kind, "FunctionFacts.returns_kind", RETURN_KINDS),
     )
 
 
@@ -477,7 +478,7 @@ def _encode(result: FileResult) -> list:
         None if facts is None else [
             facts.module, facts.relevant, list(facts.imports),
             [[f.qualname, f.line, f.calls_llm, f.asks_human, list(f.callees), list(f.always_calls),
-              list(f.params), f.returns_call, f.returns_non_text]
+              list(f.params), f.returns_call, f.returns_kind]
              for f in facts.functions.values()],
             dict(facts.bindings), dict(facts.aliases),
             [[name, list(bases)] for name, bases in facts.classes.items()],

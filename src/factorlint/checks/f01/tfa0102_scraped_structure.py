@@ -173,6 +173,21 @@ def choose_agent(task):
     return agent["server"], agent["role"]
 """,
         },
+        # One reply parsed, then scraped when the parse fails: one construct, one finding.
+        """
+import json
+import re
+from openai import OpenAI
+client = OpenAI()
+
+def select_tools(prompt):
+    response = client.chat.completions.create(model="m", messages=[{"role": "user", "content": prompt}]).choices[0].message.content
+    try:
+        return json.loads(response)  # expect: TFA0102 @16-36 | `json.loads(...)` scrapes structure out of the free text returned by `client.chat.completions.create(...)`, which asked for neither a response schema nor tools
+    except json.JSONDecodeError:
+        match = re.search(r"\\{.*\\}", response, re.DOTALL)
+        return json.loads(match.group(0)) if match else []
+""",
     ]
     valid = [
         """
@@ -298,6 +313,7 @@ def done(msgs):
         super().__init__(ctx, sink)
         self._in_tests: set[int] = set()
         self._lines_only: set[int] = set()
+        self._scraped_replies: set[int] = set()  # ids of the model calls whose reply was reported
 
     def visit_Return(self, node: cst.Return) -> None:
         # ``return text.split("\n")``: the reply handed back as a list of lines, no field taken.
@@ -325,14 +341,18 @@ def done(msgs):
                 marked.add(id(call))
 
         run_visitor(test, _Collect())
+
     def visit_Call(self, node: cst.Call) -> None:
         found = self._scraped(node)
         if found is None or id(node) in self._lines_only:
             return
         label, operand = found
         origin = tracker(self.ctx).reply_text(operand)
-        if origin is None:
+        if origin is None or id(origin.source) in self._scraped_replies:
             return
+        # One reply scraped several ways (``json.loads``, then a regex when that fails) is one
+        # construct: reported once, at its first scrape.
+        self._scraped_replies.add(id(origin.source))
         callee = " ".join(self.ctx.code_for(origin.source.func).split())[:60]
         self.report(
             node,
@@ -343,7 +363,7 @@ def done(msgs):
         )
 
     def _scraped(self, call: cst.Call) -> tuple[str, cst.BaseExpression] | None:
-        """(label, the text argument, is a parser) when ``call`` pulls structure out of text."""
+        """(label, the text argument) when ``call`` pulls structure out of text."""
         func = call.func
         if isinstance(func, cst.Attribute) and func.attr.value in _SPLITTERS:
             if not call.args:

@@ -282,6 +282,33 @@ Led the payments platform migration.""")
     ]
     near_miss = [
         # A short prompt kept in a local, or handed to a wrapper: only a long one is reported there.
+        {
+            "llm.py": '''
+from openai import OpenAI
+client = OpenAI()
+
+def complete(messages):
+    return client.chat.completions.create(model="m", messages=messages).choices[0].message.content
+''',
+            "agent.py": '''
+from llm import complete
+
+def plan(query, context, depth, breadth, goals, learnings, sources, questions, notes):
+    return complete(messages=[
+        {"role": "user", "content": f"""Plan the next research step.
+Query: {query}
+Context: {context}
+Depth: {depth}
+Breadth: {breadth}
+Goals: {goals}
+Learnings: {learnings}
+Sources: {sources}
+Questions: {questions}
+Notes: {notes}
+Answer with one question per line."""},
+    ])
+''',
+        },
         '''
 from openai import OpenAI
 client = OpenAI()
@@ -393,8 +420,11 @@ vec = client.embeddings.create(model="text-embedding-3-small", input="line one\\
         min_chars = self.settings.inline_prompt_min_chars
         for site, requires in self._found.values():
             long = site.text_chars >= LONG_PROMPT_CHARS or site.text_lines >= LONG_PROMPT_LINES
-            if not site.at_call and not long:
-                continue  # a short prompt kept in a local or handed to a wrapper: already apart
+            if not site.at_call and site.text_chars < LONG_PROMPT_CHARS:
+                # A prompt kept in a local or handed to a wrapper is already apart from the call;
+                # only a long body of instructions (not a few sentences around data slots, one
+                # per line) is the violation there.
+                continue
             size = f"{site.text_chars} characters" if site.text_chars >= min_chars else (
                 f"{site.text_lines} lines"
             )

@@ -42,7 +42,7 @@ class SdkObjectsInThread(Rule):
 
     ## Why is this bad?
     Factor 5 (unify execution state and business state): the thread is the record of the run and
-    must stay readable. SDK classes change between versions; a thread pickled with them cannot be
+    must stay readable. SDK classes change between versions; a thread serialised with them cannot be
     loaded after an upgrade, cannot be read by another service or language, and drags along
     fields you never meant to keep. Store plain data you own: `model_dump()`, a dict, your own
     `Event`.
@@ -95,15 +95,14 @@ def step(thread_id, thread, store):
     store.save(thread_id, thread)
 """,
         """
-import pickle
+import joblib
 import anthropic
 client = anthropic.Anthropic()
 
 def step(history, path):
     msg = client.messages.create(model="m", max_tokens=512, messages=history)
     history.append({"role": "assistant", "content": msg.content})  # expect: TFA0504 @5-66 | `msg.content` is an SDK object appended to `history`, which is saved: the stored thread depends on the SDK's classes and version
-    with open(path, "wb") as f:
-        pickle.dump(history, f)
+    joblib.dump(history, path)
 """,
         """
 from langchain_openai import ChatOpenAI

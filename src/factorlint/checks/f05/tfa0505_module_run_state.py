@@ -71,7 +71,7 @@ class _Frame:
     declared: set[str] = field(default_factory=set)  # ``global`` names
     globals: list[cst.Global] = field(default_factory=list)
     rebound: dict[str, bool] = field(default_factory=dict)  # global name -> carries state
-    events: list[tuple[str, str, str | None]] = field(default_factory=list)  # (container, kind, id key)
+    keyed: list[tuple[str, str]] = field(default_factory=list)  # (container, the id it is filled under)
 
 
 class ModuleRunState(Rule):
@@ -396,7 +396,7 @@ def resolve(name, load):
 
     def _event(self, frame: _Frame, name: str, key: str | None) -> None:
         if key is not None and name in self._containers and (name not in frame.locals or name in frame.declared):
-            frame.events.append((name, "keyed", key))
+            frame.keyed.append((name, key))
 
     # -- the verdict -------------------------------------------------------------------------------
 
@@ -404,9 +404,8 @@ def resolve(name, load):
         for frame in self._all_frames:
             if self._at_import(frame):
                 continue
-            for name, _, key in frame.events:
-                if key is not None:
-                    self._containers[name].keyed.append((frame.name, key))
+            for name, key in frame.keyed:
+                self._containers[name].keyed.append((frame.name, key))
         for container in self._containers.values():
             if container.keyed:
                 function, key = container.keyed[0]

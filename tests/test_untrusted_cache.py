@@ -222,14 +222,14 @@ def _results(draw) -> FileResult:
         _position, _names, fix, _names, _names, _names, st.lists(_names, max_size=2).map(tuple),
         st.lists(_names, max_size=2).map(tuple), st.lists(_names, max_size=2).map(tuple),
         st.lists(_names, max_size=2).map(tuple), st.lists(_names, max_size=2).map(tuple),
-        st.none() | _names, st.sampled_from(["", "0123456789abcdef"]),
+        st.lists(_names, max_size=2).map(tuple), st.none() | _names, st.sampled_from(["", "0123456789abcdef"]),
     )
     diagnostic = st.builds(Diagnostic, _code, st.just(path), _names, st.none() | _position, st.none() | _position)
     functions = st.lists(
         st.builds(
             FunctionFacts, _names, _position, st.booleans(), st.booleans(), st.lists(_names, max_size=3),
             st.lists(_names, max_size=2), st.lists(_names, max_size=2), _names,
-            st.sampled_from(sorted(codec.RETURN_KINDS)),
+            st.sampled_from(sorted(codec.RETURN_KINDS)), st.lists(_names, max_size=2), st.lists(_names, max_size=2),
         ), max_size=3
     ).map(lambda fs: {f.qualname: f for f in fs})
     facts = st.none() | st.builds(

@@ -90,6 +90,10 @@ class Finding:
     # pass does not find that every ``return`` of these functions hands back something else (a
     # bool, a number, a reply asked for with a schema: ``FunctionFacts.returns_kind``).
     requires_text: tuple[str, ...] = ()
+    # ``callee|place|scrapes`` or ``callee|place|parses``: the finding stands only if the project
+    # pass finds the function a call of ``callee`` runs scraping (or turning into data) the
+    # parameter filled at ``place`` (a position or a keyword).
+    requires_scrape: tuple[str, ...] = ()
     suppressed: str | None = None  # why, when a suppression comment silenced it
     fingerprint: str = ""
 
@@ -128,6 +132,12 @@ class FunctionFacts:
     # number or None: ``True if output == "yes" else False``) or "structured" (the reply of a
     # model call of this function that asked for a schema or tools); "" otherwise.
     returns_kind: str = ""
+    # Its parameters it pulls pieces or structure out of (a regular expression, ``split``,
+    # ``json.loads``): text a caller hands in there is scraped (metagpt's ``parse_code(text)``).
+    scrapes: list[str] = field(default_factory=list)
+    # Those of them it turns into data: parsed directly, or scraped in a function that parses
+    # (gptme's ``_parse_ranges``: a regular expression, then ``json.loads`` of the match).
+    parses: list[str] = field(default_factory=list)
 
 
 @dataclass

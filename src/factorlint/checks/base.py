@@ -62,6 +62,7 @@ class RawFinding:
     requires_tainted: tuple[str, ...] = ()  # see Finding.requires_tainted
     requires_cycle: tuple[str, ...] = ()  # see Finding.requires_cycle
     requires_text: tuple[str, ...] = ()  # see Finding.requires_text
+    requires_scrape: tuple[str, ...] = ()  # see Finding.requires_scrape
 
 
 class Rule:
@@ -93,11 +94,12 @@ class Rule:
         requires_tainted: tuple[str, ...] = (),
         requires_cycle: tuple[str, ...] = (),
         requires_text: tuple[str, ...] = (),
+        requires_scrape: tuple[str, ...] = (),
     ) -> None:
         self._sink(
             RawFinding(
                 self.meta, node, message or self.meta.summary, requires_llm, severity, fix_message,
-                unless_human, requires_tainted, requires_cycle, requires_text,
+                unless_human, requires_tainted, requires_cycle, requires_text, requires_scrape,
             )
         )
 

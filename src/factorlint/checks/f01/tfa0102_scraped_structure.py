@@ -4,30 +4,10 @@ import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
 from factorlint.engine.parse.walk import run_visitor
-from factorlint.engine.recognise.recognisers import keyword_arg, positional_arg
+from factorlint.engine.recognise.response_paths import Origin
 from factorlint.engine.recognise.responses import tracker
+from factorlint.engine.recognise.scrapers import scrape
 from factorlint.engine.semantic.names import literal_string
-
-# Parsers and pattern matchers that pull structure out of a string: (argument index, keyword).
-_SCRAPERS = {
-    "re.search": (1, "string"),
-    "re.match": (1, "string"),
-    "re.fullmatch": (1, "string"),
-    "re.findall": (1, "string"),
-    "re.finditer": (1, "string"),
-    "re.split": (1, "string"),
-    "json.loads": (0, "s"),
-    "ast.literal_eval": (0, "node_or_string"),
-    "yaml.safe_load": (0, "stream"),
-    "yaml.load": (0, "stream"),
-    "json_repair.loads": (0, "json_str"),
-    "json_repair.repair_json": (0, "json_str"),
-}
-_COMPILED = frozenset({"search", "match", "fullmatch", "findall", "finditer", "split"})
-_SPLITTERS = frozenset({"split", "rsplit", "partition", "rpartition"})
-# Pydantic's JSON parsers: ``Model.model_validate_json(text)`` (v2), ``Model.parse_raw(text)`` (v1).
-_MODEL_PARSERS = frozenset({"model_validate_json", "parse_raw"})
-_TEST_REGEX = frozenset({"re.search", "re.match", "re.fullmatch", "search", "match", "fullmatch"})
 
 
 class ScrapedStructure(Rule):
@@ -188,6 +168,82 @@ def select_tools(prompt):
         match = re.search(r"\\{.*\\}", response, re.DOTALL)
         return json.loads(match.group(0)) if match else []
 """,
+        # The reply handed to the module's own parsing helper (gptme's pruner).
+        """
+import json
+import re
+from openai import OpenAI
+client = OpenAI()
+_JSON = re.compile(r"\\{.*\\}", re.DOTALL)
+
+def _parse_ranges(response):
+    match = _JSON.search(response)
+    return json.loads(match.group(0))["ranges"] if match else None
+
+def plan_prune(output):
+    reply = client.chat.completions.create(model="m", messages=[{"role": "user", "content": output}]).choices[0].message.content
+    return _parse_ranges(reply)  # expect: TFA0102 @12-32 | `_parse_ranges(...)` scrapes structure out of the free text returned by `client.chat.completions.create(...)`, which asked for neither a response schema nor tools
+""",
+        # ...or to a parser of another module (metagpt's CodeParser).
+        {
+            "logs.py": """
+import logging
+logger = logging.getLogger("agent")
+""",
+            "parsers.py": """
+import re
+from logs import logger
+
+class CodeParser:
+    @classmethod
+    def parse_code(cls, block, text, lang=""):
+        match = re.search(rf"```{lang}.*?\\s+(.*?)```", text, re.DOTALL)
+        if not match:
+            logger.warning("no code block")
+        return match.group(1) if match else text
+""",
+            "agent.py": """
+import json
+from openai import OpenAI
+from parsers import CodeParser
+client = OpenAI()
+
+def think(prompt):
+    rsp = client.chat.completions.create(model="m", messages=[{"role": "user", "content": prompt}]).choices[0].message.content
+    state = json.loads(CodeParser.parse_code(block=None, text=rsp))  # expect: TFA0102 @13-68 | `json.loads(...)` scrapes structure out of the free text returned by `client.chat.completions.create(...)`, which asked for neither a response schema nor tools
+    return state["next"]
+""",
+        },
+        # A fallback parser helper after the reply was already parsed: the same construct.
+        {
+            "fixups.py": """
+import json
+import re
+from logs import logger
+
+def handle_json_error(response):
+    match = re.search(r"\\{.*\\}", response, re.DOTALL)
+    logger.warning("falling back")
+    return json.loads(match.group(0)) if match else None
+""",
+            "logs.py": """
+import logging
+logger = logging.getLogger("agent")
+""",
+            "agent.py": """
+import json
+from openai import OpenAI
+from fixups import handle_json_error
+client = OpenAI()
+
+def choose_agent(task):
+    response = client.chat.completions.create(model="m", messages=[{"role": "user", "content": task}]).choices[0].message.content
+    try:
+        return json.loads(response)  # expect: TFA0102 @16-36 | `json.loads(...)` scrapes structure out of the free text returned by `client.chat.completions.create(...)`, which asked for neither a response schema nor tools
+    except json.JSONDecodeError:
+        return handle_json_error(response)
+""",
+        },
     ]
     valid = [
         """
@@ -236,6 +292,50 @@ def extract(doc):
 """,
     ]
     near_miss = [
+        # Code cut out of a code-writing reply by a helper: the product is the code, not a
+        # payload or a decision (metagpt's WriteCode with CodeParser.parse_code).
+        {
+            "logs.py": """
+import logging
+logger = logging.getLogger("agent")
+""",
+            "parsers.py": """
+import re
+from logs import logger
+
+def parse_code(text, lang="python"):
+    match = re.search(rf"```{lang}\\s+(.*?)```", text, re.DOTALL)
+    if not match:
+        logger.warning("no code block")
+    return match.group(1) if match else text
+""",
+            "agent.py": """
+from openai import OpenAI
+from parsers import parse_code
+client = OpenAI()
+
+def write_code(task):
+    rsp = client.chat.completions.create(model="m", messages=[{"role": "user", "content": task}]).choices[0].message.content
+    return parse_code(rsp)
+""",
+        },
+        # The reply handed to a project function that stores it, scraping nothing.
+        {
+            "store.py": """
+def remember(text, log):
+    log.append({"role": "assistant", "content": text})
+""",
+            "agent.py": """
+from openai import OpenAI
+from store import remember
+client = OpenAI()
+
+def step(messages, log):
+    reply = client.chat.completions.create(model="m", messages=messages).choices[0].message.content
+    remember(reply, log)
+    return reply
+""",
+        },
         # JSON mode set through an options dict, then validated: the reply is JSON by contract.
         """
 from openai import AsyncOpenAI
@@ -314,6 +414,7 @@ def done(msgs):
         self._in_tests: set[int] = set()
         self._lines_only: set[int] = set()
         self._scraped_replies: set[int] = set()  # ids of the model calls whose reply was reported
+        self._ignored_helpers: set[int] = set()  # helper calls already read inside a parser
 
     def visit_Return(self, node: cst.Return) -> None:
         # ``return text.split("\n")``: the reply handed back as a list of lines, no field taken.
@@ -343,16 +444,61 @@ def done(msgs):
         run_visitor(test, _Collect())
 
     def visit_Call(self, node: cst.Call) -> None:
-        found = self._scraped(node)
-        if found is None or id(node) in self._lines_only:
+        found = scrape(self.ctx, node)
+        if found is None:
+            self._handed_to_parser(node)
             return
-        label, operand = found
-        origin = tracker(self.ctx).reply_text(operand)
-        if origin is None or id(origin.source) in self._scraped_replies:
+        if id(node) in self._lines_only or (found.is_test and id(node) in self._in_tests):
             return
-        # One reply scraped several ways (``json.loads``, then a regex when that fails) is one
-        # construct: reported once, at its first scrape.
-        self._scraped_replies.add(id(origin.source))
+        track = tracker(self.ctx)
+        origin = track.reply_text(found.operand)
+        if origin is not None:
+            if id(origin.source) not in self._scraped_replies:
+                # One reply scraped several ways (``json.loads``, then a regex when that fails)
+                # is one construct: reported once, at its first scrape.
+                self._scraped_replies.add(id(origin.source))
+                self._report(node, found.label, origin)
+            return
+        if found.is_parser and isinstance(found.operand, cst.Call):
+            # ``json.loads(CodeParser.parse_code(text=rsp))``: parsed out of what a project
+            # helper cut out of the reply; it stands if the helper scrapes that parameter.
+            handed = self._handed(found.operand)
+            if handed is not None:
+                self._ignored_helpers.add(id(found.operand))
+                origin, entry = handed
+                self._report(node, found.label, origin, (f"{entry}|scrapes",))
+
+    def _handed_to_parser(self, node: cst.Call) -> None:
+        """The reply handed to a project function that turns it into data (gptme's
+        ``_parse_ranges(response)``: a regular expression, then ``json.loads``)."""
+        if id(node) in self._ignored_helpers:
+            return
+        handed = self._handed(node)
+        if handed is not None and id(handed[0].source) not in self._scraped_replies:
+            origin, entry = handed
+            label = f"{' '.join(self.ctx.code_for(node.func).split())}(...)"
+            self._report(node, label, origin, (f"{entry}|parses",))
+
+    def _handed(self, node: cst.Call) -> tuple[Origin, str] | None:
+        """(the reply, ``callee|place``) when a call of a project function is handed a model's
+        free text; the project pass decides whether that function scrapes it."""
+        callee = self.ctx.qualname(node.func)
+        if callee is None or not self.ctx.is_project_candidate(callee):
+            return None
+        llm = self.ctx.recognise.llm_call(node)
+        if llm is not None and llm.certain:
+            return None
+        track = tracker(self.ctx)
+        for position, arg in enumerate(node.args):
+            if arg.star:
+                break
+            origin = track.origin(arg.value)
+            if origin is not None and origin.is_text and (origin.mode == "prose" or origin.wrapper):
+                place = arg.keyword.value if arg.keyword is not None else str(position)
+                return origin, f"{callee}|{place}"
+        return None
+
+    def _report(self, node: cst.Call, label: str, origin: Origin, scraped_by: tuple[str, ...] = ()) -> None:
         callee = " ".join(self.ctx.code_for(origin.source.func).split())[:60]
         self.report(
             node,
@@ -360,32 +506,5 @@ def done(msgs):
             "asked for neither a response schema nor tools",
             requires_llm=origin.requires,
             requires_text=origin.requires if origin.wrapper else (),
+            requires_scrape=scraped_by,
         )
-
-    def _scraped(self, call: cst.Call) -> tuple[str, cst.BaseExpression] | None:
-        """(label, the text argument) when ``call`` pulls structure out of text."""
-        func = call.func
-        if isinstance(func, cst.Attribute) and func.attr.value in _SPLITTERS:
-            if not call.args:
-                return None  # ``text.split()``: words, not fields
-            return f".{func.attr.value}(...)", func.value
-        if isinstance(func, cst.Attribute) and func.attr.value in _MODEL_PARSERS and call.args:
-            return f"{self.ctx.code_for(func)}(...)", call.args[0].value
-        qualname = self.ctx.qualname(func) or ""
-        if qualname in _SCRAPERS:
-            if qualname in _TEST_REGEX and id(call) in self._in_tests:
-                return None
-            index, keyword = _SCRAPERS[qualname]
-            arg = keyword_arg(call, keyword) or positional_arg(call, index)
-            if arg is None:
-                return None
-            return f"{qualname}(...)", arg.value
-        if qualname.startswith("re.compile().") and qualname.rsplit(".", 1)[-1] in _COMPILED:
-            method = qualname.rsplit(".", 1)[-1]
-            if method in _TEST_REGEX and id(call) in self._in_tests:
-                return None
-            arg = keyword_arg(call, "string") or positional_arg(call, 0)
-            if arg is None:
-                return None
-            return f"{self.ctx.code_for(func)}(...)", arg.value
-        return None

@@ -8,6 +8,7 @@ from factorlint.engine.agents.loops import CONSOLE_INPUTS
 from factorlint.engine.read.file_roles import file_role
 from factorlint.engine.recognise.llm_names import match_llm_qualname
 from factorlint.engine.recognise.responses import tracker
+from factorlint.engine.recognise.scrapers import scrape
 from factorlint.engine.taint.analyser import analyser
 from factorlint.model import PARAMETER, FileFacts, FunctionFacts
 
@@ -50,6 +51,7 @@ class FactsCollector:
         self._returned: dict[int, set[str | None]] = {}
         # id(function) -> whether each of its ``return``s hands back a bool, a number or None
         self._non_text: dict[int, list[bool]] = {}
+        self._parsing: set[str] = set()  # functions that call a parser (``json.loads``)
 
     def _current(self) -> FunctionFacts | None:
         if not self.ctx.function_stack:
@@ -79,17 +81,19 @@ class FactsCollector:
 
     def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
         self._branches.pop()
+        qualname = self.ctx.function_qualname(node)
         returned = self._returned.pop(id(node), set())
         if len(returned) == 1 and None not in returned:
-            qualname = self.ctx.function_qualname(node)
             facts = self.facts.functions.setdefault(qualname, FunctionFacts(qualname=qualname, line=0))
             facts.returns_call = returned.pop() or ""
+        if qualname in self._parsing and qualname in self.facts.functions:
+            facts = self.facts.functions[qualname]
+            facts.parses = list(dict.fromkeys([*facts.parses, *facts.scrapes]))  # a match, then json.loads
         non_text = self._non_text.pop(id(node), [])
         kind = ""
         if non_text and all(non_text) and not self.ctx.flow(node).yields:
             kind = "value"
         else:
-            qualname = self.ctx.function_qualname(node)
             known = self.facts.functions.get(qualname)
             if known is not None and known.calls_llm:
                 # The reply this function hands back, when it asked for a schema or tools.
@@ -97,7 +101,6 @@ class FactsCollector:
                 if origin is not None and origin.mode in ("structured", "tools"):
                     kind = "structured"
         if kind:
-            qualname = self.ctx.function_qualname(node)
             facts = self.facts.functions.setdefault(qualname, FunctionFacts(qualname=qualname, line=0))
             facts.returns_kind = kind
 
@@ -157,6 +160,25 @@ class FactsCollector:
             return None
         return callee
 
+    def _scraped_parameter(self, node: cst.Call) -> None:
+        """``re.search(pattern, text)`` on the function's own parameter ``text``."""
+        if not self.ctx.function_stack:
+            return
+        found = scrape(self.ctx, node)
+        if found is None:
+            return
+        current = self._current()
+        if current is None:
+            return
+        if found.is_parser:
+            self._parsing.add(current.qualname)
+        if isinstance(found.operand, cst.Name) and found.operand.value in current.params:
+            name = found.operand.value
+            if name not in current.scrapes:
+                current.scrapes.append(name)
+            if found.is_parser and name not in current.parses:
+                current.parses.append(name)
+
     def _enter_branch(self, node: cst.CSTNode) -> None:
         if self._branches:
             self._branches[-1] += 1
@@ -173,6 +195,7 @@ class FactsCollector:
     leave_Match = leave_BooleanOperation = _leave_branch
 
     def visit_Call(self, node: cst.Call) -> None:
+        self._scraped_parameter(node)
         if (self.ctx.qualname(node.func) or "") in CONSOLE_INPUTS:
             current = self._current()
             if current is not None and self._branches and self._branches[-1] == 0:

@@ -258,6 +258,17 @@ class ProjectIndex:
         functions, model = self._targets(qualname, overrides=True)
         return model or not functions.isdisjoint(self.llm_functions)
 
+    def scrapes(self, entry: str) -> bool:
+        """For ``callee|place|scrapes`` (or ``|parses``): does a function a call of ``callee``
+        runs pull pieces out of (or turn into data) the parameter filled at ``place``?"""
+        callee, place, what = entry.rsplit("|", 2)
+        for slot in self._parameter_slots(callee, place):
+            function, name = slot.rsplit(PARAMETER, 1)
+            facts = self.functions[function]
+            if name in (facts.parses if what == "parses" else facts.scrapes):
+                return True
+        return False
+
     def returns_no_free_text(self, qualname: str) -> bool:
         """Does every ``return`` of the project function ``qualname`` runs (the one that certainly
         runs) hand back a bool, a number or None, or a reply asked for with a schema or tools,

@@ -53,6 +53,7 @@ def build_report(root: str, results: list[FileResult], knowledge: Knowledge, set
             and not any(index.asks_human(q) for q in f.unless_human)
             and (not f.requires_cycle or index.leads_back(f.requires_cycle))
             and not any(index.returns_no_free_text(q) for q in f.requires_text)
+            and (not f.requires_scrape or any(index.scrapes(entry) for entry in f.requires_scrape))
         ]
         standing = [_name_reaching(f, index) for f in standing]
         standing = [f for f in (_name_tainted(f, index) for f in standing) if f is not None]

@@ -54,7 +54,7 @@ from factorlint.model import (
 
 # The version of this layout. It is part of the settings key as well, so a new layout never even
 # opens an old file; a file that claims another version is dropped.
-FORMAT = 9
+FORMAT = 10
 
 # Bounds. A legitimate result stays far inside them; a value outside one makes the entry invalid
 # (and a result of ours that would not fit is simply not cached: see ``encode_result``).
@@ -88,11 +88,12 @@ LAYOUT: dict[type, tuple[str, ...]] = {
     Finding: (
         "code", "name", "factor", "severity", "confidence", "path", "line", "column", "end_line",
         "end_column", "message", "fix", "snippet", "source_line", "context", "requires_llm",
-        "unless_human", "requires_tainted", "requires_cycle", "requires_text", "suppressed", "fingerprint",
+        "unless_human", "requires_tainted", "requires_cycle", "requires_text", "requires_scrape", "suppressed",
+        "fingerprint",
     ),
     Diagnostic: ("code", "path", "message", "line", "column"),
     FunctionFacts: ("qualname", "line", "calls_llm", "asks_human", "callees", "always_calls", "params",
-                    "returns_call", "returns_kind"),
+                    "returns_call", "returns_kind", "scrapes", "parses"),
     FileFacts: (
         "module", "relevant", "imports", "functions", "bindings", "aliases", "classes", "llm_call_count",
         "arguments", "tainted",
@@ -295,7 +296,7 @@ def _fix(value: Any) -> Fix | None:
 def _finding(value: Any, path: str) -> Finding:
     (code, name, factor, severity, confidence, where, line, column, end_line, end_column, message,
      fix, snippet, source_line, context, requires_llm, unless_human, requires_tainted, requires_cycle,
-     requires_text, suppressed, fingerprint) = _fields(value, Finding)
+     requires_text, requires_scrape, suppressed, fingerprint) = _fields(value, Finding)
     return Finding(
         code=_pattern(code, "Finding.code", _CODE),
         name=_str(name, "Finding.name"),
@@ -317,6 +318,7 @@ def _finding(value: Any, path: str) -> Finding:
         requires_tainted=_names(requires_tainted, "Finding.requires_tainted"),
         requires_cycle=_names(requires_cycle, "Finding.requires_cycle"),
         requires_text=_names(requires_text, "Finding.requires_text"),
+        requires_scrape=_names(requires_scrape, "Finding.requires_scrape"),
         suppressed=_opt_str(suppressed, "Finding.suppressed"),
         fingerprint=_pattern(fingerprint, "Finding.fingerprint", _FINGERPRINT),
     )
@@ -332,7 +334,7 @@ def _diagnostic(value: Any, path: str) -> Diagnostic:
 
 
 def _function(value: Any) -> FunctionFacts:
-    qualname, line, calls_llm, asks_human, callees, always_calls, params, returns_call, returns_kind = (
+    qualname, line, calls_llm, asks_human, callees, always_calls, params, returns_call, returns_kind, scrapes, parses = (
         _fields(value, FunctionFacts))
     return FunctionFacts(
         _str(qualname, "FunctionFacts.qualname"), _int(line, "FunctionFacts.line"),
@@ -342,6 +344,8 @@ def _function(value: Any) -> FunctionFacts:
         list(_names(params, "FunctionFacts.params")),
         _str(returns_call, "FunctionFacts.returns_call"),
         _choice(returns_kind, "FunctionFacts.returns_kind", RETURN_KINDS),
+        list(_names(scrapes, "FunctionFacts.scrapes")),
+        list(_names(parses, "FunctionFacts.parses")),
     )
 
 
@@ -470,7 +474,7 @@ def _encode(result: FileResult) -> list:
                  [[e.line, e.column, e.end_line, e.end_column, e.content] for e in f.fix.edits],
              ],
              f.snippet, f.source_line, f.context, list(f.requires_llm), list(f.unless_human),
-             list(f.requires_tainted), list(f.requires_cycle), list(f.requires_text), f.suppressed,
+             list(f.requires_tainted), list(f.requires_cycle), list(f.requires_text), list(f.requires_scrape), f.suppressed,
              f.fingerprint]
             for f in result.findings
         ],
@@ -478,7 +482,7 @@ def _encode(result: FileResult) -> list:
         None if facts is None else [
             facts.module, facts.relevant, list(facts.imports),
             [[f.qualname, f.line, f.calls_llm, f.asks_human, list(f.callees), list(f.always_calls),
-              list(f.params), f.returns_call, f.returns_kind]
+              list(f.params), f.returns_call, f.returns_kind, list(f.scrapes), list(f.parses)]
              for f in facts.functions.values()],
             dict(facts.bindings), dict(facts.aliases),
             [[name, list(bases)] for name, bases in facts.classes.items()],

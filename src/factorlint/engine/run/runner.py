@@ -263,6 +263,7 @@ def _findings(module: cst.Module, positions, raw: list[RawFinding], path: str, l
                 requires_tainted=item.requires_tainted,
                 requires_cycle=item.requires_cycle,
                 requires_text=item.requires_text,
+                requires_scrape=item.requires_scrape,
             )
         )
     return findings

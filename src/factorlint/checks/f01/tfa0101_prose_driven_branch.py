@@ -5,6 +5,7 @@ import libcst as cst
 from factorlint.checks.base import Rule, RuleMeta
 from factorlint.checks.f01._probes import probes
 from factorlint.engine.recognise.responses import Origin, render_path, tracker
+from factorlint.engine.recognise.scrapers import handed_reply
 from factorlint.engine.semantic.names import literal_string
 
 _LOGGING_ROOTS = frozenset({"logging", "loguru", "structlog"})
@@ -136,6 +137,36 @@ def should_deploy(change):
         case _:
             pass
 """,
+        # A piece a helper of another module cut out of the reply decides the next step
+        # (metagpt's Role._think).
+        {
+            "logs.py": """
+import logging
+logger = logging.getLogger("agent")
+""",
+            "repair.py": """
+import re
+from logs import logger
+
+def extract_state_value_from_output(content):
+    content = content.strip()
+    matches = re.findall(r"[0-9]", content)
+    logger.debug(matches)
+    return matches[0] if matches else "-1"
+""",
+            "role.py": """
+from openai import OpenAI
+from repair import extract_state_value_from_output
+client = OpenAI()
+
+def think(prompt, states):
+    next_state = client.chat.completions.create(model="m", messages=[{"role": "user", "content": prompt}]).choices[0].message.content
+    next_state = extract_state_value_from_output(next_state)
+    if next_state == "-1":  # expect: TFA0101 @8-26 | `next_state == "-1"` branches on the free text (`choices[].message.content`) returned by `client.chat.completions.create(...)`, which asked for neither tools nor structured output
+        return None
+    return states[int(next_state)]
+""",
+        },
     ]
     valid = [
         # Structured output: the branch is on a typed field.
@@ -184,6 +215,34 @@ def step(thread):
 """,
     ]
     near_miss = [
+        # The reply handed to a helper that looks something up with it: what comes back is the
+        # helper's own data, not a piece of the reply.
+        {
+            "store.py": """
+import sqlite3
+from logs import logger
+
+def order_status(order_text):
+    logger.info(order_text)
+    row = sqlite3.connect("orders.db").execute("select status from orders where note = ?", (order_text,)).fetchone()
+    return row[0] if row else "unknown"
+""",
+            "logs.py": """
+import logging
+logger = logging.getLogger("agent")
+""",
+            "agent.py": """
+from openai import OpenAI
+from store import order_status
+client = OpenAI()
+
+def step(messages):
+    reply = client.chat.completions.create(model="m", messages=messages).choices[0].message.content
+    status = order_status(reply)
+    if status == "shipped":
+        return "done"
+""",
+        },
         # The helper maps the reply onto labels the module owns (simpleqa's grader): comparing
         # the label is not branching on the model's prose.
         """
@@ -340,8 +399,30 @@ def ask(msgs, **options):
             origin = track.reply_text(operand)
             if origin is not None:
                 self._report(probe, origin, f"`{_short(self.ctx.code_for(probe))}`")
+                continue
+            handed = self._cut_by_helper(operand)
+            if handed is not None:
+                origin, entry = handed
+                self._report(probe, origin, f"`{_short(self.ctx.code_for(probe))}`", (f"{entry}|scrapes",))
 
-    def _report(self, node: cst.CSTNode, origin: Origin, what: str) -> None:
+    def _cut_by_helper(self, operand: cst.BaseExpression):
+        """A piece a project helper cut out of the reply (metagpt's ``next_state =
+        extract_state_value_from_output(rsp)``, a regular expression over its parameter):
+        (the reply's origin, ``callee|place``) for the project pass to confirm."""
+        if isinstance(operand, cst.Call):
+            return handed_reply(self.ctx, operand)
+        if not isinstance(operand, cst.Name) or not self.ctx.function_stack:
+            return None
+        for kind, value in self.ctx.current_flow().bindings.get(operand.value, []):
+            if kind == "value" and isinstance(value, (cst.Call, cst.Await)):
+                call = value.expression if isinstance(value, cst.Await) else value
+                if isinstance(call, cst.Call):
+                    handed = handed_reply(self.ctx, call)
+                    if handed is not None:
+                        return handed
+        return None
+
+    def _report(self, node: cst.CSTNode, origin: Origin, what: str, scraped_by: tuple[str, ...] = ()) -> None:
         callee = _short(self.ctx.code_for(origin.source.func), 60)
         direct = origin.source is origin.llm.node
         where = f" (`{render_path(origin.path).lstrip('.')}`)" if origin.path and direct else ""
@@ -351,6 +432,7 @@ def ask(msgs, **options):
             "neither tools nor structured output",
             requires_llm=origin.requires,
             requires_text=origin.requires if origin.wrapper else (),
+            requires_scrape=scraped_by,
         )
 
     def _only_logs(self, node: cst.If) -> bool:

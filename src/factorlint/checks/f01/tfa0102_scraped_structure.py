@@ -6,7 +6,7 @@ from factorlint.checks.base import Rule, RuleMeta
 from factorlint.engine.parse.walk import run_visitor
 from factorlint.engine.recognise.response_paths import Origin
 from factorlint.engine.recognise.responses import tracker
-from factorlint.engine.recognise.scrapers import scrape
+from factorlint.engine.recognise.scrapers import handed_reply, scrape
 from factorlint.engine.semantic.names import literal_string
 
 
@@ -462,7 +462,7 @@ def done(msgs):
         if found.is_parser and isinstance(found.operand, cst.Call):
             # ``json.loads(CodeParser.parse_code(text=rsp))``: parsed out of what a project
             # helper cut out of the reply; it stands if the helper scrapes that parameter.
-            handed = self._handed(found.operand)
+            handed = handed_reply(self.ctx, found.operand)
             if handed is not None:
                 self._ignored_helpers.add(id(found.operand))
                 origin, entry = handed
@@ -473,30 +473,11 @@ def done(msgs):
         ``_parse_ranges(response)``: a regular expression, then ``json.loads``)."""
         if id(node) in self._ignored_helpers:
             return
-        handed = self._handed(node)
+        handed = handed_reply(self.ctx, node)
         if handed is not None and id(handed[0].source) not in self._scraped_replies:
             origin, entry = handed
             label = f"{' '.join(self.ctx.code_for(node.func).split())}(...)"
             self._report(node, label, origin, (f"{entry}|parses",))
-
-    def _handed(self, node: cst.Call) -> tuple[Origin, str] | None:
-        """(the reply, ``callee|place``) when a call of a project function is handed a model's
-        free text; the project pass decides whether that function scrapes it."""
-        callee = self.ctx.qualname(node.func)
-        if callee is None or not self.ctx.is_project_candidate(callee):
-            return None
-        llm = self.ctx.recognise.llm_call(node)
-        if llm is not None and llm.certain:
-            return None
-        track = tracker(self.ctx)
-        for position, arg in enumerate(node.args):
-            if arg.star:
-                break
-            origin = track.origin(arg.value)
-            if origin is not None and origin.is_text and (origin.mode == "prose" or origin.wrapper):
-                place = arg.keyword.value if arg.keyword is not None else str(position)
-                return origin, f"{callee}|{place}"
-        return None
 
     def _report(self, node: cst.Call, label: str, origin: Origin, scraped_by: tuple[str, ...] = ()) -> None:
         callee = " ".join(self.ctx.code_for(origin.source.func).split())[:60]

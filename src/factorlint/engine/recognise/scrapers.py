@@ -13,6 +13,7 @@ from dataclasses import dataclass
 import libcst as cst
 
 from factorlint.engine.recognise.recognisers import keyword_arg, positional_arg
+from factorlint.engine.recognise.responses import tracker
 
 # Parsers and pattern matchers that pull structure out of a string: (argument index, keyword).
 SCRAPERS = {
@@ -70,3 +71,44 @@ def scrape(ctx, call: cst.Call) -> Scrape | None:
             return None
         return Scrape(f"{ctx.code_for(func)}(...)", arg.value, method in _TEST_REGEX)
     return None
+
+
+def handed_reply(ctx, call: cst.Call):
+    """(the reply's origin, ``callee|place``) when a call of a project function is handed a
+    model's free text (metagpt's ``extract_state_value_from_output(rsp)``); the project pass
+    decides whether that function scrapes it (``FunctionFacts.scrapes``)."""
+    callee = ctx.qualname(call.func)
+    if callee is None or not ctx.is_project_candidate(callee):
+        return None
+    llm = ctx.recognise.llm_call(call)
+    if llm is not None and llm.certain:
+        return None
+    for position, arg in enumerate(call.args):
+        if arg.star:
+            break
+        origin = _text_origin(ctx, arg.value, call)
+        if origin is not None:
+            place = arg.keyword.value if arg.keyword is not None else str(position)
+            return origin, f"{callee}|{place}"
+    return None
+
+
+def _text_origin(ctx, value: cst.BaseExpression, call: cst.Call):
+    """The reply ``value`` holds as free text. ``rsp = helper(rsp)`` rebinds the name it reads:
+    its other bindings say what it held when the call was made."""
+    track = tracker(ctx)
+    candidates = [value]
+    if isinstance(value, cst.Name) and ctx.function_stack:
+        candidates += [
+            bound for kind, bound in ctx.current_flow().bindings.get(value.value, [])
+            if kind == "value" and bound is not None and not _is_call(bound, call)
+        ]
+    for candidate in candidates:
+        origin = track.origin(candidate)
+        if origin is not None and origin.is_text and (origin.mode == "prose" or origin.wrapper):
+            return origin
+    return None
+
+
+def _is_call(value: cst.BaseExpression, call: cst.Call) -> bool:
+    return value is call or (isinstance(value, cst.Await) and value.expression is call)

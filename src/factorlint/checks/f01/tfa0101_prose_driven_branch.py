@@ -399,28 +399,26 @@ def ask(msgs, **options):
             origin = track.reply_text(operand)
             if origin is not None:
                 self._report(probe, origin, f"`{_short(self.ctx.code_for(probe))}`")
-                continue
-            handed = self._cut_by_helper(operand)
-            if handed is not None:
-                origin, entry = handed
+                if not origin.wrapper:
+                    continue
+            # A helper's result is also read as a wrapper's: the project pass keeps the reading
+            # that holds (the helper reaches a model, or it scrapes the reply it was handed).
+            for origin, entry in self._cut_by_helper(operand):
                 self._report(probe, origin, f"`{_short(self.ctx.code_for(probe))}`", (f"{entry}|scrapes",))
 
-    def _cut_by_helper(self, operand: cst.BaseExpression):
-        """A piece a project helper cut out of the reply (metagpt's ``next_state =
-        extract_state_value_from_output(rsp)``, a regular expression over its parameter):
-        (the reply's origin, ``callee|place``) for the project pass to confirm."""
+    def _cut_by_helper(self, operand: cst.BaseExpression) -> list:
+        """Pieces a project helper may have cut out of a reply (metagpt's ``next_state =
+        extract_state_value_from_output(rsp)``): (the reply's origin, ``callee|place``) for each
+        call the operand may hold; the project pass keeps the one whose helper scrapes a reply."""
+        calls: list[cst.Call] = []
         if isinstance(operand, cst.Call):
-            return handed_reply(self.ctx, operand)
-        if not isinstance(operand, cst.Name) or not self.ctx.function_stack:
-            return None
-        for kind, value in self.ctx.current_flow().bindings.get(operand.value, []):
-            if kind == "value" and isinstance(value, (cst.Call, cst.Await)):
+            calls.append(operand)
+        elif isinstance(operand, cst.Name) and self.ctx.function_stack:
+            for kind, value in self.ctx.current_flow().bindings.get(operand.value, []):
                 call = value.expression if isinstance(value, cst.Await) else value
-                if isinstance(call, cst.Call):
-                    handed = handed_reply(self.ctx, call)
-                    if handed is not None:
-                        return handed
-        return None
+                if kind == "value" and isinstance(call, cst.Call):
+                    calls.append(call)
+        return [handed for call in calls if (handed := handed_reply(self.ctx, call)) is not None]
 
     def _report(self, node: cst.CSTNode, origin: Origin, what: str, scraped_by: tuple[str, ...] = ()) -> None:
         callee = _short(self.ctx.code_for(origin.source.func), 60)

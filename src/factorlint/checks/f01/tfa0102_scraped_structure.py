@@ -244,6 +244,16 @@ def choose_agent(task):
         return handle_json_error(response)
 """,
         },
+        # The third-party `regex` module, a drop-in for `re`.
+        """
+import regex as re
+from openai import OpenAI
+client = OpenAI()
+
+def next_action(msgs):
+    text = client.chat.completions.create(model="m", messages=msgs).choices[0].message.content
+    return re.findall(r"Action: (\\w+)", text)  # expect: TFA0102 @12-46 | `regex.findall(...)` scrapes structure out of the free text returned by `client.chat.completions.create(...)`, which asked for neither a response schema nor tools
+""",
     ]
     valid = [
         """

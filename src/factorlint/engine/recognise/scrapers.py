@@ -30,6 +30,8 @@ SCRAPERS = {
     "json_repair.loads": (0, "json_str"),
     "json_repair.repair_json": (0, "json_str"),
 }
+# The third-party ``regex`` module is a drop-in for ``re`` (metagpt imports it as ``re``).
+SCRAPERS.update({"regex." + name.split(".", 1)[1]: place for name, place in SCRAPERS.items() if name.startswith("re.")})
 _COMPILED = frozenset({"search", "match", "fullmatch", "findall", "finditer", "split"})
 _SPLITTERS = frozenset({"split", "rsplit", "partition", "rpartition"})
 # Pydantic's JSON parsers: ``Model.model_validate_json(text)`` (v2), ``Model.parse_raw(text)`` (v1).
@@ -37,7 +39,8 @@ _MODEL_PARSERS = frozenset({"model_validate_json", "parse_raw"})
 _PARSERS = frozenset({"json.loads", "ast.literal_eval", "yaml.safe_load", "yaml.load", "json_repair.loads",
                       "json_repair.repair_json"})
 # Regular expressions that answer yes or no: inside an ``if`` test they decide, they do not scrape.
-_TEST_REGEX = frozenset({"re.search", "re.match", "re.fullmatch", "search", "match", "fullmatch"})
+_TEST_REGEX = frozenset({"re.search", "re.match", "re.fullmatch", "regex.search", "regex.match", "regex.fullmatch",
+                         "search", "match", "fullmatch"})
 
 
 @dataclass(frozen=True)
@@ -64,7 +67,7 @@ def scrape(ctx, call: cst.Call) -> Scrape | None:
         if arg is None:
             return None
         return Scrape(f"{qualname}(...)", arg.value, qualname in _TEST_REGEX, qualname in _PARSERS)
-    if qualname.startswith("re.compile().") and qualname.rsplit(".", 1)[-1] in _COMPILED:
+    if qualname.startswith(("re.compile().", "regex.compile().")) and qualname.rsplit(".", 1)[-1] in _COMPILED:
         method = qualname.rsplit(".", 1)[-1]
         arg = keyword_arg(call, "string") or positional_arg(call, 0)
         if arg is None:
@@ -99,10 +102,10 @@ def _text_origin(ctx, value: cst.BaseExpression, call: cst.Call):
     track = tracker(ctx)
     candidates = [value]
     if isinstance(value, cst.Name) and ctx.function_stack:
-        candidates += [
-            bound for kind, bound in ctx.current_flow().bindings.get(value.value, [])
-            if kind == "value" and bound is not None and not _is_call(bound, call)
-        ]
+        bindings = [bound for kind, bound in ctx.current_flow().bindings.get(value.value, []) if kind == "value"]
+        if any(bound is not None and _is_call(bound, call) for bound in bindings):
+            # ``rsp = helper(rsp)``: the name as a whole also holds the helper's own result.
+            candidates = [bound for bound in bindings if bound is not None and not _is_call(bound, call)]
     for candidate in candidates:
         origin = track.origin(candidate)
         if origin is not None and origin.is_text and (origin.mode == "prose" or origin.wrapper):

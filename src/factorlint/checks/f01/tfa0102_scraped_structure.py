@@ -254,6 +254,21 @@ def next_action(msgs):
     text = client.chat.completions.create(model="m", messages=msgs).choices[0].message.content
     return re.findall(r"Action: (\\w+)", text)  # expect: TFA0102 @12-46 | `regex.findall(...)` scrapes structure out of the free text returned by `client.chat.completions.create(...)`, which asked for neither a response schema nor tools
 """,
+        # A streamed reply built up chunk by chunk (open-interpreter's jupyter input helper).
+        """
+import re
+import litellm
+
+def next_input(messages, model):
+    params = {"model": model, "messages": messages, "stream": True}
+    response = ""
+    for chunk in litellm.completion(**params):
+        content = chunk.choices[0].delta.content
+        if type(content) == str:
+            response += content
+    match = re.search(r"<input>(.*?)</input>", response)  # expect: TFA0102 @13-57 | `re.search(...)` scrapes structure out of the free text returned by `litellm.completion(...)`, which asked for neither a response schema nor tools
+    return match.group(1) if match else None
+""",
     ]
     valid = [
         """

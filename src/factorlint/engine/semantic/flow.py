@@ -108,7 +108,12 @@ class FunctionFlow(cst.CSTVisitor):
         self._bind_target(node.target, "value" if node.value is not None else "other", node.value)
 
     def visit_AugAssign(self, node: cst.AugAssign) -> None:
-        self._bind_target(node.target, "other", None)
+        # ``response += chunk_text``: the name holds what is added to it (a streamed reply is
+        # built up this way); any other operator makes something else.
+        if isinstance(node.operator, cst.AddAssign):
+            self._bind_target(node.target, "value", node.value)
+        else:
+            self._bind_target(node.target, "other", None)
 
     def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
         self.assigns.append((target_names(node.target), node.value))

@@ -28,6 +28,7 @@ TAINTED = "{tainted}"
 # Joins a function's qualified name and one of its parameters (``app.run.<param>.client``): what
 # an untyped parameter resolves to, bound in the project pass to what callers pass in its place.
 PARAMETER = ".<param>."
+STOPS = "|stops"  # see Finding.unless_human
 
 
 def through_parameter(qualname: str) -> bool:
@@ -77,6 +78,8 @@ class Finding:
     requires_llm: tuple[str, ...] = ()
     # The finding stands only if none of these names turns out, in the project pass, to ask a
     # person at the console: a loop around ``review()`` that prompts is a REPL, not a runaway.
+    # A name ending in ``STOPS`` is a call whose answer alone ends the loop: asking a person on
+    # some path is enough.
     unless_human: tuple[str, ...] = ()
     # The finding stands only if one of these parameters (``app.run.run_code.<param>.code``)
     # turns out, in the project pass, to be handed text the model chose by a caller in another

@@ -66,6 +66,16 @@ class ScrapedStructure(Rule):
     )
 
     invalid = [
+        # Fields taken out of each line of the reply: structure, not the reply's lines.
+        """
+from openai import OpenAI
+client = OpenAI()
+
+def plan(msgs):
+    reply = client.chat.completions.create(model="m", messages=msgs).choices[0].message.content
+    steps = [line.split(":", 1) for line in reply.split("\\n") if line.startswith("Step")]  # expect: TFA0102 @45-62 | `.split(...)` scrapes structure out of the free text returned by `client.chat.completions.create(...)`, which asked for neither a response schema nor tools
+    return steps
+""",
         """
 import json
 import re
@@ -421,6 +431,16 @@ def section_titles(msgs):
     titles = client.chat.completions.create(model="m", messages=msgs).choices[0].message.content
     return titles.split("\\n")
 """,
+        # ... or as the lines that carry the answer's marker, the marker removed.
+        """
+from openai import OpenAI
+client = OpenAI()
+
+def follow_up_questions(msgs, count):
+    reply = client.chat.completions.create(model="m", messages=msgs).choices[0].message.content
+    questions = [q.replace("Question:", "").strip() for q in reply.split("\\n") if q.strip().startswith("Question:")]
+    return questions[:count]
+""",
         # A regular expression in an `if` test belongs to TFA0101.
         """
 import re
@@ -441,14 +461,26 @@ def done(msgs):
         self._scraped_replies: set[int] = set()  # ids of the model calls whose reply was reported
         self._ignored_helpers: set[int] = set()  # helper calls already read inside a parser
 
-    def visit_Return(self, node: cst.Return) -> None:
-        # ``return text.split("\n")``: the reply handed back as a list of lines, no field taken.
-        value = node.value
-        if isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute) and (
-            value.func.attr.value == "split" and len(value.args) == 1
-            and literal_string(value.args[0].value) == "\n"
-        ):
-            self._lines_only.add(id(value))
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
+        # The reply handed back as a list of its lines, no field taken out: ``return
+        # text.split("\n")``, or the lines that carry the answer's marker with the marker
+        # removed (``[q.replace("Question:", "").strip() for q in text.split("\n") if
+        # q.startswith("Question:")]``, returned directly, through a name or sliced). Marked
+        # before the body is visited: the list may be built before the ``return``.
+        flow = self.ctx.flow(node)
+        for returned in flow.returns:
+            value = returned.value
+            if isinstance(value, cst.Subscript):
+                value = value.value
+            if isinstance(value, cst.Name):
+                bound = flow.bindings.get(value.value, [])
+                value = bound[0][1] if len(bound) == 1 and bound[0][1] is not None else value
+            if _splits_lines(value):
+                self._lines_only.add(id(value))
+            elif isinstance(value, (cst.ListComp, cst.GeneratorExp)) and _tidied_lines(value):
+                self._lines_only.add(id(value.for_in.iter))
+                for test in value.for_in.ifs:
+                    run_visitor(test.test, _Collect(self._lines_only))
 
     def visit_If(self, node: cst.If) -> None:
         self._mark_test(node.test)
@@ -460,13 +492,7 @@ def done(msgs):
         self._mark_test(node.test)
 
     def _mark_test(self, test: cst.BaseExpression) -> None:
-        marked = self._in_tests
-
-        class _Collect(cst.CSTVisitor):
-            def visit_Call(self, call: cst.Call) -> None:
-                marked.add(id(call))
-
-        run_visitor(test, _Collect())
+        run_visitor(test, _Collect(self._in_tests))
 
     def visit_Call(self, node: cst.Call) -> None:
         found = scrape(self.ctx, node)
@@ -514,3 +540,42 @@ def done(msgs):
             requires_text=origin.requires if origin.wrapper else (),
             requires_scrape=scraped_by,
         )
+
+
+_TIDYING = frozenset({"strip", "lstrip", "rstrip", "replace", "removeprefix", "removesuffix"})
+
+
+def _splits_lines(value) -> bool:
+    """``text.split("\n")`` or ``text.splitlines()``."""
+    if not (isinstance(value, cst.Call) and isinstance(value.func, cst.Attribute)):
+        return False
+    name = value.func.attr.value
+    if name == "splitlines":
+        return not value.args
+    return name == "split" and len(value.args) == 1 and literal_string(value.args[0].value) == "\n"
+
+
+def _tidied_lines(comprehension: cst.ListComp | cst.GeneratorExp) -> bool:
+    """One ``for`` over the reply's lines, each line kept as text: the line itself, or the line
+    through string methods with literal arguments (``q.replace("Question:", "").strip()``)."""
+    for_in = comprehension.for_in
+    if for_in.inner_for_in is not None or not isinstance(for_in.target, cst.Name):
+        return False
+    if not _splits_lines(for_in.iter):
+        return False
+    element = comprehension.elt
+    while isinstance(element, cst.Call) and isinstance(element.func, cst.Attribute):
+        if element.func.attr.value not in _TIDYING or any(literal_string(a.value) is None for a in element.args):
+            return False
+        element = element.func.value
+    return isinstance(element, cst.Name) and element.value == for_in.target.value
+
+
+class _Collect(cst.CSTVisitor):
+    """Adds the id of every call under the visited node to ``found``."""
+
+    def __init__(self, found: set[int]) -> None:
+        self.found = found
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.found.add(id(node))

@@ -144,18 +144,23 @@ class Agent:
             if msg.stop_reason == "tool_use":
                 approved.wait()  # expect: TFA0601 @17-32 | `Event.wait()` blocks until another thread signals inside the agent loop: the process holds the run while it waits, so a restart loses it and nothing outside can resume it
 """,
-            # The same approval worded for two displays, in the two branches of one `if`: one
-        # construct, one finding.
+        # One pause, one finding: the same approval worded for two displays in the two branches
+        # of one `if`, and an optional question answered before it, are reported at the approval.
         """
 import subprocess
 from openai import OpenAI
 client = OpenAI()
 
-def run(messages, plain):
+def run(messages, plain, careful, lint):
     while True:
         reply = client.chat.completions.create(model="m", messages=messages).choices[0].message.content
         messages.append({"role": "assistant", "content": reply})
         if reply.startswith("```"):
+            scan = False
+            if careful:
+                scan = input("Scan this code first? (y/n) ") == "y"
+            if scan:
+                lint(reply)
             if plain:
                 answer = input("Run this code? (y/n) ")  # expect: TFA0601 @26-56 | `input()` waits for a person at the console inside the agent loop: the process holds the run while it waits, so a restart loses it and nothing outside can resume it
             else:

@@ -135,18 +135,23 @@ review = Task(description="Draft the post.", expected_output="A post.", agent=wr
 proxy = UserProxyAgent("user")  # expect: TFA0701 @9-31 | AutoGen 0.2 / AG2 `UserProxyAgent` (`human_input_mode` defaults to 'ALWAYS'): the default handler asks a person with `input()` at the console
 chat_proxy = ChatUserProxy("user")  # expect: TFA0701 @14-35 | AutoGen AgentChat `UserProxyAgent` (no `input_func=`): the default handler asks a person with `input()` at the console
 """,
-            # The same approval worded for two displays, in the two branches of one `if`: one
-        # construct, one finding.
+        # One pause, one finding: the same approval worded for two displays in the two branches
+        # of one `if`, and an optional question answered before it, are reported at the approval.
         """
 import subprocess
 from openai import OpenAI
 client = OpenAI()
 
-def run(messages, plain):
+def run(messages, plain, careful, lint):
     while True:
         reply = client.chat.completions.create(model="m", messages=messages).choices[0].message.content
         messages.append({"role": "assistant", "content": reply})
         if reply.startswith("```"):
+            scan = False
+            if careful:
+                scan = input("Scan this code first? (y/n) ") == "y"
+            if scan:
+                lint(reply)
             if plain:
                 answer = input("Run this code? (y/n) ")  # expect: TFA0701 @26-56 | `input()` asks a person at the console inside the agent loop of `run`: the run blocks on stdin
             else:

@@ -247,6 +247,53 @@ def run(messages):
 """,
     ]
     near_miss = [
+        # The loop stops when a review says so, and the review asks a person unless the planner
+        # runs on its own: a person (or the code's own check), not the model, ends it.
+        """
+from openai import OpenAI
+client = OpenAI()
+
+def ask_person(question):
+    return input(question) in ("y", "yes")
+
+def review(auto):
+    if not auto:
+        return ask_person("Accept the plan? ")
+    return True
+
+def plan(messages, auto):
+    confirmed = False
+    while not confirmed:
+        reply = client.chat.completions.create(model="m", messages=messages)
+        messages.append(reply.choices[0].message)
+        confirmed = review(auto)
+""",
+        # The same recursion across functions, bounded by a budget kept on the session: each
+        # pass spends one auto-approval, and a tool without one waits for a person's request.
+        """
+import threading
+from openai import OpenAI
+client = OpenAI()
+
+def step(session, messages):
+    reply = client.chat.completions.create(model="m", messages=messages)
+    tool_calls = reply.choices[0].message.tool_calls or []
+    auto = None
+    for tool_call in tool_calls:
+        approved = session.auto_approvals > 0
+        session.pending.append(tool_call)
+        if approved:
+            session.auto_approvals -= 1
+            auto = tool_call
+    if auto is not None:
+        start_tools(session, messages, auto)
+
+def start_tools(session, messages, tool_call):
+    def run():
+        messages.append(execute(tool_call))
+        step(session, messages)
+    threading.Thread(target=run).start()
+""",
         # A cycle through another function that the reply does not decide: the second pass is
         # asked for by the caller's mode, and runs once.
         """
@@ -394,6 +441,8 @@ def solve(messages, depth=0):
         if onward is None:
             return
         found, step = onward
+        if step.bounded:
+            return
         name = found.function.name.value
         through = step.callee.rsplit(".", 1)[-1]
         self.report(

@@ -326,24 +326,75 @@ def is_console_input(ctx, call: cst.Call) -> bool:
 
 
 class RepeatedPrompts:
-    """Console prompts that repeat, in the ``else`` of an ``if``, the one its body asks: the same
-    question worded for two displays (open-interpreter's plain-text and rich terminals) is one
-    construct, reported once (docs/violations.md, "one construct, one finding")."""
+    """Console prompts reported through another one, so that one pause is one finding
+    (docs/violations.md, "one construct, one finding"):
+
+    - the same question worded for two displays, in the ``else`` of an ``if`` whose body asks it
+      (open-interpreter's plain-text and rich terminals);
+    - a question the person answers before another that certainly follows in the same block,
+      with no model call in between: the run stopped once, and the pause is reported at the
+      question that ends it (open-interpreter asks "scan this code?" before "run this code?").
+    """
 
     def __init__(self, ctx) -> None:
+        self.ctx = ctx
         self.repeats: set[int] = set()
-        ifs: list[cst.If] = []
+        saved = ctx.function_stack
+        try:
+            self._walk(list(ctx.module.body), ())
+        finally:
+            ctx.function_stack = saved
 
-        class _Ifs(cst.CSTVisitor):
-            def visit_If(self, node: cst.If) -> None:
-                if isinstance(node.orelse, cst.Else):
-                    ifs.append(node)
+    def _walk(self, statements: list, chain: tuple) -> None:
+        """Each block of the module, with names resolved as inside its functions."""
+        self.ctx.function_stack = list(chain)
+        self._one_block(statements)
+        for statement in statements:
+            if isinstance(statement, cst.FunctionDef):
+                self._walk(body_statements(statement), (*chain, statement))
+            elif isinstance(statement, cst.ClassDef):
+                self._walk(body_statements(statement), chain)
+            else:
+                for block in nested_blocks(statement):
+                    self._walk(block, chain)
 
-        ctx.module.visit(_Ifs())
-        for node in ifs:
-            asked = {key for key, _ in _prompts(ctx, node.body)}
-            assert isinstance(node.orelse, cst.Else)
-            self.repeats.update(id(call) for key, call in _prompts(ctx, node.orelse.body) if key in asked)
+    def _one_block(self, statements: list) -> None:
+        pending: list[cst.Call] = []  # questions asked since the last model call
+        for statement in statements:
+            if isinstance(statement, (cst.FunctionDef, cst.ClassDef)):
+                continue
+            if isinstance(statement, cst.If) and isinstance(statement.orelse, cst.Else):
+                asked = {key for key, _ in _prompts(self.ctx, statement.body)}
+                self.repeats.update(
+                    id(call) for key, call in _prompts(self.ctx, statement.orelse.body) if key in asked
+                )
+            calls = calls_in(statement)
+            if any((llm := self.ctx.recognise.llm_call(c)) is not None and llm.certain for c in calls):
+                pending = []
+                continue
+            if self._certainly_asks(statement):
+                self.repeats.update(id(call) for call in pending)
+                pending = []
+            pending.extend(c for c in calls if is_console_input(self.ctx, c))
+
+    def _certainly_asks(self, statement: cst.CSTNode) -> bool:
+        """Does every way through ``statement`` ask a person at the console?"""
+        if isinstance(statement, cst.SimpleStatementLine):
+            return any(is_console_input(self.ctx, c) for c in calls_in(statement))
+        if isinstance(statement, cst.If):
+            orelse = statement.orelse
+            if orelse is None:
+                return False
+            otherwise = self._certainly_asks(orelse) if isinstance(orelse, cst.If) else self._block_asks(orelse.body)
+            return otherwise and self._block_asks(statement.body)
+        return False
+
+    def _block_asks(self, block: cst.BaseSuite) -> bool:
+        return any(self._certainly_asks(s) for s in _statements(block))
+
+
+def _statements(suite: cst.BaseSuite) -> list:
+    return list(suite.body) if isinstance(suite, cst.IndentedBlock) else []
 
 
 def _prompts(ctx, block: cst.BaseSuite) -> list[tuple[tuple[str, str], cst.Call]]:

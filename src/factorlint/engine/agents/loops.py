@@ -23,6 +23,7 @@ from factorlint.engine.agents.loop_body import BodyScan, _assigned_paths, paths_
 from factorlint.engine.parse.walk import find_all, run_visitor
 from factorlint.engine.recognise.recognisers import LLMCall
 from factorlint.engine.semantic.names import call_reads, dotted_name
+from factorlint.model import STOPS
 
 Loop = cst.While | cst.For
 
@@ -139,6 +140,8 @@ class LoopAnalyser:
                         info.bounded = False
                         info.bound_reason = f"bounded only when `{info.optional_limit}` is set (None by default)"
                 info.may_ask = self._project_calls(scan.calls)
+                if not info.bounded:
+                    info.may_ask += tuple(f"{name}{STOPS}" for name in self._stop_deciders(loop, scan))
         self._cache[id(loop)] = info
         return info
 
@@ -172,6 +175,26 @@ class LoopAnalyser:
             return False
         tested = {p.split(".", 1)[0] for p in paths_in(loop.test)}
         return bool(tested & flow.derived(results))
+
+    def _stop_deciders(self, loop: Loop, scan: BodyScan) -> tuple[str, ...]:
+        """The project functions whose answer alone ends a ``while`` loop: every name its test
+        reads is assigned in the body only from calls of project functions (metagpt's planner
+        loops ``while not plan_confirmed`` and takes ``plan_confirmed`` from ``ask_review()``).
+        If one of them may ask a person, the project pass finds a person deciding the stop."""
+        if not isinstance(loop, cst.While):
+            return ()
+        tested = {p for p in paths_in(loop.test) if "." not in p}
+        calls = {id(call): call for call in scan.calls}
+        found: set[str] = set()
+        for path, _, made_by in scan.writes:
+            if path not in tested:
+                continue
+            names = {self.ctx.qualname(calls[i].func) for i in made_by if i in calls}
+            deciders = {q for q in names if q and self.ctx.is_project_candidate(q)}
+            if not deciders:
+                return ()  # the flag is also set by the code itself (``done = "DONE" in reply``)
+            found |= deciders
+        return tuple(sorted(found))
 
     def _person_continues(self, loop: Loop) -> bool:
         """Is every assignment of the loop's test inside the body made only after a person

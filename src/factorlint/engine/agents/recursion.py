@@ -42,6 +42,11 @@ class Onward:
     call: cst.Call
     callee: str
     requires: tuple[str, ...]  # the function's other model calls, settled as for any loop
+    bound_reason: str = ""  # why the recursion stops without the model, when it does
+
+    @property
+    def bounded(self) -> bool:
+        return bool(self.bound_reason)
 
 
 @dataclass
@@ -122,7 +127,7 @@ class RecursionAnalyser:
                 continue
             others = [llm for c, llm in calls if c is not call]
             if others:
-                found.onward.append(Onward(call, callee, requires_of(others)))
+                found.onward.append(Onward(call, callee, requires_of(others), _spends_budget(flow, call)))
         return found
 
     def _may_lead_back(self, callee: str) -> bool:
@@ -197,6 +202,29 @@ def _deciding_paths(node: cst.CSTNode) -> set[str]:
 
 def _reads_any(paths: frozenset[str], names: set[str]) -> bool:
     return any(p.split(".", 1)[0] in names for p in paths)
+
+
+def _spends_budget(flow, call: cst.Call) -> str:
+    """A recursion through other functions is bounded by a budget it spends: a counter kept on
+    an object (``session.auto_confirm_count -= 1``), compared in the function, that decides
+    whether ``call`` runs, directly or through what is assigned from it (gptme's server step
+    starts the next tool only while its auto-confirm budget lasts). A local counter would start
+    again at every call, so it bounds nothing here."""
+    compared = {p for compare in flow.comparisons for p in paths_in(compare)}
+    budgets = flow.counted & compared
+    if not budgets:
+        return ""
+    deciding = _deciding(flow, call)
+    spent = sorted(budgets & deciding)
+    if not spent:
+        seeds = {
+            name for targets, value in flow.assigns for name in targets
+            if paths_in(value) & budgets
+        }
+        if not seeds or not _reads_any(deciding, flow.derived(seeds)):
+            return ""
+        spent = sorted(budgets)
+    return f"each pass spends `{spent[0]}`, which the function compares"
 
 
 def _depth_bound(function: cst.FunctionDef, flow, calls: list[cst.Call], compared: set[str]) -> tuple[bool, str]:

@@ -15,7 +15,7 @@ from collections import defaultdict
 
 from factorlint.engine.recognise.llm_names import match_llm_qualname
 from factorlint.knowledge import Knowledge
-from factorlint.model import PARAMETER, FileResult
+from factorlint.model import PARAMETER, STOPS, FileResult
 
 
 class ProjectIndex:
@@ -60,6 +60,10 @@ class ProjectIndex:
         # a loop that calls one each turn is a conversation, not a runaway.
         self.human_functions: set[str] = {name for name, f in self.functions.items() if f.asks_human}
         self._close(self.human_functions, depth, always=True)
+        # Functions that may wait for a person, on some path (metagpt's ``ask_review`` asks
+        # unless the planner runs in auto mode): enough when their answer alone ends a loop.
+        self.maybe_human_functions: set[str] = set(self.human_functions)
+        self._close(self.maybe_human_functions, depth, always=False, models=False)
 
     def _bind_parameters(self, results: list[FileResult]) -> None:
         """Type each untyped parameter by what a caller in any file passes in its place:
@@ -147,18 +151,19 @@ class ProjectIndex:
                     return [f"{related}.__init__"]
         return functions
 
-    def _close(self, found: set[str], depth: int, always: bool) -> None:
+    def _close(self, found: set[str], depth: int, always: bool, models: bool = True) -> None:
         """Add to ``found`` every function whose callees reach it, ``depth`` calls deep at most.
 
-        For model calls (``always`` false) a callee reaches when it is a model call or a function
-        in ``found``, through any override; for a person (``always``) only the callees called on
-        every path count, and only the method that certainly runs (no overrides)."""
+        For model calls (``always`` false) a callee reaches when it is a model call (unless
+        ``models`` is false) or a function in ``found``, through any override; for a person
+        (``always``) only the callees called on every path count, and only the method that
+        certainly runs (no overrides)."""
         callers: dict[str, set[str]] = defaultdict(set)
         frontier = set(found)
         for name, facts in self.functions.items():
             for callee in facts.always_calls if always else facts.callees:
                 functions, model = self._targets(callee, overrides=not always)
-                if model and not always and name not in found:
+                if model and models and not always and name not in found:
                     found.add(name)
                     frontier.add(name)
                 for target in functions:
@@ -306,6 +311,16 @@ class ProjectIndex:
         ``input()``, which does not make every ``llm.aask`` a question to a person."""
         functions, _ = self._targets(qualname, overrides=False)
         return not functions.isdisjoint(self.human_functions)
+
+    def person_decides(self, entry: str) -> bool:
+        """Does a person decide how long the loop that lists ``entry`` runs? ``qualname``: it asks
+        at the console on every path (:meth:`asks_human`). ``qualname|stops``: its answer alone
+        ends the loop, and it may ask a person on some path."""
+        name, stops, _ = entry.partition(STOPS)
+        if not stops:
+            return self.asks_human(name)
+        functions, _ = self._targets(name, overrides=False)
+        return not functions.isdisjoint(self.maybe_human_functions)
 
     def _binding(self, name: str) -> str | None:
         if name in self.bindings:

@@ -15,7 +15,7 @@ from collections import defaultdict
 from factorlint.engine.project.index import ProjectIndex
 from factorlint.engine.read.suppressions import without_codes
 from factorlint.knowledge import Knowledge
-from factorlint.model import REACHING, TAINTED, Edit, FileResult, Finding, Fix, Report, Site
+from factorlint.model import REACHING, STOPS, TAINTED, Edit, FileResult, Finding, Fix, Report, Site
 
 UNUSED_SUPPRESSION = "TFA0002"
 
@@ -50,7 +50,7 @@ def build_report(root: str, results: list[FileResult], knowledge: Knowledge, set
         standing = [
             f for f in result.findings
             if (not f.requires_llm or any(index.reaches_llm(q) for q in f.requires_llm))
-            and not any(index.asks_human(q) for q in f.unless_human)
+            and not any(index.person_decides(q) for q in f.unless_human)
             and (not f.requires_cycle or index.leads_back(f.requires_cycle))
             and not any(index.returns_no_free_text(q) for q in f.requires_text)
             and (not f.requires_scrape or any(index.scrapes(entry) for entry in f.requires_scrape))
@@ -126,13 +126,15 @@ def _one_per_loop(sites: list[Site]) -> list[Site]:
 def _gated(site: Site, index: ProjectIndex) -> Site | None:
     """A loop whose body calls a project function that asks a person is bounded by that person;
     a loop listed only as a possible chat REPL (``needs_person``) is dropped when none does."""
-    asker = next((q for q in site.unless_human if index.asks_human(q)), None)
+    asker = next((q for q in site.unless_human if index.person_decides(q)), None)
     if asker is None:
         return None if site.detail.get("needs_person") else site
-    short = asker.replace("()", "").rsplit(".", 1)[-1]
+    name, stops, _ = asker.partition(STOPS)
+    short = name.replace("()", "").rsplit(".", 1)[-1]
     detail = dict(site.detail)
-    detail.update(bounded=True, human_gated=True,
-                  bound=f"each iteration waits for a person (`{short}` asks at the console)")
+    bound = (f"the loop stops when `{short}` says so, and it may ask a person at the console" if stops
+             else f"each iteration waits for a person (`{short}` asks at the console)")
+    detail.update(bounded=True, human_gated=True, bound=bound)
     return dataclasses.replace(site, detail=detail, unless_human=())
 
 

@@ -309,7 +309,8 @@ class InventoryCollector:
             found, step = onward
             site = self._add(
                 "loop", node, "recursion", step.requires,
-                bounded=False, bound="", human_gated=False, through=step.callee.rsplit(".", 1)[-1],
+                bounded=step.bounded, bound=step.bound_reason, human_gated=False,
+                through=step.callee.rsplit(".", 1)[-1],
             )
             if site is not None:
                 site.requires_cycle = (step.callee, self.ctx.function_qualname(found.function))

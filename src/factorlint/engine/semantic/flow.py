@@ -18,7 +18,7 @@ from __future__ import annotations
 import libcst as cst
 
 from factorlint.engine.parse.walk import run_visitor
-from factorlint.engine.semantic.names import literal_string, paths_in
+from factorlint.engine.semantic.names import dotted_name, literal_string, paths_in
 
 Scope = cst.FunctionDef | cst.Module
 
@@ -49,6 +49,8 @@ class FunctionFlow(cst.CSTVisitor):
         self.nested: list[cst.FunctionDef] = []  # functions defined directly in this one
         self.nonlocals: set[str] = set()  # names this function writes in its enclosing one
         self.loops: list[tuple[cst.BaseExpression, cst.BaseExpression]] = []
+        # Attribute paths moved by a step (``session.budget -= 1``): counters that outlive the call.
+        self.counted: set[str] = set()
         # id(call) -> what decides whether it runs: the tests of the ``if``/``while`` and the
         # ``for`` statements around it, innermost last.
         self.guards: dict[int, tuple[cst.CSTNode, ...]] = {}
@@ -114,6 +116,10 @@ class FunctionFlow(cst.CSTVisitor):
             self._bind_target(node.target, "value", node.value)
         else:
             self._bind_target(node.target, "other", None)
+        if isinstance(node.operator, (cst.AddAssign, cst.SubtractAssign)) and isinstance(node.target, cst.Attribute):
+            path = dotted_name(node.target)
+            if path is not None and isinstance(node.value, cst.Integer):
+                self.counted.add(path)
 
     def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
         self.assigns.append((target_names(node.target), node.value))

@@ -6,7 +6,7 @@ from factorlint.checks.base import Rule, RuleMeta
 from factorlint.checks.f01._probes import probes
 from factorlint.engine.recognise.responses import Origin, render_path, tracker
 from factorlint.engine.recognise.scrapers import handed_reply
-from factorlint.engine.semantic.names import literal_string
+from factorlint.engine.semantic.names import literal_string, paths_in
 
 _LOGGING_ROOTS = frozenset({"logging", "loguru", "structlog"})
 
@@ -48,7 +48,10 @@ class ProseDrivenBranch(Rule):
     No automatic fix: it needs a schema for the next step.
 
     ## Options
-    None. A branch whose only effect is logging is not reported.
+    None. A branch whose only effect is logging is not reported, nor a sentinel test that only
+    drops the reply from the results a `for` loop collects (`if summary == "Not relevant.":
+    continue`, then `summaries.append(summary)`): it filters the answer, and chooses no tool,
+    route or stop.
 
     ## References
     - https://github.com/humanlayer/12-factor-agents/blob/main/content/factor-01-natural-language-to-tool-calls.md
@@ -68,6 +71,19 @@ class ProseDrivenBranch(Rule):
     )
 
     invalid = [
+        # The same test in a `for` loop that does not collect the reply: it decides what the loop
+        # does next.
+        """
+from openai import OpenAI
+client = OpenAI()
+
+def review(drafts, publish):
+    for draft in drafts:
+        verdict = client.chat.completions.create(model="m", messages=[{"role": "user", "content": draft}]).choices[0].message.content
+        if verdict == "Not relevant.":  # expect: TFA0101 @12-38 | `verdict == "Not relevant."` branches on the free text (`choices[].message.content`) returned by `client.chat.completions.create(...)`, which asked for neither tools nor structured output
+            continue
+        publish(draft)
+""",
         """
 from openai import OpenAI
 client = OpenAI()
@@ -215,6 +231,24 @@ def step(thread):
 """,
     ]
     near_miss = [
+        # A sentinel that only drops the reply from the results a `for` loop collects.
+        """
+from openai import OpenAI
+client = OpenAI()
+
+def summarise(chunks):
+    summaries = []
+    for chunk in chunks:
+        prompt = f"Summarise this for the topic, or reply 'Not relevant.':\\n{chunk}"
+        summary = client.chat.completions.create(model="m", messages=[{"role": "user", "content": prompt}]).choices[0].message.content
+        if summary == "Not relevant.":
+            continue
+        if not summary:
+            for line in chunk.splitlines():
+                continue
+        summaries.append(summary)
+    return summaries
+""",
         # The reply handed to a helper that looks something up with it: what comes back is the
         # helper's own data, not a piece of the reply.
         {
@@ -372,8 +406,20 @@ def ask(msgs, **options):
 """,
     ]
 
+    def __init__(self, ctx, sink) -> None:
+        super().__init__(ctx, sink)
+        self._filters: set[int] = set()  # ids of ``if <reply test>: continue`` that filter results
+
+    def visit_For(self, node: cst.For) -> None:
+        statements = list(node.body.body) if isinstance(node.body, cst.IndentedBlock) else []
+        for at, statement in enumerate(statements):
+            if isinstance(statement, cst.If) and statement.orelse is None and _only_continues(statement.body):
+                tested = {p.split(".", 1)[0] for p in paths_in(statement.test)}
+                if any(_collects(later, tested) for later in statements[at + 1:]):
+                    self._filters.add(id(statement))
+
     def visit_If(self, node: cst.If) -> None:
-        if self._only_logs(node):
+        if self._only_logs(node) or id(node) in self._filters:
             return
         self._check_test(node.test)
 
@@ -460,3 +506,26 @@ def ask(msgs, **options):
 def _short(text: str, limit: int = 80) -> str:
     text = " ".join(text.split())
     return text if len(text) <= limit else text[: limit - 3] + "..."
+
+
+def _only_continues(block: cst.BaseSuite) -> bool:
+    statements = list(block.body) if isinstance(block, cst.IndentedBlock) else [block]
+    if not all(isinstance(s, (cst.SimpleStatementLine, cst.SimpleStatementSuite)) for s in statements):
+        return False
+    smalls = [small for statement in statements for small in statement.body]
+    return len(smalls) == 1 and isinstance(smalls[0], cst.Continue)
+
+
+def _collects(statement: cst.CSTNode, names: set[str]) -> bool:
+    """``results.append(name)`` (or ``add``) of one of ``names``, as a statement of its own."""
+    if not isinstance(statement, cst.SimpleStatementLine):
+        return False
+    for small in statement.body:
+        call = small.value if isinstance(small, cst.Expr) else None
+        if (
+            isinstance(call, cst.Call) and isinstance(call.func, cst.Attribute)
+            and call.func.attr.value in ("append", "add") and len(call.args) == 1
+            and isinstance(call.args[0].value, cst.Name) and call.args[0].value.value in names
+        ):
+            return True
+    return False

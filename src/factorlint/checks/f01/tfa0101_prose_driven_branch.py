@@ -510,9 +510,10 @@ def _short(text: str, limit: int = 80) -> str:
 
 def _only_continues(block: cst.BaseSuite) -> bool:
     statements = list(block.body) if isinstance(block, cst.IndentedBlock) else [block]
-    if not all(isinstance(s, (cst.SimpleStatementLine, cst.SimpleStatementSuite)) for s in statements):
+    simple = [s for s in statements if isinstance(s, (cst.SimpleStatementLine, cst.SimpleStatementSuite))]
+    if len(simple) != len(statements):
         return False
-    smalls = [small for statement in statements for small in statement.body]
+    smalls = [small for statement in simple for small in statement.body]
     return len(smalls) == 1 and isinstance(smalls[0], cst.Continue)
 
 

@@ -14,7 +14,9 @@ import click
 
 from factorlint import __version__
 
-OUTPUT_FORMATS = ("full", "concise", "json")
+# Formats for machines: code scanning (SARIF), workflow annotations, GitLab Code Quality, JUnit.
+CI_FORMATS = ("sarif", "github", "gitlab", "junit")
+OUTPUT_FORMATS = ("full", "concise", "json", *CI_FORMATS)
 
 
 class UsageFailure(click.ClickException):
@@ -226,7 +228,7 @@ def check(paths, output_format, statistics, fix, unsafe_fixes, diff, fail_on, **
     else:
         from factorlint.reporters import render
 
-        text = render(report, output_format, color=color)
+        text = render(report, output_format, color=color, commit=_scanned_commit(report, output_format))
     _emit(text, kw["output_file"])
     from factorlint.model import SEVERITY_RANK
 
@@ -235,7 +237,17 @@ def check(paths, output_format, statistics, fix, unsafe_fixes, diff, fail_on, **
     sys.exit(1 if failed and not kw["exit_zero"] else 0)
 
 
-AUDIT_FORMATS = ("full", "concise", "json", "markdown", "html")
+def _scanned_commit(report, output_format: str) -> str | None:
+    """The commit checked out where the scan ran, for SARIF's version control provenance."""
+    if output_format != "sarif":
+        return None
+    from factorlint.git_index import head_commit, repository_root
+
+    root = repository_root(Path(report.root or ".").resolve())
+    return head_commit(root) if root is not None else None
+
+
+AUDIT_FORMATS = ("full", "concise", "json", "markdown", "html", *CI_FORMATS)
 
 
 def _progress_bar():
@@ -281,10 +293,10 @@ def audit(path, output_format, fail_under, fail_on, **kw):
         from factorlint.reporters.json_report import render_audit
 
         text = render_audit(result)
-    elif output_format == "concise":
+    elif output_format == "concise" or output_format in CI_FORMATS:
         from factorlint.reporters import render
 
-        text = render(report, "concise")
+        text = render(report, output_format, commit=_scanned_commit(report, output_format))
     elif output_format == "markdown":
         from factorlint.reporters.markdown import render as render_markdown
 

@@ -24,6 +24,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import stat
 import struct
 from dataclasses import dataclass
@@ -257,3 +258,41 @@ def _extensions_fit(data: bytes, position: int, end: int) -> bool:
             return False
         position += _EXTENSION.size + size
     return position == end
+
+
+_OBJECT_ID = re.compile(r"[0-9a-f]{40}([0-9a-f]{24})?")
+_REF_NAME = re.compile(r"refs/[A-Za-z0-9._/-]+")
+MAX_REF_BYTES = 1 << 20
+
+
+def head_commit(work_tree: Path) -> str | None:
+    """The commit checked out in the work tree at ``work_tree`` (a loose or packed ref, or a
+    detached HEAD), read as data from the git directory; None when it cannot be trusted."""
+    folder = git_dir(work_tree)
+    if folder is None:
+        return None
+    try:
+        head = read_regular_file(folder / "HEAD", MAX_GITDIR_BYTES).decode("ascii").strip()
+    except (ReadRefused, UnicodeDecodeError):
+        return None
+    if _OBJECT_ID.fullmatch(head):
+        return head
+    if not head.startswith("ref: "):
+        return None
+    ref = head[len("ref: "):].strip()
+    if not _REF_NAME.fullmatch(ref) or ".." in ref.split("/"):
+        return None
+    try:
+        loose = read_regular_file(folder / ref, MAX_GITDIR_BYTES).decode("ascii").strip()
+        return loose if _OBJECT_ID.fullmatch(loose) else None
+    except (ReadRefused, UnicodeDecodeError):
+        pass
+    try:
+        packed = read_regular_file(folder / "packed-refs", MAX_REF_BYTES).decode("utf-8", "replace")
+    except ReadRefused:
+        return None
+    for line in packed.splitlines():
+        object_id, _, name = line.partition(" ")
+        if name == ref and _OBJECT_ID.fullmatch(object_id):
+            return object_id
+    return None

@@ -8,6 +8,10 @@ FORMATS = {
     "full": "factorlint.reporters.full",
     "concise": "factorlint.reporters.concise",
     "json": "factorlint.reporters.json_report",
+    "sarif": "factorlint.reporters.sarif",
+    "github": "factorlint.reporters.github",
+    "gitlab": "factorlint.reporters.gitlab",
+    "junit": "factorlint.reporters.junit",
 }
 
 

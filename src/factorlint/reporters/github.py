@@ -1,0 +1,54 @@
+"""GitHub Actions workflow commands: one ``::error``/``::warning``/``::notice`` line per finding,
+which the runner turns into an annotation on the pull request's diff.
+
+Everything from the scanned tree is escaped as the runner's command parser expects: in the message
+``%``, CR and LF; in a property value (the file name, the title) also ``:`` and ``,``. So a file
+named ``a,line=1::x.py`` or holding a newline annotates itself and nothing else, and no line of
+this output can start another command. Control characters that remain are written as ``\\xNN``.
+"""
+
+from __future__ import annotations
+
+import re
+
+from factorlint.model import Report
+
+LEVELS = {"error": "error", "warning": "warning", "advice": "notice"}
+_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
+
+
+def render(report: Report, **_) -> str:
+    lines = []
+    for diagnostic in report.diagnostics:
+        lines.append(_command(
+            "error", diagnostic.path, diagnostic.line or 1, diagnostic.column or 1, None, None,
+            f"{diagnostic.code} not analysed", diagnostic.message,
+        ))
+    for finding in report.findings:
+        lines.append(_command(
+            LEVELS[finding.severity], finding.path, finding.line, finding.column,
+            finding.end_line, finding.end_column, f"{finding.code} {finding.name}", finding.message,
+        ))
+    return "".join(line + "\n" for line in lines)
+
+
+def _command(level: str, path: str, line: int, column: int, end_line, end_column, title: str, message: str) -> str:
+    properties = [f"file={escape_property(path)}", f"line={line}", f"col={column}"]
+    if end_line is not None:
+        properties.append(f"endLine={end_line}")
+        if end_line == line and end_column is not None:
+            properties.append(f"endColumn={end_column}")
+    properties.append(f"title={escape_property(title)}")
+    return f"::{level} {','.join(properties)}::{escape_data(message)}"
+
+
+def _visible(text: str) -> str:
+    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text)
+
+
+def escape_data(text: str) -> str:
+    return _visible(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
+
+
+def escape_property(text: str) -> str:
+    return escape_data(text).replace(":", "%3A").replace(",", "%2C")

@@ -194,11 +194,32 @@ def main() -> None:
     "--fail-on", type=click.Choice(("error", "warning", "advice")), default="advice", show_default=True,
     help="The lowest severity that makes the run exit 1 (findings below it are still reported).",
 )
+@click.option(
+    "--baseline", "baseline_file", type=click.Path(path_type=Path),
+    help="Report and fail only on findings this baseline does not hold; list its entries that no longer match as fixed.",
+)
+@click.option(
+    "--write-baseline", type=click.Path(path_type=Path),
+    help="Record the current findings in this file (for --baseline) and exit 0.",
+)
+@click.option(
+    "--diff-base", metavar="REF",
+    help="Report only findings on lines changed since the merge base of REF and HEAD (a git checkout).",
+)
 @_common_options
 @_guard
-def check(paths, output_format, statistics, fix, unsafe_fixes, diff, fail_on, **kw):
+def check(paths, output_format, statistics, fix, unsafe_fixes, diff, fail_on, baseline_file, write_baseline,
+          diff_base, **kw):
     """Lint PATHS (default: the current folder): the gate for pre-commit and CI."""
+    entries = _read_baseline(baseline_file) if baseline_file is not None else None
     report, _ = _run(paths, kw)
+    if write_baseline is not None:
+        from factorlint.baseline import baseline_text
+
+        _emit(baseline_text(report.findings), write_baseline)
+        count = len(report.findings)
+        click.echo(f"Wrote a baseline of {count} finding{'s' if count != 1 else ''} to {write_baseline}.", err=True)
+        sys.exit(0)
     if diff:
         from factorlint.api import apply_fixes
         from factorlint.engine.run.fixes import unified_diff
@@ -216,6 +237,10 @@ def check(paths, output_format, statistics, fix, unsafe_fixes, diff, fail_on, **
         count = sum(len(o.applied) for o in outcomes)
         if count:
             click.echo(f"Fixed {count} finding{'s' if count != 1 else ''}.", err=True)
+    if diff_base is not None:
+        report = _on_changed_lines(report, diff_base)
+    if entries is not None:
+        report = _apply_baseline(report, entries, baseline_file)
     color = kw["output_file"] is None and sys.stdout.isatty()
     if statistics:
         from factorlint.reporters import statistics as stats
@@ -235,6 +260,82 @@ def check(paths, output_format, statistics, fix, unsafe_fixes, diff, fail_on, **
     floor = SEVERITY_RANK[fail_on]
     failed = bool(report.diagnostics) or any(SEVERITY_RANK[f.severity] >= floor for f in report.findings)
     sys.exit(1 if failed and not kw["exit_zero"] else 0)
+
+
+def _read_baseline(path: Path):
+    from factorlint.baseline import BaselineError, read_baseline
+
+    try:
+        return read_baseline(path)
+    except BaselineError as exc:
+        raise UsageFailure(str(exc)) from None
+
+
+def _apply_baseline(report, entries, path: Path):
+    import dataclasses
+
+    from factorlint.baseline import apply_baseline
+    from factorlint.model import BaselineResult, FixedEntry
+
+    outcome = apply_baseline(report.findings, entries)
+    fixed = [FixedEntry(e.code, e.path, e.line, e.message) for e in outcome.fixed]
+    return dataclasses.replace(
+        report, findings=outcome.new, baseline=BaselineResult(str(path), len(outcome.known), fixed)
+    )
+
+
+def _changes(report, revision: str):
+    """The lines changed since ``revision`` in the repository of the scanned folder, and the
+    scanned folder's path within it."""
+    from factorlint.git_diff import GitDiffError, changed_lines
+    from factorlint.git_index import repository_root
+
+    root = Path(report.root or ".").resolve()
+    repository = repository_root(root)
+    if repository is None:
+        raise UsageFailure(f"--diff-base: {report.root or '.'} is not in a git work tree")
+    try:
+        changes = changed_lines(repository, revision)
+    except GitDiffError as exc:
+        raise UsageFailure(str(exc)) from None
+    prefix = root.relative_to(repository).as_posix()
+    return changes, ("" if prefix == "." else prefix + "/")
+
+
+def _on_changed_lines(report, revision: str):
+    import dataclasses
+
+    from factorlint.model import DiffScope
+
+    changes, prefix = _changes(report, revision)
+    kept = [f for f in report.findings if changes.touches(prefix + f.path, f.line, f.end_line)]
+    diagnostics = [d for d in report.diagnostics if (prefix + d.path) in changes.files]
+    scope = DiffScope(revision, changes.base, len(report.findings) - len(kept))
+    return dataclasses.replace(report, findings=kept, diagnostics=diagnostics, diff_scope=scope)
+
+
+def _audit_change(report, settings, after, revision: str, kw: dict):
+    """Each factor before the change (the tree at the merge base, read from git) and after it."""
+    import dataclasses
+    import tempfile
+
+    from factorlint.api import lint_paths
+    from factorlint.audit.build import build_audit
+    from factorlint.audit.compare import compare
+    from factorlint.git_diff import GitDiffError, extract_tree
+
+    changes, prefix = _changes(report, revision)
+    with tempfile.TemporaryDirectory(prefix="factorlint-base-") as folder:
+        try:
+            extract_tree(changes.repository, changes.base, Path(folder))
+        except GitDiffError as exc:
+            raise UsageFailure(str(exc)) from None
+        root = Path(folder) / prefix if prefix else Path(folder)
+        root.mkdir(parents=True, exist_ok=True)
+        base_settings = dataclasses.replace(settings, root=root.resolve())
+        before = lint_paths([root], base_settings, cache_dir=None, jobs=kw["jobs"])
+        before_audit = build_audit(before, base_settings)
+    return compare(before_audit.scorecard, after.scorecard, revision, changes.base)
 
 
 def _scanned_commit(report, output_format: str) -> str | None:
@@ -271,9 +372,13 @@ def _progress_bar():
     help="Exit 1 when the overall score (7.5), a factor's (F08=8) or security's (SEC=7) is below this.",
 )
 @click.option("--fail-on", type=click.Choice(("error", "warning")), help="Exit 1 when a scored finding has this severity or worse.")
+@click.option(
+    "--diff-base", metavar="REF",
+    help="Also audit the code at the merge base of REF and HEAD, and show each factor before and after the change.",
+)
 @_common_options
 @_guard
-def audit(path, output_format, fail_under, fail_on, **kw):
+def audit(path, output_format, fail_under, fail_on, diff_base, **kw):
     """Review the agent architecture of PATH (default: the current folder): scorecard, inventory, fix plan.
 
     Exits 0 unless a gate (--fail-under, --fail-on) fails; the report shows each gate's result.
@@ -288,6 +393,8 @@ def audit(path, output_format, fail_under, fail_on, **kw):
     from factorlint.audit.build import build_audit
 
     result = build_audit(report, settings, fail_under=fail_under, fail_on=fail_on)
+    if diff_base is not None:
+        result.change = _audit_change(report, settings, result, diff_base, kw)
     color = kw["output_file"] is None and sys.stdout.isatty()
     if output_format == "json":
         from factorlint.reporters.json_report import render_audit

@@ -198,6 +198,35 @@ class FileResult:
     sites: list[Site] = field(default_factory=list)
 
 
+@dataclass(frozen=True)
+class FixedEntry:
+    """A baseline entry that no finding matches any more: fixed (or its code deleted)."""
+
+    code: str
+    path: str
+    line: int
+    message: str
+
+
+@dataclass
+class BaselineResult:
+    """What ``check --baseline FILE`` did: the findings it held back as known, and its entries
+    that nothing matches any more."""
+
+    file: str
+    known: int
+    fixed: list[FixedEntry] = field(default_factory=list)
+
+
+@dataclass
+class DiffScope:
+    """What ``--diff-base REF`` kept: findings on lines changed since the merge base of REF."""
+
+    revision: str
+    commit: str
+    outside: int  # findings left out: on lines the change did not touch
+
+
 @dataclass
 class Report:
     root: str
@@ -206,6 +235,8 @@ class Report:
     diagnostics: list[Diagnostic]
     suppressed: list[Finding] = field(default_factory=list)
     sites: list[Site] = field(default_factory=list)  # those standing after the project pass
+    baseline: BaselineResult | None = None
+    diff_scope: DiffScope | None = None
 
     @property
     def files_scanned(self) -> int:

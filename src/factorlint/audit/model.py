@@ -7,9 +7,12 @@ Computed once from the Report by :func:`factorlint.audit.build.build_audit`; eve
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Literal
+from typing import TYPE_CHECKING, Literal
 
 from factorlint.model import Finding, Report, Site
+
+if TYPE_CHECKING:
+    from factorlint.audit.compare import AuditChange
 
 # fail: a counted violation (warning or error); warn: advice only; pass: touched and clean;
 # n/a: nothing touches it; no evidence: model libraries used, but nothing the engine could judge.
@@ -145,6 +148,7 @@ class Audit:
     plan: list[PlanItem]
     gates: list[GateResult] = field(default_factory=list)
     versions: dict[str, str] = field(default_factory=dict)  # factorlint, rule set, frameworks found
+    change: AuditChange | None = None  # with --diff-base: each factor before and after the change
 
     @property
     def gates_passed(self) -> bool:

@@ -90,6 +90,7 @@ def render(audit: Audit, color: bool = False, width: int = 120, **_) -> str:
     console.print()
     console.print(scorecard_table(audit))
     console.print(_overall_line(audit))
+    _change(console, audit)
 
     if audit.plan:
         console.print(Text("\nFix plan (highest gain per effort first)", style="bold underline"))
@@ -119,6 +120,25 @@ def render(audit: Audit, color: bool = False, width: int = 120, **_) -> str:
     console.print(Text(summary_line(report), style="bold"))
     console.print(Text("Details per finding: `factorlint check`; a shareable report: --output-format html -o audit.html", style="dim"))
     return guard_ci_commands(buffer.getvalue())
+
+
+def _change(console: Console, audit: Audit) -> None:
+    """With --diff-base: one line naming what the change made worse, then each changed factor."""
+    change = audit.change
+    if change is None:
+        return
+    style = "bold red" if change.worse else "bold green"
+    console.print(Text(plain(change.headline), style=style))
+    for factor in change.factors:
+        if factor.changed:
+            console.print(Text(
+                f"  {factor.key:<7} {_state(factor.before_status, factor.before_score)} -> "
+                f"{_state(factor.after_status, factor.after_score)}"
+            ))
+
+
+def _state(status: str, score: float | None) -> str:
+    return status if score is None else f"{status} {score:.1f}"
 
 
 def _findings(console: Console, audit: Audit) -> None:

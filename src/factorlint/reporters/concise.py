@@ -28,14 +28,33 @@ def summary_line(report: Report) -> str:
         parts.append(f"{n} file{'s' if n != 1 else ''} not analysed")
     if report.suppressed:
         parts.append(f"{len(report.suppressed)} suppressed")
-    text = ", ".join(parts)
+    known = []
+    if report.baseline is not None:
+        known.append(f"{report.baseline.known} known from the baseline")
+        if report.baseline.fixed:
+            known.append(f"{len(report.baseline.fixed)} fixed since")
+    if report.diff_scope is not None:
+        scope = report.diff_scope
+        known.append(f"on lines changed since {plain(scope.revision)} ({scope.outside} elsewhere)")
+    text = ", ".join(parts + known)
     if not report.findings and not report.diagnostics:
-        text = "All checks passed"
+        text = ", ".join(["All checks passed", *known])
     files, lines = report.files_scanned, report.lines_scanned
     return f"{text} ({files} file{'s' if files != 1 else ''}, {lines:,} line{'s' if lines != 1 else ''})."
 
 
+def fixed_lines(report: Report) -> list[str]:
+    """The baseline's entries that no finding matches any more, one escaped line each."""
+    if report.baseline is None or not report.baseline.fixed:
+        return []
+    return [
+        f"fixed since the baseline: {plain(e.path)}:{e.line}: {e.code} {plain(e.message)}"
+        for e in report.baseline.fixed
+    ]
+
+
 def render(report: Report, **_) -> str:
     lines = finding_lines(report)
+    lines += fixed_lines(report)
     lines.append(summary_line(report))
     return guard_ci_commands("\n".join(lines) + "\n")

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.text import Text
 
 from factorlint.model import Report
-from factorlint.reporters.concise import summary_line
+from factorlint.reporters.concise import fixed_lines, summary_line
 from factorlint.reporters.escape import guard_ci_commands, plain, source_excerpt
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "advice": "cyan"}
@@ -45,5 +45,7 @@ def render(report: Report, color: bool = False, width: int = 100, **_) -> str:
         if f.fix is not None:
             console.print(Text(f"{' ' * len(str(f.line))} = fix: ", style="green") + Text(plain(f.fix.message)))
         console.print()
+    for fixed in fixed_lines(report):
+        console.print(Text(fixed, style="green"))
     console.print(Text(summary_line(report), style="bold"))
     return guard_ci_commands(buffer.getvalue())

@@ -146,6 +146,42 @@ class JsonGate(BaseModel):
     detail: str
 
 
+class JsonFixedEntry(BaseModel):
+    code: str
+    path: str
+    line: int
+    message: str
+
+
+class JsonBaseline(BaseModel):
+    file: str
+    known: int  # findings the baseline holds, left out of ``findings``
+    fixed: list[JsonFixedEntry]  # its entries that nothing matches any more
+
+
+class JsonDiffScope(BaseModel):
+    revision: str  # as given to --diff-base
+    commit: str  # the merge base of it and HEAD
+    outside: int  # findings on lines the change did not touch, left out of ``findings``
+
+
+class JsonFactorChange(BaseModel):
+    key: str  # F01..F13, SEC, overall
+    title: str
+    before_status: str
+    before_score: float | None
+    after_status: str
+    after_score: float | None
+    worse: bool
+
+
+class JsonChange(BaseModel):
+    revision: str
+    commit: str  # the merge base audited as "before"
+    headline: str
+    factors: list[JsonFactorChange]
+
+
 class JsonReport(BaseModel):
     schema_version: int
     tool: JsonTool
@@ -159,6 +195,9 @@ class JsonReport(BaseModel):
     fix_plan: list[JsonPlanItem] | None = None
     gates: list[JsonGate] | None = None
     versions: dict[str, str] | None = None
+    baseline: JsonBaseline | None = None
+    diff_base: JsonDiffScope | None = None
+    change: JsonChange | None = None
 
 
 def _finding(f) -> JsonFinding:
@@ -217,6 +256,16 @@ def build_audit_json(audit) -> JsonReport:
     ]
     result.gates = [JsonGate(label=g.label, passed=g.passed, detail=g.detail) for g in audit.gates]
     result.versions = audit.versions
+    if audit.change is not None:
+        change = audit.change
+        result.change = JsonChange(
+            revision=change.revision, commit=change.commit, headline=change.headline,
+            factors=[
+                JsonFactorChange(key=f.key, title=f.title, before_status=f.before_status, before_score=f.before_score,
+                                 after_status=f.after_status, after_score=f.after_score, worse=f.worse)
+                for f in change.factors
+            ],
+        )
     return result
 
 
@@ -235,6 +284,13 @@ def build(report: Report) -> JsonReport:
         ),
         findings=[_finding(f) for f in report.findings],
         diagnostics=[JsonDiagnostic(code=d.code, path=d.path, message=d.message, line=d.line, column=d.column) for d in report.diagnostics],
+        baseline=None if report.baseline is None else JsonBaseline(
+            file=report.baseline.file, known=report.baseline.known,
+            fixed=[JsonFixedEntry(code=e.code, path=e.path, line=e.line, message=e.message) for e in report.baseline.fixed],
+        ),
+        diff_base=None if report.diff_scope is None else JsonDiffScope(
+            revision=report.diff_scope.revision, commit=report.diff_scope.commit, outside=report.diff_scope.outside,
+        ),
     )
 
 

@@ -53,6 +53,15 @@ def render(audit: Audit, **_) -> str:
         "Versions: " + md_text(", ".join(f"{k} {v}" for k, v in audit.versions.items())),
         "",
     ]
+    if audit.change is not None:
+        change = audit.change
+        out += [f"## Change since {md_code(change.revision)}", "", f"**{md_text(change.headline)}**", "",
+                "| factor | before | after | |", "|---|---|---|---|"]
+        for moved in change.factors:
+            mark = "worse" if moved.worse else ("better" if moved.better else "")
+            out.append(f"| {moved.key} | {_state(moved.before_status, moved.before_score)} "
+                       f"| {_state(moved.after_status, moved.after_score)} | {mark} |")
+        out += [""]
     if audit.gates:
         out += ["## Gates", "", "| gate | result | measured |", "|---|---|---|"]
         out += [f"| {md_text(g.label)} | {'✅ pass' if g.passed else '❌ fail'} | {md_text(g.detail)} |" for g in audit.gates]
@@ -155,3 +164,7 @@ def _inventory(audit: Audit) -> list[str]:
     if inv.models:
         out += ["**Models**: " + ", ".join(f"{md_code(m)} ×{n}" for m, n in inv.models.items()), ""]
     return out
+
+
+def _state(status: str, score: float | None) -> str:
+    return status if score is None else f"{status} {score:.1f}"

@@ -311,3 +311,29 @@ def _run_tasks(pending, settings, knowledge, custom_knowledge: bool, jobs: int |
         except Exception as exc:
             result = unanalysed(task[1], "error", f"{type(exc).__name__}: {exc}", settings)
         yield index, result
+
+
+def lint_source(data: bytes, name: str, settings, *, knowledge: Knowledge | None = None) -> Report:
+    """Lint ``data`` as the file ``name`` (relative to the settings' root, '/'-separated), alone:
+    what an editor or a pre-commit-style tool hands over on standard input. The bytes are
+    checked against ``max-file-bytes`` as a file's would be, and never written anywhere."""
+    knowledge = (knowledge or default_knowledge()).without(settings.internal_frameworks)
+    if len(data) > settings.max_file_bytes:
+        result = FileResult(path=name)
+        result.diagnostics.append(Diagnostic(
+            PARSE_ERROR, name, f"File skipped: {len(data):,} bytes is over max-file-bytes ({settings.max_file_bytes:,})"
+        ))
+    else:
+        from factorlint.engine.run.runner import lint_file
+
+        module_name, package = module_name_for((settings.root / name).absolute())
+        result = lint_file(name, data, settings, module_name=module_name, package=package, knowledge=knowledge)
+    run_settings = dataclasses.replace(settings, project_roots=project_roots([_Named(settings.root / name)]))
+    return build_report(str(settings.root), [result], knowledge, run_settings)
+
+
+@dataclasses.dataclass
+class _Named:
+    """A file that is not on disk, as :func:`project_roots` reads one."""
+
+    path: Path

@@ -206,13 +206,35 @@ def main() -> None:
     "--diff-base", metavar="REF",
     help="Report only findings on lines changed since the merge base of REF and HEAD (a git checkout).",
 )
+@click.option(
+    "--add-noqa", is_flag=True,
+    help="Write a suppression comment (with a reason to fill in) for every current finding, then exit 0.",
+)
+@click.option(
+    "--stdin-filename", metavar="NAME",
+    help="With PATH '-': the name standard input is linted as (configuration and per-file ignores apply to it).",
+)
 @_common_options
 @_guard
 def check(paths, output_format, statistics, fix, unsafe_fixes, diff, fail_on, baseline_file, write_baseline,
-          diff_base, **kw):
-    """Lint PATHS (default: the current folder): the gate for pre-commit and CI."""
+          diff_base, stdin_filename, add_noqa, **kw):
+    """Lint PATHS (default: the current folder): the gate for pre-commit and CI.
+
+    PATH '-' (or /dev/stdin) reads the source from standard input; with --fix the fixed source is
+    written to standard output, with --diff the diff."""
     entries = _read_baseline(baseline_file) if baseline_file is not None else None
-    report, _ = _run(paths, kw)
+    if _reads_stdin(paths):
+        if len(paths) > 1 or diff_base is not None or add_noqa:
+            raise UsageFailure("standard input ('-') is linted alone: no other paths, no --diff-base or --add-noqa")
+        report, stdin_source = _run_stdin(stdin_filename, kw)
+        if fix or diff:
+            sys.exit(_fix_stdin(report, stdin_source, unsafe_fixes, diff, kw))
+    elif stdin_filename is not None:
+        raise UsageFailure("--stdin-filename: give '-' as the path to read standard input")
+    else:
+        report, settings = _run(paths, kw)
+        if add_noqa:
+            sys.exit(_add_noqa(report, settings.max_file_bytes))
     if write_baseline is not None:
         from factorlint.baseline import baseline_text
 
@@ -260,6 +282,121 @@ def check(paths, output_format, statistics, fix, unsafe_fixes, diff, fail_on, ba
     floor = SEVERITY_RANK[fail_on]
     failed = bool(report.diagnostics) or any(SEVERITY_RANK[f.severity] >= floor for f in report.findings)
     sys.exit(1 if failed and not kw["exit_zero"] else 0)
+
+
+STDIN_NAMES = ("-", "/dev/stdin")
+
+
+def _reads_stdin(paths: tuple[Path, ...]) -> bool:
+    return any(str(p) in STDIN_NAMES for p in paths)
+
+
+def _run_stdin(name: str | None, kw: dict):
+    """Lint standard input as the file ``name`` (relative to the working directory)."""
+    import os
+
+    from factorlint.api import lint_source
+    from factorlint.config import ConfigError
+    from factorlint.knowledge import KnowledgeError
+
+    shown = Path(name) if name else Path("stdin.py")
+    if shown.is_absolute():
+        try:
+            shown = shown.relative_to(Path.cwd())
+        except ValueError:
+            shown = Path(shown.name)
+    relative = Path(os.path.normpath(shown)).as_posix()
+    if relative.startswith("../"):
+        relative = Path(relative).name
+    try:
+        settings = _settings([Path(relative).parent], kw)
+        data = sys.stdin.buffer.read(settings.max_file_bytes + 1)
+        report = lint_source(data, relative, settings)
+    except (ConfigError, KnowledgeError) as exc:
+        raise UsageFailure(str(exc)) from None
+    return report, data
+
+
+def _fix_stdin(report, data: bytes, unsafe: bool, diff: bool, kw: dict) -> int:
+    """--fix on standard input: the fixed source on standard output (--diff: the diff), the
+    findings that remain as the exit code."""
+    import libcst as cst
+
+    from factorlint.engine.read.source import decode_source
+    from factorlint.engine.run.fixes import apply_edits, fixable, unified_diff
+
+    decoded = decode_source(data)
+    findings = fixable(report.findings, unsafe)
+    original = decoded.text
+    if original is None:  # not decodable: handed back untouched
+        if not diff:
+            sys.stdout.buffer.write(data)
+            sys.stdout.flush()
+        return 0 if kw["exit_zero"] else 1
+    fixed, applied, _ = apply_edits(original, findings)
+    try:
+        cst.parse_module(fixed)
+    except (cst.ParserSyntaxError, RecursionError):
+        fixed, applied = original, []
+    if diff:
+        click.echo(unified_diff(report.files[0].path if report.files else "-", original, fixed), nl=False)
+        return 1 if applied and not kw["exit_zero"] else 0
+    click.echo(fixed, nl=False)
+    remaining = len(report.findings) - len(applied) + len(report.diagnostics)
+    return 1 if remaining and not kw["exit_zero"] else 0
+
+
+def _add_noqa(report, max_bytes: int) -> int:
+    """Write the suppression comments, each file atomically, only over the bytes that were
+    analysed, and only when the result still parses."""
+    import hashlib
+
+    import libcst as cst
+
+    from factorlint.engine.read.source import decode_source
+    from factorlint.engine.run.fixes import write_atomically
+    from factorlint.engine.run.noqa import add_noqa
+    from factorlint.safe_read import ReadRefused, read_regular_file
+
+    by_path: dict[str, list] = {}
+    for finding in report.findings:
+        by_path.setdefault(finding.path, []).append(finding)
+    analysed = {f.path: f for f in report.files}
+    added, files, problems = 0, 0, []
+    for path, findings in sorted(by_path.items()):
+        source = analysed.get(path)
+        if source is None or not source.disk_path or not source.digest:
+            problems.append(f"{path}: not read from a file")
+            continue
+        try:
+            data = read_regular_file(source.disk_path, max_bytes)
+        except ReadRefused as exc:
+            problems.append(f"{path}: cannot be read: {exc}")
+            continue
+        decoded = decode_source(data)
+        if hashlib.sha256(data).hexdigest() != source.digest or decoded.text is None:
+            problems.append(f"{path}: changed since it was analysed")
+            continue
+        result = add_noqa(decoded.text, findings)
+        try:
+            cst.parse_module(result.text)
+        except (cst.ParserSyntaxError, RecursionError):
+            problems.append(f"{path}: the comments would not parse here; left unchanged")
+            continue
+        error = write_atomically(Path(source.disk_path), result.text, data) if result.added else None
+        if error:
+            problems.append(f"{path}: {error}")
+            continue
+        added += result.added
+        files += bool(result.added)
+        problems += [f"{path}:{f.line}: {f.code} starts inside a string; no comment can silence it" for f in result.skipped]
+    from factorlint.reporters.escape import plain
+
+    for problem in problems:
+        click.echo(f"factorlint: {plain(problem)}", err=True)
+    click.echo(f"Added {added} suppression comment{'s' if added != 1 else ''} to {files} file{'s' if files != 1 else ''}.",
+               err=True)
+    return 1 if problems else 0
 
 
 def _read_baseline(path: Path):

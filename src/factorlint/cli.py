@@ -50,6 +50,10 @@ def _common_options(function):
         click.option("--config", type=click.Path(path_type=Path), help="Use this configuration file."),
         click.option("--isolated", is_flag=True, help="Ignore all configuration files."),
         click.option("-o", "--output-file", type=click.Path(path_type=Path), help="Write the report to a file."),
+        click.option(
+            "--color", type=click.Choice(("auto", "always", "never")), default="auto", show_default=True,
+            help="Colour the terminal report; auto follows NO_COLOR, FORCE_COLOR and whether output is a terminal.",
+        ),
         click.option("--exit-zero", is_flag=True, help="Exit 0 even when there are findings."),
         click.option("-q", "--quiet", is_flag=True, help="Print findings only, no summary."),
         click.option("-v", "--verbose", is_flag=True, help="Show tracebacks for internal errors."),
@@ -122,9 +126,10 @@ def _run(paths: tuple[Path, ...], kw: dict, progress=None):
         raise UsageFailure(str(exc)) from None
 
 
-def _emit(text: str, output_file: Path | None) -> None:
+def _emit(text: str, output_file: Path | None, color: bool = False) -> None:
     if output_file is None:
-        click.echo(text, nl=False)
+        # click strips colour codes from output that is not a terminal unless told otherwise.
+        click.echo(text, nl=False, color=color or None)
         return
     try:
         _write_report(output_file, text)
@@ -178,7 +183,7 @@ def _guard(function):
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
-@click.version_option(__version__, prog_name="factorlint")
+@click.version_option(__version__, "-V", "--version", prog_name="factorlint")
 def main() -> None:
     """Static analysis of Python AI-agent code against the 12-Factor Agents practices."""
 
@@ -232,7 +237,7 @@ def check(paths, output_format, statistics, fix, unsafe_fixes, diff, fail_on, ba
     elif stdin_filename is not None:
         raise UsageFailure("--stdin-filename: give '-' as the path to read standard input")
     else:
-        report, settings = _run(paths, kw)
+        report, settings = _run_with_progress(paths, kw)
         if add_noqa:
             sys.exit(_add_noqa(report, settings.max_file_bytes))
     if write_baseline is not None:
@@ -263,7 +268,7 @@ def check(paths, output_format, statistics, fix, unsafe_fixes, diff, fail_on, ba
         report = _on_changed_lines(report, diff_base)
     if entries is not None:
         report = _apply_baseline(report, entries, baseline_file)
-    color = kw["output_file"] is None and sys.stdout.isatty()
+    color = _colour(kw)
     if statistics:
         from factorlint.reporters import statistics as stats
 
@@ -275,8 +280,9 @@ def check(paths, output_format, statistics, fix, unsafe_fixes, diff, fail_on, ba
     else:
         from factorlint.reporters import render
 
-        text = render(report, output_format, color=color, commit=_scanned_commit(report, output_format))
-    _emit(text, kw["output_file"])
+        text = render(report, output_format, color=color, width=_width(kw, 100),
+                      commit=_scanned_commit(report, output_format))
+    _emit(text, kw["output_file"], color)
     from factorlint.model import SEVERITY_RANK
 
     floor = SEVERITY_RANK[fail_on]
@@ -488,8 +494,9 @@ def _scanned_commit(report, output_format: str) -> str | None:
 AUDIT_FORMATS = ("full", "concise", "json", "markdown", "html", *CI_FORMATS)
 
 
-def _progress_bar():
-    """A progress bar on stderr for long runs, only when stderr is a terminal."""
+def _progress_bar(kw: dict):
+    """A progress bar on stderr for long runs, only when stderr is a terminal (its colours as
+    ``--color`` says)."""
     if not sys.stderr.isatty():
         return None
     from rich.console import Console
@@ -497,8 +504,39 @@ def _progress_bar():
 
     return Progress(
         "[progress.description]{task.description}", BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=Console(stderr=True), transient=True,
+        console=Console(stderr=True, no_color=not _colour(kw, sys.stderr)), transient=True,
     )
+
+
+def _colour(kw: dict, stream=None) -> bool:
+    """Whether the terminal report is coloured: ``--color always``/``never``; else, as the
+    conventions of no-color.org and force-color.org say, NO_COLOR (set and not empty) turns colour
+    off, FORCE_COLOR turns it on, and otherwise a report to a terminal is coloured."""
+    import os
+
+    choice = kw.get("color", "auto")
+    if choice != "auto":
+        return choice == "always"
+    if os.environ.get("NO_COLOR"):
+        return False
+    if os.environ.get("FORCE_COLOR"):
+        return True
+    stream = stream or sys.stdout
+    return kw["output_file"] is None and stream.isatty()
+
+
+def _width(kw: dict, default: int) -> int:
+    """The report's width: the terminal's when writing to one (COLUMNS, then the terminal), else
+    ``default``; never under 60 columns."""
+    import os
+    import shutil
+
+    columns = os.environ.get("COLUMNS", "")
+    if columns.isdigit():
+        return max(int(columns), 60)
+    if kw["output_file"] is None and sys.stdout.isatty():
+        return max(shutil.get_terminal_size((default, 24)).columns, 60)
+    return default
 
 
 @main.command()
@@ -532,7 +570,7 @@ def audit(path, output_format, fail_under, fail_on, diff_base, **kw):
     result = build_audit(report, settings, fail_under=fail_under, fail_on=fail_on)
     if diff_base is not None:
         result.change = _audit_change(report, settings, result, diff_base, kw)
-    color = kw["output_file"] is None and sys.stdout.isatty()
+    color = _colour(kw)
     if output_format == "json":
         from factorlint.reporters.json_report import render_audit
 
@@ -554,8 +592,8 @@ def audit(path, output_format, fail_under, fail_on, diff_base, **kw):
     else:
         from factorlint.reporters.audit import render as render_audit_text
 
-        text = render_audit_text(result, color=color)
-    _emit(text, kw["output_file"])
+        text = render_audit_text(result, color=color, width=_width(kw, 120))
+    _emit(text, kw["output_file"], color)
     if kw["output_file"] is not None and not kw["quiet"]:
         overall = result.scorecard.overall
         score = "" if overall.score is None else f", {overall.score:.1f} {overall.letter}"
@@ -564,7 +602,7 @@ def audit(path, output_format, fail_under, fail_on, diff_base, **kw):
 
 
 def _run_with_progress(paths, kw):
-    bar = None if kw["quiet"] else _progress_bar()
+    bar = None if kw["quiet"] else _progress_bar(kw)
     if bar is None:
         return _run(paths, kw)
     with bar:

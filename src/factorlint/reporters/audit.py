@@ -42,23 +42,31 @@ def evidence_text(factor: FactorScore) -> Text:
     return Text(plain("; ".join(parts)))
 
 
-def scorecard_table(audit: Audit) -> Table:
+# Below this width the evidence column is left out (the markdown, HTML and JSON reports keep it)
+# and titles wrap, so that the numbers stay readable on an 80-column terminal.
+NARROW = 110
+
+
+def scorecard_table(audit: Audit, width: int = 120) -> Table:
     card = audit.scorecard
+    narrow = width < NARROW
     table = Table(title="Scorecard (application code)", title_justify="left", show_lines=False, expand=True)
     table.add_column("Factor", no_wrap=True)
-    table.add_column("Title", no_wrap=True)
+    table.add_column("Title", no_wrap=not narrow, ratio=2 if narrow else None)
     table.add_column("Status", no_wrap=True)
     table.add_column("Score", justify="right", no_wrap=True)
-    table.add_column("Sites", justify="right")
-    table.add_column("Findings", justify="right")
-    table.add_column("Evidence", ratio=3, min_width=24, style="dim")
+    table.add_column("Sites", justify="right", no_wrap=True)
+    table.add_column("Findings", justify="right", no_wrap=True)
+    if not narrow:
+        table.add_column("Evidence", ratio=3, min_width=24, style="dim")
     for factor in [*card.factors, card.security]:
-        table.add_row(
+        cells: list[Text | str] = [
             Text(plain(factor.key)), Text(plain(factor.title)), status_text(factor), score_text(factor),
             str(factor.sites), str(len(factor.findings)),
-            evidence_text(factor),
-            end_section=factor is card.factors[-1],
-        )
+        ]
+        if not narrow:
+            cells.append(evidence_text(factor))
+        table.add_row(*cells, end_section=factor is card.factors[-1])
     return table
 
 
@@ -88,7 +96,7 @@ def render(audit: Audit, color: bool = False, width: int = 120, **_) -> str:
     versions = ", ".join(f"{k} {v}" for k, v in audit.versions.items())
     console.print(Text(plain(versions), style="dim"))
     console.print()
-    console.print(scorecard_table(audit))
+    console.print(scorecard_table(audit, width))
     console.print(_overall_line(audit))
     _change(console, audit)
 

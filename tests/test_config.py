@@ -84,11 +84,6 @@ def test_closest_config_wins(project):
     assert _found(str(project / "sub")) == {"TFA0802"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="one configuration per run (found from the scanned root); ruff resolves the closest "
-    "configuration per file, so sub/ files would use sub/factorlint.toml",
-)
 def test_closest_config_wins_per_file_when_scanning_the_parent(project):
     write(project, {
         "pyproject.toml": _pyproject('ignore = ["TFA0802"]'),
@@ -255,11 +250,6 @@ def test_config_paths_when_scanning_the_config_folder(project):
     assert _found(".") == set()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="exclude and per-file-ignores patterns are matched against paths relative to the "
-    "scanned folder, not to the configuration file's folder (ruff anchors them to the config)",
-)
 def test_config_paths_are_anchored_to_the_config_file(project):
     write(project, {
         "pyproject.toml": _pyproject(

@@ -8,7 +8,8 @@ import stat
 from collections.abc import Callable, Container
 from pathlib import Path
 
-from factorlint.discovery import discover
+from factorlint.config import with_nested_configs
+from factorlint.discovery import discover, excluded_by_own_config
 from factorlint.engine.project.project_pass import build_report
 from factorlint.engine.read.module_names import module_name_for
 from factorlint.engine.read.source import UNREADABLE as PARSE_ERROR
@@ -138,6 +139,11 @@ def lint_paths(
         files, run_settings, scanned = discovery.files, settings, list(paths)
     else:
         files, run_settings, scanned = context.files, context.settings, [context.root, *paths]
+    # Each file by the closest configuration above it; what a nested one excludes is not scanned.
+    run_settings = with_nested_configs(run_settings, [f.relative for f in files])
+    dropped = {id(f) for f in excluded_by_own_config(files, run_settings)}
+    if dropped:
+        files = [f for f in files if id(f) not in dropped]
     run_settings = dataclasses.replace(run_settings, project_roots=project_roots(files))
     cache = None
     if cache_dir is not None:

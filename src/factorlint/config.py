@@ -1,7 +1,7 @@
 """Configuration: ``[tool.factorlint]`` in pyproject.toml, or factorlint.toml / .factorlint.toml.
 
-The closest file to the scanned path wins; ``extend = "../pyproject.toml"`` chains explicitly and
-the command line overrides everything. Keys are kebab-case and validated by pydantic: an unknown
+Each file uses the closest configuration file above it (:func:`with_nested_configs`, ruff's rule);
+``extend = "../pyproject.toml"`` chains explicitly and the command line overrides everything. Keys are kebab-case and validated by pydantic: an unknown
 key, an unknown rule selector or a bad value is a :class:`ConfigError` that names the file and key.
 
 Configuration comes from the repository under review, so reading it is guarded like any other file
@@ -15,9 +15,11 @@ person running factorlint chose, which may live anywhere.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import stat
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -196,6 +198,19 @@ class Settings:
     # distribution name, from its packaging metadata). Their API is the project's own code, so
     # rules see the tables without them (Knowledge.without); see factorlint.project_metadata.
     internal_frameworks: frozenset[str] = frozenset()
+    # What the command line said, kept to resolve the configuration files further down the tree.
+    overrides: Overrides | None = None
+    # The configuration files below this one that govern part of the tree: (the folder's path
+    # relative to the root, with a trailing '/', its settings), deepest first. See for_path.
+    nested: tuple[tuple[str, Settings], ...] = ()
+
+    def for_path(self, relative: str) -> Settings:
+        """The settings of the closest configuration file above ``relative`` ('/'-separated,
+        relative to the root): a nested one, else these."""
+        for prefix, settings in self.nested:
+            if relative.startswith(prefix):
+                return settings
+        return self
 
 
 def _read_toml(path: Path) -> dict:
@@ -378,9 +393,13 @@ class Overrides:
     check_test_code: bool | None = None
 
 
-def resolve_settings(root: Path, overrides: Overrides, config_start: Path | None = None) -> Settings:
+def resolve_settings(
+    root: Path, overrides: Overrides, config_start: Path | None = None, *, anchor: str = ""
+) -> Settings:
     """Settings for a run over ``root``; configuration is looked up from ``config_start``
-    (the folder holding every target) or from ``root``."""
+    (the folder holding every target) or from ``root``. ``anchor`` is the configuration's folder
+    relative to ``root`` ('/'-terminated) for a nested configuration: its per-file-ignores
+    patterns with a '/' are anchored there."""
     from factorlint.checks.registry import is_known_selector, resolve_selection
 
     config_path: Path | None = None
@@ -401,7 +420,11 @@ def resolve_settings(root: Path, overrides: Overrides, config_start: Path | None
     enabled = resolve_selection(
         [*file_config.selection_layers(), (overrides.select, overrides.ignore, overrides.extend_select)]
     )
-    per_file = [(pattern, codes) for pattern, codes in file_config.per_file_ignores.items()]
+    offset = _offset(root, config_path)
+    per_file = [
+        (anchored, codes) for pattern, codes in file_config.per_file_ignores.items()
+        if (anchored := _anchored(pattern, anchor, offset)) is not None
+    ]
     for item in overrides.per_file_ignores:
         pattern, _, codes = item.rpartition(":")
         selectors = [c.strip() for c in codes.split(",") if c.strip()]
@@ -412,7 +435,7 @@ def resolve_settings(root: Path, overrides: Overrides, config_start: Path | None
                 raise ConfigError(f"--per-file-ignores: unknown rule selector {selector!r}")
         per_file.append((pattern, selectors))
     exclude = tuple(overrides.exclude) if overrides.exclude is not None else (
-        tuple(file_config.exclude) if file_config.exclude is not None else DEFAULT_EXCLUDES
+        _anchored_all(file_config.exclude, offset) if file_config.exclude is not None else DEFAULT_EXCLUDES
     )
     scan_dir = root if root.is_dir() else root.parent
     project_root = config_path.parent if config_path is not None else scan_dir
@@ -425,7 +448,7 @@ def resolve_settings(root: Path, overrides: Overrides, config_start: Path | None
         enabled=enabled,
         per_file_ignores=per_file,
         exclude=exclude,
-        extend_exclude=tuple(file_config.extend_exclude) + tuple(overrides.extend_exclude),
+        extend_exclude=_anchored_all(file_config.extend_exclude, offset) + tuple(overrides.extend_exclude),
         include=tuple(file_config.include),
         respect_gitignore=file_config.respect_gitignore,
         force_exclude=overrides.force_exclude,
@@ -452,4 +475,74 @@ def resolve_settings(root: Path, overrides: Overrides, config_start: Path | None
         compaction_functions=tuple(file_config.compaction_functions),
         versions=detect_versions(scan_dir, project_root),
         internal_frameworks=library_frameworks(config_start or scan_dir),
+        overrides=overrides,
     )
+
+
+def _offset(root: Path, config_path: Path | None) -> str:
+    """The scanned folder relative to the configuration's folder ('/'-terminated) when the
+    configuration lies above it: its patterns are written from there."""
+    if config_path is None:
+        return ""
+    scan_dir = _resolved(root if root.is_dir() else root.parent)
+    home = _resolved(config_path).parent
+    if home == scan_dir or not _within(scan_dir, home):
+        return ""
+    return scan_dir.relative_to(home).as_posix() + "/"
+
+
+def _anchored(pattern: str, anchor: str, offset: str) -> str | None:
+    """A configuration's path pattern (one with a '/') as the scanned folder sees it: below a
+    nested configuration's folder (``anchor``), or with the part above the scanned folder
+    removed (``offset``); None when it names nothing under the scanned folder. Patterns without
+    a '/' match a name anywhere and are kept as they are."""
+    bare = pattern.strip("/")
+    if "/" not in bare:
+        return pattern
+    if anchor:
+        return anchor + pattern.lstrip("/")
+    if offset:
+        if pattern.lstrip("/").startswith(offset):
+            return pattern.lstrip("/")[len(offset):]
+        if pattern.lstrip("/")[:1] in "*?[":
+            return pattern
+        return None
+    return pattern
+
+
+def _anchored_all(patterns: Iterable[str], offset: str) -> tuple[str, ...]:
+    return tuple(a for p in patterns if (a := _anchored(p, "", offset)) is not None)
+
+
+def with_nested_configs(settings: Settings, relatives: Iterable[str]) -> Settings:
+    """``settings`` knowing the configuration files below its own that govern some of
+    ``relatives`` (files relative to its root), as ruff does it: each file uses the closest
+    configuration file above it, and ``extend`` chains explicitly. Not with ``--config`` or
+    ``--isolated``, which name one configuration for every file."""
+    overrides = settings.overrides
+    if overrides is None or overrides.config is not None or overrides.isolated:
+        return settings
+    root = _resolved(settings.root if settings.root.is_dir() else settings.root.parent)
+    own = _resolved(settings.config_path) if settings.config_path is not None else None
+    found: dict[str, Path | None] = {}
+    nested: dict[Path, str] = {}
+    for relative in relatives:
+        folder = relative.rpartition("/")[0]
+        if folder in found:
+            continue
+        config = find_config(root / folder) if folder else None
+        found[folder] = config
+        if config is None or _resolved(config) == own:
+            continue
+        home = _resolved(config).parent
+        if not _within(home, root) or home == root:
+            continue
+        nested.setdefault(config, home.relative_to(root).as_posix() + "/")
+    if not nested:
+        return settings
+    layers = []
+    for config, prefix in nested.items():
+        child = resolve_settings(settings.root, overrides, config.parent, anchor=prefix)
+        layers.append((prefix, child))
+    layers.sort(key=lambda item: -len(item[0]))  # the deepest folder first
+    return dataclasses.replace(settings, nested=tuple(layers))

@@ -505,3 +505,21 @@ def discover(paths: list[Path], settings) -> Discovery:
     files = sorted(walker.found.values(), key=lambda f: f.relative)
     diagnostics = sorted(walker.diagnostics, key=lambda d: d.path)
     return Discovery(files, diagnostics)
+
+
+def excluded_by_own_config(files: list[SourceFile], settings) -> list[SourceFile]:
+    """The files a nested configuration (``Settings.nested``) excludes from its own folder: its
+    ``exclude`` and ``extend-exclude`` patterns, matched against the path below that folder."""
+    if not getattr(settings, "nested", ()):
+        return []
+    matchers = {
+        prefix: _Excludes(tuple(child.exclude) + tuple(child.extend_exclude)) for prefix, child in settings.nested
+    }
+    dropped = []
+    for source in files:
+        for prefix, _ in settings.nested:
+            if source.relative.startswith(prefix):
+                if matchers[prefix].anywhere(source.relative[len(prefix):]):
+                    dropped.append(source)
+                break
+    return dropped

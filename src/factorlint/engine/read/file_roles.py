@@ -14,7 +14,10 @@ ON_TEST_CODE = frozenset({"TFS003"})
 
 
 def enabled_for(path: str, settings) -> set[str]:
-    """The rules that run on ``path`` once per-file ignores and the test-code policy apply."""
+    """The rules that run on ``path`` once per-file ignores and the test-code policy apply, by
+    the configuration that governs it (``Settings.for_path``)."""
+    if hasattr(settings, "for_path"):
+        settings = settings.for_path(path)
     codes = set(settings.enabled)
     if not getattr(settings, "check_test_code", False) and file_role(path) != "app":
         # The analysis's own rules (TFA00: files not analysed, unused suppressions) stay.

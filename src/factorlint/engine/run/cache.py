@@ -137,12 +137,15 @@ def _code_stamp() -> str:
 # to it, so ``factorlint check .`` from the project's folder, ``factorlint check /abs/project`` and
 # a pre-commit run on one file of that project (see factorlint.project_context) share entries.
 # ``force-exclude`` only decides whether a path named on the command line is scanned.
-_NOT_IN_KEY = frozenset({"root", "force_exclude"})
+_NOT_IN_KEY = frozenset({"root", "force_exclude", "overrides"})
 
 
 def settings_key(settings) -> str:
     """Everything besides a file's bytes that its result depends on, hashed: 24 hex digits."""
     fields = {f.name: getattr(settings, f.name) for f in dataclasses.fields(settings) if f.name not in _NOT_IN_KEY}
+    if fields.get("nested"):
+        # The configurations below the root, by their own keys (their sets print in hash order).
+        fields["nested"] = tuple((prefix, settings_key(child)) for prefix, child in fields["nested"])
     # Sets print in hash order, which changes per process: sort them so the key is stable.
     text = repr(sorted((k, sorted(v) if isinstance(v, (set, frozenset)) else v) for k, v in fields.items()))
     return hashlib.sha256(f"{codec.FORMAT}:{_code_stamp()}:{text}".encode()).hexdigest()[:24]

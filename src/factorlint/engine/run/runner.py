@@ -46,6 +46,8 @@ def lint_file(
     package: str,
     knowledge: Knowledge | None = None,
 ) -> FileResult:
+    # The file's own configuration: the closest configuration file above it (Settings.for_path).
+    settings = settings.for_path(path) if hasattr(settings, "for_path") else settings
     # Library mode: a framework's own source sees the tables without itself (Knowledge.without).
     knowledge = (knowledge or default_knowledge()).without(settings.internal_frameworks)
     result = FileResult(path=path, role=file_role(path), digest=hashlib.sha256(data).hexdigest())

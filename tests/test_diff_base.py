@@ -55,7 +55,7 @@ def test_a_subfolder_of_the_repository(project):
     _git(project, "commit", "-q", "-m", "billing")
     code, report = check_json("--diff-base", "main", str(project / "services"))
     assert code == 1
-    assert {f["path"] for f in report["findings"]} == {"billing/agent.py"}
+    assert {f["path"] for f in report["findings"]} == {"services/billing/agent.py"}
 
 
 def test_bad_revisions_are_usage_errors(project):

@@ -74,7 +74,7 @@ def test_a_service_checked_on_its_own(project):
     _monorepo(project)
     _, report = check_json(str(project / "services" / "search"))
     found = _found(report)
-    assert found == {("agent.py", "TFA0802")}
+    assert found == {("services/search/agent.py", "TFA0802")}
     _, report = check_json(str(project / "services" / "billing"))
     assert _found(report) == set()
 

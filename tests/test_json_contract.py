@@ -95,12 +95,16 @@ def test_unused_suppression_fix_edit(project):
     assert edit["line"] == 1 and edit["end_line"] == 1
 
 
-def test_paths_are_relative_to_the_scanned_root(project):
+def test_paths_are_relative_to_the_working_directory(project, monkeypatch):
     write(project, {"src/app/agents/agent.py": AGENT})
     report = check_json("src")[1]
-    assert [f["path"] for f in report["findings"]] == ["app/agents/agent.py"]
+    assert [f["path"] for f in report["findings"]] == ["src/app/agents/agent.py"]
     report = check_json(str(project / "src" / "app"))[1]
-    assert [f["path"] for f in report["findings"]] == ["agents/agent.py"]
+    assert [f["path"] for f in report["findings"]] == ["src/app/agents/agent.py"]
+    # A folder outside the working directory: relative to that folder, never absolute.
+    monkeypatch.chdir(project / "src" / "app" / "agents")
+    report = check_json(str(project / "src"))[1]
+    assert [f["path"] for f in report["findings"]] == ["app/agents/agent.py"]
 
 
 def test_diagnostics_shape(project):

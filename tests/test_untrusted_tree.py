@@ -65,6 +65,11 @@ def _found(report: dict) -> set[str]:
     return {f["path"] for f in report["findings"]}
 
 
+def _under(folder: str, paths: set[str]) -> set[str]:
+    """Paths as the command line shows them: relative to the working directory."""
+    return {f"{folder}/{path}" for path in paths}
+
+
 def _git(cwd: Path, *args: str) -> str:
     """Run git in a repository this test made (never in a tree under review)."""
     env = {
@@ -223,7 +228,7 @@ def test_tracked_files_are_scanned_though_a_gitignore_matches_them(project, vers
     assert _index_version(repo) == version
     status, report = check_json("repo")
     assert status == 1
-    assert _found(report) == TRACKED
+    assert _found(report) == _under("repo", TRACKED)
     assert report["diagnostics"] == []
 
 
@@ -231,11 +236,11 @@ def test_tracked_files_are_scanned_though_a_gitignore_matches_them(project, vers
 def test_tracked_files_in_a_subfolder_scan_and_with_gitignore_off(project):
     repo = project / "repo"
     _hidden_agent_repo(repo)
-    assert _found(check_json("repo/deep")[1]) == {"a/b/hidden.py"}
+    assert _found(check_json("repo/deep")[1]) == {"repo/deep/a/b/hidden.py"}
     write(repo, {"factorlint.toml": "respect-gitignore = false\n"})
-    assert _found(check_json("repo")[1]) == TRACKED | {
+    assert _found(check_json("repo")[1]) == _under("repo", TRACKED | {
         "agents/untracked.py", "deep/a/b/untracked/hidden.py", "scratch/agent.py",
-    }
+    })
 
 
 @needs_git
@@ -249,9 +254,9 @@ def test_sha256_repository(project):
     write(repo, {"gen/agent.py": AGENT})
     _git(repo, "add", "-A")
     write(repo, {".gitignore": "gen/\n"})
-    assert _found(check_json("repo")[1]) == {"gen/agent.py"}
+    assert _found(check_json("repo")[1]) == {"repo/gen/agent.py"}
     _git(repo, "update-index", "--index-version", "4")
-    assert _found(check_json("repo")[1]) == {"gen/agent.py"}
+    assert _found(check_json("repo")[1]) == {"repo/gen/agent.py"}
 
 
 @needs_git
@@ -260,7 +265,7 @@ def test_a_worktree_whose_git_is_a_file(project):
     _git(project / "repo", "worktree", "add", "-q", str(project / "wt"))
     assert (project / "wt" / ".git").is_file()
     write(project / "wt", {".gitignore": "agents/\nhidden.py\nünï cödé/\n", "agents/untracked.py": AGENT})
-    assert _found(check_json("wt")[1]) == TRACKED
+    assert _found(check_json("wt")[1]) == _under("wt", TRACKED)
 
 
 @needs_git
@@ -276,7 +281,7 @@ def test_a_nested_repository_uses_its_own_index(project):
     write(inner, {"gen/agent.py": AGENT})
     _commit_all(inner)
     write(inner, {".gitignore": "gen/\n", "gen/untracked.py": AGENT})
-    assert _found(check_json("outer")[1]) == {"vendor/inner/gen/agent.py"}
+    assert _found(check_json("outer")[1]) == {"outer/vendor/inner/gen/agent.py"}
 
 
 @needs_git

@@ -343,3 +343,36 @@ class _Named:
     """A file that is not on disk, as :func:`project_roots` reads one."""
 
     path: Path
+
+
+def relative_to(report: Report, folder: Path) -> Report:
+    """The report with its paths relative to ``folder``, the working directory, as the command
+    line shows them (``services/billing/agent.py`` when ``services`` was scanned), with the
+    fingerprints of those paths: those of a run on ``folder`` itself. ``root`` becomes ``"."``
+    and ``scanned`` names what was scanned. Unchanged when the scanned root is ``folder`` or lies
+    outside it: its paths then stay relative to the scanned root, never absolute."""
+    import os
+
+    from factorlint.engine.project.project_pass import _fingerprint
+
+    base = os.path.abspath(folder)
+    scanned = report.root or "."
+    relative = os.path.relpath(os.path.abspath(scanned), base)  # a symlink keeps its name
+    if relative == "." or relative == ".." or relative.startswith(".." + os.sep):
+        return report
+    prefix = Path(relative).as_posix()
+
+    def moved(path: str) -> str:
+        return f"{prefix}/{path}" if path and path != "." else prefix
+
+    for result in report.files:
+        result.path = moved(result.path)
+    for finding in (*report.findings, *report.suppressed):
+        finding.path = moved(finding.path)
+    for site in report.sites:
+        site.path = moved(site.path)
+    report.diagnostics = [dataclasses.replace(d, path=moved(d.path)) for d in report.diagnostics]
+    _fingerprint(report.findings)
+    _fingerprint(report.suppressed)
+    report.root, report.scanned = ".", scanned
+    return report

@@ -121,7 +121,10 @@ def _run(paths: tuple[Path, ...], kw: dict, progress=None):
             targets, settings, progress=progress, cache_dir=cache_dir, jobs=kw["jobs"],
             project_context=kw["project_context"],
         )
-        return report, settings
+        from factorlint.api import relative_to
+
+        # Paths as the person typing the command sees them: relative to the working directory.
+        return relative_to(report, Path.cwd()), settings
     except (ConfigError, DiscoveryError, KnowledgeError) as exc:
         raise UsageFailure(str(exc)) from None
 

@@ -237,6 +237,13 @@ class Report:
     sites: list[Site] = field(default_factory=list)  # those standing after the project pass
     baseline: BaselineResult | None = None
     diff_scope: DiffScope | None = None
+    # What was scanned, as the command line named it, when ``root`` (what paths are relative to)
+    # is the working directory above it: report headers name it.
+    scanned: str = ""
+
+    @property
+    def title(self) -> str:
+        return self.scanned or self.root
 
     @property
     def files_scanned(self) -> int:

@@ -88,7 +88,7 @@ def render(audit: Audit, color: bool = False, width: int = 120, **_) -> str:
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=color, no_color=not color, width=width, highlight=False)
     report, card = audit.report, audit.scorecard
-    console.print(Text(f"factorlint audit of {plain(report.root)}", style="bold"))
+    console.print(Text(f"factorlint audit of {plain(report.title)}", style="bold"))
     console.print(Text(
         f"{report.files_scanned} files, {report.lines_scanned:,} lines: {card.app_files} application files scored; "
         f"{card.excluded_files} test and example files scanned but not scored."

@@ -62,7 +62,7 @@ def render(audit, **_) -> str:
         '<meta name="referrer" content="no-referrer">\n'
         '<meta name="viewport" content="width=device-width, initial-scale=1">\n'
         f'<meta name="generator" content="factorlint {e(audit.versions.get("factorlint", ""))}">\n'
-        f"<title>factorlint audit of {e(report.root)}</title>\n"
+        f"<title>factorlint audit of {e(report.title)}</title>\n"
     )
     body = '<main class="page">\n' + "\n".join(p for p in parts if p) + "\n</main>\n</body>\n</html>\n"
     return (
@@ -89,7 +89,7 @@ def _header(audit) -> str:
             ("inventory", "Inventory"), ("diagnostics", "Diagnostics"), ("scoring", "How scores are computed")]
     return (
         '<header class="doc-header" id="top">\n<div class="eyebrow">Agent architecture review</div>\n'
-        f'<h1>factorlint audit</h1>\n<div class="root">of {e(report.root)}</div>\n<dl class="meta">'
+        f'<h1>factorlint audit</h1>\n<div class="root">of {e(report.title)}</div>\n<dl class="meta">'
         + "".join(f"<div><dt>{e(k)}</dt><dd>{e(v)}</dd></div>" for k, v in meta)
         + '</dl>\n<p class="note">Test and example code is scanned but not scored: its findings are listed '
         "apart and no score counts them.</p>\n"

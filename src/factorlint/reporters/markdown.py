@@ -38,7 +38,7 @@ def _evidence(factor: FactorScore) -> str:
 
 def render(audit: Audit, **_) -> str:
     report, card = audit.report, audit.scorecard
-    out: list[str] = [f"# factorlint audit: {md_code(report.root)}", ""]
+    out: list[str] = [f"# factorlint audit: {md_code(report.title)}", ""]
     overall = card.overall
     line = f"**Overall: {md_text(overall.headline)}**"
     if overall.score is not None:

@@ -223,6 +223,7 @@ def _results(draw) -> FileResult:
         st.lists(_names, max_size=2).map(tuple), st.lists(_names, max_size=2).map(tuple),
         st.lists(_names, max_size=2).map(tuple), st.lists(_names, max_size=2).map(tuple),
         st.lists(_names, max_size=2).map(tuple), st.none() | _names, st.sampled_from(["", "0123456789abcdef"]),
+        st.none() | _position,
     )
     diagnostic = st.builds(Diagnostic, _code, st.just(path), _names, st.none() | _position, st.none() | _position)
     functions = st.lists(
@@ -260,6 +261,7 @@ def _results(draw) -> FileResult:
         skipped=draw(st.booleans()),
         suppressions=draw(st.lists(suppression, max_size=2)),
         sites=draw(st.lists(site, max_size=3)),
+        cells=tuple(draw(st.lists(st.tuples(_position, _position), max_size=3))),
     )
 
 

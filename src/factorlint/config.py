@@ -75,7 +75,7 @@ class FileConfig(BaseModel):
     per_file_ignores: dict[str, list[str]] = {}
     exclude: list[str] | None = None
     extend_exclude: list[str] = []
-    include: list[str] = ["*.py", "*.pyi"]
+    include: list[str] = ["*.py", "*.pyi", "*.ipynb"]
     respect_gitignore: bool = True
     # Test and example code is listed in the inventory, not judged: factor rules skip it unless
     # this is on (docs/violations.md, "Test code").
@@ -168,7 +168,7 @@ class Settings:
     per_file_ignores: list[tuple[str, list[str]]] = field(default_factory=list)
     exclude: tuple[str, ...] = DEFAULT_EXCLUDES
     extend_exclude: tuple[str, ...] = ()
-    include: tuple[str, ...] = ("*.py", "*.pyi")
+    include: tuple[str, ...] = ("*.py", "*.pyi", "*.ipynb")
     respect_gitignore: bool = True
     force_exclude: bool = False
     check_test_code: bool = False

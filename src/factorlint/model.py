@@ -99,6 +99,9 @@ class Finding:
     requires_scrape: tuple[str, ...] = ()
     suppressed: str | None = None  # why, when a suppression comment silenced it
     fingerprint: str = ""
+    # In a notebook: the cell (1-based, among all its cells) whose lines ``line`` and ``end_line``
+    # count; None in a Python file. Set by the project pass, last (see FileResult.cells).
+    cell: int | None = None
 
 
 @dataclass(frozen=True)
@@ -196,6 +199,9 @@ class FileResult:
     skipped: bool = False  # prefiltered: nothing in it can reach agent code
     suppressions: list = field(default_factory=list)  # engine.suppressions.Suppression
     sites: list[Site] = field(default_factory=list)
+    # A notebook's code cells as the analysed script holds them: (the line of the cell's marker,
+    # the cell's number). Findings are analysed in script lines and shown in cell lines.
+    cells: tuple[tuple[int, int], ...] = ()
 
 
 @dataclass(frozen=True)

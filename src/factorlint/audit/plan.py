@@ -80,9 +80,9 @@ def build_plan(report, knowledge, scorecard: Scorecard, include_roles=("app",)) 
                     severity=first.severity, count=len(findings), files=files, gain=gain,
                     factor_gain=factor_gain, effort=effort, autofix=autofix,
                     advice=(first.fix.message if first.fix else "") or (rule.meta.fix_advice if rule else ""),
-                    before=textwrap.dedent(first.context or first.source_line).strip("\n"), before_location=f"{first.path}:{first.line}",
+                    before=textwrap.dedent(first.context or first.source_line).strip("\n"), before_location=f"{first.path}:{_line(first)}",
                     after=use_instead(rule),
-                    locations=[f"{f.path}:{f.line}" for f in sorted(findings, key=lambda f: (f.path, f.line))],
+                    locations=[f"{f.path}:{_line(f)}" for f in sorted(findings, key=lambda f: (f.path, f.cell or 0, f.line))],
                 ),
             )
         )
@@ -92,3 +92,8 @@ def build_plan(report, knowledge, scorecard: Scorecard, include_roles=("app",)) 
         item.rank = rank
         ranked.append(item)
     return ranked
+
+
+def _line(finding) -> str:
+    """The finding's line, with its cell in a notebook."""
+    return f"cell {finding.cell}:{finding.line}" if finding.cell else str(finding.line)

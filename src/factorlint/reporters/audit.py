@@ -15,7 +15,7 @@ from rich.text import Text
 
 from factorlint.audit.build import unresolved_hint
 from factorlint.audit.model import Audit, FactorScore
-from factorlint.reporters.concise import summary_line
+from factorlint.reporters.concise import position, summary_line
 from factorlint.reporters.escape import clip, guard_ci_commands, plain
 from factorlint.reporters.full import SEVERITY_STYLE
 
@@ -161,7 +161,7 @@ def _findings(console: Console, audit: Audit) -> None:
         for finding, note in shown[:FINDINGS_SHOWN]:
             line = Text("  ")
             line.append(finding.code, style=SEVERITY_STYLE.get(finding.severity, ""))
-            line.append(f" {plain(finding.path)}:{finding.line}:{finding.column} ", style="bold")
+            line.append(f" {plain(finding.path)}:{position(finding)} ", style="bold")
             line.append(plain(finding.message) + note)
             console.print(line)
         if len(shown) > FINDINGS_SHOWN:

@@ -10,13 +10,19 @@ from factorlint.model import Report
 from factorlint.reporters.escape import guard_ci_commands, plain
 
 
+def position(finding) -> str:
+    """``line:col``, or ``cell N:line:col`` in a notebook (escaped path not included)."""
+    cell = f"cell {finding.cell}:" if getattr(finding, "cell", None) else ""
+    return f"{cell}{finding.line}:{finding.column}"
+
+
 def finding_lines(report: Report) -> list[str]:
     """One escaped line per diagnostic and finding, each already guarded against CI commands
     (``check --quiet`` prints these alone)."""
     lines = [
         f"{plain(d.path)}:{d.line or 1}:{d.column or 1}: {d.code} {plain(d.message)}" for d in report.diagnostics
     ]
-    lines += [f"{plain(f.path)}:{f.line}:{f.column}: {f.code} {plain(f.message)}" for f in report.findings]
+    lines += [f"{plain(f.path)}:{position(f)}: {f.code} {plain(f.message)}" for f in report.findings]
     return [guard_ci_commands(line) for line in lines]
 
 

@@ -14,7 +14,7 @@ from rich.console import Console
 from rich.text import Text
 
 from factorlint.model import Report
-from factorlint.reporters.concise import fixed_lines, summary_line
+from factorlint.reporters.concise import fixed_lines, position, summary_line
 from factorlint.reporters.escape import guard_ci_commands, plain, source_excerpt
 
 SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "advice": "cyan"}
@@ -31,7 +31,7 @@ def render(report: Report, color: bool = False, width: int = 100, **_) -> str:
         console.print(line)
     for f in report.findings:
         head = Text()
-        head.append(f"{plain(f.path)}:{f.line}:{f.column}: ", style="bold")
+        head.append(f"{plain(f.path)}:{position(f)}: ", style="bold")
         head.append(f.code, style=SEVERITY_STYLE.get(f.severity, ""))
         head.append(f" [{f.severity}] {plain(f.message)}")
         console.print(head)

@@ -27,7 +27,8 @@ def render(report: Report, **_) -> str:
     for finding in report.findings:
         lines.append(_command(
             LEVELS[finding.severity], finding.path, finding.line, finding.column,
-            finding.end_line, finding.end_column, f"{finding.code} {finding.name}", finding.message,
+            finding.end_line, finding.end_column,
+            f"{finding.code} {finding.name}" + (f" (cell {finding.cell})" if finding.cell else ""), finding.message,
         ))
     return "".join(line + "\n" for line in lines)
 

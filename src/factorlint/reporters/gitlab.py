@@ -28,7 +28,7 @@ def code_quality(report: Report) -> list[dict]:
         category = "Security" if finding.code.startswith("TFS") else "Style"
         entries.append({
             "type": "issue",
-            "description": f"{finding.code} {finding.message}",
+            "description": f"{finding.code} {finding.message}" + (f" (cell {finding.cell})" if finding.cell else ""),
             "check_name": finding.code,
             "fingerprint": finding.fingerprint,
             "severity": SEVERITIES[finding.severity],

@@ -12,6 +12,7 @@ from __future__ import annotations
 import textwrap
 from importlib import resources
 
+from factorlint.reporters.concise import position
 from factorlint.reporters.escape import (
     STORED_LIMIT,
     clip,
@@ -275,7 +276,7 @@ def _finding(f, role: str = "") -> str:
     role_badge = f'<span class="badge">{e(role)} code</span>' if role and role != "app" else ""
     return (
         f'<li class="finding"><div class="f-head">{_sev_badge(f.severity)}<span class="f-code">{e(f.code)}</span>'
-        f'<span class="f-name">{e(f.name)}</span>{role_badge}<span class="f-loc">{e(f.path)}:{f.line}:{f.column}</span></div>'
+        f'<span class="f-name">{e(f.name)}</span>{role_badge}<span class="f-loc">{e(f.path)}:{e(position(f))}</span></div>'
         f'<p class="f-msg">{_inline(f.message)}</p>{code}{node}{fix}</li>'
     )
 

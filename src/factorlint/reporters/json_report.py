@@ -49,6 +49,7 @@ class JsonFinding(BaseModel):
     fix: JsonFix | None
     fingerprint: str
     suppressed: str | None = None
+    cell: int | None = None  # in a notebook: the cell (1-based) whose lines line/end_line count
 
 
 class JsonDiagnostic(BaseModel):
@@ -211,7 +212,7 @@ def _finding(f) -> JsonFinding:
     return JsonFinding(
         code=f.code, name=f.name, factor=f.factor, severity=f.severity, confidence=f.confidence,
         path=f.path, line=f.line, column=f.column, end_line=f.end_line, end_column=f.end_column,
-        message=f.message, fix=fix, fingerprint=f.fingerprint, suppressed=f.suppressed,
+        message=f.message, fix=fix, fingerprint=f.fingerprint, suppressed=f.suppressed, cell=f.cell,
     )
 
 

@@ -17,6 +17,7 @@ from collections import defaultdict
 from xml.etree import ElementTree
 
 from factorlint.model import Report
+from factorlint.reporters.concise import position
 
 _NOT_XML = re.compile(r"[^\t\n\r\x20-\ud7ff\ue000-\ufffd\U00010000-\U0010ffff]|[\x7f-\x9f]")
 
@@ -48,7 +49,7 @@ def render(report: Report, **_) -> str:
                 "type": finding.code, "message": xml_text(f"{finding.code} {finding.message}"),
             })
             failure.text = xml_text(
-                f"{finding.path}:{finding.line}:{finding.column}: {finding.code} [{finding.severity}] {finding.message}"
+                f"{finding.path}:{position(finding)}: {finding.code} [{finding.severity}] {finding.message}"
             )
         for diagnostic in errors.get(path, ()):
             error = ElementTree.SubElement(case, "error", {

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from factorlint.audit.build import unresolved_hint
 from factorlint.audit.model import Audit, FactorScore
-from factorlint.reporters.concise import summary_line
+from factorlint.reporters.concise import position, summary_line
 from factorlint.reporters.escape import (
     guard_ci_commands,
     md_block,
@@ -128,7 +128,7 @@ def _findings(audit: Audit) -> list[str]:
         out += [f"### {factor.key} {md_text(factor.title)}", ""]
         for label, findings in (("", factor.findings), ("hint, not scored: ", factor.hints)):
             for f in findings[:FINDINGS_SHOWN]:
-                out.append(f"- {label}**{f.code}** {md_code(f'{f.path}:{f.line}')}: {md_message(f.message)}")
+                out.append(f"- {label}**{f.code}** {md_code(f'{f.path}:{position(f)}')}: {md_message(f.message)}")
             if len(findings) > FINDINGS_SHOWN:
                 out.append(f"- ... {len(findings) - FINDINGS_SHOWN} more")
         out.append("")

@@ -119,8 +119,13 @@ def _result(finding: Finding, index: dict[str, int], *, suppressed: bool) -> dic
     }
     if finding.code in index:
         result["ruleIndex"] = index[finding.code]
+    properties: dict = {}
     if finding.fix is not None:
-        result["properties"] = {"fix": finding.fix.applicability}
+        properties["fix"] = finding.fix.applicability
+    if finding.cell:
+        properties["cell"] = finding.cell  # the region's lines count in this notebook cell
+    if properties:
+        result["properties"] = properties
     if suppressed:
         suppression: dict = {"kind": "inSource"}
         if finding.suppressed:

@@ -66,10 +66,33 @@ def build_report(root: str, results: list[FileResult], knowledge: Knowledge, set
     kept = _one_per_cycle(kept)
     _fingerprint(kept)
     _fingerprint(suppressed)
-    kept.sort(key=lambda f: (f.path, f.line, f.column, f.code))
+    _in_cells(results, kept, suppressed, sites)
+    kept.sort(key=lambda f: (f.path, f.cell or 0, f.line, f.column, f.code))
     return Report(
         root=root, files=results, findings=kept, diagnostics=diagnostics, suppressed=suppressed, sites=sites
     )
+
+
+def _in_cells(results: list[FileResult], *groups: list) -> None:
+    """Notebooks are analysed as one script of their code cells: their findings and sites are
+    told by cell and line, last, once suppressions and fingerprints have read the script's lines."""
+    from factorlint.engine.read.notebook import cell_line
+
+    cells = {r.path: r.cells for r in results if r.cells}
+    if not cells:
+        return
+    for group in groups:
+        for item in group:
+            markers = cells.get(item.path)
+            if not markers:
+                continue
+            cell, line = cell_line(markers, item.line)
+            end_cell, end_line = cell_line(markers, item.end_line)
+            item.line, item.end_line = line, end_line if end_cell == cell else line
+            if isinstance(item, Finding):
+                item.cell = cell  # a fix's edits stay in script lines, where --fix applies them
+            else:
+                item.detail = {**item.detail, "cell": cell}
 
 
 def _name_reaching(finding: Finding, index: ProjectIndex) -> Finding:
@@ -205,7 +228,7 @@ def _removal_edit(suppression, remaining: str) -> Edit:
 def _fingerprint(findings: list[Finding]) -> None:
     """Rule + path + normalised node text + occurrence: stable under edits elsewhere in the file."""
     seen: dict[tuple, int] = defaultdict(int)
-    for finding in sorted(findings, key=lambda f: (f.path, f.line, f.column, f.code)):
+    for finding in sorted(findings, key=lambda f: (f.path, f.cell or 0, f.line, f.column, f.code)):
         key = (finding.code, finding.path, finding.snippet)
         occurrence = seen[key]
         seen[key] += 1

@@ -54,7 +54,7 @@ from factorlint.model import (
 
 # The version of this layout. It is part of the settings key as well, so a new layout never even
 # opens an old file; a file that claims another version is dropped.
-FORMAT = 10
+FORMAT = 11
 
 # Bounds. A legitimate result stays far inside them; a value outside one makes the entry invalid
 # (and a result of ours that would not fit is simply not cached: see ``encode_result``).
@@ -89,7 +89,7 @@ LAYOUT: dict[type, tuple[str, ...]] = {
         "code", "name", "factor", "severity", "confidence", "path", "line", "column", "end_line",
         "end_column", "message", "fix", "snippet", "source_line", "context", "requires_llm",
         "unless_human", "requires_tainted", "requires_cycle", "requires_text", "requires_scrape", "suppressed",
-        "fingerprint",
+        "fingerprint", "cell",
     ),
     Diagnostic: ("code", "path", "message", "line", "column"),
     FunctionFacts: ("qualname", "line", "calls_llm", "asks_human", "callees", "always_calls", "params",
@@ -106,7 +106,7 @@ LAYOUT: dict[type, tuple[str, ...]] = {
     ),
     FileResult: (
         "path", "digest", "findings", "diagnostics", "facts", "lines", "role", "skipped",
-        "suppressions", "sites",
+        "suppressions", "sites", "cells",
     ),
 }
 
@@ -296,7 +296,7 @@ def _fix(value: Any) -> Fix | None:
 def _finding(value: Any, path: str) -> Finding:
     (code, name, factor, severity, confidence, where, line, column, end_line, end_column, message,
      fix, snippet, source_line, context, requires_llm, unless_human, requires_tainted, requires_cycle,
-     requires_text, requires_scrape, suppressed, fingerprint) = _fields(value, Finding)
+     requires_text, requires_scrape, suppressed, fingerprint, cell) = _fields(value, Finding)
     return Finding(
         code=_pattern(code, "Finding.code", _CODE),
         name=_str(name, "Finding.name"),
@@ -321,6 +321,7 @@ def _finding(value: Any, path: str) -> Finding:
         requires_scrape=_names(requires_scrape, "Finding.requires_scrape"),
         suppressed=_opt_str(suppressed, "Finding.suppressed"),
         fingerprint=_pattern(fingerprint, "Finding.fingerprint", _FINGERPRINT),
+        cell=None if cell is None else _int(cell, "Finding.cell"),
     )
 
 
@@ -422,7 +423,7 @@ def decode_result(data: bytes | str, path: str, digest: str, *, facts_only: bool
     if len(data) > MAX_LINE_BYTES:
         _fail("result: too long")
     (where, stored_digest, findings, diagnostics, facts, lines, role, skipped, suppressions,
-     sites) = _fields(parse_json(data), FileResult)
+     sites, cells) = _fields(parse_json(data), FileResult)
     _same_path(where, "FileResult.path", path)
     if stored_digest != digest:
         _fail("FileResult.digest: describes other bytes")
@@ -443,7 +444,18 @@ def decode_result(data: bytes | str, path: str, digest: str, *, facts_only: bool
         skipped=_bool(skipped, "FileResult.skipped"),
         suppressions=[_suppression(item) for item in _list(suppressions, "FileResult.suppressions")],
         sites=[_site(item, path) for item in _list(sites, "FileResult.sites")],
+        cells=tuple(
+            (_int(line, "FileResult.cells"), _int(cell, "FileResult.cells"))
+            for line, cell in (_pair(item) for item in _list(cells, "FileResult.cells"))
+        ),
     )
+
+
+def _pair(value: Any) -> tuple[Any, Any]:
+    items = _list(value, "FileResult.cells")
+    if len(items) != 2:
+        _fail("FileResult.cells: expected pairs of numbers")
+    return items[0], items[1]
 
 
 # -- encoding -------------------------------------------------------------------------------------
@@ -475,7 +487,7 @@ def _encode(result: FileResult) -> list:
              ],
              f.snippet, f.source_line, f.context, list(f.requires_llm), list(f.unless_human),
              list(f.requires_tainted), list(f.requires_cycle), list(f.requires_text), list(f.requires_scrape), f.suppressed,
-             f.fingerprint]
+             f.fingerprint, f.cell]
             for f in result.findings
         ],
         [[d.code, d.path, d.message, d.line, d.column] for d in result.diagnostics],
@@ -503,6 +515,7 @@ def _encode(result: FileResult) -> list:
              list(s.requires_llm), list(s.unless_human), list(s.requires_cycle)]
             for s in result.sites
         ],
+        [[line, cell] for line, cell in result.cells],
     ]
 
 

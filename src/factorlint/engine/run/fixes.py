@@ -29,6 +29,7 @@ from pathlib import Path
 import libcst as cst
 
 from factorlint.atomic_write import staged_file
+from factorlint.engine.read.notebook import NotebookError, is_notebook, read_notebook, write_cells
 from factorlint.engine.read.source import decode_source
 from factorlint.model import Edit, Finding
 
@@ -128,16 +129,34 @@ def fix_file(
         outcome.error = decoded.error
         return outcome
     original = decoded.text
-    fixed, applied, skipped = apply_edits(original, findings)
+    notebook = None
+    script = original
+    if is_notebook(relative):
+        try:
+            notebook = read_notebook(original)
+        except NotebookError as exc:
+            outcome.error = str(exc)
+            return outcome
+        script = notebook.script  # the edits are in the lines of the cells' script
+    fixed_script, applied, skipped = apply_edits(script, findings)
+    fixed = fixed_script
     outcome.original, outcome.fixed, outcome.applied, outcome.skipped = original, fixed, applied, skipped
-    if fixed == original:
+    if fixed_script == script:
+        outcome.fixed = original
         return outcome
     try:
-        cst.parse_module(fixed)
+        cst.parse_module(fixed_script)
     except (cst.ParserSyntaxError, RecursionError):
         outcome.error = "the fixed file would not parse; left unchanged"
         outcome.applied, outcome.fixed = [], original
         return outcome
+    if notebook is not None:
+        written = write_cells(notebook, fixed_script, original)
+        if written is None:
+            outcome.error = "the fix would move code between the notebook's cells; left unchanged"
+            outcome.applied, outcome.fixed = [], original
+            return outcome
+        fixed = outcome.fixed = written
     if write:
         error = write_atomically(disk_path, fixed, data)
         if error:

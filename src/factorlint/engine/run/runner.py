@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import ast
 import hashlib
+import re
 import traceback
 from pathlib import PurePosixPath
 
@@ -21,6 +22,7 @@ from factorlint.engine.parse.positions import StatementOwners, node_ranges, stat
 from factorlint.engine.parse.walk import run_visitor
 from factorlint.engine.project.facts import FactsCollector
 from factorlint.engine.read.file_roles import enabled_for, file_role
+from factorlint.engine.read.notebook import NotebookError, cell_line, cell_markers, is_notebook, read_notebook
 from factorlint.engine.read.prefilter import could_matter
 from factorlint.engine.read.source import UNREADABLE as PARSE_ERROR
 from factorlint.engine.read.source import decode_source
@@ -56,6 +58,33 @@ def lint_file(
         result.diagnostics.append(Diagnostic(PARSE_ERROR, path, f"File could not be decoded: {decoded.error}"))
         return result
     text = decoded.text
+    if is_notebook(path):
+        try:
+            notebook = read_notebook(text)
+        except NotebookError as exc:
+            result.diagnostics.append(Diagnostic(PARSE_ERROR, path, f"File could not be read: {exc}"))
+            return result
+        text, result.cells = notebook.script, cell_markers(notebook)
+        found = _lint_text(result, text, path, data, settings, module_name, package, knowledge)
+        found.diagnostics = [_in_cell(d, found.cells) for d in found.diagnostics]
+        return found
+    return _lint_text(result, text, path, data, settings, module_name, package, knowledge)
+
+
+def _in_cell(diagnostic: Diagnostic, cells: tuple[tuple[int, int], ...]) -> Diagnostic:
+    """A notebook's diagnostic at a line of its script, told by cell and line."""
+    if diagnostic.line is None:
+        return diagnostic
+    cell, line = cell_line(cells, diagnostic.line)
+    # The parser's own "at LINE:COL" counts the script's lines too.
+    message = re.sub(r"\bat (\d+):(\d+)", lambda m: f"at {cell_line(cells, int(m.group(1)))[1]}:{m.group(2)}",
+                     diagnostic.message)
+    return Diagnostic(diagnostic.code, diagnostic.path, f"cell {cell}: {message}", line, diagnostic.column)
+
+
+def _lint_text(result: FileResult, text: str, path: str, data: bytes, settings, module_name: str, package: str,
+               knowledge) -> FileResult:
+    """The analysis of one module's text, into ``result``."""
     result.lines = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
     too_deep, tree = nesting_problem(text)
     parses = tree is not None

@@ -21,9 +21,10 @@ def _git(root, *args):
     subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True, env=env)
 
 
-def _repository(root):
+def _repository(root, legacy: str = AGENT):
+    """A repository whose main branch holds ``agent.py``, checked out on a new branch."""
     _git(root, "init", "-q", "-b", "main")
-    write(root, {"agent.py": AGENT})
+    write(root, {"agent.py": legacy})
     _git(root, "add", "-A")
     _git(root, "commit", "-q", "-m", "legacy")
     _git(root, "checkout", "-q", "-b", "feature")
@@ -114,11 +115,7 @@ BOUNDED = AGENT.replace("    while True:", "    for _ in range(10):")
 def test_audit_shows_each_factor_before_and_after(project):
     import json
 
-    _git(project, "init", "-q", "-b", "main")
-    write(project, {"agent.py": BOUNDED})
-    _git(project, "add", "-A")
-    _git(project, "commit", "-q", "-m", "bounded")
-    _git(project, "checkout", "-q", "-b", "feature")
+    _repository(project, BOUNDED)
     write(project, {"runner.py": AGENT})
     _git(project, "add", "-A")
     _git(project, "commit", "-q", "-m", "an unbounded loop")

@@ -87,3 +87,38 @@ def test_low_confidence_and_preview_rules_are_opt_in():
     assert "TFA0702" not in default and "TFA0702" in select_rules(["TFA0702"])
     assert "TFA0303" in select_rules(["TFA0303"])
     assert "TFA0303" not in select_rules(["TFA03"])
+
+
+def _fix_cases():
+    for rule in all_rules():
+        for number, (before, after) in enumerate(rule.fixes):
+            yield pytest.param(rule, before, after, id=f"{rule.meta.code}-fix-{number}")
+
+
+def _fixed(tmp_path, source: str, code: str) -> tuple[str, list]:
+    """``source`` after --fix --unsafe-fixes with the rule alone, and the rule's findings before."""
+    from factorlint.api import apply_fixes
+
+    files, report = run_example(tmp_path, source, {code})
+    report, _ = apply_fixes(report, unsafe=True, write=True)
+    return (tmp_path / next(iter(files))).read_text(encoding="utf-8"), report.findings
+
+
+@pytest.mark.parametrize(("rule", "before", "after"), list(_fix_cases()))
+def test_fixes_write_their_examples(rule, before, after, tmp_path):
+    """The fix's specification: the rule's before/after pairs, run as the user would."""
+    import textwrap
+
+    code = rule.meta.code
+    fixed, _ = _fixed(tmp_path / "first", before, code)
+    assert fixed == textwrap.dedent(after).lstrip("\n")
+    compile(fixed, "fixed.py", "exec")  # still Python
+    again, remaining = _fixed(tmp_path / "second", fixed, code)
+    assert again == fixed, "a fix is idempotent"
+    assert not [f for f in remaining if f.code == code], "the fixed code holds no finding of the rule"
+
+
+def test_rules_that_say_they_fix_have_fix_examples():
+    for rule in all_rules():
+        if rule.meta.fix != "none" and not rule.meta.code.startswith("TFA00"):
+            assert rule.fixes, f"{rule.meta.code} says it fixes ({rule.meta.fix}) but has no before/after example"

@@ -48,6 +48,27 @@ class RuleMeta:
         return self.code[:5]
 
 
+@dataclass(frozen=True)
+class RawEdit:
+    """One change of a fix, before positions are resolved: ``node``'s text replaced by
+    ``content``, or (``after``) ``content`` inserted right after the node."""
+
+    node: cst.CSTNode
+    content: str
+    after: bool = False
+
+
+@dataclass(frozen=True)
+class CodeFix:
+    """A fix a rule offers: its edits, the imports they need (``(module, name)``: ``from module
+    import name``, added to the module's imports unless the name is already bound there), and
+    whether it may change behaviour (``unsafe``: applied only with ``--unsafe-fixes``)."""
+
+    edits: tuple[RawEdit, ...]
+    imports: tuple[tuple[str, str], ...] = ()
+    unsafe: bool = False
+
+
 @dataclass
 class RawFinding:
     """A finding before positions are resolved (positions cost a pass; only files with findings pay)."""
@@ -63,6 +84,7 @@ class RawFinding:
     requires_cycle: tuple[str, ...] = ()  # see Finding.requires_cycle
     requires_text: tuple[str, ...] = ()  # see Finding.requires_text
     requires_scrape: tuple[str, ...] = ()  # see Finding.requires_scrape
+    fix: CodeFix | None = None
 
 
 class Rule:
@@ -73,6 +95,10 @@ class Rule:
     invalid: ClassVar[list[Example]] = []
     valid: ClassVar[list[Example]] = []
     near_miss: ClassVar[list[Example]] = []
+    # The fix's specification: (source before, source after ``check --fix --unsafe-fixes``).
+    # The rule tests apply the fix to each "before" and compare; the "after" must parse, hold no
+    # finding of the rule, and stay the same under another --fix.
+    fixes: ClassVar[list[tuple[str, str]]] = []
 
     def __init__(self, ctx, sink: Callable[[RawFinding], None]) -> None:
         self.ctx = ctx
@@ -95,11 +121,12 @@ class Rule:
         requires_cycle: tuple[str, ...] = (),
         requires_text: tuple[str, ...] = (),
         requires_scrape: tuple[str, ...] = (),
+        fix: CodeFix | None = None,
     ) -> None:
         self._sink(
             RawFinding(
                 self.meta, node, message or self.meta.summary, requires_llm, severity, fix_message,
-                unless_human, requires_tainted, requires_cycle, requires_text, requires_scrape,
+                unless_human, requires_tainted, requires_cycle, requires_text, requires_scrape, fix,
             )
         )
 

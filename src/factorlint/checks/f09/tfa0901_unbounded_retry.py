@@ -2,9 +2,12 @@ from __future__ import annotations
 
 import libcst as cst
 
-from factorlint.checks.base import RuleMeta
+from factorlint.checks.base import CodeFix, RawEdit, RuleMeta
 from factorlint.checks.f09._sites import RetrySiteRule
 from factorlint.engine.recognise import retries
+
+# How many attempts the fix allows: three, as the advice says (a retry is for a transient error).
+ATTEMPTS = 3
 
 
 class UnboundedRetry(RetrySiteRule):
@@ -41,8 +44,11 @@ class UnboundedRetry(RetrySiteRule):
     ```
 
     ## Fix safety
-    No automatic fix yet. Adding `stop=stop_after_attempt(3)` (tenacity) or `max_tries=3`
-    (backoff) would be unsafe: it turns "hang forever" into an exception the caller must handle.
+    Unsafe (`--fix --unsafe-fixes`): tenacity gets `stop=stop_after_attempt(3)` (the import is
+    added, or `tenacity.stop_after_attempt` where the module calls tenacity by its name), backoff
+    gets `max_tries=3`, and `stop=stop_never` / `max_tries=None` are replaced. It turns "hang
+    forever" into an exception the caller must handle. Hand-written loops and SDK clients are
+    not fixed automatically.
 
     ## Options
     - `max-retries-threshold`: the largest SDK `max_retries=`/`num_retries=` accepted (default 10).
@@ -65,8 +71,84 @@ class UnboundedRetry(RetrySiteRule):
             "Bound the retry: `stop=stop_after_attempt(3)` (tenacity), `max_tries=3` (backoff), an "
             "attempt counter in a hand-written loop, and re-raise so the agent loop can record the error."
         ),
-        fix="none",
+        fix="sometimes",
     )
+
+    fixes = [
+        (
+            """
+from openai import OpenAI
+from tenacity import retry, wait_exponential
+
+client = OpenAI()
+
+@retry(wait=wait_exponential(min=1, max=30))
+def next_step(thread):
+    return client.chat.completions.create(model="m", messages=thread)
+
+@retry
+def again(thread):
+    return client.chat.completions.create(model="m", messages=thread)
+""",
+            """
+from openai import OpenAI
+from tenacity import retry, wait_exponential
+from tenacity import stop_after_attempt
+
+client = OpenAI()
+
+@retry(wait=wait_exponential(min=1, max=30), stop=stop_after_attempt(3))
+def next_step(thread):
+    return client.chat.completions.create(model="m", messages=thread)
+
+@retry(stop=stop_after_attempt(3))
+def again(thread):
+    return client.chat.completions.create(model="m", messages=thread)
+""",
+        ),
+        (
+            """
+import backoff
+import litellm
+import tenacity
+
+@tenacity.retry(stop=tenacity.stop_never, reraise=True)
+def ask(messages):
+    return litellm.completion(model="m", messages=messages)
+
+@backoff.on_exception(backoff.expo, litellm.RateLimitError)
+def ask_again(messages):
+    return litellm.completion(model="m", messages=messages)
+
+def ask_inline(messages):
+    for attempt in tenacity.Retrying(
+        wait=tenacity.wait_fixed(2),
+    ):
+        with attempt:
+            return litellm.completion(model="m", messages=messages)
+""",
+            """
+import backoff
+import litellm
+import tenacity
+
+@tenacity.retry(stop=tenacity.stop_after_attempt(3), reraise=True)
+def ask(messages):
+    return litellm.completion(model="m", messages=messages)
+
+@backoff.on_exception(backoff.expo, litellm.RateLimitError, max_tries=3)
+def ask_again(messages):
+    return litellm.completion(model="m", messages=messages)
+
+def ask_inline(messages):
+    for attempt in tenacity.Retrying(
+        wait=tenacity.wait_fixed(2), stop=tenacity.stop_after_attempt(3),
+    ):
+        with attempt:
+            return litellm.completion(model="m", messages=messages)
+""",
+        ),
+    ]
 
     invalid = [
         """
@@ -325,7 +407,33 @@ def wait_for_job(url):
             f"{site.label} {reason} retries a failing model call forever",
             requires_llm=site.requires,
             fix_message=advice,
+            fix=self._bound(site),
         )
+
+    def _bound(self, site: retries.RetrySite) -> CodeFix | None:
+        """The retry bounded at ``ATTEMPTS``: tenacity's ``stop=stop_after_attempt(3)`` (written
+        ``tenacity.stop_after_attempt`` where the module calls tenacity through its name),
+        backoff's ``max_tries=3``; a ``stop=stop_never`` or ``max_tries=None`` replaced."""
+        call = site.call
+        target = site.node.decorator if isinstance(site.node, cst.Decorator) else site.node
+        if site.spec.name == "tenacity":
+            dotted = self.ctx.code_for(call.func if call is not None else target).startswith("tenacity.")
+            value = f"{'tenacity.' if dotted else ''}stop_after_attempt({ATTEMPTS})"
+            imports = () if dotted else (("tenacity", "stop_after_attempt"),)
+            keyword = "stop"
+        else:
+            value, imports, keyword = str(ATTEMPTS), (), site.spec.stop_keywords[0]
+        if call is None:  # a bare ``@retry``
+            edit = RawEdit(target, f"{self.ctx.code_for(target)}({keyword}={value})")
+        else:
+            given = next((a for a in call.args if a.keyword is not None and a.keyword.value == keyword), None)
+            if given is not None:
+                edit = RawEdit(given.value, value)
+            elif call.args:  # after the last argument: its layout and comma stay as written
+                edit = RawEdit(call.args[-1].value, f", {keyword}={value}", after=True)
+            else:
+                edit = RawEdit(call, f"{self.ctx.code_for(call.func)}({keyword}={value})")
+        return CodeFix((edit,), imports, unsafe=True)
 
     # -- hand-written loops -------------------------------------------------------------------
 

@@ -81,7 +81,8 @@ def apply_edits(text: str, findings: list[Finding]) -> tuple[str, list[Finding],
         by_finding.setdefault(id(finding), []).append((start, end, edit))
     chosen: list[tuple[int, int, Edit]] = []
     for finding in sorted(findings, key=lambda f: (f.line, f.column)):
-        edits = by_finding.get(id(finding), [])
+        # An edit another applied fix already makes (the same import line) is shared, not a clash.
+        edits = [item for item in by_finding.get(id(finding), []) if not _already(item, chosen)]
         if any((s < e2 and s2 < e) or (s == e == s2 == e2) for s, e, _ in edits for s2, e2 in taken):
             skipped.append(finding)
             continue
@@ -91,6 +92,11 @@ def apply_edits(text: str, findings: list[Finding]) -> tuple[str, list[Finding],
     for start, end, edit in sorted(chosen, key=lambda item: (item[0], item[1]), reverse=True):
         text = text[:start] + edit.content + text[end:]
     return text, applied, skipped
+
+
+def _already(item: tuple[int, int, Edit], chosen: list[tuple[int, int, Edit]]) -> bool:
+    start, end, edit = item
+    return any(start == s and end == e and edit.content == other.content for s, e, other in chosen)
 
 
 def unified_diff(path: str, before: str, after: str) -> str:

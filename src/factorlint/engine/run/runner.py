@@ -29,10 +29,11 @@ from factorlint.engine.read.source import decode_source
 from factorlint.engine.read.suppressions import find_suppressions
 from factorlint.engine.recognise.inventory import InventoryCollector
 from factorlint.engine.run.call_recorder import CallRecorder
+from factorlint.engine.run.fix_imports import bound_names, import_anchor
 from factorlint.engine.run.visitor import BatchedVisitor
 from factorlint.engine.semantic.context import FileContext
 from factorlint.knowledge import Knowledge, default_knowledge
-from factorlint.model import Diagnostic, FileResult, Finding, Fix, Site
+from factorlint.model import Diagnostic, Edit, FileResult, Finding, Fix, Site
 
 INTERNAL_ERROR = "TFA0003"
 OVER_BUDGET = "TFA0005"  # the analysis ran past max-file-seconds or max-file-memory
@@ -148,11 +149,12 @@ def _lint_text(result: FileResult, text: str, path: str, data: bytes, settings, 
         # Sites need lines only: whole statements (a function, an agent class) get them from
         # CPython's tree; the rest, and every finding, get LibCST's exact ranges.
         site_lines = statement_lines(tree, module, [item.node for item in inventory.sites], owners)
+        anchor = import_anchor(module) if any(item.fix and item.fix.imports for item in raw) else None
         targets = [item.node for item in raw] + [
             item.node for item in inventory.sites if id(item.node) not in site_lines
-        ]
+        ] + [edit.node for item in raw if item.fix for edit in item.fix.edits] + ([anchor] if anchor else [])
         positions = node_ranges(module, text, tree, targets, owners)
-        result.findings = _findings(module, positions, raw, path, text.splitlines())
+        result.findings = _findings(module, positions, raw, path, text.splitlines(), anchor)
         result.sites = _sites(positions, site_lines, inventory.sites, path)
     result.suppressions = find_suppressions(text)
     return result
@@ -247,7 +249,9 @@ def _sites(positions, site_lines: dict, raw: list, path: str) -> list[Site]:
     return sites
 
 
-def _findings(module: cst.Module, positions, raw: list[RawFinding], path: str, lines: list[str]) -> list[Finding]:
+def _findings(
+    module: cst.Module, positions, raw: list[RawFinding], path: str, lines: list[str], anchor=None
+) -> list[Finding]:
     """The findings of one file, each with the source text reporters show, bounded here: the
     snippet (normalised node text, hashed into the fingerprint) at 400 characters; the source
     line, when longer than 400 characters, clipped around the flagged column so the column
@@ -285,7 +289,7 @@ def _findings(module: cst.Module, positions, raw: list[RawFinding], path: str, l
                 end_line=where.end.line,
                 end_column=where.end.column + 1,
                 message=item.message,
-                fix=Fix("display-only", item.fix_message or meta.fix_advice),
+                fix=_fix(item, meta, positions, module, anchor),
                 snippet=snippet,
                 source_line=first,
                 context="\n".join([first, *(clip(line, STORED_LIMIT) for line in rest)]),
@@ -298,3 +302,35 @@ def _findings(module: cst.Module, positions, raw: list[RawFinding], path: str, l
             )
         )
     return findings
+
+
+def _fix(item: RawFinding, meta, positions, module: cst.Module, anchor) -> Fix:
+    """The finding's fix: the rule's edits at their positions (and the imports they need), or
+    the advice alone when the rule offers no edit or an edit has no position."""
+    message = item.fix_message or meta.fix_advice
+    code_fix = item.fix
+    if code_fix is None:
+        return Fix("display-only", message)
+    edits = []
+    for edit in code_fix.edits:
+        where = positions.get(edit.node)
+        if where is None:
+            return Fix("display-only", message)
+        start, end = (where.end, where.end) if edit.after else (where.start, where.end)
+        edits.append(Edit(start.line, start.column + 1, end.line, end.column + 1, edit.content))
+    bound = bound_names(module)
+    for source, name in code_fix.imports:
+        if name in bound:
+            continue
+        edits.append(_import_edit(f"from {source} import {name}", anchor, positions))
+    return Fix("unsafe" if code_fix.unsafe else "safe", message, tuple(edits))
+
+
+def _import_edit(statement: str, anchor, positions) -> Edit:
+    """``statement`` on a line of its own after the module's last top-level import, or at its
+    top (after a docstring) when it has none."""
+    where = positions.get(anchor) if anchor is not None else None
+    if where is None:
+        return Edit(1, 1, 1, 1, statement + "\n")
+    line = where.end.line + 1
+    return Edit(line, 1, line, 1, statement + "\n")

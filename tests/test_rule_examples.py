@@ -95,13 +95,14 @@ def _fix_cases():
             yield pytest.param(rule, before, after, id=f"{rule.meta.code}-fix-{number}")
 
 
-def _fixed(tmp_path, source: str, code: str) -> tuple[str, list]:
-    """``source`` after --fix --unsafe-fixes with the rule alone, and the rule's findings before."""
+def _fixed(tmp_path, example, code: str) -> tuple[str, list]:
+    """``agent.py`` of the example after --fix --unsafe-fixes with the rule alone, and the
+    findings that remain."""
     from factorlint.api import apply_fixes
 
-    files, report = run_example(tmp_path, source, {code})
+    _files, report = run_example(tmp_path, example, {code})
     report, _ = apply_fixes(report, unsafe=True, write=True)
-    return (tmp_path / next(iter(files))).read_text(encoding="utf-8"), report.findings
+    return (tmp_path / "agent.py").read_text(encoding="utf-8"), report.findings
 
 
 @pytest.mark.parametrize(("rule", "before", "after"), list(_fix_cases()))
@@ -113,7 +114,8 @@ def test_fixes_write_their_examples(rule, before, after, tmp_path):
     fixed, _ = _fixed(tmp_path / "first", before, code)
     assert fixed == textwrap.dedent(after).lstrip("\n")
     compile(fixed, "fixed.py", "exec")  # still Python
-    again, remaining = _fixed(tmp_path / "second", fixed, code)
+    second = {**before, "agent.py": fixed} if isinstance(before, dict) else fixed
+    again, remaining = _fixed(tmp_path / "second", second, code)
     assert again == fixed, "a fix is idempotent"
     assert not [f for f in remaining if f.code == code], "the fixed code holds no finding of the rule"
 

@@ -50,12 +50,16 @@ class RuleMeta:
 
 @dataclass(frozen=True)
 class RawEdit:
-    """One change of a fix, before positions are resolved: ``node``'s text replaced by
-    ``content``, or (``after``) ``content`` inserted right after the node."""
+    """One change of a fix, before positions are resolved: ``node``'s text (through ``until``'s
+    end when given) replaced by ``content``, or (``after``) ``content`` inserted right after the
+    node. With ``indented``, every line of ``content`` after its first starts with the
+    indentation of the node's first line (a clause added to a nested statement)."""
 
     node: cst.CSTNode
     content: str
     after: bool = False
+    until: cst.CSTNode | None = None
+    indented: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,10 +99,11 @@ class Rule:
     invalid: ClassVar[list[Example]] = []
     valid: ClassVar[list[Example]] = []
     near_miss: ClassVar[list[Example]] = []
-    # The fix's specification: (source before, source after ``check --fix --unsafe-fixes``).
-    # The rule tests apply the fix to each "before" and compare; the "after" must parse, hold no
-    # finding of the rule, and stay the same under another --fix.
-    fixes: ClassVar[list[tuple[str, str]]] = []
+    # The fix's specification: (source before, source after ``check --fix --unsafe-fixes``); a
+    # "before" may be several files, of which ``agent.py`` is the one fixed. The rule tests apply
+    # the fix to each "before" and compare; the "after" must parse, hold no finding of the rule,
+    # and stay the same under another --fix.
+    fixes: ClassVar[list[tuple[Example, str]]] = []
 
     def __init__(self, ctx, sink: Callable[[RawFinding], None]) -> None:
         self.ctx = ctx

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from factorlint.checks.base import Rule, RuleMeta
+from factorlint.checks.base import CodeFix, RawEdit, Rule, RuleMeta
 from factorlint.engine.agents.recursion import onward_agent_loop, recursive_agent_loop
 
 
@@ -53,7 +53,11 @@ class UnboundedAgentLoop(Rule):
     ```
 
     ## Fix safety
-    No automatic fix: choosing the budget and the escalation is a product decision.
+    Unsafe (`--fix --unsafe-fixes`), for `while True:` loops: the loop becomes `for _step in
+    range(20):` (the `max-steps` setting) with an `else:` that raises `RuntimeError` when the
+    budget runs out, for the caller to escalate. The loop now ends, and choosing the budget and
+    the escalation is a product decision: review the number and the exception. Other loops
+    (`while not done:`, recursion) are not changed automatically.
 
     ## Options
     - `max-steps`: the budget suggested in the message (default 20).
@@ -76,7 +80,45 @@ class UnboundedAgentLoop(Rule):
             "Bound the loop: `for _ in range(MAX_STEPS):` (or a counter checked in the loop) with an "
             "`else:` branch that escalates to a human or raises when the budget is exhausted."
         ),
+        fix="sometimes",
     )
+
+    fixes = [
+        (
+            """
+from openai import OpenAI
+client = OpenAI()
+
+class Agent:
+    def run(self, messages, tools):
+        while True:  # until the model stops asking for tools
+            reply = client.chat.completions.create(model="m", messages=messages, tools=tools)
+            messages.append(reply.choices[0].message)
+            if not reply.choices[0].message.tool_calls:
+                return reply
+
+    def reset(self):
+        self.messages = []
+""",
+            """
+from openai import OpenAI
+client = OpenAI()
+
+class Agent:
+    def run(self, messages, tools):
+        for _step in range(20):  # until the model stops asking for tools
+            reply = client.chat.completions.create(model="m", messages=messages, tools=tools)
+            messages.append(reply.choices[0].message)
+            if not reply.choices[0].message.tool_calls:
+                return reply
+        else:
+            raise RuntimeError("the agent loop did not finish in 20 steps: escalate to a person")
+
+    def reset(self):
+        self.messages = []
+""",
+        ),
+    ]
 
     invalid = [
         # The step limit applies only when an environment variable sets it (gptme's chat loop).
@@ -466,4 +508,26 @@ def solve(messages, depth=0):
                 f"Agent loop is bounded only when `{info.optional_limit}` is set, and it is None "
                 "unless configured: by default only the model decides when it stops"
             )
-        self.report(node, message, requires_llm=info.requires, unless_human=info.may_ask)
+        self.report(node, message, requires_llm=info.requires, unless_human=info.may_ask, fix=self._bound(node))
+
+    def _bound(self, loop) -> CodeFix | None:
+        """``while True:`` becomes ``for _step in range(MAX_STEPS):`` with an ``else:`` that
+        raises when the budget runs out (the caller escalates): unsafe, the loop now ends."""
+        if not isinstance(loop, cst.While) or loop.orelse is not None or not _always_true(loop.test):
+            return None
+        if self.ctx.function_stack and "_step" in self.ctx.current_flow().bindings:
+            return None
+        steps = self.ctx.settings.max_steps
+        header = RawEdit(loop, f"for _step in range({steps})", until=loop.test)
+        escalate = RawEdit(
+            loop,
+            f'\nelse:\n    raise RuntimeError("the agent loop did not finish in {steps} steps: escalate to a person")',
+            after=True, indented=True,
+        )
+        return CodeFix((header, escalate), unsafe=True)
+
+
+def _always_true(test: cst.BaseExpression) -> bool:
+    if isinstance(test, cst.Name):
+        return test.value == "True"
+    return isinstance(test, cst.Integer) and test.value not in ("0", "00")

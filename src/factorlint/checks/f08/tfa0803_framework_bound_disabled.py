@@ -2,7 +2,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from factorlint.checks.base import Rule, RuleMeta
+from factorlint.checks.base import CodeFix, RawEdit, Rule, RuleMeta
+from factorlint.checks.edits import add_keyword, keyword_arg
 from factorlint.engine.agents.file_agents import file_agents
 
 
@@ -31,7 +32,10 @@ class FrameworkBoundDisabled(Rule):
     ```
 
     ## Fix safety
-    No automatic fix yet; the fix message names the library's documented default.
+    Safe: the bound is made explicit at the `max-steps` setting (20 by default): `None` or an
+    infinite value replaced, the keyword added to the constructor or the run call, or the
+    `recursion_limit` entry added to a LangGraph run's `config`. A bound inside an object
+    (pydantic-ai's `UsageLimits`) or a config passed by position is left to you.
 
     ## Options
     None. The version of the framework is read from the project's lock files or pins.
@@ -49,7 +53,54 @@ class FrameworkBoundDisabled(Rule):
         confidence="high",
         summary="The framework's step bound is disabled or absent, so the agent loop is unbounded",
         fix_advice="Pass an explicit, small step bound to the framework and handle the error it raises when exceeded.",
+        fix="always",
     )
+
+    fixes = [
+        (
+            """
+from agents import Runner
+from autogen_agentchat.teams import RoundRobinGroupChat
+from langchain.agents import AgentExecutor
+
+executor = AgentExecutor(agent=agent, tools=tools, max_iterations=None)
+team = RoundRobinGroupChat([writer, critic])
+
+async def go(agent, task):
+    return await Runner.run(agent, task, max_turns=float("inf"))
+""",
+            """
+from agents import Runner
+from autogen_agentchat.teams import RoundRobinGroupChat
+from langchain.agents import AgentExecutor
+
+executor = AgentExecutor(agent=agent, tools=tools, max_iterations=20)
+team = RoundRobinGroupChat([writer, critic], max_turns=20)
+
+async def go(agent, task):
+    return await Runner.run(agent, task, max_turns=20)
+""",
+        ),
+        (
+            {
+                "requirements.txt": "langgraph==1.0.6\n",
+                "agent.py": """
+from langgraph.prebuilt import create_react_agent
+
+agent = create_react_agent(model, tools)
+agent.invoke({"messages": msgs})
+agent.invoke({"messages": msgs}, config={"configurable": {"thread_id": "t"}})
+""",
+            },
+            """
+from langgraph.prebuilt import create_react_agent
+
+agent = create_react_agent(model, tools)
+agent.invoke({"messages": msgs}, config={"recursion_limit": 20})
+agent.invoke({"messages": msgs}, config={"configurable": {"thread_id": "t"}, "recursion_limit": 20})
+""",
+        ),
+    ]
 
     invalid = [
         """
@@ -127,10 +178,12 @@ executor = AgentExecutor(agent=agent, tools=tools, **options)
     def leave_Module(self, node: cst.Module) -> None:
         for label, check in file_agents(self.ctx).bound_checks(self.ctx):
             parameter = check.spec.parameter
+            fix = self._bound(check)
             if check.state == "disabled":
-                self.report(check.node, f"`{parameter}=None` removes the step bound of {label}: the loop is unbounded")
+                self.report(check.node, f"`{parameter}=None` removes the step bound of {label}: the loop is unbounded",
+                            fix=fix)
             elif check.state == "too_large":
-                self.report(check.node, f"`{parameter}` of {label} is so large it bounds nothing")
+                self.report(check.node, f"`{parameter}` of {label} is so large it bounds nothing", fix=fix)
             elif check.state == "absent_unbounded" and check.certain:
                 default = check.describe_default()
                 where = f" (version {check.version})" if check.version else ""
@@ -138,4 +191,32 @@ executor = AgentExecutor(agent=agent, tools=tools, **options)
                     check.node,
                     f"{label} runs without `{parameter}` and its default{where} is {default.split('=', 1)[-1]}: "
                     "the loop is effectively unbounded",
+                    fix=fix,
                 )
+
+    def _bound(self, check) -> CodeFix | None:
+        """The bound made explicit at ``max-steps``: the value replaced, or the keyword (or the
+        ``config`` entry) added to the call."""
+        steps = str(self.ctx.settings.max_steps)
+        spec = check.spec
+        if check.state in ("disabled", "too_large"):
+            if spec.value_keyword is not None:
+                return None
+            return CodeFix((RawEdit(check.node, steps),))
+        call = check.node
+        if not isinstance(call, cst.Call):
+            return None
+        if spec.where != "config":
+            return CodeFix((add_keyword(self.ctx, call, spec.parameter, steps),))
+        key = spec.config_key or spec.parameter
+        config = keyword_arg(call, "config")
+        if config is None and spec.config_position is not None and len(call.args) > spec.config_position:
+            return None  # a config passed by position: left to the person
+        if config is None:
+            return CodeFix((add_keyword(self.ctx, call, "config", f'{{"{key}": {steps}}}'),))
+        if isinstance(config.value, cst.Dict) and config.value.elements:
+            last = config.value.elements[-1]
+            return CodeFix((RawEdit(last.value, f', "{key}": {steps}', after=True),))
+        if isinstance(config.value, cst.Dict):
+            return CodeFix((RawEdit(config.value, f'{{"{key}": {steps}}}'),))
+        return None

@@ -3,6 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from factorlint.checks.base import CodeFix, RawEdit, RuleMeta
+from factorlint.checks.edits import add_keyword, keyword_arg
 from factorlint.checks.f09._sites import RetrySiteRule
 from factorlint.engine.recognise import retries
 
@@ -426,13 +427,8 @@ def wait_for_job(url):
         if call is None:  # a bare ``@retry``
             edit = RawEdit(target, f"{self.ctx.code_for(target)}({keyword}={value})")
         else:
-            given = next((a for a in call.args if a.keyword is not None and a.keyword.value == keyword), None)
-            if given is not None:
-                edit = RawEdit(given.value, value)
-            elif call.args:  # after the last argument: its layout and comma stay as written
-                edit = RawEdit(call.args[-1].value, f", {keyword}={value}", after=True)
-            else:
-                edit = RawEdit(call, f"{self.ctx.code_for(call.func)}({keyword}={value})")
+            given = keyword_arg(call, keyword)
+            edit = RawEdit(given.value, value) if given is not None else add_keyword(self.ctx, call, keyword, value)
         return CodeFix((edit,), imports, unsafe=True)
 
     # -- hand-written loops -------------------------------------------------------------------

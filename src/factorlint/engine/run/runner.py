@@ -152,7 +152,9 @@ def _lint_text(result: FileResult, text: str, path: str, data: bytes, settings, 
         anchor = import_anchor(module) if any(item.fix and item.fix.imports for item in raw) else None
         targets = [item.node for item in raw] + [
             item.node for item in inventory.sites if id(item.node) not in site_lines
-        ] + [edit.node for item in raw if item.fix for edit in item.fix.edits] + ([anchor] if anchor else [])
+        ] + [
+            node for item in raw if item.fix for edit in item.fix.edits for node in (edit.node, edit.until) if node
+        ] + ([anchor] if anchor else [])
         positions = node_ranges(module, text, tree, targets, owners)
         result.findings = _findings(module, positions, raw, path, text.splitlines(), anchor)
         result.sites = _sites(positions, site_lines, inventory.sites, path)
@@ -289,7 +291,7 @@ def _findings(
                 end_line=where.end.line,
                 end_column=where.end.column + 1,
                 message=item.message,
-                fix=_fix(item, meta, positions, module, anchor),
+                fix=_fix(item, meta, positions, module, anchor, lines),
                 snippet=snippet,
                 source_line=first,
                 context="\n".join([first, *(clip(line, STORED_LIMIT) for line in rest)]),
@@ -304,7 +306,7 @@ def _findings(
     return findings
 
 
-def _fix(item: RawFinding, meta, positions, module: cst.Module, anchor) -> Fix:
+def _fix(item: RawFinding, meta, positions, module: cst.Module, anchor, lines: list[str]) -> Fix:
     """The finding's fix: the rule's edits at their positions (and the imports they need), or
     the advice alone when the rule offers no edit or an edit has no position."""
     message = item.fix_message or meta.fix_advice
@@ -314,10 +316,16 @@ def _fix(item: RawFinding, meta, positions, module: cst.Module, anchor) -> Fix:
     edits = []
     for edit in code_fix.edits:
         where = positions.get(edit.node)
-        if where is None:
+        last = positions.get(edit.until) if edit.until is not None else where
+        if where is None or last is None:
             return Fix("display-only", message)
-        start, end = (where.end, where.end) if edit.after else (where.start, where.end)
-        edits.append(Edit(start.line, start.column + 1, end.line, end.column + 1, edit.content))
+        start, end = (where.end, where.end) if edit.after else (where.start, last.end)
+        content = edit.content
+        if edit.indented and where.start.line <= len(lines):
+            first = lines[where.start.line - 1]
+            indent = first[: len(first) - len(first.lstrip(" \t"))]
+            content = content.replace("\n", "\n" + indent)
+        edits.append(Edit(start.line, start.column + 1, end.line, end.column + 1, content))
     bound = bound_names(module)
     for source, name in code_fix.imports:
         if name in bound:

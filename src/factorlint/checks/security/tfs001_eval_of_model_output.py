@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from factorlint.checks.base import RuleMeta
+import libcst as cst
+
+from factorlint.checks.base import CodeFix, RawEdit, RuleMeta
 from factorlint.checks.security._common import TaintRule, chosen_source, sentence, where
 from factorlint.engine.taint.analyser import SinkFinding
 
@@ -36,7 +38,10 @@ class EvalOfModelOutput(TaintRule):
     in an isolated executor (a container, E2B, Modal, a WebAssembly sandbox).
 
     ## Fix safety
-    No automatic fix: what the code was meant to compute needs a design decision.
+    Unsafe (`--fix --unsafe-fixes`), for `eval(text)` alone: it becomes `ast.literal_eval(text)`
+    (imported as `literal_eval`), which reads Python literals (numbers, strings, lists, dicts)
+    and never runs code. A reply that held an expression now raises `ValueError`. `exec` and
+    the other sinks need a design decision and are not changed.
 
     ## Options
     None. Sinks, sanitisers and parsers are data in `rules/frameworks/security_sinks.toml`.
@@ -58,7 +63,34 @@ class EvalOfModelOutput(TaintRule):
             "Parse the model's reply into a typed model and dispatch on it; if running code is "
             "the product, run it in an isolated executor (container, E2B, Modal, WebAssembly)."
         ),
+        fix="sometimes",
     )
+
+    fixes = [
+        (
+            """
+\"\"\"Plans the model writes as a Python list.\"\"\"
+from openai import OpenAI
+
+client = OpenAI()
+
+def plan(goal):
+    reply = client.chat.completions.create(model="m", messages=[{"role": "user", "content": goal}])
+    return eval(reply.choices[0].message.content)
+""",
+            """
+\"\"\"Plans the model writes as a Python list.\"\"\"
+from openai import OpenAI
+from ast import literal_eval
+
+client = OpenAI()
+
+def plan(goal):
+    reply = client.chat.completions.create(model="m", messages=[{"role": "user", "content": goal}])
+    return literal_eval(reply.choices[0].message.content)
+""",
+        ),
+    ]
     kind = "code"
 
     invalid = [
@@ -307,4 +339,14 @@ def run():
             f"{sentence(source.label)} reaches {finding.label}{where(finding)}: "
             "text the model chose runs as Python code",
             requires_llm=requires,
+            fix=self._literal(finding.node),
         )
+
+    def _literal(self, node) -> CodeFix | None:
+        """``eval(text)`` with nothing but the text becomes ``literal_eval(text)``: Python
+        literals only (numbers, strings, lists, dicts), never code."""
+        if not (isinstance(node, cst.Call) and self.ctx.qualname(node.func) == "builtins.eval"):
+            return None
+        if len(node.args) != 1 or node.args[0].keyword is not None or node.args[0].star:
+            return None
+        return CodeFix((RawEdit(node.func, "literal_eval"),), (("ast", "literal_eval"),), unsafe=True)

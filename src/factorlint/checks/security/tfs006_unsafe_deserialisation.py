@@ -1,6 +1,8 @@
 from __future__ import annotations
 
-from factorlint.checks.base import RuleMeta
+import libcst as cst
+
+from factorlint.checks.base import CodeFix, RawEdit, RuleMeta
 from factorlint.checks.security._common import TaintRule, chosen_source, sentence, where
 from factorlint.engine.taint.analyser import SinkFinding
 
@@ -37,7 +39,11 @@ class UnsafeDeserialisation(TaintRule):
     Exchange JSON validated by a schema; use `yaml.safe_load` for YAML.
 
     ## Fix safety
-    No automatic fix: switching formats changes the files the program reads.
+    Unsafe (`--fix --unsafe-fixes`), for PyYAML: `yaml.load(text, Loader=...)`,
+    `yaml.unsafe_load` and their `_all` forms become `yaml.safe_load(text)` /
+    `yaml.safe_load_all(text)`, which build plain data and no Python objects; YAML that relied
+    on Python tags now fails to load. pickle, marshal and the other formats need a format
+    change and are not fixed automatically.
 
     ## Options
     None. Deserialisers and safe loaders are data in `rules/frameworks/security_sinks.toml`.
@@ -58,8 +64,39 @@ class UnsafeDeserialisation(TaintRule):
             "Exchange JSON validated by a schema (or `yaml.safe_load`); never unpickle data or "
             "files the model can choose."
         ),
+        fix="sometimes",
     )
     kind = "deserialise"
+
+    fixes = [
+        (
+            """
+import yaml
+from yaml import load
+from openai import OpenAI
+
+client = OpenAI()
+
+def settings(goal):
+    text = client.chat.completions.create(model="m", messages=[{"role": "user", "content": goal}]).choices[0].message.content
+    first = yaml.load(text, Loader=yaml.Loader)
+    return first, load(text, Loader=yaml.FullLoader)
+""",
+            """
+import yaml
+from yaml import load
+from openai import OpenAI
+from yaml import safe_load
+
+client = OpenAI()
+
+def settings(goal):
+    text = client.chat.completions.create(model="m", messages=[{"role": "user", "content": goal}]).choices[0].message.content
+    first = yaml.safe_load(text)
+    return first, safe_load(text)
+""",
+        ),
+    ]
 
     invalid = [
         """
@@ -179,4 +216,26 @@ def load_arrays(path: str) -> str:
             f"{sentence(source.label)} reaches {finding.label}{where(finding)}: "
             "deserialising data the model chose can run arbitrary code",
             requires_llm=requires,
+            fix=self._safe_yaml(finding.node),
         )
+
+    def _safe_yaml(self, node) -> CodeFix | None:
+        """``yaml.load(text, Loader=...)`` becomes ``yaml.safe_load(text)`` (``load_all`` and
+        ``unsafe_load`` likewise): plain YAML data, no Python objects built."""
+        if not isinstance(node, cst.Call) or not node.args or node.args[0].keyword is not None:
+            return None
+        safe = _SAFE_YAML.get(self.ctx.qualname(node.func) or "")
+        if safe is None or any(arg.keyword is None for arg in node.args[1:]):
+            return None
+        func = self.ctx.code_for(node.func)
+        if isinstance(node.func, cst.Attribute):
+            call = f"{func.rsplit('.', 1)[0]}.{safe}({self.ctx.code_for(node.args[0].value)})"
+            return CodeFix((RawEdit(node, call),), unsafe=True)
+        call = f"{safe}({self.ctx.code_for(node.args[0].value)})"
+        return CodeFix((RawEdit(node, call),), (("yaml", safe),), unsafe=True)
+
+
+_SAFE_YAML = {
+    "yaml.load": "safe_load", "yaml.unsafe_load": "safe_load", "yaml.full_load": "safe_load",
+    "yaml.load_all": "safe_load_all", "yaml.unsafe_load_all": "safe_load_all", "yaml.full_load_all": "safe_load_all",
+}

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from factorlint.checks.base import Rule, RuleMeta
+from factorlint.checks.base import CodeFix, RawEdit, Rule, RuleMeta
 from factorlint.engine.agents.loops import LoopInfo
 from factorlint.engine.parse.walk import find_all
 from factorlint.engine.recognise import errors, retries
@@ -52,7 +52,10 @@ class SwallowedToolError(Rule):
     ```
 
     ## Fix safety
-    No automatic fix: what to record and when to escalate is for the agent's author.
+    Unsafe (`--fix --unsafe-fixes`), in a tool: a handler that names what it catches gets `as
+    error` and returns `f"Error: {type(error).__name__}: {error}"` instead of its body, so the
+    model reads what went wrong. A bare `except:` and a handler in the agent loop are left to
+    you: what to record and when to escalate is for the agent's author.
 
     ## Options
     None.
@@ -72,7 +75,60 @@ class SwallowedToolError(Rule):
             "Append a compact error event to the loop's history (the list the model reads), count "
             "consecutive failures, and escalate or re-raise past a small limit."
         ),
+        fix="sometimes",
     )
+
+    fixes = [
+        (
+            """
+import logging
+from langchain_core.tools import tool
+
+logger = logging.getLogger(__name__)
+
+@tool
+def calculator(expression: str) -> str:
+    \"\"\"Evaluate an arithmetic expression.\"\"\"
+    try:
+        return str(safe_eval(expression))
+    except Exception:
+        # the model does not need to know
+        return "error"
+
+@tool
+def read_note(path: str) -> str:
+    \"\"\"Read a note.\"\"\"
+    try:
+        return open(path).read()
+    except Exception as exc:
+        logger.warning("read_note failed")
+        return ""
+""",
+            """
+import logging
+from langchain_core.tools import tool
+
+logger = logging.getLogger(__name__)
+
+@tool
+def calculator(expression: str) -> str:
+    \"\"\"Evaluate an arithmetic expression.\"\"\"
+    try:
+        return str(safe_eval(expression))
+    except Exception as error:
+        # the model does not need to know
+        return f"Error: {type(error).__name__}: {error}"
+
+@tool
+def read_note(path: str) -> str:
+    \"\"\"Read a note.\"\"\"
+    try:
+        return open(path).read()
+    except Exception as exc:
+        return f"Error: {type(exc).__name__}: {exc}"
+""",
+        ),
+    ]
 
     invalid = [
         """
@@ -387,6 +443,7 @@ def refund(order_id: str) -> str:
                             "error's type and text (truncated), or let the framework's tool-error "
                             "handling report it."
                         ),
+                        fix=_return_error(self.ctx, handler, function),
                     )
 
     def _agent_loop(self) -> LoopInfo | None:
@@ -408,3 +465,26 @@ def refund(order_id: str) -> str:
             if qualname is None or self.ctx.knowledge.is_framework_module(qualname):
                 return True
         return False
+
+
+def _return_error(ctx, handler: cst.ExceptHandler, function: cst.FunctionDef) -> CodeFix | None:
+    """A tool's handler that hides the error returns it to the model instead: ``except
+    ValueError as error: return f"Error: {type(error).__name__}: {error}"``. Only a handler
+    that names what it catches and whose body is a block of its own; unsafe: the tool now
+    answers with the error."""
+    if handler.type is None or not isinstance(handler.body, cst.IndentedBlock) or not handler.body.body:
+        return None
+    edits = []
+    if handler.name is None:
+        name = "error"
+        if name in ctx.flow(function).bindings:
+            return None
+        edits.append(RawEdit(handler.type, f"{ctx.code_for(handler.type)} as {name}"))
+    elif isinstance(handler.name.name, cst.Name):
+        name = handler.name.name.value
+    else:
+        return None
+    statements = handler.body.body
+    edits.append(RawEdit(statements[0], f'return f"Error: {{type({name}).__name__}}: {{{name}}}"',
+                         until=statements[-1]))
+    return CodeFix(tuple(edits), unsafe=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from factorlint.checks.base import RawEdit
+from factorlint.checks.base import CodeFix, RawEdit
 
 
 def add_keyword(ctx, call: cst.Call, keyword: str, value: str) -> RawEdit:
@@ -17,3 +17,31 @@ def add_keyword(ctx, call: cst.Call, keyword: str, value: str) -> RawEdit:
 
 def keyword_arg(call: cst.Call, keyword: str) -> cst.Arg | None:
     return next((a for a in call.args if a.keyword is not None and a.keyword.value == keyword), None)
+
+
+def explicit_bound(ctx, check, *, unsafe: bool = False) -> CodeFix | None:
+    """A framework's step bound (an ``engine.agents.bounds.BoundCheck``) made explicit at the
+    ``max-steps`` setting: a disabled or infinite value replaced, or the keyword (or the
+    ``config`` entry, for LangGraph's ``recursion_limit``) added to the call. None where the
+    bound sits in an object or in a config passed by position."""
+    steps = str(ctx.settings.max_steps)
+    spec = check.spec
+    if check.state in ("disabled", "too_large"):
+        return None if spec.value_keyword is not None else CodeFix((RawEdit(check.node, steps),), unsafe=unsafe)
+    call = check.node
+    if not isinstance(call, cst.Call):
+        return None
+    if spec.where != "config":
+        return CodeFix((add_keyword(ctx, call, spec.parameter, steps),), unsafe=unsafe)
+    key = spec.config_key or spec.parameter
+    config = keyword_arg(call, "config")
+    if config is None and spec.config_position is not None and len(call.args) > spec.config_position:
+        return None  # a config passed by position: left to the person
+    if config is None:
+        return CodeFix((add_keyword(ctx, call, "config", f'{{"{key}": {steps}}}'),), unsafe=unsafe)
+    if isinstance(config.value, cst.Dict) and config.value.elements:
+        last = config.value.elements[-1]
+        return CodeFix((RawEdit(last.value, f', "{key}": {steps}', after=True),), unsafe=unsafe)
+    if isinstance(config.value, cst.Dict):
+        return CodeFix((RawEdit(config.value, f'{{"{key}": {steps}}}'),), unsafe=unsafe)
+    return None

@@ -2,8 +2,8 @@ from __future__ import annotations
 
 import libcst as cst
 
-from factorlint.checks.base import CodeFix, RawEdit, Rule, RuleMeta
-from factorlint.checks.edits import add_keyword, keyword_arg
+from factorlint.checks.base import Rule, RuleMeta
+from factorlint.checks.edits import explicit_bound
 from factorlint.engine.agents.file_agents import file_agents
 
 
@@ -178,7 +178,7 @@ executor = AgentExecutor(agent=agent, tools=tools, **options)
     def leave_Module(self, node: cst.Module) -> None:
         for label, check in file_agents(self.ctx).bound_checks(self.ctx):
             parameter = check.spec.parameter
-            fix = self._bound(check)
+            fix = explicit_bound(self.ctx, check)
             if check.state == "disabled":
                 self.report(check.node, f"`{parameter}=None` removes the step bound of {label}: the loop is unbounded",
                             fix=fix)
@@ -193,30 +193,3 @@ executor = AgentExecutor(agent=agent, tools=tools, **options)
                     "the loop is effectively unbounded",
                     fix=fix,
                 )
-
-    def _bound(self, check) -> CodeFix | None:
-        """The bound made explicit at ``max-steps``: the value replaced, or the keyword (or the
-        ``config`` entry) added to the call."""
-        steps = str(self.ctx.settings.max_steps)
-        spec = check.spec
-        if check.state in ("disabled", "too_large"):
-            if spec.value_keyword is not None:
-                return None
-            return CodeFix((RawEdit(check.node, steps),))
-        call = check.node
-        if not isinstance(call, cst.Call):
-            return None
-        if spec.where != "config":
-            return CodeFix((add_keyword(self.ctx, call, spec.parameter, steps),))
-        key = spec.config_key or spec.parameter
-        config = keyword_arg(call, "config")
-        if config is None and spec.config_position is not None and len(call.args) > spec.config_position:
-            return None  # a config passed by position: left to the person
-        if config is None:
-            return CodeFix((add_keyword(self.ctx, call, "config", f'{{"{key}": {steps}}}'),))
-        if isinstance(config.value, cst.Dict) and config.value.elements:
-            last = config.value.elements[-1]
-            return CodeFix((RawEdit(last.value, f', "{key}": {steps}', after=True),))
-        if isinstance(config.value, cst.Dict):
-            return CodeFix((RawEdit(config.value, f'{{"{key}": {steps}}}'),))
-        return None

@@ -3,6 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
+from factorlint.checks.edits import explicit_bound
 from factorlint.engine.agents.file_agents import file_agents
 
 
@@ -34,7 +35,10 @@ class ImplicitFrameworkBound(Rule):
     ```
 
     ## Fix safety
-    No automatic fix yet; the message names the default to make explicit.
+    Unsafe (`--fix --unsafe-fixes`): the bound is written out at the `max-steps` setting (20 by
+    default), in the call or, for LangGraph, as `recursion_limit` in the run's `config`. It
+    replaces a default that differs between versions, so the run may now stop sooner: check
+    the number.
 
     ## Options
     None. The framework version is read from the project's lock files or pins.
@@ -52,7 +56,27 @@ class ImplicitFrameworkBound(Rule):
         confidence="high",
         summary="The agent relies on the framework's default step bound",
         fix_advice="Set the step bound explicitly (the message names the parameter and today's default).",
+        fix="sometimes",
     )
+
+    fixes = [
+        (
+            """
+from langgraph.graph import StateGraph
+
+graph = StateGraph(dict).compile()
+graph.invoke({"messages": []})
+graph.invoke({"messages": []}, config={})
+""",
+            """
+from langgraph.graph import StateGraph
+
+graph = StateGraph(dict).compile()
+graph.invoke({"messages": []}, config={"recursion_limit": 20})
+graph.invoke({"messages": []}, config={"recursion_limit": 20})
+""",
+        ),
+    ]
 
     invalid = [
         """
@@ -139,4 +163,5 @@ a = Agent(role="x")
                     check.node,
                     f"{label} relies on the implicit default {check.describe_default()}{note}",
                     fix_message=f"Pass `{check.spec.parameter}=` explicitly with the budget you want.",
+                    fix=explicit_bound(self.ctx, check, unsafe=True),
                 )

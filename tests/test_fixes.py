@@ -105,3 +105,24 @@ def test_permissions_and_encoding_are_kept(tmp_path):
     assert _check(tmp_path, "--fix").exit_code == 0
     assert target.read_bytes().decode("latin-1").endswith(FIXED)
     assert oct(target.stat().st_mode & 0o777) == oct(0o640)
+
+
+def test_fixes_that_wait_on_each_other_are_applied_in_passes(tmp_path):
+    """Two fixes add an import at the same place: the second waits for a pass over the text the
+    first wrote, within one --fix run."""
+    target = tmp_path / "agent.py"
+    target.write_text(
+        "from openai import OpenAI\n"
+        "from tenacity import retry\n\n"
+        'client = OpenAI(api_key="sk-proj-Q7fL2mZ9vR4tK8wN1cB6hJ3pX0sD5gY")\n\n'
+        "@retry\n"
+        "def ask(messages):\n"
+        "    return client.chat.completions.create(model='m', messages=messages)\n"
+    )
+    result = _check(tmp_path, "--fix", "--unsafe-fixes", "--select", "TFA0901,TFS003")
+    assert result.exit_code == 0, result.stdout
+    text = target.read_text()
+    assert "from os import environ\n" in text and "from tenacity import stop_after_attempt\n" in text
+    assert 'api_key=environ["OPENAI_API_KEY"]' in text and "@retry(stop=stop_after_attempt(3))" in text
+    compile(text, "agent.py", "exec")
+    assert _check(tmp_path, "--select", "TFA0901,TFS003").exit_code == 0

@@ -263,8 +263,16 @@ def check(paths, output_format, statistics, fix, unsafe_fixes, diff, fail_on, ba
     if fix:
         from factorlint.api import apply_fixes
 
-        report, outcomes = apply_fixes(report, unsafe=unsafe_fixes, write=True)
-        count = sum(len(o.applied) for o in outcomes)
+        # Fixes whose edits overlap wait for the next pass, on the text the first pass wrote:
+        # passes go on while they fix something and something waits (as ruff does).
+        count = 0
+        for _ in range(FIX_PASSES):
+            report, outcomes = apply_fixes(report, unsafe=unsafe_fixes, write=True)
+            fixed = sum(len(o.applied) for o in outcomes)
+            count += fixed
+            if not fixed or not any(o.skipped for o in outcomes):
+                break
+            report, _ = _run(paths, kw)
         if count:
             click.echo(f"Fixed {count} finding{'s' if count != 1 else ''}.", err=True)
     if diff_base is not None:
@@ -294,6 +302,7 @@ def check(paths, output_format, statistics, fix, unsafe_fixes, diff, fail_on, ba
 
 
 STDIN_NAMES = ("-", "/dev/stdin")
+FIX_PASSES = 10  # at most, for fixes that wait on each other
 
 
 def _reads_stdin(paths: tuple[Path, ...]) -> bool:

@@ -131,6 +131,9 @@ class SecretPatternSpec(_Strict):
     name: str
     pattern: str
     source: str = ""
+    # The environment variable the provider's SDK reads it from (OPENAI_API_KEY): the fix reads
+    # the key from there instead of the source.
+    env: str | None = None
 
     @field_validator("pattern")
     @classmethod

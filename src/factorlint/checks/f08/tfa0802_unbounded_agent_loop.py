@@ -519,9 +519,11 @@ def solve(messages, depth=0):
             return None
         steps = self.ctx.settings.max_steps
         header = RawEdit(loop, f"for _step in range({steps})", until=loop.test)
+        unit = loop.body.indent if isinstance(loop.body, cst.IndentedBlock) and loop.body.indent else None
+        unit = unit or self.ctx.module.default_indent  # the loop body's own step of indentation
         escalate = RawEdit(
             loop,
-            f'\nelse:\n    raise RuntimeError("the agent loop did not finish in {steps} steps: escalate to a person")',
+            f'\nelse:\n{unit}raise RuntimeError("the agent loop did not finish in {steps} steps: escalate to a person")',
             after=True, indented=True,
         )
         return CodeFix((header, escalate), unsafe=True)

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import libcst as cst
 
-from factorlint.checks.base import Rule, RuleMeta
+from factorlint.checks.base import CodeFix, RawEdit, Rule, RuleMeta
 from factorlint.checks.f10._steps import loop_step_limits
 from factorlint.engine.agents.agents_shape import int_value
 from factorlint.engine.agents.file_agents import file_agents
@@ -39,7 +39,9 @@ class StepBudgetTooLarge(Rule):
     ```
 
     ## Fix safety
-    No automatic fix: lowering a budget can make runs that succeed today stop early.
+    Unsafe (`--fix --unsafe-fixes`), for a budget written as a number where it is used: it
+    becomes the `max-steps` setting (20 by default). Lowering a budget can make runs that
+    succeed today stop early. A budget held in a constant or an object is left to you.
 
     ## Options
     - `max-step-budget`: the largest step budget that is not reported (default 74).
@@ -59,7 +61,39 @@ class StepBudgetTooLarge(Rule):
             "Lower the budget to what one focused task needs (the guide says 3 to 20 steps) and split work "
             "that regularly needs more into smaller agents composed by plain code."
         ),
+        fix="sometimes",
     )
+
+    fixes = [
+        (
+            """
+from langchain.agents import AgentExecutor
+from openai import OpenAI
+
+client = OpenAI()
+executor = AgentExecutor(agent=agent, tools=tools, max_iterations=100)
+
+def run(messages):
+    turn = 0
+    while turn < 96:
+        turn += 1
+        messages.append(client.chat.completions.create(model="m", messages=messages).choices[0].message)
+""",
+            """
+from langchain.agents import AgentExecutor
+from openai import OpenAI
+
+client = OpenAI()
+executor = AgentExecutor(agent=agent, tools=tools, max_iterations=20)
+
+def run(messages):
+    turn = 0
+    while turn < 20:
+        turn += 1
+        messages.append(client.chat.completions.create(model="m", messages=messages).choices[0].message)
+""",
+        ),
+    ]
 
     invalid = [
         """
@@ -269,7 +303,15 @@ client.messages.create(model="m", max_tokens=4096, messages=[])
             "agent to a small task",
             requires_llm=info.requires,
             unless_human=info.may_ask,
+            fix=self._smaller(tightest.node),
         )
+
+    def _smaller(self, node: cst.CSTNode) -> CodeFix | None:
+        """A budget written as a number becomes the ``max-steps`` setting; one held in a name or
+        an object is left to the person (the name may serve elsewhere)."""
+        if not isinstance(node, cst.Integer):
+            return None
+        return CodeFix((RawEdit(node, str(self.settings.max_steps)),), unsafe=True)
 
     def _number(self, node: cst.CSTNode, spec) -> tuple[int, str] | None:
         if isinstance(node, cst.Integer):
@@ -296,5 +338,6 @@ client.messages.create(model="m", max_tokens=4096, messages=[])
                 check.node,
                 f"{what} of {label} allows {value} steps{via_text}, more than max-step-budget ({budget}): "
                 "keep each agent to a small task",
+                fix=self._smaller(check.node),
             )
         self._numbers.clear()

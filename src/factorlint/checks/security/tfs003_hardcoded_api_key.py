@@ -5,7 +5,7 @@ import re
 
 import libcst as cst
 
-from factorlint.checks.base import Rule, RuleMeta
+from factorlint.checks.base import CodeFix, RawEdit, Rule, RuleMeta
 from factorlint.engine.semantic.names import dotted_name, literal_string
 
 
@@ -40,7 +40,10 @@ class HardcodedApiKey(Rule):
     Read keys from the environment or a secret manager, and rotate any key that was committed.
 
     ## Fix safety
-    No automatic fix: the key must be rotated, which no edit to the file can do.
+    Unsafe (`--fix --unsafe-fixes`), for a literal that is a provider's key and nothing else: it
+    is read from the provider's environment variable instead (`environ["OPENAI_API_KEY"]`, with
+    `from os import environ`), which must then be set where the code runs. The key stays in
+    the repository's history: rotate it, which no edit to the file can do.
 
     ## Options
     None. Key formats, credential keywords and placeholders are data in
@@ -62,7 +65,28 @@ class HardcodedApiKey(Rule):
             "Read the key from the environment or a secret manager (`OpenAI()` reads "
             "`OPENAI_API_KEY`), and rotate the key: it stays in the git history."
         ),
+        fix="sometimes",
     )
+
+    fixes = [
+        (
+            """
+import os
+from openai import OpenAI
+
+client = OpenAI(api_key="sk-proj-Q7fL2mZ9vR4tK8wN1cB6hJ3pX0sD5gY")
+HF = "hf_Vb7Kq2Lm9Zt4Rx8Wn1Yc6Hp3Jd0Sf5GaQe"
+""",
+            """
+import os
+from openai import OpenAI
+from os import environ
+
+client = OpenAI(api_key=environ["OPENAI_API_KEY"])
+HF = environ["HF_TOKEN"]
+""",
+        ),
+    ]
 
     invalid = [
         """
@@ -148,6 +172,10 @@ llm = ChatOpenAI(api_key="OPENAI_API_KEY_PRODUCTION_2025")
 """,
     ]
 
+    def __init__(self, ctx, sink) -> None:
+        super().__init__(ctx, sink)
+        self._environ_values: set[int] = set()  # ids of the values of ``os.environ["X"] = ...``
+
     def visit_SimpleString(self, node: cst.SimpleString) -> None:
         text = literal_string(node)
         if text is not None:
@@ -162,7 +190,11 @@ llm = ChatOpenAI(api_key="OPENAI_API_KEY_PRODUCTION_2025")
         for spec, pattern in _patterns(self.ctx.knowledge):
             for match in pattern.finditer(text):
                 if self._random(match.group(0), 14):
-                    self.report(node, f"Hardcoded {spec.name} in a string literal")
+                    whole = match.group(0) == text and isinstance(node, cst.SimpleString)
+                    fix = None
+                    if whole and spec.env and not self._env_value(node):
+                        fix = CodeFix((RawEdit(node, f'environ["{spec.env}"]'),), (("os", "environ"),), unsafe=True)
+                    self.report(node, f"Hardcoded {spec.name} in a string literal", fix=fix)
                     return
 
     # -- credentials in context -------------------------------------------------------------
@@ -193,6 +225,7 @@ llm = ChatOpenAI(api_key="OPENAI_API_KEY_PRODUCTION_2025")
 
     def _check_target(self, target: cst.BaseExpression, value: cst.BaseExpression) -> None:
         if isinstance(target, cst.Subscript) and self.ctx.qualname(target.value) == "os.environ":
+            self._environ_values.add(id(value))
             index = target.slice[0].slice if target.slice else None
             name = literal_string(index.value) if isinstance(index, cst.Index) else None
             if name is not None and self._credential_name(name):
@@ -201,6 +234,10 @@ llm = ChatOpenAI(api_key="OPENAI_API_KEY_PRODUCTION_2025")
         name = dotted_name(target)
         if name and self._credential_name(name.rsplit(".", 1)[-1]):
             self._check_value(value, f"assigned to `{name}`")
+
+    def _env_value(self, node: cst.CSTNode) -> bool:
+        """Is this literal the value of ``os.environ["X"] = "..."`` (reading it back is no fix)?"""
+        return id(node) in self._environ_values
 
     def _credential_name(self, name: str) -> bool:
         return any(re.search(p, name) for p in self.ctx.knowledge.credential_names)

@@ -127,8 +127,11 @@ class PlanItem:
     advice: str  # the concrete change, in words
     before: str  # the code as it is, from the first finding
     before_location: str  # path:line of that code
-    after: str  # what it looks like fixed (the rule's "Use instead" example)
+    after: str  # what it looks like fixed (the rule's "Use instead" example), when no diff is
     locations: list[str] = field(default_factory=list)  # path:line of every finding
+    # The change `factorlint check --fix` (with --unsafe-fixes for an unsafe fix) makes at the
+    # first finding that has one, as a unified diff of the user's own file; "" without a fix.
+    diff: str = ""
 
 
 @dataclass

@@ -72,6 +72,7 @@ def build_plan(report, knowledge, scorecard: Scorecard, include_roles=("app",)) 
         effort = effort_for(code, files, autofix)
         first = min(findings, key=lambda f: (f.path, f.line))
         rule = rules.get(code)
+        diff = first_fix_diff(report, findings)
         items.append(
             (
                 worth / EFFORT_COST[effort],
@@ -81,8 +82,9 @@ def build_plan(report, knowledge, scorecard: Scorecard, include_roles=("app",)) 
                     factor_gain=factor_gain, effort=effort, autofix=autofix,
                     advice=(first.fix.message if first.fix else "") or (rule.meta.fix_advice if rule else ""),
                     before=textwrap.dedent(first.context or first.source_line).strip("\n"), before_location=f"{first.path}:{_line(first)}",
-                    after=use_instead(rule),
+                    after="" if diff else use_instead(rule),
                     locations=[f"{f.path}:{_line(f)}" for f in sorted(findings, key=lambda f: (f.path, f.cell or 0, f.line))],
+                    diff=diff,
                 ),
             )
         )
@@ -97,3 +99,39 @@ def build_plan(report, knowledge, scorecard: Scorecard, include_roles=("app",)) 
 def _line(finding) -> str:
     """The finding's line, with its cell in a notebook."""
     return f"cell {finding.cell}:{finding.line}" if finding.cell else str(finding.line)
+
+
+def first_fix_diff(report, findings: list[Finding], context: int = 2) -> str:
+    """The unified diff the fix of the first finding (by path and line) that has one makes to
+    the user's file, as ``check --fix`` would write it; "" when none has a fix, or the file is
+    no longer the bytes that were analysed."""
+    import difflib
+    import hashlib
+
+    from factorlint.engine.read.source import decode_source
+    from factorlint.engine.run.fixes import apply_edits
+    from factorlint.safe_read import ReadRefused, read_regular_file
+
+    fixable = sorted((f for f in findings if f.fix is not None and f.fix.edits and not f.cell),
+                     key=lambda f: (f.path, f.line))
+    if not fixable:
+        return ""
+    first = fixable[0]
+    source = next((r for r in report.files if r.path == first.path), None)
+    if source is None or not source.disk_path:
+        return ""
+    try:
+        data = read_regular_file(source.disk_path, 64 * 1024 * 1024)
+    except ReadRefused:
+        return ""
+    text = decode_source(data).text
+    if text is None or hashlib.sha256(data).hexdigest() != source.digest:
+        return ""
+    fixed, applied, _ = apply_edits(text, [first])
+    if not applied or fixed == text:
+        return ""
+    lines = difflib.unified_diff(
+        text.splitlines(keepends=True), fixed.splitlines(keepends=True),
+        fromfile=f"a/{first.path}", tofile=f"b/{first.path}", n=context,
+    )
+    return "".join(lines)

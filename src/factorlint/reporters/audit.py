@@ -114,6 +114,9 @@ def render(audit: Audit, color: bool = False, width: int = 120, **_) -> str:
             console.print(Text(f"    {plain(item.advice)}", style="dim"))
             first = item.before.splitlines()[0].strip() if item.before else ""
             console.print(Text(f"    first at {plain(item.before_location)}: ", style="dim") + Text(plain(clip(first))))
+            for line in item.diff.splitlines()[2:14]:  # the fix, without the file header lines
+                style = "green" if line.startswith("+") else "red" if line.startswith("-") else "dim"
+                console.print(Text(f"      {plain(clip(line))}", style=style))
         if len(audit.plan) > PLAN_SHOWN:
             console.print(Text(f"    ... {len(audit.plan) - PLAN_SHOWN} more items (markdown, HTML and JSON reports have them all)", style="dim"))
 

@@ -139,6 +139,7 @@ class JsonPlanItem(BaseModel):
     before_location: str
     after: str
     locations: list[str]
+    diff: str = ""  # the change --fix makes at the first finding, when the rule can fix it
 
 
 class JsonGate(BaseModel):
@@ -252,6 +253,7 @@ def build_audit_json(audit) -> JsonReport:
             rank=i.rank, code=i.code, name=i.name, factor=i.factor_key, severity=i.severity, count=i.count,
             files=i.files, gain=i.gain, factor_gain=i.factor_gain, effort=i.effort, autofix=i.autofix,
             advice=i.advice, before=i.before, before_location=i.before_location, after=i.after, locations=i.locations,
+            diff=i.diff,
         )
         for i in audit.plan
     ]

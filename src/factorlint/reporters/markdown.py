@@ -107,8 +107,11 @@ def _plan(audit: Audit) -> list[str]:
             f"{', autofix' if item.autofix else ''})"
         )
         out += ["", md_message(item.advice), "", f"Before ({md_code(item.before_location)}):", "", md_block(item.before), ""]
-        if item.after:
-            out += ["After:", "", md_block(item.after), ""]
+        if item.diff:
+            fix = "factorlint check --fix" + (" --unsafe-fixes" if not item.autofix else "")
+            out += [f"The change `{fix}` makes here:", "", md_block(item.diff, "diff"), ""]
+        elif item.after:
+            out += ["After (the rule's example):", "", md_block(item.after), ""]
         if item.count > 1:
             shown = ", ".join(md_code(loc) for loc in item.locations[:20])
             more = f" and {item.count - 20} more" if item.count > 20 else ""

@@ -91,31 +91,37 @@ def test_low_confidence_and_preview_rules_are_opt_in():
 
 def _fix_cases():
     for rule in all_rules():
-        for number, (before, after) in enumerate(rule.fixes):
-            yield pytest.param(rule, before, after, id=f"{rule.meta.code}-fix-{number}")
+        for number, (before, after, *config) in enumerate(rule.fixes):
+            yield pytest.param(rule, before, after, config[0] if config else {}, id=f"{rule.meta.code}-fix-{number}")
 
 
-def _fixed(tmp_path, example, code: str) -> tuple[str, list]:
+def _fixed(tmp_path, example, code: str, config: dict) -> tuple[str, list]:
     """``agent.py`` of the example after --fix --unsafe-fixes with the rule alone, and the
     findings that remain."""
-    from factorlint.api import apply_fixes
+    from helpers import settings_for
 
-    _files, report = run_example(tmp_path, example, {code})
-    report, _ = apply_fixes(report, unsafe=True, write=True)
+    from factorlint.api import apply_fixes, lint_paths
+
+    _files, report = run_example(tmp_path, example, {code}, **config)
+    for _ in range(10):  # in passes, as --fix runs them
+        report, outcomes = apply_fixes(report, unsafe=True, write=True)
+        if not any(o.applied for o in outcomes) or not any(o.skipped for o in outcomes):
+            break
+        report = lint_paths([tmp_path], settings_for(tmp_path, {code}, **config))
     return (tmp_path / "agent.py").read_text(encoding="utf-8"), report.findings
 
 
-@pytest.mark.parametrize(("rule", "before", "after"), list(_fix_cases()))
-def test_fixes_write_their_examples(rule, before, after, tmp_path):
+@pytest.mark.parametrize(("rule", "before", "after", "config"), list(_fix_cases()))
+def test_fixes_write_their_examples(rule, before, after, config, tmp_path):
     """The fix's specification: the rule's before/after pairs, run as the user would."""
     import textwrap
 
     code = rule.meta.code
-    fixed, _ = _fixed(tmp_path / "first", before, code)
+    fixed, _ = _fixed(tmp_path / "first", before, code, config)
     assert fixed == textwrap.dedent(after).lstrip("\n")
     compile(fixed, "fixed.py", "exec")  # still Python
     second = {**before, "agent.py": fixed} if isinstance(before, dict) else fixed
-    again, remaining = _fixed(tmp_path / "second", second, code)
+    again, remaining = _fixed(tmp_path / "second", second, code, config)
     assert again == fixed, "a fix is idempotent"
     assert not [f for f in remaining if f.code == code], "the fixed code holds no finding of the rule"
 

@@ -97,6 +97,9 @@ class FileConfig(BaseModel):
     bounded_by: list[str] = []
     # Decorators (QN patterns) that gate a tool behind a person's approval, for TFA0703.
     approval_decorators: list[str] = []
+    # Factors 6 and 7: the project's own function that asks a person for approval through a
+    # resumable channel (``myapp.approvals.request``); the fix for a console prompt calls it.
+    approval_function: str | None = None
     budget_name_pattern: str | None = None
     prompt_modules: list[str] = list(DEFAULT_PROMPT_MODULES)
     # Factor 11: your own webhook verification functions or middleware (QN globs), for TFA1103.
@@ -136,6 +139,15 @@ class FileConfig(BaseModel):
             for selector in selectors:
                 if not is_known_selector(selector):
                     raise ValueError(f"unknown rule selector {selector!r} for {pattern!r}")
+        return value
+
+    @field_validator("approval_function")
+    @classmethod
+    def _dotted(cls, value):
+        import re
+
+        if value is not None and not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+", value):
+            raise ValueError("expected a function's dotted name, module and function (myapp.approvals.request)")
         return value
 
     @field_validator("budget_name_pattern")
@@ -186,6 +198,7 @@ class Settings:
     llm_functions: tuple[str, ...] = ()
     bounded_by: tuple[str, ...] = ()
     approval_decorators: tuple[str, ...] = ()
+    approval_function: str | None = None
     budget_name_pattern: str | None = None
     prompt_modules: tuple[str, ...] = DEFAULT_PROMPT_MODULES
     webhook_verifiers: tuple[str, ...] = ()
@@ -468,6 +481,7 @@ def resolve_settings(
         llm_functions=tuple(file_config.llm_functions),
         bounded_by=tuple(file_config.bounded_by),
         approval_decorators=tuple(file_config.approval_decorators),
+        approval_function=file_config.approval_function,
         budget_name_pattern=file_config.budget_name_pattern,
         prompt_modules=tuple(file_config.prompt_modules),
         webhook_verifiers=tuple(file_config.webhook_verifiers),

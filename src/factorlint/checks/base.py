@@ -65,12 +65,16 @@ class RawEdit:
 @dataclass(frozen=True)
 class CodeFix:
     """A fix a rule offers: its edits, the imports they need (``(module, name)``: ``from module
-    import name``, added to the module's imports unless the name is already bound there), and
+    import name``, or ``import module`` when the name is "", added to the module's imports unless
+    the name is already bound there), and
     whether it may change behaviour (``unsafe``: applied only with ``--unsafe-fixes``)."""
 
     edits: tuple[RawEdit, ...]
     imports: tuple[tuple[str, str], ...] = ()
     unsafe: bool = False
+    # Module-level statements the edits need (a constant a literal moved into), placed after
+    # the module's imports.
+    preamble: tuple[str, ...] = ()
 
 
 @dataclass
@@ -99,11 +103,12 @@ class Rule:
     invalid: ClassVar[list[Example]] = []
     valid: ClassVar[list[Example]] = []
     near_miss: ClassVar[list[Example]] = []
-    # The fix's specification: (source before, source after ``check --fix --unsafe-fixes``); a
-    # "before" may be several files, of which ``agent.py`` is the one fixed. The rule tests apply
-    # the fix to each "before" and compare; the "after" must parse, hold no finding of the rule,
-    # and stay the same under another --fix.
-    fixes: ClassVar[list[tuple[Example, str]]] = []
+    # The fix's specification: (source before, source after ``check --fix --unsafe-fixes``[,
+    # settings]); a "before" may be several files, of which ``agent.py`` is the one fixed, and a
+    # third item sets what the fix reads from the configuration (``{"approval_function": ...}``).
+    # The rule tests apply the fix to each "before" and compare; the "after" must parse, hold no
+    # finding of the rule, and stay the same under another --fix.
+    fixes: ClassVar[list[tuple]] = []
 
     def __init__(self, ctx, sink: Callable[[RawFinding], None]) -> None:
         self.ctx = ctx

@@ -2,10 +2,12 @@ from __future__ import annotations
 
 import fnmatch
 import functools
+import re
 
 import libcst as cst
 
-from factorlint.checks.base import Rule, RuleMeta
+from factorlint.checks.base import CodeFix, RawEdit, Rule, RuleMeta
+from factorlint.engine.parse.walk import find_all
 from factorlint.engine.recognise.prompts import (
     PromptSite,
     builder_sites,
@@ -55,9 +57,11 @@ class InlinePromptAtCallSite(Rule):
     ```
 
     ## Fix safety
-    The fix is shown, not applied. Moving the literal to a module-level `UPPER_SNAKE` constant
-    keeps the string identical (safe); moving it to a file you load changes packaging (the file
-    must ship with the package).
+    Safe, for a prompt written as a plain string at the call (no f-string, no `.format`): the
+    literal moves, exactly as written, into a module-level constant after the imports, named
+    after where it was sent (`SYSTEM_PROMPT`, `MESSAGES_SYSTEM_PROMPT`), and the call reads the
+    constant; the string is the same. Moving it to a prompt file or module is left to you: it
+    changes packaging (the file must ship with the package).
 
     ## Options
     - `inline-prompt-min-chars`: the literal size from which a prompt counts as long (default 200).
@@ -79,7 +83,69 @@ class InlinePromptAtCallSite(Rule):
             "Move the text to a named module-level constant or a prompt file loaded by path, and "
             "give it a test."
         ),
+        fix="sometimes",
     )
+
+    fixes = [
+        (
+            """
+import anthropic
+
+client = anthropic.Anthropic()
+
+
+def review(msgs):
+    return client.messages.create(model="claude-sonnet-4-5", max_tokens=1024, messages=msgs, system=\"\"\"You review pull requests for the payments service.
+Check every change for missing tests, unsafe SQL and leaked secrets.
+Answer with a list of findings, each with the file, the line and a one-sentence reason.
+Say "no findings" when the change is fine.\"\"\")
+
+
+def triage(ticket):
+    return client.messages.create(
+        model="claude-sonnet-4-5",
+        max_tokens=512,
+        messages=[{"role": "user", "content": ticket}],
+        system=(
+            "You triage support tickets for the billing team. Classify the ticket as "
+            "refund, dispute or question, and say which team owns it and why, in one line each. "
+            "Never promise a refund: the billing team decides, and says so to the customer."
+        ),
+    )
+""",
+            """
+import anthropic
+
+SYSTEM_PROMPT_2 = (
+        "You triage support tickets for the billing team. Classify the ticket as "
+        "refund, dispute or question, and say which team owns it and why, in one line each. "
+        "Never promise a refund: the billing team decides, and says so to the customer."
+    )
+
+SYSTEM_PROMPT = \"\"\"You review pull requests for the payments service.
+Check every change for missing tests, unsafe SQL and leaked secrets.
+Answer with a list of findings, each with the file, the line and a one-sentence reason.
+Say "no findings" when the change is fine.\"\"\"
+
+client = anthropic.Anthropic()
+
+
+def review(msgs):
+    return client.messages.create(model="claude-sonnet-4-5", max_tokens=1024, messages=msgs, system=SYSTEM_PROMPT)
+
+
+def triage(ticket):
+    return client.messages.create(
+        model="claude-sonnet-4-5",
+        max_tokens=512,
+        messages=[{"role": "user", "content": ticket}],
+        system=(
+            SYSTEM_PROMPT_2
+        ),
+    )
+""",
+        ),
+    ]
 
     invalid = [
         '''
@@ -418,6 +484,7 @@ vec = client.embeddings.create(model="text-embedding-3-small", input="line one\\
 
     def leave_Module(self, node: cst.Module) -> None:
         min_chars = self.settings.inline_prompt_min_chars
+        taken = {name.value for name in find_all(node, cst.Name)} if self._found else set()
         for site, requires in self._found.values():
             long = site.text_chars >= LONG_PROMPT_CHARS or site.text_lines >= LONG_PROMPT_LINES
             if not site.at_call and site.text_chars < LONG_PROMPT_CHARS:
@@ -435,9 +502,35 @@ vec = client.embeddings.create(model="text-embedding-3-small", input="line one\\
                 site.node,
                 f"Prompt written inline at {where} ({size}): give it a name "
                 "(a module-level constant or a prompt file) so it can be reviewed and tested.",
+                fix=self._named(site, taken),
                 requires_llm=requires,
                 # About ten lines or more of instructions in control code is the violation the
                 # definition names; a shorter paragraph is a weakness worth a look.
                 severity="warning" if long else "advice",
             )
         self._found.clear()
+
+    def _named(self, site: PromptSite, taken: set[str]) -> CodeFix | None:
+        """The literal moved, as written, into a module-level constant named after where it
+        was sent (``SYSTEM_PROMPT``), and the call reading the constant: the string is the same."""
+        literal = site.node
+        if not site.at_call or not _plain_literal(literal):
+            return None
+        stem = re.sub(r"[^A-Za-z0-9]+", "_", site.where).strip("_").upper() or "PROMPT"
+        base = stem if stem.endswith("PROMPT") else f"{stem}_PROMPT"
+        name, number = base, 2
+        while name in taken:
+            name, number = f"{base}_{number}", number + 1
+        taken.add(name)
+        code = self.ctx.code_for(literal)  # with its own parentheses, when it has them
+        value = code if isinstance(literal, cst.SimpleString) or literal.lpar else f"(\n    {code}\n)"
+        return CodeFix((RawEdit(literal, name),), preamble=(f"\n{name} = {value}",))
+
+
+def _plain_literal(node: cst.CSTNode) -> bool:
+    """A string with nothing computed in it: plain, or plain strings written side by side."""
+    if isinstance(node, cst.SimpleString):
+        return True
+    if isinstance(node, cst.ConcatenatedString):
+        return _plain_literal(node.left) and _plain_literal(node.right)
+    return False

@@ -4,7 +4,7 @@ import fnmatch
 
 import libcst as cst
 
-from factorlint.checks.base import Rule, RuleMeta
+from factorlint.checks.base import CodeFix, RawEdit, Rule, RuleMeta
 from factorlint.engine.agents.loop_body import paths_in, related
 from factorlint.engine.agents.loops import LoopInfo
 from factorlint.engine.semantic.names import dotted_name
@@ -24,6 +24,10 @@ _HTTP_MEMBERS = frozenset({"get", "post", "put", "patch", "delete", "head", "opt
 _BODY_ATTRIBUTES = frozenset({"text", "content", "body"})
 _BODY_METHODS = frozenset({"json", "text", "read"})
 _GROWERS = frozenset({"append", "extend", "insert", "add_message", "add_event", "append_event"})
+
+
+# How much of a raw text the fix lets into the history (about a thousand tokens).
+CLIP_CHARS = 4000
 
 
 class RawToolOutputIntoContext(Rule):
@@ -53,7 +57,10 @@ class RawToolOutputIntoContext(Rule):
     ```
 
     ## Fix safety
-    No automatic fix.
+    Unsafe (`--fix --unsafe-fixes`), for what is known to be text (a response's `.text`,
+    `json.dumps(...)`, `str(...)`): it is clipped to its first 4,000 characters where it enters
+    the history, so a huge page cannot flood the context. The model then reads less: picking
+    the fields it needs (or summarising) is the better fix, and is left to you.
 
     ## Options
     None. Low confidence: opt in with `--select TFA0303`.
@@ -73,7 +80,43 @@ class RawToolOutputIntoContext(Rule):
             "Project the response to the fields the next step needs (and cap their size) before "
             "adding it to the history."
         ),
+        fix="sometimes",
     )
+
+    fixes = [
+        (
+            """
+import json
+import requests
+from openai import OpenAI
+
+client = OpenAI()
+
+def run(messages, tools):
+    for _ in range(10):
+        resp = client.chat.completions.create(model="m", messages=messages, tools=tools)
+        messages.append(resp.choices[0].message)
+        for c in resp.choices[0].message.tool_calls or []:
+            page = requests.get(json.loads(c.function.arguments)["url"], timeout=10)
+            messages.append({"role": "tool", "tool_call_id": c.id, "content": f"Page:\\n{page.text}"})
+""",
+            """
+import json
+import requests
+from openai import OpenAI
+
+client = OpenAI()
+
+def run(messages, tools):
+    for _ in range(10):
+        resp = client.chat.completions.create(model="m", messages=messages, tools=tools)
+        messages.append(resp.choices[0].message)
+        for c in resp.choices[0].message.tool_calls or []:
+            page = requests.get(json.loads(c.function.arguments)["url"], timeout=10)
+            messages.append({"role": "tool", "tool_call_id": c.id, "content": f"Page:\\n{page.text[:4000]}"})
+""",
+        ),
+    ]
 
     invalid = [
         """
@@ -220,7 +263,18 @@ def run(messages):
                     f"{label} is added to `{path}` whole: the model reads every field of the "
                     "response, relevant or not",
                     requires_llm=info.requires,
+                    fix=self._clipped(node),
                 )
+
+    def _clipped(self, node: cst.CSTNode) -> CodeFix | None:
+        """Text known to be text (a response's ``.text``, ``json.dumps(...)``, ``str(...)``)
+        clipped to ``CLIP_CHARS`` where it enters the history: unsafe, the model reads less."""
+        text = (isinstance(node, cst.Attribute) and node.attr.value == "text") or (
+            isinstance(node, cst.Call) and self.ctx.qualname(node.func) in ("json.dumps", "builtins.str")
+        )
+        if not text:
+            return None
+        return CodeFix((RawEdit(node, f"{self.ctx.code_for(node)}[:{CLIP_CHARS}]"),), unsafe=True)
 
     def _agent_loop(self) -> LoopInfo | None:
         for loop in reversed(self.ctx.loop_stack[self._loop_depth[-1]:]):

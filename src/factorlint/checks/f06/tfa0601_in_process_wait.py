@@ -3,6 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
+from factorlint.checks.edits import approval_call
 from factorlint.checks.f06._waits import (
     EVENT_WAITS,
     QUEUE_GETS,
@@ -59,7 +60,9 @@ class InProcessWait(Rule):
     ```
 
     ## Fix safety
-    No automatic fix: pausing needs a place to store the thread and an entry point to resume it.
+    Unsafe (`--fix --unsafe-fixes`), for a console prompt, when the `approval-function` setting
+    names your approval function: the prompt becomes a call of it, as for TFA0701. Otherwise no
+    fix: pausing needs a place to store the thread and an entry point to resume it.
 
     ## Options
     None.
@@ -80,7 +83,41 @@ class InProcessWait(Rule):
             "handler (`resume(thread_id, event)`). With LangGraph, use `interrupt()` and a "
             "persistent checkpointer."
         ),
+        fix="sometimes",
     )
+
+    fixes = [
+        (
+            """
+from openai import OpenAI
+client = OpenAI()
+
+def run(thread, deploy):
+    for _ in range(10):
+        step = client.chat.completions.parse(model="gpt-4o", messages=thread, response_format=dict)
+        thread.append(step)
+        if step.intent == "deploy_backend":
+            if input(f"Deploy {step.tag}? [y/N] ") != "y":
+                continue
+            thread.append(deploy(step.tag))
+""",
+            """
+from openai import OpenAI
+from myapp.approvals import request_approval
+client = OpenAI()
+
+def run(thread, deploy):
+    for _ in range(10):
+        step = client.chat.completions.parse(model="gpt-4o", messages=thread, response_format=dict)
+        thread.append(step)
+        if step.intent == "deploy_backend":
+            if request_approval(f"Deploy {step.tag}? [y/N] ") != "y":
+                continue
+            thread.append(deploy(step.tag))
+""",
+            {"approval_function": "myapp.approvals.request_approval"},
+        ),
+    ]
 
     invalid = [
         """
@@ -438,4 +475,5 @@ def wait_for_build(build_id):
             f"{what}: the process holds the run while it waits, so a restart loses it and "
             "nothing outside can resume it",
             requires_llm=requires,
+            fix=approval_call(self.ctx, call) if is_console_input(self.ctx, call) else None,
         )

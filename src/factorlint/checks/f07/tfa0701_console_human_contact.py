@@ -3,6 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
+from factorlint.checks.edits import approval_call
 from factorlint.checks.f07._contact import conditional_calls, console_label, function_label, is_console_input
 from factorlint.engine.agents.entrypoints import repeated_prompts
 from factorlint.engine.recognise.recognisers import keyword_arg
@@ -65,7 +66,10 @@ class ConsoleHumanContact(Rule):
     ```
 
     ## Fix safety
-    No automatic fix.
+    Unsafe (`--fix --unsafe-fixes`), when the `approval-function` setting names your approval
+    function (`myapp.approvals.request_approval`): a console prompt becomes a call of it with
+    the same arguments, and it is imported. That function decides how the person is reached
+    and how the run resumes. Without the setting there is no fix.
 
     ## Options
     None. A command-line tool that is meant to be interactive can turn the rule off for its
@@ -83,7 +87,41 @@ class ConsoleHumanContact(Rule):
         confidence="high",
         summary="The agent asks a person at the console: the run blocks on stdin",
         fix_advice=_FIX,
+        fix="sometimes",
     )
+
+    fixes = [
+        (
+            """
+from openai import OpenAI
+client = OpenAI()
+
+def run(thread, deploy):
+    for _ in range(10):
+        step = client.chat.completions.parse(model="gpt-4o", messages=thread, response_format=dict)
+        thread.append(step)
+        if step.intent == "deploy_backend":
+            if input(f"Deploy {step.tag}? [y/N] ") != "y":
+                continue
+            thread.append(deploy(step.tag))
+""",
+            """
+from openai import OpenAI
+from myapp.approvals import request_approval
+client = OpenAI()
+
+def run(thread, deploy):
+    for _ in range(10):
+        step = client.chat.completions.parse(model="gpt-4o", messages=thread, response_format=dict)
+        thread.append(step)
+        if step.intent == "deploy_backend":
+            if request_approval(f"Deploy {step.tag}? [y/N] ") != "y":
+                continue
+            thread.append(deploy(step.tag))
+""",
+            {"approval_function": "myapp.approvals.request_approval"},
+        ),
+    ]
 
     invalid = [
         """
@@ -352,4 +390,5 @@ logger_agent = ConversableAgent(name="Editor", system_message="Plan the outline.
         if id(node) in self._reported or id(node) in repeated_prompts(self.ctx):
             return
         self._reported.add(id(node))
-        self.report(node, message, requires_llm=requires)
+        console = isinstance(node, cst.Call) and is_console_input(self.ctx, self.ctx.qualname(node.func))
+        self.report(node, message, requires_llm=requires, fix=approval_call(self.ctx, node) if console else None)

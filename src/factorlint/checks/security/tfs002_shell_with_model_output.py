@@ -1,6 +1,9 @@
 from __future__ import annotations
 
-from factorlint.checks.base import RuleMeta
+import libcst as cst
+
+from factorlint.checks.base import CodeFix, RawEdit, RuleMeta
+from factorlint.checks.edits import keyword_arg
 from factorlint.checks.security._common import TaintRule, chosen_source, sentence, where
 from factorlint.engine.taint.analyser import SinkFinding
 
@@ -42,7 +45,10 @@ class ShellWithModelOutput(TaintRule):
     ```
 
     ## Fix safety
-    No automatic fix: splitting a command line into argv items changes what runs.
+    Unsafe (`--fix --unsafe-fixes`), for a `subprocess` call with `shell=True` on a command held
+    in a variable: the command is split into argv items (`shlex.split(command)`, `import shlex`
+    added) and `shell=False`, so no shell reads what the model wrote: `&&`, pipes and `$(...)`
+    become plain arguments. That changes what runs: a command that needed the shell fails.
 
     ## Options
     None. Shell calls, shell programs and sanitisers (`shlex.quote`) are data in
@@ -67,8 +73,35 @@ class ShellWithModelOutput(TaintRule):
             "(`subprocess.run([...], shell=False)`), check them against an allow-list, and gate "
             "high-stakes commands behind an approval."
         ),
+        fix="sometimes",
     )
     kind = "shell"
+
+    fixes = [
+        (
+            """
+import subprocess
+from agents import function_tool
+
+@function_tool
+def grep(pattern: str) -> str:
+    \"\"\"Search the logs.\"\"\"
+    cmd = f"grep -r {pattern} /var/log/app"
+    return subprocess.run(cmd, shell=True, capture_output=True, text=True).stdout
+""",
+            """
+import subprocess
+from agents import function_tool
+import shlex
+
+@function_tool
+def grep(pattern: str) -> str:
+    \"\"\"Search the logs.\"\"\"
+    cmd = f"grep -r {pattern} /var/log/app"
+    return subprocess.run(shlex.split(cmd), shell=False, capture_output=True, text=True).stdout
+""",
+        ),
+    ]
 
     invalid = [
         """
@@ -223,6 +256,7 @@ def wait(messages):
                 f"{sentence(source.label)} reaches {finding.label}"
                 f"{where(finding)}: the model can run any command",
                 requires_llm=requires,
+                fix=self._without_shell(finding.node),
             )
         elif finding.tool and not finding.via:
             self.report(
@@ -235,3 +269,20 @@ def wait(messages):
                     "(`subprocess.run([...], shell=False)`)."
                 ),
             )
+
+    def _without_shell(self, node) -> CodeFix | None:
+        if not isinstance(node, cst.Call) or self.ctx.qualname(node.func) not in _SUBPROCESS:
+            return None
+        shell = keyword_arg(node, "shell")
+        first = node.args[0] if node.args and node.args[0].keyword is None and not node.args[0].star else None
+        if shell is None or first is None or not isinstance(first.value, (cst.Name, cst.Attribute)):
+            return None
+        return CodeFix(
+            (RawEdit(first.value, f"shlex.split({self.ctx.code_for(first.value)})"), RawEdit(shell.value, "False")),
+            (("shlex", ""),), unsafe=True,
+        )
+
+
+_SUBPROCESS = frozenset({
+    "subprocess.run", "subprocess.call", "subprocess.check_call", "subprocess.check_output", "subprocess.Popen",
+})

@@ -26,12 +26,17 @@ def import_anchor(module: cst.Module) -> cst.CSTNode | None:
 
 
 def bound_names(module: cst.Module) -> set[str]:
-    """The names the module's top-level imports bind (``from tenacity import retry as r``: r)."""
+    """The names the module's top-level imports bind (``from tenacity import retry as r``: r;
+    ``import shlex``: shlex)."""
     names: set[str] = set()
     for statement in module.body:
         if not isinstance(statement, cst.SimpleStatementLine):
             continue
         for small in statement.body:
+            if isinstance(small, cst.Import):
+                for alias in small.names:
+                    if alias.asname is None and isinstance(alias.name, cst.Name):
+                        names.add(alias.name.value)  # ``import shlex``; a dotted import binds its root
             if isinstance(small, cst.ImportFrom) and not isinstance(small.names, cst.ImportStar):
                 for alias in small.names:
                     target = alias.asname.name if alias.asname else alias.name

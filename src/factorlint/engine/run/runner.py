@@ -149,7 +149,7 @@ def _lint_text(result: FileResult, text: str, path: str, data: bytes, settings, 
         # Sites need lines only: whole statements (a function, an agent class) get them from
         # CPython's tree; the rest, and every finding, get LibCST's exact ranges.
         site_lines = statement_lines(tree, module, [item.node for item in inventory.sites], owners)
-        anchor = import_anchor(module) if any(item.fix and item.fix.imports for item in raw) else None
+        anchor = import_anchor(module) if any(item.fix and (item.fix.imports or item.fix.preamble) for item in raw) else None
         targets = [item.node for item in raw] + [
             item.node for item in inventory.sites if id(item.node) not in site_lines
         ] + [
@@ -328,14 +328,17 @@ def _fix(item: RawFinding, meta, positions, module: cst.Module, anchor, lines: l
         edits.append(Edit(start.line, start.column + 1, end.line, end.column + 1, content))
     bound = bound_names(module)
     for source, name in code_fix.imports:
-        if name in bound:
+        if (name or source) in bound:
             continue
-        edits.append(_import_edit(f"from {source} import {name}", anchor, positions))
+        statement = f"from {source} import {name}" if name else f"import {source}"
+        edits.append(_import_edit(statement, anchor, positions))
+    for statement in code_fix.preamble:
+        edits.append(_import_edit(statement, anchor, positions))
     return Fix("unsafe" if code_fix.unsafe else "safe", message, tuple(edits))
 
 
 def _import_edit(statement: str, anchor, positions) -> Edit:
-    """``statement`` on a line of its own after the module's last top-level import, or at its
+    """``statement`` (one or more lines) after the module's last top-level import, or at its
     top (after a docstring) when it has none."""
     where = positions.get(anchor) if anchor is not None else None
     if where is None:

@@ -89,33 +89,37 @@ class InProcessWait(Rule):
     fixes = [
         (
             """
+import click
 from openai import OpenAI
+
 client = OpenAI()
 
-def run(thread, deploy):
-    for _ in range(10):
-        step = client.chat.completions.parse(model="gpt-4o", messages=thread, response_format=dict)
-        thread.append(step)
-        if step.intent == "deploy_backend":
-            if input(f"Deploy {step.tag}? [y/N] ") != "y":
-                continue
-            thread.append(deploy(step.tag))
+def agent(messages, tools, run_tool):
+    for _ in range(20):
+        reply = client.chat.completions.create(model="m", messages=messages, tools=tools).choices[0].message
+        messages.append(reply)
+        for call in reply.tool_calls or []:
+            if call.function.name == "delete_account" and not click.confirm("Delete the account?"):
+                return messages
+            messages.append(run_tool(call))
 """,
             """
+import click
 from openai import OpenAI
-from myapp.approvals import request_approval
+from ops.approvals import ask_owner
+
 client = OpenAI()
 
-def run(thread, deploy):
-    for _ in range(10):
-        step = client.chat.completions.parse(model="gpt-4o", messages=thread, response_format=dict)
-        thread.append(step)
-        if step.intent == "deploy_backend":
-            if request_approval(f"Deploy {step.tag}? [y/N] ") != "y":
-                continue
-            thread.append(deploy(step.tag))
+def agent(messages, tools, run_tool):
+    for _ in range(20):
+        reply = client.chat.completions.create(model="m", messages=messages, tools=tools).choices[0].message
+        messages.append(reply)
+        for call in reply.tool_calls or []:
+            if call.function.name == "delete_account" and not ask_owner("Delete the account?"):
+                return messages
+            messages.append(run_tool(call))
 """,
-            {"approval_function": "myapp.approvals.request_approval"},
+            {"approval_function": "ops.approvals.ask_owner"},
         ),
     ]
 

@@ -141,3 +141,15 @@ def apply_baseline(findings: list[Finding], entries: list[BaselineEntry]) -> Bas
             outcome.new.append(finding)
     outcome.fixed = [entry for entry in entries if id(entry) not in used]
     return outcome
+
+
+def with_baseline(report, entries: list[BaselineEntry], name: str):
+    """``report`` with only its new findings, and what the baseline held back and no longer
+    finds (``Report.baseline``)."""
+    import dataclasses
+
+    from factorlint.model import BaselineResult, FixedEntry
+
+    outcome = apply_baseline(report.findings, entries)
+    fixed = [FixedEntry(e.code, e.path, e.line, e.message) for e in outcome.fixed]
+    return dataclasses.replace(report, findings=outcome.new, baseline=BaselineResult(name, len(outcome.known), fixed))

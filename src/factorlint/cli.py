@@ -278,7 +278,9 @@ def check(paths, output_format, statistics, fix, unsafe_fixes, diff, fail_on, ba
     if diff_base is not None:
         report = _on_changed_lines(report, diff_base)
     if entries is not None:
-        report = _apply_baseline(report, entries, baseline_file)
+        from factorlint.baseline import with_baseline
+
+        report = with_baseline(report, entries, str(baseline_file))
     color = _colour(kw)
     if statistics:
         from factorlint.reporters import statistics as stats
@@ -338,24 +340,14 @@ def _run_stdin(name: str | None, kw: dict):
 def _fix_stdin(report, data: bytes, unsafe: bool, diff: bool, kw: dict) -> int:
     """--fix on standard input: the fixed source on standard output (--diff: the diff), the
     findings that remain as the exit code."""
-    import libcst as cst
+    from factorlint.engine.run.fixes import fix_text, unified_diff
 
-    from factorlint.engine.read.source import decode_source
-    from factorlint.engine.run.fixes import apply_edits, fixable, unified_diff
-
-    decoded = decode_source(data)
-    findings = fixable(report.findings, unsafe)
-    original = decoded.text
+    original, fixed, applied = fix_text(data, report.findings, unsafe)
     if original is None:  # not decodable: handed back untouched
         if not diff:
             sys.stdout.buffer.write(data)
             sys.stdout.flush()
         return 0 if kw["exit_zero"] else 1
-    fixed, applied, _ = apply_edits(original, findings)
-    try:
-        cst.parse_module(fixed)
-    except (cst.ParserSyntaxError, RecursionError):
-        fixed, applied = original, []
     if diff:
         click.echo(unified_diff(report.files[0].path if report.files else "-", original, fixed), nl=False)
         return 1 if applied and not kw["exit_zero"] else 0
@@ -365,51 +357,10 @@ def _fix_stdin(report, data: bytes, unsafe: bool, diff: bool, kw: dict) -> int:
 
 
 def _add_noqa(report, max_bytes: int) -> int:
-    """Write the suppression comments, each file atomically, only over the bytes that were
-    analysed, and only when the result still parses."""
-    import hashlib
-
-    import libcst as cst
-
-    from factorlint.engine.read.source import decode_source
-    from factorlint.engine.run.fixes import write_atomically
-    from factorlint.engine.run.noqa import add_noqa
-    from factorlint.safe_read import ReadRefused, read_regular_file
-
-    by_path: dict[str, list] = {}
-    for finding in report.findings:
-        by_path.setdefault(finding.path, []).append(finding)
-    analysed = {f.path: f for f in report.files}
-    added, files, problems = 0, 0, []
-    for path, findings in sorted(by_path.items()):
-        source = analysed.get(path)
-        if source is None or not source.disk_path or not source.digest:
-            problems.append(f"{path}: not read from a file")
-            continue
-        try:
-            data = read_regular_file(source.disk_path, max_bytes)
-        except ReadRefused as exc:
-            problems.append(f"{path}: cannot be read: {exc}")
-            continue
-        decoded = decode_source(data)
-        if hashlib.sha256(data).hexdigest() != source.digest or decoded.text is None:
-            problems.append(f"{path}: changed since it was analysed")
-            continue
-        result = add_noqa(decoded.text, findings)
-        try:
-            cst.parse_module(result.text)
-        except (cst.ParserSyntaxError, RecursionError):
-            problems.append(f"{path}: the comments would not parse here; left unchanged")
-            continue
-        error = write_atomically(Path(source.disk_path), result.text, data) if result.added else None
-        if error:
-            problems.append(f"{path}: {error}")
-            continue
-        added += result.added
-        files += bool(result.added)
-        problems += [f"{path}:{f.line}: {f.code} starts inside a string; no comment can silence it" for f in result.skipped]
+    from factorlint.engine.run.noqa import write_noqa
     from factorlint.reporters.escape import plain
 
+    added, files, problems = write_noqa(report, max_bytes)
     for problem in problems:
         click.echo(f"factorlint: {plain(problem)}", err=True)
     click.echo(f"Added {added} suppression comment{'s' if added != 1 else ''} to {files} file{'s' if files != 1 else ''}.",
@@ -426,71 +377,23 @@ def _read_baseline(path: Path):
         raise UsageFailure(str(exc)) from None
 
 
-def _apply_baseline(report, entries, path: Path):
-    import dataclasses
+def _on_changed_lines(report, revision: str):
+    from factorlint.git_diff import GitDiffError, on_changed_lines
 
-    from factorlint.baseline import apply_baseline
-    from factorlint.model import BaselineResult, FixedEntry
-
-    outcome = apply_baseline(report.findings, entries)
-    fixed = [FixedEntry(e.code, e.path, e.line, e.message) for e in outcome.fixed]
-    return dataclasses.replace(
-        report, findings=outcome.new, baseline=BaselineResult(str(path), len(outcome.known), fixed)
-    )
-
-
-def _changes(report, revision: str):
-    """The lines changed since ``revision`` in the repository of the scanned folder, and the
-    scanned folder's path within it."""
-    from factorlint.git_diff import GitDiffError, changed_lines
-    from factorlint.git_index import repository_root
-
-    root = Path(report.root or ".").resolve()
-    repository = repository_root(root)
-    if repository is None:
-        raise UsageFailure(f"--diff-base: {report.root or '.'} is not in a git work tree")
     try:
-        changes = changed_lines(repository, revision)
+        return on_changed_lines(report, revision)
     except GitDiffError as exc:
         raise UsageFailure(str(exc)) from None
-    prefix = root.relative_to(repository).as_posix()
-    return changes, ("" if prefix == "." else prefix + "/")
-
-
-def _on_changed_lines(report, revision: str):
-    import dataclasses
-
-    from factorlint.model import DiffScope
-
-    changes, prefix = _changes(report, revision)
-    kept = [f for f in report.findings if changes.touches(prefix + f.path, f.line, f.end_line)]
-    diagnostics = [d for d in report.diagnostics if (prefix + d.path) in changes.files]
-    scope = DiffScope(revision, changes.base, len(report.findings) - len(kept))
-    return dataclasses.replace(report, findings=kept, diagnostics=diagnostics, diff_scope=scope)
 
 
 def _audit_change(report, settings, after, revision: str, kw: dict):
-    """Each factor before the change (the tree at the merge base, read from git) and after it."""
-    import dataclasses
-    import tempfile
+    from factorlint.audit.compare import audit_change
+    from factorlint.git_diff import GitDiffError
 
-    from factorlint.api import lint_paths
-    from factorlint.audit.build import build_audit
-    from factorlint.audit.compare import compare
-    from factorlint.git_diff import GitDiffError, extract_tree
-
-    changes, prefix = _changes(report, revision)
-    with tempfile.TemporaryDirectory(prefix="factorlint-base-") as folder:
-        try:
-            extract_tree(changes.repository, changes.base, Path(folder))
-        except GitDiffError as exc:
-            raise UsageFailure(str(exc)) from None
-        root = Path(folder) / prefix if prefix else Path(folder)
-        root.mkdir(parents=True, exist_ok=True)
-        base_settings = dataclasses.replace(settings, root=root.resolve())
-        before = lint_paths([root], base_settings, cache_dir=None, jobs=kw["jobs"])
-        before_audit = build_audit(before, base_settings)
-    return compare(before_audit.scorecard, after.scorecard, revision, changes.base)
+    try:
+        return audit_change(report, settings, after, revision, kw["jobs"])
+    except GitDiffError as exc:
+        raise UsageFailure(str(exc)) from None
 
 
 def _scanned_commit(report, output_format: str) -> str | None:

@@ -169,3 +169,31 @@ def extract_tree(repository: Path, commit: str, destination: Path) -> None:
             source = archive.extractfile(member)
             if source is not None:
                 target.write_bytes(source.read())
+
+
+def scanned_changes(report, revision: str) -> tuple[ChangedLines, str]:
+    """The lines changed since ``revision`` in the repository of the report's root, and that
+    root's path within the repository ('/'-terminated, "" at the repository's root)."""
+    from factorlint.git_index import repository_root
+
+    root = Path(report.root or ".").resolve()
+    repository = repository_root(root)
+    if repository is None:
+        raise GitDiffError(f"--diff-base: {report.root or '.'} is not in a git work tree")
+    changes = changed_lines(repository, revision)
+    prefix = root.relative_to(repository).as_posix()
+    return changes, ("" if prefix == "." else prefix + "/")
+
+
+def on_changed_lines(report, revision: str):
+    """``report`` with only the findings (and diagnostics) on lines changed since ``revision``,
+    and how many others it left out (``Report.diff_scope``)."""
+    import dataclasses
+
+    from factorlint.model import DiffScope
+
+    changes, prefix = scanned_changes(report, revision)
+    kept = [f for f in report.findings if changes.touches(prefix + f.path, f.line, f.end_line)]
+    diagnostics = [d for d in report.diagnostics if (prefix + d.path) in changes.files]
+    scope = DiffScope(revision, changes.base, len(report.findings) - len(kept))
+    return dataclasses.replace(report, findings=kept, diagnostics=diagnostics, diff_scope=scope)

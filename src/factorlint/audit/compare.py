@@ -86,3 +86,25 @@ def compare(before: Scorecard, after: Scorecard, revision: str, commit: str) -> 
         "overall", "overall", before.overall.status, before.overall.score, after.overall.status, after.overall.score,
     ))
     return change
+
+
+def audit_change(report, settings, after, revision: str, jobs: int | None) -> AuditChange:
+    """Each factor before the change (the tree at the merge base of ``revision`` and HEAD, read
+    from git into a temporary folder and audited with the same settings) and after it."""
+    import dataclasses
+    import tempfile
+    from pathlib import Path
+
+    from factorlint.api import lint_paths
+    from factorlint.audit.build import build_audit
+    from factorlint.git_diff import extract_tree, scanned_changes
+
+    changes, prefix = scanned_changes(report, revision)
+    with tempfile.TemporaryDirectory(prefix="factorlint-base-") as folder:
+        extract_tree(changes.repository, changes.base, Path(folder))
+        root = Path(folder) / prefix if prefix else Path(folder)
+        root.mkdir(parents=True, exist_ok=True)
+        base_settings = dataclasses.replace(settings, root=root.resolve())
+        before = lint_paths([root], base_settings, cache_dir=None, jobs=jobs)
+        before_audit = build_audit(before, base_settings)
+    return compare(before_audit.scorecard, after.scorecard, revision, changes.base)

@@ -99,6 +99,21 @@ def _already(item: tuple[int, int, Edit], chosen: list[tuple[int, int, Edit]]) -
     return any(start == s and end == e and edit.content == other.content for s, e, other in chosen)
 
 
+def fix_text(data: bytes, findings: list[Finding], unsafe: bool) -> tuple[str | None, str, list[Finding]]:
+    """The fixes of ``findings`` applied to source bytes that are not a file (standard input):
+    (the decoded text, or None when it does not decode; the fixed text, which is the original
+    when the fixes would not parse; the findings fixed)."""
+    original = decode_source(data).text
+    if original is None:
+        return None, "", []
+    fixed, applied, _ = apply_edits(original, fixable(findings, unsafe))
+    try:
+        cst.parse_module(fixed)
+    except (cst.ParserSyntaxError, RecursionError):
+        return original, original, []
+    return original, fixed, applied
+
+
 def unified_diff(path: str, before: str, after: str) -> str:
     return "".join(
         difflib.unified_diff(

@@ -100,3 +100,51 @@ def _span(first: int, last: int, starts: set[int], ends: set[int]) -> None:
     for number in range(first, last):
         ends.add(number)
         starts.add(number + 1)
+
+
+def write_noqa(report, max_bytes: int) -> tuple[int, int, list[str]]:
+    """Write the comments for every finding of ``report``: each file atomically, only over the
+    bytes that were analysed, and only when the result still parses. (comments added, files
+    changed, one line for each thing that could not be done)."""
+    import hashlib
+    from pathlib import Path
+
+    import libcst as cst
+
+    from factorlint.engine.read.source import decode_source
+    from factorlint.engine.run.fixes import write_atomically
+    from factorlint.safe_read import ReadRefused, read_regular_file
+
+    by_path: dict[str, list[Finding]] = defaultdict(list)
+    for finding in report.findings:
+        by_path[finding.path].append(finding)
+    analysed = {f.path: f for f in report.files}
+    added, files, problems = 0, 0, []
+    for path, findings in sorted(by_path.items()):
+        source = analysed.get(path)
+        if source is None or not source.disk_path or not source.digest:
+            problems.append(f"{path}: not read from a file")
+            continue
+        try:
+            data = read_regular_file(source.disk_path, max_bytes)
+        except ReadRefused as exc:
+            problems.append(f"{path}: cannot be read: {exc}")
+            continue
+        decoded = decode_source(data)
+        if hashlib.sha256(data).hexdigest() != source.digest or decoded.text is None:
+            problems.append(f"{path}: changed since it was analysed")
+            continue
+        result = add_noqa(decoded.text, findings)
+        try:
+            cst.parse_module(result.text)
+        except (cst.ParserSyntaxError, RecursionError):
+            problems.append(f"{path}: the comments would not parse here; left unchanged")
+            continue
+        error = write_atomically(Path(source.disk_path), result.text, data) if result.added else None
+        if error:
+            problems.append(f"{path}: {error}")
+            continue
+        added += result.added
+        files += bool(result.added)
+        problems += [f"{path}:{f.line}: {f.code} starts inside a string; no comment can silence it" for f in result.skipped]
+    return added, files, problems

@@ -5,6 +5,7 @@ from __future__ import annotations
 import libcst as cst
 
 from factorlint.checks.base import CodeFix, RawEdit
+from factorlint.engine.recognise.recognisers import keyword_arg
 
 
 def add_keyword(ctx, call: cst.Call, keyword: str, value: str) -> RawEdit:
@@ -13,10 +14,6 @@ def add_keyword(ctx, call: cst.Call, keyword: str, value: str) -> RawEdit:
     if call.args:
         return RawEdit(call.args[-1].value, f", {keyword}={value}", after=True)
     return RawEdit(call, f"{ctx.code_for(call.func)}({keyword}={value})")
-
-
-def keyword_arg(call: cst.Call, keyword: str) -> cst.Arg | None:
-    return next((a for a in call.args if a.keyword is not None and a.keyword.value == keyword), None)
 
 
 def explicit_bound(ctx, check, *, unsafe: bool = False) -> CodeFix | None:

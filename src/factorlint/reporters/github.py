@@ -4,17 +4,16 @@ which the runner turns into an annotation on the pull request's diff.
 Everything from the scanned tree is escaped as the runner's command parser expects: in the message
 ``%``, CR and LF; in a property value (the file name, the title) also ``:`` and ``,``. So a file
 named ``a,line=1::x.py`` or holding a newline annotates itself and nothing else, and no line of
-this output can start another command. Control characters that remain are written as ``\\xNN``.
+this output can start another command. What else cannot be shown safely is escaped as in every
+report (:func:`escape.plain`).
 """
 
 from __future__ import annotations
 
-import re
-
 from factorlint.model import Report
+from factorlint.reporters.escape import plain
 
 LEVELS = {"error": "error", "warning": "warning", "advice": "notice"}
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u2028\u2029\ud800-\udfff]")
 
 
 def render(report: Report, **_) -> str:
@@ -43,12 +42,9 @@ def _command(level: str, path: str, line: int, column: int, end_line, end_column
     return f"::{level} {','.join(properties)}::{escape_data(message)}"
 
 
-def _visible(text: str) -> str:
-    return _CONTROL.sub(lambda m: f"\\x{ord(m.group()):02x}" if ord(m.group()) < 0x100 else f"\\u{ord(m.group()):04x}", text)
-
-
 def escape_data(text: str) -> str:
-    return _visible(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
+    # The runner's own escapes first; what else cannot be shown safely, as every report does.
+    return plain(text.replace("%", "%25").replace("\r", "%0D").replace("\n", "%0A"))
 
 
 def escape_property(text: str) -> str:

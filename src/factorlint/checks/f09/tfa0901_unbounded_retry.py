@@ -3,9 +3,10 @@ from __future__ import annotations
 import libcst as cst
 
 from factorlint.checks.base import CodeFix, RawEdit, RuleMeta
-from factorlint.checks.edits import add_keyword, keyword_arg
+from factorlint.checks.edits import add_keyword
 from factorlint.checks.f09._sites import RetrySiteRule
 from factorlint.engine.recognise import retries
+from factorlint.engine.recognise.recognisers import keyword_arg
 
 # How many attempts the fix allows: three, as the advice says (a retry is for a transient error).
 ATTEMPTS = 3

@@ -3,8 +3,8 @@ from __future__ import annotations
 import libcst as cst
 
 from factorlint.checks.base import CodeFix, RawEdit, RuleMeta
-from factorlint.checks.edits import keyword_arg
 from factorlint.checks.security._common import TaintRule, chosen_source, sentence, where
+from factorlint.engine.recognise.recognisers import keyword_arg
 from factorlint.engine.taint.analyser import SinkFinding
 
 

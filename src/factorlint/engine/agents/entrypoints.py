@@ -385,16 +385,13 @@ class RepeatedPrompts:
             orelse = statement.orelse
             if orelse is None:
                 return False
-            otherwise = self._certainly_asks(orelse) if isinstance(orelse, cst.If) else self._block_asks(orelse.body)
-            return otherwise and self._block_asks(statement.body)
+            otherwise = self._certainly_asks(orelse) if isinstance(orelse, cst.If) else self._block_asks(orelse)
+            return otherwise and self._block_asks(statement)
         return False
 
-    def _block_asks(self, block: cst.BaseSuite) -> bool:
-        return any(self._certainly_asks(s) for s in _statements(block))
-
-
-def _statements(suite: cst.BaseSuite) -> list:
-    return list(suite.body) if isinstance(suite, cst.IndentedBlock) else []
+    def _block_asks(self, node: cst.CSTNode) -> bool:
+        """Does one of the statements of ``node``'s block certainly ask?"""
+        return any(self._certainly_asks(s) for s in body_statements(node))
 
 
 def _prompts(ctx, block: cst.BaseSuite) -> list[tuple[tuple[str, str], cst.Call]]:

@@ -266,6 +266,8 @@ def _findings(
 
     findings = []
     seen: set[tuple] = set()
+    # The names the module imports, read once for every fix that adds an import.
+    bound = frozenset(bound_names(module)) if any(item.fix and item.fix.imports for item in raw) else frozenset()
     for item in raw:
         where = positions.get(item.node)
         if where is None:
@@ -291,7 +293,7 @@ def _findings(
                 end_line=where.end.line,
                 end_column=where.end.column + 1,
                 message=item.message,
-                fix=_fix(item, meta, positions, module, anchor, lines),
+                fix=_fix(item, meta, positions, anchor, lines, bound),
                 snippet=snippet,
                 source_line=first,
                 context="\n".join([first, *(clip(line, STORED_LIMIT) for line in rest)]),
@@ -306,7 +308,7 @@ def _findings(
     return findings
 
 
-def _fix(item: RawFinding, meta, positions, module: cst.Module, anchor, lines: list[str]) -> Fix:
+def _fix(item: RawFinding, meta, positions, anchor, lines: list[str], bound: frozenset[str]) -> Fix:
     """The finding's fix: the rule's edits at their positions (and the imports they need), or
     the advice alone when the rule offers no edit or an edit has no position."""
     message = item.fix_message or meta.fix_advice
@@ -326,7 +328,6 @@ def _fix(item: RawFinding, meta, positions, module: cst.Module, anchor, lines: l
             indent = first[: len(first) - len(first.lstrip(" \t"))]
             content = content.replace("\n", "\n" + indent)
         edits.append(Edit(start.line, start.column + 1, end.line, end.column + 1, content))
-    bound = bound_names(module)
     for source, name in code_fix.imports:
         if (name or source) in bound:
             continue

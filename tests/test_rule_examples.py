@@ -95,9 +95,9 @@ def _fix_cases():
             yield pytest.param(rule, before, after, config[0] if config else {}, id=f"{rule.meta.code}-fix-{number}")
 
 
-def _fixed(tmp_path, example, code: str, config: dict) -> tuple[str, list]:
-    """``agent.py`` of the example after --fix --unsafe-fixes with the rule alone, and the
-    findings that remain."""
+def _fixed(tmp_path, example, code: str, config: dict) -> tuple[dict[str, str], list]:
+    """Every file of the example after --fix --unsafe-fixes with the rule alone (a fix may write
+    a second file: a prompts module), and the findings that remain."""
     from helpers import settings_for
 
     from factorlint.api import apply_fixes, lint_paths
@@ -108,20 +108,32 @@ def _fixed(tmp_path, example, code: str, config: dict) -> tuple[str, list]:
         if not any(o.applied for o in outcomes) or not any(o.skipped for o in outcomes):
             break
         report = lint_paths([tmp_path], settings_for(tmp_path, {code}, **config))
-    return (tmp_path / "agent.py").read_text(encoding="utf-8"), report.findings
+    files = {
+        p.relative_to(tmp_path).as_posix(): p.read_text(encoding="utf-8")
+        for p in sorted(tmp_path.rglob("*")) if p.is_file()
+    }
+    return files, report.findings
 
 
 @pytest.mark.parametrize(("rule", "before", "after", "config"), list(_fix_cases()))
 def test_fixes_write_their_examples(rule, before, after, config, tmp_path):
-    """The fix's specification: the rule's before/after pairs, run as the user would."""
+    """The fix's specification: the rule's before/after pairs, run as the user would. ``after``
+    is ``agent.py`` after the fix, or every file the fix writes (the others stay as they were)."""
     import textwrap
 
     code = rule.meta.code
     fixed, _ = _fixed(tmp_path / "first", before, code, config)
-    assert fixed == textwrap.dedent(after).lstrip("\n")
-    compile(fixed, "fixed.py", "exec")  # still Python
-    second = {**before, "agent.py": fixed} if isinstance(before, dict) else fixed
-    again, remaining = _fixed(tmp_path / "second", second, code, config)
+    given = before if isinstance(before, dict) else {"agent.py": before}
+    expected = {path: textwrap.dedent(text).lstrip("\n") for path, text in given.items()}
+    expected.update(
+        {path: textwrap.dedent(text).lstrip("\n") for path, text in after.items()} if isinstance(after, dict)
+        else {"agent.py": textwrap.dedent(after).lstrip("\n")}
+    )
+    assert fixed == expected
+    for path, text in fixed.items():
+        if path.endswith(".py"):
+            compile(text, path, "exec")  # still Python
+    again, remaining = _fixed(tmp_path / "second", fixed, code, config)
     assert again == fixed, "a fix is idempotent"
     assert not [f for f in remaining if f.code == code], "the fixed code holds no finding of the rule"
 

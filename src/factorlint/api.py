@@ -51,30 +51,22 @@ def read_and_lint(source_path: Path, relative: str, settings, knowledge: Knowled
     return result
 
 
-def apply_fixes(report: Report, *, unsafe: bool, write: bool) -> tuple[Report, list]:
-    """Fix what can be fixed; return the findings that remain and each file's outcome."""
-    from factorlint.engine.run.fixes import STALE, FixOutcome, fix_file, fixable
+def apply_fixes(report: Report, *, unsafe: bool, write: bool, prompt_modules: tuple[str, ...] | None = None) -> tuple[Report, list]:
+    """Fix what can be fixed; return the findings that remain and each file's outcome.
 
-    by_path: dict[str, list] = {}
-    for finding in fixable(report.findings, unsafe):
-        by_path.setdefault(finding.path, []).append(finding)
-    analysed = {f.path: f for f in report.files}
-    outcomes = []
-    fixed_ids: set[int] = set()
-    for path, findings in sorted(by_path.items()):
-        source = analysed.get(path)
-        disk_path = Path(source.disk_path if source is not None and source.disk_path else path)
-        # The edits describe the bytes that were analysed; the fix applies only to those bytes.
-        digest = source.digest if source is not None else ""
-        if digest:
-            outcome = fix_file(disk_path, path, findings, write=write, analysed_digest=digest)
-        else:
-            outcome = FixOutcome(path, error=STALE)  # no record of the bytes: nothing to trust
-        outcomes.append(outcome)
-        if outcome.error:
-            report.diagnostics.append(Diagnostic("TFA0004", path, f"Fix not applied: {outcome.error}"))
-        fixed_ids.update(id(f) for f in outcome.applied)
+    ``prompt_modules`` (default: the setting's default) names the modules a moved prompt may go
+    to (see :mod:`engine.run.moves`)."""
+    from factorlint.config import DEFAULT_PROMPT_MODULES
+    from factorlint.engine.run.fix_groups import apply_all
+    from factorlint.engine.run.fixes import fixable
+
+    patterns = DEFAULT_PROMPT_MODULES if prompt_modules is None else prompt_modules
+    outcomes, diagnostics = apply_all(
+        fixable(report.findings, unsafe), report.files, Path(report.root), patterns, write=write
+    )
+    report.diagnostics.extend(diagnostics)
     if write:
+        fixed_ids = {id(f) for outcome in outcomes for f in outcome.applied}
         report.findings = [f for f in report.findings if id(f) not in fixed_ids]
     return report, outcomes
 

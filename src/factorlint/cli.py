@@ -254,8 +254,8 @@ def check(paths, output_format, statistics, fix, unsafe_fixes, diff, fail_on, ba
         from factorlint.api import apply_fixes
         from factorlint.engine.run.fixes import unified_diff
 
-        report, outcomes = apply_fixes(report, unsafe=unsafe_fixes, write=False)
-        text = "".join(unified_diff(o.path, o.original, o.fixed) for o in outcomes if o.applied)
+        report, outcomes = apply_fixes(report, unsafe=unsafe_fixes, write=False, prompt_modules=settings.prompt_modules)
+        text = "".join(unified_diff(o.path, o.original, o.fixed, created=o.created) for o in outcomes if o.fixed != o.original)
         count = sum(len(o.applied) for o in outcomes)
         click.echo(text, nl=False)
         click.echo(f"Would fix {count} finding{'s' if count != 1 else ''}.", err=True)
@@ -267,12 +267,12 @@ def check(paths, output_format, statistics, fix, unsafe_fixes, diff, fail_on, ba
         # passes go on while they fix something and something waits (as ruff does).
         count = 0
         for _ in range(FIX_PASSES):
-            report, outcomes = apply_fixes(report, unsafe=unsafe_fixes, write=True)
+            report, outcomes = apply_fixes(report, unsafe=unsafe_fixes, write=True, prompt_modules=settings.prompt_modules)
             fixed = sum(len(o.applied) for o in outcomes)
             count += fixed
             if not fixed or not any(o.skipped for o in outcomes):
                 break
-            report, _ = _run(paths, kw)
+            report, settings = _run(paths, kw)
         if count:
             click.echo(f"Fixed {count} finding{'s' if count != 1 else ''}.", err=True)
     if diff_base is not None:

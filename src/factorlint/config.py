@@ -102,6 +102,9 @@ class FileConfig(BaseModel):
     approval_function: str | None = None
     budget_name_pattern: str | None = None
     prompt_modules: list[str] = list(DEFAULT_PROMPT_MODULES)
+    # Factor 2: TFA0203's fix moves an inline prompt into the project's prompts module (unsafe,
+    # two files); false keeps it in its own file as a module-level constant (safe).
+    move_prompts_to_module: bool = True
     # Factor 11: your own webhook verification functions or middleware (QN globs), for TFA1103.
     webhook_verifiers: list[str] = []
     # Factor 6: LangGraph Platform / `langgraph dev` injects the checkpointer (silences TFA0603).
@@ -201,6 +204,7 @@ class Settings:
     approval_function: str | None = None
     budget_name_pattern: str | None = None
     prompt_modules: tuple[str, ...] = DEFAULT_PROMPT_MODULES
+    move_prompts_to_module: bool = True
     webhook_verifiers: tuple[str, ...] = ()
     langgraph_platform: bool = False
     compaction_functions: tuple[str, ...] = ()
@@ -484,6 +488,7 @@ def resolve_settings(
         approval_function=file_config.approval_function,
         budget_name_pattern=file_config.budget_name_pattern,
         prompt_modules=tuple(file_config.prompt_modules),
+        move_prompts_to_module=file_config.move_prompts_to_module,
         webhook_verifiers=tuple(file_config.webhook_verifiers),
         langgraph_platform=file_config.langgraph_platform,
         compaction_functions=tuple(file_config.compaction_functions),

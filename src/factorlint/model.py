@@ -48,10 +48,22 @@ class Edit:
 
 
 @dataclass(frozen=True)
+class Move:
+    """A module-level constant a fix moves to the project's prompts module: ``name = value``
+    there, imported where the edits of the fix use ``name``. The module (the nearest one the
+    ``prompt-modules`` patterns name, or a new ``prompts.py`` beside the file) and the final
+    name (``name`` unless the module binds it already) are settled when the fix is applied."""
+
+    name: str
+    value: str
+
+
+@dataclass(frozen=True)
 class Fix:
     applicability: Applicability
     message: str
     edits: tuple[Edit, ...] = ()
+    moves: tuple[Move, ...] = ()
 
 
 @dataclass

@@ -164,7 +164,7 @@ def build_audit(
     roles = tuple(include_roles)
     scorecard = build_scorecard(report, knowledge, include_roles=roles)
     paths = {f.path for f in report.files if f.role in roles}
-    plan = build_plan(report, knowledge, scorecard, include_roles=roles)
+    plan = build_plan(report, knowledge, scorecard, include_roles=roles, prompt_modules=settings.prompt_modules)
     versions = {"factorlint": __version__, "rules": __version__}
     pinned = getattr(settings, "versions", None) or {}
     for framework in knowledge.frameworks:

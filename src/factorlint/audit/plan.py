@@ -43,7 +43,9 @@ def use_instead(rule) -> str:
     return textwrap.dedent(found.group(1)).strip("\n") if found else ""
 
 
-def build_plan(report, knowledge, scorecard: Scorecard, include_roles=("app",)) -> list[PlanItem]:
+def build_plan(
+    report, knowledge, scorecard: Scorecard, include_roles=("app",), prompt_modules: tuple[str, ...] | None = None
+) -> list[PlanItem]:
     from factorlint.checks.registry import rules_by_code
 
     rules = rules_by_code()
@@ -72,7 +74,7 @@ def build_plan(report, knowledge, scorecard: Scorecard, include_roles=("app",)) 
         effort = effort_for(code, files, autofix)
         first = min(findings, key=lambda f: (f.path, f.line))
         rule = rules.get(code)
-        diff = first_fix_diff(report, findings)
+        diff = first_fix_diff(report, findings, prompt_modules=prompt_modules)
         items.append(
             (
                 worth / EFFORT_COST[effort],
@@ -101,37 +103,30 @@ def _line(finding) -> str:
     return f"cell {finding.cell}:{finding.line}" if finding.cell else str(finding.line)
 
 
-def first_fix_diff(report, findings: list[Finding], context: int = 2) -> str:
+def first_fix_diff(report, findings: list[Finding], context: int = 2, prompt_modules: tuple[str, ...] | None = None) -> str:
     """The unified diff the fix of the first finding (by path and line) that has one makes to
-    the user's file, as ``check --fix`` would write it; "" when none has a fix, or the file is
-    no longer the bytes that were analysed."""
+    the user's files, as ``check --fix`` would write them (a moved prompt changes two); "" when
+    none has a fix, or a file is no longer the bytes that were analysed."""
     import difflib
-    import hashlib
+    from pathlib import Path
 
-    from factorlint.engine.read.source import decode_source
-    from factorlint.engine.run.fixes import apply_edits
-    from factorlint.safe_read import ReadRefused, read_regular_file
+    from factorlint.config import DEFAULT_PROMPT_MODULES
+    from factorlint.engine.run.fix_groups import apply_all
 
     fixable = sorted((f for f in findings if f.fix is not None and f.fix.edits and not f.cell),
                      key=lambda f: (f.path, f.line))
     if not fixable:
         return ""
-    first = fixable[0]
-    source = next((r for r in report.files if r.path == first.path), None)
-    if source is None or not source.disk_path:
+    patterns = DEFAULT_PROMPT_MODULES if prompt_modules is None else prompt_modules
+    outcomes, _ = apply_all(fixable[:1], report.files, Path(report.root or "."), patterns, write=False)
+    if not any(o.applied for o in outcomes):
         return ""
-    try:
-        data = read_regular_file(source.disk_path, 64 * 1024 * 1024)
-    except ReadRefused:
-        return ""
-    text = decode_source(data).text
-    if text is None or hashlib.sha256(data).hexdigest() != source.digest:
-        return ""
-    fixed, applied, _ = apply_edits(text, [first])
-    if not applied or fixed == text:
-        return ""
-    lines = difflib.unified_diff(
-        text.splitlines(keepends=True), fixed.splitlines(keepends=True),
-        fromfile=f"a/{first.path}", tofile=f"b/{first.path}", n=context,
-    )
-    return "".join(lines)
+    parts: list[str] = []
+    for outcome in outcomes:
+        if outcome.error or outcome.fixed == outcome.original:
+            continue
+        parts.extend(difflib.unified_diff(
+            outcome.original.splitlines(keepends=True), outcome.fixed.splitlines(keepends=True),
+            fromfile="/dev/null" if outcome.created else f"a/{outcome.path}", tofile=f"b/{outcome.path}", n=context,
+        ))
+    return "".join(parts)

@@ -75,6 +75,9 @@ class CodeFix:
     # Module-level statements the edits need (a constant a literal moved into), placed after
     # the module's imports.
     preamble: tuple[str, ...] = ()
+    # Constants moved to the project's prompts module, ``(name, value)``: a fix in two files,
+    # settled and written together when it is applied (see engine/run/moves.py).
+    moves: tuple[tuple[str, str], ...] = ()
 
 
 @dataclass

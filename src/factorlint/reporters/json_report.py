@@ -28,10 +28,18 @@ class JsonEdit(BaseModel):
     content: str
 
 
+class JsonMove(BaseModel):
+    """A constant the fix moves to the project's prompts module (settled when applied)."""
+
+    name: str
+    value: str
+
+
 class JsonFix(BaseModel):
     applicability: Literal["safe", "unsafe", "display-only"]
     message: str
     edits: list[JsonEdit]
+    moves: list[JsonMove] = []
 
 
 class JsonFinding(BaseModel):
@@ -209,6 +217,7 @@ def _finding(f) -> JsonFinding:
             applicability=f.fix.applicability,
             message=f.fix.message,
             edits=[JsonEdit(**e.__dict__) for e in f.fix.edits],
+            moves=[JsonMove(name=m.name, value=m.value) for m in f.fix.moves],
         )
     return JsonFinding(
         code=f.code, name=f.name, factor=f.factor, severity=f.severity, confidence=f.confidence,

@@ -57,16 +57,24 @@ class InlinePromptAtCallSite(Rule):
     ```
 
     ## Fix safety
-    Safe, for a prompt written as a plain string at the call (no f-string, no `.format`): the
-    literal moves, exactly as written, into a module-level constant after the imports, named
-    after where it was sent (`SYSTEM_PROMPT`, `MESSAGES_SYSTEM_PROMPT`), and the call reads the
-    constant; the string is the same. Moving it to a prompt file or module is left to you: it
-    changes packaging (the file must ship with the package).
+    Unsafe, for a prompt written as a plain string at the call (no f-string, no `.format`): the
+    literal moves, exactly as written, into the project's prompts module as a constant named
+    after the function that sends it and where (`REVIEW_SYSTEM_PROMPT`), and the call reads the
+    constant through an import. The prompts module is the nearest module the `prompt-modules`
+    patterns name, in the file's folder or a package above it; when there is none, a new
+    `prompts.py` beside the file. Both files are written together or neither is. It is unsafe
+    because it adds an import between modules (and a file to package). The fix is not offered
+    when the prompts module imports the file (the import would close a cycle) or was not
+    analysed in the run. With `move-prompts-to-module = false` the constant stays in the same
+    module, after its imports, and the fix is safe: the string is the same.
 
     ## Options
     - `inline-prompt-min-chars`: the literal size from which a prompt counts as long (default 200).
     - `prompt-modules`: module-name patterns exempt from this rule (default `prompts`,
       `*.prompts`, `*_prompts`, `prompt`, `*.prompt`); modules inside such a package are exempt too.
+      The fix moves prompts into the nearest such module.
+    - `move-prompts-to-module`: whether the fix moves the prompt to the prompts module (default
+      true, unsafe) or into a constant of the same module (safe).
 
     ## References
     - https://github.com/humanlayer/12-factor-agents/blob/main/content/factor-02-own-your-prompts.md
@@ -116,13 +124,13 @@ def triage(ticket):
             """
 import anthropic
 
-SYSTEM_PROMPT_2 = (
-        "You triage support tickets for the billing team. Classify the ticket as "
-        "refund, dispute or question, and say which team owns it and why, in one line each. "
-        "Never promise a refund: the billing team decides, and says so to the customer."
-    )
+TRIAGE_SYSTEM_PROMPT = (
+    "You triage support tickets for the billing team. Classify the ticket as "
+    "refund, dispute or question, and say which team owns it and why, in one line each. "
+    "Never promise a refund: the billing team decides, and says so to the customer."
+)
 
-SYSTEM_PROMPT = \"\"\"You review pull requests for the payments service.
+REVIEW_SYSTEM_PROMPT = \"\"\"You review pull requests for the payments service.
 Check every change for missing tests, unsafe SQL and leaked secrets.
 Answer with a list of findings, each with the file, the line and a one-sentence reason.
 Say "no findings" when the change is fine.\"\"\"
@@ -131,7 +139,7 @@ client = anthropic.Anthropic()
 
 
 def review(msgs):
-    return client.messages.create(model="claude-sonnet-4-5", max_tokens=1024, messages=msgs, system=SYSTEM_PROMPT)
+    return client.messages.create(model="claude-sonnet-4-5", max_tokens=1024, messages=msgs, system=REVIEW_SYSTEM_PROMPT)
 
 
 def triage(ticket):
@@ -139,11 +147,109 @@ def triage(ticket):
         model="claude-sonnet-4-5",
         max_tokens=512,
         messages=[{"role": "user", "content": ticket}],
-        system=(
-            SYSTEM_PROMPT_2
-        ),
+        system=TRIAGE_SYSTEM_PROMPT,
     )
 """,
+            {"move_prompts_to_module": False},
+        ),
+
+        # The project has no prompts module: one is created beside the file.
+        (
+            """
+import anthropic
+
+client = anthropic.Anthropic()
+
+
+def review(msgs):
+    return client.messages.create(model="claude-sonnet-4-5", max_tokens=1024, messages=msgs, system=\"\"\"You review pull requests for the payments service.
+Check every change for missing tests, unsafe SQL and leaked secrets.
+Answer with a list of findings, each with the file, the line and a one-sentence reason.\"\"\")
+""",
+            {
+                "agent.py": """
+import anthropic
+from prompts import REVIEW_SYSTEM_PROMPT
+
+client = anthropic.Anthropic()
+
+
+def review(msgs):
+    return client.messages.create(model="claude-sonnet-4-5", max_tokens=1024, messages=msgs, system=REVIEW_SYSTEM_PROMPT)
+""",
+                "prompts.py": '''
+"""The prompts the agent sends, named so they can be reviewed and tested."""
+
+REVIEW_SYSTEM_PROMPT = """You review pull requests for the payments service.
+Check every change for missing tests, unsafe SQL and leaked secrets.
+Answer with a list of findings, each with the file, the line and a one-sentence reason."""
+''',
+            },
+        ),
+        # The package above has a prompts module, which holds the name already: the constant
+        # gets a free one, and both files change together.
+        (
+            {
+                "app/__init__.py": "",
+                "app/prompts.py": '''
+REVIEW_SYSTEM_PROMPT = "You review code."
+''',
+                "app/agents/__init__.py": "",
+                "app/agents/review.py": """
+\"\"\"The review agent.\"\"\"
+from openai import OpenAI
+
+client = OpenAI()
+
+
+def review(diff):
+    return client.chat.completions.create(
+        model="gpt-4.1",
+        messages=[
+            {
+                "role": "system",
+                "content": (
+                    "You review pull requests for the payments service. Check every change "
+                    "for missing tests, unsafe SQL and leaked secrets, and answer with a list "
+                    "of findings, each with the file, the line and a one-sentence reason."
+                ),
+            },
+            {"role": "user", "content": diff},
+        ],
+    )
+""",
+            },
+            {
+                "app/prompts.py": '''
+REVIEW_SYSTEM_PROMPT = "You review code."
+
+REVIEW_MESSAGES_SYSTEM_PROMPT = (
+    "You review pull requests for the payments service. Check every change "
+    "for missing tests, unsafe SQL and leaked secrets, and answer with a list "
+    "of findings, each with the file, the line and a one-sentence reason."
+)
+''',
+                "app/agents/review.py": """
+\"\"\"The review agent.\"\"\"
+from openai import OpenAI
+from app.prompts import REVIEW_MESSAGES_SYSTEM_PROMPT
+
+client = OpenAI()
+
+
+def review(diff):
+    return client.chat.completions.create(
+        model="gpt-4.1",
+        messages=[
+            {
+                "role": "system",
+                "content": REVIEW_MESSAGES_SYSTEM_PROMPT,
+            },
+            {"role": "user", "content": diff},
+        ],
+    )
+""",
+            },
         ),
     ]
 
@@ -447,9 +553,9 @@ vec = client.embeddings.create(model="text-embedding-3-small", input="line one\\
 
     def __init__(self, ctx, sink) -> None:
         super().__init__(ctx, sink)
-        # id(value node) -> (site, requires): a site certain from one call wins over the same
-        # site seen only through a candidate model call.
-        self._found: dict[int, tuple[PromptSite, tuple[str, ...]]] = {}
+        # id(value node) -> (site, requires, the function or class it is in): a site certain
+        # from one call wins over the same site seen only through a candidate model call.
+        self._found: dict[int, tuple[PromptSite, tuple[str, ...], str]] = {}
 
     @functools.cached_property
     def _exempt(self) -> bool:
@@ -467,7 +573,13 @@ vec = client.embeddings.create(model="text-embedding-3-small", input="line one\\
                 continue
             known = self._found.get(id(site.node))
             if known is None or (known[1] and not requires):
-                self._found[id(site.node)] = (site, requires)
+                self._found[id(site.node)] = (site, requires, self._owner())
+
+    def _owner(self) -> str:
+        """The name of the function (else the class) the walk is in: the constant's prefix."""
+        if self.ctx.function_stack:
+            return self.ctx.function_stack[-1].name.value
+        return self.ctx.class_stack[-1].name.value if self.ctx.class_stack else ""
 
     def _sites(self, node: cst.Call) -> list[tuple[PromptSite, tuple[str, ...]]]:
         llm = self.ctx.recognise.llm_call(node)
@@ -485,7 +597,7 @@ vec = client.embeddings.create(model="text-embedding-3-small", input="line one\\
     def leave_Module(self, node: cst.Module) -> None:
         min_chars = self.settings.inline_prompt_min_chars
         taken = {name.value for name in find_all(node, cst.Name)} if self._found else set()
-        for site, requires in self._found.values():
+        for site, requires, owner in self._found.values():
             long = site.text_chars >= LONG_PROMPT_CHARS or site.text_lines >= LONG_PROMPT_LINES
             if not site.at_call and site.text_chars < LONG_PROMPT_CHARS:
                 # A prompt kept in a local or handed to a wrapper is already apart from the call;
@@ -502,7 +614,7 @@ vec = client.embeddings.create(model="text-embedding-3-small", input="line one\\
                 site.node,
                 f"Prompt written inline at {where} ({size}): give it a name "
                 "(a module-level constant or a prompt file) so it can be reviewed and tested.",
-                fix=self._named(site, taken),
+                fix=self._named(site, owner, taken),
                 requires_llm=requires,
                 # About ten lines or more of instructions in control code is the violation the
                 # definition names; a shorter paragraph is a weakness worth a look.
@@ -510,21 +622,52 @@ vec = client.embeddings.create(model="text-embedding-3-small", input="line one\\
             )
         self._found.clear()
 
-    def _named(self, site: PromptSite, taken: set[str]) -> CodeFix | None:
-        """The literal moved, as written, into a module-level constant named after where it
-        was sent (``SYSTEM_PROMPT``), and the call reading the constant: the string is the same."""
+    def _named(self, site: PromptSite, owner: str, taken: set[str]) -> CodeFix | None:
+        """The literal moved, as written, into a constant named after the function it was sent
+        from and where (``REVIEW_SYSTEM_PROMPT``), and the call reading the constant: in the
+        project's prompts module (unsafe: two files), or in the same module (safe)."""
         literal = site.node
         if not site.at_call or not _plain_literal(literal):
             return None
-        stem = re.sub(r"[^A-Za-z0-9]+", "_", site.where).strip("_").upper() or "PROMPT"
-        base = stem if stem.endswith("PROMPT") else f"{stem}_PROMPT"
+        where = re.sub(r"[^A-Za-z0-9]+", "_", site.where).strip("_").upper() or "PROMPT"
+        stem = where if where.endswith("PROMPT") else f"{where}_PROMPT"
+        prefix = re.sub(r"[^A-Za-z0-9]+", "_", owner).strip("_").upper()
+        base = f"{prefix}_{stem}" if prefix else stem
         name, number = base, 2
         while name in taken:
             name, number = f"{base}_{number}", number + 1
         taken.add(name)
-        code = self.ctx.code_for(literal)  # with its own parentheses, when it has them
-        value = code if isinstance(literal, cst.SimpleString) or literal.lpar else f"(\n    {code}\n)"
-        return CodeFix((RawEdit(literal, name),), preamble=(f"\n{name} = {value}",))
+        value = _as_constant(literal, self.ctx.code_for(literal))
+        # The literal's own parentheses go with it: the call is left reading the bare name.
+        if literal.lpar and literal.rpar:
+            edit = RawEdit(literal.lpar[0], name, until=literal.rpar[-1])
+        else:
+            edit = RawEdit(literal, name)
+        if self.settings.move_prompts_to_module and not self.ctx.path.endswith(".ipynb"):
+            return CodeFix((edit,), unsafe=True, moves=((name, value),))
+        return CodeFix((edit,), preamble=(f"\n{name} = {value}",))
+
+
+def _as_constant(literal: cst.BaseExpression, code: str) -> str:
+    """The literal's text as the value of a module-level constant: a string as written; plain
+    strings side by side, one per line inside parentheses indented by four spaces (the same
+    string), unless a comment sits between them (then as written, in parentheses)."""
+    if isinstance(literal, cst.SimpleString) and not literal.lpar:
+        return code
+    parts = list(_parts(literal))
+    if isinstance(literal, cst.ConcatenatedString) and not find_all(literal, cst.Comment) and all(
+        "\n" not in part.value for part in parts
+    ):
+        return "(\n" + "".join(f"    {part.value}\n" for part in parts) + ")"
+    return code if literal.lpar else f"(\n    {code}\n)"
+
+
+def _parts(node: cst.BaseExpression):
+    if isinstance(node, cst.ConcatenatedString):
+        yield from _parts(node.left)
+        yield from _parts(node.right)
+    elif isinstance(node, cst.SimpleString):
+        yield node
 
 
 def _plain_literal(node: cst.CSTNode) -> bool:

@@ -48,13 +48,14 @@ from factorlint.model import (
     Finding,
     Fix,
     FunctionFacts,
+    Move,
     Severity,
     Site,
 )
 
 # The version of this layout. It is part of the settings key as well, so a new layout never even
 # opens an old file; a file that claims another version is dropped.
-FORMAT = 11
+FORMAT = 12
 
 # Bounds. A legitimate result stays far inside them; a value outside one makes the entry invalid
 # (and a result of ours that would not fit is simply not cached: see ``encode_result``).
@@ -84,7 +85,8 @@ _KIND = re.compile(r"[a-z][a-z0-9_]{0,63}\Z")  # Site.kind: agent, llm_call, ent
 # Field order of each stored dataclass (FileResult without ``disk_path``).
 LAYOUT: dict[type, tuple[str, ...]] = {
     Edit: ("line", "column", "end_line", "end_column", "content"),
-    Fix: ("applicability", "message", "edits"),
+    Fix: ("applicability", "message", "edits", "moves"),
+    Move: ("name", "value"),
     Finding: (
         "code", "name", "factor", "severity", "confidence", "path", "line", "column", "end_line",
         "end_column", "message", "fix", "snippet", "source_line", "context", "requires_llm",
@@ -285,12 +287,21 @@ def _edit(value: Any) -> Edit:
 def _fix(value: Any) -> Fix | None:
     if value is None:
         return None
-    applicability, message, edits = _fields(value, Fix)
+    applicability, message, edits, moves = _fields(value, Fix)
     return Fix(
         _choice(applicability, "Fix.applicability", APPLICABILITIES),  # type: ignore[arg-type]
         _text(message, "Fix.message"),
         tuple(_edit(item) for item in _list(edits, "Fix.edits")),
+        tuple(_move(item) for item in _list(moves, "Fix.moves")),
     )
+
+
+def _move(value: Any) -> Move:
+    name, text = _fields(value, Move)
+    name = _text(name, "Move.name")
+    if not name.isidentifier():
+        _fail("Move.name: not an identifier")
+    return Move(name, _text(text, "Move.value"))
 
 
 def _finding(value: Any, path: str) -> Finding:
@@ -484,6 +495,7 @@ def _encode(result: FileResult) -> list:
              None if f.fix is None else [
                  f.fix.applicability, f.fix.message,
                  [[e.line, e.column, e.end_line, e.end_column, e.content] for e in f.fix.edits],
+                 [[m.name, m.value] for m in f.fix.moves],
              ],
              f.snippet, f.source_line, f.context, list(f.requires_llm), list(f.unless_human),
              list(f.requires_tainted), list(f.requires_cycle), list(f.requires_text), list(f.requires_scrape), f.suppressed,

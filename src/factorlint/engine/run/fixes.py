@@ -17,12 +17,13 @@ with no write permission bit is read-only even for root: it is reported, never f
 
 from __future__ import annotations
 
+import contextlib
 import difflib
 import errno
 import hashlib
 import os
 import stat
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,6 +43,11 @@ class FixOutcome:
     error: str | None = None
     original: str = ""
     fixed: str = ""
+    # What a write needs: where the file is and the bytes it must still hold (none: a file the
+    # fix creates, which must not exist when it is written).
+    disk_path: Path | None = None
+    data: bytes = b""
+    created: bool = False
 
 
 def fixable(findings: Iterable[Finding], unsafe: bool) -> list[Finding]:
@@ -106,19 +112,18 @@ def fix_text(data: bytes, findings: list[Finding], unsafe: bool) -> tuple[str | 
     original = decode_source(data).text
     if original is None:
         return None, "", []
-    fixed, applied, _ = apply_edits(original, fixable(findings, unsafe))
-    try:
-        cst.parse_module(fixed)
-    except (cst.ParserSyntaxError, RecursionError):
+    # Standard input is one file: a fix that writes another file has nowhere to go.
+    fixed, applied, _ = apply_edits(original, [f for f in fixable(findings, unsafe) if f.fix and not f.fix.moves])
+    if not parses(fixed):
         return original, original, []
     return original, fixed, applied
 
 
-def unified_diff(path: str, before: str, after: str) -> str:
+def unified_diff(path: str, before: str, after: str, *, created: bool = False) -> str:
     return "".join(
         difflib.unified_diff(
             before.splitlines(keepends=True), after.splitlines(keepends=True),
-            fromfile=f"a/{path}", tofile=f"b/{path}",
+            fromfile="/dev/null" if created else f"a/{path}", tofile=f"b/{path}",
         )
     )
 
@@ -136,7 +141,24 @@ def fix_file(
 ) -> FixOutcome:
     """Apply ``findings``' edits to the file; ``analysed_digest`` is the SHA-256 of the bytes
     they were computed from (the file is left alone unless it still has exactly those bytes)."""
-    outcome = FixOutcome(relative)
+    outcome = prepare_fix(disk_path, relative, findings, analysed_digest=analysed_digest)
+    if write and not outcome.error and outcome.fixed != outcome.original:
+        write_outcome(outcome)
+    return outcome
+
+
+def prepare_fix(
+    disk_path: Path,
+    relative: str,
+    findings: list[Finding],
+    *,
+    analysed_digest: str = "",
+    finish: Callable[[str, list[Finding]], str] | None = None,
+) -> FixOutcome:
+    """The file's text with ``findings``' edits applied, checked to parse, not written.
+    ``finish`` completes the edited script from the findings applied (the import of moved
+    constants) before the check."""
+    outcome = FixOutcome(relative, disk_path=disk_path)
     try:
         data = _read_regular(disk_path)
     except OSError as exc:
@@ -145,6 +167,7 @@ def fix_file(
     if analysed_digest and hashlib.sha256(data).hexdigest() != analysed_digest:
         outcome.error = STALE
         return outcome
+    outcome.data = data
     decoded = decode_source(data)
     if decoded.text is None:
         outcome.error = decoded.error
@@ -160,30 +183,69 @@ def fix_file(
             return outcome
         script = notebook.script  # the edits are in the lines of the cells' script
     fixed_script, applied, skipped = apply_edits(script, findings)
+    if finish is not None and applied:
+        fixed_script = finish(fixed_script, applied)
     fixed = fixed_script
     outcome.original, outcome.fixed, outcome.applied, outcome.skipped = original, fixed, applied, skipped
     if fixed_script == script:
         outcome.fixed = original
         return outcome
-    try:
-        cst.parse_module(fixed_script)
-    except (cst.ParserSyntaxError, RecursionError):
-        outcome.error = "the fixed file would not parse; left unchanged"
-        outcome.applied, outcome.fixed = [], original
-        return outcome
+    if not parses(fixed_script):
+        return refused(outcome, "the fixed file would not parse; left unchanged")
     if notebook is not None:
         written = write_cells(notebook, fixed_script, original)
         if written is None:
-            outcome.error = "the fix would move code between the notebook's cells; left unchanged"
-            outcome.applied, outcome.fixed = [], original
-            return outcome
+            return refused(outcome, "the fix would move code between the notebook's cells; left unchanged")
         fixed = outcome.fixed = written
-    if write:
-        error = write_atomically(disk_path, fixed, data)
-        if error:
-            outcome.error = error
-            outcome.applied, outcome.fixed = [], original
     return outcome
+
+
+def parses(text: str) -> bool:
+    try:
+        cst.parse_module(text)
+    except (cst.ParserSyntaxError, RecursionError):
+        return False
+    return True
+
+
+def refused(outcome: FixOutcome, why: str) -> FixOutcome:
+    """The outcome of a fix that is not made: nothing applied, the text as it was."""
+    outcome.error = why
+    outcome.applied, outcome.fixed = [], outcome.original
+    return outcome
+
+
+def write_outcome(outcome: FixOutcome) -> None:
+    """Write the fixed text: over the bytes that were read, or as a new file that must not
+    exist yet. A failure is recorded on the outcome, which then applies nothing."""
+    assert outcome.disk_path is not None
+    if outcome.created:
+        error = create_file(outcome.disk_path, outcome.fixed)
+    else:
+        error = write_atomically(outcome.disk_path, outcome.fixed, outcome.data)
+    if error:
+        refused(outcome, error)
+
+
+def create_file(path: Path, text: str) -> str | None:
+    """Create ``path`` holding ``text`` (UTF-8); refused when anything exists there already."""
+    try:
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o644)
+    except FileExistsError:
+        return "exists already; not created"
+    except OSError as exc:
+        return f"cannot be created: {exc.strerror or exc}"
+    try:
+        with os.fdopen(fd, "wb") as handle:
+            handle.write(text.encode("utf-8"))
+            handle.flush()
+            os.fsync(handle.fileno())
+    except OSError as exc:
+        with contextlib.suppress(OSError):
+            os.unlink(path)
+        return f"cannot be written: {exc.strerror or exc}"
+    _sync_folder(path.parent)
+    return None
 
 
 def _read_regular(path: Path) -> bytes:

@@ -33,7 +33,7 @@ from factorlint.engine.run.fix_imports import bound_names, import_anchor
 from factorlint.engine.run.visitor import BatchedVisitor
 from factorlint.engine.semantic.context import FileContext
 from factorlint.knowledge import Knowledge, default_knowledge
-from factorlint.model import Diagnostic, Edit, FileResult, Finding, Fix, Site
+from factorlint.model import Diagnostic, Edit, FileResult, Finding, Fix, Move, Site
 
 INTERNAL_ERROR = "TFA0003"
 OVER_BUDGET = "TFA0005"  # the analysis ran past max-file-seconds or max-file-memory
@@ -335,7 +335,8 @@ def _fix(item: RawFinding, meta, positions, anchor, lines: list[str], bound: fro
         edits.append(_import_edit(statement, anchor, positions))
     for statement in code_fix.preamble:
         edits.append(_import_edit(statement, anchor, positions))
-    return Fix("unsafe" if code_fix.unsafe else "safe", message, tuple(edits))
+    moves = tuple(Move(name, value) for name, value in code_fix.moves)
+    return Fix("unsafe" if code_fix.unsafe or moves else "safe", message, tuple(edits), moves)
 
 
 def _import_edit(statement: str, anchor, positions) -> Edit:

@@ -14,6 +14,7 @@ from __future__ import annotations
 import dataclasses
 import types
 import typing
+from collections.abc import Callable
 from pathlib import Path, PurePath
 from typing import Any, Literal, Union
 
@@ -46,28 +47,78 @@ def to_json(value: Any) -> Any:
 
 def from_json(kind: Any, data: Any) -> Any:
     """``data`` (parsed JSON) rebuilt as ``kind`` (a record class or a field's annotation)."""
-    return _build(kind, data, 0)
+    return _decoder(kind)(data, 0)
 
 
-_HINTS: dict[type, dict[str, Any]] = {}
+Decoder = Callable[[Any, int], Any]
+_DECODERS: dict[Any, Decoder] = {}
 
 
-def _hints(cls: type) -> dict[str, Any]:
-    hints = _HINTS.get(cls)
-    if hints is None:
-        hints = _HINTS[cls] = typing.get_type_hints(cls, include_extras=True)
-    return hints
+def _decoder(kind: Any) -> Decoder:
+    """The function that rebuilds ``kind`` from JSON data, made once per type: reading a
+    thousand records asks the same few dozen annotations again and again."""
+    decoder = _DECODERS.get(kind)
+    if decoder is None:
+        decoder = _DECODERS[kind] = _make_decoder(kind)
+    return decoder
 
 
-def _build(kind: Any, data: Any, depth: int) -> Any:
-    if depth > _MAX_DEPTH:
-        raise RecordError("nested too deeply")
+def _make_decoder(kind: Any) -> Decoder:
     if isinstance(kind, type) and dataclasses.is_dataclass(kind):
-        return _record(kind, data, depth)
+        return _record_decoder(kind)
     origin = typing.get_origin(kind)
     if origin is typing.Annotated:
         inner, *checks = typing.get_args(kind)
-        value = _build(inner, data, depth)
+        return _checked(_decoder(inner), checks)
+    if origin in (Union, types.UnionType):
+        options = typing.get_args(kind)
+        return _union(kind, type(None) in options, [_decoder(o) for o in options if o is not type(None)])
+    if origin is Literal:
+        return _literal(typing.get_args(kind))
+    if origin is list:
+        (item,) = typing.get_args(kind)
+        return _sequence(_decoder(item), list)
+    if origin is tuple:
+        items = typing.get_args(kind)
+        if len(items) == 2 and items[1] is Ellipsis:  # tuple[X, ...]
+            return _sequence(_decoder(items[0]), tuple)
+        return _fixed_tuple([_decoder(item) for item in items])
+    if origin in (set, frozenset):
+        (item,) = typing.get_args(kind)
+        return _sequence(_decoder(item), origin)
+    if origin is dict:
+        key, item = typing.get_args(kind)
+        return _mapping(_decoder(key), _decoder(item))
+    if kind is type(None) or kind in (str, int, bool, float):
+        return _exact(kind)
+    if kind is Path:
+        return _path
+    raise RecordError(f"no JSON form for {kind}")
+
+
+def _record_decoder(cls: type) -> Decoder:
+    names = frozenset(f.name for f in dataclasses.fields(cls))
+    fields: list[tuple[str, Decoder]] | None = None
+
+    def decode(data: Any, depth: int) -> Any:
+        nonlocal fields
+        if type(data) is not dict:
+            raise RecordError(f"{cls.__name__}: {_shown(data)} is not an object")
+        if data.keys() != names:
+            raise RecordError(f"{cls.__name__}: fields {sorted(data)} are not {sorted(names)}")
+        if depth > _MAX_DEPTH:
+            raise RecordError("nested too deeply")
+        if fields is None:  # on first use: the annotations may name records defined later
+            hints = typing.get_type_hints(cls, include_extras=True)
+            fields = [(name, _decoder(hints[name])) for name in names]
+        return cls(**{name: field(data[name], depth + 1) for name, field in fields})
+
+    return decode
+
+
+def _checked(inner: Decoder, checks: list) -> Decoder:
+    def decode(data: Any, depth: int) -> Any:
+        value = inner(data, depth)
         for check in checks:
             if isinstance(check, Bounds) and not check.holds(value):
                 raise RecordError(f"{value!r} is out of bounds")
@@ -77,63 +128,73 @@ def _build(kind: Any, data: Any, depth: int) -> Any:
                 except ValueError as exc:
                     raise RecordError(str(exc)) from None
         return value
-    if origin in (Union, types.UnionType):
-        for option in typing.get_args(kind):
+
+    return decode
+
+
+def _union(kind: Any, optional: bool, options: list[Decoder]) -> Decoder:
+    def decode(data: Any, depth: int) -> Any:
+        if data is None and optional:
+            return None
+        for option in options:
             try:
-                return _build(option, data, depth)
+                return option(data, depth)
             except RecordError:
                 continue
         raise RecordError(f"{_shown(data)} is none of {kind}")
-    if origin is Literal:
-        if any(type(data) is type(choice) and data == choice for choice in typing.get_args(kind)):
+
+    return decode
+
+
+def _literal(choices: tuple) -> Decoder:
+    def decode(data: Any, depth: int) -> Any:
+        if any(type(data) is type(choice) and data == choice for choice in choices):
             return data
-        raise RecordError(f"{_shown(data)} is not one of {typing.get_args(kind)}")
-    if origin is list:
-        (item,) = typing.get_args(kind)
-        return [_build(item, element, depth + 1) for element in _list(data)]
-    if origin is tuple:
-        items = typing.get_args(kind)
-        if len(items) == 2 and items[1] is Ellipsis:  # tuple[X, ...]
-            return tuple(_build(items[0], element, depth + 1) for element in _list(data))
+        raise RecordError(f"{_shown(data)} is not one of {choices}")
+
+    return decode
+
+
+def _sequence(item: Decoder, build: type) -> Decoder:
+    def decode(data: Any, depth: int) -> Any:
+        return build([item(element, depth + 1) for element in _list(data)])
+
+    return decode
+
+
+def _fixed_tuple(items: list[Decoder]) -> Decoder:
+    def decode(data: Any, depth: int) -> Any:
         if len(_list(data)) != len(items):
             raise RecordError(f"{_shown(data)} does not have {len(items)} items")
-        return tuple(_build(item, element, depth + 1) for item, element in zip(items, data, strict=True))
-    if origin in (set, frozenset):
-        (item,) = typing.get_args(kind)
-        return origin(_build(item, element, depth + 1) for element in _list(data))
-    if origin is dict:
-        key, item = typing.get_args(kind)
+        return tuple(item(element, depth + 1) for item, element in zip(items, data, strict=True))
+
+    return decode
+
+
+def _mapping(key: Decoder, item: Decoder) -> Decoder:
+    def decode(data: Any, depth: int) -> Any:
         if type(data) is not dict:
             raise RecordError(f"{_shown(data)} is not an object")
-        return {_build(key, k, depth + 1): _build(item, v, depth + 1) for k, v in data.items()}
-    if kind is type(None):
-        if data is None:
-            return None
-        raise RecordError(f"{_shown(data)} is not null")
-    if kind is Path:
-        if type(data) is str and "\0" not in data:
-            return Path(data)
-        raise RecordError(f"{_shown(data)} is not a path")
-    if kind in (str, int, bool):
+        return {key(k, depth + 1): item(v, depth + 1) for k, v in data.items()}
+
+    return decode
+
+
+def _exact(kind: type) -> Decoder:
+    name = "null" if kind is type(None) else kind.__name__
+
+    def decode(data: Any, depth: int) -> Any:
         if type(data) is kind:
             return data
-        raise RecordError(f"{_shown(data)} is not {kind.__name__}")
-    if kind is float:
-        if type(data) is float:
-            return data
-        raise RecordError(f"{_shown(data)} is not float")
-    raise RecordError(f"no JSON form for {kind}")
+        raise RecordError(f"{_shown(data)} is not {name}")
+
+    return decode
 
 
-def _record(cls: type, data: Any, depth: int) -> Any:
-    if type(data) is not dict:
-        raise RecordError(f"{cls.__name__}: {_shown(data)} is not an object")
-    fields = dataclasses.fields(cls)
-    if set(data) != {f.name for f in fields}:
-        raise RecordError(f"{cls.__name__}: fields {sorted(data)} are not {[f.name for f in fields]}")
-    hints = _hints(cls)
-    values = {f.name: _build(hints[f.name], data[f.name], depth + 1) for f in fields}
-    return cls(**values)
+def _path(data: Any, depth: int) -> Path:
+    if type(data) is str and "\0" not in data:
+        return Path(data)
+    raise RecordError(f"{_shown(data)} is not a path")
 
 
 def _list(data: Any) -> list:

@@ -386,15 +386,15 @@ def test_a_bad_package_name_is_rejected(tmp_path: Path) -> None:
 
 
 def test_bound_default_for_unknown_or_invalid_versions() -> None:
-    bound = BoundSpec(
-        parameter="recursion_limit",
-        where="config",
-        config_key="recursion_limit",
-        distribution="langgraph",
-        defaults=[
+    bound = BoundSpec.model_validate({
+        "parameter": "recursion_limit",
+        "where": "config",
+        "config_key": "recursion_limit",
+        "distribution": "langgraph",
+        "defaults": [
             {"versions": "<1.0.6", "value": 25},
             {"versions": ">=1.0.6", "value": 10000},
         ],
-    )
+    })
     assert bound.default_for("not a version") == (bound.defaults[-1], False)
     assert bound.default_for("1.0.0")[0].value == 25

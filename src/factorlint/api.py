@@ -84,6 +84,27 @@ def _init_worker(settings, knowledge: Knowledge | None = None) -> None:
     _WORKER["knowledge"] = knowledge or default_knowledge()
 
 
+def _worker_description(settings) -> str:
+    """What a spawned worker starts from, as JSON text: the run's settings and where the
+    compiled knowledge tables are kept (see :mod:`factorlint.settings_description`)."""
+    from factorlint import compiled_cache
+    from factorlint.settings_description import describe
+
+    folder = compiled_cache.folder_in_use()
+    return json.dumps({"settings": describe(settings), "compiled": None if folder is None else str(folder)})
+
+
+def _init_spawned_worker(description: str) -> None:
+    """A spawned worker's start: the settings and knowledge of :func:`_worker_description`."""
+    from factorlint import compiled_cache
+    from factorlint.settings_description import settings_from
+
+    data = json.loads(description)
+    if data["compiled"] is not None:
+        compiled_cache.use_folder(Path(data["compiled"]))
+    _init_worker(settings_from(data["settings"]))
+
+
 def _lint_task(task: tuple) -> FileResult:
     """Lint one file in a worker (or in this process), from its path or from bytes already read."""
     disk_path, relative, data, module_name, package = task
@@ -290,7 +311,8 @@ def _run_tasks(pending, settings, knowledge, custom_knowledge: bool, jobs: int |
         outcomes = pool.supervise(
             tasks, _lint_task, workers=workers,
             seconds=settings.max_file_seconds, memory_mib=settings.max_file_memory,
-            initializer=None if forked else _init_worker, initargs=(settings,),
+            initializer=None if forked else _init_spawned_worker,
+            initargs=() if forked else (_worker_description(settings),),
             encode=encode_outcome, decode=_decode_outcome, encode_task=_encode_task, decode_task=_decode_task,
         )
         for index, outcome in outcomes:

@@ -109,14 +109,10 @@ def _run(paths: tuple[Path, ...], kw: dict, progress=None):
     for target in targets:
         if not target.exists():
             raise UsageFailure(f"{target}: no such file or directory")
+    folder = _use_compiled_cache(targets, kw)
     try:
         settings = _settings(targets, kw)
-        cache_dir = None
-        if not kw["no_cache"]:
-            from factorlint.engine.run.cache import default_cache_dir
-
-            # Never in the scanned tree: a repository must not be able to ship its own results.
-            cache_dir = kw["cache_dir"] or default_cache_dir()
+        cache_dir = None if kw["no_cache"] else folder
         report = lint_paths(
             targets, settings, progress=progress, cache_dir=cache_dir, jobs=kw["jobs"],
             project_context=kw["project_context"],
@@ -127,6 +123,20 @@ def _run(paths: tuple[Path, ...], kw: dict, progress=None):
         return relative_to(report, Path.cwd()), settings
     except (ConfigError, DiscoveryError, KnowledgeError) as exc:
         raise UsageFailure(str(exc)) from None
+
+
+def _use_compiled_cache(targets: list[Path], kw: dict) -> Path:
+    """The cache folder (``--cache-dir``, else the per-user one), where the validated knowledge
+    tables and configuration are kept from now on (even with ``--no-cache``, which is about
+    the results of files: these are factorlint's own data, as ``.pyc`` files are Python's),
+    unless a scanned path contains it."""
+    from factorlint import compiled_cache
+    from factorlint.engine.run.cache import default_cache_dir
+
+    # Never in the scanned tree: a repository must not be able to ship its own results.
+    folder = kw["cache_dir"] or default_cache_dir()
+    compiled_cache.use_folder(folder, targets)
+    return folder
 
 
 def _emit(text: str, output_file: Path | None, color: bool = False) -> None:
@@ -328,6 +338,7 @@ def _run_stdin(name: str | None, kw: dict):
     relative = Path(os.path.normpath(shown)).as_posix()
     if relative.startswith("../"):
         relative = Path(relative).name
+    _use_compiled_cache([Path(relative).parent], kw)
     try:
         settings = _settings([Path(relative).parent], kw)
         data = sys.stdin.buffer.read(settings.max_file_bytes + 1)

@@ -3,6 +3,8 @@
 Each file uses the closest configuration file above it (:func:`with_nested_configs`, ruff's rule);
 ``extend = "../pyproject.toml"`` chains explicitly and the command line overrides everything. Keys are kebab-case and validated by pydantic: an unknown
 key, an unknown rule selector or a bad value is a :class:`ConfigError` that names the file and key.
+What validation made of a configuration is kept in the cache folder under the digest of the bytes
+of its files (:mod:`factorlint.compiled_cache`), so pydantic runs only when they changed.
 
 Configuration comes from the repository under review, so reading it is guarded like any other file
 of the tree (:mod:`factorlint.safe_read`): only regular files under a size limit are read, and any
@@ -22,17 +24,10 @@ import sys
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-
-from pydantic import (
-    BaseModel,
-    ConfigDict,
-    Field,
-    PrivateAttr,
-    ValidationError,
-    field_validator,
-)
+from typing import Annotated
 
 from factorlint.git_index import repository_root
+from factorlint.knowledge_schema_base import Bounds, Check, _Strict, record
 from factorlint.safe_read import ReadRefused, not_regular, read_regular_file
 
 if sys.version_info >= (3, 11):
@@ -62,17 +57,62 @@ def _kebab(name: str) -> str:
 DEFAULT_PROMPT_MODULES = ("prompts", "*.prompts", "*_prompts", "prompt", "*.prompt")
 
 
-class FileConfig(BaseModel):
-    """What a configuration file may say."""
+def _known_selectors(value: list[str] | None) -> list[str] | None:
+    if value is None:
+        return value
+    from factorlint.checks.registry import is_known_selector
+
+    for selector in value:
+        if not is_known_selector(selector):
+            raise ValueError(f"unknown rule selector {selector!r}")
+    return value
+
+
+def _known_per_file(value: dict[str, list[str]]) -> dict[str, list[str]]:
+    from factorlint.checks.registry import is_known_selector
+
+    for pattern, selectors in value.items():
+        for selector in selectors:
+            if not is_known_selector(selector):
+                raise ValueError(f"unknown rule selector {selector!r} for {pattern!r}")
+    return value
+
+
+def _dotted(value: str | None) -> str | None:
+    import re
+
+    if value is not None and not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+", value):
+        raise ValueError("expected a function's dotted name, module and function (myapp.approvals.request)")
+    return value
+
+
+def _compiles(value: str | None) -> str | None:
+    if value is not None:
+        import re
+
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
+    return value
+
+
+Selectors = Annotated[list[str], Check(_known_selectors)]
+
+
+@record
+class FileConfig(_Strict):
+    """What a configuration file may say (a record: validated by pydantic, see
+    :mod:`factorlint.knowledge_schema_base`)."""
 
     # Kebab-case only: `max_steps` is an unknown key, as in ruff (no second spelling to drift apart).
-    model_config = ConfigDict(extra="forbid", alias_generator=_kebab)
+    __pydantic_config__ = {"alias_generator": _kebab}
 
     extend: str | None = None
-    select: list[str] | None = None
-    ignore: list[str] = []
-    extend_select: list[str] = []
-    per_file_ignores: dict[str, list[str]] = {}
+    select: Selectors | None = None
+    ignore: Selectors = []
+    extend_select: Selectors = []
+    per_file_ignores: Annotated[dict[str, list[str]], Check(_known_per_file)] = {}
     exclude: list[str] | None = None
     extend_exclude: list[str] = []
     include: list[str] = ["*.py", "*.pyi", "*.ipynb"]
@@ -80,27 +120,27 @@ class FileConfig(BaseModel):
     # Test and example code is listed in the inventory, not judged: factor rules skip it unless
     # this is on (docs/violations.md, "Test code").
     check_test_code: bool = False
-    max_steps: int = Field(20, ge=1)
+    max_steps: Annotated[int, Bounds(ge=1)] = 20
     # docs/violations.md: a step cap of about 75 or more is too large for one agent.
-    max_step_budget: int = Field(74, ge=1)
-    max_tools: int = Field(17, ge=1)  # docs/violations.md: about 18 tools or more
-    max_intents: int = Field(12, ge=1)
-    max_prompt_chars: int = Field(12_000, ge=1)
-    max_retries_threshold: int = Field(10, ge=0)
-    inline_prompt_min_chars: int = Field(200, ge=1)
-    max_file_bytes: int = Field(5_000_000, ge=1)
+    max_step_budget: Annotated[int, Bounds(ge=1)] = 74
+    max_tools: Annotated[int, Bounds(ge=1)] = 17  # docs/violations.md: about 18 tools or more
+    max_intents: Annotated[int, Bounds(ge=1)] = 12
+    max_prompt_chars: Annotated[int, Bounds(ge=1)] = 12_000
+    max_retries_threshold: Annotated[int, Bounds(ge=0)] = 10
+    inline_prompt_min_chars: Annotated[int, Bounds(ge=1)] = 200
+    max_file_bytes: Annotated[int, Bounds(ge=1)] = 5_000_000
     # The budget of one file's analysis: past it the file is a diagnostic and the run goes on.
-    max_file_seconds: float = Field(20.0, gt=0)
-    max_file_memory: int = Field(2048, ge=64)  # MiB
-    wrapper_depth: int = Field(10, ge=1, le=10)
+    max_file_seconds: Annotated[float, Bounds(gt=0)] = 20.0
+    max_file_memory: Annotated[int, Bounds(ge=64)] = 2048  # MiB
+    wrapper_depth: Annotated[int, Bounds(ge=1, le=10)] = 10
     llm_functions: list[str] = []
     bounded_by: list[str] = []
     # Decorators (QN patterns) that gate a tool behind a person's approval, for TFA0703.
     approval_decorators: list[str] = []
     # Factors 6 and 7: the project's own function that asks a person for approval through a
     # resumable channel (``myapp.approvals.request``); the fix for a console prompt calls it.
-    approval_function: str | None = None
-    budget_name_pattern: str | None = None
+    approval_function: Annotated[str, Check(_dotted)] | None = None
+    budget_name_pattern: Annotated[str, Check(_compiles)] | None = None
     prompt_modules: list[str] = list(DEFAULT_PROMPT_MODULES)
     # Factor 2: TFA0203's fix moves an inline prompt into the project's prompts module (unsafe,
     # two files); false keeps it in its own file as a module-level constant (safe).
@@ -112,58 +152,6 @@ class FileConfig(BaseModel):
     # Factor 3: functions that trim or summarise a history (names or QN globs), added to the
     # built-in name fragments (trim, compact, summar, window, truncate, prune, squash).
     compaction_functions: list[str] = []
-    # The (select, ignore, extend-select) of each file in an ``extend`` chain, base first: ruff
-    # applies them in turn rather than letting the child's ``ignore`` replace the base's.
-    _layers: list[tuple] | None = PrivateAttr(default=None)
-
-    def selection_layers(self) -> list[tuple]:
-        if self._layers is not None:
-            return self._layers
-        return [(self.select, self.ignore, self.extend_select)]
-
-    @field_validator("select", "ignore", "extend_select")
-    @classmethod
-    def _known_selectors(cls, value):
-        if value is None:
-            return value
-        from factorlint.checks.registry import is_known_selector
-
-        for selector in value:
-            if not is_known_selector(selector):
-                raise ValueError(f"unknown rule selector {selector!r}")
-        return value
-
-    @field_validator("per_file_ignores")
-    @classmethod
-    def _known_per_file(cls, value):
-        from factorlint.checks.registry import is_known_selector
-
-        for pattern, selectors in value.items():
-            for selector in selectors:
-                if not is_known_selector(selector):
-                    raise ValueError(f"unknown rule selector {selector!r} for {pattern!r}")
-        return value
-
-    @field_validator("approval_function")
-    @classmethod
-    def _dotted(cls, value):
-        import re
-
-        if value is not None and not re.fullmatch(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+", value):
-            raise ValueError("expected a function's dotted name, module and function (myapp.approvals.request)")
-        return value
-
-    @field_validator("budget_name_pattern")
-    @classmethod
-    def _compiles(cls, value):
-        if value is not None:
-            import re
-
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"not a regular expression: {exc}") from None
-        return value
 
 
 DEFAULT_EXCLUDES = (
@@ -210,7 +198,7 @@ class Settings:
     compaction_functions: tuple[str, ...] = ()
     versions: dict[str, str] = field(default_factory=dict)
     # Top-level modules of the scanned project (set per run): importing one can reach agent code.
-    project_roots: frozenset = frozenset()
+    project_roots: frozenset[str] = frozenset()
     # Library mode: the frameworks of the knowledge tables the scanned project is itself (its
     # distribution name, from its packaging metadata). Their API is the project's own code, so
     # rules see the tables without them (Knowledge.without); see factorlint.project_metadata.
@@ -230,8 +218,9 @@ class Settings:
         return self
 
 
-def _read_toml(path: Path) -> dict:
-    """A configuration file's TOML; every way it can fail is a one-line ConfigError naming it.
+def _read_toml(path: Path) -> tuple[dict, bytes]:
+    """A configuration file's TOML and its bytes; every way it can fail is a one-line
+    ConfigError naming it.
 
     The file is read only if it is a regular file of at most PROJECT_FILE_MAX_BYTES (a FIFO would
     block, a symlink to /dev/zero would never end), and must be UTF-8 TOML of sane depth.
@@ -245,7 +234,7 @@ def _read_toml(path: Path) -> dict:
     except UnicodeDecodeError as exc:
         raise ConfigError(f"{path}: not UTF-8 text (byte 0x{data[exc.start]:02x} at offset {exc.start})") from None
     try:
-        return tomllib.loads(text)
+        return tomllib.loads(text), data
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{path}: invalid TOML: {exc}") from None
     except RecursionError:
@@ -260,7 +249,13 @@ def _type_name(value: object) -> str:
 
 def _table_of(path: Path) -> dict | None:
     """The factorlint table of a configuration file; None for a pyproject.toml without one."""
-    data = _read_toml(path)
+    return _read_table(path)[0]
+
+
+def _read_table(path: Path) -> tuple[dict | None, bytes]:
+    """The factorlint table of a configuration file (None for a pyproject.toml without one) and
+    the file's bytes."""
+    data, raw = _read_toml(path)
     if path.name == "pyproject.toml":
         tool = data.get("tool", {})
         if not isinstance(tool, dict):
@@ -268,8 +263,8 @@ def _table_of(path: Path) -> dict | None:
         table = tool.get("factorlint")
         if table is not None and not isinstance(table, dict):
             raise ConfigError(f"{path}: tool.factorlint: expected a table, got {_type_name(table)}")
-        return table
-    return data
+        return table, raw
+    return data, raw
 
 
 def _resolved(path: Path) -> Path:
@@ -352,10 +347,22 @@ def _extended(path: Path, value: object) -> Path:
     return target
 
 
+# (select or None, ignore, extend-select) of one configuration file: ruff applies those of an
+# ``extend`` chain in turn rather than letting the child's ``ignore`` replace the base's.
+Layer = tuple[list[str] | None, list[str], list[str]]
+
+
 def load_file_config(path: Path) -> FileConfig:
+    """The configuration of ``path`` with its ``extend`` chain (see :func:`read_config`)."""
+    return read_config(path)[0]
+
+
+def read_config(path: Path) -> tuple[FileConfig, list[Layer]]:
     """The configuration of ``path`` with its ``extend`` chain, followed iteratively: at most
-    MAX_EXTEND_CHAIN files, each once, each in the repository of the file extending it."""
+    MAX_EXTEND_CHAIN files, each once, each in the repository of the file extending it; and the
+    selection layer of each file of the chain, the base first."""
     chain: list[tuple[Path, dict | None]] = []
+    contents: list[bytes] = []
     seen: set[Path] = set()
     current = path
     while True:
@@ -365,15 +372,32 @@ def load_file_config(path: Path) -> FileConfig:
         if len(chain) >= MAX_EXTEND_CHAIN:
             raise ConfigError(f"{path}: extend chain is longer than {MAX_EXTEND_CHAIN} files")
         seen.add(resolved)
-        table = _table_of(current)
+        table, raw = _read_table(current)
         if table is None and current.name != "pyproject.toml":
             raise ConfigError(f"{current}: no configuration found")
         chain.append((current, table))
+        kind = b"pyproject" if current.name == "pyproject.toml" else b"table"  # where the table sits
+        contents.append(kind + b":" + raw)
         if table is None or "extend" not in table:
             break
         current = _extended(current, table["extend"])
+    from factorlint.config_cache import cached_config, store_config
+
+    name, cached = cached_config(contents)
+    if cached is not None:
+        return cached
+    config, layers = _validated(chain)
+    store_config(name, config, layers)
+    return config, layers
+
+
+def _validated(chain: list[tuple[Path, dict | None]]) -> tuple[FileConfig, list[Layer]]:
+    """The configuration of an ``extend`` chain (the file first, the base last), validated by
+    pydantic; a ConfigError names the file and key at fault."""
+    from pydantic import ValidationError
+
     base: dict = {}
-    layers: list[tuple] = []
+    layers: list[Layer] = []
     config = FileConfig()
     for current, table in reversed(chain):  # the base first, each file over the one it extends
         table = table or {}
@@ -384,14 +408,13 @@ def load_file_config(path: Path) -> FileConfig:
             error = exc.errors()[0]
             key = ".".join(str(part) for part in error["loc"]) or "(table)"
             message = error["msg"].removeprefix("Value error, ")
-            if error["type"] == "extra_forbidden":
+            if error["type"] in ("extra_forbidden", "unexpected_keyword_argument"):
                 message = "unknown key"
             raise ConfigError(f"{current}: {key}: {message}") from None
         layers.append((own.select, own.ignore, own.extend_select))
-        base = config.model_dump(by_alias=True, exclude_unset=True)
-        base.pop("extend", None)
-    config._layers = layers
-    return config
+        # What the chain has set so far; the next file's keys replace the same keys.
+        base = {**base, **{k: v for k, v in table.items() if k != "extend"}}
+    return config, layers
 
 
 @dataclass
@@ -421,21 +444,22 @@ def resolve_settings(
 
     config_path: Path | None = None
     file_config = FileConfig()
+    layers: list[Layer] = [(file_config.select, file_config.ignore, file_config.extend_select)]
     if overrides.config is not None:
         if not overrides.config.exists() and not overrides.config.is_symlink():
             raise ConfigError(f"{overrides.config}: configuration file does not exist")
         config_path = overrides.config
-        file_config = load_file_config(overrides.config)
+        file_config, layers = read_config(overrides.config)
     elif not overrides.isolated:
         config_path = find_config(config_start or root)
         if config_path is not None:
-            file_config = load_file_config(config_path)
+            file_config, layers = read_config(config_path)
 
     for selector in [*(overrides.select or []), *overrides.ignore, *overrides.extend_select]:
         if not is_known_selector(selector):
             raise ConfigError(f"unknown rule selector {selector!r}")
     enabled = resolve_selection(
-        [*file_config.selection_layers(), (overrides.select, overrides.ignore, overrides.extend_select)]
+        [*layers, (overrides.select, overrides.ignore, overrides.extend_select)]
     )
     offset = _offset(root, config_path)
     per_file = [

@@ -36,13 +36,15 @@ import re
 import stat
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
-
-import pathspec
+from typing import TYPE_CHECKING
 
 from factorlint.engine.read.source import UNREADABLE
 from factorlint.git_index import Tracked, read_tracked, repository_root
 from factorlint.model import Diagnostic
 from factorlint.safe_read import ReadRefused, not_regular, read_regular_file
+
+if TYPE_CHECKING:
+    import pathspec  # imported when a .gitignore is compiled
 
 # The largest .gitignore read; a bigger one is a diagnostic and is not honoured.
 MAX_GITIGNORE_BYTES = 5 * 1024 * 1024
@@ -154,6 +156,8 @@ class _Spec:
 def _compile_gitignore(lines: list[str]) -> pathspec.PathSpec:
     """A .gitignore's patterns; a line pathspec rejects (``!`` alone, a trailing backslash) is
     skipped, as git skips a pattern it cannot use."""
+    import pathspec
+
     try:
         return pathspec.GitIgnoreSpec.from_lines(lines)
     except ValueError:

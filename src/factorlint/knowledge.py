@@ -1,8 +1,10 @@
 """Knowledge as data: the factors and, per framework, what its calls mean.
 
 The tables live in the top-level ``rules/`` folder of the source tree and ship inside the wheel as
-``factorlint/_knowledge``. They are validated by pydantic when loaded, so a broken table is a clear
-:class:`KnowledgeError` naming the file and the field, never a crash deep inside a rule.
+``factorlint/_knowledge``. They are validated by pydantic when read, so a broken table is a clear
+:class:`KnowledgeError` naming the file and the field, never a crash deep inside a rule. A run
+takes them from the compiled index in the per-user cache folder when it holds these very tables
+(:mod:`factorlint.knowledge_index`), which spares it pydantic.
 
 Qualified-name patterns use ``fnmatch`` syntax where ``*`` also crosses dots, so
 ``langchain_*.Chat*`` matches both ``langchain_openai.ChatOpenAI`` and
@@ -15,10 +17,11 @@ import fnmatch
 import functools
 import sys
 from collections.abc import Iterable
-from importlib import resources
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from pydantic import ValidationError
+if TYPE_CHECKING:
+    from pydantic import ValidationError
 
 if sys.version_info >= (3, 11):
     import tomllib
@@ -61,27 +64,32 @@ from factorlint.knowledge_schema import (  # noqa: F401 - re-exported for rules
 
 def _knowledge_root() -> Path:
     """The installed ``_knowledge`` folder, or the source tree's ``rules/`` in a checkout."""
-    installed = resources.files("factorlint") / "_knowledge"
+    installed = Path(__file__).resolve().parent / "_knowledge"  # where the wheel puts it
     if installed.is_dir():
-        return Path(str(installed))
+        return installed
     source_tree = Path(__file__).resolve().parents[2] / "rules"
     if source_tree.is_dir():
         return source_tree
     raise KnowledgeError("factorlint's knowledge tables are missing from the installation")
 
 
-def _load_toml(path: Path) -> dict:
+def _load_toml(path: Path, data: bytes | None = None) -> dict:
+    """A table's TOML, from ``data`` when its bytes were read already."""
     try:
-        with path.open("rb") as handle:
-            return tomllib.load(handle)
-    except (OSError, tomllib.TOMLDecodeError) as exc:
+        if data is None:
+            data = path.read_bytes()
+        return tomllib.loads(data.decode("utf-8"))
+    except (OSError, UnicodeDecodeError, tomllib.TOMLDecodeError) as exc:
         raise KnowledgeError(f"{path.name}: {exc}") from None
 
 
 def _validation_message(path: Path, exc: ValidationError) -> str:
     first = exc.errors()[0]
     where = ".".join(str(part) for part in first["loc"])
-    return f"{path.name}: {where}: {first['msg']}"
+    message = first["msg"]
+    if first["type"] == "unexpected_keyword_argument":  # a field the schema does not have
+        message = "Extra inputs are not permitted"
+    return f"{path.name}: {where}: {message}"
 
 
 def qn_matches(pattern: str, qualname: str) -> bool:
@@ -399,22 +407,37 @@ class Knowledge:
         return found
 
 
-def load_knowledge(root: Path | None = None) -> Knowledge:
-    root = root or _knowledge_root()
-    factors_path = root / "factors.toml"
-    try:
-        factors = FactorTable.model_validate(_load_toml(factors_path))
-    except ValidationError as exc:
-        raise KnowledgeError(_validation_message(factors_path, exc)) from None
-    frameworks = []
-    for path in sorted((root / "frameworks").glob("*.toml")):
+def table_files(root: Path) -> list[Path]:
+    """The tables under ``root``: factors.toml, then every framework table by name."""
+    return [root / "factors.toml", *sorted((root / "frameworks").glob("*.toml"))]
+
+
+def validated_tables(files: list[Path], contents: list[bytes] | None = None) -> tuple[FactorTable, list[Framework]]:
+    """The tables in ``files`` (factors.toml first), validated by pydantic; from ``contents``
+    when their bytes were read already. A KnowledgeError names the file and field at fault."""
+    from pydantic import ValidationError
+
+    tables = []
+    for index, path in enumerate(files):
+        schema = FactorTable if index == 0 else Framework
         try:
-            frameworks.append(Framework.model_validate(_load_toml(path)))
+            tables.append(schema.model_validate(_load_toml(path, contents[index] if contents else None)))
         except ValidationError as exc:
             raise KnowledgeError(_validation_message(path, exc)) from None
+    factors, *frameworks = tables
+    return factors, frameworks
+
+
+def load_knowledge(root: Path | None = None) -> Knowledge:
+    """The tables under ``root`` (default: factorlint's own), validated by pydantic."""
+    factors, frameworks = validated_tables(table_files(root or _knowledge_root()))
     return Knowledge(factors, frameworks)
 
 
 @functools.lru_cache(maxsize=1)
 def default_knowledge() -> Knowledge:
-    return load_knowledge()
+    """factorlint's own tables: from the compiled index when it holds them, else validated."""
+    from factorlint.knowledge_index import indexed_tables
+
+    factors, frameworks = indexed_tables(table_files(_knowledge_root()))
+    return Knowledge(factors, frameworks)

@@ -1,42 +1,44 @@
 """The schema of the knowledge tables (rules/factors.toml and rules/frameworks/*.toml).
 
-Every table is validated against these pydantic models when it is loaded; an unknown field or a
-wrong type is a KnowledgeError naming the file and the field. Fields added later are optional
-with a default, so older tables stay valid.
+Every table is validated against these records (frozen dataclasses, validated by pydantic, see
+:mod:`factorlint.knowledge_schema_base`) when it is read; an unknown field or a wrong type is a
+KnowledgeError naming the file and the field. Fields added later are optional with a default, so
+older tables stay valid.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Literal
-
-from pydantic import Field, field_validator
+from typing import Annotated, Literal
 
 
 class KnowledgeError(Exception):
     """A knowledge table could not be read or does not follow the schema."""
 
 
-from factorlint.knowledge_schema_base import _Strict  # noqa: E402
+from factorlint.knowledge_schema_base import Bounds, Check, _Strict, record  # noqa: E402
 
 # --------------------------------------------------------------------------------------------
 # factors.toml
 
 
+@record
 class Factor(_Strict):
-    number: int = Field(ge=1, le=13)
+    number: Annotated[int, Bounds(ge=1, le=13)]
     code: str  # "F08"
     title: str
     summary: str
     url: str
-    weight: float = Field(gt=0)
+    weight: Annotated[float, Bounds(gt=0)]
 
 
+@record
 class SecuritySection(_Strict):
     title: str
     summary: str
 
 
+@record
 class FactorTable(_Strict):
     factors: list[Factor]
     security: SecuritySection
@@ -46,6 +48,7 @@ class FactorTable(_Strict):
 # frameworks/*.toml
 
 
+@record
 class CallSpec(_Strict):
     """Member calls on a client (or module) that send a request to a model."""
 
@@ -75,6 +78,7 @@ class CallSpec(_Strict):
     options_keywords: list[str] = []
 
 
+@record
 class ToolBindingSpec(_Strict):
     """A chain method that binds tools to a model (LangChain ``bind_tools``)."""
 
@@ -84,6 +88,7 @@ class ToolBindingSpec(_Strict):
     tool_choice_keywords: list[str] = []
 
 
+@record
 class ClientSpec(_Strict):
     """A kind of object whose methods call a model (an SDK client, a chat model)."""
 
@@ -102,12 +107,14 @@ class ClientSpec(_Strict):
     vendor_state_methods: list[str] = []
 
 
+@record
 class VersionedDefault(_Strict):
     versions: str = ""  # a PEP 440 specifier set; "" for every version
     value: int | None = None  # None: no bound at all
     source: str = ""
 
 
+@record
 class BoundSpec(_Strict):
     """The parameter that bounds a framework's loop and its default."""
 
@@ -148,6 +155,7 @@ class BoundSpec(_Strict):
         return self.defaults[-1], len(values) == 1
 
 
+@record
 class PromptOwnerSpec(_Strict):
     """Where a framework agent takes its prompt, and whether it writes one when none is given."""
 
@@ -157,6 +165,7 @@ class PromptOwnerSpec(_Strict):
     default_description: str = ""
 
 
+@record
 class AgentSpec(_Strict):
     """A framework construct that runs the model/tool loop on the developer's behalf."""
 
@@ -184,6 +193,7 @@ class AgentSpec(_Strict):
     default_memory: str | None = None
 
 
+@record
 class HandoffSpec(_Strict):
     """A function (not a method of an agent object) that runs an agent's loop."""
 
@@ -194,6 +204,7 @@ class HandoffSpec(_Strict):
     state_keywords: list[str] = []  # keywords that keep the conversation on the vendor's servers
 
 
+@record
 class GraphSpec(_Strict):
     """A graph the developer wires node by node (LangGraph's ``StateGraph``): its cycles are
     agent loops the developer owns, found from the builder's calls and the nodes' returns."""
@@ -211,6 +222,7 @@ class GraphSpec(_Strict):
     interrupts: list[str] = []  # a node that calls one waits for a person (interrupt(...))
 
 
+@record
 class RetrySpec(_Strict):
     """A retry helper and what bounds it."""
 
@@ -227,12 +239,14 @@ class RetrySpec(_Strict):
     exception_filters: list[str] = []  # wrappers whose argument lists exception types
 
 
+@record
 class RemotePromptSpec(_Strict):
     functions: list[str]
     pin_separator: str | None = None  # "owner/name:commit" pins with ":"
     pin_keywords: list[str] = []
 
 
+@record
 class PromptBuilderSpec(_Strict):
     """Calls that build a prompt from text (SystemMessage, PromptTemplate.from_template)."""
 
@@ -242,6 +256,7 @@ class PromptBuilderSpec(_Strict):
     message_tuples_positional: int | None = None  # [("system", text), ...] lists
 
 
+@record
 class ToolDecoratorSpec(_Strict):
     decorators: list[str] = []  # also wrapper calls that take the function: Tool(fn), from_defaults(fn)
     base_classes: list[str] = []
@@ -257,6 +272,7 @@ class ToolDecoratorSpec(_Strict):
     context_parameters: list[str] = []  # parameter names the framework fills in (run_manager)
 
 
+@record
 class ComponentSpec(_Strict):
     """Classes with a role other rules look for: memory, checkpointers, approval middleware.
 
@@ -283,6 +299,7 @@ class ComponentSpec(_Strict):
     isolation: Literal["none", "restricted", "sandbox"] | None = None
 
 
+@record
 class HumanInputSpec(_Strict):
     """How a framework agent asks a person, and when that means the console or an approval.
 
@@ -320,14 +337,29 @@ def normalise_distribution(name: str) -> str:
     return re.sub(r"[-_.]+", "-", name).lower()
 
 
+def _dotted_names(value: list[str]) -> list[str]:
+    for name in value:
+        if not re.fullmatch(r"[A-Za-z_][\w.]*", name):
+            raise ValueError(f"not an import name: {name!r}")
+    return value
+
+
+def _normalised_names(value: tuple[str, ...]) -> tuple[str, ...]:
+    for name in value:
+        if not re.fullmatch(_NORMALISED_DISTRIBUTION, name):
+            raise ValueError(f"not a normalised distribution name (lower case, '-' only): {name!r}")
+    return value
+
+
+@record
 class Framework(_Strict):
     name: str
     title: str
-    packages: list[str]  # import roots that make a module agent-relevant
+    packages: Annotated[list[str], Check(_dotted_names)]  # import roots that make a module agent-relevant
     distribution: str | None = None
     # Other distributions whose own source is these packages (``distribution`` always counts): a
     # project published under one of these names is this framework, scanned in library mode.
-    source_distributions: tuple[str, ...] = ()
+    source_distributions: Annotated[tuple[str, ...], Check(_normalised_names)] = ()
     clients: list[ClientSpec] = []
     agents: list[AgentSpec] = []
     handoffs: list[HandoffSpec] = []
@@ -341,22 +373,6 @@ class Framework(_Strict):
     web_routes: list[WebRouteSpec] = []
     security: SecuritySpec | None = None
 
-    @field_validator("packages")
-    @classmethod
-    def _packages_are_dotted_names(cls, value: list[str]) -> list[str]:
-        for name in value:
-            if not re.fullmatch(r"[A-Za-z_][\w.]*", name):
-                raise ValueError(f"not an import name: {name!r}")
-        return value
-
-    @field_validator("source_distributions")
-    @classmethod
-    def _normalised_names(cls, value: tuple[str, ...]) -> tuple[str, ...]:
-        for name in value:
-            if not re.fullmatch(_NORMALISED_DISTRIBUTION, name):
-                raise ValueError(f"not a normalised distribution name (lower case, '-' only): {name!r}")
-        return value
-
     def own_distributions(self) -> frozenset[str]:
         """The distribution names, normalised as PEP 503 does, whose source is this framework."""
         names = {*self.source_distributions}
@@ -364,5 +380,3 @@ class Framework(_Strict):
             names.add(normalise_distribution(self.distribution))
         return frozenset(names)
 
-
-CallSpec.model_rebuild()

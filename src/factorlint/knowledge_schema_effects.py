@@ -7,13 +7,26 @@ where requests come in, as opposed to what a model or framework call is (knowled
 from __future__ import annotations
 
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import field_validator
-
-from factorlint.knowledge_schema_base import _Strict
+from factorlint.knowledge_schema_base import Check, _Strict, record
 
 
+def _compiles(value: str | None) -> str | None:
+    """``value`` when it is None or a regular expression that compiles."""
+    if value is not None:
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
+    return value
+
+
+# A regular expression of the tables (None where the field is optional).
+Pattern = Annotated[str, Check(_compiles)]
+
+
+@record
 class SideEffectSpec(_Strict):
     """Calls that change the world outside the program (a shell, a file, a payment, an email).
 
@@ -25,24 +38,15 @@ class SideEffectSpec(_Strict):
     label: str  # what it does, for messages: "runs a shell command"
     names: list[str] = []
     methods: list[str] = []
-    argument_pattern: str | None = None
+    argument_pattern: Pattern | None = None
     argument_position: int = 0
     argument_keyword: str | None = None
     # Calls that also serve reads (an HTTP POST to a search API): evidence only together with
     # another sign, such as a tool named like an action.
     ambiguous: bool = False
 
-    @field_validator("argument_pattern")
-    @classmethod
-    def _compiles(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"not a regular expression: {exc}") from None
-        return value
 
-
+@record
 class WebRouteSpec(_Strict):
     """What makes a function an entry point that something outside the program triggers.
 
@@ -62,6 +66,7 @@ class WebRouteSpec(_Strict):
     handler_methods: list[str] = []
 
 
+@record
 class SinkSpec(_Strict):
     """A call that is dangerous when a value the model chose reaches one of its arguments (TFS rules).
 
@@ -91,6 +96,7 @@ class SinkSpec(_Strict):
     source: str = ""
 
 
+@record
 class SanitiserSpec(_Strict):
     """Calls whose result no longer carries the model's text for some sinks (shlex.quote, int)."""
 
@@ -98,6 +104,7 @@ class SanitiserSpec(_Strict):
     kinds: list[str] = []  # sink kinds it protects; empty: every kind
 
 
+@record
 class UnsafeSettingSpec(_Strict):
     """A keyword that lets model-written code or commands run without isolation (TFS004).
 
@@ -125,26 +132,20 @@ class UnsafeSettingSpec(_Strict):
     source: str = ""
 
 
+@record
 class SecretPatternSpec(_Strict):
     """A credential format that is never a placeholder (an OpenAI key, a Slack token)."""
 
     name: str
-    pattern: str
+    pattern: Pattern
     source: str = ""
     # The environment variable the provider's SDK reads it from (OPENAI_API_KEY): the fix reads
     # the key from there instead of the source.
     env: str | None = None
 
-    @field_validator("pattern")
-    @classmethod
-    def _compiles(cls, value: str) -> str:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"not a regular expression: {exc}") from None
-        return value
 
 
+@record
 class SecuritySpec(_Strict):
     """Facts for the agent-security rules (TFS): sinks, sanitisers, code execution, secrets.
 
@@ -168,17 +169,7 @@ class SecuritySpec(_Strict):
     unsafe_settings: list[UnsafeSettingSpec] = []
     secret_patterns: list[SecretPatternSpec] = []
     credential_keywords: list[str] = []
-    credential_names: str | None = None
-    placeholder_pattern: str | None = None
-    public_pattern: str | None = None  # keys that are public by design (PostHog phc_)
+    credential_names: Pattern | None = None
+    placeholder_pattern: Pattern | None = None
+    public_pattern: Pattern | None = None  # keys that are public by design (PostHog phc_)
     generic_secret_min_length: int = 20
-
-    @field_validator("credential_names", "placeholder_pattern", "public_pattern")
-    @classmethod
-    def _compiles(cls, value: str | None) -> str | None:
-        if value is not None:
-            try:
-                re.compile(value)
-            except re.error as exc:
-                raise ValueError(f"not a regular expression: {exc}") from None
-        return value

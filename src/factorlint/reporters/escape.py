@@ -35,7 +35,6 @@ reporter shows around the flagged columns and places the caret, and :func:`clip`
 
 from __future__ import annotations
 
-import html
 import json
 import math
 import re
@@ -181,6 +180,8 @@ def md_block(code: str, language: str = "python") -> str:
 
 def html_text(value: object) -> str:
     """Text for an HTML element or a quoted attribute: :func:`plain`, then :func:`html.escape`."""
+    import html  # the HTML reports only
+
     return html.escape(plain(value), quote=True)
 
 

@@ -10,9 +10,6 @@ from __future__ import annotations
 
 import io
 
-from rich.console import Console
-from rich.text import Text
-
 from factorlint.model import Report
 from factorlint.reporters.concise import fixed_lines, position, summary_line
 from factorlint.reporters.escape import guard_ci_commands, plain, source_excerpt
@@ -21,6 +18,17 @@ SEVERITY_STYLE = {"error": "bold red", "warning": "yellow", "advice": "cyan"}
 
 
 def render(report: Report, color: bool = False, width: int = 100, **_) -> str:
+    if not color and not report.diagnostics and not report.findings and not fixed_lines(report):
+        # The summary alone, as rich prints it without colour (a run with nothing to report,
+        # pre-commit's usual one, does not import rich).
+        return guard_ci_commands(summary_line(report) + "\n")
+    return rendered_by_rich(report, color, width)
+
+
+def rendered_by_rich(report: Report, color: bool, width: int) -> str:
+    from rich.console import Console
+    from rich.text import Text
+
     buffer = io.StringIO()
     console = Console(file=buffer, force_terminal=color, no_color=not color, width=width, highlight=False, soft_wrap=True)
     for d in report.diagnostics:

@@ -74,6 +74,10 @@ class Failure(NamedTuple):
     detail: str
 
 
+# What ``initargs`` may hold: multiprocessing hands them to a spawned worker by pickle, which for
+# these types is plain data, not objects to rebuild.
+_PLAIN = (str, bytes, int, float, bool)
+
 # The largest answer a worker may send (a result of a 5 MB file is a few MB).
 _MAX_ANSWER = 256 << 20
 
@@ -207,15 +211,18 @@ def supervise(
     worker), results come back as bytes (``encode`` in the worker, ``decode`` here), JSON by
     default. A worker reads untrusted code with native code, so what it sends is data to
     validate, not objects to rebuild; and a task holds bytes of the scanned tree, which are
-    never anything but data either. (Where fork is unavailable, multiprocessing starts a spawned
-    worker from the function references and settings this process hands it, not from the tree.) A result that
-    ``decode`` rejects is a Failure. With forked workers ``work`` sees this process's state as it
+    never anything but data either. Where fork is unavailable, multiprocessing starts a spawned
+    worker from references to module-level functions and ``initargs``, which must be plain
+    strings, bytes and numbers (the settings as JSON text, say), never the run's objects: a
+    TypeError otherwise. A result that ``decode`` rejects is a Failure. With forked workers ``work`` sees this process's state as it
     was at the fork, so set it up before calling; spawned workers run ``initializer(*initargs)``
     first. Closing the generator, or an exception in the caller, stops and reaps every worker.
     """
     queue = deque(tasks)
     if not queue:
         return
+    if not all(arg is None or type(arg) in _PLAIN for arg in initargs):
+        raise TypeError("initargs go to spawned workers as they are: give plain strings, bytes or numbers")
     context = multiprocessing.get_context("fork" if forking() else "spawn")
     memory = memory_mib << 20 if memory_mib else None
     workers = max(1, workers)

@@ -16,6 +16,8 @@ HEADER = (
     "import logging\n"
     "import yaml\n"
     "from langchain.agents import AgentExecutor\n"
+    "from langchain.chains import ConversationChain\n"
+    "from langchain.memory import ConversationBufferMemory\n"
     "from langchain_core.tools import tool\n"
     "from openai import OpenAI\n"
     "from tenacity import retry\n\n"
@@ -35,6 +37,10 @@ PATTERNS = [
     "{pad}return yaml.load(text, Loader=yaml.Loader)\n",
     "@tool\ndef lookup_{n}(query: str) -> str:\n{pad}\"\"\"Look it up.\"\"\"\n{pad}try:\n{pad}{pad}return find(query)\n"
     "{pad}except Exception:\n{pad}{pad}return 'error'\n",
+    "def triage_{n}(ticket):\n{pad}return client.chat.completions.create(model='m', messages=["
+    "{{'role': 'system', 'content': 'Classify the ticket.\\nName the team.\\nNever promise a refund.'}}, ticket])\n",
+    "memory_{n} = ConversationBufferMemory()\n\n\ndef chat_{n}(question):\n"
+    "{pad}return ConversationChain(llm=llm, memory=memory_{n}).predict(input=question)\n",
 ]
 FILLER = ["\n", "# a comment\n", "x_{n} = {n}  # keep me\n", "def helper_{n}():\n{pad}return {n}\n"]
 
@@ -69,8 +75,12 @@ def test_fixes_parse_are_idempotent_and_stay_in_their_ranges(tmp_path_factory, s
     assert fixed != source  # every generated source holds at least one fixable pattern
     compile(fixed, "agent.py", "exec")
     assert _fix(folder, fixed) == fixed
+    moved = folder / "prompts.py"
+    if moved.exists():  # the prompts the fixes moved out of the file
+        compile(moved.read_text(encoding="utf-8"), "prompts.py", "exec")
     before, after = source.splitlines(), fixed.splitlines()
-    imports = {i for i, line in enumerate(after) if line.startswith(("from os import", "from tenacity import", "from ast import"))}
+    imports = {i for i, line in enumerate(after) if line.startswith(
+        ("from os import", "from tenacity import", "from ast import", "from prompts import"))}
     matcher = difflib.SequenceMatcher(a=before, b=after, autojunk=False)
     for tag, i1, i2, j1, j2 in matcher.get_opcodes():
         if tag == "equal":
@@ -78,12 +88,12 @@ def test_fixes_parse_are_idempotent_and_stay_in_their_ranges(tmp_path_factory, s
         for line in before[i1:i2]:  # every line that changed held a fixable pattern
             assert any(marker in line for marker in (
                 "@retry", "while True", "max_iterations=None", "sk-proj-", "eval(", "yaml.load", "except Exception",
-                "return 'error'",
+                "return 'error'", "'role': 'system'", "ConversationBufferMemory()", "memory=memory_",
             )), line
         for index in range(j1, j2):
             line = after[index]
             assert index in imports or any(marker in line for marker in (
                 "@retry(stop=", "for _step in range", "else:", "raise RuntimeError", "max_iterations=20",
                 'environ["OPENAI_API_KEY"]', "literal_eval(", "safe_load(", "except Exception as error",
-                'return f"Error:',
+                'return f"Error:', "_PROMPT", "new_memory_", "return ConversationBufferMemory()",
             )), line

@@ -105,6 +105,9 @@ class ClientSpec(_Strict):
     # Member calls that write the conversation into a record the vendor holds (the Assistants
     # API's ``beta.threads.create`` / ``beta.threads.messages.create``); fnmatch patterns.
     vendor_state_methods: list[str] = []
+    # The exception types (QNs) a second attempt can cure: rate limits, lost connections,
+    # timeouts, server errors. TFA0902's fix narrows a retry of this kind's calls to them.
+    transient_errors: list[str] = []
 
 
 @record

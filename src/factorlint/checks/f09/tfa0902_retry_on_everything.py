@@ -1,8 +1,12 @@
 from __future__ import annotations
 
-from factorlint.checks.base import RuleMeta
+import libcst as cst
+
+from factorlint.checks.base import CodeFix, RawEdit, RuleMeta
+from factorlint.checks.edits import add_keyword
 from factorlint.checks.f09._sites import RetrySiteRule
 from factorlint.engine.recognise import errors, retries
+from factorlint.engine.recognise.recognisers import keyword_arg, positional_arg
 
 
 class RetryOnEverything(RetrySiteRule):
@@ -46,7 +50,15 @@ class RetryOnEverything(RetrySiteRule):
     ```
 
     ## Fix safety
-    No automatic fix: which errors are transient depends on the provider.
+    Unsafe: the fix narrows the retry to the errors a second attempt can cure, as the knowledge
+    tables list them for the client the retried code calls (OpenAI, Anthropic, Groq: rate limit,
+    connection, timeout and server errors; LiteLLM: its mapped equivalents). tenacity gets
+    `retry=retry_if_exception_type((...))` (or its `Exception` replaced), backoff's exception
+    argument and a hand-written `except Exception:` get the tuple; other types already listed
+    (`ValueError`) are kept. Every other error then propagates at once instead of being retried,
+    which is the point, but changes behaviour. No fix when the retried code reaches a model
+    through your own wrapper, calls a client whose transient errors are not listed, or uses
+    another tenacity predicate or a bare `except:`.
 
     ## Options
     None.
@@ -69,7 +81,91 @@ class RetryOnEverything(RetrySiteRule):
             "argument, or `except RateLimitError:` in a hand-written loop."
         ),
         status="preview",  # opt-in: see "Off by default" above
+        fix="sometimes",
     )
+
+    fixes = [
+        (
+            """
+import anthropic
+from tenacity import retry, stop_after_attempt
+
+client = anthropic.Anthropic()
+
+
+@retry(stop=stop_after_attempt(5))
+def ask(messages):
+    return client.messages.create(model="m", max_tokens=1024, messages=messages)
+""",
+            """
+import anthropic
+from tenacity import retry, stop_after_attempt
+from tenacity import retry_if_exception_type
+
+client = anthropic.Anthropic()
+
+
+@retry(stop=stop_after_attempt(5), retry=retry_if_exception_type((anthropic.RateLimitError, anthropic.APIConnectionError, anthropic.APITimeoutError, anthropic.InternalServerError)))
+def ask(messages):
+    return client.messages.create(model="m", max_tokens=1024, messages=messages)
+""",
+        ),
+        (
+            """
+import backoff
+import tenacity as t
+from openai import OpenAI
+
+client = OpenAI()
+
+
+@t.retry(stop=t.stop_after_attempt(3), retry=t.retry_if_exception_type(Exception))
+def ask(messages):
+    return client.chat.completions.create(model="gpt-4o", messages=messages)
+
+
+@backoff.on_exception(backoff.expo, (ValueError, Exception), max_tries=3)
+def ask_again(messages):
+    return client.chat.completions.create(model="gpt-4o", messages=messages)
+
+
+def ask_by_hand(messages):
+    for attempt in range(3):
+        try:
+            return client.chat.completions.create(model="gpt-4o", messages=messages)
+        except Exception as error:
+            print(error)
+    raise RuntimeError("model unavailable")
+""",
+            """
+import backoff
+import tenacity as t
+from openai import OpenAI
+import openai
+
+client = OpenAI()
+
+
+@t.retry(stop=t.stop_after_attempt(3), retry=t.retry_if_exception_type((openai.RateLimitError, openai.APIConnectionError, openai.APITimeoutError, openai.InternalServerError)))
+def ask(messages):
+    return client.chat.completions.create(model="gpt-4o", messages=messages)
+
+
+@backoff.on_exception(backoff.expo, (openai.RateLimitError, openai.APIConnectionError, openai.APITimeoutError, openai.InternalServerError, ValueError), max_tries=3)
+def ask_again(messages):
+    return client.chat.completions.create(model="gpt-4o", messages=messages)
+
+
+def ask_by_hand(messages):
+    for attempt in range(3):
+        try:
+            return client.chat.completions.create(model="gpt-4o", messages=messages)
+        except (openai.RateLimitError, openai.APIConnectionError, openai.APITimeoutError, openai.InternalServerError) as error:
+            print(error)
+    raise RuntimeError("model unavailable")
+""",
+        ),
+    ]
 
     invalid = [
         """
@@ -282,12 +378,14 @@ def cached(key):
             f"{site.label} {reason} retries a model call on every exception, including errors "
             "that fail the same way each time (authentication, bad request, context length)",
             requires_llm=site.requires,
+            fix=self._narrowed_site(site),
         )
 
     def _check_loop(self, node) -> None:
         found = retries.retry_loop(self.ctx, node)
         if found is None:
             return
+        transient = retries.transient_errors(self.ctx, found.try_node.body)
         for handler in found.handlers:
             if not errors.catches_everything(self.ctx, handler) or errors.leaves_on_some_path(handler.body):
                 continue
@@ -301,4 +399,85 @@ def cached(key):
                     "Catch only transient errors here (`except (RateLimitError, APIConnectionError):`) "
                     "and let the others propagate to the agent loop."
                 ),
+                # A bare ``except:`` has no type to narrow: left to the person.
+                fix=self._narrowed(handler.type, transient) if handler.type is not None and transient else None,
             )
+
+    # -- the fix: the provider's transient errors instead of every exception ------------------
+
+    def _narrowed_site(self, site: retries.RetrySite) -> CodeFix | None:
+        """tenacity's ``retry=retry_if_exception_type((...))`` added (or its ``Exception``
+        replaced), backoff's exception argument replaced, by the transient errors the knowledge
+        tables list for the clients the retried code calls."""
+        transient = retries.transient_errors(self.ctx, site.retried)
+        if transient is None:
+            return None
+        call, spec = site.call, site.spec
+        if spec.name == "tenacity":
+            return self._tenacity(site, transient)
+        if call is None or spec.exception_positional is None:
+            return None
+        given = keyword_arg(call, spec.exception_keyword) if spec.exception_keyword else None
+        given = given or positional_arg(call, spec.exception_positional)
+        return self._narrowed(given.value, transient) if given is not None else None
+
+    def _tenacity(self, site: retries.RetrySite, transient: tuple[str, ...]) -> CodeFix | None:
+        call = site.call
+        target = site.node.decorator if isinstance(site.node, cst.Decorator) else site.node
+        written = self.ctx.code_for(call.func if call is not None else target)
+        module = written.rsplit(".", 1)[0] + "." if "." in written else ""
+        given = keyword_arg(call, "retry") if call is not None else None
+        if given is not None:
+            value = given.value
+            if not (isinstance(value, cst.Call) and (self.ctx.qualname(value.func) or "").endswith(
+                    ".retry_if_exception_type")):
+                return None  # another predicate: the person decides what it should retry
+            listed = [a for a in value.args if not a.star and not a.keyword]
+            if listed:
+                return self._narrowed(listed[0].value, transient)
+            # ``retry_if_exception_type()``: its default is ``Exception``.
+            content = f"{self.ctx.code_for(value.func)}({self._types(None, transient)})"
+            return CodeFix((RawEdit(value, content),), _imports(transient), unsafe=True)
+        imports = _imports(transient)
+        if not module:
+            imports = (("tenacity", "retry_if_exception_type"), *imports)
+        predicate = f"{module}retry_if_exception_type({_tuple(transient)})"
+        if call is None:  # a bare ``@retry``
+            edit = RawEdit(target, f"{written}(retry={predicate})")
+        else:
+            edit = add_keyword(self.ctx, call, "retry", predicate)
+        return CodeFix((edit,), imports, unsafe=True)
+
+    def _narrowed(self, types: cst.BaseExpression, transient: tuple[str, ...]) -> CodeFix:
+        """``types`` (an exception type, or a tuple of them) replaced by the transient errors and
+        the types it names that do not stand for every exception (``ValueError`` is kept)."""
+        content = self._types(types, transient)
+        if getattr(types, "lpar", None) and getattr(types, "rpar", None):
+            # A tuple's parentheses go with it (positions leave them out of the node's range).
+            edit = RawEdit(types.lpar[0], content, until=types.rpar[-1])  # type: ignore[attr-defined]
+        else:
+            edit = RawEdit(types, content)
+        return CodeFix((edit,), _imports(transient), unsafe=True)
+
+    def _types(self, types: cst.BaseExpression | None, transient: tuple[str, ...]) -> str:
+        kept: list[str] = []
+        if isinstance(types, (cst.Tuple, cst.List)):
+            kept = [
+                self.ctx.code_for(e.value) for e in types.elements
+                if not errors.exception_types_everything(self.ctx, e.value)
+            ]
+        return _tuple((*transient, *kept))
+
+
+def _tuple(names: tuple[str, ...]) -> str:
+    return f"({', '.join(names)})" if len(names) > 1 else names[0]
+
+
+def _imports(names: tuple[str, ...]) -> tuple[tuple[str, str], ...]:
+    """``import openai`` for ``openai.RateLimitError``: each module the names are read from."""
+    found: list[tuple[str, str]] = []
+    for name in names:
+        module = (name.rsplit(".", 1)[0], "")
+        if module not in found:
+            found.append(module)
+    return tuple(found)

@@ -2,8 +2,9 @@ from __future__ import annotations
 
 import libcst as cst
 
-from factorlint.checks.base import Rule, RuleMeta
+from factorlint.checks.base import CodeFix, RawEdit, Rule, RuleMeta
 from factorlint.engine.agents.loop_body import paths_in
+from factorlint.engine.parse.walk import find_all
 from factorlint.engine.semantic.names import dotted_name
 
 _MUTABLE_FACTORIES = frozenset(
@@ -26,6 +27,41 @@ def _is_set_up(value: cst.BaseExpression, name: str) -> bool:
             isinstance(arg.value, cst.Name) and arg.value.value == name for arg in value.args
         )
     return False
+
+
+def _argument_uses(module: cst.Module, name: str) -> list[cst.Name] | None:
+    """Every read of the module-level ``name``, when each is an argument of a call inside a
+    module-level function that binds no ``name`` of its own; else None (another use, a use at
+    module level or in a class body, or none at all)."""
+    uses: list[cst.Name] = []
+    for statement in module.body:
+        if isinstance(statement, cst.FunctionDef):
+            found = _arguments_in(statement, name)
+            if found is None:
+                return None
+            uses.extend(found)
+        elif _reads(statement, name):
+            if not (isinstance(statement, cst.SimpleStatementLine) and len(statement.body) == 1
+                    and isinstance(statement.body[0], cst.Assign)
+                    and any(isinstance(t.target, cst.Name) and t.target.value == name for t in statement.body[0].targets)):
+                return None  # the name is read (or bound again) outside a function
+    return uses or None
+
+
+def _reads(node: cst.CSTNode, name: str) -> list[cst.Name]:
+    """The names ``name`` in ``node`` that stand for a variable (not a keyword of a call, an
+    attribute after a dot or a parameter's own name, which are other things spelled the same)."""
+    other = {id(a.keyword) for a in find_all(node, cst.Arg) if a.keyword is not None}
+    other |= {id(a.attr) for a in find_all(node, cst.Attribute)}
+    return [n for n in find_all(node, cst.Name) if n.value == name and id(n) not in other]
+
+
+def _arguments_in(function: cst.FunctionDef, name: str) -> list[cst.Name] | None:
+    names = _reads(function, name)
+    arguments = {id(arg.value) for arg in find_all(function, cst.Arg)}
+    if any(id(n) not in arguments for n in names):
+        return None  # bound, declared global, read in another way, or a parameter of that name
+    return names
 
 
 class ModuleGlobalAgentState(Rule):
@@ -59,7 +95,14 @@ class ModuleGlobalAgentState(Rule):
     ```
 
     ## Fix safety
-    No automatic fix.
+    Unsafe, for framework memory built at module level (`memory = ConversationBufferMemory(...)`)
+    that the module only hands to calls inside its functions
+    (`ConversationChain(llm=llm, memory=memory)`): the construction becomes a function
+    (`def new_memory(): return ConversationBufferMemory(...)`) and each of those arguments calls
+    it, so every run starts from its own memory. It changes behaviour on purpose: runs no longer
+    see each other's history, so carry the thread in explicitly where a conversation must go on.
+    Module-level mutable state changed by functions has no automatic fix: where the thread should
+    live is a design decision.
 
     ## Options
     None. Names containing `cache` are left alone (memoisation is not agent state).
@@ -79,7 +122,40 @@ class ModuleGlobalAgentState(Rule):
             "Pass the thread (messages, events) in and return the new one; persist it by id "
             "(a database, a file) instead of keeping it in a module global."
         ),
+        fix="sometimes",
     )
+
+    fixes = [
+        (
+            """
+from langchain.chains import ConversationChain
+from langchain.memory import ConversationBufferMemory
+from langchain_openai import ChatOpenAI
+
+llm = ChatOpenAI(model="gpt-4o")
+memory = ConversationBufferMemory(memory_key="history")  # one history for every caller
+
+
+def answer(question):
+    chain = ConversationChain(llm=llm, memory=memory)
+    return chain.predict(input=question)
+""",
+            """
+from langchain.chains import ConversationChain
+from langchain.memory import ConversationBufferMemory
+from langchain_openai import ChatOpenAI
+
+llm = ChatOpenAI(model="gpt-4o")
+def new_memory():
+    return ConversationBufferMemory(memory_key="history")  # one history for every caller
+
+
+def answer(question):
+    chain = ConversationChain(llm=llm, memory=new_memory())
+    return chain.predict(input=question)
+""",
+        ),
+    ]
 
     invalid = [
         """
@@ -260,7 +336,27 @@ memory_class = ConversationBufferMemory
                 node.value,
                 f"`{name}` built at module level: every run of the agent shares one conversation "
                 "history, hidden from the thread",
+                fix=self._built_per_call(node),
             )
+
+    def _built_per_call(self, node: cst.Assign) -> CodeFix | None:
+        """The memory built by a function, called where the module's functions hand it to a
+        call: only when that is every use of the name in the module, and the statement is alone
+        on its line."""
+        if len(node.targets) != 1 or not isinstance(node.targets[0].target, cst.Name):
+            return None
+        if not any(isinstance(s, cst.SimpleStatementLine) and list(s.body) == [node] for s in self.ctx.module.body):
+            return None
+        name = node.targets[0].target.value
+        uses = _argument_uses(self.ctx.module, name)
+        if uses is None:
+            return None
+        factory = f"new_{name}"
+        if any(n.value == factory for n in find_all(self.ctx.module, cst.Name)):
+            return None
+        edits = [RawEdit(node, f"def {factory}():\n    return {self.ctx.code_for(node.value)}")]
+        edits.extend(RawEdit(use, f"{factory}()") for use in uses)
+        return CodeFix(tuple(edits), unsafe=True)
 
     def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
         # A parameter shadows the module-level name it shares (``def loop(messages): messages.append``).

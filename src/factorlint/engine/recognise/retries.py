@@ -38,6 +38,8 @@ class RetrySite:
     qualname: str  # the helper as resolved: tenacity.retry, tenacity.Retrying
     call: cst.Call | None  # the helper's own call; None for a bare decorator
     requires: tuple[str, ...]  # () when the retried code certainly calls a model
+    # The code retried, when it is one function or block (a decorated function, a loop body).
+    retried: cst.FunctionDef | cst.BaseSuite | None = None
 
     @property
     def label(self) -> str:
@@ -104,6 +106,31 @@ def llm_in_function(ctx, function: cst.FunctionDef) -> tuple[str, ...] | None:
         ctx.function_stack.pop()
 
 
+def transient_errors(ctx, retried: cst.FunctionDef | cst.BaseSuite | None) -> tuple[str, ...] | None:
+    """The exception types worth another attempt at the model calls of ``retried`` (the
+    knowledge tables' ``transient_errors`` of each call's client, in order), or None when one
+    of its calls is not certainly a model call of a client whose transient errors are known."""
+    if retried is None:
+        return None
+    inside = isinstance(retried, cst.FunctionDef)
+    if inside:
+        ctx.function_stack.append(retried)
+    try:
+        found: list[str] = []
+        code: cst.CSTNode = retried.body if isinstance(retried, cst.FunctionDef) else retried
+        calls = [ctx.recognise.llm_call(call) for call in calls_in(code)]
+        for llm in calls:
+            if llm is None:
+                continue
+            if not llm.certain or llm.client is None or not llm.client.transient_errors:
+                return None
+            found.extend(e for e in llm.client.transient_errors if e not in found)
+        return tuple(found) or None
+    finally:
+        if inside:
+            ctx.function_stack.pop()
+
+
 def llm_of_callable(ctx, target: cst.BaseExpression) -> tuple[str, ...] | None:
     """A callable handed to a retrier: ``fn``, ``client.chat.completions.create``, a lambda."""
     if isinstance(target, cst.Lambda):
@@ -135,7 +162,7 @@ def decorator_sites(ctx, function: cst.FunctionDef) -> list[RetrySite]:
         requires = llm_in_function(ctx, function)
         if requires is not None:
             qualname = ctx.qualname(call.func if call is not None else decorator.decorator)
-            sites.append(RetrySite(decorator, spec, qualname or spec.name, call, requires))
+            sites.append(RetrySite(decorator, spec, qualname or spec.name, call, requires, function))
     return sites
 
 
@@ -159,7 +186,7 @@ def loop_site(ctx, loop: cst.For) -> RetrySite | None:
     if found is None or not found[2]:
         return None
     requires = llm_in(ctx, loop.body)
-    return None if requires is None else RetrySite(loop.iter, found[0], found[1], loop.iter, requires)
+    return None if requires is None else RetrySite(loop.iter, found[0], found[1], loop.iter, requires, loop.body)
 
 
 def applied_site(ctx, call: cst.Call) -> RetrySite | None:

@@ -454,7 +454,7 @@ def cached(key):
         content = self._types(types, transient)
         if getattr(types, "lpar", None) and getattr(types, "rpar", None):
             # A tuple's parentheses go with it (positions leave them out of the node's range).
-            edit = RawEdit(types.lpar[0], content, until=types.rpar[-1])  # type: ignore[attr-defined]
+            edit = RawEdit(types.lpar[0], content, until=types.rpar[-1])
         else:
             edit = RawEdit(types, content)
         return CodeFix((edit,), _imports(transient), unsafe=True)

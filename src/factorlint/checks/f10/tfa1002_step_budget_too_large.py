@@ -39,9 +39,10 @@ class StepBudgetTooLarge(Rule):
     ```
 
     ## Fix safety
-    Unsafe (`--fix --unsafe-fixes`), for a budget written as a number where it is used: it
-    becomes the `max-steps` setting (20 by default). Lowering a budget can make runs that
-    succeed today stop early. A budget held in a constant or an object is left to you.
+    Unsafe (`--fix --unsafe-fixes`), for a budget written as a number where it is used, or in
+    the framework's object that holds it (`UsageLimits(request_limit=120)`): it becomes the
+    `max-steps` setting (20 by default). Lowering a budget can make runs that succeed today stop
+    early. A budget held in a constant is left to you (the constant may serve elsewhere).
 
     ## Options
     - `max-step-budget`: the largest step budget that is not reported (default 74).
@@ -91,6 +92,21 @@ def run(messages):
     while turn < 20:
         turn += 1
         messages.append(client.chat.completions.create(model="m", messages=messages).choices[0].message)
+""",
+        ),
+        # A budget held in an object of the framework's: the number inside it.
+        (
+            """
+from pydantic_ai import Agent, UsageLimits
+
+agent = Agent("openai:gpt-4o")
+result = agent.run_sync("task", usage_limits=UsageLimits(request_limit=120, total_tokens_limit=50_000))
+""",
+            """
+from pydantic_ai import Agent, UsageLimits
+
+agent = Agent("openai:gpt-4o")
+result = agent.run_sync("task", usage_limits=UsageLimits(request_limit=20, total_tokens_limit=50_000))
 """,
         ),
     ]
@@ -338,6 +354,16 @@ client.messages.create(model="m", max_tokens=4096, messages=[])
                 check.node,
                 f"{what} of {label} allows {value} steps{via_text}, more than max-step-budget ({budget}): "
                 "keep each agent to a small task",
-                fix=self._smaller(check.node),
+                fix=self._smaller(self._held_number(check.node, check.spec)),
             )
         self._numbers.clear()
+
+    @staticmethod
+    def _held_number(node: cst.CSTNode, spec) -> cst.CSTNode:
+        """The number an object holds the budget in (``UsageLimits(request_limit=120)``: 120),
+        else the node itself."""
+        if isinstance(node, cst.Call) and spec.value_keyword:
+            arg = keyword_arg(node, spec.value_keyword)
+            if arg is not None:
+                return arg.value
+        return node

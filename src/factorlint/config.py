@@ -27,7 +27,7 @@ from pathlib import Path
 from typing import Annotated
 
 from factorlint.git_index import repository_root
-from factorlint.knowledge_schema_base import Bounds, Check, _Strict, record
+from factorlint.knowledge_schema_base import Bounds, Check, _Strict, compiles, record
 from factorlint.safe_read import ReadRefused, not_regular, read_regular_file
 
 if sys.version_info >= (3, 11):
@@ -86,17 +86,6 @@ def _dotted(value: str | None) -> str | None:
     return value
 
 
-def _compiles(value: str | None) -> str | None:
-    if value is not None:
-        import re
-
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"not a regular expression: {exc}") from None
-    return value
-
-
 Selectors = Annotated[list[str], Check(_known_selectors)]
 
 
@@ -140,7 +129,7 @@ class FileConfig(_Strict):
     # Factors 6 and 7: the project's own function that asks a person for approval through a
     # resumable channel (``myapp.approvals.request``); the fix for a console prompt calls it.
     approval_function: Annotated[str, Check(_dotted)] | None = None
-    budget_name_pattern: Annotated[str, Check(_compiles)] | None = None
+    budget_name_pattern: Annotated[str, Check(compiles)] | None = None
     prompt_modules: list[str] = list(DEFAULT_PROMPT_MODULES)
     # Factor 2: TFA0203's fix moves an inline prompt into the project's prompts module (unsafe,
     # two files); false keeps it in its own file as a module-level constant (safe).

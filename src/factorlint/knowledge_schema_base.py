@@ -61,6 +61,18 @@ class Check:
         return core_schema.no_info_after_validator_function(self.function, handler(source))
 
 
+def compiles(value: str | None) -> str | None:
+    """``value`` when it is None or a regular expression that compiles (a :class:`Check`)."""
+    if value is not None:
+        import re
+
+        try:
+            re.compile(value)
+        except re.error as exc:
+            raise ValueError(f"not a regular expression: {exc}") from None
+    return value
+
+
 class _Strict:
     """What every record shares: validation of a table read from TOML, by pydantic."""
 

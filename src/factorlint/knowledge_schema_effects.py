@@ -6,24 +6,12 @@ where requests come in, as opposed to what a model or framework call is (knowled
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Literal
 
-from factorlint.knowledge_schema_base import Check, _Strict, record
-
-
-def _compiles(value: str | None) -> str | None:
-    """``value`` when it is None or a regular expression that compiles."""
-    if value is not None:
-        try:
-            re.compile(value)
-        except re.error as exc:
-            raise ValueError(f"not a regular expression: {exc}") from None
-    return value
-
+from factorlint.knowledge_schema_base import Check, _Strict, compiles, record
 
 # A regular expression of the tables (None where the field is optional).
-Pattern = Annotated[str, Check(_compiles)]
+Pattern = Annotated[str, Check(compiles)]
 
 
 @record

@@ -97,7 +97,23 @@ def ask(messages):
 """
 
 
-@pytest.mark.parametrize("example", [RETRY_THROUGH_A_WRAPPER, RETRY_OF_AN_UNLISTED_CLIENT, BARE_EXCEPT])
+# open-interpreter's fixed_litellm_completions: an authentication error is retried with a dummy key.
+HANDLER_THAT_SORTS_ERRORS = """
+import litellm
+
+def complete(params):
+    for attempt in range(3):
+        try:
+            return litellm.completion(**params)
+        except Exception as error:
+            if isinstance(error, litellm.AuthenticationError):
+                params["api_key"] = "x"
+"""
+
+
+@pytest.mark.parametrize(
+    "example", [RETRY_THROUGH_A_WRAPPER, RETRY_OF_AN_UNLISTED_CLIENT, BARE_EXCEPT, HANDLER_THAT_SORTS_ERRORS]
+)
 def test_a_retry_is_narrowed_only_to_errors_the_tables_list_for_its_client(tmp_path, example):
     fix = _fix_of(tmp_path, example, "TFA0902")
     assert fix is not None and not fix.edits

@@ -5,6 +5,7 @@ import libcst as cst
 from factorlint.checks.base import CodeFix, RawEdit, RuleMeta
 from factorlint.checks.edits import add_keyword
 from factorlint.checks.f09._sites import RetrySiteRule
+from factorlint.engine.parse.walk import find_all
 from factorlint.engine.recognise import errors, retries
 from factorlint.engine.recognise.recognisers import keyword_arg, positional_arg
 
@@ -58,7 +59,8 @@ class RetryOnEverything(RetrySiteRule):
     (`ValueError`) are kept. Every other error then propagates at once instead of being retried,
     which is the point, but changes behaviour. No fix when the retried code reaches a model
     through your own wrapper, calls a client whose transient errors are not listed, or uses
-    another tenacity predicate or a bare `except:`.
+    another tenacity predicate, a bare `except:`, or a handler that tells the errors apart itself
+    (`isinstance(error, AuthenticationError)`: narrowing would make that branch dead).
 
     ## Options
     None.
@@ -399,8 +401,7 @@ def cached(key):
                     "Catch only transient errors here (`except (RateLimitError, APIConnectionError):`) "
                     "and let the others propagate to the agent loop."
                 ),
-                # A bare ``except:`` has no type to narrow: left to the person.
-                fix=self._narrowed(handler.type, transient) if handler.type is not None and transient else None,
+                fix=self._narrowed(handler.type, transient) if handler.type and _narrowable(handler) and transient else None,
             )
 
     # -- the fix: the provider's transient errors instead of every exception ------------------
@@ -467,6 +468,23 @@ def cached(key):
                 if not errors.exception_types_everything(self.ctx, e.value)
             ]
         return _tuple((*transient, *kept))
+
+
+def _narrowable(handler) -> bool:
+    """A handler whose type can be narrowed without undoing what it does: not a bare ``except:``
+    (no type to narrow), and not one that tells the errors it catches apart itself
+    (``isinstance(error, AuthenticationError)`` would never hold any more)."""
+    if handler.type is None:
+        return False
+    if handler.name is None or not isinstance(handler.name.name, cst.Name):
+        return True
+    caught = handler.name.name.value
+    for call in find_all(handler.body, cst.Call):
+        if isinstance(call.func, cst.Name) and call.func.value == "isinstance" and call.args:
+            first = call.args[0].value
+            if isinstance(first, cst.Name) and first.value == caught:
+                return False
+    return True
 
 
 def _tuple(names: tuple[str, ...]) -> str:

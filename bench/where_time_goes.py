@@ -4,10 +4,16 @@
 
 Prints the CPU seconds of the stages for the files the byte prefilter sends to analysis:
 CPython's ``ast`` parse (the syntax screen), LibCST's parse, and everything else of a full
-``lint_paths`` run (rules, prescan, tool scan, facts, inventory, positions, project pass). With
-``--top N`` it also runs the lint under cProfile and lists the N functions with the most time of
-their own, and the rule and engine handlers with the most cumulative time. Run it with the
-Python of the factorlint install being measured (the project's own tests do not time anything).
+``lint_paths`` run (rules, prescan, tool scan, facts, inventory, positions, project pass), and
+the part of the whole run spent collecting garbage. With ``--top N`` it also runs the lint under
+cProfile and lists the N functions with the most time of their own, and the rule and engine
+handlers with the most cumulative time. Run it with the Python of the factorlint install being
+measured (the project's own tests do not time anything).
+
+It measures the way a run's worker analyses: the start-up heap frozen (``gc.freeze``), each
+file's tree dropped once the file is done (never a list of trees kept alive, which would make
+every garbage collection scan them and inflate LibCST's share), and the lint in this process
+(``jobs=0``, the analysis a worker runs, without the pool), so that the CPU time is all here.
 """
 
 from __future__ import annotations
@@ -16,6 +22,7 @@ import argparse
 import ast
 import cProfile
 import dataclasses
+import gc
 import pstats
 import time
 import warnings
@@ -53,6 +60,26 @@ def _cpu(function) -> float:
     return time.process_time() - start
 
 
+def _parse_each(texts: list[str], parse) -> None:
+    for text in texts:
+        parse(text)  # the tree is dropped here, as the runner drops it after each file
+
+
+class _CollectionTime:
+    """Wall seconds spent in the garbage collector while it is installed (a CPU-bound process:
+    close to its CPU seconds)."""
+
+    def __init__(self) -> None:
+        self.seconds = 0.0
+        self._started = 0.0
+
+    def __call__(self, phase: str, _info: dict) -> None:
+        if phase == "start":
+            self._started = time.perf_counter()
+        else:
+            self.seconds += time.perf_counter() - self._started
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("path", type=Path)
@@ -63,19 +90,26 @@ def main() -> None:
     settings = resolve_settings(args.path, Overrides(isolated=True))
     texts = _analysed_texts(args.path, settings)
     lines = sum(text.count("\n") for text in texts)
-    ast_s = _cpu(lambda: [ast.parse(text) for text in texts])
-    libcst_s = _cpu(lambda: [parse_module(text) for text in texts])
-    total_s = _cpu(lambda: api.lint_paths([args.path], settings, jobs=1))
+    parse_module(texts[0] if texts else "")  # LibCST's parser thread and its imports, not timed
+    gc.collect()
+    gc.freeze()  # what start-up built, as a worker does (engine.run.pool)
+    ast_s = _cpu(lambda: _parse_each(texts, ast.parse))
+    libcst_s = _cpu(lambda: _parse_each(texts, parse_module))
+    collection = _CollectionTime()
+    gc.callbacks.append(collection)
+    total_s = _cpu(lambda: api.lint_paths([args.path], settings, jobs=0))
+    gc.callbacks.remove(collection)
     rest_s = max(total_s - ast_s - libcst_s, 0.0)
     print(f"{len(texts)} files analysed, {lines:,} lines; one process, CPU seconds:")
     for label, seconds in (("ast parse (syntax screen)", ast_s), ("LibCST parse", libcst_s),
-                           ("rules, scans, positions, project pass", rest_s), ("whole lint", total_s)):
+                           ("rules, scans, positions, project pass", rest_s), ("whole lint", total_s),
+                           ("  of which garbage collection", collection.seconds)):
         share = f"{seconds / total_s:6.1%}" if total_s else ""
         rate = f"{lines / seconds:10,.0f} lines/s" if seconds else ""
         print(f"  {label:40s} {seconds:8.2f} s {share} {rate}")
     if args.top or args.cprofile:
         profiler = cProfile.Profile()
-        profiler.runcall(api.lint_paths, [args.path], settings, jobs=1)
+        profiler.runcall(api.lint_paths, [args.path], settings, jobs=0)
         stats = pstats.Stats(profiler)
         if args.cprofile:
             stats.dump_stats(str(args.cprofile))

@@ -85,6 +85,47 @@ def test_every_file_of_the_fixtures_examples_and_this_package_matches():
     assert checked >= 40
 
 
+def _header_nodes(module, owners) -> list:
+    """The nodes anchored at a function or class they are not part of the body of: decorators,
+    names, parameters, annotations, bases (an indented body's statements are anchors of their own)."""
+    found = []
+    for node in _all_nodes(module):
+        path = owners.owner.get(id(node))
+        anchor = path[-1] if path else None
+        if isinstance(anchor, (cst.FunctionDef, cst.ClassDef)) and node is not anchor and node is not anchor.body:
+            found.append(node)
+    return found
+
+
+def test_header_nodes_match_libcst_with_only_the_header_regenerated(monkeypatch):
+    project = Path(__file__).parent.parent
+    texts = [*TRICKY.values(), *(p.read_text(encoding="utf-8") for p in sorted((project / "src/factorlint/engine").rglob("*.py")))]
+    checked = 0
+    for text in texts:
+        module, owners = _owners_and_module(text)
+        expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+        nodes = [n for n in _header_nodes(module, owners) if isinstance(owners.owner[id(n)][-1].body, cst.IndentedBlock)]
+        with monkeypatch.context() as patch:
+            # A body generated anyway would fail here: header nodes need the header only.
+            patch.setattr(cst.IndentedBlock, "_codegen_impl", lambda *_args, **_kwargs: pytest.fail("body generated"))
+            ranges = _by_statement(module, text, ast.parse(text), nodes, owners.owner)
+        assert ranges is not None
+        for node in nodes:
+            assert ranges[node] == expected[node], type(node).__name__
+            checked += 1
+    assert checked > 1000
+
+
+def test_a_def_asked_for_with_its_header_is_regenerated_whole():
+    text = "@dec\ndef f(a: int) -> int:\n    return a\n"
+    module, owners = _owners_and_module(text)
+    function = module.body[0]
+    nodes = [function, function.params.params[0], function.decorators[0]]
+    ranges = _by_statement(module, text, ast.parse(text), nodes, owners.owner)
+    expected = MetadataWrapper(module, unsafe_skip_copy=True).resolve(PositionProvider)
+    assert ranges is not None and all(ranges[node] == expected[node] for node in nodes)
+
+
 def test_falls_back_to_the_whole_module_when_the_text_disagrees():
     text = "def f():\n    return 1\n"
     module, owners = _owners_and_module(text)

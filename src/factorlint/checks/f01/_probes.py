@@ -17,27 +17,31 @@ _COMPILED_TESTS = frozenset({"search", "match", "fullmatch"})
 
 def probes(ctx, test: cst.BaseExpression) -> Iterator[tuple[cst.CSTNode, cst.BaseExpression]]:
     """(probe, operand): the parts of a test that look into a string, and the string."""
-    found: list[tuple[cst.CSTNode, cst.BaseExpression]] = []
+    collect = _Probes(ctx)
+    run_visitor(test, collect)
+    return iter(collect.found)
 
-    class _Collect(cst.CSTVisitor):
-        def visit_Lambda(self, node) -> bool:
-            return False
 
-        def visit_Comparison(self, node: cst.Comparison) -> None:
-            operands = [node.left, *(c.comparator for c in node.comparisons)]
-            for position, target in enumerate(node.comparisons):
-                left, right = operands[position], operands[position + 1]
-                operand = _compared(target.operator, left, right)
-                if operand is not None:
-                    found.append((node, operand))
+class _Probes(cst.CSTVisitor):
+    def __init__(self, ctx) -> None:
+        self.ctx = ctx
+        self.found: list[tuple[cst.CSTNode, cst.BaseExpression]] = []
 
-        def visit_Call(self, node: cst.Call) -> None:
-            operand = _probed(ctx, node)
+    def visit_Lambda(self, node) -> bool:
+        return False
+
+    def visit_Comparison(self, node: cst.Comparison) -> None:
+        operands = [node.left, *(c.comparator for c in node.comparisons)]
+        for position, target in enumerate(node.comparisons):
+            left, right = operands[position], operands[position + 1]
+            operand = _compared(target.operator, left, right)
             if operand is not None:
-                found.append((node, operand))
+                self.found.append((node, operand))
 
-    run_visitor(test, _Collect())
-    return iter(found)
+    def visit_Call(self, node: cst.Call) -> None:
+        operand = _probed(self.ctx, node)
+        if operand is not None:
+            self.found.append((node, operand))
 
 
 def _compared(op, left, right) -> cst.BaseExpression | None:

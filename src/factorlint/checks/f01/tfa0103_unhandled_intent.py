@@ -304,13 +304,7 @@ def step(messages, tools):
 
     def visit_Try(self, node: cst.Try) -> None:
         if any(catches_lookup(self.ctx, h) for h in node.handlers):
-            protected = self._protected
-
-            class _Collect(cst.CSTVisitor):
-                def visit_Subscript(self, sub: cst.Subscript) -> None:
-                    protected.add(id(sub))
-
-            run_visitor(node.body, _Collect())
+            run_visitor(node.body, _Subscripts(self._protected))
     def visit_Subscript(self, node: cst.Subscript) -> None:
         if id(node) in self._stores or id(node) in self._protected or len(node.slice) != 1:
             return
@@ -409,3 +403,13 @@ def step(messages, tools):
 
     def _code(self, node: cst.CSTNode) -> str:
         return " ".join(self.ctx.code_for(node).split())
+
+
+class _Subscripts(cst.CSTVisitor):
+    """Notes every subscript of a block, by id, in ``protected``."""
+
+    def __init__(self, protected: set[int]) -> None:
+        self.protected = protected
+
+    def visit_Subscript(self, sub: cst.Subscript) -> None:
+        self.protected.add(id(sub))

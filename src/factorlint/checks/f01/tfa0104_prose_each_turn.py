@@ -262,59 +262,72 @@ def run(messages, **options):
 
     def _acts_on_reply(self, loop, calls: set[int]) -> bool:
         """Does the loop decide or do something from the reply's text (a test, a parse, a tool)?"""
-        track = tracker(self.ctx)
-        ctx = self.ctx
-
-        def is_reply(expr: cst.BaseExpression) -> bool:
-            origin = track.reply_text(expr)
-            return origin is not None and id(origin.source) in calls
-
-        def mentions_reply(expr: cst.BaseExpression) -> bool:
-            found = []
-
-            class _Find(cst.CSTVisitor):
-                def on_visit(self, node: cst.CSTNode) -> bool:
-                    if found:
-                        return False
-                    if isinstance(node, (cst.Name, cst.Attribute, cst.Subscript, cst.Call)) and is_reply(node):
-                        found.append(node)
-                        return False
-                    return not isinstance(node, cst.Lambda)
-
-            run_visitor(expr, _Find())
-            return bool(found)
-
-        acted = []
-
-        class _Scan(cst.CSTVisitor):
-            def visit_FunctionDef(self, node) -> bool:
-                return False
-
-            def visit_If(self, node: cst.If) -> None:
-                if not acted and mentions_reply(node.test):
-                    acted.append(node)
-
-            def visit_While(self, node: cst.While) -> None:
-                if not acted and mentions_reply(node.test):
-                    acted.append(node)
-
-            def visit_Match(self, node: cst.Match) -> None:
-                if not acted and mentions_reply(node.subject):
-                    acted.append(node)
-
-            def visit_Call(self, node: cst.Call) -> None:
-                if acted or id(node) in calls or ctx.recognise.llm_call(node) is not None:
-                    return
-                func = node.func
-                if isinstance(func, cst.Attribute) and func.attr.value in _PASSIVE_METHODS:
-                    return
-                qualname = ctx.qualname(func) or ""
-                if qualname in _PASSIVE_FUNCTIONS or qualname.split(".", 1)[0] in _LOGGING_ROOTS:
-                    return
-                if any(mentions_reply(arg.value) for arg in node.args):
-                    acted.append(node)
-
-        run_visitor(loop.body, _Scan())
-        if isinstance(loop, cst.While) and not acted and mentions_reply(loop.test):
+        mention = _ReplyMention(tracker(self.ctx), calls)
+        scan = _ActsOnReply(self.ctx, calls, mention)
+        run_visitor(loop.body, scan)
+        if isinstance(loop, cst.While) and not scan.acted and mention.found_in(loop.test):
             return True
-        return bool(acted)
+        return scan.acted
+
+
+class _ReplyMention(cst.CSTVisitor):
+    """Whether an expression reads the text of a reply of one of ``calls`` (by id)."""
+
+    def __init__(self, track, calls: set[int]) -> None:
+        self.track = track
+        self.calls = calls
+        self.found = False
+
+    def found_in(self, expr: cst.BaseExpression) -> bool:
+        self.found = False
+        run_visitor(expr, self)
+        return self.found
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if self.found:
+            return False
+        if isinstance(node, (cst.Name, cst.Attribute, cst.Subscript, cst.Call)) and self._is_reply(node):
+            self.found = True
+            return False
+        return not isinstance(node, cst.Lambda)
+
+    def _is_reply(self, expr: cst.BaseExpression) -> bool:
+        origin = self.track.reply_text(expr)
+        return origin is not None and id(origin.source) in self.calls
+
+
+class _ActsOnReply(cst.CSTVisitor):
+    """Finds a test, a parse or a call in a loop body (not in nested functions) that reads the reply."""
+
+    def __init__(self, ctx, calls: set[int], mention: _ReplyMention) -> None:
+        self.ctx = ctx
+        self.calls = calls
+        self.mention = mention
+        self.acted = False
+
+    def visit_FunctionDef(self, node) -> bool:
+        return False
+
+    def visit_If(self, node: cst.If) -> None:
+        if not self.acted and self.mention.found_in(node.test):
+            self.acted = True
+
+    def visit_While(self, node: cst.While) -> None:
+        if not self.acted and self.mention.found_in(node.test):
+            self.acted = True
+
+    def visit_Match(self, node: cst.Match) -> None:
+        if not self.acted and self.mention.found_in(node.subject):
+            self.acted = True
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if self.acted or id(node) in self.calls or self.ctx.recognise.llm_call(node) is not None:
+            return
+        func = node.func
+        if isinstance(func, cst.Attribute) and func.attr.value in _PASSIVE_METHODS:
+            return
+        qualname = self.ctx.qualname(func) or ""
+        if qualname in _PASSIVE_FUNCTIONS or qualname.split(".", 1)[0] in _LOGGING_ROOTS:
+            return
+        if any(self.mention.found_in(arg.value) for arg in node.args):
+            self.acted = True

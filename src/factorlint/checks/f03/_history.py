@@ -11,7 +11,7 @@ import libcst as cst
 
 from factorlint.engine.agents.loop_body import paths_in, related
 from factorlint.engine.agents.loops import LoopInfo
-from factorlint.engine.parse.walk import run_visitor
+from factorlint.engine.parse.walk import find_all, run_visitor
 from factorlint.engine.recognise.responses import tracker
 from factorlint.engine.semantic.names import call_reads, dotted_name
 
@@ -209,16 +209,7 @@ def _windowing(index) -> bool:
 
 
 def _nodes(region: cst.CSTNode) -> list[cst.CSTNode]:
-    found: list[cst.CSTNode] = []
-
-    class _Collect(cst.CSTVisitor):
-        def on_visit(self, node: cst.CSTNode) -> bool:
-            if isinstance(node, (cst.Call, cst.Subscript, cst.Del)):
-                found.append(node)
-            return True
-
-    run_visitor(region, _Collect())
-    return found
+    return find_all(region, (cst.Call, cst.Subscript, cst.Del))
 
 
 def int_value(ctx, expr: cst.BaseExpression | None, function: cst.FunctionDef | None) -> int | None:

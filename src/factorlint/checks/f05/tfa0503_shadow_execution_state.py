@@ -252,18 +252,9 @@ def run(state):
     @staticmethod
     def _recorded(node, threads: set[str]) -> set[str]:
         """Paths mentioned in what the body appends to the thread."""
-        found: set[str] = set()
-
-        class _Appends(cst.CSTVisitor):
-            def visit_Call(self, call: cst.Call) -> None:
-                if isinstance(call.func, cst.Attribute):
-                    receiver = dotted_name(call.func.value)
-                    if receiver and any(related(receiver, t) for t in threads):
-                        for arg in call.args:
-                            found.update(paths_in(arg.value))
-
-        run_visitor(node.body, _Appends())
-        return found
+        appends = _ThreadAppends(threads)
+        run_visitor(node.body, appends)
+        return appends.found
 
     # -- agent classes ----------------------------------------------------------------------
 
@@ -320,3 +311,18 @@ def run(state):
                     f"`{sorted(readers)[0]}`), not in the thread: a pause or a restart loses it",
                     requires_llm=requires,
                 )
+
+
+class _ThreadAppends(cst.CSTVisitor):
+    """The paths read by the arguments of calls on the threads (``thread.append(x)``)."""
+
+    def __init__(self, threads: set[str]) -> None:
+        self.threads = threads
+        self.found: set[str] = set()
+
+    def visit_Call(self, call: cst.Call) -> None:
+        if isinstance(call.func, cst.Attribute):
+            receiver = dotted_name(call.func.value)
+            if receiver and any(related(receiver, t) for t in self.threads):
+                for arg in call.args:
+                    self.found.update(paths_in(arg.value))

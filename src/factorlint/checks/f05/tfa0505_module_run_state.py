@@ -5,6 +5,7 @@ from dataclasses import dataclass, field
 import libcst as cst
 
 from factorlint.checks.base import Rule, RuleMeta
+from factorlint.engine.parse.walk import run_visitor
 from factorlint.engine.semantic.names import dotted_name
 
 _MUTABLE_FACTORIES = frozenset(
@@ -430,16 +431,22 @@ def resolve(name, load):
         if frame.name in self._module_calls:
             return True
         params = {p.name.value for p in frame.node.params.params}
-        returns: list[cst.Return] = []
-
-        class _Returns(cst.CSTVisitor):
-            def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
-                return node is frame.node
-
-            def visit_Return(self, node: cst.Return) -> None:
-                returns.append(node)
-
-        frame.node.visit(_Returns())
-        return any(isinstance(r.value, cst.Name) and r.value.value in params for r in returns) and bool(
+        returns = _OwnReturns(frame.node)
+        run_visitor(frame.node, returns)
+        return any(isinstance(r.value, cst.Name) and r.value.value in params for r in returns.found) and bool(
             frame.node.decorators or len(params) == 1
         )
+
+
+class _OwnReturns(cst.CSTVisitor):
+    """The ``return`` statements of one function, not of the functions nested in it."""
+
+    def __init__(self, function: cst.FunctionDef) -> None:
+        self.function = function
+        self.found: list[cst.Return] = []
+
+    def visit_FunctionDef(self, node: cst.FunctionDef) -> bool:
+        return node is self.function
+
+    def visit_Return(self, node: cst.Return) -> None:
+        self.found.append(node)

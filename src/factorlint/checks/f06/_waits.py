@@ -81,38 +81,44 @@ def short_name(qualname: str) -> str:
 
 
 def strings_in(node: cst.CSTNode) -> list[str]:
-    found = []
+    collect = _Strings()
+    run_visitor(node, collect)
+    return collect.found
 
-    class _Collect(cst.CSTVisitor):
-        def visit_SimpleString(self, s: cst.SimpleString) -> None:
-            text = literal_string(s)
-            if text:
-                found.append(text)
 
-    run_visitor(node, _Collect())
-    return found
+class _Strings(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.found: list[str] = []
+
+    def visit_SimpleString(self, s: cst.SimpleString) -> None:
+        text = literal_string(s)
+        if text:
+            self.found.append(text)
 
 
 def model_run_names(ctx, statements: list) -> set[str]:
     """Names assigned from a model call, a hand-off, or another call on a model client."""
-    names: set[str] = set()
-
-    class _Assigns(cst.CSTVisitor):
-        def visit_FunctionDef(self, node) -> bool:
-            return False
-
-        def visit_Assign(self, node: cst.Assign) -> None:
-            value = node.value.expression if isinstance(node.value, cst.Await) else node.value
-            if not isinstance(value, cst.Call) or not is_model_run(ctx, value):
-                return
-            for target in node.targets:
-                if isinstance(target.target, cst.Name):
-                    names.add(target.target.value)
-
-    visitor = _Assigns()
+    visitor = _ModelRunAssigns(ctx)
     for statement in statements:
         run_visitor(statement, visitor)
-    return names
+    return visitor.names
+
+
+class _ModelRunAssigns(cst.CSTVisitor):
+    def __init__(self, ctx) -> None:
+        self.ctx = ctx
+        self.names: set[str] = set()
+
+    def visit_FunctionDef(self, node) -> bool:
+        return False
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        value = node.value.expression if isinstance(node.value, cst.Await) else node.value
+        if not isinstance(value, cst.Call) or not is_model_run(self.ctx, value):
+            return
+        for target in node.targets:
+            if isinstance(target.target, cst.Name):
+                self.names.add(target.target.value)
 
 
 def is_model_run(ctx, call: cst.Call) -> bool:

@@ -298,32 +298,37 @@ def chat(user, text):
 
 def _written(function: cst.FunctionDef, stores: dict) -> list[str]:
     """Module-level stores that a function writes: ``S[k] = v``, ``S.append(v)``, ``S[k].append(v)``."""
-    found: list[str] = []
+    writes = _Writes(function, stores)
+    run_visitor(function, writes)
+    return writes.found
 
-    class _Writes(cst.CSTVisitor):
-        def visit_FunctionDef(self, node) -> bool:
-            return node is function
 
-        def _root(self, expr) -> str | None:
-            while isinstance(expr, (cst.Subscript, cst.Call)):
-                expr = expr.value if isinstance(expr, cst.Subscript) else (
-                    expr.func.value if isinstance(expr.func, cst.Attribute) else expr.func
-                )
-            name = dotted_name(expr)
-            return name if name in stores and name not in found else None
+class _Writes(cst.CSTVisitor):
+    def __init__(self, function: cst.FunctionDef, stores: dict) -> None:
+        self.function = function
+        self.stores = stores
+        self.found: list[str] = []
 
-        def visit_Assign(self, node: cst.Assign) -> None:
-            for target in node.targets:
-                if isinstance(target.target, cst.Subscript):
-                    root = self._root(target.target.value)
-                    if root:
-                        found.append(root)
+    def visit_FunctionDef(self, node) -> bool:
+        return node is self.function
 
-        def visit_Call(self, node: cst.Call) -> None:
-            if isinstance(node.func, cst.Attribute) and node.func.attr.value in _WRITES:
-                root = self._root(node.func.value)
+    def _root(self, expr) -> str | None:
+        while isinstance(expr, (cst.Subscript, cst.Call)):
+            expr = expr.value if isinstance(expr, cst.Subscript) else (
+                expr.func.value if isinstance(expr.func, cst.Attribute) else expr.func
+            )
+        name = dotted_name(expr)
+        return name if name in self.stores and name not in self.found else None
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        for target in node.targets:
+            if isinstance(target.target, cst.Subscript):
+                root = self._root(target.target.value)
                 if root:
-                    found.append(root)
+                    self.found.append(root)
 
-    run_visitor(function, _Writes())
-    return found
+    def visit_Call(self, node: cst.Call) -> None:
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value in _WRITES:
+            root = self._root(node.func.value)
+            if root:
+                self.found.append(root)

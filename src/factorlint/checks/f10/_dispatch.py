@@ -7,7 +7,7 @@ import libcst as cst
 
 from factorlint.engine.agents.agents_shape import count_items, resolve
 from factorlint.engine.agents.loop_body import paths_in
-from factorlint.engine.parse.walk import ScopeVisitor, run_visitor
+from factorlint.engine.parse.walk import ScopeVisitor, run_visitor, walk
 from factorlint.engine.recognise.recognisers import keyword_arg
 from factorlint.engine.semantic.names import literal_string
 
@@ -22,34 +22,9 @@ def derived_names(body: cst.CSTNode, seeds: dict[int, bool], names: set[str]) ->
     ``seeds`` maps the model calls (by id) to whether they stream; the chunks of a streamed reply
     (``for chunk in stream``) are transport events, not the model's choice, and are left out.
     """
-    bindings: list[tuple[set[str], cst.BaseExpression, bool]] = []  # (targets, value, is a for)
-
-    class _Collect(cst.CSTVisitor):
-        def visit_FunctionDef(self, node) -> bool:
-            return False
-
-        def visit_Lambda(self, node) -> bool:
-            return False
-
-        def visit_Assign(self, node: cst.Assign) -> None:
-            targets = set().union(*(roots(t.target) for t in node.targets))
-            bindings.append((targets, node.value, False))
-
-        def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
-            if node.value is not None:
-                bindings.append((roots(node.target), node.value, False))
-
-        def visit_For(self, node: cst.For) -> None:
-            bindings.append((roots(node.target), node.iter, True))
-
-        def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
-            bindings.append((roots(node.target), node.value, False))
-
-        def visit_WithItem(self, node: cst.WithItem) -> None:
-            if node.asname is not None:
-                bindings.append((roots(node.asname.name), node.item, False))
-
-    run_visitor(body, _Collect())
+    collect = _Bindings()
+    run_visitor(body, collect)
+    bindings = collect.found
     streams = {
         name for targets, value, _ in bindings if seeds.get(id(_unwrap(value))) for name in targets
     }
@@ -84,19 +59,42 @@ def streams(ctx, call: cst.Call) -> bool:
     return isinstance(call.func, cst.Attribute) and call.func.attr.value in ("stream", "astream")
 
 
+class _Bindings(cst.CSTVisitor):
+    """(targets, value, is a for) for each binding of a scope (nested functions and lambdas are
+    others' scopes)."""
+
+    def __init__(self) -> None:
+        self.found: list[tuple[set[str], cst.BaseExpression, bool]] = []
+
+    def visit_FunctionDef(self, node) -> bool:
+        return False
+
+    def visit_Lambda(self, node) -> bool:
+        return False
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        targets = set().union(*(roots(t.target) for t in node.targets))
+        self.found.append((targets, node.value, False))
+
+    def visit_AnnAssign(self, node: cst.AnnAssign) -> None:
+        if node.value is not None:
+            self.found.append((roots(node.target), node.value, False))
+
+    def visit_For(self, node: cst.For) -> None:
+        self.found.append((roots(node.target), node.iter, True))
+
+    def visit_NamedExpr(self, node: cst.NamedExpr) -> None:
+        self.found.append((roots(node.target), node.value, False))
+
+    def visit_WithItem(self, node: cst.WithItem) -> None:
+        if node.asname is not None:
+            self.found.append((roots(node.asname.name), node.item, False))
+
+
 def _contains(node: cst.CSTNode, ids: set[int]) -> bool:
     if not ids:
         return False
-    found = []
-
-    class _Find(cst.CSTVisitor):
-        def on_visit(self, inner) -> bool:
-            if id(inner) in ids:
-                found.append(inner)
-            return not found
-
-    run_visitor(node, _Find())
-    return bool(found)
+    return any(id(inner) in ids for inner in walk(node))
 
 
 class DispatchScan(ScopeVisitor):

@@ -71,35 +71,38 @@ _STEP_NAMES = re.compile(
 
 def _unit_counters(body: cst.CSTNode) -> set[str]:
     """Names the body moves by exactly one: ``i += 1``, ``turn = turn + 1``."""
-    found: set[str] = set()
+    collect = _UnitCounters()
+    run_visitor(body, collect)
+    return collect.found
 
-    class _Collect(cst.CSTVisitor):
-        def visit_FunctionDef(self, node) -> bool:
-            return False
 
-        def visit_Lambda(self, node) -> bool:
-            return False
+class _UnitCounters(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.found: set[str] = set()
 
-        def visit_AugAssign(self, node: cst.AugAssign) -> None:
-            if isinstance(node.operator, (cst.AddAssign, cst.SubtractAssign)) and _is_one(node.value):
-                path = dotted_name(node.target)
-                if path:
-                    found.add(path)
+    def visit_FunctionDef(self, node) -> bool:
+        return False
 
-        def visit_Assign(self, node: cst.Assign) -> None:
-            value = node.value
-            if (
-                len(node.targets) == 1
-                and isinstance(value, cst.BinaryOperation)
-                and isinstance(value.operator, (cst.Add, cst.Subtract))
-                and _is_one(value.right)
-            ):
-                path = dotted_name(node.targets[0].target)
-                if path and dotted_name(value.left) == path:
-                    found.add(path)
+    def visit_Lambda(self, node) -> bool:
+        return False
 
-    run_visitor(body, _Collect())
-    return found
+    def visit_AugAssign(self, node: cst.AugAssign) -> None:
+        if isinstance(node.operator, (cst.AddAssign, cst.SubtractAssign)) and _is_one(node.value):
+            path = dotted_name(node.target)
+            if path:
+                self.found.add(path)
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        value = node.value
+        if (
+            len(node.targets) == 1
+            and isinstance(value, cst.BinaryOperation)
+            and isinstance(value.operator, (cst.Add, cst.Subtract))
+            and _is_one(value.right)
+        ):
+            path = dotted_name(node.targets[0].target)
+            if path and dotted_name(value.left) == path:
+                self.found.add(path)
 
 
 def _is_one(node: cst.BaseExpression) -> bool:
@@ -130,14 +133,19 @@ def _range_limit(ctx, iterable: cst.BaseExpression) -> StepLimit | None:
 
 
 def _comparisons(node: cst.CSTNode) -> list[cst.Comparison]:
-    found: list[cst.Comparison] = []
+    collect = _Comparisons()
+    run_visitor(node, collect)
+    return collect.found
 
-    class _Collect(cst.CSTVisitor):
-        def visit_Comparison(self, compare: cst.Comparison) -> None:
-            found.append(compare)
 
-        def visit_Lambda(self, node) -> bool:
-            return False
+class _Comparisons(cst.CSTVisitor):
+    """The comparisons of an expression, outside its lambdas."""
 
-    run_visitor(node, _Collect())
-    return found
+    def __init__(self) -> None:
+        self.found: list[cst.Comparison] = []
+
+    def visit_Comparison(self, compare: cst.Comparison) -> None:
+        self.found.append(compare)
+
+    def visit_Lambda(self, node) -> bool:
+        return False

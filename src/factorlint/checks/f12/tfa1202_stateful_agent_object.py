@@ -328,15 +328,18 @@ class Counter:
 
 
 def _self_paths(expr: cst.BaseExpression) -> set[str]:
-    found: set[str] = set()
+    collect = _SelfPaths()
+    run_visitor(expr, collect)
+    return collect.found
 
-    class _Collect(cst.CSTVisitor):
-        def visit_Attribute(self, attr: cst.Attribute) -> bool:
-            path = dotted_name(attr)
-            if path and path.startswith("self.") and path.count(".") >= 1:
-                found.add(".".join(path.split(".")[:2]))
-                return False
-            return True
 
-    run_visitor(expr, _Collect())
-    return found
+class _SelfPaths(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.found: set[str] = set()
+
+    def visit_Attribute(self, attr: cst.Attribute) -> bool:
+        path = dotted_name(attr)
+        if path and path.startswith("self.") and path.count(".") >= 1:
+            self.found.add(".".join(path.split(".")[:2]))
+            return False
+        return True

@@ -74,16 +74,7 @@ class _GraphScan:
         self.budget = re.compile(getattr(ctx.settings, "budget_name_pattern", None) or DEFAULT_BUDGET_PATTERN)
 
     def cycles(self) -> list[GraphCycle]:
-        scan = self
-
-        class _Builders(cst.CSTVisitor):
-            def visit_Assign(self, node: cst.Assign) -> None:
-                scan._builder(node)
-
-            def visit_Call(self, node: cst.Call) -> None:
-                scan._wiring(node)
-
-        run_visitor(self.ctx.module, _Builders())
+        run_visitor(self.ctx.module, _Wiring(self))
         found = []
         for name, graph in self.graphs.items():
             if len(graph.nodes) > _MAX_NODES:
@@ -239,46 +230,68 @@ class _GraphScan:
 
     def _exit_bound(self, function: cst.FunctionDef, spec: GraphSpec, members: set[str]) -> str:
         """A way out of the cycle under a test that reads a counter or a budget."""
-        scan = self
-
-        class _Ifs(cst.CSTVisitor):
-            def __init__(self) -> None:
-                self.found = ""
-
-            def visit_If(self, node: cst.If) -> None:
-                if self.found:
-                    return
-                budget = next((p for p in _names_read(node.test) if scan.budget.search(p.rsplit(".", 1)[-1])), None)
-                if budget is None:
-                    return
-                leaves = scan._gotos(node.body, spec) - members
-                if leaves:
-                    self.found = f"a node leaves the cycle on a budget check (`{budget}`)"
-
-        ifs = _Ifs()
+        ifs = _BudgetExits(self, spec, members)
         run_visitor(function, ifs)
         return ifs.found
 
 
+class _Wiring(cst.CSTVisitor):
+    """Hands every assignment (a graph builder) and call (a node or an edge) to the scan."""
+
+    def __init__(self, scan: _GraphScan) -> None:
+        self.scan = scan
+
+    def visit_Assign(self, node: cst.Assign) -> None:
+        self.scan._builder(node)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        self.scan._wiring(node)
+
+
+class _BudgetExits(cst.CSTVisitor):
+    """The first ``if`` on a budget whose body goes to a node outside the cycle's ``members``."""
+
+    def __init__(self, scan: _GraphScan, spec: GraphSpec, members: set[str]) -> None:
+        self.scan = scan
+        self.spec = spec
+        self.members = members
+        self.found = ""
+
+    def visit_If(self, node: cst.If) -> None:
+        if self.found:
+            return
+        budget = next((p for p in _names_read(node.test) if self.scan.budget.search(p.rsplit(".", 1)[-1])), None)
+        if budget is None:
+            return
+        leaves = self.scan._gotos(node.body, self.spec) - self.members
+        if leaves:
+            self.found = f"a node leaves the cycle on a budget check (`{budget}`)"
+
+
 def _names_read(test: cst.BaseExpression) -> list[str]:
     """Paths and the string keys of state lookups (``state["steps"]``, ``state.get("steps")``)."""
-    names = sorted(paths_in(test))
+    keys = _StateKeys(sorted(paths_in(test)))
+    run_visitor(test, keys)
+    return keys.names
 
-    class _Keys(cst.CSTVisitor):
-        def visit_SubscriptElement(self, node: cst.SubscriptElement) -> None:
-            if isinstance(node.slice, cst.Index):
-                key = literal_string(node.slice.value)
-                if key is not None:
-                    names.append(key)
 
-        def visit_Call(self, node: cst.Call) -> None:
-            if isinstance(node.func, cst.Attribute) and node.func.attr.value == "get" and node.args:
-                key = literal_string(node.args[0].value)
-                if key is not None:
-                    names.append(key)
+class _StateKeys(cst.CSTVisitor):
+    """Appends to ``names`` the string keys of subscripts and ``.get(...)`` calls."""
 
-    run_visitor(test, _Keys())
-    return names
+    def __init__(self, names: list[str]) -> None:
+        self.names = names
+
+    def visit_SubscriptElement(self, node: cst.SubscriptElement) -> None:
+        if isinstance(node.slice, cst.Index):
+            key = literal_string(node.slice.value)
+            if key is not None:
+                self.names.append(key)
+
+    def visit_Call(self, node: cst.Call) -> None:
+        if isinstance(node.func, cst.Attribute) and node.func.attr.value == "get" and node.args:
+            key = literal_string(node.args[0].value)
+            if key is not None:
+                self.names.append(key)
 
 
 def _cycles(graph: _Graph) -> list[list[str]]:

@@ -10,6 +10,8 @@ depends on where its enclosing statement starts, so this module regenerates just
 - The standard library's ``ast`` tree of the same text (already built by the syntax screen) gives
   the line the anchor's first token is on; the anchor's leading blank and comment lines are
   counted back from there, and the indentation of its enclosing blocks is pushed first.
+- A node in a function's or class's header (a decorator, a parameter, a base) has that function
+  or class as its anchor; only the header is regenerated then, up to the colon, not the body.
 - The regenerated text must equal the file's text at that place, character for character. If it
   does not (or anything is missing), the whole module is regenerated as before, so the ranges are
   always exactly LibCST's.
@@ -21,6 +23,7 @@ import ast
 from collections.abc import Iterable
 
 import libcst as cst
+from libcst.metadata import CodePosition, CodeRange
 from libcst.metadata.position_provider import NEWLINE_RE, PositionProvidingCodegenState
 
 _CONTAINERS = ("FunctionDef", "ClassDef")
@@ -103,7 +106,13 @@ def _by_statement(module, text: str, tree: ast.Module, nodes: list, owner: dict)
     places = _Places()
     for path, wanted in groups.values():
         provider = _Ranges()
-        if not _regenerate(module, text, tree, path, line_starts, provider, places):
+        header_only = _in_header(path[-1], wanted)
+        if header_only and not (
+            _regenerate(module, text, tree, path, line_starts, provider, places, header_only=True)
+            and all(node in provider._computed for node in wanted)
+        ):
+            provider, header_only = _Ranges(), False
+        if not header_only and not _regenerate(module, text, tree, path, line_starts, provider, places):
             return None
         # Keep only the ranges asked for: a large statement has a range for each of its nodes.
         ranges.update((node, provider._computed[node]) for node in wanted if node in provider._computed)
@@ -134,11 +143,35 @@ def statement_lines(tree: ast.Module | None, module, nodes: Iterable, owners: St
     return found
 
 
-def _regenerate(module, text: str, tree: ast.Module, path: tuple, line_starts: list, provider, places) -> bool:
+def _in_header(anchor, wanted: list) -> bool:
+    """Whether the nodes anchored at a function or class all lie in its header: its body is an
+    indented block, whose statements are anchors of their own, and the def itself is not wanted."""
+    return (
+        isinstance(anchor, (cst.FunctionDef, cst.ClassDef))
+        and isinstance(anchor.body, cst.IndentedBlock)
+        and all(node is not anchor for node in wanted)
+    )
+
+
+class _BodyLeftOut:
+    """Stands in for a function's or class's body, so that code generation stops after the
+    header's colon. It records an empty range, which the def's own range is computed from (that
+    range is wrong, and never asked for: see ``_in_header``)."""
+
+    def _codegen(self, state) -> None:
+        here = CodePosition(state.line, state.column)
+        state.provider._computed[self] = CodeRange(here, here)
+
+
+def _regenerate(module, text: str, tree: ast.Module, path: tuple, line_starts: list, provider, places,
+                header_only: bool = False) -> bool:
     located = _locate(module, tree, path, places)
     if located is None:
         return False
     statement, counterpart, indents, _ = located
+    if header_only:
+        # The header's nodes are the statement's own: their ranges are keyed by them.
+        statement = statement.with_changes(body=_BodyLeftOut())
     start_line = _first_code_line(counterpart) - _lines_before_code(statement)
     if start_line < 1 or start_line > len(line_starts):
         return False

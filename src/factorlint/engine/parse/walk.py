@@ -137,9 +137,10 @@ def run_visitor(node: cst.CSTNode, visitor) -> None:
     if getattr(kind_of_visitor, "on_visit", None) is not cst.CSTVisitor.on_visit:
         _run_generic(node, visitor)  # a visitor that overrides on_visit/on_leave itself
         return
-    # The handlers per node type live on the visitor class itself, not in a module-level table:
-    # rules define small visitor classes inside functions, a new class per call, and a table
-    # keyed by class kept every one of them alive, and with them the trees of every file.
+    # The handlers per node type live on the visitor class itself, not in a module-level table
+    # keyed by class, which would keep alive any visitor class made at run time (and whatever it
+    # refers to). Helper visitors are module-level classes: a class statement per call costs more
+    # than the walk of a small expression.
     table = kind_of_visitor.__dict__.get(_HANDLER_TABLE)
     if table is None:
         table = {}

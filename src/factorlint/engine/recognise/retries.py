@@ -424,18 +424,9 @@ def _has_success_exit(try_node, after: Iterable[cst.BaseStatement]) -> bool:
 
 def _continues(block: cst.BaseSuite) -> bool:
     """A ``continue`` of this loop in the block (nested loops and defs are another loop's)."""
-    found = []
-
-    class _Find(cst.CSTVisitor):
-        def on_visit(self, node: cst.CSTNode) -> bool:
-            if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef, cst.For, cst.While)):
-                return False
-            if isinstance(node, cst.Continue):
-                found.append(node)
-            return not found
-
-    run_visitor(block, _Find())
-    return bool(found)
+    find = _OwnContinue()
+    run_visitor(block, find)
+    return find.found
 
 
 def _item_feeds(loop: cst.For, body: cst.BaseSuite) -> bool:
@@ -473,17 +464,34 @@ def _fresh_input(ctx, body: cst.BaseSuite) -> bool:
 
 
 def _assigns(node: cst.CSTNode) -> list[cst.Assign]:
-    found: list[cst.Assign] = []
+    find = _Assigns()
+    run_visitor(node, find)
+    return find.found
 
-    class _Find(cst.CSTVisitor):
-        def visit_FunctionDef(self, inner: cst.FunctionDef) -> bool:
+
+class _OwnContinue(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.found = False
+
+    def on_visit(self, node: cst.CSTNode) -> bool:
+        if isinstance(node, (cst.FunctionDef, cst.Lambda, cst.ClassDef, cst.For, cst.While)):
             return False
+        if isinstance(node, cst.Continue):
+            self.found = True
+        return not self.found
 
-        def visit_Assign(self, inner: cst.Assign) -> None:
-            found.append(inner)
 
-    run_visitor(node, _Find())
-    return found
+class _Assigns(cst.CSTVisitor):
+    """The assignments of a scope, outside the functions nested in it."""
+
+    def __init__(self) -> None:
+        self.found: list[cst.Assign] = []
+
+    def visit_FunctionDef(self, inner: cst.FunctionDef) -> bool:
+        return False
+
+    def visit_Assign(self, inner: cst.Assign) -> None:
+        self.found.append(inner)
 
 
 class _Exits(cst.CSTVisitor):

@@ -114,6 +114,7 @@ def _lint_text(result: FileResult, text: str, path: str, data: bytes, settings, 
         return result
 
     raw: list[RawFinding] = []
+    ctx = None
     try:
         ctx = FileContext(path, module, text, module_name, package, knowledge, settings)
         codes = enabled_for(path, settings)
@@ -145,6 +146,9 @@ def _lint_text(result: FileResult, text: str, path: str, data: bytes, settings, 
             Diagnostic(PARSE_ERROR, path, "File could not be analysed: nesting too deep")
         )
         return result
+    finally:
+        if ctx is not None:
+            ctx.release()  # positions and findings need the tree and the nodes, not the context
     if raw or inventory.sites:
         # Sites need lines only: whole statements (a function, an agent class) get them from
         # CPython's tree; the rest, and every finding, get LibCST's exact ranges.

@@ -364,3 +364,13 @@ class FileContext(BindingInference):
 
     def code_for(self, node: cst.CSTNode) -> str:
         return self.module.code_for_node(node)
+
+    def release(self) -> None:
+        """Let go of the file's tree and of everything built from it, once the analysis is done.
+
+        The recognisers and the analyses the context keeps hold the context in turn: a reference
+        cycle that keeps the whole tree alive until a full garbage collection, which on a large
+        run also scans every other tree still waiting for one. Emptied, the context holds nothing,
+        so the tree is freed as soon as the runner drops its last node.
+        """
+        self.__dict__.clear()

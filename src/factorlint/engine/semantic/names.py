@@ -94,21 +94,24 @@ def string_literal_text(node: cst.BaseExpression) -> str | None:
 
 def paths_in(node: cst.CSTNode) -> set[str]:
     """Every Name/Attribute path read inside an expression, with its prefixes."""
-    found: set[str] = set()
+    collect = _Paths()
+    run_visitor(node, collect)
+    return collect.found
 
-    class _Collect(cst.CSTVisitor):
-        def visit_Attribute(self, attr: cst.Attribute) -> bool:
-            path = dotted_name(attr)
-            if path is not None:
-                found.add(path)
-                return False
-            return True
 
-        def visit_Name(self, name: cst.Name) -> None:
-            found.add(name.value)
+class _Paths(cst.CSTVisitor):
+    def __init__(self) -> None:
+        self.found: set[str] = set()
 
-    run_visitor(node, _Collect())
-    return found
+    def visit_Attribute(self, attr: cst.Attribute) -> bool:
+        path = dotted_name(attr)
+        if path is not None:
+            self.found.add(path)
+            return False
+        return True
+
+    def visit_Name(self, name: cst.Name) -> None:
+        self.found.add(name.value)
 
 
 def call_reads(call: cst.Call) -> set[str]:

@@ -146,3 +146,12 @@ def test_moves_from_several_files_share_one_prompts_module(tmp_path):
     assert "REVIEW_MESSAGES_SYSTEM_PROMPT = " in prompts and "AUDIT_MESSAGES_SYSTEM_PROMPT = " in prompts
     compile(prompts, "prompts.py", "exec")
     assert not _report(tmp_path).findings
+
+
+def test_the_name_joins_an_import_of_the_prompts_module_already_there(tmp_path):
+    agent = AGENT.replace("from openai import OpenAI\n", "from openai import OpenAI\nfrom app.prompts import GREETING  # shared\n")
+    _project(tmp_path, agent=agent)
+    apply_fixes(_report(tmp_path), unsafe=True, write=True)
+    text = _text(tmp_path, "app/agent.py")
+    assert "from app.prompts import GREETING, REVIEW_MESSAGES_SYSTEM_PROMPT  # shared\n" in text
+    assert text.count("from app.prompts import") == 1

@@ -154,16 +154,42 @@ def with_constants(original: str, statements: list[str], exists: bool) -> str:
 
 
 def with_import(text: str, module: str, names: list[str]) -> str:
-    """``text`` with ``from module import names`` after its last top-level import (or its
-    docstring), as the fixes' other imports are placed."""
+    """``text`` importing ``names`` from ``module``: added to a one-line ``from module import
+    ...`` at the top of the module when there is one, else as a new line after the last
+    top-level import (or the docstring), where the fixes' other imports go."""
     tree = cst.parse_module(text)
+    positions = MetadataWrapper(tree, unsafe_skip_copy=True).resolve(PositionProvider)
+    lines = text.splitlines(keepends=True)
+    existing = _import_from(tree, module)
+    if existing is not None:
+        where = positions[existing]
+        if where.start.line == where.end.line:
+            line = lines[where.start.line - 1]
+            head, tail = line[: where.end.column], line[where.end.column:]
+            lines[where.start.line - 1] = head + "".join(f", {name}" for name in names) + tail
+            return "".join(lines)
     anchor = import_anchor(tree)
     statement = f"from {module} import {', '.join(names)}\n"
     if anchor is None:
         return statement + text
-    positions = MetadataWrapper(tree, unsafe_skip_copy=True).resolve(PositionProvider)
-    line = positions[anchor].end.line
-    lines = text.splitlines(keepends=True)
-    if line - 1 < len(lines) and not lines[line - 1].endswith("\n"):
-        lines[line - 1] += "\n"
-    return "".join([*lines[:line], statement, *lines[line:]])
+    line_number = positions[anchor].end.line
+    if line_number - 1 < len(lines) and not lines[line_number - 1].endswith("\n"):
+        lines[line_number - 1] += "\n"
+    return "".join([*lines[:line_number], statement, *lines[line_number:]])
+
+
+def _import_from(tree: cst.Module, module: str) -> cst.ImportFrom | None:
+    """The module's first top-level ``from module import a, b`` (absolute, no parentheses, no
+    star, no trailing comma): the place a new name of that module joins."""
+    for statement in tree.body:
+        if not isinstance(statement, cst.SimpleStatementLine):
+            continue
+        for small in statement.body:
+            if (
+                isinstance(small, cst.ImportFrom) and not small.relative and small.module is not None
+                and cst.helpers.get_full_name_for_node(small.module) == module
+                and isinstance(small.names, (list, tuple)) and small.lpar is None
+                and not isinstance(small.names[-1].comma, cst.Comma)
+            ):
+                return small
+    return None

@@ -10,9 +10,10 @@ cProfile and lists the N functions with the most time of their own, and the rule
 handlers with the most cumulative time. Run it with the Python of the factorlint install being
 measured (the project's own tests do not time anything).
 
-It measures the way a run's worker analyses: the start-up heap frozen (``gc.freeze``), each
-file's tree dropped once the file is done (never a list of trees kept alive, which would make
-every garbage collection scan them and inflate LibCST's share), and the lint in this process
+It measures the way a run's worker analyses: the start-up heap frozen and the collection
+threshold set (``pool.settle_worker_heap``), each file's tree dropped once the file is done
+(never a list of trees kept alive, which would make every garbage collection scan them and
+inflate LibCST's share), and the lint in this process
 (``jobs=0``, the analysis a worker runs, without the pool), so that the CPU time is all here.
 """
 
@@ -33,6 +34,7 @@ from factorlint.config import Overrides, resolve_settings
 from factorlint.discovery import discover
 from factorlint.engine.parse.parse import parse_module
 from factorlint.engine.read.prefilter import could_matter
+from factorlint.engine.run.pool import settle_worker_heap
 from factorlint.knowledge import default_knowledge
 
 
@@ -92,7 +94,7 @@ def main() -> None:
     lines = sum(text.count("\n") for text in texts)
     parse_module(texts[0] if texts else "")  # LibCST's parser thread and its imports, not timed
     gc.collect()
-    gc.freeze()  # what start-up built, as a worker does (engine.run.pool)
+    settle_worker_heap()  # the start-up heap frozen and the collection thresholds, as in a worker
     ast_s = _cpu(lambda: _parse_each(texts, ast.parse))
     libcst_s = _cpu(lambda: _parse_each(texts, parse_module))
     collection = _CollectionTime()

@@ -10,7 +10,7 @@ import pytest
 from libcst.metadata import MetadataWrapper, PositionProvider
 
 from factorlint.engine.parse.positions import StatementOwners, _by_statement, node_ranges, statement_lines
-from factorlint.engine.parse.walk import run_visitor, walk
+from factorlint.engine.parse.walk import walk
 from factorlint.engine.run.visitor import BatchedVisitor
 
 TRICKY = {
@@ -46,7 +46,7 @@ def _owners_and_module(text: str):
     class _Ctx:
         function_stack, class_stack, loop_stack = [], [], []
 
-    run_visitor(module, BatchedVisitor(_Ctx(), [], lambda *_: None, owners))
+    BatchedVisitor(_Ctx(), [], lambda *_: None, owners).run(module)
     return module, owners
 
 

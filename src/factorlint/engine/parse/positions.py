@@ -30,31 +30,39 @@ _CONTAINERS = ("FunctionDef", "ClassDef")
 
 
 class StatementOwners:
-    """A participant of the batched visit that notes each node's anchor path (outermost first)."""
+    """A participant of the batched visit that notes each node's anchor path (outermost first).
+
+    The visit asks :meth:`enter` only of the module and of statements (only those can open a
+    frame), records ``path`` as the owner of every node itself, and calls :meth:`leave` for the
+    nodes whose ``enter`` opened a frame."""
 
     def __init__(self) -> None:
         self.owner: dict[int, tuple] = {}
-        self._path: tuple = ()
+        self.path: tuple = ()  # the anchor path of the node being entered
         # Open frames: (anchor node, ids of its body's direct statements, or None).
         self._frames: list[tuple] = []
 
-    def enter(self, node: cst.CSTNode, kind: str) -> None:
+    def enter(self, node: cst.CSTNode, kind: str) -> bool:
+        """Open a frame if ``node`` is the module or a direct statement of the innermost open
+        frame; whether it did."""
         frames = self._frames
         if isinstance(node, cst.Module):
             frames.append((node, {id(s) for s in node.body}))
-        elif frames and frames[-1][1] is not None and id(node) in frames[-1][1]:
-            self._path = (*self._path, node)
+            return True
+        if frames and frames[-1][1] is not None and id(node) in frames[-1][1]:
+            self.path = (*self.path, node)
             body = getattr(node, "body", None) if kind in _CONTAINERS else None
             direct = {id(s) for s in body.body} if isinstance(body, cst.IndentedBlock) else None
             frames.append((node, direct))
-        self.owner[id(node)] = self._path
+            return True
+        return False
 
     def leave(self, node: cst.CSTNode) -> None:
         frames = self._frames
         if frames and frames[-1][0] is node:
             frames.pop()
-            if self._path and self._path[-1] is node:
-                self._path = self._path[:-1]
+            if self.path and self.path[-1] is node:
+                self.path = self.path[:-1]
 
 
 class _Ranges:

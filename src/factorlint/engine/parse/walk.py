@@ -129,6 +129,10 @@ def first(node: cst.CSTNode, kind) -> cst.CSTNode | None:
 
 _HANDLER_TABLE = "_factorlint_walk_handlers"
 
+# Put on a walk's stack above a node whose subtree is to be finished before the node is left:
+# only nodes with something to do on leaving get one, instead of a (node, leaving) pair per node.
+LEAVE = object()
+
 
 def run_visitor(node: cst.CSTNode, visitor) -> None:
     """Drive a ``CSTVisitor``-style object (``visit_<Node>`` returning False to skip children,
@@ -145,38 +149,50 @@ def run_visitor(node: cst.CSTNode, visitor) -> None:
     if table is None:
         table = {}
         setattr(kind_of_visitor, _HANDLER_TABLE, table)
-    stack: list = [(node, False)]
+    stack: list = [node]
+    pop = stack.pop
+    push = stack.append
     while stack:
-        current, leaving = stack.pop()
+        current = pop()
+        if current is LEAVE:
+            current = pop()
+            table[type(current)][1](visitor, current)
+            continue
         node_type = type(current)
         handlers = table.get(node_type)
         if handlers is None:
             name = node_type.__name__
             handlers = (getattr(kind_of_visitor, "visit_" + name, None), getattr(kind_of_visitor, "leave_" + name, None))
             table[node_type] = handlers
-        if leaving:
-            if handlers[1] is not None:
-                handlers[1](visitor, current)
+        visit, leave = handlers
+        if visit is not None and visit(visitor, current) is False:
+            if leave is not None:
+                leave(visitor, current)
             continue
-        if handlers[0] is not None and handlers[0](visitor, current) is False:
-            if handlers[1] is not None:
-                handlers[1](visitor, current)
-            continue
-        stack.append((current, True))
-        for child in reversed(children(current)):
-            stack.append((child, False))
+        if leave is not None:
+            push(current)
+            push(LEAVE)
+        below = children(current)
+        if below:
+            below.reverse()
+            stack.extend(below)
 
 
 def _run_generic(node: cst.CSTNode, visitor) -> None:
-    stack: list = [(node, False)]
+    stack: list = [node]
+    pop = stack.pop
+    push = stack.append
     while stack:
-        current, leaving = stack.pop()
-        if leaving:
-            visitor.on_leave(current)
+        current = pop()
+        if current is LEAVE:
+            visitor.on_leave(pop())
             continue
         if visitor.on_visit(current) is False:
             visitor.on_leave(current)
             continue
-        stack.append((current, True))
-        for child in reversed(children(current)):
-            stack.append((child, False))
+        push(current)
+        push(LEAVE)
+        below = children(current)
+        if below:
+            below.reverse()
+            stack.extend(below)

@@ -19,7 +19,6 @@ from factorlint.checks.base import RawFinding
 from factorlint.checks.registry import all_rules
 from factorlint.engine.parse.parse import parse_module, refusal
 from factorlint.engine.parse.positions import StatementOwners, node_ranges, statement_lines
-from factorlint.engine.parse.walk import run_visitor
 from factorlint.engine.project.facts import FactsCollector
 from factorlint.engine.read.file_roles import enabled_for, file_role
 from factorlint.engine.read.notebook import NotebookError, cell_line, cell_markers, is_notebook, read_notebook
@@ -139,7 +138,7 @@ def _lint_text(result: FileResult, text: str, path: str, data: bytes, settings, 
         owners = StatementOwners()
         # The read-only walk: ``module.visit`` would rebuild every node, which costs more than
         # all the rules together.
-        run_visitor(module, BatchedVisitor(ctx, [CallRecorder(ctx), facts, inventory, *rules], on_error, owners))
+        BatchedVisitor(ctx, [CallRecorder(ctx), facts, inventory, *rules], on_error, owners).run(module)
         result.facts = facts.result()
     except RecursionError:
         result.diagnostics.append(

@@ -460,13 +460,22 @@ def done(msgs):
         self._lines_only: set[int] = set()
         self._scraped_replies: set[int] = set()  # ids of the model calls whose reply was reported
         self._ignored_helpers: set[int] = set()  # helper calls already read inside a parser
+        self._marked_functions: set[int] = set()  # ids of the functions whose returned lines are marked
 
-    def visit_FunctionDef(self, node: cst.FunctionDef) -> None:
-        # The reply handed back as a list of its lines, no field taken out: ``return
-        # text.split("\n")``, or the lines that carry the answer's marker with the marker
-        # removed (``[q.replace("Question:", "").strip() for q in text.split("\n") if
-        # q.startswith("Question:")]``, returned directly, through a name or sliced). Marked
-        # before the body is visited: the list may be built before the ``return``.
+    def _mark_returned_lines(self) -> None:
+        """The reply handed back as a list of its lines, no field taken out: ``return
+        text.split("\n")``, or the lines that carry the answer's marker with the marker removed
+        (``[q.replace("Question:", "").strip() for q in text.split("\n") if
+        q.startswith("Question:")]``, returned directly, through a name or sliced). Read from the
+        whole function at its first scrape (the list may be built before the ``return``), so a
+        function that scrapes nothing needs no value-flow index. Every call this marks lies in
+        the function's own scope, so no other function's marks can name it."""
+        if not self.ctx.function_stack:
+            return  # module level: no return
+        node = self.ctx.function_stack[-1]
+        if id(node) in self._marked_functions:
+            return
+        self._marked_functions.add(id(node))
         flow = self.ctx.flow(node)
         for returned in flow.returns:
             value = returned.value
@@ -499,6 +508,7 @@ def done(msgs):
         if found is None:
             self._handed_to_parser(node)
             return
+        self._mark_returned_lines()
         if id(node) in self._lines_only or (found.is_test and id(node) in self._in_tests):
             return
         track = tracker(self.ctx)

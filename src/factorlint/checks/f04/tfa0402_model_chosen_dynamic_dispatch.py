@@ -189,6 +189,11 @@ class Agent:
     ]
 
     def leave_FunctionDef(self, node: cst.FunctionDef) -> None:
+        qualnames = {id(c): q for c, q in function_calls(self.ctx, node)}
+        if not any(q in _DYNAMIC_LOOKUPS or q in _NAMESPACES for q in qualnames.values()):
+            # Every report is at one of these lookups among the function's own calls (the tool
+            # scan's, a superset of the value-flow index's): nothing else to read.
+            return
         body = body_of(self.ctx, node)
         items = tool_call_items(body)
         requires: dict[str, tuple[str, ...]] = {}
@@ -227,10 +232,9 @@ class Agent:
                 return tainted[expr.value]
             return chosen(expr)
 
-        self._check(node, body, model_name)
+        self._check(body, qualnames, model_name)
 
-    def _check(self, node, body: Body, model_name) -> None:
-        qualnames = {id(c): q for c, q in function_calls(self.ctx, node)}
+    def _check(self, body: Body, qualnames: dict[int, str | None], model_name) -> None:
         for call in body.calls:
             qualname = qualnames.get(id(call))
             index = _DYNAMIC_LOOKUPS.get(qualname or "")

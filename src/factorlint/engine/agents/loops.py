@@ -98,12 +98,18 @@ class LoopAnalyser:
             run_visitor(loop.test, scan)  # a call in the test (``while not done(agent)``) counts too
         carried = scan.carried()
         asks_each_turn = self._asks_each_turn(scan)
-        recursion = self.ctx.recursion.analyse(self.ctx.function_stack[-1]) if self.ctx.function_stack else None
+        function = self.ctx.function_stack[-1] if self.ctx.function_stack else None
+        own = self.ctx.function_qualname(function) if function is not None else None
         person_continues = False
         for call in scan.calls:
-            if (self.ctx.qualname(call.func) or "") in CONSOLE_INPUTS:
+            callee = self.ctx.qualname(call.func)
+            if (callee or "") in CONSOLE_INPUTS:
                 continue  # the person's turn, not the model's
-            if recursion is not None and any(call is c for c in recursion.recursive_calls):
+            # Only a call of the function itself can close its recursion: the function is
+            # analysed for that one, not for every loop.
+            if function is not None and callee == own and any(
+                call is c for c in self.ctx.recursion.analyse(function).recursive_calls
+            ):
                 continue  # the function's recursion on the reply: one loop, listed at that call
             llm = self.recognise.llm_call(call)
             if llm is None or self.recognise.handoff(call) is not None:

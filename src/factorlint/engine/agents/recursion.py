@@ -97,7 +97,7 @@ class RecursionAnalyser:
             callee = self.ctx.qualname(call.func)
             if callee == own:
                 recursive.append(call)
-            elif callee is not None and id(call) in flow.guards and self._may_lead_back(callee):
+            elif callee is not None and id(call) in flow.guards and self.may_lead_back(callee):
                 onward.append((call, callee))
         if not recursive and not onward:
             return found
@@ -130,7 +130,7 @@ class RecursionAnalyser:
                 found.onward.append(Onward(call, callee, requires_of(others), _spends_budget(flow, call)))
         return found
 
-    def _may_lead_back(self, callee: str) -> bool:
+    def may_lead_back(self, callee: str) -> bool:
         """A call of a project function (not a model call, not a method of a library object)."""
         return (
             not callee.endswith("()")
@@ -266,6 +266,11 @@ def onward_agent_loop(ctx, call: cst.Call) -> tuple[Recursion, Onward] | None:
     """The recursion across functions ``call`` may close (to be confirmed by the project pass),
     when the model's reply decides whether it runs; else None."""
     if not ctx.function_stack:
+        return None
+    # Only a call that may lead back can be one (the test ``_analyse`` makes of each call, with the
+    # same function innermost): most calls are answered without reading the function.
+    callee = ctx.qualname(call.func)
+    if callee is None or not ctx.recursion.may_lead_back(callee):
         return None
     found = ctx.recursion.analyse(ctx.function_stack[-1])
     onward = next((o for o in found.onward if o.call is call), None)

@@ -8,6 +8,15 @@ from factorlint.checks.base import CodeFix, RawEdit
 from factorlint.engine.recognise.recognisers import keyword_arg
 
 
+def replace_whole(node: cst.CSTNode, content: str) -> RawEdit:
+    """``node`` replaced by ``content``, with the parentheses written around it: positions leave
+    an expression's own parentheses out of its range, and the new text brings its own."""
+    lpar, rpar = getattr(node, "lpar", None), getattr(node, "rpar", None)
+    if lpar and rpar:
+        return RawEdit(lpar[0], content, until=rpar[-1])
+    return RawEdit(node, content)
+
+
 def add_keyword(ctx, call: cst.Call, keyword: str, value: str) -> RawEdit:
     """``keyword=value`` after the call's last argument (its layout and trailing comma kept), or
     inside the parentheses of a call without arguments."""

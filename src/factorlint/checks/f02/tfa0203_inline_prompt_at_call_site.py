@@ -6,7 +6,8 @@ import re
 
 import libcst as cst
 
-from factorlint.checks.base import CodeFix, RawEdit, Rule, RuleMeta
+from factorlint.checks.base import CodeFix, Rule, RuleMeta
+from factorlint.checks.edits import replace_whole
 from factorlint.engine.parse.walk import find_all
 from factorlint.engine.recognise.prompts import (
     PromptSite,
@@ -638,11 +639,7 @@ vec = client.embeddings.create(model="text-embedding-3-small", input="line one\\
             name, number = f"{base}_{number}", number + 1
         taken.add(name)
         value = _as_constant(literal, self.ctx.code_for(literal))
-        # The literal's own parentheses go with it: the call is left reading the bare name.
-        if literal.lpar and literal.rpar:
-            edit = RawEdit(literal.lpar[0], name, until=literal.rpar[-1])
-        else:
-            edit = RawEdit(literal, name)
+        edit = replace_whole(literal, name)  # the call is left reading the bare name
         if self.settings.move_prompts_to_module and not self.ctx.path.endswith(".ipynb"):
             return CodeFix((edit,), unsafe=True, moves=((name, value),))
         return CodeFix((edit,), preamble=(f"\n{name} = {value}",))

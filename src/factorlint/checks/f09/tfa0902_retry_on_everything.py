@@ -3,7 +3,7 @@ from __future__ import annotations
 import libcst as cst
 
 from factorlint.checks.base import CodeFix, RawEdit, RuleMeta
-from factorlint.checks.edits import add_keyword
+from factorlint.checks.edits import add_keyword, replace_whole
 from factorlint.checks.f09._sites import RetrySiteRule
 from factorlint.engine.parse.walk import find_all
 from factorlint.engine.recognise import errors, retries
@@ -452,13 +452,7 @@ def cached(key):
     def _narrowed(self, types: cst.BaseExpression, transient: tuple[str, ...]) -> CodeFix:
         """``types`` (an exception type, or a tuple of them) replaced by the transient errors and
         the types it names that do not stand for every exception (``ValueError`` is kept)."""
-        content = self._types(types, transient)
-        if getattr(types, "lpar", None) and getattr(types, "rpar", None):
-            # A tuple's parentheses go with it (positions leave them out of the node's range).
-            edit = RawEdit(types.lpar[0], content, until=types.rpar[-1])
-        else:
-            edit = RawEdit(types, content)
-        return CodeFix((edit,), _imports(transient), unsafe=True)
+        return CodeFix((replace_whole(types, self._types(types, transient)),), _imports(transient), unsafe=True)
 
     def _types(self, types: cst.BaseExpression | None, transient: tuple[str, ...]) -> str:
         kept: list[str] = []

@@ -14,7 +14,8 @@ back into the model, see :mod:`loops`) are not retry loops.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import contextlib
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
 import libcst as cst
@@ -99,11 +100,20 @@ def llm_in_function(ctx, function: cst.FunctionDef) -> tuple[str, ...] | None:
     The dispatcher pushes a function after the rules' ``visit_FunctionDef`` has run, so the body's
     local bindings and ``self`` would not be visible yet: push it for the scan, then restore.
     """
-    ctx.function_stack.append(function)
-    try:
+    with _inside(ctx, function):
         return llm_in(ctx, function.body)
+
+
+@contextlib.contextmanager
+def _inside(ctx, function: cst.FunctionDef | None) -> Iterator[None]:
+    """Names resolved as inside ``function`` (nothing changes for None)."""
+    if function is not None:
+        ctx.function_stack.append(function)
+    try:
+        yield
     finally:
-        ctx.function_stack.pop()
+        if function is not None:
+            ctx.function_stack.pop()
 
 
 def transient_errors(ctx, retried: cst.FunctionDef | cst.BaseSuite | None) -> tuple[str, ...] | None:
@@ -112,23 +122,17 @@ def transient_errors(ctx, retried: cst.FunctionDef | cst.BaseSuite | None) -> tu
     of its calls is not certainly a model call of a client whose transient errors are known."""
     if retried is None:
         return None
-    inside = isinstance(retried, cst.FunctionDef)
-    if inside:
-        ctx.function_stack.append(retried)
-    try:
+    function = retried if isinstance(retried, cst.FunctionDef) else None
+    with _inside(ctx, function):
         found: list[str] = []
-        code: cst.CSTNode = retried.body if isinstance(retried, cst.FunctionDef) else retried
-        calls = [ctx.recognise.llm_call(call) for call in calls_in(code)]
-        for llm in calls:
+        code: cst.CSTNode = function.body if function is not None else retried
+        for llm in (ctx.recognise.llm_call(call) for call in calls_in(code)):
             if llm is None:
                 continue
             if not llm.certain or llm.client is None or not llm.client.transient_errors:
                 return None
             found.extend(e for e in llm.client.transient_errors if e not in found)
         return tuple(found) or None
-    finally:
-        if inside:
-            ctx.function_stack.pop()
 
 
 def llm_of_callable(ctx, target: cst.BaseExpression) -> tuple[str, ...] | None:

@@ -31,8 +31,8 @@ from factorlint.engine.run.moves import (
     MoveRefused,
     Placed,
     PromptHome,
-    bound_at_top,
-    imported_modules,
+    imports_module,
+    names_used,
     place,
     prompt_home,
     with_constants,
@@ -117,7 +117,7 @@ class _Home:
     placed: Placed
     outcome: FixOutcome
     taken: set[str]
-    imports: set[str]
+    tree: cst.Module | None  # None: a module the fix creates
 
 
 def _apply_group(
@@ -160,15 +160,14 @@ def _apply_group(
 def _open_home(home: PromptHome, own: list[Finding]) -> _Home | str:
     if not home.exists:
         outcome = FixOutcome(home.relative, disk_path=home.disk_path, created=True)
-        return _Home(Placed(home), outcome, set(), set())
+        return _Home(Placed(home), outcome, set(), None)
     outcome = prepare_fix(home.disk_path, home.relative, own, analysed_digest=home.digest)
     if outcome.error:
         return outcome.error
     tree = _parsed(outcome.original)
     if tree is None:
         return "the prompts module does not parse"
-    package = module_name_for(home.disk_path)[1]
-    return _Home(Placed(home), outcome, bound_at_top(tree), imported_modules(tree, package))
+    return _Home(Placed(home), outcome, names_used(tree), tree)
 
 
 def _prepare_caller(path: str, findings: list[Finding], home: _Home | None, result: FileResult) -> FixOutcome:
@@ -177,33 +176,37 @@ def _prepare_caller(path: str, findings: list[Finding], home: _Home | None, resu
     disk = Path(result.disk_path or path)
     if home is None or not any(f.fix and f.fix.moves for f in findings):
         return prepare_fix(disk, path, findings, analysed_digest=result.digest)
-    before = prepare_fix(disk, path, [], analysed_digest=result.digest)
-    tree = _parsed(before.original) if not before.error else None
-    if tree is None:
-        return before if before.error else refused(before, "the file does not parse")
     caller_module = module_name_for(disk.absolute())[0]
-    if caller_module in home.imports:
+    if home.tree is not None and imports_module(home.tree, module_name_for(home.placed.home.disk_path)[1], caller_module):
         # The prompts module imports this file: the import the fix adds would close a cycle.
         findings = [f for f in findings if not (f.fix and f.fix.moves)]
         return prepare_fix(disk, path, findings, analysed_digest=result.digest)
-    own = bound_at_top(tree)
     renamed: dict[int, tuple[Finding, list[tuple[str, str]]]] = {}
-    plan: list[Finding] = []
-    for finding in findings:
-        if not (finding.fix and finding.fix.moves):
-            plan.append(finding)
-            continue
-        names = []
-        edits = finding.fix.edits
-        for move in finding.fix.moves:
-            final = _free(move.name, home.taken, own)
-            names.append((final, move.value))
-            edits = tuple(dataclasses.replace(e, content=final) if e.content == move.name else e for e in edits)
-        copy = dataclasses.replace(finding, fix=dataclasses.replace(finding.fix, edits=edits))
-        renamed[id(copy)] = (finding, names)
-        plan.append(copy)
-    outcome = prepare_fix(disk, path, plan, analysed_digest=result.digest,
-                          finish=_importing(home, renamed))
+
+    def named(original: str) -> list[Finding] | None:
+        """The findings to apply, each moved literal under a name free in both files."""
+        tree = _parsed(original)
+        if tree is None:
+            return None
+        own = names_used(tree)
+        plan: list[Finding] = []
+        for finding in findings:
+            if not (finding.fix and finding.fix.moves):
+                plan.append(finding)
+                continue
+            names = []
+            edits = finding.fix.edits
+            for move in finding.fix.moves:
+                final = _free(move.name, home.taken, own)
+                names.append((final, move.value))
+                edits = tuple(dataclasses.replace(e, content=final) if e.content == move.name else e for e in edits)
+            copy = dataclasses.replace(finding, fix=dataclasses.replace(finding.fix, edits=edits))
+            renamed[id(copy)] = (finding, names)
+            plan.append(copy)
+        return plan
+
+    outcome = prepare_fix(disk, path, findings, analysed_digest=result.digest,
+                          arrange=named, finish=_importing(home, renamed))
     outcome.applied = [renamed[id(f)][0] if id(f) in renamed else f for f in outcome.applied]
     outcome.skipped = [renamed[id(f)][0] if id(f) in renamed else f for f in outcome.skipped]
     return outcome

@@ -153,11 +153,13 @@ def prepare_fix(
     findings: list[Finding],
     *,
     analysed_digest: str = "",
+    arrange: Callable[[str], list[Finding] | None] | None = None,
     finish: Callable[[str, list[Finding]], str] | None = None,
 ) -> FixOutcome:
     """The file's text with ``findings``' edits applied, checked to parse, not written.
-    ``finish`` completes the edited script from the findings applied (the import of moved
-    constants) before the check."""
+    ``arrange`` gives the findings to apply from the script as read (a moved literal's edit
+    under the name free in the file; None: the file does not parse). ``finish`` completes the
+    edited script from the findings applied (the import of moved constants) before the check."""
     outcome = FixOutcome(relative, disk_path=disk_path)
     try:
         data = _read_regular(disk_path)
@@ -182,6 +184,13 @@ def prepare_fix(
             outcome.error = str(exc)
             return outcome
         script = notebook.script  # the edits are in the lines of the cells' script
+    if arrange is not None:
+        arranged = arrange(script)
+        if arranged is None:
+            outcome.original = outcome.fixed = original
+            outcome.error = "the file does not parse"
+            return outcome
+        findings = arranged
     fixed_script, applied, skipped = apply_edits(script, findings)
     if finish is not None and applied:
         fixed_script = finish(fixed_script, applied)

@@ -24,6 +24,7 @@ from libcst.metadata import MetadataWrapper, PositionProvider
 from factorlint.engine.parse.walk import find_all
 from factorlint.engine.read.module_names import module_name_for
 from factorlint.engine.run.fix_imports import import_anchor
+from factorlint.engine.semantic.prescan import prescan
 from factorlint.model import FileResult
 
 NEW_MODULE_DOCSTRING = '"""The prompts the agent sends, named so they can be reviewed and tested."""\n'
@@ -111,30 +112,15 @@ def _shown(path: Path, root: Path) -> str:
         return path.name
 
 
-def bound_at_top(module: cst.Module) -> set[str]:
+def names_used(module: cst.Module) -> set[str]:
     """Every name the module's text uses or binds (a new constant must clash with none)."""
     return {name.value for name in find_all(module, cst.Name)}
 
 
-def imported_modules(module: cst.Module, package: str) -> set[str]:
-    """The absolute names of the modules a module imports (relative imports resolved)."""
-    found: set[str] = set()
-    for node in find_all(module, (cst.Import, cst.ImportFrom)):
-        if isinstance(node, cst.Import):
-            found.update(cst.helpers.get_full_name_for_node(alias.name) or "" for alias in node.names)
-            continue
-        base = cst.helpers.get_full_name_for_node(node.module) if node.module is not None else ""
-        level = len(node.relative)
-        if level:
-            parts = package.split(".") if package else []
-            parts = parts[: len(parts) - (level - 1)] if level > 1 else parts
-            base = ".".join([*parts, base] if base else parts)
-        found.add(base or "")
-        if not isinstance(node.names, cst.ImportStar):
-            found.update(
-                f"{base}.{cst.helpers.get_full_name_for_node(alias.name)}" for alias in node.names
-            )
-    return found
+def imports_module(module: cst.Module, package: str, target: str) -> bool:
+    """Does the module import ``target`` (itself, or a name from it), anywhere in its code?"""
+    scan = prescan(module, package)
+    return target in scan.imported_modules or target in scan.imports.values()
 
 
 def place(placed: Placed, name: str, value: str) -> None:

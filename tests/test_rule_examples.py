@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import ast
+
 import pytest
 from helpers import expected_details, expected_findings, run_example
 
 from factorlint.checks.registry import all_rules
+from factorlint.knowledge import default_knowledge
 
 
 def _cases(kind: str):
@@ -28,6 +31,10 @@ def test_invalid_examples_fire(rule, example, tmp_path):
     shown = {(f.path, f.line, f.column, f.end_line, f.end_column, f.code, f.message)
              for f in report.findings if f.code == rule.meta.code}
     assert shown == details
+    # The rule's screen of test code (Rule.may_report) lets through every module it reports in.
+    knowledge = default_knowledge()
+    for path in {e[0] for e in expected}:
+        assert rule.may_report(files[path], ast.parse(files[path]), knowledge), path
 
 
 @pytest.mark.parametrize(("rule", "example"), list(_cases("invalid")))

@@ -3,6 +3,7 @@ hard-coded key rule runs on it either way (docs/violations.md, "Test code")."""
 
 from __future__ import annotations
 
+import ast
 import json
 
 from helpers import invoke, write
@@ -66,3 +67,87 @@ def test_what_counts_as_test_and_example_code():
     assert file_role("gptme/eval/run.py") == "app"
     assert file_role("app/examples_loader.py") == "app"
     assert file_role("app/agent.py") == "app"
+
+
+WRAPPER = "from openai import OpenAI\nclient = OpenAI()\n\ndef ask(messages):\n    return client.chat.completions.create(model='m', messages=messages)\n"
+LOOPING_TEST = "from app.llm import ask\n\ndef test_run():\n    messages = []\n    while True:\n        messages.append(ask(messages))\n"
+
+
+def _analysed(project, *args):
+    from factorlint import api
+    from factorlint.config import Overrides, resolve_settings
+
+    report = api.lint_paths([project], resolve_settings(project, Overrides(isolated=True, **dict(args)), project))
+    return report, {f.path: not f.skipped for f in report.files}
+
+
+def test_a_test_of_the_project_lends_its_facts_and_is_not_listed(tmp_path):
+    """What a test builds with a framework is listed; a test of the project's own functions is
+    read for what it hands them (the project pass types parameters by it), and listed nowhere."""
+    project = tmp_path / "p"
+    write(project, {"app/__init__.py": "", "app/llm.py": WRAPPER, "tests/test_loop.py": LOOPING_TEST,
+                    "tests/test_sdk.py": AGENT.replace(KEY_LINE, ""), "examples/loop.py": LOOPING_TEST})
+    report, analysed = _analysed(project)
+    assert analysed["tests/test_loop.py"] is True and analysed["tests/test_sdk.py"] is True
+    facts = {f.path: f.facts for f in report.files}
+    assert "test_loop.test_run" in facts["tests/test_loop.py"].functions
+    # An example of the project's own agent is listed, as a test that builds one with an SDK is.
+    listed = {s.path for s in report.sites if not s.path.startswith("app/")}
+    assert listed == {"tests/test_sdk.py", "examples/loop.py"}
+    # Asked to judge test code, factorlint reads it as application code.
+    report, analysed = _analysed(project, ("check_test_code", True))
+    assert ("tests/test_loop.py", "TFA0802") in {(f.path, f.code) for f in report.findings}
+    assert "tests/test_loop.py" in {s.path for s in report.sites}
+
+
+def test_a_test_that_passes_the_project_a_model_types_its_parameter(tmp_path):
+    """aider's main loop: ``Coder.send`` calls ``self.main_model.send_completion``, and only its
+    tests show what ``main_model`` is."""
+    project = tmp_path / "p"
+    model = ("import litellm\n\nclass Model:\n    def send(self, messages):\n"
+             "        return litellm.completion(model='m', messages=messages)\n")
+    coder = ("from app import model as models\n\nclass Coder:\n    def __init__(self, main_model):\n        self.main_model = main_model\n\n"
+             "    def run(self, messages):\n        while True:\n"
+             "            messages.append(self.main_model.send(messages))\n")
+    test = ("from app.coder import Coder\nfrom app.model import Model\n\n"
+            "def test_run():\n    Coder(Model()).run([])\n")
+    write(project, {"app/__init__.py": "", "app/model.py": model, "app/coder.py": coder, "tests/test_coder.py": test})
+    report, _ = _analysed(project)
+    assert ("app/coder.py", "TFA0802") in {(f.path, f.code) for f in report.findings}
+
+
+KEY_LINE = 'KEY = "sk-proj-4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e"\n'
+
+
+def test_test_code_is_read_where_a_secret_could_be(tmp_path):
+    project = tmp_path / "p"
+    generic = "import requests\n\ndef test_get():\n    requests.get('u', auth_token='Zq8Lm2Xr7Tn4Vb9Kc3Hs6Pw1')\n"
+    unnamed = "import requests\n\ndef test_get():\n    requests.get('u', model='Zq8Lm2Xr7Tn4Vb9Kc3Hs6Pw1')\n"
+    formatted = "import os\n\n" + KEY_LINE
+    unused = "import os\n\nNAME = 'short'  # noqa: TFS003\n"
+    write(project, {"app/__init__.py": "", "tests/test_generic.py": generic,
+                    "tests/test_unnamed.py": unnamed, "tests/test_formatted.py": formatted,
+                    "tests/test_unused.py": unused})
+    report, analysed = _analysed(project)
+    assert analysed["tests/test_generic.py"] and analysed["tests/test_formatted.py"]
+    assert not analysed["tests/test_unnamed.py"] and not analysed["tests/test_unused.py"]
+    found = {(f.path, f.code) for f in report.findings}
+    assert {("tests/test_generic.py", "TFS003"), ("tests/test_formatted.py", "TFS003")} <= found
+    # A suppression in a test that is not parsed is still read, and silences nothing here.
+    assert ("tests/test_unused.py", "TFA0002") in found
+
+
+def test_the_secret_screen_reads_every_place_the_rule_does():
+    from factorlint.checks.security.tfs003_hardcoded_api_key import HardcodedApiKey
+    from factorlint.knowledge import default_knowledge
+
+    knowledge = default_knowledge()
+    value = "'Zq8Lm2Xr7Tn4Vb9Kc3Hs6Pw1'"
+    for source in (f"call(api_key={value})", f"config = {{'api_key': {value}}}", f"self.OPENAI_API_KEY = {value}",
+                   f"os.environ['OPENAI_API_KEY'] = {value}", f"os.environ.setdefault('GROQ_API_KEY', {value})",
+                   f"auth_token: str = {value}", "key = 'abc' 'sk-proj-4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c'"):
+        assert HardcodedApiKey.may_report(source, ast.parse(source), knowledge), source
+    for source in (f"call(model={value})", f"NAME = {value}", "api_key = 'has spaces in it, so not a key'",
+                   "api_key = 'Zq8Lm2Xr7Tn4'"):
+        assert not HardcodedApiKey.may_report(source, ast.parse(source), knowledge), source
+    assert HardcodedApiKey.may_report("def (:", None, knowledge)  # no tree: no answer but yes

@@ -9,6 +9,7 @@ source string, or a dict of file name to source for a multi-file project.
 
 from __future__ import annotations
 
+import ast
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import ClassVar, Literal
@@ -142,6 +143,14 @@ class Rule:
                 unless_human, requires_tainted, requires_cycle, requires_text, requires_scrape, fix,
             )
         )
+
+    @classmethod
+    def may_report(cls, text: str, tree: ast.Module | None, knowledge) -> bool:
+        """Could the rule report anything in this module? A rule that runs on test and example
+        code (``file_roles.ON_TEST_CODE``) answers from the text and CPython's tree (``None``
+        when CPython does not parse it), so that test code it cannot report in is not parsed by
+        LibCST; the answer must hold for everything the rule reports. By default: it could."""
+        return True
 
     @classmethod
     def documentation(cls) -> str:

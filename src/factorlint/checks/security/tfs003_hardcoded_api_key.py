@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import ast
 import functools
 import re
 
@@ -176,6 +177,23 @@ llm = ChatOpenAI(api_key="OPENAI_API_KEY_PRODUCTION_2025")
         super().__init__(ctx, sink)
         self._environ_values: set[int] = set()  # ids of the values of ``os.environ["X"] = ...``
 
+    @classmethod
+    def may_report(cls, text: str, tree: ast.Module | None, knowledge) -> bool:
+        """A key format in the text or in a string's value, or a literal that could be a generic
+        credential where the rule looks for one (below, :func:`_credential_literals`)."""
+        if tree is None or any(pattern.search(text) for _, pattern in _patterns(knowledge)):
+            return True
+        minimum = knowledge.generic_secret_min_length
+        names = [re.compile(p) for p in knowledge.credential_names]
+        for node in ast.walk(tree):
+            if type(node) is ast.Constant and type(node.value) is str and len(node.value) >= 14:
+                if any(pattern.search(node.value) for _, pattern in _patterns(knowledge)):
+                    return True
+            for value in _credential_literals(node, knowledge.credential_keywords, names):
+                if len(value) >= minimum and not any(c.isspace() for c in value):
+                    return True
+        return False
+
     def visit_SimpleString(self, node: cst.SimpleString) -> None:
         text = literal_string(node)
         if text is not None:
@@ -263,6 +281,38 @@ llm = ChatOpenAI(api_key="OPENAI_API_KEY_PRODUCTION_2025")
         if len(set(text)) < 10:
             return False
         return not any(re.search(p, text) for p in knowledge.placeholder_patterns)
+
+
+def _credential_literals(node: ast.AST, keywords, names: list[re.Pattern]) -> list[str]:
+    """The string literals CPython's ``node`` puts where the rule reads a credential: passed by
+    a credential keyword, under a credential key of a dict, assigned to a name (or to a
+    subscript with a key) named like one, or after such a name in a call (``os.environ.setdefault``,
+    ``os.putenv``). A superset of the rule's own tests, read from the other tree."""
+
+    def named(name: str | None) -> bool:
+        return name is not None and any(p.search(name) for p in names)
+
+    def text(value: ast.AST | None) -> str | None:
+        return value.value if isinstance(value, ast.Constant) and isinstance(value.value, str) else None
+
+    found: list[str | None] = []
+    if isinstance(node, ast.keyword) and node.arg in keywords:
+        found.append(text(node.value))
+    elif isinstance(node, ast.Dict):
+        found += [text(v) for k, v in zip(node.keys, node.values, strict=True) if text(k) in keywords]
+    elif isinstance(node, (ast.Assign, ast.AnnAssign)):
+        for target in node.targets if isinstance(node, ast.Assign) else [node.target]:
+            name = (
+                target.id if isinstance(target, ast.Name)
+                else target.attr if isinstance(target, ast.Attribute)
+                else text(target.slice) if isinstance(target, ast.Subscript)
+                else None
+            )
+            if named(name):
+                found.append(text(node.value))
+    elif isinstance(node, ast.Call) and len(node.args) >= 2 and named(text(node.args[0])):
+        found.append(text(node.args[1]))
+    return [value for value in found if value is not None]
 
 
 @functools.lru_cache(maxsize=4)

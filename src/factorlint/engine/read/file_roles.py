@@ -19,13 +19,19 @@ def enabled_for(path: str, settings) -> set[str]:
     if hasattr(settings, "for_path"):
         settings = settings.for_path(path)
     codes = set(settings.enabled)
-    if not getattr(settings, "check_test_code", False) and file_role(path) != "app":
+    if not judged_as_agent_code(path, settings):
         # The analysis's own rules (TFA00: files not analysed, unused suppressions) stay.
         codes = {c for c in codes if c.startswith("TFA00") or c in ON_TEST_CODE}
     for pattern, selectors in settings.per_file_ignores:
         if _path_matches(path, pattern):
             codes = {c for c in codes if not any(c.startswith(s.upper()) for s in selectors)}
     return codes
+
+
+def judged_as_agent_code(path: str, settings) -> bool:
+    """Whether the factor rules judge ``path`` (by the configuration that governs it): application
+    code always, test and example code under ``check-test-code``."""
+    return getattr(settings, "check_test_code", False) or file_role(path) == "app"
 
 
 def _path_matches(path: str, pattern: str) -> bool:

@@ -7,6 +7,13 @@ text handed over from another module may end up), or holds something the securit
 secret's format, a credential keyword, a hand-written tool schema). Everything else (most of a
 large repository's utilities and tests of unrelated code) is only checked to parse, with the
 standard library's parser, so a syntax error is still reported and nothing is silently lost.
+
+Test and example code outside ``check-test-code`` is judged only by the rules that run on any
+code (``file_roles.ON_TEST_CODE``) and listed by the audit for what it builds: it is analysed whole
+when it imports a library the tables know (:func:`builds_with_framework`), or is an example that
+imports the project; a test that imports the project is read for its facts only (what it hands
+the project's functions), as is test code one of those rules may report in (``Rule.may_report``);
+else it is not parsed by LibCST at all.
 """
 
 from __future__ import annotations
@@ -23,14 +30,18 @@ _CONSOLE = (r"\binput\(", r"\bgetpass\b", r"\bprompt\(", r"\.ask\(", r"\breadlin
 _RUNS_CODE = (r"\bexec\(", r"\beval\(", r"\bsubprocess\b", r"\bos\.system\(", r"\bos\.popen\(")
 
 
-@functools.lru_cache(maxsize=8)
-def _triggers(knowledge, project_roots: frozenset) -> re.Pattern:
-    roots = sorted(set(knowledge._package_roots) | set(project_roots))
-    names = "|".join(re.escape(r) for r in roots) or "(?!)"
-    imports = (
-        rf"^[ \t]*from[ \t]+(?:\.|(?:{names})\b)"  # from openai import ..., from . import llm
+def _imports(roots, relative: bool) -> str:
+    names = "|".join(re.escape(r) for r in sorted(roots)) or "(?!)"
+    dot = r"\.|" if relative else ""
+    return (
+        rf"^[ \t]*from[ \t]+(?:{dot}(?:{names})\b)"  # from openai import ..., from . import llm
         rf"|^[ \t]*import[ \t][^\n#;]*\b(?:{names})\b"  # import os, openai as oa
     )
+
+
+@functools.lru_cache(maxsize=8)
+def _triggers(knowledge, project_roots: frozenset) -> re.Pattern:
+    imports = _imports(set(knowledge._package_roots) | set(project_roots), relative=True)
     secrets = [spec.pattern for spec in knowledge.secret_patterns]
     # Credential keywords in any case (``OPENAI_API_KEY = "..."`` holds ``api_key``).
     words = "(?i:" + "|".join(re.escape(w) for w in sorted(knowledge.credential_keywords)) + ")" if knowledge.credential_keywords else "(?!)"
@@ -43,3 +54,27 @@ def could_matter(text: str, knowledge, settings) -> bool:
     if settings.llm_functions:
         return True  # configured wrapper names can be called from anywhere
     return _triggers(knowledge, frozenset(settings.project_roots)).search(text) is not None
+
+
+@functools.lru_cache(maxsize=8)
+def _framework_imports(knowledge) -> re.Pattern:
+    return re.compile(_imports(knowledge._package_roots, relative=False), re.M)
+
+
+@functools.lru_cache(maxsize=8)
+def _project_imports(project_roots: frozenset) -> re.Pattern:
+    return re.compile(_imports(project_roots, relative=True), re.M)
+
+
+def imports_project(text: str, settings) -> bool:
+    """Does this module import the scanned project (by name, or relatively)? Then the project
+    pass reads what it hands the project's functions (a test's ``Coder(Model(...))`` types the
+    parameter the application leaves untyped)."""
+    return _project_imports(frozenset(settings.project_roots)).search(text) is not None
+
+
+def builds_with_framework(text: str, knowledge) -> bool:
+    """Does this module import a model SDK, agent framework or other library the tables know?
+    What test and example code builds with one is what the audit lists of it; a test that only
+    calls the project's own functions exercises agents listed where they are written."""
+    return _framework_imports(knowledge).search(text) is not None

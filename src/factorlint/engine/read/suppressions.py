@@ -45,7 +45,7 @@ class Suppression:
 
 
 def find_suppressions(text: str) -> list[Suppression]:
-    if "factorlint" not in text and "noqa" not in text.lower():
+    if not _may_hold_suppression(text):
         return []
     found: list[Suppression] = []
     code_lines: list[int] = []
@@ -76,6 +76,19 @@ def find_suppressions(text: str) -> list[Suppression]:
             suppression.target_line = following[0] if following else line
         found.append(suppression)
     return found
+
+
+def _may_hold_suppression(text: str) -> bool:
+    """Whether the text holds a directive, or a ``noqa`` naming one of our codes, anywhere: the
+    comments are part of the text, so a file without either is not tokenized. Most ``noqa``
+    comments name other tools' codes (``# noqa: E501``)."""
+    if "factorlint" not in text and "noqa" not in text.lower():
+        return False
+    if _DIRECTIVE.search(text):
+        return True
+    return any(
+        _OUR_CODE.match(code.upper()) for found in _NOQA.finditer(text) for code in re.split(r"[\s,]+", found.group("codes"))
+    )
 
 
 def _parse(comment: str, line: int, column: int) -> Suppression | None:

@@ -20,9 +20,9 @@ from factorlint.checks.registry import all_rules
 from factorlint.engine.parse.parse import parse_module, refusal
 from factorlint.engine.parse.positions import StatementOwners, node_ranges, statement_lines
 from factorlint.engine.project.facts import FactsCollector
-from factorlint.engine.read.file_roles import enabled_for, file_role
+from factorlint.engine.read.file_roles import ON_TEST_CODE, enabled_for, file_role, judged_as_agent_code
 from factorlint.engine.read.notebook import NotebookError, cell_line, cell_markers, is_notebook, read_notebook
-from factorlint.engine.read.prefilter import could_matter
+from factorlint.engine.read.prefilter import builds_with_framework, could_matter, imports_project
 from factorlint.engine.read.source import UNREADABLE as PARSE_ERROR
 from factorlint.engine.read.source import decode_source
 from factorlint.engine.read.suppressions import find_suppressions
@@ -91,8 +91,21 @@ def _lint_text(result: FileResult, text: str, path: str, data: bytes, settings, 
     if too_deep is not None:
         result.diagnostics.append(Diagnostic(PARSE_ERROR, path, f"File could not be parsed: {too_deep}"))
         return result
-    if parses and not could_matter(text, knowledge, settings):
+    codes = enabled_for(path, settings)
+    # Test and example code outside check-test-code is listed for what it builds: with a framework,
+    # or, in an example, with the project's own functions (a test of those exercises the agents
+    # listed where they are written). What a test hands the project's functions is a fact.
+    listed = (
+        judged_as_agent_code(path, settings)
+        or builds_with_framework(text, knowledge)
+        or (result.role == "example" and imports_project(text, settings))
+    )
+    if parses and not (
+        could_matter(text, knowledge, settings) if listed
+        else imports_project(text, settings) or _rules_may_report(text, tree, knowledge, codes)
+    ):
         result.skipped = True  # parses, and nothing in it can reach agent code: no LibCST pass
+        result.suppressions = find_suppressions(text)
         return result
     # Only text LibCST's native parser can take without crashing or stalling reaches it.
     refused = refusal(text, tree)
@@ -116,12 +129,12 @@ def _lint_text(result: FileResult, text: str, path: str, data: bytes, settings, 
     ctx = None
     try:
         ctx = FileContext(path, module, text, module_name, package, knowledge, settings)
-        codes = enabled_for(path, settings)
         enabled = [rule for rule in all_rules() if rule.meta.code in codes]
         ctx.needs = frozenset().union(*(rule.needs for rule in enabled))
         rules = [rule(ctx, raw.append) for rule in enabled]
         facts = FactsCollector(ctx)
         inventory = InventoryCollector(ctx)
+        engine = [CallRecorder(ctx), facts, inventory] if listed else [facts]
 
         def on_error(visitor, exc: BaseException) -> None:
             name = getattr(getattr(visitor, "meta", None), "code", type(visitor).__name__)
@@ -138,7 +151,7 @@ def _lint_text(result: FileResult, text: str, path: str, data: bytes, settings, 
         owners = StatementOwners()
         # The read-only walk: ``module.visit`` would rebuild every node, which costs more than
         # all the rules together.
-        BatchedVisitor(ctx, [CallRecorder(ctx), facts, inventory, *rules], on_error, owners).run(module)
+        BatchedVisitor(ctx, [*engine, *rules], on_error, owners).run(module)
         result.facts = facts.result()
     except RecursionError:
         result.diagnostics.append(
@@ -163,6 +176,14 @@ def _lint_text(result: FileResult, text: str, path: str, data: bytes, settings, 
         result.sites = _sites(positions, site_lines, inventory.sites, path)
     result.suppressions = find_suppressions(text)
     return result
+
+
+def _rules_may_report(text: str, tree: ast.Module | None, knowledge, codes: set[str]) -> bool:
+    """Whether a rule that runs on test and example code may report in this module (its screen)."""
+    return any(
+        rule.may_report(text, tree, knowledge) for rule in all_rules()
+        if rule.meta.code in codes and rule.meta.code in ON_TEST_CODE
+    )
 
 
 def unanalysed(path: str, kind: str, detail: str, settings) -> FileResult:

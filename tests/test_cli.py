@@ -230,6 +230,22 @@ def test_python_dash_m_version():
     assert "factorlint" in completed.stdout and __version__ in completed.stdout
 
 
+def test_the_command_ends_with_its_exit_code_and_all_of_its_output(tmp_path):
+    """The command leaves without tearing the interpreter down once its output is flushed: the
+    exit code and every byte written stay as they were, through a pipe and to a file."""
+    many = "\n".join(AGENT.replace("def run(", f"def run{n}(") for n in range(300))
+    write(tmp_path, {"agent.py": many})
+    command = [sys.executable, "-m", "factorlint", "check", str(tmp_path / "agent.py"), "--isolated", "--no-cache"]
+    piped = subprocess.run([*command, "--output-format", "json"], capture_output=True, text=True, timeout=120)
+    assert piped.returncode == 1, piped.stderr
+    assert len(json.loads(piped.stdout)["findings"]) == 300
+    report = tmp_path / "report.json"
+    written = subprocess.run([*command, "--output-format", "json", "-o", str(report)], capture_output=True, timeout=120)
+    assert written.returncode == 1 and len(json.loads(report.read_text())["findings"]) == 300
+    usage = subprocess.run([*command, "--output-format", "nope"], capture_output=True, text=True, timeout=120)
+    assert usage.returncode == 2 and "nope" in usage.stderr
+
+
 # --- factorlint rule -----------------------------------------------------------------------------
 
 

@@ -40,7 +40,7 @@ def test_pre_commit_hook_follows_the_conventions():
 
 def test_console_script_and_knowledge_are_packaged():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text(encoding="utf-8"))
-    assert project["project"]["scripts"]["factorlint"] == "factorlint.cli:main"
+    assert project["project"]["scripts"]["factorlint"] == "factorlint.cli:run"
     force = project["tool"]["hatch"]["build"]["targets"]["wheel"]["force-include"]
     assert force == {"rules": "factorlint/_knowledge"}
 

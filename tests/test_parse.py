@@ -21,3 +21,23 @@ def test_the_parse_skips_validation_only_while_parsing():
         pass
     else:
         raise AssertionError("hand-built nodes are no longer validated")
+
+
+def test_one_parser_thread_serves_every_caller_and_hands_back_their_errors():
+    """The parser thread lives as long as the process; callers on several threads each get
+    their own tree, and a syntax error is raised in the caller's thread."""
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    import pytest
+
+    from factorlint.engine.parse.parse import parse_module
+
+    sources = [f"def f{n}(x):\n    return x + {n}\n" for n in range(40)]
+    with ThreadPoolExecutor(max_workers=4) as pool:
+        trees = list(pool.map(parse_module, sources))
+    assert [tree.code for tree in trees] == sources
+    with pytest.raises(cst.ParserSyntaxError):
+        parse_module("def (:\n")
+    assert parse_module("x = 1\n").code == "x = 1\n"  # the thread survives the error
+    assert [t.name for t in threading.enumerate()].count("factorlint-parse") == 1

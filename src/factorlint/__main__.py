@@ -1,4 +1,4 @@
-from factorlint.cli import main
+from factorlint.cli import run
 
 if __name__ == "__main__":
-    main()
+    run()

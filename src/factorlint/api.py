@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 import stat
 from collections.abc import Callable, Container
 from pathlib import Path
@@ -252,6 +253,17 @@ def _from_cache(cache, source, stats: dict, index: int, max_bytes: int, facts_on
     return data
 
 
+def _task_size(task: tuple) -> int:
+    """The bytes a task's file holds (read already, or as the file system says)."""
+    data = task[2]
+    if isinstance(data, bytes):
+        return len(data)
+    try:
+        return os.stat(task[0]).st_size
+    except OSError:
+        return 0
+
+
 def _decode_outcome(data: bytes):
     """A worker's result, validated as a cache entry is; a Failure when it is not one."""
     from factorlint.engine.run import pool
@@ -305,7 +317,9 @@ def _run_tasks(pending, settings, knowledge, custom_knowledge: bool, jobs: int |
             from factorlint.checks.registry import all_rules
 
             all_rules()
-        tasks = [(index, task) for index, task in pending]
+        # The largest files first: with the long ones started early, no worker is left analysing
+        # a 12,000-line module alone at the end while the others wait.
+        tasks = sorted(pending, key=lambda item: -_task_size(item[1]))
         relative = {index: task[1] for index, task in pending}
         pending_disk = {index: task[0] for index, task in pending}
         outcomes = pool.supervise(

@@ -7,6 +7,7 @@ traceback only with ``-v``).
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 
@@ -560,3 +561,29 @@ def rule(code, show_all, output_format):
     else:
         raise UsageFailure("give a rule code, or --all")
     click.echo(render_rules(rules, output_format, detailed=not show_all or output_format == "json"), nl=False)
+
+
+def run() -> None:
+    """The ``factorlint`` command: :func:`main`, then an immediate exit once the output is out.
+
+    By then the reports are written and closed and the worker processes reaped; tearing the
+    interpreter down (freeing every module, node class and tree the run made) would only cost a
+    one-file run an eighth of its time. mypy ends the same way. An exit with a message, an
+    uncaught exception, or output that cannot be flushed leaves through the interpreter as usual.
+    """
+    try:
+        main()
+    except SystemExit as stop:
+        code = 0 if stop.code is None else stop.code
+        if isinstance(code, int) and _flushed():
+            os._exit(code)
+        raise
+
+
+def _flushed() -> bool:
+    try:
+        sys.stdout.flush()
+        sys.stderr.flush()
+    except (OSError, ValueError):  # a closed pipe or stream: let the interpreter report it
+        return False
+    return True

@@ -25,7 +25,8 @@ When CPython cannot build a tree at all (a syntax error, or syntax newer than th
 interpreter, which LibCST may still read) the same bounds are taken, coarser, from the tokens
 (:func:`_token_refusal`).
 
-**The stack.** :func:`parse_module` runs the parser on a thread with a 64 MiB stack, so the margin
+**The stack.** :func:`parse_module` runs the parser on a thread with a 64 MiB stack (one for the
+process, started on the first parse), so the margin
 between :data:`MAX_DEPTH` and a crash does not depend on where factorlint is called from (a
 thread of an editor server, a small ``ulimit -s``, musl's 128 KiB thread stacks). The stack is
 address space reserved, not memory used.
@@ -45,6 +46,8 @@ from __future__ import annotations
 import ast
 import gc
 import io
+import os
+import queue
 import re
 import threading
 import tokenize
@@ -339,32 +342,55 @@ def _parse(text: str) -> cst.Module:
 
 
 def parse_module(text: str) -> cst.Module:
-    """LibCST's tree of ``text``, parsed on a thread with a 64 MiB stack (see the module
+    """LibCST's tree of ``text``, parsed on the parser thread with a 64 MiB stack (see the module
     docstring); exceptions are raised here as if the parse had run in this thread."""
-    outcome: list = []
-
-    def run() -> None:
-        try:
-            outcome.append((True, _parse(text)))
-        except BaseException as exc:
-            outcome.append((False, exc))
-
-    try:
-        previous = threading.stack_size(_PARSER_STACK)
-    except (ValueError, RuntimeError):  # a platform that cannot size thread stacks
+    jobs = _parser_jobs()
+    if jobs is None:  # a platform that cannot size thread stacks, or no thread to be had
         return _parse(text)
-    worker = threading.Thread(target=run, name="factorlint-parse", daemon=True)
-    try:
-        worker.start()
-        started = True
-    except RuntimeError:  # no thread to be had (a thread limit): this thread's stack will do
-        started = False
-    finally:
-        threading.stack_size(previous)
-    if not started:
-        return _parse(text)
-    worker.join()
-    ok, value = outcome[0]
+    reply: queue.SimpleQueue = queue.SimpleQueue()
+    jobs.put((text, reply))
+    ok, value = reply.get()
     if ok:
         return value
     raise value
+
+
+# The parser thread of this process, and the queue it takes (text, reply queue) pairs from: one
+# thread for the process's life, since starting a thread for each file cost a sixth of the parse
+# (each start waits for the new thread to hand back the interpreter lock). Kept with the process
+# id, so that a process forked from one that had it starts its own.
+_parser: tuple[int, queue.SimpleQueue] | None = None
+_parser_lock = threading.Lock()
+
+
+def _parser_jobs() -> queue.SimpleQueue | None:
+    global _parser
+    current = _parser
+    if current is not None and current[0] == os.getpid():
+        return current[1]
+    with _parser_lock:
+        if _parser is not None and _parser[0] == os.getpid():
+            return _parser[1]
+        jobs: queue.SimpleQueue = queue.SimpleQueue()
+        try:
+            previous = threading.stack_size(_PARSER_STACK)
+        except (ValueError, RuntimeError):
+            return None
+        try:
+            threading.Thread(target=_serve, args=(jobs,), name="factorlint-parse", daemon=True).start()
+        except RuntimeError:  # a thread limit: the calling thread's stack will do
+            return None
+        finally:
+            threading.stack_size(previous)
+        _parser = (os.getpid(), jobs)
+        return jobs
+
+
+def _serve(jobs: queue.SimpleQueue) -> None:
+    while True:
+        text, reply = jobs.get()
+        try:
+            reply.put((True, _parse(text)))
+        except BaseException as exc:  # handed to the caller, raised there
+            reply.put((False, exc))
+        del text, reply  # the tree belongs to the caller; keep no reference to it here

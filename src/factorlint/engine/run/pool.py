@@ -236,9 +236,13 @@ def supervise(
     restore = _handle_termination()
     try:
         while queue or any(w.task is not None for w in pool):
-            for worker in [w for w in pool if w.task is None and not w.alive()]:
-                pool.remove(worker)  # retired (after a memory failure) or killed from outside
-                worker.process.join()
+            for worker in [w for w in pool if w.task is None and (w.retiring or not w.alive())]:
+                # Retired after a memory failure (it leaves once it has answered: never give it
+                # another task), or killed from outside.
+                pool.remove(worker)
+                worker.process.join(_SHUTDOWN_GRACE)
+                if worker.process.exitcode is None:
+                    worker.kill()
                 worker.close()
             for worker in pool:
                 if queue and worker.task is None:
@@ -287,6 +291,7 @@ class _Worker:
         self.task: tuple | None = None
         self.deadline: float | None = None
         self.seconds: float | None = None
+        self.retiring = False  # it answered a MemoryError, and exits (see _serve)
 
     def start(self) -> None:
         for stream in (sys.stdout, sys.stderr):  # a child must not inherit unwritten output
@@ -314,7 +319,9 @@ class _Worker:
                 if self.conn.poll():
                     answer = self.conn.recv_bytes(_MAX_ANSWER)
                     self.task = None
-                    return key, _read_answer(answer, key, self.decode)
+                    outcome = _read_answer(answer, key, self.decode)
+                    self.retiring = isinstance(outcome, Failure) and outcome.kind == "memory"
+                    return key, outcome
                 dead = self.process.sentinel in ready
             except (EOFError, OSError):
                 dead = True  # the pipe closed, with or without half an answer: the worker died

@@ -86,14 +86,23 @@ def test_every_file_of_the_fixtures_examples_and_this_package_matches():
 
 
 def _header_nodes(module, owners) -> list:
-    """The nodes anchored at a function or class they are not part of the body of: decorators,
-    names, parameters, annotations, bases (an indented body's statements are anchors of their own)."""
+    """The nodes anchored at a compound statement they are not part of the body of: a def's
+    decorators, names, parameters, annotations and bases; an if's or while's test; a for's
+    target and iterable; a with's items (an indented body's statements are anchors of their own)."""
     found = []
+    heads = {cst.If: ("test",), cst.While: ("test",), cst.For: ("target", "iter"), cst.With: ("items",)}
     for node in _all_nodes(module):
         path = owners.owner.get(id(node))
         anchor = path[-1] if path else None
-        if isinstance(anchor, (cst.FunctionDef, cst.ClassDef)) and node is not anchor and node is not anchor.body:
+        if node is anchor or anchor is None or node is getattr(anchor, "body", None):
+            continue
+        if isinstance(anchor, (cst.FunctionDef, cst.ClassDef)):
             found.append(node)
+        elif type(anchor) in heads:
+            header = [part for field in heads[type(anchor)] for value in [getattr(anchor, field)]
+                      for part in (value if isinstance(value, (list, tuple)) else [value])]
+            if any(node is part or any(node is n for n in walk(part)) for part in header):
+                found.append(node)
     return found
 
 

@@ -26,7 +26,10 @@ import libcst as cst
 from libcst.metadata import CodePosition, CodeRange
 from libcst.metadata.position_provider import NEWLINE_RE, PositionProvidingCodegenState
 
-_CONTAINERS = ("FunctionDef", "ClassDef")
+# Statements whose body's statements are anchors of their own: a node in an ``if`` body is placed by
+# regenerating its own statement, not the whole ``if``. (An ``else`` or ``elif`` branch, an
+# ``except`` clause, stays with its statement.)
+_CONTAINERS = ("FunctionDef", "ClassDef", "If", "For", "While", "With", "Try", "TryStar")
 
 
 class StatementOwners:
@@ -151,19 +154,26 @@ def statement_lines(tree: ast.Module | None, module, nodes: Iterable, owners: St
     return found
 
 
+# Statements whose header (a def's decorators and signature, a test, a loop's target and
+# iterable, a with's items) comes before a body of statements that are anchors of their own.
+_HEADED = (cst.FunctionDef, cst.ClassDef, cst.If, cst.For, cst.While, cst.With)
+
+
 def _in_header(anchor, wanted: list) -> bool:
-    """Whether the nodes anchored at a function or class all lie in its header: its body is an
-    indented block, whose statements are anchors of their own, and the def itself is not wanted."""
+    """Whether the nodes anchored at a compound statement may all lie in its header: its body is
+    an indented block, whose statements are anchors of their own, and the statement itself is not
+    wanted. (An ``elif``'s test, anchored at the ``if`` too, lies after the body: the caller
+    checks that the header gave every node wanted a range.)"""
     return (
-        isinstance(anchor, (cst.FunctionDef, cst.ClassDef))
+        isinstance(anchor, _HEADED)
         and isinstance(anchor.body, cst.IndentedBlock)
         and all(node is not anchor for node in wanted)
     )
 
 
 class _BodyLeftOut:
-    """Stands in for a function's or class's body, so that code generation stops after the
-    header's colon. It records an empty range, which the def's own range is computed from (that
+    """Stands in for a compound statement's body, so that code generation stops after the
+    header's colon. It records an empty range, which the statement's own range is computed from (that
     range is wrong, and never asked for: see ``_in_header``)."""
 
     def _codegen(self, state) -> None:
@@ -179,7 +189,10 @@ def _regenerate(module, text: str, tree: ast.Module, path: tuple, line_starts: l
     statement, counterpart, indents, _ = located
     if header_only:
         # The header's nodes are the statement's own: their ranges are keyed by them.
-        statement = statement.with_changes(body=_BodyLeftOut())
+        changes: dict[str, object] = {"body": _BodyLeftOut()}
+        if isinstance(statement, (cst.If, cst.For, cst.While)):
+            changes["orelse"] = None  # after the body: never generated
+        statement = statement.with_changes(**changes)
     start_line = _first_code_line(counterpart) - _lines_before_code(statement)
     if start_line < 1 or start_line > len(line_starts):
         return False
@@ -255,11 +268,21 @@ def _locate(module, tree: ast.Module, path: tuple, places: _Places):
 
 
 def _same_kind(statement, counterpart) -> bool:
-    if isinstance(statement, cst.FunctionDef):
-        return isinstance(counterpart, (ast.FunctionDef, ast.AsyncFunctionDef))
-    if isinstance(statement, cst.ClassDef):
-        return isinstance(counterpart, ast.ClassDef)
-    return True
+    kinds = _COUNTERPARTS.get(type(statement))
+    return kinds is None or isinstance(counterpart, kinds)
+
+
+# What each LibCST statement that opens a frame is in CPython's tree.
+_COUNTERPARTS: dict[type, tuple[type, ...]] = {
+    cst.FunctionDef: (ast.FunctionDef, ast.AsyncFunctionDef),
+    cst.ClassDef: (ast.ClassDef,),
+    cst.If: (ast.If,),
+    cst.For: (ast.For, ast.AsyncFor),
+    cst.While: (ast.While,),
+    cst.With: (ast.With, ast.AsyncWith),
+    cst.Try: (ast.Try,),
+    cst.TryStar: (getattr(ast, "TryStar", ast.Try),),
+}
 
 
 def _first_code_line(counterpart: ast.stmt) -> int:

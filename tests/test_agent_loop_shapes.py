@@ -854,3 +854,47 @@ def test_a_repl_reading_its_turn_under_a_condition_is_gated(tmp_path):
     detail = loops[("app/terminal.py", 4)]
     assert detail["bounded"] is True and detail["human_gated"] is True
     assert unbounded == set()
+
+
+def test_a_function_whose_calls_no_test_decides_is_not_read_for_recursion(tmp_path, monkeypatch):
+    """A recursion through other functions needs the reply to decide the call that leads back;
+    a function with no ``if``, ``while`` or ``for`` around its project calls is answered without
+    building its value flow, and the one that has one is still found."""
+    from factorlint.engine.agents import recursion
+
+    read: list[str] = []
+    original = recursion.RecursionAnalyser._analyse
+
+    def recording(self, function):
+        read.append(function.name.value)
+        return original(self, function)
+
+    monkeypatch.setattr(recursion.RecursionAnalyser, "_analyse", recording)
+    steps = """
+    from app.llm import complete
+    from app import tools
+
+    def straight(messages):
+        reply = complete(messages)
+        tools.run(reply)
+        return tools.summary(reply)
+
+    def step(messages):
+        reply = complete(messages)
+        if reply.choices[0].message.tool_calls:
+            tools.run_and_continue(messages, reply)
+    """
+    tools = """
+    def run(reply):
+        return reply
+
+    def summary(reply):
+        return reply
+
+    def run_and_continue(messages, reply):
+        from app.steps import step
+        step(messages)
+    """
+    loops, _ = _lint(tmp_path, {"llm.py": LLM, "steps.py": steps, "tools.py": tools})
+    assert "straight" not in read and "step" in read
+    assert loops[("app/steps.py", 12)]["through"] == "run_and_continue"

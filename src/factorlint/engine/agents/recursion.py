@@ -265,8 +265,8 @@ def recursive_agent_loop(ctx, call: cst.Call) -> Recursion | None:
 def onward_agent_loop(ctx, call: cst.Call) -> tuple[Recursion, Onward] | None:
     """The recursion across functions ``call`` may close (to be confirmed by the project pass),
     when the model's reply decides whether it runs; else None."""
-    if not ctx.function_stack:
-        return None
+    if not ctx.function_stack or not ctx.may_be_decided():
+        return None  # outside every test and loop of its function: the reply decides nothing
     # Only a call that may lead back can be one (the test ``_analyse`` makes of each call, with the
     # same function innermost): most calls are answered without reading the function.
     callee = ctx.qualname(call.func)

@@ -38,3 +38,24 @@ class CallRecorder:
             if isinstance(element, cst.DictElement) and literal_string(element.key) == "role":
                 analyser.mark_prompt()
                 return
+
+
+class Guards:
+    """Keeps ``ctx.guard_depths`` current during the walk: the function depth of each ``if``,
+    ``while`` and ``for`` it is in. A call outside every test and loop of its own function is
+    never decided by the model's reply there, which an analysis can then say without reading the
+    function (:func:`engine.agents.recursion.onward_agent_loop`). First among the participants,
+    so the depths are current when the others visit."""
+
+    def __init__(self, ctx) -> None:
+        self.ctx = ctx
+        ctx.guard_depths = []
+
+    def _open(self, node: cst.CSTNode) -> None:
+        self.ctx.guard_depths.append(len(self.ctx.function_stack))
+
+    def _close(self, node: cst.CSTNode) -> None:
+        self.ctx.guard_depths.pop()
+
+    visit_If = visit_While = visit_For = _open
+    leave_If = leave_While = leave_For = _close

@@ -27,7 +27,7 @@ from factorlint.engine.read.source import UNREADABLE as PARSE_ERROR
 from factorlint.engine.read.source import decode_source
 from factorlint.engine.read.suppressions import find_suppressions
 from factorlint.engine.recognise.inventory import InventoryCollector
-from factorlint.engine.run.call_recorder import CallRecorder
+from factorlint.engine.run.call_recorder import CallRecorder, Guards
 from factorlint.engine.run.fix_imports import bound_names, import_anchor
 from factorlint.engine.run.visitor import BatchedVisitor
 from factorlint.engine.semantic.context import FileContext
@@ -134,7 +134,7 @@ def _lint_text(result: FileResult, text: str, path: str, data: bytes, settings, 
         rules = [rule(ctx, raw.append) for rule in enabled]
         facts = FactsCollector(ctx)
         inventory = InventoryCollector(ctx)
-        engine = [CallRecorder(ctx), facts, inventory] if listed else [facts]
+        engine = [Guards(ctx), CallRecorder(ctx), facts, inventory] if listed else [facts]
 
         def on_error(visitor, exc: BaseException) -> None:
             name = getattr(getattr(visitor, "meta", None), "code", type(visitor).__name__)

@@ -70,6 +70,9 @@ class FileContext(BindingInference):
         self.function_stack: list[cst.FunctionDef] = []
         self.class_stack: list[cst.ClassDef] = []
         self.loop_stack: list[cst.CSTNode] = []
+        # The depth of the function stack at each ``if``, ``while`` and ``for`` the walk is in,
+        # innermost last (None: no participant of the walk keeps it; see call_recorder.Guards).
+        self.guard_depths: list[int] | None = None
         self._flows: dict[int, FunctionFlow] = {}  # id(def or module) -> its value-flow index
         self._analyses: dict[Callable, object] = {}
         # The optional analyses the enabled rules declare they read (``Rule.needs``).
@@ -334,6 +337,12 @@ class FileContext(BindingInference):
 
     def function_qualname(self, function: cst.FunctionDef) -> str:
         return f"{self.module_name}.{self.scan.function_qualnames.get(id(function), function.name.value)}"
+
+    def may_be_decided(self) -> bool:
+        """Whether a test or loop of the innermost function may decide if the node being visited
+        runs (``FunctionFlow.guards`` says which exactly, once the function is read)."""
+        depths = self.guard_depths
+        return depths is None or (bool(depths) and depths[-1] == len(self.function_stack))
 
     def current_function_qualname(self) -> str | None:
         return self.function_qualname(self.function_stack[-1]) if self.function_stack else None

@@ -253,6 +253,20 @@ def test_a_file_over_the_memory_budget_is_a_diagnostic(tmp_path):
     assert ("agent.py", "TFA0802") in {(f["path"], f["code"]) for f in report["findings"]}
 
 
+@forked_workers
+@linux
+def test_the_memory_budget_counts_what_the_file_takes_not_the_parser_threads_reservation(tmp_path):
+    """The parser thread runs before a worker caps its address space, so its 64 MiB stack and its
+    malloc arena are no slack: a file whose parse takes more than the budget is over it, whether
+    it is its worker's first file or not (notes.py, the larger, goes first)."""
+    write(tmp_path, {"wide.py": "X = [" + "0," * 150_000 + "]\n", "notes.py": ("# " + "x" * 98 + "\n") * 30_000})
+    config = tmp_path / "budget.toml"
+    config.write_text("max-file-memory = 64\n")
+    result = _cli("check", ".", "--config", str(config), "--no-cache", "--output-format", "json", "-j", "1", cwd=tmp_path)
+    report = json.loads(result.stdout)
+    assert [(d["path"], d["code"]) for d in report["diagnostics"]] == [("wide.py", "TFA0005")]
+
+
 # --- stopping a run ------------------------------------------------------------------------------
 
 

@@ -355,6 +355,16 @@ def parse_module(text: str) -> cst.Module:
     raise value
 
 
+def start_parser() -> bool:
+    """Start this process's parser thread now, and have it parse once: its stack and the malloc
+    arena its first allocation creates are then part of the process's address space (a worker
+    measures its memory budget from there). Whether the thread runs."""
+    if _parser_jobs() is None:
+        return False
+    parse_module("pass\n")
+    return True
+
+
 # The parser thread of this process, and the queue it takes (text, reply queue) pairs from: one
 # thread for the process's life, since starting a thread for each file cost a sixth of the parse
 # (each start waits for the new thread to hand back the interpreter lock). Kept with the process

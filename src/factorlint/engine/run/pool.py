@@ -22,7 +22,9 @@ whole run, ``BrokenProcessPool``, when one worker dies, and cannot stop one slow
   the signal or exit code; a worker past its deadline is killed (SIGKILL) first. A replacement is
   forked only with a task to give it, so a run always progresses.
 - **Memory.** Before each task a worker caps its address space (``RLIMIT_AS``) at its current
-  size plus the budget (and the parser thread's fixed reservations, :data:`_RESERVED`). Python
+  size plus the budget. The parser thread runs before the first cap, so its stack and its malloc
+  arena are in that size already (where it cannot run, :data:`_RESERVED` is left for the thread
+  each parse then starts). Python
   code then raises ``MemoryError``, which the worker reports before retiring (where a
   ``MemoryError`` can mean something else, :func:`budget_lifted` tells them apart); LibCST's
   Rust code aborts instead, printing ``memory allocation of N bytes failed``. Each worker's standard error
@@ -58,8 +60,9 @@ from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any, NamedTuple
 
-# Address space a worker may take beyond the budget: the parser thread's 64 MiB stack and the
-# malloc arena glibc reserves for that thread (64 MiB, reserved, not used).
+# Address space a worker may take beyond the budget when the parser thread could not be started
+# ahead: a parser thread's 64 MiB stack and the malloc arena glibc reserves for that thread (64
+# MiB, reserved, not used).
 _RESERVED = 128 << 20
 _PR_SET_PDEATHSIG = 1
 _SHUTDOWN_GRACE = 2.0  # seconds a worker has to exit on end-of-file before it is killed
@@ -436,7 +439,9 @@ def _serve(conn, work, memory: int | None, errors: int | None, inherited: list, 
             os.dup2(errors, 2)
         if initializer is not None:
             initializer(*initargs)
-        space = _AddressSpace(memory)
+        from factorlint.engine.parse.parse import start_parser
+
+        space = _AddressSpace(memory, reserved=0 if start_parser() else _RESERVED)
         settle_worker_heap()
         while True:
             try:
@@ -480,14 +485,15 @@ def _die_with_parent(parent: int) -> None:
 
 class _AddressSpace:
     """A worker's memory budget: :meth:`cap` limits the address space (``RLIMIT_AS``) to its
-    size now plus the budget and :data:`_RESERVED`, :meth:`lift` restores the limit the worker
+    size now plus the budget (and ``reserved``), :meth:`lift` restores the limit the worker
     started with (so sending a result is never what fails). Needs ``/proc``: elsewhere, and
     without a budget, both do nothing."""
 
     current: _AddressSpace | None = None  # the worker's, while a task runs under its cap
 
-    def __init__(self, memory: int | None) -> None:
+    def __init__(self, memory: int | None, reserved: int = _RESERVED) -> None:
         self.memory = memory
+        self.reserved = reserved
         self.original: tuple[int, int] | None = None
         self.limit: int | None = None
         if memory is None or not os.path.exists("/proc/self/statm"):
@@ -506,7 +512,7 @@ class _AddressSpace:
             with open("/proc/self/statm", "rb") as statm:
                 size = int(statm.read().split()[0]) * resource.getpagesize()
             soft, hard = self.original
-            limit = size + self.memory + _RESERVED
+            limit = size + self.memory + self.reserved
             for bound in (soft, hard):
                 if bound != resource.RLIM_INFINITY:
                     limit = min(limit, bound)

@@ -3,7 +3,7 @@
 factorlint runs on untrusted code in CI and pre-commit hooks. LibCST's native parser overflows
 its stack on nesting that CPython takes in its stride (an 8,000-term ``and`` chain) and
 backtracks exponentially over nested match patterns; a pathological file can take minutes or
-gigabytes. The screen (``engine/parse/parse.py``) keeps the known hazards from the parser; the
+gigabytes. The screen (``engine/parse/screen.py``) keeps the known hazards from the parser; the
 supervised workers (``engine/run/pool.py``) contain the rest: a crash, a file over its time or
 memory budget, costs that file only. And stopping a run leaves no process behind.
 """
@@ -24,7 +24,7 @@ from helpers import AGENT, write
 
 from factorlint import api
 from factorlint.config import Overrides, resolve_settings
-from factorlint.engine.parse import parse
+from factorlint.engine.parse import parse, screen
 from factorlint.engine.run import pool, runner
 
 OPENAI = "from openai import OpenAI\n"  # so the prefilter hands the file to LibCST
@@ -54,7 +54,7 @@ def _tool_classes(count: int) -> str:
 def _refusal(text: str):
     problem, tree = runner.nesting_problem(text)
     assert problem is None, problem
-    return parse.refusal(text, tree)
+    return screen.refusal(text, tree)
 
 
 def _settings(root: Path, **changes):
@@ -129,11 +129,11 @@ def test_text_cpython_cannot_parse_is_screened_from_its_tokens():
     """Syntax newer than the running interpreter (or a syntax error) leaves no tree to measure,
     but LibCST may still parse it: the tokens bound the depth instead."""
     newer = "type Alias = list[int]\n"
-    assert parse.refusal(newer + _chain(8000), None) is not None
-    assert parse.refusal(newer + _nested(25, "[", "]"), None) is not None
-    assert parse.refusal(newer + "x = " + "(" * 300 + "1" + ")" * 300 + "\n", None) is not None
-    assert parse.refusal(newer + "if a:\n    pass\n" + "elif a:\n    pass\n" * 1200, None) is not None
-    assert parse.refusal(newer + _chain(300) + _nested(8, "[", "]") + "x = [-1, -2, -3] * 900\n", None) is None
+    assert screen.refusal(newer + _chain(8000), None) is not None
+    assert screen.refusal(newer + _nested(25, "[", "]"), None) is not None
+    assert screen.refusal(newer + "x = " + "(" * 300 + "1" + ")" * 300 + "\n", None) is not None
+    assert screen.refusal(newer + "if a:\n    pass\n" + "elif a:\n    pass\n" * 1200, None) is not None
+    assert screen.refusal(newer + _chain(300) + _nested(8, "[", "]") + "x = [-1, -2, -3] * 900\n", None) is None
 
 
 def test_the_parser_runs_on_a_stack_the_screen_was_measured_for():

@@ -17,8 +17,9 @@ import libcst as cst
 
 from factorlint.checks.base import RawFinding
 from factorlint.checks.registry import all_rules
-from factorlint.engine.parse.parse import parse_module, refusal
+from factorlint.engine.parse.parse import parse_module
 from factorlint.engine.parse.positions import StatementOwners, node_ranges, statement_lines
+from factorlint.engine.parse.screen import refusal
 from factorlint.engine.project.facts import FactsCollector
 from factorlint.engine.read.file_roles import ON_TEST_CODE, enabled_for, file_role, judged_as_agent_code
 from factorlint.engine.read.notebook import NotebookError, cell_line, cell_markers, is_notebook, read_notebook
@@ -216,7 +217,7 @@ def nesting_problem(text: str) -> tuple[str | None, ast.Module | None]:
     catch. CPython's own parser guards its stack and answers with an exception, so it screens the
     text first. Other syntax errors are left to LibCST, which also reads syntax newer than the
     running interpreter. What CPython accepts but LibCST nests deeper (an 8,000-term ``and``
-    chain is one flat node here) is screened by :func:`engine.parse.refusal`, for the files that
+    chain is one flat node here) is screened by :func:`engine.parse.screen.refusal`, for the files that
     go on to LibCST.
     """
     try:

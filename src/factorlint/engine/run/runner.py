@@ -96,14 +96,12 @@ def _lint_text(result: FileResult, text: str, path: str, data: bytes, settings, 
     # Test and example code outside check-test-code is listed for what it builds: with a framework,
     # or, in an example, with the project's own functions (a test of those exercises the agents
     # listed where they are written). What a test hands the project's functions is a fact.
-    listed = (
-        judged_as_agent_code(path, settings)
-        or builds_with_framework(text, knowledge)
-        or (result.role == "example" and imports_project(text, settings))
-    )
+    judged = judged_as_agent_code(path, settings)
+    of_project = not judged and imports_project(text, settings)
+    listed = judged or builds_with_framework(text, knowledge) or (result.role == "example" and of_project)
     if parses and not (
         could_matter(text, knowledge, settings) if listed
-        else imports_project(text, settings) or _rules_may_report(text, tree, knowledge, codes)
+        else of_project or _rules_may_report(text, tree, knowledge, codes)
     ):
         result.skipped = True  # parses, and nothing in it can reach agent code: no LibCST pass
         result.suppressions = find_suppressions(text)

@@ -373,7 +373,7 @@ def test_a_glob_spanning_internal_and_external_names_answers_only_for_external_o
     assert view.side_effect_calls.get("acme.send") == []
     assert [e.label for e in view.side_effect_calls.get("acme_mail.send")] == ["sends"]
     assert view.side_effect_calls.get("acme.db.delete") == view.side_effect_calls.get("acme.purge") == []
-    assert view.side_effect_calls.globs == [("acme*.send", effects.side_effects[0])]
+    assert view.side_effect_calls.globs == [("acme", "acme*.send", effects.side_effects[0])]
 
 
 def test_a_framework_sharing_a_root_with_another_is_internal_alone():

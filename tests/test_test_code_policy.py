@@ -116,6 +116,57 @@ def test_a_test_that_passes_the_project_a_model_types_its_parameter(tmp_path):
     assert ("app/coder.py", "TFA0802") in {(f.path, f.code) for f in report.findings}
 
 
+SCHEMA_FIXTURE = (
+    "{imports}\n\nEXPECTED = {{'type': 'function', 'name': 'lookup', 'description': 'Find a customer.',\n"
+    "            'parameters': {{'type': 'object', 'properties': {{'id': {{'type': 'string'}}}}}}}}\n\n"
+    "def test_convert():\n    assert convert() == EXPECTED\n"
+)
+
+
+def test_a_test_that_imports_only_data_types_builds_nothing(tmp_path):
+    """A library's tests compare converted payloads with hand-written tool schemas and import the
+    SDK's response types to build fixtures: nothing there is built with the SDK, so nothing is
+    listed. The same schema beside a client the test builds is listed."""
+    project = tmp_path / "p"
+    write(project, {
+        "app/__init__.py": "",
+        "tests/test_types.py": SCHEMA_FIXTURE.format(
+            imports="from openai.types.responses import Response\nimport openai.types.chat as chat_types"),
+        "tests/test_inside.py": SCHEMA_FIXTURE.format(imports="def helper():\n    from openai.types import Completion"),
+        "tests/test_client.py": SCHEMA_FIXTURE.format(imports="from openai import AsyncOpenAI"),
+        "tests/test_module.py": SCHEMA_FIXTURE.format(imports="try:\n    import openai.types\nexcept ImportError:\n    pass"),
+    })
+    report, _ = _analysed(project)
+    listed = {s.path for s in report.sites}
+    assert listed == {"tests/test_client.py", "tests/test_module.py"}
+
+
+def test_what_an_import_brings_in_of_the_tables():
+    from factorlint.engine.read.prefilter import builds_with_framework
+    from factorlint.knowledge import default_knowledge
+
+    knowledge = default_knowledge()
+    built = ("openai", "openai.OpenAI", "litellm.completion", "fastapi.FastAPI", "langchain_openai.ChatOpenAI",
+             # Imported from the module that defines it rather than from the package's top.
+             "langchain_openai.chat_models.ChatOpenAI", "smolagents.CodeAgent", "tenacity.retry")
+    for name in built:
+        assert knowledge.names_something_built(name), name
+    for name in ("openai.types.responses.Response", "openai.omit", "anthropic.types.Message", "pydantic",
+                 "json", "app.llm.ask"):
+        assert not knowledge.names_something_built(name), name
+    # Library mode: the SDK a project is the source of is not something it builds with.
+    assert not knowledge.without({"smolagents"}).names_something_built("smolagents.CodeAgent")
+
+    def builds(source: str) -> bool:
+        return builds_with_framework(source, ast.parse(source), knowledge)
+
+    assert builds("import openai.types")  # binds ``openai``: all of it is reachable
+    assert not builds("import openai.types as types")
+    assert builds("def f():\n    with x:\n        from openai import OpenAI")
+    assert not builds("from . import openai\nfrom .openai import OpenAI")
+    assert builds_with_framework("from openai import (\n", None, knowledge)  # no tree: any import of openai
+
+
 KEY_LINE = 'KEY = "sk-proj-4f9a8b7c6d5e4f3a2b1c0d9e8f7a6b5c4d3e2f1a0b9c8d7e"\n'
 
 

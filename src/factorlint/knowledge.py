@@ -124,7 +124,7 @@ class _PatternIndex:
 
     def __init__(self, internal: frozenset[str] = frozenset()) -> None:
         self.exact: dict[str, list] = {}
-        self.globs: list[tuple[str, object]] = []
+        self.globs: list[tuple[str, str, object]] = []  # (fixed prefix, pattern, value)
         self.internal = internal
         # Answers per qualified name: the same few hundred names are asked about millions of
         # times in a large repository, and each answer would otherwise try every glob.
@@ -138,7 +138,7 @@ class _PatternIndex:
         if prefix == pattern:
             self.exact.setdefault(pattern, []).append(value)
         else:
-            self.globs.append((pattern, value))
+            self.globs.append((prefix, pattern, value))
 
     def _only_internal(self, pattern: str, prefix: str) -> bool:
         if prefix == pattern:
@@ -153,8 +153,10 @@ class _PatternIndex:
             found = []
             if not (self.internal and under_packages(qualname, self.internal)):
                 found.extend(self.exact.get(qualname, ()))
-                for pattern, value in self.globs:
-                    if fnmatch.fnmatchcase(qualname, pattern):
+                for prefix, pattern, value in self.globs:
+                    # Only a name that starts with a glob's fixed part can match it: the pattern
+                    # is compiled (and tried) only for names that get that far.
+                    if qualname.startswith(prefix) and fnmatch.fnmatchcase(qualname, pattern):
                         found.append(value)
             if len(self._answers) > _MAX_ANSWERS:
                 self._answers.clear()  # a bound on memory across a very large run
@@ -395,6 +397,43 @@ class Knowledge:
             if any("*" in m.rsplit(".", 1)[-1] for call in client.calls for m in call.methods):
                 roots |= self.client_roots(client)
         return frozenset(roots)
+
+    @functools.cached_property
+    def _built_names(self) -> tuple[frozenset[str], frozenset[tuple[str, str]], tuple[str, ...]]:
+        """What :meth:`names_something_built` looks in: every name the tables say a program
+        builds or calls with (client constructors, factories and modules, agents, graphs,
+        hand-offs, tools, retries, prompts, components, web routes) with each module or class
+        above one; each of those names as (package, last name); the fixed part of every glob."""
+        indexes = (
+            self.client_constructors, self.client_factories, self.agent_constructors, self.graph_builders,
+            self.handoff_functions, self.retry_decorators, self.retry_constructors, self.remote_prompts,
+            self.prompt_builders, self.tool_decorators, self.tool_base_classes, self.components,
+            self.route_decorators, self.route_functions, self.route_base_classes,
+        )
+        names: set[str] = set()
+        last_names: set[tuple[str, str]] = set()
+        for name in [*(n for index in indexes for n in index.exact), *self.client_modules]:
+            parts = name.replace("()", "").split(".")  # ``fastapi.FastAPI().get`` is imported as ``fastapi.FastAPI``
+            names.update(".".join(parts[: end + 1]) for end in range(len(parts)))
+            last_names.add((parts[0], parts[-1]))
+        globs = {prefix for index in indexes for prefix, _, _ in index.globs}
+        return frozenset(names), frozenset(last_names), tuple(sorted(globs))
+
+    def names_something_built(self, qualname: str) -> bool:
+        """Whether importing ``qualname`` brings in something the tables say a program builds or
+        calls with: ``openai``, ``openai.OpenAI`` and ``litellm.completion`` do,
+        ``openai.types.responses.Response`` (a data type) does not. A name is also known by its
+        package and last name, so a class imported from the module that defines it
+        (``langchain_openai.chat_models.ChatOpenAI``) counts as its public name does."""
+        names, last_names, globs = self._built_names
+        if qualname in names or any(qualname.startswith(g) or g.startswith(qualname + ".") for g in globs):
+            return True
+        root, _, rest = qualname.partition(".")
+        if rest and (root, rest.rpartition(".")[2]) in last_names:
+            return True
+        from factorlint.engine.recognise.llm_names import match_llm_qualname
+
+        return match_llm_qualname(self, qualname) is not None
 
     def clients_with_member(self, member_path: str) -> list[ClientSpec]:
         """Client kinds that have ``member_path`` as a model call (for unresolved receivers)."""

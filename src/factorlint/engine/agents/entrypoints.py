@@ -253,7 +253,7 @@ class EntryPoints:
         roots: set[str] = set()
         for index in (self.ctx.knowledge.route_decorators, self.ctx.knowledge.route_functions,
                       self.ctx.knowledge.route_base_classes):
-            roots.update(p.split(".", 1)[0] for p in [*index.exact, *(g for g, _ in index.globs)])
+            roots.update(p.split(".", 1)[0] for p in [*index.exact, *(g for _, g, _ in index.globs)])
         return frozenset(roots)
 
     def serves(self) -> bool:

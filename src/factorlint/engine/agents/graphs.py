@@ -61,7 +61,7 @@ def graph_cycles(ctx) -> list[GraphCycle]:
 
 def find_graph_cycles(ctx) -> list[GraphCycle]:
     index = ctx.knowledge.graph_builders
-    roots = {pattern.split(".", 1)[0] for pattern in (*index.exact, *(p for p, _ in index.globs))}
+    roots = {pattern.split(".", 1)[0] for pattern in (*index.exact, *(p for _, p, _ in index.globs))}
     # Only a module that imports a graph library can build a graph: the others are not walked.
     builds = any(module.split(".", 1)[0] in roots for module in ctx.scan.imported_modules)
     return _GraphScan(ctx).cycles() if builds else []

@@ -10,16 +10,19 @@ standard library's parser, so a syntax error is still reported and nothing is si
 
 Test and example code outside ``check-test-code`` is judged only by the rules that run on any
 code (``file_roles.ON_TEST_CODE``) and listed by the audit for what it builds: it is analysed whole
-when it imports a library the tables know (:func:`builds_with_framework`), or is an example that
-imports the project; a test that imports the project is read for its facts only (what it hands
+when it imports something the tables say a program builds with (:func:`builds_with_framework`),
+or is an example that imports the project; a test that imports the project is read for its facts
+only (what it hands
 the project's functions), as is test code one of those rules may report in (``Rule.may_report``);
 else it is not parsed by LibCST at all.
 """
 
 from __future__ import annotations
 
+import ast
 import functools
 import re
+from collections.abc import Iterator
 
 _ALWAYS = ("factorlint", "noqa", "input_schema", '"parameters"', "'parameters'", "__import__", "import_module")
 # A console prompt makes the loops that reach it conversations (see engine.loops), even from a
@@ -73,8 +76,35 @@ def imports_project(text: str, settings) -> bool:
     return _project_imports(frozenset(settings.project_roots)).search(text) is not None
 
 
-def builds_with_framework(text: str, knowledge) -> bool:
-    """Does this module import a model SDK, agent framework or other library the tables know?
+def builds_with_framework(text: str, tree, knowledge) -> bool:
+    """Does this module import something the tables say a program builds or calls with: a model
+    client, an agent, a graph, a tool decorator (:meth:`Knowledge.names_something_built`)?
     What test and example code builds with one is what the audit lists of it; a test that only
-    calls the project's own functions exercises agents listed where they are written."""
-    return _framework_imports(knowledge).search(text) is not None
+    imports a library's data types, or only calls the project's own functions, exercises agents
+    listed where they are written. Without CPython's tree (text it cannot parse), any import of
+    a package the tables know counts."""
+    if tree is None:
+        return _framework_imports(knowledge).search(text) is not None
+    return any(knowledge.names_something_built(name) for name in _imported_names(tree))
+
+
+# The statement lists an import may sit in: a test imports inside functions and ``try`` blocks too.
+_BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
+
+
+def _imported_names(tree: ast.Module) -> Iterator[str]:
+    """The qualified names a module's imports bring in, relative imports left out: ``import a.b``
+    brings in all of ``a`` (its attributes are reachable through the name it binds)."""
+    stack: list = list(tree.body)
+    while stack:
+        node = stack.pop()
+        if isinstance(node, ast.Import):
+            for alias in node.names:
+                yield alias.name if alias.asname else alias.name.split(".", 1)[0]
+        elif isinstance(node, ast.ImportFrom):
+            if node.level == 0 and node.module:
+                for alias in node.names:
+                    yield node.module if alias.name == "*" else f"{node.module}.{alias.name}"
+        elif not isinstance(node, ast.expr):
+            for field in _BODIES:
+                stack.extend(getattr(node, field, ()))

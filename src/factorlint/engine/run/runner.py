@@ -98,7 +98,7 @@ def _lint_text(result: FileResult, text: str, path: str, data: bytes, settings, 
     # listed where they are written). What a test hands the project's functions is a fact.
     judged = judged_as_agent_code(path, settings)
     of_project = not judged and imports_project(text, settings)
-    listed = judged or builds_with_framework(text, knowledge) or (result.role == "example" and of_project)
+    listed = judged or builds_with_framework(text, tree, knowledge) or (result.role == "example" and of_project)
     if parses and not (
         could_matter(text, knowledge, settings) if listed
         else of_project or _rules_may_report(text, tree, knowledge, codes)

@@ -243,9 +243,9 @@ def test_tasks_cross_the_pipe_as_bytes_never_as_pickles():
     bytes, and nothing on either end of the pipe unpickles."""
     from factorlint.engine.run import pool
 
-    task = ("/tmp/p\udcff.py", "p\udcff.py", b"\x00import os\n\xff", "pkg.p", "pkg")
+    task = ("/tmp/p\udcff.py", "p\udcff.py", b"\x00import os\n\xff", "pkg.p", "pkg", True)
     assert api._decode_task(api._encode_task(task)) == task
-    no_bytes = ("/tmp/a.py", "a.py", None, "", "")
+    no_bytes = ("/tmp/a.py", "a.py", None, "", "", False)
     assert api._decode_task(api._encode_task(no_bytes)) == no_bytes
     source = Path(pool.__file__).read_text()
     assert ".recv()" not in source and ".send(" not in source  # Connection's pickling calls

@@ -81,16 +81,17 @@ def _analysed(project, *args):
     return report, {f.path: not f.skipped for f in report.files}
 
 
-def test_a_test_of_the_project_lends_its_facts_and_is_not_listed(tmp_path):
+def test_a_test_of_the_project_is_read_only_for_facts_the_project_needs(tmp_path):
     """What a test builds with a framework is listed; a test of the project's own functions is
-    read for what it hands them (the project pass types parameters by it), and listed nowhere."""
+    read for what it hands them, and only where that can matter: here the wrapper's callers type
+    everything, so the test waits and is never read by LibCST. Nothing in it is listed."""
     project = tmp_path / "p"
     write(project, {"app/__init__.py": "", "app/llm.py": WRAPPER, "tests/test_loop.py": LOOPING_TEST,
                     "tests/test_sdk.py": AGENT.replace(KEY_LINE, ""), "examples/loop.py": LOOPING_TEST})
     report, analysed = _analysed(project)
-    assert analysed["tests/test_loop.py"] is True and analysed["tests/test_sdk.py"] is True
-    facts = {f.path: f.facts for f in report.files}
-    assert "test_loop.test_run" in facts["tests/test_loop.py"].functions
+    assert analysed["tests/test_sdk.py"] is True and analysed["tests/test_loop.py"] is False
+    waiting = {f.path: f for f in report.files}["tests/test_loop.py"]
+    assert waiting.deferred == ["app.llm.ask"] and waiting.facts is None
     # An example of the project's own agent is listed, as a test that builds one with an SDK is.
     listed = {s.path for s in report.sites if not s.path.startswith("app/")}
     assert listed == {"tests/test_sdk.py", "examples/loop.py"}
@@ -100,20 +101,105 @@ def test_a_test_of_the_project_lends_its_facts_and_is_not_listed(tmp_path):
     assert "tests/test_loop.py" in {s.path for s in report.sites}
 
 
+MODEL = ("import litellm\n\nclass Model:\n    def send(self, messages):\n"
+         "        return litellm.completion(model='m', messages=messages)\n")
+CODER = ("from app import model as models\n\nclass Coder:\n    def __init__(self, main_model):\n"
+         "        self.main_model = main_model\n\n"
+         "    def run(self, messages):\n        while True:\n"
+         "            messages.append(self.main_model.send(messages))\n")
+CODER_TEST = "from app.coder import Coder\nfrom app.model import Model\n\ndef test_run():\n    Coder(Model()).run([])\n"
+
+
 def test_a_test_that_passes_the_project_a_model_types_its_parameter(tmp_path):
     """aider's main loop: ``Coder.send`` calls ``self.main_model.send_completion``, and only its
-    tests show what ``main_model`` is."""
+    tests show what ``main_model`` is. Such a test is read; one that imports nothing leading to
+    ``Coder`` is not."""
     project = tmp_path / "p"
-    model = ("import litellm\n\nclass Model:\n    def send(self, messages):\n"
-             "        return litellm.completion(model='m', messages=messages)\n")
-    coder = ("from app import model as models\n\nclass Coder:\n    def __init__(self, main_model):\n        self.main_model = main_model\n\n"
-             "    def run(self, messages):\n        while True:\n"
-             "            messages.append(self.main_model.send(messages))\n")
-    test = ("from app.coder import Coder\nfrom app.model import Model\n\n"
-            "def test_run():\n    Coder(Model()).run([])\n")
-    write(project, {"app/__init__.py": "", "app/model.py": model, "app/coder.py": coder, "tests/test_coder.py": test})
-    report, _ = _analysed(project)
+    other = "from app.model import Model\n\ndef test_model():\n    assert Model()\n"
+    write(project, {"app/__init__.py": "", "app/model.py": MODEL, "app/coder.py": CODER,
+                    "tests/test_coder.py": CODER_TEST, "tests/test_model.py": other})
+    report, analysed = _analysed(project)
     assert ("app/coder.py", "TFA0802") in {(f.path, f.code) for f in report.findings}
+    assert analysed["tests/test_coder.py"] is True and analysed["tests/test_model.py"] is False
+
+
+def test_a_waiting_test_is_read_through_a_subclass_a_module_or_a_relative_import(tmp_path):
+    project = tmp_path / "p"
+    subclass = "from app.coder import Coder\n\nclass EditCoder(Coder):\n    pass\n"
+    tests = {
+        "tests/test_subclass.py": "from app.edit import EditCoder\nfrom app.model import Model\n\nEditCoder(Model())\n",
+        "tests/test_module.py": "import app.coder as coders\nfrom app.model import Model\n\ncoders.Coder(Model())\n",
+        "app/tests/test_relative.py": "from ..coder import Coder\nfrom ..model import Model\n\nCoder(Model())\n",
+    }
+    write(project, {"app/__init__.py": "", "app/tests/__init__.py": "", "app/model.py": MODEL, "app/coder.py": CODER,
+                    "app/edit.py": subclass, **tests})
+    report, analysed = _analysed(project)
+    assert all(analysed[path] for path in tests), analysed
+    assert ("app/coder.py", "TFA0802") in {(f.path, f.code) for f in report.findings}
+
+
+def test_only_a_parameter_a_caller_could_give_a_model_makes_a_test_worth_reading(tmp_path):
+    """A parameter that is annotated, given a value by the application, or never called on
+    waits for no test."""
+    project = tmp_path / "p"
+    annotated = CODER.replace("def __init__(self, main_model)", "def __init__(self, main_model: models.Model)")
+    passed = CODER + "\n\ndef build():\n    return Coder(models.Model())\n"
+    unused = CODER.replace("self.main_model.send(messages)", "str(self.main_model)")
+    for coder in (annotated, passed, unused):
+        write(project, {"app/__init__.py": "", "app/model.py": MODEL, "app/coder.py": coder,
+                        "tests/test_coder.py": CODER_TEST})
+        _, analysed = _analysed(project)
+        assert analysed["tests/test_coder.py"] is False, coder
+
+
+def test_a_waiting_test_read_later_is_kept_in_the_cache(tmp_path, monkeypatch):
+    """The cache keeps a waiting test's deferral; when a change to the project makes its facts
+    needed, it is read from disk again and its facts replace the deferral, so the run after
+    reads nothing."""
+    from factorlint import api
+    from factorlint.config import Overrides, resolve_settings
+
+    project = tmp_path / "p"
+    annotated = CODER.replace("def __init__(self, main_model)", "def __init__(self, main_model: models.Model)")
+    write(project, {"app/__init__.py": "", "app/model.py": MODEL, "app/coder.py": annotated,
+                    "tests/test_coder.py": CODER_TEST})
+    runs: list[list[tuple[str, bool]]] = []
+    real = api._run_tasks
+
+    def recording(pending, *args, **kwargs):
+        runs.append(sorted((task[1], task[5]) for _, task in pending))
+        return real(pending, *args, **kwargs)
+
+    monkeypatch.setattr(api, "_run_tasks", recording)
+
+    def run():
+        runs.clear()
+        settings = resolve_settings(project, Overrides(isolated=True), project)
+        report = api.lint_paths([project], settings, cache_dir=tmp_path / "cache")
+        return [run for run in runs if run], {(f.path, f.code) for f in report.findings}
+
+    analysed, found = run()
+    assert analysed == [[(p, True) for p in ("app/__init__.py", "app/coder.py", "app/model.py", "tests/test_coder.py")]]
+    write(project, {"app/coder.py": CODER})
+    analysed, found = run()
+    assert analysed == [[("app/coder.py", True)], [("tests/test_coder.py", False)]]
+    assert ("app/coder.py", "TFA0802") in found
+    analysed, again = run()
+    assert analysed == [] and again == found
+
+
+def test_a_module_named_like_a_test_that_the_project_imports_is_read(tmp_path):
+    """metagpt's ``actions/write_test.py`` is an action that writes tests, named as pytest names
+    a test; the application imports it, so what it calls is part of the agent."""
+    project = tmp_path / "p"
+    action = "from app.model import Model\n\ndef write_test(code):\n    return Model().send([code])\n"
+    role = ("from app.write_test import write_test\n\ndef act(code):\n    while True:\n"
+            "        code = write_test(code)\n")
+    write(project, {"app/__init__.py": "", "app/model.py": MODEL, "app/write_test.py": action, "app/role.py": role})
+    report, analysed = _analysed(project)
+    assert {f.path: f.role for f in report.files}["app/write_test.py"] == "test"
+    assert analysed["app/write_test.py"] is True
+    assert ("app/role.py", "TFA0802") in {(f.path, f.code) for f in report.findings}
 
 
 SCHEMA_FIXTURE = (
@@ -146,13 +232,14 @@ def test_what_an_import_brings_in_of_the_tables():
     from factorlint.knowledge import default_knowledge
 
     knowledge = default_knowledge()
-    built = ("openai", "openai.OpenAI", "litellm.completion", "fastapi.FastAPI", "langchain_openai.ChatOpenAI",
+    built = ("openai", "openai.OpenAI", "litellm.completion", "langchain_openai.ChatOpenAI", "crewai.Agent",
              # Imported from the module that defines it rather than from the package's top.
-             "langchain_openai.chat_models.ChatOpenAI", "smolagents.CodeAgent", "tenacity.retry")
+             "langchain_openai.chat_models.ChatOpenAI", "smolagents.CodeAgent", "langchain_core.tools.tool",
+             "autogen.AssistantAgent")  # known as ``autogen.AssistantAgent().register_for_llm`` too
     for name in built:
         assert knowledge.names_something_built(name), name
     for name in ("openai.types.responses.Response", "openai.omit", "anthropic.types.Message", "pydantic",
-                 "json", "app.llm.ask"):
+                 "json", "app.llm.ask", "fastapi.FastAPI", "tenacity.retry", "builtins", "rich.prompt.Prompt"):
         assert not knowledge.names_something_built(name), name
     # Library mode: the SDK a project is the source of is not something it builds with.
     assert not knowledge.without({"smolagents"}).names_something_built("smolagents.CodeAgent")

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from factorlint.config import with_nested_configs
 from factorlint.discovery import discover, excluded_by_own_config
+from factorlint.engine.project.index import ProjectIndex
 from factorlint.engine.project.project_pass import build_report
 from factorlint.engine.read.module_names import module_name_for
 from factorlint.engine.read.source import UNREADABLE as PARSE_ERROR
@@ -18,8 +19,9 @@ from factorlint.knowledge import Knowledge, default_knowledge
 from factorlint.model import Diagnostic, FileResult, Report
 
 
-def read_and_lint(source_path: Path, relative: str, settings, knowledge: Knowledge) -> FileResult:
-    """Read one file's bytes (never importing or running it) and lint them."""
+def read_and_lint(source_path: Path, relative: str, settings, knowledge: Knowledge, *, defer_facts: bool = False) -> FileResult:
+    """Read one file's bytes (never importing or running it) and lint them (``defer_facts``: see
+    :func:`~factorlint.engine.run.runner.lint_file`)."""
     from factorlint.safe_read import ReadRefused, not_regular, read_regular_file
 
     def skipped(message: str) -> FileResult:
@@ -46,7 +48,8 @@ def read_and_lint(source_path: Path, relative: str, settings, knowledge: Knowled
 
     module_name, package = module_name_for(source_path.absolute())
     result = lint_file(
-        relative, data, settings, module_name=module_name, package=package, knowledge=knowledge
+        relative, data, settings, module_name=module_name, package=package, knowledge=knowledge,
+        defer_facts=defer_facts,
     )
     result.disk_path = str(source_path)
     return result
@@ -108,13 +111,14 @@ def _init_spawned_worker(description: str) -> None:
 
 def _lint_task(task: tuple) -> FileResult:
     """Lint one file in a worker (or in this process), from its path or from bytes already read."""
-    disk_path, relative, data, module_name, package = task
+    disk_path, relative, data, module_name, package, defer = task
     settings, knowledge = _WORKER["settings"], _WORKER["knowledge"]
     if data is None:
-        return read_and_lint(Path(disk_path), relative, settings, knowledge)
+        return read_and_lint(Path(disk_path), relative, settings, knowledge, defer_facts=defer)
     from factorlint.engine.run.runner import lint_file
 
-    result = lint_file(relative, data, settings, module_name=module_name, package=package, knowledge=knowledge)
+    result = lint_file(relative, data, settings, module_name=module_name, package=package, knowledge=knowledge,
+                       defer_facts=defer)
     result.disk_path = disk_path
     return result
 
@@ -165,11 +169,12 @@ def lint_paths(
 
         cache = ResultCache(cache_dir, settings_key(run_settings), run_settings.root, scanned)
     reported = None if context is None else context.shown
-    results = _analyse(files, run_settings, knowledge, custom_knowledge, cache, progress, jobs, reported)
+    results, project = _analyse(files, run_settings, knowledge, custom_knowledge, cache, progress, jobs, reported)
     if context is None:
-        report = build_report(str(settings.root), results, knowledge, run_settings)
+        report = build_report(str(settings.root), results, knowledge, run_settings, project)
     else:
-        report = build_report(str(run_settings.root), context.facts_only(results), knowledge, run_settings)
+        # The index reads facts alone, which facts_only keeps: it serves the narrowed results too.
+        report = build_report(str(run_settings.root), context.facts_only(results), knowledge, run_settings, project)
         report = context.narrow(report, str(settings.root))
     # What discovery could not scan (an unreadable folder, a FIFO, a symlink out of the tree).
     report.diagnostics = sorted([*discovery.diagnostics, *report.diagnostics], key=lambda d: d.path)
@@ -179,17 +184,27 @@ def lint_paths(
 def _analyse(
     files, settings, knowledge: Knowledge, custom_knowledge: bool, cache, progress, jobs,
     reported: Container[str] | None = None,
-) -> list[FileResult]:
+) -> tuple[list[FileResult], ProjectIndex | None]:
     """Each file's result, in the order of ``files``: from the cache when its bytes hash the
     same, else analysed (and stored in the cache, which is saved once at the end).
 
     ``reported`` names the files whose whole result is wanted (None: every file); the others are
-    context, and a cache hit for one is decoded for its facts only."""
+    context, and a cache hit for one is decoded for its facts only.
+
+    A test that only imports the project is read for what it hands the project's functions, and
+    that matters only where the application leaves a parameter untyped. So such a test waits
+    (``FileResult.deferred``): once every other file is in, the project index names the functions
+    with a parameter only a caller can type and on which they call what may reach a model
+    (:meth:`ProjectIndex.awaited_functions`), and a waiting test that imports one of them, its
+    class or its module is read then, as is one the project's own modules import; the others
+    are not read by LibCST at all. The index is returned when no waiting test was read, for the
+    project pass to use as it is.
+    """
     results: list[FileResult | None] = [None] * len(files)
     pending: list[tuple[int, tuple]] = []
     stats: dict[int, tuple] = {}
     for index, source in enumerate(files):
-        task = (str(source.path), source.relative, None, "", "")
+        task = (str(source.path), source.relative, None, "", "", True)
         if cache is not None:
             facts_only = reported is not None and source.relative not in reported
             hit = _from_cache(cache, source, stats, index, settings.max_file_bytes, facts_only)
@@ -198,22 +213,75 @@ def _analyse(
                 continue
             if hit is not None:
                 module, package, _ = stats[index]
-                task = (str(source.path), source.relative, hit, module, package)
+                task = (str(source.path), source.relative, hit, module, package, True)
         pending.append((index, task))
     done = len(files) - len(pending)
     if progress is not None and done:
         progress(done, len(files))
     for index, result in _run_tasks(pending, settings, knowledge, custom_knowledge, jobs):
         results[index] = result
-        if cache is not None and index in stats:
-            module, _, data = stats[index]
-            cache.store(result.path, module, data, result)
+        _store(cache, stats, index, result)
         done += 1
         if progress is not None:
             progress(done, len(files))
+    waiting = [index for index, result in enumerate(results) if result is not None and result.deferred is not None]
+    project = None
+    if waiting:
+        project = ProjectIndex([r for r in results if r is not None], knowledge, settings)
+        awaited = project.awaited_functions()
+        # A module named like a test that the project itself imports is part of its call graph
+        # (metagpt's ``actions/write_test.py``, an action that writes tests): its facts are read.
+        imported = {name for r in results if r is not None and r.facts is not None for name in r.facts.imports}
+        wanted = [
+            i for i in waiting
+            if _module_name(files[i]) in imported or project.leads_to(results[i].deferred or [], awaited)  # type: ignore[union-attr]
+        ]
+        if wanted:
+            project = None  # the facts these tests show change the index
+            tasks = []
+            for index in wanted:
+                source = files[index]
+                if cache is not None and index not in stats:
+                    # Its deferral came from the cache: read the bytes again, so that the facts
+                    # replace the deferral there and the next run does not read it again.
+                    _reread(source, stats, index, settings.max_file_bytes)
+                module, package, data = stats.get(index, ("", "", None))
+                tasks.append((index, (str(source.path), source.relative, data, module, package, False)))
+            for index, result in _run_tasks(tasks, settings, knowledge, custom_knowledge, jobs):
+                results[index] = result
+                _store(cache, stats, index, result)
     if cache is not None:
         cache.save()
-    return [r for r in results if r is not None]
+    return [r for r in results if r is not None], project
+
+
+def _reread(source, stats: dict[int, tuple], index: int, max_bytes: int) -> None:
+    """A file's bytes and module names in ``stats``, as a cache miss leaves them (nothing when it
+    cannot be read now: the worker then reports it as it would any file)."""
+    from factorlint.engine.run.cache import read_source
+
+    data = read_source(source.path, max_bytes)
+    if data is None:
+        return
+    try:
+        module, package = module_name_for(source.path.absolute())
+    except OSError:
+        return
+    stats[index] = (module, package, data)
+
+
+def _module_name(source) -> str:
+    try:
+        return module_name_for(source.path.absolute())[0]
+    except OSError:
+        return ""
+
+
+def _store(cache, stats: dict[int, tuple], index: int, result: FileResult) -> None:
+    """Keep a file's result in the cache, under the bytes it was analysed from."""
+    if cache is not None and index in stats:
+        module, _, data = stats[index]
+        cache.store(result.path, module, data, result)
 
 
 def project_roots(files) -> frozenset:
@@ -277,15 +345,15 @@ def _decode_outcome(data: bytes):
 
 def _encode_task(task: tuple) -> bytes:
     """A task for a worker: its names as a JSON line, then the file's bytes when already read."""
-    disk_path, relative, data, module_name, package = task
-    head = json.dumps([disk_path, relative, module_name, package, data is not None]).encode("ascii")
+    disk_path, relative, data, module_name, package, defer = task
+    head = json.dumps([disk_path, relative, module_name, package, data is not None, defer]).encode("ascii")
     return head + b"\n" + (data or b"")
 
 
 def _decode_task(message: bytes) -> tuple:
     head, _, data = message.partition(b"\n")
-    disk_path, relative, module_name, package, has_data = json.loads(head)
-    return disk_path, relative, data if has_data else None, module_name, package
+    disk_path, relative, module_name, package, has_data, defer = json.loads(head)
+    return disk_path, relative, data if has_data else None, module_name, package, defer is True
 
 
 def _run_tasks(pending, settings, knowledge, custom_knowledge: bool, jobs: int | None):

@@ -400,15 +400,16 @@ class Knowledge:
 
     @functools.cached_property
     def _built_names(self) -> tuple[frozenset[str], frozenset[tuple[str, str]], tuple[str, ...]]:
-        """What :meth:`names_something_built` looks in: every name the tables say a program
-        builds or calls with (client constructors, factories and modules, agents, graphs,
-        hand-offs, tools, retries, prompts, components, web routes) with each module or class
-        above one; each of those names as (package, last name); the fixed part of every glob."""
+        """What :meth:`names_something_built` looks in: every name of a model SDK or agent
+        framework the tables say a program builds or calls with (client constructors, factories
+        and modules, agents, graphs, hand-offs, tools, prompts) with each module or class above
+        one; each of those names as (package, last name); the fixed part of every glob. Web
+        routes, retry libraries and console prompts are not among them: a test of those builds
+        no agent."""
         indexes = (
             self.client_constructors, self.client_factories, self.agent_constructors, self.graph_builders,
-            self.handoff_functions, self.retry_decorators, self.retry_constructors, self.remote_prompts,
-            self.prompt_builders, self.tool_decorators, self.tool_base_classes, self.components,
-            self.route_decorators, self.route_functions, self.route_base_classes,
+            self.handoff_functions, self.remote_prompts, self.prompt_builders, self.tool_decorators,
+            self.tool_base_classes,
         )
         names: set[str] = set()
         last_names: set[tuple[str, str]] = set()
@@ -420,8 +421,9 @@ class Knowledge:
         return frozenset(names), frozenset(last_names), tuple(sorted(globs))
 
     def names_something_built(self, qualname: str) -> bool:
-        """Whether importing ``qualname`` brings in something the tables say a program builds or
-        calls with: ``openai``, ``openai.OpenAI`` and ``litellm.completion`` do,
+        """Whether importing ``qualname`` brings in something of a model SDK or agent framework
+        the tables say a program builds or calls with: ``openai``, ``openai.OpenAI`` and
+        ``litellm.completion`` do,
         ``openai.types.responses.Response`` (a data type) does not. A name is also known by its
         package and last name, so a class imported from the module that defines it
         (``langchain_openai.chat_models.ChatOpenAI``) counts as its public name does."""

@@ -65,6 +65,55 @@ class ProjectIndex:
         self.maybe_human_functions: set[str] = set(self.human_functions)
         self._close(self.maybe_human_functions, depth, always=False, models=False)
 
+    def awaited_functions(self) -> frozenset[str]:
+        """The project functions one of whose parameters only a caller could type, where that
+        type may decide what the project pass finds: no annotation, default or caller types it,
+        and the function (or its class, through an attribute it was stored in) calls on it a
+        member that may turn out to be a model call, one the tables name or one named as a
+        project function that reaches a model or may wait for a person. aider's
+        ``Coder.__init__(self, main_model)`` is one: ``self.main_model.send_completion(...)`` is
+        its agent's model call, and only its tests pass a ``Model``."""
+        members = set(self.knowledge.generating_names)
+        members.update(name.rsplit(".", 1)[-1] for name in self.llm_functions | self.maybe_human_functions)
+        awaited = set()
+        for facts in self.functions.values():
+            for callee in facts.callees:
+                if callee.rsplit(".", 1)[-1] not in members:
+                    continue
+                slot = self._receiver_slot(callee)
+                if slot is not None and slot not in self.bindings and slot not in self.aliases:
+                    awaited.add(slot.split(PARAMETER, 1)[0])
+        return frozenset(awaited)
+
+    def _receiver_slot(self, callee: str) -> str | None:
+        """The parameter ``callee`` calls a member of (``app.run.<param>.client`` for
+        ``client.send(...)`` in ``app.run``, or through ``self.client`` when ``client`` was
+        stored there), or None."""
+        if PARAMETER in callee:
+            function, rest = callee.split(PARAMETER, 1)
+            name, dot, _ = rest.partition(".")
+            return f"{function}{PARAMETER}{name}" if dot else None
+        parts = callee.replace("().", ".").split(".")
+        for end in range(len(parts) - 1, 0, -1):
+            stored = self.aliases.get(".".join(parts[:end]))
+            if stored is not None and PARAMETER in stored:
+                function, rest = stored.split(PARAMETER, 1)
+                return f"{function}{PARAMETER}{rest.partition('.')[0]}"
+        return None
+
+    def leads_to(self, names: list[str], functions: frozenset[str]) -> bool:
+        """Whether a module importing ``names`` can call one of ``functions``: a name is one of
+        them, or the class or module holding one, or a class inheriting from such a class."""
+        if not functions:
+            return False
+        holders = {".".join(parts[:end]) for name in functions for parts in [name.split(".")]
+                   for end in range(1, len(parts) + 1)}
+        for name in names:
+            canonical = self._canonical(name)
+            if any(related in holders for related in self._related_classes(canonical, overrides=False)):
+                return True
+        return False
+
     def _bind_parameters(self, results: list[FileResult]) -> None:
         """Type each untyped parameter by what a caller in any file passes in its place:
         ``execute_script(script, llm_client)`` makes ``execute_script``'s ``llm_client`` an

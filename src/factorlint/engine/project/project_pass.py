@@ -20,8 +20,13 @@ from factorlint.model import REACHING, STOPS, TAINTED, Edit, FileResult, Finding
 UNUSED_SUPPRESSION = "TFA0002"
 
 
-def build_report(root: str, results: list[FileResult], knowledge: Knowledge, settings) -> Report:
-    index = ProjectIndex(results, knowledge, settings)
+def build_report(
+    root: str, results: list[FileResult], knowledge: Knowledge, settings, index: ProjectIndex | None = None
+) -> Report:
+    """The run's report: each file's findings and sites settled across files. ``index`` is the
+    project index of these results' facts when the run built it already."""
+    if index is None:
+        index = ProjectIndex(results, knowledge, settings)
     kept: list[Finding] = []
     suppressed: list[Finding] = []
     diagnostics = []

@@ -92,9 +92,10 @@ def builds_with_framework(text: str, tree, knowledge) -> bool:
 _BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
 
 
-def _imported_names(tree: ast.Module) -> Iterator[str]:
-    """The qualified names a module's imports bring in, relative imports left out: ``import a.b``
-    brings in all of ``a`` (its attributes are reachable through the name it binds)."""
+def _imported_names(tree: ast.Module, package: str = "") -> Iterator[str]:
+    """The qualified names a module's imports bring in: ``import a.b`` brings in all of ``a``
+    (its attributes are reachable through the name it binds). A relative import is resolved
+    against ``package`` (the importing module's package), and left out without one."""
     stack: list = list(tree.body)
     while stack:
         node = stack.pop()
@@ -102,9 +103,26 @@ def _imported_names(tree: ast.Module) -> Iterator[str]:
             for alias in node.names:
                 yield alias.name if alias.asname else alias.name.split(".", 1)[0]
         elif isinstance(node, ast.ImportFrom):
-            if node.level == 0 and node.module:
+            module = _absolute(node.module, node.level, package)
+            if module:
                 for alias in node.names:
-                    yield node.module if alias.name == "*" else f"{node.module}.{alias.name}"
+                    yield module if alias.name == "*" else f"{module}.{alias.name}"
         elif not isinstance(node, ast.expr):
             for field in _BODIES:
                 stack.extend(getattr(node, field, ()))
+
+
+def _absolute(module: str | None, level: int, package: str) -> str:
+    if not level:
+        return module or ""
+    parts = package.split(".") if package else []
+    if not parts or level - 1 > len(parts) - 1:
+        return ""  # above the top-level package, or no package to start from
+    base = parts[: len(parts) - (level - 1)]
+    return ".".join([*base, module] if module else base)
+
+
+def project_names(tree: ast.Module, package: str, settings) -> list[str]:
+    """The names of the scanned project a module imports (``app.coder.Coder``), sorted."""
+    roots = settings.project_roots
+    return sorted({name for name in _imported_names(tree, package) if name.split(".", 1)[0] in roots})

@@ -55,7 +55,7 @@ from factorlint.model import (
 
 # The version of this layout. It is part of the settings key as well, so a new layout never even
 # opens an old file; a file that claims another version is dropped.
-FORMAT = 12
+FORMAT = 13
 
 # Bounds. A legitimate result stays far inside them; a value outside one makes the entry invalid
 # (and a result of ours that would not fit is simply not cached: see ``encode_result``).
@@ -108,7 +108,7 @@ LAYOUT: dict[type, tuple[str, ...]] = {
     ),
     FileResult: (
         "path", "digest", "findings", "diagnostics", "facts", "lines", "role", "skipped",
-        "suppressions", "sites", "cells",
+        "suppressions", "sites", "cells", "deferred",
     ),
 }
 
@@ -434,7 +434,7 @@ def decode_result(data: bytes | str, path: str, digest: str, *, facts_only: bool
     if len(data) > MAX_LINE_BYTES:
         _fail("result: too long")
     (where, stored_digest, findings, diagnostics, facts, lines, role, skipped, suppressions,
-     sites, cells) = _fields(parse_json(data), FileResult)
+     sites, cells, deferred) = _fields(parse_json(data), FileResult)
     _same_path(where, "FileResult.path", path)
     if stored_digest != digest:
         _fail("FileResult.digest: describes other bytes")
@@ -442,7 +442,7 @@ def decode_result(data: bytes | str, path: str, digest: str, *, facts_only: bool
         return FileResult(
             path=path, digest=digest, facts=_facts(facts), lines=_int(lines, "FileResult.lines"),
             role=_choice(role, "FileResult.role", ROLES),  # type: ignore[arg-type]
-            skipped=_bool(skipped, "FileResult.skipped"),
+            skipped=_bool(skipped, "FileResult.skipped"), deferred=_deferred(deferred),
         )
     return FileResult(
         path=path,
@@ -459,7 +459,12 @@ def decode_result(data: bytes | str, path: str, digest: str, *, facts_only: bool
             (_int(line, "FileResult.cells"), _int(cell, "FileResult.cells"))
             for line, cell in (_pair(item) for item in _list(cells, "FileResult.cells"))
         ),
+        deferred=_deferred(deferred),
     )
+
+
+def _deferred(value: Any) -> list[str] | None:
+    return None if value is None else list(_names(value, "FileResult.deferred"))
 
 
 def _pair(value: Any) -> tuple[Any, Any]:
@@ -528,6 +533,7 @@ def _encode(result: FileResult) -> list:
             for s in result.sites
         ],
         [[line, cell] for line, cell in result.cells],
+        None if result.deferred is None else list(result.deferred),
     ]
 
 

@@ -23,7 +23,7 @@ from factorlint.engine.parse.screen import refusal
 from factorlint.engine.project.facts import FactsCollector
 from factorlint.engine.read.file_roles import ON_TEST_CODE, enabled_for, file_role, judged_as_agent_code
 from factorlint.engine.read.notebook import NotebookError, cell_line, cell_markers, is_notebook, read_notebook
-from factorlint.engine.read.prefilter import builds_with_framework, could_matter, imports_project
+from factorlint.engine.read.prefilter import builds_with_framework, could_matter, imports_project, project_names
 from factorlint.engine.read.source import UNREADABLE as PARSE_ERROR
 from factorlint.engine.read.source import decode_source
 from factorlint.engine.read.suppressions import find_suppressions
@@ -48,7 +48,11 @@ def lint_file(
     module_name: str,
     package: str,
     knowledge: Knowledge | None = None,
+    defer_facts: bool = False,
 ) -> FileResult:
+    """With ``defer_facts``, a test that would be read for its facts alone is not read yet: its
+    result names the project names it imports (``FileResult.deferred``), and the run reads it
+    only if the project pass needs what it may show (see :func:`factorlint.api._analyse`)."""
     # The file's own configuration: the closest configuration file above it (Settings.for_path).
     settings = settings.for_path(path) if hasattr(settings, "for_path") else settings
     # Library mode: a framework's own source sees the tables without itself (Knowledge.without).
@@ -66,10 +70,10 @@ def lint_file(
             result.diagnostics.append(Diagnostic(PARSE_ERROR, path, f"File could not be read: {exc}"))
             return result
         text, result.cells = notebook.script, cell_markers(notebook)
-        found = _lint_text(result, text, path, data, settings, module_name, package, knowledge)
+        found = _lint_text(result, text, path, data, settings, module_name, package, knowledge, defer_facts)
         found.diagnostics = [_in_cell(d, found.cells) for d in found.diagnostics]
         return found
-    return _lint_text(result, text, path, data, settings, module_name, package, knowledge)
+    return _lint_text(result, text, path, data, settings, module_name, package, knowledge, defer_facts)
 
 
 def _in_cell(diagnostic: Diagnostic, cells: tuple[tuple[int, int], ...]) -> Diagnostic:
@@ -84,7 +88,7 @@ def _in_cell(diagnostic: Diagnostic, cells: tuple[tuple[int, int], ...]) -> Diag
 
 
 def _lint_text(result: FileResult, text: str, path: str, data: bytes, settings, module_name: str, package: str,
-               knowledge) -> FileResult:
+               knowledge, defer_facts: bool = False) -> FileResult:
     """The analysis of one module's text, into ``result``."""
     result.lines = text.count("\n") + (0 if text.endswith("\n") or not text else 1)
     too_deep, tree = nesting_problem(text)
@@ -99,11 +103,19 @@ def _lint_text(result: FileResult, text: str, path: str, data: bytes, settings, 
     judged = judged_as_agent_code(path, settings)
     of_project = not judged and imports_project(text, settings)
     listed = judged or builds_with_framework(text, tree, knowledge) or (result.role == "example" and of_project)
-    if parses and not (
-        could_matter(text, knowledge, settings) if listed
-        else of_project or _rules_may_report(text, tree, knowledge, codes)
-    ):
-        result.skipped = True  # parses, and nothing in it can reach agent code: no LibCST pass
+    if tree is not None and not listed:
+        reported = _rules_may_report(text, tree, knowledge, codes)
+        if not reported and of_project and defer_facts:
+            result.skipped = True  # for now: the run reads it if the project pass needs its facts
+            result.deferred = project_names(tree, package, settings)
+            result.suppressions = find_suppressions(text)
+            return result
+        if not (of_project or reported):
+            result.skipped = True  # parses, and nothing in it can reach agent code: no LibCST pass
+            result.suppressions = find_suppressions(text)
+            return result
+    elif parses and listed and not could_matter(text, knowledge, settings):
+        result.skipped = True
         result.suppressions = find_suppressions(text)
         return result
     # Only text LibCST's native parser can take without crashing or stalling reaches it.

@@ -172,20 +172,27 @@ def test_a_waiting_test_read_later_is_kept_in_the_cache(tmp_path, monkeypatch):
 
     monkeypatch.setattr(api, "_run_tasks", recording)
 
-    def run():
+    def run(cache: bool = True):
         runs.clear()
         settings = resolve_settings(project, Overrides(isolated=True), project)
-        report = api.lint_paths([project], settings, cache_dir=tmp_path / "cache")
-        return [run for run in runs if run], {(f.path, f.code) for f in report.findings}
+        report = api.lint_paths([project], settings, cache_dir=tmp_path / "cache" if cache else None)
+        facts = {f.path: f.facts is not None for f in report.files}
+        return [run for run in runs if run], {(f.path, f.code) for f in report.findings}, facts
 
-    analysed, found = run()
+    analysed, found, _ = run()
     assert analysed == [[(p, True) for p in ("app/__init__.py", "app/coder.py", "app/model.py", "tests/test_coder.py")]]
     write(project, {"app/coder.py": CODER})
-    analysed, found = run()
+    analysed, found, facts = run()
     assert analysed == [[("app/coder.py", True)], [("tests/test_coder.py", False)]]
-    assert ("app/coder.py", "TFA0802") in found
-    analysed, again = run()
+    assert ("app/coder.py", "TFA0802") in found and facts["tests/test_coder.py"]
+    analysed, again, _ = run()
     assert analysed == [] and again == found
+    # Annotated again: the test's facts, in the cache since the last run, no longer count, as
+    # they would not in a run without the cache.
+    write(project, {"app/coder.py": annotated})
+    analysed, found, facts = run()
+    assert analysed == [[("app/coder.py", True)]] and not facts["tests/test_coder.py"]
+    assert run(cache=False)[1:] == (found, facts)
 
 
 def test_a_module_named_like_a_test_that_the_project_imports_is_read(tmp_path):

@@ -193,12 +193,9 @@ def _analyse(
 
     A test that only imports the project is read for what it hands the project's functions, and
     that matters only where the application leaves a parameter untyped. So such a test waits
-    (``FileResult.deferred``): once every other file is in, the project index names the functions
-    with a parameter only a caller can type and on which they call what may reach a model
-    (:meth:`ProjectIndex.awaited_functions`), and a waiting test that imports one of them, its
-    class or its module is read then, as is one the project's own modules import; the others
-    are not read by LibCST at all. The index is returned when no waiting test was read, for the
-    project pass to use as it is.
+    (``FileResult.deferred``) until every other file is in; then :func:`_settle_test_facts` reads
+    the ones the project needs, and the others are not read by LibCST at all. Also returned: the
+    project index, when it holds exactly the facts that count.
     """
     results: list[FileResult | None] = [None] * len(files)
     pending: list[tuple[int, tuple]] = []
@@ -224,35 +221,53 @@ def _analyse(
         done += 1
         if progress is not None:
             progress(done, len(files))
-    waiting = [index for index, result in enumerate(results) if result is not None and result.deferred is not None]
-    project = None
-    if waiting:
-        project = ProjectIndex([r for r in results if r is not None], knowledge, settings)
-        awaited = project.awaited_functions()
-        # A module named like a test that the project itself imports is part of its call graph
-        # (metagpt's ``actions/write_test.py``, an action that writes tests): its facts are read.
-        imported = {name for r in results if r is not None and r.facts is not None for name in r.facts.imports}
-        wanted = [
-            i for i in waiting
-            if _module_name(files[i]) in imported or project.leads_to(results[i].deferred or [], awaited)  # type: ignore[union-attr]
-        ]
-        if wanted:
-            project = None  # the facts these tests show change the index
-            tasks = []
-            for index in wanted:
-                source = files[index]
-                if cache is not None and index not in stats:
-                    # Its deferral came from the cache: read the bytes again, so that the facts
-                    # replace the deferral there and the next run does not read it again.
-                    _reread(source, stats, index, settings.max_file_bytes)
-                module, package, data = stats.get(index, ("", "", None))
-                tasks.append((index, (str(source.path), source.relative, data, module, package, False)))
-            for index, result in _run_tasks(tasks, settings, knowledge, custom_knowledge, jobs):
-                results[index] = result
-                _store(cache, stats, index, result)
+    project = _settle_test_facts(files, results, stats, settings, knowledge, custom_knowledge, cache, jobs)
     if cache is not None:
         cache.save()
     return [r for r in results if r is not None], project
+
+
+def _settle_test_facts(files, results: list, stats: dict[int, tuple], settings, knowledge: Knowledge,
+                       custom_knowledge: bool, cache, jobs) -> ProjectIndex | None:
+    """Read the waiting tests whose facts the project needs, and count only theirs.
+
+    The question is put to the rest of the project alone (every file but such tests, whatever
+    the cache holds), so a run from the cache counts the same tests as a cold one. A test counts
+    when it imports a function the index awaits a caller for, that function's class or module
+    (:meth:`ProjectIndex.awaited_functions`, :meth:`ProjectIndex.leads_to`), or when the project
+    itself imports it (metagpt's ``actions/write_test.py``, an action named like a test). The
+    others' facts are left out, read or not. Returns the index when it holds exactly the facts
+    that count, for the project pass to use as it is; None when tests were added to them.
+    """
+    deferrable = {i: r.deferred for i, r in enumerate(results) if r is not None and r.deferred is not None}
+    if not deferrable:
+        return None
+    settled = [r for i, r in enumerate(results) if r is not None and i not in deferrable]
+    project = ProjectIndex(settled, knowledge, settings)
+    awaited = project.awaited_functions()
+    imported = {name for r in settled if r.facts is not None for name in r.facts.imports}
+    wanted = {
+        i for i, names in deferrable.items()
+        if _module_name(files[i]) in imported or project.leads_to(names, awaited)
+    }
+    for i in deferrable.keys() - wanted:
+        if results[i].facts is not None:  # read when an earlier run's project needed it
+            results[i] = dataclasses.replace(results[i], facts=None, skipped=True)
+    tasks = []
+    for i in sorted(wanted):
+        if results[i].facts is not None:
+            continue  # read already (an earlier run of the cache's)
+        source = files[i]
+        if cache is not None and i not in stats:
+            # Its deferral came from the cache: read the bytes again, so that its facts replace
+            # the deferral there and the next run does not read it again.
+            _reread(source, stats, i, settings.max_file_bytes)
+        module, package, data = stats.get(i, ("", "", None))
+        tasks.append((i, (str(source.path), source.relative, data, module, package, False)))
+    for i, result in _run_tasks(tasks, settings, knowledge, custom_knowledge, jobs):
+        results[i] = result
+        _store(cache, stats, i, result)
+    return None if wanted else project
 
 
 def _reread(source, stats: dict[int, tuple], index: int, max_bytes: int) -> None:

@@ -214,8 +214,8 @@ class FileResult:
     # A notebook's code cells as the analysed script holds them: (the line of the cell's marker,
     # the cell's number). Findings are analysed in script lines and shown in cell lines.
     cells: tuple[tuple[int, int], ...] = ()
-    # A test read for its facts only if the project pass needs them (see api._analyse): the
-    # project names it imports, its facts not yet gathered. None: not waiting.
+    # A test that would be read for its facts alone, which count only if the project pass needs
+    # them (see api._analyse): the project names it imports. None: any other file.
     deferred: list[str] | None = None
 
 

@@ -50,9 +50,9 @@ def lint_file(
     knowledge: Knowledge | None = None,
     defer_facts: bool = False,
 ) -> FileResult:
-    """With ``defer_facts``, a test that would be read for its facts alone is not read yet: its
-    result names the project names it imports (``FileResult.deferred``), and the run reads it
-    only if the project pass needs what it may show (see :func:`factorlint.api._analyse`)."""
+    """A test that would be read for its facts alone names the project names it imports in its
+    result (``FileResult.deferred``); with ``defer_facts`` it is not read yet, and the run reads
+    it only if the project pass needs what it may show (see :func:`factorlint.api._analyse`)."""
     # The file's own configuration: the closest configuration file above it (Settings.for_path).
     settings = settings.for_path(path) if hasattr(settings, "for_path") else settings
     # Library mode: a framework's own source sees the tables without itself (Knowledge.without).
@@ -105,12 +105,15 @@ def _lint_text(result: FileResult, text: str, path: str, data: bytes, settings, 
     listed = judged or builds_with_framework(text, tree, knowledge) or (result.role == "example" and of_project)
     if tree is not None and not listed:
         reported = _rules_may_report(text, tree, knowledge, codes)
-        if not reported and of_project and defer_facts:
-            result.skipped = True  # for now: the run reads it if the project pass needs its facts
+        if not reported and of_project:
+            # Read for its facts alone, which count only where the project needs them (see
+            # api._analyse): the project names it imports say whether it does.
             result.deferred = project_names(tree, package, settings)
-            result.suppressions = find_suppressions(text)
-            return result
-        if not (of_project or reported):
+            if defer_facts:
+                result.skipped = True
+                result.suppressions = find_suppressions(text)
+                return result
+        elif not reported:
             result.skipped = True  # parses, and nothing in it can reach agent code: no LibCST pass
             result.suppressions = find_suppressions(text)
             return result

@@ -37,6 +37,10 @@ class ProjectIndex:
             self.bases.update(facts.classes)
         # A function whose file could not type its result returns what this call returns.
         self.returned_calls = {name: f.returns_call for name, f in self.functions.items() if f.returns_call}
+        # The last part of every bound name: most names asked about end in none of them.
+        self._bound_attributes = {name.rpartition(".")[2] for name in self.bindings}
+        # The class hierarchy is fixed once every file's facts are in: answers are kept per class.
+        self._related_memo: dict[tuple[str, bool], list[str]] = {}
         self.subclasses: dict[str, list[str]] = defaultdict(list)
         for cls, bases in self.bases.items():
             for base in bases:
@@ -130,6 +134,7 @@ class ProjectIndex:
                         continue
                     if value.endswith("()"):
                         self.bindings[slot] = value[:-2]
+                        self._bound_attributes.add(slot.rpartition(".")[2])
                     else:
                         self.aliases[slot] = value
         self._targets_memo.clear()  # answers given while the parameters were unbound
@@ -266,6 +271,13 @@ class ProjectIndex:
     def _related_classes(self, cls: str, overrides: bool = True) -> list[str]:
         """The class, its ancestors (inherited methods) and, with ``overrides``, its descendants
         (a method a subclass overrides may be the one that runs), no siblings."""
+        key = (cls, overrides)
+        found = self._related_memo.get(key)
+        if found is None:
+            found = self._related_memo[key] = self._walk_related(cls, overrides)
+        return found
+
+    def _walk_related(self, cls: str, overrides: bool) -> list[str]:
         related = [cls]
         graphs = [lambda c: [self._canonical(b) for b in self.bases.get(c, [])]]
         if overrides:
@@ -375,6 +387,8 @@ class ProjectIndex:
         if name in self.bindings:
             return self.bindings[name]
         cls, _, attr = name.rpartition(".")
+        if attr not in self._bound_attributes:
+            return None  # no class binds an attribute of that name
         cls = self._canonical(cls)
         if cls in self.bases:
             for related in self._related_classes(cls):

@@ -2,9 +2,9 @@
 
     python bench/where_time_goes.py PATH [--top N] [--cprofile OUT]
 
-Prints the CPU seconds of the stages for the files the byte prefilter sends to analysis:
-CPython's ``ast`` parse (the syntax screen), LibCST's parse, and everything else of a full
-``lint_paths`` run (rules, prescan, tool scan, facts, inventory, positions, project pass), and
+Prints the CPU seconds of the stages for the files a run parses with LibCST (those it gathers
+facts from): CPython's ``ast`` parse (the syntax screen), LibCST's parse, and everything else of
+a full ``lint_paths`` run (rules, prescan, tool scan, facts, inventory, positions, project pass), and
 the part of the whole run spent collecting garbage. With ``--top N`` it also runs the lint under
 cProfile and lists the N functions with the most time of their own, and the rule and engine
 handlers with the most cumulative time. Run it with the Python of the factorlint install being
@@ -22,37 +22,29 @@ from __future__ import annotations
 import argparse
 import ast
 import cProfile
-import dataclasses
 import gc
 import pstats
 import time
-import warnings
 from pathlib import Path
 
 from factorlint import api
 from factorlint.config import Overrides, resolve_settings
-from factorlint.discovery import discover
 from factorlint.engine.parse.parse import parse_module
-from factorlint.engine.read.prefilter import could_matter
 from factorlint.engine.run.pool import settle_worker_heap
-from factorlint.knowledge import default_knowledge
 
 
-def _analysed_texts(root: Path, settings) -> list[str]:
-    knowledge = default_knowledge()
-    files = discover([root], settings).files
-    settings = dataclasses.replace(settings, project_roots=api.project_roots(files))
+def _texts(report, *, parsed: bool) -> list[str]:
+    """The text of every file of the run, or (``parsed``) of those it parsed with LibCST: the
+    files it gathered facts from (a file the prefilter skips, or a test left waiting, has none)."""
+    root = Path(report.root)
     texts = []
-    for source in files:
-        try:
-            text = source.path.read_text(encoding="utf-8")
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                ast.parse(text)
-        except (OSError, UnicodeDecodeError, SyntaxError, ValueError, RecursionError):
+    for result in report.files:
+        if parsed and (result.facts is None or result.skipped):
             continue
-        if could_matter(text, knowledge, settings):
-            texts.append(text)
+        try:
+            texts.append((root / result.path).read_text(encoding="utf-8"))
+        except (OSError, UnicodeDecodeError):
+            continue
     return texts
 
 
@@ -90,20 +82,24 @@ def main() -> None:
     args = parser.parse_args()
 
     settings = resolve_settings(args.path, Overrides(isolated=True))
-    texts = _analysed_texts(args.path, settings)
-    lines = sum(text.count("\n") for text in texts)
-    parse_module(texts[0] if texts else "")  # LibCST's parser thread and its imports, not timed
+    parse_module("")  # LibCST's parser thread and its imports, not timed
     gc.collect()
     settle_worker_heap()  # the start-up heap frozen and the collection thresholds, as in a worker
-    ast_s = _cpu(lambda: _parse_each(texts, ast.parse))
-    libcst_s = _cpu(lambda: _parse_each(texts, parse_module))
     collection = _CollectionTime()
     gc.callbacks.append(collection)
-    total_s = _cpu(lambda: api.lint_paths([args.path], settings, jobs=0))
+    reports = []
+    total_s = _cpu(lambda: reports.append(api.lint_paths([args.path], settings, jobs=0)))
     gc.callbacks.remove(collection)
+    # The parses timed again alone: CPython's of every file, LibCST's of those the run gave it.
+    report = reports.pop()
+    every, texts = _texts(report, parsed=False), _texts(report, parsed=True)
+    lines = sum(text.count("\n") for text in texts)
+    ast_s = _cpu(lambda: _parse_each(every, ast.parse))
+    libcst_s = _cpu(lambda: _parse_each(texts, parse_module))
     rest_s = max(total_s - ast_s - libcst_s, 0.0)
-    print(f"{len(texts)} files analysed, {lines:,} lines; one process, CPU seconds:")
-    for label, seconds in (("ast parse (syntax screen)", ast_s), ("LibCST parse", libcst_s),
+    print(f"{len(every)} files read, {len(texts)} parsed by LibCST ({lines:,} lines); one process, CPU seconds"
+          " (lines/s: of the lines LibCST parsed):")
+    for label, seconds in (("ast parse (syntax screen), every file", ast_s), ("LibCST parse", libcst_s),
                            ("rules, scans, positions, project pass", rest_s), ("whole lint", total_s),
                            ("  of which garbage collection", collection.seconds)):
         share = f"{seconds / total_s:6.1%}" if total_s else ""

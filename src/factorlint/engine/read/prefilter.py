@@ -11,10 +11,11 @@ standard library's parser, so a syntax error is still reported and nothing is si
 Test and example code outside ``check-test-code`` is judged only by the rules that run on any
 code (``file_roles.ON_TEST_CODE``) and listed by the audit for what it builds: it is analysed whole
 when it imports something the tables say a program builds with (:func:`builds_with_framework`),
-or is an example that imports the project; a test that imports the project is read for its facts
-only (what it hands
-the project's functions), as is test code one of those rules may report in (``Rule.may_report``);
-else it is not parsed by LibCST at all.
+or is an example that imports the project. Test code one of those rules may report in
+(``Rule.may_report``) is read for the rules and its facts. A test that imports the project is
+read for its facts (what it hands the project's functions) only when the project needs them
+(:func:`project_names` says what it imports; ``api._settle_test_facts`` decides). Else it is not
+parsed by LibCST at all.
 """
 
 from __future__ import annotations

@@ -10,6 +10,7 @@ from helpers import AGENT, CLEAN, STATEFUL, invoke, write
 
 from factorlint import api
 from factorlint.config import Overrides, resolve_settings
+from factorlint.engine.run import tasks
 from factorlint.engine.run.cache import ResultCache, settings_key
 
 
@@ -110,12 +111,12 @@ def test_a_corrupt_or_unwritable_cache_is_ignored(tmp_path):
 def test_the_pool_gives_the_serial_report(tmp_path):
     """One worker, two workers and no worker at all (``jobs=0``: in this process) agree."""
     root = tmp_path / "p"
-    _project(root, copies=api.POOL_MIN_FILES // 3 + 2)
+    _project(root, copies=tasks.POOL_MIN_FILES // 3 + 2)
     settings = _settings(root)
     serial = api.lint_paths([root], settings, jobs=0)
     for jobs in (1, 2):
         assert _view(api.lint_paths([root], settings, jobs=jobs)) == _view(serial)
-    assert len(serial.findings) >= api.POOL_MIN_FILES // 3
+    assert len(serial.findings) >= tasks.POOL_MIN_FILES // 3
 
 
 def test_custom_knowledge_reaches_the_workers(tmp_path):
@@ -244,8 +245,8 @@ def test_tasks_cross_the_pipe_as_bytes_never_as_pickles():
     from factorlint.engine.run import pool
 
     task = ("/tmp/p\udcff.py", "p\udcff.py", b"\x00import os\n\xff", "pkg.p", "pkg", True)
-    assert api._decode_task(api._encode_task(task)) == task
+    assert tasks.decode_task(tasks.encode_task(task)) == task
     no_bytes = ("/tmp/a.py", "a.py", None, "", "", False)
-    assert api._decode_task(api._encode_task(no_bytes)) == no_bytes
+    assert tasks.decode_task(tasks.encode_task(no_bytes)) == no_bytes
     source = Path(pool.__file__).read_text()
     assert ".recv()" not in source and ".send(" not in source  # Connection's pickling calls

@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
-from factorlint.api import _init_spawned_worker, _worker_description, lint_paths
+from factorlint.api import lint_paths
 from factorlint.config import Overrides, resolve_settings, with_nested_configs
 from factorlint.engine.run import pool
 from factorlint.engine.run.cache import settings_key
+from factorlint.engine.run.tasks import WORKER, init_spawned_worker, worker_description
 from factorlint.settings_description import DescriptionError, describe, settings_from
 
 AGENT = """import openai
@@ -73,11 +74,10 @@ def test_a_description_with_a_wrong_field_is_refused(tmp_path):
 
 
 def test_a_spawned_worker_starts_from_the_description(tmp_path):
-    from factorlint import api
 
     settings = _settings(_project(tmp_path), ["app/inner/agent.py"])
-    _init_spawned_worker(_worker_description(settings))
-    assert api._WORKER["settings"] == settings
+    init_spawned_worker(worker_description(settings))
+    assert WORKER["settings"] == settings
 
 
 def test_the_pool_hands_spawned_workers_plain_data_only():

@@ -25,7 +25,7 @@ from helpers import AGENT, write
 from factorlint import api
 from factorlint.config import Overrides, resolve_settings
 from factorlint.engine.parse import parse, screen
-from factorlint.engine.run import pool, runner
+from factorlint.engine.run import pool, runner, tasks
 
 OPENAI = "from openai import OpenAI\n"  # so the prefilter hands the file to LibCST
 
@@ -350,7 +350,6 @@ def test_a_workers_answer_is_data_never_a_pickle(tmp_path):
     native parser could send a pickle that runs code, and it must be a Failure, not an object."""
     import pickle
 
-    from factorlint import api
     from factorlint.engine.run import pool
 
     marker = tmp_path / "ran"
@@ -360,7 +359,7 @@ def test_a_workers_answer_is_data_never_a_pickle(tmp_path):
             return (open, (str(marker), "w"))
 
     forged = b"0 R " + pickle.dumps(Payload())
-    assert isinstance(pool._read_answer(forged, 0, api._decode_outcome), pool.Failure)
-    assert isinstance(pool._read_answer(pickle.dumps((0, Payload())), 0, api._decode_outcome), pool.Failure)
-    assert isinstance(pool._read_answer(b"1 R {}", 0, api._decode_outcome), pool.Failure)
+    assert isinstance(pool._read_answer(forged, 0, tasks.decode_worker_outcome), pool.Failure)
+    assert isinstance(pool._read_answer(pickle.dumps((0, Payload())), 0, tasks.decode_worker_outcome), pool.Failure)
+    assert isinstance(pool._read_answer(b"1 R {}", 0, tasks.decode_worker_outcome), pool.Failure)
     assert not marker.exists()

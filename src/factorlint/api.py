@@ -188,16 +188,24 @@ def _settle_test_facts(files, results: list, stats: dict[int, tuple], settings, 
 def _reread(source, stats: dict[int, tuple], index: int, max_bytes: int) -> None:
     """A file's bytes and module names in ``stats``, as a cache miss leaves them (nothing when it
     cannot be read now: the worker then reports it as it would any file)."""
+    read = _read_for_cache(source, max_bytes)
+    if read is not None:
+        stats[index] = read
+
+
+def _read_for_cache(source, max_bytes: int) -> tuple[str, str, bytes] | None:
+    """The file's module, package and bytes (read once, for the analysis too), or None when it is
+    not a regular file within ``max_bytes`` or cannot be read or named."""
     from factorlint.engine.run.cache import read_source
 
     data = read_source(source.path, max_bytes)
     if data is None:
-        return
+        return None
     try:
         module, package = module_name_for(source.path.absolute())
     except OSError:
-        return
-    stats[index] = (module, package, data)
+        return None
+    return module, package, data
 
 
 def _module_name(source) -> str:
@@ -234,15 +242,10 @@ def _from_cache(cache, source, stats: dict, index: int, max_bytes: int, facts_on
 
     The bytes are read and hashed on every lookup: only their SHA-256 lets a cached result in.
     """
-    from factorlint.engine.run.cache import read_source
-
-    data = read_source(source.path, max_bytes)
-    if data is None:
+    read = _read_for_cache(source, max_bytes)
+    if read is None:
         return None
-    try:
-        module, package = module_name_for(source.path.absolute())
-    except OSError:
-        return None
+    module, package, data = read
     result = cache.lookup(source.relative, module, data, facts_only=facts_only)
     if result is not None:
         result.disk_path = str(source.path)  # the run may start from another folder

@@ -41,6 +41,7 @@ class ProjectIndex:
         self._bound_attributes = {name.rpartition(".")[2] for name in self.bindings}
         # The class hierarchy is fixed once every file's facts are in: answers are kept per class.
         self._related_memo: dict[tuple[str, bool], list[str]] = {}
+        self._holders: tuple[frozenset[str] | None, set[str]] = (None, set())  # see leads_to
         self.subclasses: dict[str, list[str]] = defaultdict(list)
         for cls, bases in self.bases.items():
             for base in bases:
@@ -110,8 +111,10 @@ class ProjectIndex:
         them, or the class or module holding one, or a class inheriting from such a class."""
         if not functions:
             return False
-        holders = {".".join(parts[:end]) for name in functions for parts in [name.split(".")]
-                   for end in range(1, len(parts) + 1)}
+        if self._holders[0] is not functions:  # asked once per waiting test: built once per set
+            self._holders = (functions, {".".join(parts[:end]) for name in functions
+                                         for parts in [name.split(".")] for end in range(1, len(parts) + 1)})
+        holders = self._holders[1]
         for name in names:
             canonical = self._canonical(name)
             if any(related in holders for related in self._related_classes(canonical, overrides=False)):

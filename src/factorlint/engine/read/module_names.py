@@ -25,3 +25,17 @@ def module_name_for(path: Path) -> tuple[str, str]:
         return name, name
     package = name.rsplit(".", 1)[0] if "." in name else ""
     return name, package
+
+
+def absolute_module(module: str | None, level: int, package: str) -> str:
+    """The module ``from <level dots><module> import ...`` names in a module of ``package``
+    ("" when it climbs above the top, or names nothing)."""
+    if level == 0:
+        return module or ""
+    parts = package.split(".") if package else []
+    if level - 1 > len(parts):
+        return ""
+    parts = parts[: len(parts) - (level - 1)]
+    if module:
+        parts.append(module)
+    return ".".join(parts)

@@ -25,6 +25,8 @@ import functools
 import re
 from collections.abc import Iterator
 
+from factorlint.engine.read.module_names import absolute_module
+
 _ALWAYS = ("factorlint", "noqa", "input_schema", '"parameters"', "'parameters'", "__import__", "import_module")
 # A console prompt makes the loops that reach it conversations (see engine.loops), even from a
 # module that imports nothing of the project: ``input(``, ``getpass``, ``click.prompt(``, ``.ask(``.
@@ -93,10 +95,11 @@ def builds_with_framework(text: str, tree, knowledge) -> bool:
 _BODIES = ("body", "orelse", "finalbody", "handlers", "cases")
 
 
-def _imported_names(tree: ast.Module, package: str = "") -> Iterator[str]:
+def _imported_names(tree: ast.Module, package: str | None = None) -> Iterator[str]:
     """The qualified names a module's imports bring in: ``import a.b`` brings in all of ``a``
     (its attributes are reachable through the name it binds). A relative import is resolved
-    against ``package`` (the importing module's package), and left out without one."""
+    against ``package`` (the importing module's package) as the engine resolves it, and left
+    out without one: it names the project's own modules, never a library's."""
     stack: list = list(tree.body)
     while stack:
         node = stack.pop()
@@ -104,23 +107,14 @@ def _imported_names(tree: ast.Module, package: str = "") -> Iterator[str]:
             for alias in node.names:
                 yield alias.name if alias.asname else alias.name.split(".", 1)[0]
         elif isinstance(node, ast.ImportFrom):
-            module = _absolute(node.module, node.level, package)
+            module = node.module if not node.level else None if package is None else (
+                absolute_module(node.module, node.level, package))
             if module:
                 for alias in node.names:
                     yield module if alias.name == "*" else f"{module}.{alias.name}"
         elif not isinstance(node, ast.expr):
             for field in _BODIES:
                 stack.extend(getattr(node, field, ()))
-
-
-def _absolute(module: str | None, level: int, package: str) -> str:
-    if not level:
-        return module or ""
-    parts = package.split(".") if package else []
-    if not parts or level - 1 > len(parts) - 1:
-        return ""  # above the top-level package, or no package to start from
-    base = parts[: len(parts) - (level - 1)]
-    return ".".join([*base, module] if module else base)
 
 
 def project_names(tree: ast.Module, package: str, settings) -> list[str]:

@@ -5,7 +5,10 @@ from __future__ import annotations
 import libcst as cst
 
 from factorlint.engine.parse.walk import run_visitor
-from factorlint.engine.read.module_names import module_name_for  # noqa: F401 - re-exported
+from factorlint.engine.read.module_names import (
+    absolute_module,
+    module_name_for,  # noqa: F401 - re-exported
+)
 
 
 def dotted_name(node: cst.BaseExpression) -> str | None:
@@ -28,13 +31,7 @@ def resolve_relative(node: cst.ImportFrom, package: str) -> str | None:
     level = len(node.relative)
     if level == 0:
         return module
-    base_parts = package.split(".") if package else []
-    if level - 1 > len(base_parts):
-        return ""
-    base_parts = base_parts[: len(base_parts) - (level - 1)]
-    if module:
-        base_parts.append(module)
-    return ".".join(base_parts)
+    return absolute_module(module, level, package)
 
 
 def literal_string(node: cst.BaseExpression) -> str | None:

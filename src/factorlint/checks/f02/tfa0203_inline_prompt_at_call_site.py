@@ -2,7 +2,9 @@ from __future__ import annotations
 
 import fnmatch
 import functools
+import io
 import re
+import tokenize
 
 import libcst as cst
 
@@ -184,6 +186,45 @@ def review(msgs):
 REVIEW_SYSTEM_PROMPT = """You review pull requests for the payments service.
 Check every change for missing tests, unsafe SQL and leaked secrets.
 Answer with a list of findings, each with the file, the line and a one-sentence reason."""
+''',
+            },
+        ),
+        # A comment between the parts of the string moves with them: the text is kept as written.
+        (
+            """
+import anthropic
+
+client = anthropic.Anthropic()
+
+
+def review(msgs):
+    return client.messages.create(model="claude-sonnet-4-5", max_tokens=1024, messages=msgs, system=(
+        "You review pull requests for the payments service. Check every change for missing tests, "
+        # the list the security team asked for
+        "unsafe SQL and leaked secrets, and answer with a list of findings, one per line, each "
+        "with the file, the line and a one-sentence reason."
+    ))
+""",
+            {
+                "agent.py": """
+import anthropic
+from prompts import REVIEW_SYSTEM_PROMPT
+
+client = anthropic.Anthropic()
+
+
+def review(msgs):
+    return client.messages.create(model="claude-sonnet-4-5", max_tokens=1024, messages=msgs, system=REVIEW_SYSTEM_PROMPT)
+""",
+                "prompts.py": '''
+"""The prompts the agent sends, named so they can be reviewed and tested."""
+
+REVIEW_SYSTEM_PROMPT = (
+    "You review pull requests for the payments service. Check every change for missing tests, "
+    # the list the security team asked for
+    "unsafe SQL and leaked secrets, and answer with a list of findings, one per line, each "
+    "with the file, the line and a one-sentence reason."
+)
 ''',
             },
         ),
@@ -652,11 +693,24 @@ def _as_constant(literal: cst.BaseExpression, code: str) -> str:
     if isinstance(literal, cst.SimpleString) and not literal.lpar:
         return code
     parts = list(_parts(literal))
-    if isinstance(literal, cst.ConcatenatedString) and not find_all(literal, cst.Comment) and all(
+    if isinstance(literal, cst.ConcatenatedString) and not _has_comment(code) and all(
         "\n" not in part.value for part in parts
     ):
         return "(\n" + "".join(f"    {part.value}\n" for part in parts) + ")"
     return code if literal.lpar else f"(\n    {code}\n)"
+
+
+def _has_comment(code: str) -> bool:
+    """Whether a comment sits in an expression's text (between the parts of a concatenated
+    string, or inside its parentheses): read from its tokens, parenthesised so that a
+    concatenation over several lines reads as one."""
+    if "#" not in code:
+        return False
+    try:
+        tokens = list(tokenize.generate_tokens(io.StringIO(f"({code})").readline))
+    except (tokenize.TokenError, SyntaxError):
+        return True  # unsure: keep the text as written
+    return any(token.type == tokenize.COMMENT for token in tokens)
 
 
 def _parts(node: cst.BaseExpression):

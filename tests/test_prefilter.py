@@ -41,3 +41,84 @@ def test_skipped_files_still_report_syntax_errors_secrets_and_suppressions(tmp_p
     assert {(d.path, d.code) for d in report.diagnostics} == {("broken.py", "TFA0001")}
     codes = {(f.path, f.code) for f in report.findings}
     assert ("settings.py", "TFS003") in codes and ("noted.py", "TFA0002") in codes
+
+
+# ---------------------------------------------------------------- the screens, kind by kind
+
+import re  # noqa: E402
+
+import pytest  # noqa: E402
+
+from factorlint.engine.read import prefilter  # noqa: E402
+from factorlint.engine.read.secret_formats import KeyFormats, has_key_format, without_leading_lookbehind  # noqa: E402
+from factorlint.knowledge import default_knowledge  # noqa: E402
+
+
+@pytest.mark.parametrize(("pattern", "rest"), [
+    (r"(?<![A-Za-z0-9_-])sk-ant-[A-Za-z0-9_-]{20,}", r"sk-ant-[A-Za-z0-9_-]{20,}"),
+    (r"(?<=[(])AIza[0-9]{3}", r"AIza[0-9]{3}"),  # a parenthesis inside the class is not one
+    (r"(?<![]a])x", r"x"),  # nor a "]" that opens the class
+    (r"(?<!\))y", r"y"),  # nor an escaped one
+    (r"(?<!(?:ab|cd))z", r"z"),  # groups nest
+    (r"sk-[a-z]{20}", r"sk-[a-z]{20}"),  # no lookbehind: as written
+    (r"(?<!a", r"(?<!a"),  # unbalanced: as written
+])
+def test_the_leading_lookbehind_is_taken_off(pattern, rest):
+    assert without_leading_lookbehind(pattern) == rest
+
+
+KEY = "sk-proj-" + "Q8f2LmZx7RtY1wVb3NcK9pHs"
+TEXTS = [
+    "",
+    f'client = OpenAI(api_key="{KEY}")\n',
+    f"task-{KEY[3:]}\n",  # "sk-" inside a word: the lookbehind refuses it
+    f"task-{KEY[3:]} and then {KEY}\n",  # a refused candidate before a real key
+    "x = 'AIza" + "B" * 35 + "'\n",
+    "x = 'AIza" + "B" * 36 + "'\n",  # one too long
+    "def f():\n    return 1\n",
+]
+
+
+@pytest.mark.parametrize("text", TEXTS)
+def test_key_formats_answer_as_the_patterns_do(text):
+    knowledge = default_knowledge()
+    patterns = [spec.pattern for spec in knowledge.secret_patterns]
+    assert has_key_format(text, knowledge) == any(re.search(p, text) for p in patterns)
+
+
+def test_a_format_that_cannot_be_searched_alone_is_searched_as_written():
+    formats = KeyFormats((r"(?i)abc", r"(?<![a-z])tok_[0-9]{4}"))  # a global flag: not joined
+    assert formats.combined is None
+    assert formats.found_in("ABC") and formats.found_in("tok_1234") and not formats.found_in("xtok_1234")
+
+
+def _one_alternation(knowledge, roots: frozenset) -> re.Pattern:
+    """What the screen answers, as a single search of every kind at once."""
+    imports = prefilter._imports(set(knowledge._package_roots) | set(roots), relative=True)
+    secrets = [spec.pattern for spec in knowledge.secret_patterns]
+    words = "(?i:" + "|".join(re.escape(w) for w in sorted(knowledge.credential_keywords)) + ")"
+    always = [re.escape(w) for w in prefilter._ALWAYS]
+    guarded = [pattern for _, pattern in (*prefilter._CONSOLE, *prefilter._RUNS_CODE)]
+    return re.compile("|".join([imports, *secrets, words, *always, *guarded]), re.M)
+
+
+@pytest.mark.parametrize("text", [
+    *TEXTS,
+    "import os\nfrom app import llm\n",
+    "from . import llm\n",
+    "import json, openai as oa\n",
+    "x = input('name? ')\n",
+    "userinput(1)\n",  # not the built-in
+    "subprocess.run(cmd)\n",
+    "OPENAI_API_KEY = os.environ['X']\n",
+    "ACCESS_\u212aEY = 1\n",  # no keyword, in any case
+    "secret_\u212aey = 1\n",  # the Kelvin sign lower-cases to k
+    "\u017fecret_key = 1\n",  # the long s does not, yet a case-insensitive search pairs it with s
+    "# noqa\n",
+    "def f(x):\n    return x * 2\n",
+])
+def test_the_prefilter_answers_as_one_search_of_every_trigger(text):
+    knowledge = default_knowledge()
+    settings = type("S", (), {"llm_functions": (), "project_roots": ("app",)})()
+    expected = _one_alternation(knowledge, frozenset({"app"})).search(text) is not None
+    assert prefilter.could_matter(text, knowledge, settings) == expected

@@ -8,6 +8,7 @@ from collections.abc import Iterator
 import libcst as cst
 
 from factorlint.checks.base import CodeFix, RawEdit, Rule, RuleMeta
+from factorlint.engine.read.secret_formats import has_key_format
 from factorlint.engine.semantic.names import dotted_name, literal_string
 
 
@@ -182,14 +183,14 @@ llm = ChatOpenAI(api_key="OPENAI_API_KEY_PRODUCTION_2025")
     def may_report(cls, text: str, tree: ast.Module | None, knowledge) -> bool:
         """A key format in the text or in a string's value, or a literal that could be a generic
         credential where the rule looks for one (below, :func:`_credential_literals`)."""
-        if tree is None or _has_key_format(text, knowledge):
+        if tree is None or has_key_format(text, knowledge):
             return True
         minimum = knowledge.generic_secret_min_length
         names = _name_patterns(knowledge)
         for node in _nodes(tree):
             if isinstance(node, ast.Constant):
                 value = node.value
-                if type(value) is str and len(value) >= 14 and _has_key_format(value, knowledge):
+                if type(value) is str and len(value) >= 14 and has_key_format(value, knowledge):
                     return True
             elif type(node) in _CREDENTIAL_PLACES:
                 for value in _credential_literals(node, knowledge.credential_keywords, names):
@@ -206,7 +207,7 @@ llm = ChatOpenAI(api_key="OPENAI_API_KEY_PRODUCTION_2025")
         self._scan_text(node, node.value)
 
     def _scan_text(self, node: cst.CSTNode, text: str) -> None:
-        if len(text) < 14:
+        if len(text) < 14 or not has_key_format(text, self.ctx.knowledge):
             return
         for spec, pattern in _patterns(self.ctx.knowledge):
             for match in pattern.finditer(text):
@@ -272,7 +273,7 @@ llm = ChatOpenAI(api_key="OPENAI_API_KEY_PRODUCTION_2025")
             self.report(value, f"Hardcoded credential {how}")
 
     def _known_format(self, text: str) -> bool:
-        return any(p.search(text) for _, p in _patterns(self.ctx.knowledge))
+        return has_key_format(text, self.ctx.knowledge)
 
     def _random(self, text: str, minimum: int) -> bool:
         """Long enough, letters and digits, varied, no spaces, and no placeholder word."""
@@ -303,26 +304,6 @@ def _nodes(tree: ast.AST) -> Iterator[ast.AST]:
 
 # The nodes :func:`_credential_literals` reads; the screen skips every other node unasked.
 _CREDENTIAL_PLACES = frozenset({ast.keyword, ast.Dict, ast.Assign, ast.AnnAssign, ast.Call})
-
-
-def _has_key_format(text: str, knowledge) -> bool:
-    """Whether a key format of the tables matches somewhere in ``text``."""
-    combined = _any_pattern(knowledge)
-    if combined is not None:
-        return combined.search(text) is not None
-    return any(pattern.search(text) for _, pattern in _patterns(knowledge))
-
-
-@functools.lru_cache(maxsize=4)
-def _any_pattern(knowledge) -> re.Pattern | None:
-    """Every key format as one alternation (one pass over a text instead of one per format);
-    None when there is none, or when a table's patterns cannot be joined (inline flags)."""
-    if not knowledge.secret_patterns:
-        return None
-    try:
-        return re.compile("|".join(f"(?:{spec.pattern})" for spec in knowledge.secret_patterns))
-    except re.error:
-        return None
 
 
 @functools.lru_cache(maxsize=4)

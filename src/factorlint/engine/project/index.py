@@ -47,6 +47,8 @@ class ProjectIndex:
             for base in bases:
                 self.subclasses[self._canonical(base)].append(cls)
         self._targets_memo: dict[tuple[str, bool], tuple[frozenset[str], bool]] = {}
+        # Each name's rewrite, kept while the bindings and aliases stay as they are.
+        self._rewrite_memo: dict[str, str | None] = {}
         self._bind_parameters(results)
         self._bind_tainted(results)
         patterns = tuple(getattr(settings, "llm_functions", ()) or ())
@@ -140,6 +142,7 @@ class ProjectIndex:
                         self._bound_attributes.add(slot.rpartition(".")[2])
                     else:
                         self.aliases[slot] = value
+                    self._rewrite_memo.clear()
         self._targets_memo.clear()  # answers given while the parameters were unbound
 
     def _parameter_slots(self, callee: str, place: str) -> list[str]:
@@ -401,6 +404,13 @@ class ProjectIndex:
 
     def _rewrite(self, qualname: str) -> str | None:
         """Replace the longest prefix that is a bound name or a re-export by what it stands for."""
+        memo = self._rewrite_memo
+        if qualname in memo:
+            return memo[qualname]
+        found = memo[qualname] = self._rewrite_prefix(qualname)
+        return found
+
+    def _rewrite_prefix(self, qualname: str) -> str | None:
         parts = qualname.split(".")
         for cut in range(len(parts), 0, -1):
             prefix = ".".join(parts[:cut])

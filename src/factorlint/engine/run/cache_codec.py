@@ -215,8 +215,18 @@ def _fields(value: Any, cls: type) -> list:
     return value
 
 
+def _name_list(value: Any, what: str) -> list[str]:
+    """A list of names, checked in one loop rather than a call per item: names are most of what
+    a warm run decodes. The list is the decoded one (a new object for each record)."""
+    items = _list(value, what)
+    for item in items:
+        if type(item) is not str or len(item) > MAX_NAME:
+            _str(item, what)  # fails, with its message
+    return items
+
+
 def _names(value: Any, what: str) -> tuple[str, ...]:
-    return tuple(_str(item, what) for item in _list(value, what))
+    return tuple(_name_list(value, what))
 
 
 def _tuple(value: Any, size: int, what: str) -> tuple[str, ...]:
@@ -229,7 +239,11 @@ def _tuple(value: Any, size: int, what: str) -> tuple[str, ...]:
 def _str_map(value: Any, what: str) -> dict[str, str]:
     if type(value) is not dict or len(value) > MAX_ITEMS:
         _fail(f"{what}: expected a mapping")
-    return {_str(k, what): _str(v, what) for k, v in value.items()}
+    for key, item in value.items():
+        if type(key) is not str or len(key) > MAX_NAME or type(item) is not str or len(item) > MAX_NAME:
+            _str(key, what)  # one of them fails, with its message
+            _str(item, what)
+    return value
 
 
 def _same_path(value: Any, what: str, path: str) -> str:
@@ -351,13 +365,13 @@ def _function(value: Any) -> FunctionFacts:
     return FunctionFacts(
         _str(qualname, "FunctionFacts.qualname"), _int(line, "FunctionFacts.line"),
         _bool(calls_llm, "FunctionFacts.calls_llm"), _bool(asks_human, "FunctionFacts.asks_human"),
-        list(_names(callees, "FunctionFacts.callees")),
-        list(_names(always_calls, "FunctionFacts.always_calls")),
-        list(_names(params, "FunctionFacts.params")),
+        _name_list(callees, "FunctionFacts.callees"),
+        _name_list(always_calls, "FunctionFacts.always_calls"),
+        _name_list(params, "FunctionFacts.params"),
         _str(returns_call, "FunctionFacts.returns_call"),
         _choice(returns_kind, "FunctionFacts.returns_kind", RETURN_KINDS),
-        list(_names(scrapes, "FunctionFacts.scrapes")),
-        list(_names(parses, "FunctionFacts.parses")),
+        _name_list(scrapes, "FunctionFacts.scrapes"),
+        _name_list(parses, "FunctionFacts.parses"),
     )
 
 
@@ -375,11 +389,11 @@ def _facts(value: Any) -> FileFacts | None:
     for item in classes:
         if type(item) is not list or len(item) != 2:
             _fail("FileFacts.classes: expected [class, bases] pairs")
-        bases[_str(item[0], "FileFacts.classes")] = list(_names(item[1], "FileFacts.classes"))
+        bases[_str(item[0], "FileFacts.classes")] = _name_list(item[1], "FileFacts.classes")
     return FileFacts(
         module=_str(module, "FileFacts.module"),
         relevant=_bool(relevant, "FileFacts.relevant"),
-        imports=list(_names(imports, "FileFacts.imports")),
+        imports=_name_list(imports, "FileFacts.imports"),
         functions={f.qualname: f for f in built},
         bindings=_str_map(bindings, "FileFacts.bindings"),
         aliases=_str_map(aliases, "FileFacts.aliases"),
@@ -464,7 +478,7 @@ def decode_result(data: bytes | str, path: str, digest: str, *, facts_only: bool
 
 
 def _deferred(value: Any) -> list[str] | None:
-    return None if value is None else list(_names(value, "FileResult.deferred"))
+    return None if value is None else _name_list(value, "FileResult.deferred")
 
 
 def _pair(value: Any) -> tuple[Any, Any]:

@@ -257,3 +257,45 @@ def test_the_command_line_keeps_compiled_data_in_its_cache_folder(tmp_path, monk
     assert result.exit_code == 0, result.output
     names = sorted(p.name.split("-")[1] for p in cache.glob("compiled-*.json"))
     assert names == ["config", "knowledge"] or names == ["config"]  # knowledge: once per process
+
+
+# ---------------------------------------------------------------- lock files
+
+def _uv_lock(count: int) -> str:
+    """A uv.lock of ``count`` packages, large enough to be kept."""
+    blocks = [
+        f'[[package]]\nname = "Package_{i}"\nversion = "1.{i}.0"\nsource = {{ registry = "https://pypi.org/simple" }}\n'
+        f'sdist = {{ url = "https://files.example/package_{i}-1.{i}.0.tar.gz", hash = "sha256:{i:064x}" }}\n'
+        for i in range(count)
+    ]
+    return 'version = 1\nrequires-python = ">=3.9"\n\n' + "\n".join(blocks)
+
+
+def test_a_large_lock_file_is_parsed_once_per_content(folder, monkeypatch):
+    from factorlint import versions
+
+    text = _uv_lock(400)
+    assert len(text) >= versions._LOCK_KEPT_FROM
+    first = versions._lock_pins(text)
+    assert first[:2] == [("package-0", "1.0.0"), ("package-1", "1.1.0")] and len(first) == 400
+    assert [p.name for p in folder.iterdir() if p.name.startswith("compiled-lock-")]
+
+    def no_parse(text):
+        raise AssertionError("parsed again")
+
+    monkeypatch.setattr(versions.tomllib, "loads", no_parse)
+    assert versions._lock_pins(text) == first
+
+
+def test_a_changed_or_tampered_lock_record_is_not_read_back(folder):
+    from factorlint import versions
+
+    text = _uv_lock(400)
+    pins = versions._lock_pins(text)
+    (kept,) = [p for p in folder.iterdir() if p.name.startswith("compiled-lock-")]
+    stored = json.loads(kept.read_text())
+    stored["data"] = [["package-0", 7]]  # not a version string
+    kept.write_text(json.dumps(stored))
+    assert versions._lock_pins(text) == pins  # parsed again, as if nothing was kept
+    changed = text.replace('version = "1.0.0"', 'version = "2.0.0"')
+    assert versions._lock_pins(changed)[0] == ("package-0", "2.0.0")

@@ -62,6 +62,7 @@ from factorlint.knowledge import default_knowledge  # noqa: E402
     (r"(?<!(?:ab|cd))z", r"z"),  # groups nest
     (r"sk-[a-z]{20}", r"sk-[a-z]{20}"),  # no lookbehind: as written
     (r"(?<!a", r"(?<!a"),  # unbalanced: as written
+    (r"(?<=(a))(b)\1", r"(?<=(a))(b)\1"),  # a group inside: \1 would name another group
 ])
 def test_the_leading_lookbehind_is_taken_off(pattern, rest):
     assert without_leading_lookbehind(pattern) == rest

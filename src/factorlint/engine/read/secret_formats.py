@@ -25,7 +25,8 @@ import re
 
 def without_leading_lookbehind(pattern: str) -> str:
     """``pattern`` without the lookbehind it starts with (``(?<!...)`` or ``(?<=...)``), or
-    ``pattern`` itself when it starts with none."""
+    ``pattern`` itself when it starts with none, or when the lookbehind holds a capturing group
+    (taking it off would renumber the groups a backreference names)."""
     if not pattern.startswith(("(?<!", "(?<=")):
         return pattern
     depth = 0
@@ -45,6 +46,8 @@ def without_leading_lookbehind(pattern: str) -> str:
                 index += 2 if pattern[index + 1] == "]" else 3  # a leading "]" is literal
                 continue
         elif char == "(":
+            if depth and not pattern.startswith("?", index + 1):
+                return pattern  # a capturing group inside the lookbehind
             depth += 1
         elif char == ")":
             depth -= 1

@@ -250,3 +250,63 @@ def test_tasks_cross_the_pipe_as_bytes_never_as_pickles():
     assert tasks.decode_task(tasks.encode_task(no_bytes)) == no_bytes
     source = Path(pool.__file__).read_text()
     assert ".recv()" not in source and ".send(" not in source  # Connection's pickling calls
+
+
+def test_a_run_with_forked_workers_never_imports_pickle(tmp_path):
+    """Where workers are forked, neither the run nor its workers load pickle or
+    multiprocessing (which imports it): workers are forked and spoken to by engine.run.forked."""
+    import subprocess
+    import sys
+
+    import pytest
+
+    from factorlint.engine.run import pool
+
+    if not pool.forking():
+        pytest.skip("workers are spawned here, through multiprocessing")
+    write(tmp_path, {"agent.py": AGENT, "other.py": AGENT})
+    script = (
+        "import sys\n"
+        "from pathlib import Path\n"
+        "from factorlint import api\n"
+        "from factorlint.config import Overrides, resolve_settings\n"
+        "root = Path(sys.argv[1])\n"
+        "report = api.lint_paths([root], resolve_settings(root, Overrides(isolated=True), root), jobs=2)\n"
+        "print(len(report.findings), 'pickle' in sys.modules, 'multiprocessing' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script, str(tmp_path)], capture_output=True, text=True, check=True)
+    count, pickle_loaded, multiprocessing_loaded = done.stdout.split()
+    assert int(count) > 0 and pickle_loaded == "False" and multiprocessing_loaded == "False"
+
+
+def test_a_channel_carries_whole_messages_and_reports_a_cut_one():
+    import socket
+    import struct
+    import threading
+
+    import pytest
+
+    from factorlint.engine.run.forked import Channel, channel_pair
+
+    left, right = channel_pair()
+    left.send_bytes(b"")
+    assert right.recv_bytes() == b""
+    big = b"x" * 3_000_000  # more than a socket buffer holds: sent and read in pieces
+    sender = threading.Thread(target=left.send_bytes, args=(big,))
+    sender.start()
+    assert right.recv_bytes() == big
+    sender.join()
+    first, second = channel_pair()
+    first.send_bytes(b"too long")
+    with pytest.raises(OSError):
+        second.recv_bytes(maxlength=3)
+    raw, end = socket.socketpair()
+    cut = Channel(end)
+    raw.sendall(struct.pack("!Q", 10) + b"half")
+    raw.close()  # the sender died in the middle of a message
+    assert cut.poll()
+    with pytest.raises(EOFError):
+        cut.recv_bytes()
+    left.close()
+    with pytest.raises(EOFError):
+        right.recv_bytes()

@@ -12,12 +12,14 @@ whole run, ``BrokenProcessPool``, when one worker dies, and cannot stop one slow
 
 - **Forked workers.** Workers are forked from this process once it has imported LibCST (and
   the rules, when there are several workers), so a worker starts in milliseconds and shares
-  those pages copy-on-write; even a one-file run (pre-commit) is analysed in a worker. Where fork is unavailable or unsafe (macOS,
-  Windows), workers are spawned interpreters that import everything again, which only pays off
+  those pages copy-on-write; even a one-file run (pre-commit) is analysed in a worker. They are
+  forked and spoken to without ``multiprocessing`` (:mod:`engine.run.forked`), which would
+  import pickle. Where fork is unavailable or unsafe (macOS, Windows), workers are spawned
+  interpreters, through ``multiprocessing``, that import everything again, which only pays off
   for large runs (:func:`forking`).
 - **One task at a time.** Each worker has a pipe of its own and holds at most one task. The
   parent waits on the busy workers' pipes and process sentinels together
-  (``multiprocessing.connection.wait``), up to the earliest deadline.
+  (:func:`engine.run.forked.wait`), up to the earliest deadline.
 - **Failures cost one task.** A worker that dies is reaped and its task becomes a Failure naming
   the signal or exit code; a worker past its deadline is killed (SIGKILL) first. A replacement is
   forked only with a task to give it, so a run always progresses.
@@ -47,7 +49,6 @@ import ctypes
 import gc
 import json
 import math
-import multiprocessing
 import os
 import signal
 import sys
@@ -56,9 +57,10 @@ import threading
 import time
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from multiprocessing.connection import wait
 from pathlib import Path
 from typing import Any, NamedTuple
+
+from factorlint.engine.run.forked import ForkedProcess, channel_pair, wait
 
 # Address space a worker may take beyond the budget when the parser thread could not be started
 # ahead: a parser thread's 64 MiB stack and the malloc arena glibc reserves for that thread (64
@@ -137,7 +139,7 @@ class Terminated(SystemExit):
 
 def forking() -> bool:
     """Whether workers are forked (cheap) rather than spawned (a fresh interpreter each)."""
-    return sys.platform != "darwin" and "fork" in multiprocessing.get_all_start_methods()
+    return sys.platform not in ("darwin", "win32") and hasattr(os, "fork")
 
 
 def default_jobs() -> int:
@@ -232,7 +234,7 @@ def supervise(
         return
     if not all(arg is None or type(arg) in _PLAIN for arg in initargs):
         raise TypeError("initargs go to spawned workers as they are: give plain strings, bytes or numbers")
-    context = multiprocessing.get_context("fork" if forking() else "spawn")
+    forked = forking()
     memory = memory_mib << 20 if memory_mib else None
     workers = max(1, workers)
     pool: list[_Worker] = []
@@ -251,7 +253,7 @@ def supervise(
                 if queue and worker.task is None:
                     worker.give(queue.popleft(), seconds)
             while queue and len(pool) < workers:
-                worker = _Worker(context, work, memory, pool, initializer, initargs, encode, decode,
+                worker = _Worker(forked, work, memory, pool, initializer, initargs, encode, decode,
                                  encode_task, decode_task)
                 pool.append(worker)  # before it starts: whatever happens next, it is stopped
                 worker.start()
@@ -272,22 +274,28 @@ def supervise(
 class _Worker:
     """One worker process, its pipe, its standard-error file, and the task it holds."""
 
-    def __init__(self, context, work, memory: int | None, siblings: list, initializer, initargs,
+    def __init__(self, forked: bool, work, memory: int | None, siblings: list, initializer, initargs,
                  encode: Callable[[Any], bytes], decode: Callable[[bytes], Any],
                  encode_task: Callable[[Any], bytes], decode_task: Callable[[bytes], Any]) -> None:
-        self.conn, child = context.Pipe(duplex=True)
-        forked = context.get_start_method() == "fork"
+        self.conn: Any
+        child: Any
+        if forked:
+            self.conn, child = channel_pair()
+        else:
+            import multiprocessing  # spawned workers only: see engine.run.forked
+
+            context = multiprocessing.get_context("spawn")
+            self.conn, child = context.Pipe(duplex=True)
         # Closed by close(), when the worker is done with.
         self.errors = tempfile.TemporaryFile(prefix="factorlint-worker-") if forked else None  # noqa: SIM115
         # Copies of the parent's ends that fork puts in the child, which the child closes.
         inherited = [self.conn, *(s.conn for s in siblings)] if forked else []
         self._child = child
-        self.process = context.Process(
-            target=_serve,
-            args=(child, work, memory, self.errors.fileno() if self.errors else None, inherited, os.getpid(),
-                  initializer, initargs, encode, decode_task),
-            name="factorlint-worker",
-            daemon=True,
+        args = (child, work, memory, self.errors.fileno() if self.errors else None, inherited, os.getpid(),
+                initializer, initargs, encode, decode_task)
+        self.process = (
+            ForkedProcess(_serve, args) if forked
+            else context.Process(target=_serve, args=args, name="factorlint-worker", daemon=True)
         )
         self.decode = decode
         self.encode_task = encode_task
@@ -370,6 +378,8 @@ class _Worker:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self.conn.close()
+        with contextlib.suppress(Exception):  # a spawned one refuses while it runs: it is killed first
+            self.process.close()
         if self.errors is not None:
             with contextlib.suppress(Exception):
                 self.errors.close()
